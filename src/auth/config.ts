@@ -1,0 +1,32 @@
+// Settings read from the environment ([vars] in wrangler.toml, secrets), parsed once with defaults.
+import { DEFAULT_MESSAGE_MAX_BYTES } from "../protocol/limits";
+
+export interface Settings {
+  jwtSecret: string;
+  bcryptCost: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  messageMaxBytes: number;
+}
+
+function positiveInt(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/** Minimum secret length: an HS256 key shorter than 32 bytes is guessable offline. */
+const MIN_SECRET_LENGTH = 32;
+
+export function readSettings(env: Env): Settings {
+  const jwtSecret = env.JWT_SECRET;
+  if (typeof jwtSecret !== "string" || jwtSecret.length < MIN_SECRET_LENGTH) {
+    throw new Error(`JWT_SECRET is missing or shorter than ${MIN_SECRET_LENGTH} characters`);
+  }
+  return {
+    jwtSecret,
+    bcryptCost: positiveInt(env.BCRYPT_COST, 10),
+    accessTokenTtlSeconds: positiveInt(env.ACCESS_TOKEN_TTL_SECONDS, 86_400),
+    refreshTokenTtlSeconds: positiveInt(env.REFRESH_TOKEN_TTL_SECONDS, 2_592_000),
+    messageMaxBytes: positiveInt(env.MESSAGE_MAX_BYTES, DEFAULT_MESSAGE_MAX_BYTES),
+  };
+}

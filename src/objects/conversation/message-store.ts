@@ -1,0 +1,249 @@
+// The conversation's own SQLite: its messages (the seq authority), the outbox of rows not yet in
+// D1, each member's fan-out watermark, and the conversation's identity.
+import type { StoredMessage } from "../message";
+import { migrate } from "../sql-migrations";
+
+const SCHEMA = [
+  `CREATE TABLE messages (
+     seq INTEGER PRIMARY KEY,
+     server_msg_id TEXT NOT NULL UNIQUE,
+     client_msg_id TEXT NOT NULL,
+     sender_id TEXT NOT NULL,
+     receiver_id TEXT NOT NULL,
+     message_type INTEGER NOT NULL,
+     content BLOB NOT NULL,
+     send_time INTEGER NOT NULL,
+     server_time INTEGER NOT NULL,
+     extra TEXT NOT NULL,
+     attached_info TEXT NOT NULL,
+     origin_session TEXT NOT NULL
+   )`,
+  // A resend of the same (sender, client_msg_id) must find the original (PROTOCOL.md, "Send").
+  `CREATE UNIQUE INDEX messages_dedup ON messages (sender_id, client_msg_id)`,
+  // Seqs whose rows D1 does not have yet; emptied by the alarm (history-outbox.ts).
+  `CREATE TABLE outbox (seq INTEGER PRIMARY KEY)`,
+  // fanout_seq: the highest seq this member's UserObject has accepted.
+  `CREATE TABLE members (user_id TEXT PRIMARY KEY, fanout_seq INTEGER NOT NULL DEFAULT 0)`,
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+];
+
+interface MessageRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  server_msg_id: string;
+  client_msg_id: string;
+  sender_id: string;
+  receiver_id: string;
+  message_type: number;
+  content: ArrayBuffer;
+  send_time: number;
+  server_time: number;
+  extra: string;
+  attached_info: string;
+  origin_session: string;
+}
+
+export interface Identity {
+  conversationId: string;
+  conversationType: number;
+  groupId: string;
+}
+
+export type NewMessage = Omit<StoredMessage, "seq" | "conversationId" | "conversationType" | "groupId">;
+
+export class MessageStore {
+  private cachedMaxSeq: number | null = null;
+  private cachedIdentity: Identity | null = null;
+
+  private readonly sql: SqlStorage;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    this.sql = storage.sql;
+    migrate(this.sql, SCHEMA);
+  }
+
+  /** Binds this object to its conversation on first use; a different id later is a routing bug. */
+  identity(wanted: Identity): Identity {
+    const known = this.storedIdentity();
+    if (known) {
+      if (known.conversationId !== wanted.conversationId) {
+        throw new Error(`object of ${known.conversationId} asked about ${wanted.conversationId}`);
+      }
+      return known;
+    }
+    for (const [key, value] of Object.entries(wanted)) {
+      this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", key, String(value));
+    }
+    this.cachedIdentity = wanted;
+    return wanted;
+  }
+
+  /** The identity bound earlier, if any. */
+  storedIdentity(): Identity | null {
+    return this.cachedIdentity ?? this.readIdentity();
+  }
+
+  private readIdentity(): Identity | null {
+    const rows = this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta").toArray();
+    const meta = new Map(rows.map((r) => [r.key, r.value]));
+    const conversationId = meta.get("conversationId");
+    if (!conversationId) return null;
+    this.cachedIdentity = {
+      conversationId,
+      conversationType: Number(meta.get("conversationType")),
+      groupId: meta.get("groupId") ?? "",
+    };
+    return this.cachedIdentity;
+  }
+
+  maxSeq(): number {
+    if (this.cachedMaxSeq === null) {
+      const row = this.sql.exec<{ max: number | null }>("SELECT MAX(seq) AS max FROM messages").one();
+      this.cachedMaxSeq = row.max ?? 0;
+    }
+    return this.cachedMaxSeq;
+  }
+
+  findByClientMsgId(senderId: string, clientMsgId: string, id: Identity): StoredMessage | null {
+    const row = this.sql
+      .exec<MessageRow>(
+        "SELECT * FROM messages WHERE sender_id = ? AND client_msg_id = ?",
+        senderId,
+        clientMsgId,
+      )
+      .toArray()[0];
+    return row ? toStored(row, id) : null;
+  }
+
+  /**
+   * Stores a message under the next seq and queues it for D1, in one synchronous transaction:
+   * when this returns, the message is durable and its seq is taken.
+   */
+  append(message: NewMessage, id: Identity): StoredMessage {
+    return this.transaction(() => {
+      const seq = this.maxSeq() + 1;
+      this.sql.exec(
+        `INSERT INTO messages (seq, server_msg_id, client_msg_id, sender_id, receiver_id, message_type, content,
+           send_time, server_time, extra, attached_info, origin_session)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        seq,
+        message.serverMsgId,
+        message.clientMsgId,
+        message.senderId,
+        message.receiverId,
+        message.messageType,
+        message.content,
+        message.sendTime,
+        message.serverTime,
+        message.extra,
+        message.attachedInfo,
+        message.originSession,
+      );
+      this.sql.exec("INSERT INTO outbox (seq) VALUES (?)", seq);
+      this.cachedMaxSeq = seq;
+      return { ...message, seq, ...id };
+    });
+  }
+
+  /** Messages with from ≤ seq ≤ to, ascending, at most `limit`. */
+  range(from: number, to: number, limit: number, id: Identity): StoredMessage[] {
+    return this.sql
+      .exec<MessageRow>(
+        "SELECT * FROM messages WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+        from,
+        to,
+        limit,
+      )
+      .toArray()
+      .map((row) => toStored(row, id));
+  }
+
+  /** The newest `limit` messages with seq ≤ to, ascending. */
+  newest(to: number, limit: number, id: Identity): StoredMessage[] {
+    return this.sql
+      .exec<MessageRow>("SELECT * FROM messages WHERE seq <= ? ORDER BY seq DESC LIMIT ?", to, limit)
+      .toArray()
+      .reverse()
+      .map((row) => toStored(row, id));
+  }
+
+  // ---- members and fan-out watermarks ----
+
+  memberIds(): string[] {
+    return this.sql
+      .exec<{ user_id: string }>("SELECT user_id FROM members")
+      .toArray()
+      .map((r) => r.user_id);
+  }
+
+  addMembers(userIds: readonly string[]): void {
+    for (const userId of userIds) this.sql.exec("INSERT OR IGNORE INTO members (user_id) VALUES (?)", userId);
+  }
+
+  fanoutSeq(userId: string): number {
+    const row = this.sql
+      .exec<{ fanout_seq: number }>("SELECT fanout_seq FROM members WHERE user_id = ?", userId)
+      .toArray()[0];
+    return row?.fanout_seq ?? 0;
+  }
+
+  setFanoutSeq(userId: string, seq: number): void {
+    this.sql.exec("UPDATE members SET fanout_seq = MAX(fanout_seq, ?) WHERE user_id = ?", seq, userId);
+  }
+
+  /** Members whose UserObject has not yet accepted every message. */
+  laggingMembers(): string[] {
+    return this.sql
+      .exec<{ user_id: string }>("SELECT user_id FROM members WHERE fanout_seq < ?", this.maxSeq())
+      .toArray()
+      .map((r) => r.user_id);
+  }
+
+  // ---- outbox ----
+
+  /** The oldest outbox rows, joined to their messages. */
+  outboxBatch(limit: number, id: Identity): StoredMessage[] {
+    return this.sql
+      .exec<MessageRow>(
+        "SELECT m.* FROM outbox o JOIN messages m ON m.seq = o.seq ORDER BY o.seq LIMIT ?",
+        limit,
+      )
+      .toArray()
+      .map((row) => toStored(row, id));
+  }
+
+  outboxSize(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
+  }
+
+  /** Removes the given seqs from the outbox once D1 has their rows. */
+  outboxDone(seqs: readonly number[]): void {
+    if (seqs.length === 0) return;
+    const first = seqs[0] as number;
+    const last = seqs[seqs.length - 1] as number;
+    this.sql.exec("DELETE FROM outbox WHERE seq >= ? AND seq <= ?", first, last);
+  }
+
+  private transaction<T>(body: () => T): T {
+    return this.storage.transactionSync(body);
+  }
+}
+
+function toStored(row: MessageRow, id: Identity): StoredMessage {
+  return {
+    seq: row.seq,
+    serverMsgId: row.server_msg_id,
+    clientMsgId: row.client_msg_id,
+    conversationId: id.conversationId,
+    conversationType: id.conversationType,
+    groupId: id.groupId,
+    senderId: row.sender_id,
+    receiverId: row.receiver_id,
+    messageType: row.message_type,
+    content: new Uint8Array(row.content),
+    sendTime: row.send_time,
+    serverTime: row.server_time,
+    extra: row.extra,
+    attachedInfo: row.attached_info,
+    originSession: row.origin_session,
+  };
+}

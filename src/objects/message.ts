@@ -1,0 +1,55 @@
+// A stored message as the objects pass it to each other over RPC, and its wire form (MessageInfo).
+import type { MessageInfo } from "../protocol/codec";
+
+export interface StoredMessage {
+  seq: number;
+  serverMsgId: string;
+  clientMsgId: string;
+  conversationId: string;
+  conversationType: number;
+  senderId: string;
+  receiverId: string;
+  groupId: string;
+  messageType: number;
+  content: Uint8Array;
+  sendTime: number;
+  serverTime: number;
+  extra: string;
+  attachedInfo: string;
+  /** The socket session that sent it: that device gets the SEND_MSG_RSP, not a push. */
+  originSession: string;
+}
+
+/** Message status values (PROTOCOL.md, "Value sets"). */
+export const MessageStatus = { sending: 0, sent: 1, delivered: 2, read: 3, failed: 4 } as const;
+
+export function toMessageInfo(m: StoredMessage): MessageInfo {
+  return {
+    serverMsgId: m.serverMsgId,
+    clientMsgId: m.clientMsgId,
+    conversationId: m.conversationId,
+    conversationType: m.conversationType,
+    senderId: m.senderId,
+    receiverId: m.receiverId,
+    groupId: m.groupId,
+    messageType: m.messageType,
+    content: m.content,
+    sendTime: m.sendTime,
+    serverTime: m.serverTime,
+    createTime: m.serverTime,
+    seq: m.seq,
+    status: MessageStatus.sent,
+    extra: m.extra,
+    attachedInfo: m.attachedInfo,
+  };
+}
+
+/**
+ * An upper bound on a MessageInfo's encoded size, cheap enough to sum over a sync page: the
+ * variable parts at their byte length (strings at 3 bytes a UTF-16 unit, the UTF-8 worst case)
+ * plus a fixed allowance for ids, numbers and tags.
+ */
+export function encodedSizeBound(m: StoredMessage): number {
+  const text = m.extra.length + m.attachedInfo.length + m.clientMsgId.length + m.conversationId.length;
+  return m.content.byteLength + 3 * text + 256;
+}

@@ -1,0 +1,120 @@
+// One inbound frame: size and type checks, one decode, then an exhaustive switch on the command.
+import { Cmd, decodeFrame, Err, errorNotice, type Frame } from "../../protocol/codec";
+import { CloseCode, MAX_CONSECUTIVE_BAD_FRAMES, MAX_FRAME_BYTES } from "../../protocol/limits";
+import { notice, refuse, RequestError, type FrameContext, type UserServices } from "./frame-context";
+import { sendMessage } from "./handlers/send";
+import {
+  authenticate,
+  connect,
+  disconnect,
+  heartbeat,
+  notSupportedYet,
+  serverOnly,
+} from "./handlers/session";
+import { ackMessage, batchSync, syncRange } from "./handlers/sync";
+import { closeSocket, saveSocketState, sendFrame, socketState } from "./socket-state";
+
+type Handler = (fc: FrameContext) => void | Promise<void>;
+
+/** Handlers that need an authenticated socket (PROTOCOL.md, decision 4). */
+function authed(fc: FrameContext, handler: Handler): void | Promise<void> {
+  if (!fc.state.authed) return refuse(fc, Err.ERR_AUTH_FAILED, "authenticate first (CMD_AUTH_REQ)");
+  return handler(fc);
+}
+
+function route(fc: FrameContext): void | Promise<void> {
+  const command = fc.frame.command as Cmd;
+  switch (command) {
+    case Cmd.CMD_CONNECT_REQ:
+      return connect(fc);
+    case Cmd.CMD_HEARTBEAT_REQ:
+      return heartbeat(fc);
+    case Cmd.CMD_AUTH_REQ:
+      return authenticate(fc, Cmd.CMD_AUTH_RSP);
+    case Cmd.CMD_REAUTH_REQ:
+      return authenticate(fc, Cmd.CMD_REAUTH_RSP);
+    case Cmd.CMD_DISCONNECT_REQ:
+      return disconnect(fc);
+    case Cmd.CMD_SEND_MSG_REQ:
+      return authed(fc, sendMessage);
+    case Cmd.CMD_MSG_ACK:
+      return authed(fc, ackMessage);
+    case Cmd.CMD_BATCH_SYNC_REQ:
+      return authed(fc, batchSync);
+    case Cmd.CMD_SYNC_RANGE_REQ:
+      return authed(fc, syncRange);
+    case Cmd.CMD_REVOKE_MSG_REQ:
+    case Cmd.CMD_READ_RECEIPT_REQ:
+    case Cmd.CMD_ONLINE_STATUS_REQ:
+    case Cmd.CMD_TYPING_STATUS_REQ:
+      return authed(fc, notSupportedYet);
+    case Cmd.CMD_UNKNOWN:
+    case Cmd.CMD_CONNECT_RSP:
+    case Cmd.CMD_DISCONNECT_RSP:
+    case Cmd.CMD_HEARTBEAT_RSP:
+    case Cmd.CMD_AUTH_RSP:
+    case Cmd.CMD_REAUTH_RSP:
+    case Cmd.CMD_KICK_OUT:
+    case Cmd.CMD_SEND_MSG_RSP:
+    case Cmd.CMD_PUSH_MSG:
+    case Cmd.CMD_BATCH_MSG:
+    case Cmd.CMD_REVOKE_MSG_RSP:
+    case Cmd.CMD_REVOKE_MSG_PUSH:
+    case Cmd.CMD_BATCH_SYNC_RSP:
+    case Cmd.CMD_SYNC_FINISHED:
+    case Cmd.CMD_SYNC_RANGE_RSP:
+    case Cmd.CMD_ONLINE_STATUS_RSP:
+    case Cmd.CMD_STATUS_CHANGE_PUSH:
+    case Cmd.CMD_READ_RECEIPT_RSP:
+    case Cmd.CMD_READ_RECEIPT_PUSH:
+    case Cmd.CMD_TYPING_STATUS_PUSH:
+      return authed(fc, serverOnly);
+    default: {
+      const unknown: never = command;
+      const code = fc.state.authed ? Err.ERR_INVALID_PARAM : Err.ERR_AUTH_FAILED;
+      return notice(fc, code, `unknown command ${String(unknown)}`);
+    }
+  }
+}
+
+/** Counts a text or undecodable frame; too many in a row closes the socket (decision 3). */
+function badFrame(ws: WebSocket, message: string, ref: Frame | null): void {
+  const state = socketState(ws);
+  const badFrames = state.badFrames + 1;
+  saveSocketState(ws, { ...state, badFrames });
+  sendFrame(ws, errorNotice(Err.ERR_INVALID_PARAM, message, ref));
+  if (badFrames >= MAX_CONSECUTIVE_BAD_FRAMES) {
+    closeSocket(ws, CloseCode.policyViolation, "too many invalid frames");
+  }
+}
+
+export async function handleFrame(
+  services: UserServices,
+  ws: WebSocket,
+  data: string | ArrayBuffer,
+): Promise<void> {
+  if (typeof data === "string")
+    return badFrame(ws, "text frames are not accepted: send binary protobuf frames", null);
+  if (data.byteLength > MAX_FRAME_BYTES) {
+    return closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
+  }
+  let frame: Frame;
+  try {
+    frame = decodeFrame(new Uint8Array(data));
+  } catch {
+    return badFrame(ws, "undecodable frame: expected a WebSocketMessage", null);
+  }
+  let state = socketState(ws);
+  if (state.badFrames > 0) {
+    state = { ...state, badFrames: 0 };
+    saveSocketState(ws, state);
+  }
+  const fc: FrameContext = { ...services, ws, state, frame };
+  try {
+    await route(fc);
+  } catch (error) {
+    if (error instanceof RequestError) return refuse(fc, error.code, error.message);
+    console.error(`user ${state.userId}: command ${frame.command} failed`, error);
+    refuse(fc, Err.ERR_UNKNOWN, "internal error");
+  }
+}

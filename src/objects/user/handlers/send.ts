@@ -1,0 +1,108 @@
+// SEND_MSG_REQ: validate, hand to the conversation's object, answer SEND_MSG_RSP (the SDK's ACK).
+import { Cmd, Err, pb, type MessageInfo } from "../../../protocol/codec";
+import { ConversationType, parseConversationId } from "../../../protocol/conversation-id";
+import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../protocol/limits";
+import type { SendInput, SendResult } from "../../rpc";
+import { decodeBody, reply, RequestError, type FrameContext } from "../frame-context";
+
+/** Message types a client may send (PROTOCOL.md, "Value sets"); 8 (notification) is the server's. */
+const CLIENT_MESSAGE_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 100]);
+
+const utf8Length = (text: string) => new TextEncoder().encode(text).length;
+
+/** Checks a client's message and turns it into the conversation object's input. */
+export function validateOutgoing(
+  m: MessageInfo,
+  userId: string,
+  sessionId: string,
+  maxContentBytes: number,
+): SendInput {
+  const refuse = (code: Err, message: string): never => {
+    throw new RequestError(code, message);
+  };
+  const clientMsgId = m.clientMsgId ?? "";
+  if (clientMsgId.length === 0 || clientMsgId.length > MAX_CLIENT_MSG_ID_LENGTH) {
+    refuse(Err.ERR_INVALID_PARAM, `client_msg_id must be 1-${MAX_CLIENT_MSG_ID_LENGTH} characters`);
+  }
+  const conversation = parseConversationId(m.conversationId ?? "");
+  if (!conversation) return refuse(Err.ERR_INVALID_PARAM, "malformed conversation_id");
+  if (conversation.type !== ConversationType.single) {
+    return refuse(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversation.id} does not exist`);
+  }
+  if (m.senderId && m.senderId !== userId)
+    refuse(Err.ERR_INVALID_PARAM, "sender_id is not the authenticated user");
+  const [a, b] = conversation.members;
+  const peer =
+    userId === a
+      ? b
+      : userId === b
+        ? a
+        : refuse(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+  if (m.receiverId && m.receiverId !== peer) {
+    refuse(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+  }
+  const messageType = m.messageType ?? 0;
+  if (!CLIENT_MESSAGE_TYPES.has(messageType))
+    refuse(Err.ERR_INVALID_PARAM, `message_type ${messageType} is not allowed`);
+  const content = m.content ?? new Uint8Array();
+  if (content.byteLength === 0) refuse(Err.ERR_INVALID_PARAM, "content is empty");
+  if (content.byteLength > maxContentBytes) {
+    refuse(
+      Err.ERR_MESSAGE_TOO_LARGE,
+      `content is ${content.byteLength} bytes; the limit is ${maxContentBytes}`,
+    );
+  }
+  const extra = m.extra ?? "";
+  const attachedInfo = m.attachedInfo ?? "";
+  if (utf8Length(extra) > MAX_MESSAGE_EXTRA_BYTES || utf8Length(attachedInfo) > MAX_MESSAGE_EXTRA_BYTES) {
+    refuse(
+      Err.ERR_MESSAGE_TOO_LARGE,
+      `extra and attached_info are limited to ${MAX_MESSAGE_EXTRA_BYTES} bytes each`,
+    );
+  }
+  const sendTime = Number(m.sendTime ?? 0);
+  return {
+    conversationId: conversation.id,
+    senderId: userId,
+    receiverId: peer,
+    clientMsgId,
+    messageType,
+    content,
+    sendTime: Number.isSafeInteger(sendTime) && sendTime > 0 ? sendTime : Date.now(),
+    extra,
+    attachedInfo,
+    originSession: sessionId,
+  };
+}
+
+export async function sendMessage(fc: FrameContext): Promise<void> {
+  const req = decodeBody(fc, pb.SendMessageRequest);
+  if (!req.message) throw new RequestError(Err.ERR_INVALID_PARAM, "message is required");
+  const input = validateOutgoing(
+    req.message,
+    fc.state.userId,
+    fc.state.sessionId,
+    fc.settings.messageMaxBytes,
+  );
+  let result: SendResult;
+  try {
+    result = await fc.env.CONVERSATION_OBJECT.getByName(input.conversationId).send(input);
+  } catch (error) {
+    console.error(`send to ${input.conversationId} failed`, error);
+    result = { ok: false, code: Err.ERR_UNKNOWN, message: "the message was not stored; resend it" };
+  }
+  if (!result.ok) {
+    return reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
+      errorCode: result.code,
+      errorMsg: result.message,
+      clientMsgId: input.clientMsgId,
+    });
+  }
+  reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
+    errorCode: Err.ERR_SUCCESS,
+    serverMsgId: result.serverMsgId,
+    clientMsgId: input.clientMsgId,
+    seq: result.seq,
+    serverTime: result.serverTime,
+  });
+}

@@ -1,0 +1,194 @@
+// BATCH_SYNC (after every (re)auth) and SYNC_RANGE (gap fill). The user's inbox says which
+// conversations exist and how far each goes; the conversation objects hold the messages.
+import { Cmd, Err, pb, type ConversationMessages, type MessageInfo } from "../../../protocol/codec";
+import { ConversationType, parseConversationId } from "../../../protocol/conversation-id";
+import { DEFAULT_SYNC_COUNT, MAX_SYNC_COUNT, SYNC_RESPONSE_BUDGET_BYTES } from "../../../protocol/limits";
+import { encodedSizeBound, toMessageInfo, type StoredMessage } from "../../message";
+import type { ReadQuery, ReadResult } from "../../rpc";
+import { decodeBody, reply, RequestError, type FrameContext } from "../frame-context";
+
+/** Most conversation states one BATCH_SYNC may list. */
+export const MAX_SYNC_CONVERSATIONS = 1_000;
+/** Conversation objects read in parallel during one batch sync. */
+const READ_CONCURRENCY = 16;
+
+function clampCount(requested: number | null | undefined): number {
+  const n = requested ?? 0;
+  return n > 0 ? Math.min(n, MAX_SYNC_COUNT) : DEFAULT_SYNC_COUNT;
+}
+
+function readConversation(fc: FrameContext, query: ReadQuery): Promise<ReadResult> {
+  return fc.env.CONVERSATION_OBJECT.getByName(query.conversationId).read(query);
+}
+
+/** Keeps the longest prefix of `messages` whose encoded size fits `budget`. */
+function fitPrefix(messages: StoredMessage[], budget: number): { kept: StoredMessage[]; used: number } {
+  let used = 0;
+  let n = 0;
+  for (const m of messages) {
+    const size = encodedSizeBound(m);
+    if (used + size > budget) break;
+    used += size;
+    n++;
+  }
+  return { kept: messages.slice(0, n), used };
+}
+
+/** Keeps the longest suffix (the newest) of `messages` whose encoded size fits `budget`. */
+function fitSuffix(messages: StoredMessage[], budget: number): { kept: StoredMessage[]; used: number } {
+  let used = 0;
+  let n = 0;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const size = encodedSizeBound(messages[i] as StoredMessage);
+    if (used + size > budget) break;
+    used += size;
+    n++;
+  }
+  return { kept: messages.slice(messages.length - n), used };
+}
+
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+interface SyncPlan {
+  conversationId: string;
+  /** The client's last_seq, or null for a conversation the client did not list. */
+  lastSeq: number | null;
+  inboxMaxSeq: number;
+}
+
+export async function batchSync(fc: FrameContext): Promise<void> {
+  const req = decodeBody(fc, pb.BatchSyncRequest);
+  const states = req.conversationStates ?? [];
+  if (states.length > MAX_SYNC_CONVERSATIONS) {
+    throw new RequestError(Err.ERR_INVALID_PARAM, `at most ${MAX_SYNC_CONVERSATIONS} conversation states`);
+  }
+  const limit = clampCount(req.maxCountPerConversation);
+  const listed = new Map<string, number>();
+  for (const state of states) {
+    const conversation = parseConversationId(state.conversationId ?? "");
+    if (!conversation)
+      throw new RequestError(Err.ERR_INVALID_PARAM, `malformed conversation_id ${state.conversationId}`);
+    listed.set(conversation.id, Math.max(0, Number(state.lastSeq ?? 0)));
+  }
+
+  const plans: SyncPlan[] = fc.inbox.entries().map((entry) => ({
+    conversationId: entry.conversationId,
+    lastSeq: listed.get(entry.conversationId) ?? null,
+    inboxMaxSeq: entry.maxSeq,
+  }));
+  // A listed conversation with nothing in the inbox yet holds nothing for this user to sync.
+
+  let budget = SYNC_RESPONSE_BUDGET_BYTES;
+  const reads = await mapLimited(plans, READ_CONCURRENCY, async (plan) => {
+    if (plan.lastSeq !== null && plan.lastSeq >= plan.inboxMaxSeq) return null; // nothing new: no read
+    return readConversation(fc, {
+      conversationId: plan.conversationId,
+      userId: fc.state.userId,
+      fromSeq: (plan.lastSeq ?? 0) + 1,
+      toSeq: 0,
+      limit,
+      newest: plan.lastSeq === null,
+    });
+  });
+
+  const conversationMessages: ConversationMessages[] = [];
+  let total = 0;
+  plans.forEach((plan, i) => {
+    const read = reads[i];
+    if (read && !read.ok) return; // no longer readable by this user: skip it rather than fail the sync
+    const maxSeq = read ? read.maxSeq : plan.inboxMaxSeq;
+    const fetched = read ? read.messages : [];
+    if (plan.lastSeq === null) {
+      const { kept, used } = fitSuffix(fetched, budget);
+      budget -= used;
+      total += kept.length;
+      conversationMessages.push({
+        conversationId: plan.conversationId,
+        messages: kept.map(toMessageInfo),
+        maxSeq,
+        syncedSeq: maxSeq,
+        hasMore: false,
+      });
+      return;
+    }
+    const { kept, used } = fitPrefix(fetched, budget);
+    budget -= used;
+    total += kept.length;
+    const syncedSeq = kept.length > 0 ? (kept[kept.length - 1] as StoredMessage).seq : plan.lastSeq;
+    conversationMessages.push({
+      conversationId: plan.conversationId,
+      messages: kept.map(toMessageInfo),
+      maxSeq,
+      syncedSeq,
+      hasMore: syncedSeq < maxSeq,
+    });
+  });
+
+  reply(fc, Cmd.CMD_BATCH_SYNC_RSP, pb.BatchSyncResponse, {
+    errorCode: Err.ERR_SUCCESS,
+    conversationMessages,
+    serverTime: Date.now(),
+    totalMessageCount: total,
+  });
+}
+
+export async function syncRange(fc: FrameContext): Promise<void> {
+  const req = decodeBody(fc, pb.SyncRangeRequest);
+  const conversation = parseConversationId(req.conversationId ?? "");
+  if (!conversation) throw new RequestError(Err.ERR_INVALID_PARAM, "malformed conversation_id");
+  if (conversation.type !== ConversationType.single) {
+    throw new RequestError(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversation.id} does not exist`);
+  }
+  const startSeq = Math.max(1, Number(req.startSeq ?? 0));
+  const endSeq = Number(req.endSeq ?? 0);
+  if (endSeq < 0 || (endSeq > 0 && endSeq < startSeq)) {
+    throw new RequestError(Err.ERR_INVALID_PARAM, "end_seq must be 0 (newest) or at least start_seq");
+  }
+  const limit = clampCount(req.count);
+  // One more than asked tells whether the range goes on past this page.
+  const read = await readConversation(fc, {
+    conversationId: conversation.id,
+    userId: fc.state.userId,
+    fromSeq: startSeq,
+    toSeq: endSeq,
+    limit: limit + 1,
+    newest: false,
+  });
+  if (!read.ok) throw new RequestError(read.code, read.message);
+  const page = read.messages.slice(0, limit);
+  const { kept } = fitPrefix(page, SYNC_RESPONSE_BUDGET_BYTES);
+  const cut = kept.length < read.messages.length;
+  const last = kept[kept.length - 1];
+  const requestedEnd = endSeq > 0 ? Math.min(endSeq, read.maxSeq) : read.maxSeq;
+  const messages: MessageInfo[] = kept.map(toMessageInfo);
+  reply(fc, Cmd.CMD_SYNC_RANGE_RSP, pb.SyncRangeResponse, {
+    errorCode: Err.ERR_SUCCESS,
+    requestId: req.requestId,
+    conversationId: conversation.id,
+    messages,
+    startSeq,
+    endSeq: cut && last ? last.seq : requestedEnd,
+    hasMore: cut,
+  });
+}
+
+export function ackMessage(fc: FrameContext): void {
+  const ack = decodeBody(fc, pb.MessageAck);
+  const pushed = fc.recentPushes.take(ack.serverMsgId ?? "");
+  if (pushed) fc.inbox.markDelivered(pushed.conversationId, pushed.seq);
+}

@@ -1,0 +1,148 @@
+// UserObject: one per user. It holds the user's live sockets (hibernation API), answers their
+// frames, keeps the inbox, and takes deliveries from conversation objects to push to devices.
+import { DurableObject } from "cloudflare:workers";
+import { readSettings, type Settings } from "../../auth/config";
+import { Cmd, encodeFrame, pb } from "../../protocol/codec";
+import { parseConversationId, ConversationType } from "../../protocol/conversation-id";
+import { AUTH_TIMEOUT_MS, CloseCode } from "../../protocol/limits";
+import { toMessageInfo, type StoredMessage } from "../message";
+import type { Delivery } from "../rpc";
+import { handleFrame } from "./dispatch";
+import type { UserServices } from "./frame-context";
+import { Inbox } from "./inbox";
+import { RecentPushes } from "./recent-pushes";
+import { closeSocket, saveSocketState, sendFrame, socketState, type SocketState } from "./socket-state";
+import { SUBPROTOCOL, UPGRADE_HEADERS } from "./upgrade-headers";
+
+export class UserObject extends DurableObject<Env> {
+  private readonly inbox: Inbox;
+  private readonly recentPushes = new RecentPushes();
+  private settings: Settings | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.inbox = new Inbox(ctx.storage);
+  }
+
+  private services(): UserServices {
+    this.settings ??= readSettings(this.env);
+    return {
+      env: this.env,
+      ctx: this.ctx,
+      settings: this.settings,
+      inbox: this.inbox,
+      recentPushes: this.recentPushes,
+    };
+  }
+
+  /** Accepts a WebSocket the worker has already authenticated (src/worker/routes/ws.ts). */
+  override async fetch(request: Request): Promise<Response> {
+    const userId = request.headers.get(UPGRADE_HEADERS.userId);
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !userId) {
+      return Response.json(
+        { code: 400, message: "expected an authenticated WebSocket upgrade" },
+        { status: 400 },
+      );
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    const state: SocketState = {
+      userId,
+      platform: request.headers.get(UPGRADE_HEADERS.platform) ?? "",
+      deviceId: request.headers.get(UPGRADE_HEADERS.deviceId) ?? "",
+      sessionId: crypto.randomUUID(),
+      authed: false,
+      openedAt: Date.now(),
+      badFrames: 0,
+    };
+    this.ctx.acceptWebSocket(server, [`session:${state.sessionId}`]);
+    saveSocketState(server, state);
+    await this.armAuthDeadline(state.openedAt + AUTH_TIMEOUT_MS);
+    const headers = new Headers();
+    if (request.headers.get(UPGRADE_HEADERS.subprotocol)) headers.set("Sec-WebSocket-Protocol", SUBPROTOCOL);
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    await handleFrame(this.services(), ws, data);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    const state = socketState(ws);
+    console.warn(`user ${state.userId}: socket ${state.sessionId} errored`, error);
+  }
+
+  /** Closes sockets that did not authenticate in time (PROTOCOL.md, decision 4). */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    let nextDeadline = Infinity;
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = socketState(ws);
+      if (state.authed) continue;
+      const deadline = state.openedAt + AUTH_TIMEOUT_MS;
+      if (deadline <= now) closeSocket(ws, CloseCode.policyViolation, "authentication timeout");
+      else nextDeadline = Math.min(nextDeadline, deadline);
+    }
+    if (nextDeadline !== Infinity) await this.ctx.storage.setAlarm(nextDeadline);
+  }
+
+  private async armAuthDeadline(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * RPC from a ConversationObject: messages for this user, in seq order. The inbox keeps the new
+   * ones (a repeated delivery changes nothing) and every authenticated device gets them, except
+   * the device that sent a message, which had its SEND_MSG_RSP.
+   */
+  async deliver(delivery: Delivery): Promise<void> {
+    const fresh = this.inbox.apply(delivery, peerOf(delivery));
+    if (fresh.length === 0) return;
+    for (const m of fresh) {
+      if (m.senderId !== delivery.recipientId)
+        this.recentPushes.remember(m.serverMsgId, m.conversationId, m.seq);
+    }
+    this.push(fresh);
+  }
+
+  private push(messages: StoredMessage[]): void {
+    const framesByOrigin = new Map<string, Uint8Array | null>();
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = socketState(ws);
+      if (!state.authed) continue;
+      // Frames differ only in whether this device's own sends are left out; encode each once.
+      const ownCount = messages.filter((m) => m.originSession === state.sessionId).length;
+      const key = ownCount > 0 ? state.sessionId : "";
+      let frame = framesByOrigin.get(key);
+      if (frame === undefined) {
+        frame = pushFrame(
+          ownCount > 0 ? messages.filter((m) => m.originSession !== state.sessionId) : messages,
+        );
+        framesByOrigin.set(key, frame);
+      }
+      if (frame) sendFrame(ws, frame);
+    }
+  }
+}
+
+/** One message as CMD_PUSH_MSG, several as one CMD_BATCH_MSG; null when there is nothing. */
+function pushFrame(messages: StoredMessage[]): Uint8Array | null {
+  const [only] = messages;
+  if (!only) return null;
+  if (messages.length === 1)
+    return encodeFrame(Cmd.CMD_PUSH_MSG, 0, pb.PushMessage, { message: toMessageInfo(only) });
+  return encodeFrame(Cmd.CMD_BATCH_MSG, 0, pb.BatchMessages, {
+    messages: messages.map((m) => ({ message: toMessageInfo(m) })),
+  });
+}
+
+function peerOf(delivery: Delivery): string {
+  const conversation = parseConversationId(delivery.conversationId);
+  if (conversation?.type !== ConversationType.single) return "";
+  const [a, b] = conversation.members;
+  return a === delivery.recipientId ? b : a;
+}

@@ -1,0 +1,43 @@
+// Conversation ids (PROTOCOL.md, "Conversation ids"): `single_<a>_<b>` with a < b in string order,
+// `group_<id>`, and the reserved `chatroom_<id>` and `system_<id>`.
+
+export const ConversationType = { single: 1, group: 2, chatroom: 3, system: 4 } as const;
+export type ConversationType = (typeof ConversationType)[keyof typeof ConversationType];
+
+export type ParsedConversation =
+  | { type: typeof ConversationType.single; id: string; members: [string, string] }
+  | { type: typeof ConversationType.group; id: string; groupId: string }
+  | { type: typeof ConversationType.chatroom; id: string; roomId: string }
+  | { type: typeof ConversationType.system; id: string; ownerId: string };
+
+/** Ids are URL-safe and never contain "_" (http-api.md §1.1), at most 64 characters. */
+const ID = /^[A-Za-z0-9-]{1,64}$/;
+
+export function isValidId(id: string): boolean {
+  return ID.test(id);
+}
+
+export function singleConversationId(a: string, b: string): string {
+  return a < b ? `single_${a}_${b}` : `single_${b}_${a}`;
+}
+
+/** Parses a conversation id; null when it is malformed (including an unsorted or self pair). */
+export function parseConversationId(id: string): ParsedConversation | null {
+  const parts = id.split("_");
+  const [kind, first, second] = parts;
+  if (kind === "single" && parts.length === 3 && first && second) {
+    if (!isValidId(first) || !isValidId(second) || !(first < second)) return null;
+    return { type: ConversationType.single, id, members: [first, second] };
+  }
+  if (parts.length !== 2 || !first || !isValidId(first)) return null;
+  switch (kind) {
+    case "group":
+      return { type: ConversationType.group, id, groupId: first };
+    case "chatroom":
+      return { type: ConversationType.chatroom, id, roomId: first };
+    case "system":
+      return { type: ConversationType.system, id, ownerId: first };
+    default:
+      return null;
+  }
+}

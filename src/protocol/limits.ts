@@ -1,0 +1,37 @@
+// Named limits of the realtime protocol. Each cites where it comes from.
+
+/** A frame over this closes the socket with 1009 (PROTOCOL.md, decision 1). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** Default content limit when MESSAGE_MAX_BYTES is unset (PROTOCOL.md, decision 1: 64 KiB). */
+export const DEFAULT_MESSAGE_MAX_BYTES = 64 * 1024;
+
+/** Consecutive text or undecodable frames before the socket is closed with 1008 (decision 3). */
+export const MAX_CONSECUTIVE_BAD_FRAMES = 20;
+
+/** A socket that has not authenticated by then is closed with 1008 (decision 4). */
+export const AUTH_TIMEOUT_MS = 10_000;
+
+/** BATCH_SYNC and SYNC_RANGE page sizes (PROTOCOL.md, "Batch sync" and "Range sync"). */
+export const DEFAULT_SYNC_COUNT = 100;
+export const MAX_SYNC_COUNT = 500;
+
+/**
+ * Encoded-size budget for one sync response, kept under MAX_FRAME_BYTES with room for the
+ * envelope, so no answer ever exceeds the frame limit (decision 9).
+ */
+export const SYNC_RESPONSE_BUDGET_BYTES = 900 * 1024;
+
+/** Longest client_msg_id accepted (a UUID is 36). */
+export const MAX_CLIENT_MSG_ID_LENGTH = 64;
+
+/** Largest `extra` / `attached_info` text on a message. */
+export const MAX_MESSAGE_EXTRA_BYTES = 4 * 1024;
+
+/** Close codes used by the server. */
+export const CloseCode = {
+  normal: 1000,
+  policyViolation: 1008,
+  tooBig: 1009,
+  kicked: 4001,
+} as const;

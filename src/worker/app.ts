@@ -1,0 +1,27 @@
+// The Hono app: routes, the JSON envelope for every error, and no stack trace ever to a client.
+import { Hono } from "hono";
+import { ApiError } from "../http/envelope";
+import { withSettings } from "./middleware/settings";
+import { auth } from "./routes/auth";
+import { health } from "./routes/health";
+import { userRoutes } from "./routes/users";
+import { wsRoute } from "./routes/ws";
+import type { AppEnv } from "./types";
+
+export function createApp() {
+  const app = new Hono<AppEnv>();
+  app.route("/health", health);
+  app.use("/api/*", withSettings);
+  app.use("/ws", withSettings);
+  app.route("/api/auth", auth);
+  app.route("/api/user", userRoutes);
+  app.route("/ws", wsRoute);
+
+  app.notFound(() => new ApiError(404, "Not found").toResponse());
+  app.onError(function toEnvelope(error, c) {
+    if (error instanceof ApiError) return error.toResponse();
+    console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed`, error);
+    return new ApiError(500, "Internal server error").toResponse();
+  });
+  return app;
+}

@@ -1,0 +1,24 @@
+// Bearer-token authentication for HTTP routes: the acting user always comes from the token,
+// never from the body (http-api.md §1.6).
+import { createMiddleware } from "hono/factory";
+import { verifyAccessToken } from "../../auth/jwt";
+import { unauthorized } from "../../http/envelope";
+import type { AppEnv } from "../types";
+
+/** Returns the token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer ([^\s]+)$/.exec(header.trim());
+  return match?.[1] ?? null;
+}
+
+export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c, next) {
+  const header = c.req.header("Authorization");
+  if (!header) throw unauthorized("Missing authorization header");
+  const token = bearerToken(header);
+  if (!token) throw unauthorized("Invalid authorization header format");
+  const result = await verifyAccessToken(c.var.settings.jwtSecret, token);
+  if (!result.ok) throw unauthorized(result.reason === "expired" ? "Token expired" : "Invalid token");
+  c.set("userId", result.claims.userId);
+  await next();
+});

@@ -1,0 +1,149 @@
+// /api/auth: register, login, refresh (extension) and logout (extension).
+import { Hono } from "hono";
+import { ulid } from "ulid";
+import { z } from "zod";
+import { users } from "../../../schema/tables";
+import { signAccessToken } from "../../auth/jwt";
+import { hashPassword, verifyPassword } from "../../auth/passwords";
+import {
+  issueRefreshToken,
+  revokeAllForUser,
+  revokeByToken,
+  rotateRefreshToken,
+} from "../../auth/refresh-tokens";
+import { database } from "../../db/client";
+import { findUserById, findUserByUsername, toUserJson, type UserJson } from "../../db/users";
+import { ApiError, ok, unauthorized } from "../../http/envelope";
+import { jsonBody } from "../../http/validate";
+import type { Settings } from "../../auth/config";
+import { requireAuth } from "../middleware/require-auth";
+import type { AppEnv } from "../types";
+
+/** Usernames are case-insensitive: stored lower-case, 3–32 of letters, digits, ".", "-", "_". */
+const username = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(
+    /^[a-z0-9][a-z0-9._-]{2,31}$/,
+    "must be 3-32 letters, digits, '.', '-' or '_', starting with a letter or digit",
+  );
+/** bcrypt reads at most 72 bytes; longer passwords would be silently truncated, so refuse them. */
+const password = z
+  .string()
+  .min(6, "must be at least 6 characters")
+  .refine((p) => new TextEncoder().encode(p).length <= 72, "must be at most 72 bytes");
+const platform = z.string().trim().max(32).default("");
+
+const RegisterBody = z.object({
+  username,
+  password,
+  nickname: z.string().trim().max(64).optional(),
+});
+const LoginBody = z.object({ username, password: z.string().min(1).max(1024), platform });
+const RefreshBody = z.object({ refreshToken: z.string().min(1).max(256) });
+const LogoutBody = z.object({
+  refreshToken: z.string().min(1).max(256).optional(),
+  all: z.boolean().optional(),
+});
+
+export interface LoginResult {
+  token: string;
+  userID: string;
+  user: UserJson;
+  expiresAt: number;
+  refreshToken: string;
+  refreshExpiresAt: number;
+}
+
+async function issueSession(
+  settings: Settings,
+  env: Env,
+  user: UserJson,
+  platformName: string,
+): Promise<LoginResult> {
+  const access = await signAccessToken(
+    settings.jwtSecret,
+    { userId: user.userID, platform: platformName },
+    settings.accessTokenTtlSeconds,
+  );
+  const refresh = await issueRefreshToken(
+    database(env),
+    user.userID,
+    platformName,
+    settings.refreshTokenTtlSeconds,
+  );
+  return {
+    token: access.token,
+    userID: user.userID,
+    user,
+    expiresAt: access.expiresAt,
+    refreshToken: refresh.token,
+    refreshExpiresAt: refresh.expiresAt,
+  };
+}
+
+export const auth = new Hono<AppEnv>()
+  .post("/register", async (c) => {
+    const body = await jsonBody(c, RegisterBody);
+    const db = database(c.env);
+    const passwordHash = await hashPassword(body.password, c.var.settings.bcryptCost);
+    const now = Date.now();
+    const inserted = await db
+      .insert(users)
+      .values({
+        id: ulid(),
+        username: body.username,
+        nickname: body.nickname || body.username,
+        passwordHash,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoNothing({ target: users.username })
+      .returning();
+    const row = inserted[0];
+    if (!row) throw new ApiError(409, "username already exists");
+    return ok(c, toUserJson(row));
+  })
+  .post("/login", async (c) => {
+    const body = await jsonBody(c, LoginBody);
+    const row = await findUserByUsername(database(c.env), body.username);
+    const valid = await verifyPassword(body.password, row?.passwordHash, c.var.settings.bcryptCost);
+    if (!row || !valid || row.status !== 0) throw unauthorized("Invalid username or password");
+    return ok(c, await issueSession(c.var.settings, c.env, toUserJson(row), body.platform));
+  })
+  .post("/refresh", async (c) => {
+    const body = await jsonBody(c, RefreshBody);
+    const db = database(c.env);
+    const rotated = await rotateRefreshToken(db, body.refreshToken, c.var.settings.refreshTokenTtlSeconds);
+    if (!rotated.ok) {
+      throw unauthorized(
+        rotated.reason === "reused"
+          ? "Refresh token reuse detected; session revoked"
+          : "Invalid refresh token",
+      );
+    }
+    const row = await findUserById(db, rotated.userId);
+    if (!row || row.status !== 0) throw unauthorized("Invalid refresh token");
+    const access = await signAccessToken(
+      c.var.settings.jwtSecret,
+      { userId: row.id, platform: rotated.platform },
+      c.var.settings.accessTokenTtlSeconds,
+    );
+    const result: LoginResult = {
+      token: access.token,
+      userID: row.id,
+      user: toUserJson(row),
+      expiresAt: access.expiresAt,
+      refreshToken: rotated.refresh.token,
+      refreshExpiresAt: rotated.refresh.expiresAt,
+    };
+    return ok(c, result);
+  })
+  .post("/logout", requireAuth, async (c) => {
+    const body = await jsonBody(c, LogoutBody);
+    const db = database(c.env);
+    if (body.all) await revokeAllForUser(db, c.var.userId);
+    else if (body.refreshToken) await revokeByToken(db, c.var.userId, body.refreshToken);
+    return ok(c, null);
+  });

@@ -1,0 +1,11 @@
+// The Hono environment shared by every route: bindings plus what middleware puts on the context.
+import type { Settings } from "../auth/config";
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    settings: Settings;
+    /** The authenticated caller, set by requireAuth. */
+    userId: string;
+  };
+}
