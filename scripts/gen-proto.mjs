@@ -29,10 +29,13 @@ const lean = [
   "--force-number",
 ];
 // int64 fields (seqs, Unix ms) fit in 2^53, so they decode as plain numbers: protobufjs must not find
-// long.js, which the bundler would otherwise pull in. This runs before the codec's prototype defaults.
+// long.js, which the bundler would otherwise pull in. And bytes are plain Uint8Arrays everywhere:
+// where nodejs_compat provides a Buffer (the test runner), protobufjs would switch to its Buffer
+// writer, whose utf8Write call does not match workerd's Buffer. This runs before the prototype defaults.
 const noLong = [
   'import $protobuf from "protobufjs/minimal.js";',
   "$protobuf.util.Long = null;",
+  "$protobuf.util.Buffer = null;",
   "$protobuf.configure();",
 ].join("\n");
 const header =

@@ -1,0 +1,52 @@
+// HTTP helpers: calls go through the worker's own fetch, as a client's would.
+import { exports } from "cloudflare:workers";
+
+export const ORIGIN = "http://im.test";
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  contentType: string;
+  body: { code: number; message: string; data?: T | null };
+}
+
+export async function api<T = unknown>(
+  path: string,
+  options: { method?: string; body?: unknown; rawBody?: string; token?: string } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+  const response = await exports.default.fetch(`${ORIGIN}${path}`, {
+    method: options.method ?? (body === undefined ? "GET" : "POST"),
+    headers,
+    body,
+  });
+  return {
+    status: response.status,
+    contentType: response.headers.get("Content-Type") ?? "",
+    body: await response.json(),
+  };
+}
+
+export interface TestUser {
+  userId: string;
+  username: string;
+  password: string;
+  token: string;
+  refreshToken: string;
+}
+
+let counter = 0;
+/** Registers and logs in a fresh user with a unique username. */
+export async function newUser(prefix = "user"): Promise<TestUser> {
+  const username = `${prefix}${Date.now().toString(36)}${(counter++).toString(36)}`.toLowerCase();
+  const password = "correct horse";
+  const registered = await api<{ userID: string }>("/api/auth/register", { body: { username, password } });
+  if (registered.body.code !== 0) throw new Error(`register failed: ${registered.body.message}`);
+  const login = await api<{ token: string; userID: string; refreshToken: string }>("/api/auth/login", {
+    body: { username, password, platform: "iOS" },
+  });
+  const data = login.body.data;
+  if (!data) throw new Error(`login failed: ${login.body.message}`);
+  return { userId: data.userID, username, password, token: data.token, refreshToken: data.refreshToken };
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { Cmd, Err, pb } from "../../src/protocol/codec";
+import { singleConversationId } from "../../src/protocol/conversation-id";
+import { newUser } from "./helpers/http";
+import { TestSocket, text } from "./helpers/socket";
+
+describe("one-to-one messaging", () => {
+  it("register → login → connect → AUTH_RSP success with the request's sequence", async () => {
+    const alice = await newUser("alice");
+    const socket = await TestSocket.open(alice.token);
+    const connect = await socket.request(
+      Cmd.CMD_CONNECT_REQ,
+      pb.ConnectRequest,
+      { clientId: "c1", platform: "iOS", sdkVersion: "1.0" },
+      Cmd.CMD_CONNECT_RSP,
+      pb.ConnectResponse,
+    );
+    expect(connect.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    expect(connect.sessionId).toMatch(/[0-9a-f-]{36}/);
+    const sequence = socket.send(Cmd.CMD_AUTH_REQ, pb.AuthRequest, {
+      userId: alice.userId,
+      token: alice.token,
+      platform: "iOS",
+    });
+    expect(sequence).toBe(2);
+    const frame = await socket.nextCommand(Cmd.CMD_AUTH_RSP);
+    expect(frame.sequence).toBe(2);
+    const auth = pb.AuthResponse.decode(frame.body);
+    expect(auth.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    expect(auth.maxSeq).toBe(0);
+    const heartbeat = await socket.request(
+      Cmd.CMD_HEARTBEAT_REQ,
+      pb.HeartbeatRequest,
+      { clientTime: Date.now() },
+      Cmd.CMD_HEARTBEAT_RSP,
+      pb.HeartbeatResponse,
+    );
+    expect(heartbeat.serverTime).toBeGreaterThan(0);
+    socket.close();
+  });
+
+  it("pushes A's messages to B with seq 1, 2, 3 … in order, and to A's other device", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const aPhone = await TestSocket.connect(a, "iOS");
+    const aDesktop = await TestSocket.connect(a, "macOS");
+    const bPhone = await TestSocket.connect(b, "iOS");
+
+    const acks = [];
+    for (let i = 1; i <= 5; i++) acks.push(await aPhone.sendText(a.userId, b.userId, `hello ${i}`));
+    expect(acks.map((ack) => ack.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(acks.every((ack) => (ack.errorCode ?? 0) === Err.ERR_SUCCESS && ack.serverMsgId)).toBe(true);
+    expect(new Set(acks.map((ack) => ack.serverMsgId)).size).toBe(5);
+
+    const received = await bPhone.pushedMessages(5);
+    expect(received.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(received.map((m) => text(m.content))).toEqual(["hello 1", "hello 2", "hello 3", "hello 4", "hello 5"]);
+    expect(received[0]).toMatchObject({
+      conversationId: singleConversationId(a.userId, b.userId),
+      senderId: a.userId,
+      receiverId: b.userId,
+      conversationType: 1,
+      messageType: 1,
+    });
+    expect(received.map((m) => m.serverMsgId)).toEqual(acks.map((ack) => ack.serverMsgId));
+
+    const mirrored = await aDesktop.pushedMessages(5);
+    expect(mirrored.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+
+    // The sending device had its acks; its next push is B's reply, not its own messages.
+    await bPhone.sendText(b.userId, a.userId, "reply");
+    const [reply] = await aPhone.pushedMessages(1);
+    expect(reply).toMatchObject({ seq: 6, senderId: b.userId });
+    for (const s of [aPhone, aDesktop, bPhone]) s.close();
+  });
+
+  it("answers a resend of the same client_msg_id with the same seq and pushes it once", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    const receiver = await TestSocket.connect(b);
+    const clientMsgId = crypto.randomUUID();
+    const first = await sender.sendText(a.userId, b.userId, "once", clientMsgId);
+    const resend = await sender.sendText(a.userId, b.userId, "once", clientMsgId);
+    expect(resend.seq).toBe(first.seq);
+    expect(resend.serverMsgId).toBe(first.serverMsgId);
+    expect(resend.serverTime).toBe(first.serverTime);
+    const next = await sender.sendText(a.userId, b.userId, "after");
+    expect(next.seq).toBe(first.seq + 1);
+
+    // Pushes arrive in seq order, so had the resend been pushed it would come before "after".
+    const pushed = await receiver.pushedMessages(2);
+    expect(pushed.map((m) => [m.seq, text(m.content)])).toEqual([
+      [1, "once"],
+      [2, "after"],
+    ]);
+    sender.close();
+    receiver.close();
+  });
+
+  it("returns the inbox sequence as AuthResponse.max_seq, counting the user's own messages", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    const receiver = await TestSocket.connect(b);
+    for (let i = 0; i < 3; i++) await sender.sendText(a.userId, b.userId, `m${i}`);
+    await receiver.pushedMessages(3);
+    await receiver.sendText(b.userId, a.userId, "back");
+    const other = await TestSocket.open(b.token);
+    const bAuth = await other.auth(b.userId, b.token);
+    expect(bAuth.maxSeq).toBe(4);
+    const aAgain = await TestSocket.open(a.token);
+    // A's inbox has its 3 sends and B's reply once B's send has fanned out to A.
+    await sender.pushedMessages(1);
+    expect((await aAgain.auth(a.userId, a.token)).maxSeq).toBe(4);
+    for (const s of [sender, receiver, other, aAgain]) s.close();
+  });
+});

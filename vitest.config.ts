@@ -1,0 +1,45 @@
+// Two test projects:
+// - workers: runs inside workerd (@cloudflare/vitest-plugin) with the real Durable Objects, a real
+//   local D1 migrated from schema/migrations, and real WebSockets through the worker's fetch.
+// - node: checks that run on Node, and the end-to-end test that drives a real `wrangler dev`.
+import { randomBytes } from "node:crypto";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                // A fresh secret per run: nothing secret lives in the repo.
+                JWT_SECRET: randomBytes(32).toString("hex"),
+                // The lowest bcrypt cost keeps registration cheap in tests; the algorithm is the same.
+                BCRYPT_COST: "4",
+                TEST_MIGRATIONS: await readD1Migrations("./schema/migrations"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          setupFiles: ["./test/workers/setup.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["test/node/**/*.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
