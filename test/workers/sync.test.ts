@@ -1,0 +1,155 @@
+import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { Cmd, Err, pb } from "../../src/protocol/codec";
+import { singleConversationId } from "../../src/protocol/conversation-id";
+import { newUser, type TestUser } from "./helpers/http";
+import { TestSocket, text } from "./helpers/socket";
+
+async function sendMany(socket: TestSocket, from: TestUser, to: TestUser, count: number) {
+  const acks = [];
+  for (let i = 1; i <= count; i++) acks.push(await socket.sendText(from.userId, to.userId, `msg ${i}`));
+  return acks;
+}
+
+function batchSync(socket: TestSocket, states: { conversationId: string; lastSeq: number }[], max?: number) {
+  return socket.request(
+    Cmd.CMD_BATCH_SYNC_REQ,
+    pb.BatchSyncRequest,
+    { conversationStates: states, maxCountPerConversation: max },
+    Cmd.CMD_BATCH_SYNC_RSP,
+    pb.BatchSyncResponse,
+  );
+}
+
+function syncRange(socket: TestSocket, conversationId: string, startSeq: number, endSeq: number, count?: number) {
+  return socket.request(
+    Cmd.CMD_SYNC_RANGE_REQ,
+    pb.SyncRangeRequest,
+    { requestId: crypto.randomUUID(), conversationId, startSeq, endSeq, count },
+    Cmd.CMD_SYNC_RANGE_RSP,
+    pb.SyncRangeResponse,
+  );
+}
+
+describe("catching up", () => {
+  it("brings 250 messages sent while B was offline in BATCH_SYNC pages with has_more", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    await sendMany(sender, a, b, 250);
+    const conversationId = singleConversationId(a.userId, b.userId);
+
+    const receiver = await TestSocket.connect(b);
+    const pages = [];
+    let lastSeq = 0;
+    for (;;) {
+      const response = await batchSync(receiver, [{ conversationId, lastSeq }]);
+      expect(response.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+      const entry = response.conversationMessages.find((c) => c.conversationId === conversationId)!;
+      pages.push(entry);
+      expect(entry.maxSeq).toBe(250);
+      lastSeq = entry.syncedSeq;
+      if (!entry.hasMore) break;
+    }
+    expect(pages.map((p) => p.messages.length)).toEqual([100, 100, 50]);
+    expect(pages.map((p) => p.hasMore)).toEqual([true, true, false]);
+    const seqs = pages.flatMap((p) => p.messages.map((m) => m.seq));
+    expect(seqs).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
+    expect(text(pages[2]!.messages[49]!.content)).toBe("msg 250");
+    sender.close();
+    receiver.close();
+  });
+
+  it("gives a new device (empty state list) the newest messages of every conversation", async () => {
+    const [a, b, c] = [await newUser("a"), await newUser("b"), await newUser("c")];
+    const aSocket = await TestSocket.connect(a);
+    const cSocket = await TestSocket.connect(c);
+    await sendMany(aSocket, a, b, 130);
+    await sendMany(cSocket, c, b, 3);
+    const fresh = await TestSocket.connect(b, "iPad");
+    const response = await batchSync(fresh, []);
+    const byId = new Map(response.conversationMessages.map((cm) => [cm.conversationId, cm]));
+    const fromA = byId.get(singleConversationId(a.userId, b.userId))!;
+    expect(fromA.messages.map((m) => m.seq)).toEqual(Array.from({ length: 100 }, (_, i) => i + 31));
+    expect(fromA).toMatchObject({ maxSeq: 130, syncedSeq: 130 });
+    expect(fromA.hasMore ?? false).toBe(false);
+    expect(byId.get(singleConversationId(c.userId, b.userId))!.messages).toHaveLength(3);
+    expect(response.totalMessageCount).toBe(103);
+    for (const s of [aSocket, cSocket, fresh]) s.close();
+  });
+
+  it("reports a listed conversation with nothing new without reading it", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    await sendMany(sender, a, b, 2);
+    const receiver = await TestSocket.connect(b);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const response = await batchSync(receiver, [{ conversationId, lastSeq: 2 }]);
+    const entry = response.conversationMessages.find((c) => c.conversationId === conversationId)!;
+    expect(entry.messages).toHaveLength(0);
+    expect(entry).toMatchObject({ maxSeq: 2, syncedSeq: 2 });
+    expect(entry.hasMore ?? false).toBe(false);
+    sender.close();
+    receiver.close();
+  });
+
+  it("fills an arbitrary gap with SYNC_RANGE, paged with has_more", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    await sendMany(sender, a, b, 40);
+    const receiver = await TestSocket.connect(b);
+    const conversationId = singleConversationId(a.userId, b.userId);
+
+    const gap = await syncRange(receiver, conversationId, 7, 19);
+    expect(gap.messages.map((m) => m.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 7));
+    expect(gap).toMatchObject({ conversationId, startSeq: 7, endSeq: 19 });
+    expect(gap.hasMore ?? false).toBe(false);
+
+    const firstPage = await syncRange(receiver, conversationId, 10, 0, 15);
+    expect(firstPage.messages.map((m) => m.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 10));
+    expect(firstPage).toMatchObject({ endSeq: 24, hasMore: true });
+    const rest = await syncRange(receiver, conversationId, 25, 0, 100);
+    expect(rest.messages.map((m) => m.seq)).toEqual(Array.from({ length: 16 }, (_, i) => i + 25));
+    expect(rest.hasMore ?? false).toBe(false);
+    expect(rest.endSeq).toBe(40);
+    sender.close();
+    receiver.close();
+  });
+
+  it("refuses SYNC_RANGE on a conversation the user is not in", async () => {
+    const [a, b, eve] = [await newUser("a"), await newUser("b"), await newUser("eve")];
+    const sender = await TestSocket.connect(a);
+    await sendMany(sender, a, b, 3);
+    const spy = await TestSocket.connect(eve);
+    const response = await syncRange(spy, singleConversationId(a.userId, b.userId), 1, 0);
+    expect(response.errorCode).toBe(Err.ERR_PERMISSION_DENIED);
+    expect(response.messages).toHaveLength(0);
+    sender.close();
+    spy.close();
+  });
+});
+
+describe("history in D1", () => {
+  it("copies every message to D1 when the conversation's alarm runs", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    const acks = await sendMany(sender, a, b, 30);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
+    // Run the alarm now instead of waiting for it: it flushes the outbox in one batch.
+    while (await runDurableObjectAlarm(stub));
+    const rows = await env.DB.prepare(
+      "SELECT seq, server_msg_id, sender_id, receiver_id, content FROM messages WHERE conversation_id = ? ORDER BY seq",
+    )
+      .bind(conversationId)
+      .all<{ seq: number; server_msg_id: string; sender_id: string; receiver_id: string; content: ArrayBuffer }>();
+    expect(rows.results.map((r) => r.seq)).toEqual(acks.map((ack) => ack.seq));
+    expect(rows.results.map((r) => r.server_msg_id)).toEqual(acks.map((ack) => ack.serverMsgId));
+    expect(rows.results[0]).toMatchObject({ sender_id: a.userId, receiver_id: b.userId });
+    expect(text(new Uint8Array(rows.results[29]!.content))).toBe("msg 30");
+    const conversation = await env.DB.prepare("SELECT type, member_a, member_b FROM conversations WHERE id = ?")
+      .bind(conversationId)
+      .first();
+    expect(conversation).toMatchObject({ type: 1 });
+    sender.close();
+  });
+});
