@@ -8,7 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
-const wrangler = join(root, "node_modules/.bin/wrangler");
+// Run wrangler on this Node (the `node` devDependency when started by npm), not whatever is on PATH.
+const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
 const args = process.argv.slice(2);
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
@@ -29,15 +30,19 @@ function persistArgs() {
 }
 
 ensureDevVars();
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", ...persistArgs()], {
-  cwd: root,
-  env: { ...env, CI: "true" },
-  stdio: "inherit",
-});
+const migrate = spawnSync(
+  process.execPath,
+  [wrangler, "d1", "migrations", "apply", "DB", "--local", ...persistArgs()],
+  {
+    cwd: root,
+    env: { ...env, CI: "true" },
+    stdio: "inherit",
+  },
+);
 if (migrate.status !== 0) {
   console.error("dev: applying D1 migrations failed");
   process.exit(migrate.status ?? 1);
 }
-const dev = spawn(wrangler, ["dev", ...args], { cwd: root, env, stdio: "inherit" });
+const dev = spawn(process.execPath, [wrangler, "dev", ...args], { cwd: root, env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -22,16 +22,22 @@ describe("HTTP auth and users", () => {
     expect(login.body.data!.userID).toBe(user.userID);
     expect(login.body.data!.user.userID).toBe(user.userID);
 
-    const info = await api<{ userID: string }>(`/api/user/info/${user.userID}`, { token: login.body.data!.token });
+    const info = await api<{ userID: string }>(`/api/user/info/${user.userID}`, {
+      token: login.body.data!.token,
+    });
     expect(info.body).toMatchObject({ code: 0, data: { userID: user.userID, nickname: "Alice" } });
   });
 
   it("refuses a taken username with 409 and keeps the first account", async () => {
     const user = await newUser("dup");
-    const again = await api("/api/auth/register", { body: { username: user.username, password: "another-pass" } });
+    const again = await api("/api/auth/register", {
+      body: { username: user.username, password: "another-pass" },
+    });
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ code: 409, message: "username already exists" });
-    const login = await api("/api/auth/login", { body: { username: user.username, password: user.password } });
+    const login = await api("/api/auth/login", {
+      body: { username: user.username, password: user.password },
+    });
     expect(login.body.code).toBe(0);
   });
 
@@ -41,7 +47,11 @@ describe("HTTP auth and users", () => {
     ["short username", JSON.stringify({ username: "ab", password: "long-enough" }), /username/],
     ["username with spaces", JSON.stringify({ username: "a b c", password: "long-enough" }), /username/],
     ["short password", JSON.stringify({ username: "validname2", password: "123" }), /password/],
-    ["password over 72 bytes", JSON.stringify({ username: "validname3", password: "x".repeat(73) }), /password/],
+    [
+      "password over 72 bytes",
+      JSON.stringify({ username: "validname3", password: "x".repeat(73) }),
+      /password/,
+    ],
     ["array body", "[]", /body|expected object/],
   ])("answers a bad register body (%s) with 400 and the envelope", async (_name, rawBody, message) => {
     const response = await api("/api/auth/register", { rawBody });
@@ -53,8 +63,12 @@ describe("HTTP auth and users", () => {
 
   it("answers a wrong password and an unknown user alike with 401", async () => {
     const user = await newUser("pw");
-    const wrong = await api("/api/auth/login", { body: { username: user.username, password: "wrong-password" } });
-    const unknown = await api("/api/auth/login", { body: { username: "nobody-here", password: "wrong-password" } });
+    const wrong = await api("/api/auth/login", {
+      body: { username: user.username, password: "wrong-password" },
+    });
+    const unknown = await api("/api/auth/login", {
+      body: { username: "nobody-here", password: "wrong-password" },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(wrong.body.message).toBe(unknown.body.message);
@@ -79,7 +93,10 @@ describe("HTTP auth and users", () => {
 
   it("logs out by revoking the refresh token's family", async () => {
     const user = await newUser("logout");
-    const logout = await api("/api/auth/logout", { body: { refreshToken: user.refreshToken }, token: user.token });
+    const logout = await api("/api/auth/logout", {
+      body: { refreshToken: user.refreshToken },
+      token: user.token,
+    });
     expect(logout.body).toMatchObject({ code: 0, data: null });
     const refresh = await api("/api/auth/refresh", { body: { refreshToken: user.refreshToken } });
     expect(refresh.status).toBe(401);

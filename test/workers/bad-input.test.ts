@@ -66,7 +66,11 @@ describe("bad input on the socket", () => {
     const socket = await TestSocket.connect(a);
     const sequence = socket.send(999 as Cmd, pb.HeartbeatRequest, {});
     const notice = await errorNotice(socket);
-    expect(notice).toMatchObject({ errorCode: Err.ERR_INVALID_PARAM, refSequence: sequence, refCommand: 999 });
+    expect(notice).toMatchObject({
+      errorCode: Err.ERR_INVALID_PARAM,
+      refSequence: sequence,
+      refCommand: 999,
+    });
     socket.close();
   });
 
@@ -92,7 +96,10 @@ describe("bad input on the socket", () => {
     );
     expect(sync.errorCode).toBe(Err.ERR_AUTH_FAILED);
     const sequence = socket.send(Cmd.CMD_MSG_ACK, pb.MessageAck, { serverMsgId: "x", seq: 1 });
-    expect(await errorNotice(socket)).toMatchObject({ errorCode: Err.ERR_AUTH_FAILED, refSequence: sequence });
+    expect(await errorNotice(socket)).toMatchObject({
+      errorCode: Err.ERR_AUTH_FAILED,
+      refSequence: sequence,
+    });
 
     expect((await socket.auth(a.userId, a.token)).maxSeq).toBe(0);
     const first = await socket.sendText(a.userId, b.userId, "now");
@@ -129,7 +136,8 @@ describe("bad input on the socket", () => {
     const stub = env.USER_OBJECT.getByName(a.userId);
     // Move the socket's open time back past the deadline instead of sleeping 10 s.
     await runInDurableObject(stub, (_instance, state) => {
-      for (const ws of state.getWebSockets()) saveSocketState(ws, { ...socketState(ws), openedAt: Date.now() - 60_000 });
+      for (const ws of state.getWebSockets())
+        saveSocketState(ws, { ...socketState(ws), openedAt: Date.now() - 60_000 });
     });
     await runDurableObjectAlarm(stub);
     expect((await socket.closed).code).toBe(1008);
@@ -170,15 +178,31 @@ describe("bad messages", () => {
     };
     const cases: [string, Parameters<typeof pb.MessageInfo.encode>[0], Err][] = [
       ["wrong receiver", { ...base, receiverId: c.userId }, Err.ERR_INVALID_PARAM],
-      ["not a member", { ...base, conversationId: singleConversationId(b.userId, c.userId) }, Err.ERR_INVALID_PARAM],
+      [
+        "not a member",
+        { ...base, conversationId: singleConversationId(b.userId, c.userId) },
+        Err.ERR_INVALID_PARAM,
+      ],
       ["sender is someone else", { ...base, senderId: b.userId }, Err.ERR_INVALID_PARAM],
       ["malformed conversation id", { ...base, conversationId: "single_x" }, Err.ERR_INVALID_PARAM],
-      ["unsorted pair", { ...base, conversationId: `single_${[a.userId, b.userId].sort().reverse().join("_")}` }, Err.ERR_INVALID_PARAM],
+      [
+        "unsorted pair",
+        { ...base, conversationId: `single_${[a.userId, b.userId].sort().reverse().join("_")}` },
+        Err.ERR_INVALID_PARAM,
+      ],
       ["missing client_msg_id", { ...base, clientMsgId: "" }, Err.ERR_INVALID_PARAM],
       ["empty content", { ...base, content: new Uint8Array() }, Err.ERR_INVALID_PARAM],
       ["server-only message type", { ...base, messageType: 8 }, Err.ERR_INVALID_PARAM],
-      ["content over the limit", { ...base, content: new Uint8Array(64 * 1024 + 1) }, Err.ERR_MESSAGE_TOO_LARGE],
-      ["group that does not exist", { ...base, conversationId: "group_nope" }, Err.ERR_CONVERSATION_NOT_EXIST],
+      [
+        "content over the limit",
+        { ...base, content: new Uint8Array(64 * 1024 + 1) },
+        Err.ERR_MESSAGE_TOO_LARGE,
+      ],
+      [
+        "group that does not exist",
+        { ...base, conversationId: "group_nope" },
+        Err.ERR_CONVERSATION_NOT_EXIST,
+      ],
     ];
     for (const [name, message, code] of cases) {
       const clientMsgId = message.clientMsgId ?? crypto.randomUUID();
@@ -208,7 +232,11 @@ describe("bad messages", () => {
   it("answers an undecodable request body with its response type and ERR_INVALID_PARAM", async () => {
     const a = await newUser("a");
     const socket = await TestSocket.connect(a);
-    const sequence = socket.send(Cmd.CMD_SYNC_RANGE_REQ, { encode: () => ({ finish: () => new Uint8Array([0x0a, 0xff]) }) }, {});
+    const sequence = socket.send(
+      Cmd.CMD_SYNC_RANGE_REQ,
+      { encode: () => ({ finish: () => new Uint8Array([0x0a, 0xff]) }) },
+      {},
+    );
     const frame = await socket.nextCommand(Cmd.CMD_SYNC_RANGE_RSP);
     expect(frame.sequence).toBe(sequence);
     expect(pb.SyncRangeResponse.decode(frame.body).errorCode).toBe(Err.ERR_INVALID_PARAM);

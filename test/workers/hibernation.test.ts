@@ -38,7 +38,7 @@ describe("state across hibernation", () => {
       Cmd.CMD_BATCH_SYNC_RSP,
       pb.BatchSyncResponse,
     );
-    expect(sync.conversationMessages[0]!.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect((sync.conversationMessages[0]!.messages ?? []).map((m) => m.seq)).toEqual([1, 2, 3]);
     for (const s of [sender, receiver, again]) s.close();
   });
 });

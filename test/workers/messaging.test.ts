@@ -53,7 +53,13 @@ describe("one-to-one messaging", () => {
 
     const received = await bPhone.pushedMessages(5);
     expect(received.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect(received.map((m) => text(m.content))).toEqual(["hello 1", "hello 2", "hello 3", "hello 4", "hello 5"]);
+    expect(received.map((m) => text(m.content))).toEqual([
+      "hello 1",
+      "hello 2",
+      "hello 3",
+      "hello 4",
+      "hello 5",
+    ]);
     expect(received[0]).toMatchObject({
       conversationId: singleConversationId(a.userId, b.userId),
       senderId: a.userId,

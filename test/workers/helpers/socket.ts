@@ -1,6 +1,14 @@
 // A protocol client over a real WebSocket opened through the worker's fetch (Upgrade: websocket).
 import { exports } from "cloudflare:workers";
-import { Cmd, decodeFrame, encodeFrame, Err, pb, type Encoder, type Frame } from "../../../src/protocol/codec";
+import {
+  Cmd,
+  decodeFrame,
+  encodeFrame,
+  Err,
+  pb,
+  type Encoder,
+  type Frame,
+} from "../../../src/protocol/codec";
 import { singleConversationId } from "../../../src/protocol/conversation-id";
 import { ORIGIN, type TestUser } from "./http";
 
@@ -99,7 +107,13 @@ export class TestSocket {
   }
 
   auth(userId: string, token: string, platform = "iOS") {
-    return this.request(Cmd.CMD_AUTH_REQ, pb.AuthRequest, { userId, token, platform }, Cmd.CMD_AUTH_RSP, pb.AuthResponse);
+    return this.request(
+      Cmd.CMD_AUTH_REQ,
+      pb.AuthRequest,
+      { userId, token, platform },
+      Cmd.CMD_AUTH_RSP,
+      pb.AuthResponse,
+    );
   }
 
   /** Sends a text message to `to` and returns SEND_MSG_RSP. */
@@ -127,7 +141,10 @@ export class TestSocket {
   async pushedMessages(count: number, timeoutMs?: number) {
     const messages = [];
     while (messages.length < count) {
-      const frame = await this.next((f) => f.command === Cmd.CMD_PUSH_MSG || f.command === Cmd.CMD_BATCH_MSG, timeoutMs);
+      const frame = await this.next(
+        (f) => f.command === Cmd.CMD_PUSH_MSG || f.command === Cmd.CMD_BATCH_MSG,
+        timeoutMs,
+      );
       if (frame.command === Cmd.CMD_PUSH_MSG) messages.push(pb.PushMessage.decode(frame.body).message);
       else messages.push(...pb.BatchMessages.decode(frame.body).messages.map((p) => p.message));
     }
@@ -143,4 +160,5 @@ export class TestSocket {
   }
 }
 
-export const text = (bytes: Uint8Array | null | undefined) => new TextDecoder().decode(bytes ?? new Uint8Array());
+export const text = (bytes: Uint8Array | null | undefined) =>
+  new TextDecoder().decode(bytes ?? new Uint8Array());
