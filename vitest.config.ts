@@ -19,6 +19,9 @@ export default defineConfig({
                 JWT_SECRET: randomBytes(32).toString("hex"),
                 // The lowest bcrypt cost keeps registration cheap in tests; the algorithm is the same.
                 BCRYPT_COST: "4",
+                // Tests send hundreds of messages back to back; the rate limit has its own test.
+                SEND_RATE_PER_SECOND: "100000",
+                SEND_BURST: "100000",
                 TEST_MIGRATIONS: await readD1Migrations("./schema/migrations"),
               },
             },

@@ -78,6 +78,10 @@ export const messages = sqliteTable(
     serverTime: integer("server_time").notNull(),
     extra: text("extra").notNull().default(""),
     attachedInfo: text("attached_info").notNull().default(""),
+    // A revoked message keeps its row and seq; its content is emptied.
+    isRevoked: integer("is_revoked", { mode: "boolean" }).notNull().default(false),
+    revokedBy: text("revoked_by").notNull().default(""),
+    revokedTime: integer("revoked_time").notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.seq] }),

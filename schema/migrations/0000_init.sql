@@ -21,6 +21,9 @@ CREATE TABLE `messages` (
 	`server_time` integer NOT NULL,
 	`extra` text DEFAULT '' NOT NULL,
 	`attached_info` text DEFAULT '' NOT NULL,
+	`is_revoked` integer DEFAULT false NOT NULL,
+	`revoked_by` text DEFAULT '' NOT NULL,
+	`revoked_time` integer DEFAULT 0 NOT NULL,
 	PRIMARY KEY(`conversation_id`, `seq`)
 );
 --> statement-breakpoint

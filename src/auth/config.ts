@@ -1,12 +1,27 @@
 // Settings read from the environment ([vars] in wrangler.toml, secrets), parsed once with defaults.
 import { DEFAULT_MESSAGE_MAX_BYTES } from "../protocol/limits";
 
+/** How many live connections a user may hold (PROTOCOL.md, "Kick"). */
+export const DevicePolicy = {
+  /** One per (user, platform): a new one on the same platform kicks the old. The default. */
+  perPlatform: "per-platform",
+  /** One in total: any new connection kicks the others. */
+  single: "single",
+  /** No limit. */
+  all: "all",
+} as const;
+export type DevicePolicy = (typeof DevicePolicy)[keyof typeof DevicePolicy];
+
 export interface Settings {
   jwtSecret: string;
   bcryptCost: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   messageMaxBytes: number;
+  /** Per-user send rate: a token bucket refilled at this rate, holding at most `sendBurst`. */
+  sendRatePerSecond: number;
+  sendBurst: number;
+  devicePolicy: DevicePolicy;
 }
 
 function positiveInt(value: string | undefined, fallback: number): number {
@@ -28,5 +43,9 @@ export function readSettings(env: Env): Settings {
     accessTokenTtlSeconds: positiveInt(env.ACCESS_TOKEN_TTL_SECONDS, 86_400),
     refreshTokenTtlSeconds: positiveInt(env.REFRESH_TOKEN_TTL_SECONDS, 2_592_000),
     messageMaxBytes: positiveInt(env.MESSAGE_MAX_BYTES, DEFAULT_MESSAGE_MAX_BYTES),
+    sendRatePerSecond: positiveInt(env.SEND_RATE_PER_SECOND, 20),
+    sendBurst: positiveInt(env.SEND_BURST, 50),
+    devicePolicy:
+      Object.values(DevicePolicy).find((p) => p === env.DEVICE_POLICY) ?? DevicePolicy.perPlatform,
   };
 }

@@ -18,6 +18,11 @@ export interface StoredMessage {
   attachedInfo: string;
   /** The socket session that sent it: that device gets the SEND_MSG_RSP, not a push. */
   originSession: string;
+  isRevoked: boolean;
+  revokedBy: string;
+  revokedTime: number;
+  /** As seen by the reader it was read for (ConversationObject.read); `sent` elsewhere. */
+  status?: number;
 }
 
 /** Message status values (PROTOCOL.md, "Value sets"). */
@@ -38,9 +43,13 @@ export function toMessageInfo(m: StoredMessage): MessageInfo {
     serverTime: m.serverTime,
     createTime: m.serverTime,
     seq: m.seq,
-    status: MessageStatus.sent,
+    status: m.status ?? MessageStatus.sent,
+    isRead: m.status === MessageStatus.read,
     extra: m.extra,
     attachedInfo: m.attachedInfo,
+    isRevoked: m.isRevoked,
+    revokedBy: m.revokedBy,
+    revokedTime: m.revokedTime,
   };
 }
 

@@ -43,3 +43,61 @@ export interface Delivery {
   conversationType: number;
   messages: StoredMessage[];
 }
+
+/** UserObject -> ConversationObject: the user read up to these messages (none: all of them). */
+export interface MarkReadInput {
+  conversationId: string;
+  userId: string;
+  serverMsgIds: string[];
+}
+
+export type MarkReadResult =
+  | {
+      ok: true;
+      /** The reader's watermark after this request. */
+      readSeq: number;
+      /** False when the watermark did not move (an old or repeated receipt): nothing to push. */
+      advanced: boolean;
+      /** The messages from others that this read newly covered, newest first (at most 100). */
+      newlyRead: string[];
+      readTime: number;
+    }
+  | { ok: false; code: Err; message: string };
+
+export interface RevokeInput {
+  conversationId: string;
+  userId: string;
+  serverMsgId: string;
+  originSession: string;
+}
+
+export type RevokeResult = { ok: true; revokedTime: number } | { ok: false; code: Err; message: string };
+
+/** ConversationObject -> UserObject pushes that are not messages. */
+export interface ReceiptPush {
+  conversationId: string;
+  /** The reader. */
+  userId: string;
+  serverMsgIds: string[];
+  readTime: number;
+}
+
+export interface RevokePush {
+  conversationId: string;
+  serverMsgId: string;
+  revokedBy: string;
+  revokedTime: number;
+}
+
+export interface TypingPush {
+  conversationId: string;
+  userId: string;
+  status: number;
+}
+
+export interface Presence {
+  userId: string;
+  online: boolean;
+  platforms: string[];
+  lastSeen: number;
+}

@@ -16,14 +16,26 @@ const SCHEMA = [
      server_time INTEGER NOT NULL,
      extra TEXT NOT NULL,
      attached_info TEXT NOT NULL,
-     origin_session TEXT NOT NULL
+     origin_session TEXT NOT NULL,
+     is_revoked INTEGER NOT NULL DEFAULT 0,
+     revoked_by TEXT NOT NULL DEFAULT '',
+     revoked_time INTEGER NOT NULL DEFAULT 0
    )`,
   // A resend of the same (sender, client_msg_id) must find the original (PROTOCOL.md, "Send").
   `CREATE UNIQUE INDEX messages_dedup ON messages (sender_id, client_msg_id)`,
   // Seqs whose rows D1 does not have yet; emptied by the alarm (history-outbox.ts).
   `CREATE TABLE outbox (seq INTEGER PRIMARY KEY)`,
-  // fanout_seq: the highest seq this member's UserObject has accepted.
-  `CREATE TABLE members (user_id TEXT PRIMARY KEY, fanout_seq INTEGER NOT NULL DEFAULT 0)`,
+  // A member sees the seqs after joined_seq (and up to left_seq once gone). fanout_seq: the highest
+  // seq the member's UserObject has accepted; read_seq / delivered_seq: the member's watermarks.
+  `CREATE TABLE members (
+     user_id TEXT PRIMARY KEY,
+     role INTEGER NOT NULL DEFAULT 0,
+     joined_seq INTEGER NOT NULL DEFAULT 0,
+     left_seq INTEGER,
+     fanout_seq INTEGER NOT NULL DEFAULT 0,
+     read_seq INTEGER NOT NULL DEFAULT 0,
+     delivered_seq INTEGER NOT NULL DEFAULT 0
+   )`,
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 ];
 
@@ -40,6 +52,18 @@ interface MessageRow extends Record<string, SqlStorageValue> {
   extra: string;
   attached_info: string;
   origin_session: string;
+  is_revoked: number;
+  revoked_by: string;
+  revoked_time: number;
+}
+
+export interface Member {
+  userId: string;
+  role: number;
+  joinedSeq: number;
+  leftSeq: number | null;
+  readSeq: number;
+  deliveredSeq: number;
 }
 
 export interface Identity {
@@ -48,7 +72,17 @@ export interface Identity {
   groupId: string;
 }
 
-export type NewMessage = Omit<StoredMessage, "seq" | "conversationId" | "conversationType" | "groupId">;
+export type NewMessage = Omit<
+  StoredMessage,
+  | "seq"
+  | "conversationId"
+  | "conversationType"
+  | "groupId"
+  | "isRevoked"
+  | "revokedBy"
+  | "revokedTime"
+  | "status"
+>;
 
 export class MessageStore {
   private cachedMaxSeq: number | null = null;
@@ -140,7 +174,62 @@ export class MessageStore {
       );
       this.sql.exec("INSERT INTO outbox (seq) VALUES (?)", seq);
       this.cachedMaxSeq = seq;
-      return { ...message, seq, ...id };
+      return { ...message, seq, ...id, isRevoked: false, revokedBy: "", revokedTime: 0 };
+    });
+  }
+
+  findByServerMsgId(serverMsgId: string, id: Identity): StoredMessage | null {
+    const row = this.sql
+      .exec<MessageRow>("SELECT * FROM messages WHERE server_msg_id = ?", serverMsgId)
+      .toArray()[0];
+    return row ? toStored(row, id) : null;
+  }
+
+  /** The seqs and senders of these ids that belong to this conversation. */
+  lookup(serverMsgIds: readonly string[]): { seq: number; senderId: string }[] {
+    const found = [];
+    for (const serverMsgId of serverMsgIds) {
+      const row = this.sql
+        .exec<{ seq: number; sender_id: string }>(
+          "SELECT seq, sender_id FROM messages WHERE server_msg_id = ?",
+          serverMsgId,
+        )
+        .toArray()[0];
+      if (row) found.push({ seq: row.seq, senderId: row.sender_id });
+    }
+    return found;
+  }
+
+  /** Ids and senders of messages in (after, upTo] not sent by `reader`, newest first, at most `limit`. */
+  othersMessagesBetween(
+    after: number,
+    upTo: number,
+    reader: string,
+    limit: number,
+  ): { serverMsgId: string; senderId: string }[] {
+    return this.sql
+      .exec<{ server_msg_id: string; sender_id: string }>(
+        "SELECT server_msg_id, sender_id FROM messages WHERE seq > ? AND seq <= ? AND sender_id != ? ORDER BY seq DESC LIMIT ?",
+        after,
+        upTo,
+        reader,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ serverMsgId: r.server_msg_id, senderId: r.sender_id }));
+  }
+
+  /** Empties a message's content and marks it revoked; queues the row for D1 again. */
+  revoke(seq: number, by: string, at: number): void {
+    this.transaction(() => {
+      this.sql.exec(
+        "UPDATE messages SET content = ?, is_revoked = 1, revoked_by = ?, revoked_time = ? WHERE seq = ?",
+        new Uint8Array(),
+        by,
+        at,
+        seq,
+      );
+      this.sql.exec("INSERT OR IGNORE INTO outbox (seq) VALUES (?)", seq);
     });
   }
 
@@ -168,11 +257,57 @@ export class MessageStore {
 
   // ---- members and fan-out watermarks ----
 
+  /** Members who still receive new messages. */
   memberIds(): string[] {
     return this.sql
-      .exec<{ user_id: string }>("SELECT user_id FROM members")
+      .exec<{ user_id: string }>("SELECT user_id FROM members WHERE left_seq IS NULL")
       .toArray()
       .map((r) => r.user_id);
+  }
+
+  hasMembers(): boolean {
+    return this.sql.exec("SELECT 1 FROM members LIMIT 1").toArray().length > 0;
+  }
+
+  member(userId: string): Member | null {
+    const row = this.sql
+      .exec<{
+        role: number;
+        joined_seq: number;
+        left_seq: number | null;
+        read_seq: number;
+        delivered_seq: number;
+      }>("SELECT role, joined_seq, left_seq, read_seq, delivered_seq FROM members WHERE user_id = ?", userId)
+      .toArray()[0];
+    if (!row) return null;
+    return {
+      userId,
+      role: row.role,
+      joinedSeq: row.joined_seq,
+      leftSeq: row.left_seq,
+      readSeq: row.read_seq,
+      deliveredSeq: row.delivered_seq,
+    };
+  }
+
+  /** Moves a member's read watermark forward (never back, never past max_seq); returns the old one. */
+  advanceRead(userId: string, seq: number): number {
+    const before = this.member(userId)?.readSeq ?? 0;
+    this.sql.exec(
+      "UPDATE members SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?) WHERE user_id = ?",
+      Math.min(seq, this.maxSeq()),
+      Math.min(seq, this.maxSeq()),
+      userId,
+    );
+    return before;
+  }
+
+  advanceDelivered(userId: string, seq: number): void {
+    this.sql.exec(
+      "UPDATE members SET delivered_seq = MAX(delivered_seq, ?) WHERE user_id = ?",
+      Math.min(seq, this.maxSeq()),
+      userId,
+    );
   }
 
   addMembers(userIds: readonly string[]): void {
@@ -245,5 +380,8 @@ function toStored(row: MessageRow, id: Identity): StoredMessage {
     extra: row.extra,
     attachedInfo: row.attached_info,
     originSession: row.origin_session,
+    isRevoked: row.is_revoked === 1,
+    revokedBy: row.revoked_by,
+    revokedTime: row.revoked_time,
   };
 }

@@ -3,14 +3,9 @@ import { Cmd, decodeFrame, Err, errorNotice, type Frame } from "../../protocol/c
 import { CloseCode, MAX_CONSECUTIVE_BAD_FRAMES, MAX_FRAME_BYTES } from "../../protocol/limits";
 import { notice, refuse, RequestError, type FrameContext, type UserServices } from "./frame-context";
 import { sendMessage } from "./handlers/send";
-import {
-  authenticate,
-  connect,
-  disconnect,
-  heartbeat,
-  notSupportedYet,
-  serverOnly,
-} from "./handlers/session";
+import { onlineStatus, typing } from "./handlers/live";
+import { readReceipt, revokeMessage } from "./handlers/receipts";
+import { authenticate, connect, disconnect, heartbeat, serverOnly } from "./handlers/session";
 import { ackMessage, batchSync, syncRange } from "./handlers/sync";
 import { closeSocket, saveSocketState, sendFrame, socketState } from "./socket-state";
 
@@ -44,10 +39,13 @@ function route(fc: FrameContext): void | Promise<void> {
     case Cmd.CMD_SYNC_RANGE_REQ:
       return authed(fc, syncRange);
     case Cmd.CMD_REVOKE_MSG_REQ:
+      return authed(fc, revokeMessage);
     case Cmd.CMD_READ_RECEIPT_REQ:
+      return authed(fc, readReceipt);
     case Cmd.CMD_ONLINE_STATUS_REQ:
+      return authed(fc, onlineStatus);
     case Cmd.CMD_TYPING_STATUS_REQ:
-      return authed(fc, notSupportedYet);
+      return authed(fc, typing);
     case Cmd.CMD_UNKNOWN:
     case Cmd.CMD_CONNECT_RSP:
     case Cmd.CMD_DISCONNECT_RSP:

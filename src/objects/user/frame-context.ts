@@ -4,6 +4,7 @@ import { Cmd, encodeFrame, Err, errorNotice, pb, type Encoder, type Frame } from
 import type { Inbox } from "./inbox";
 import type { RecentPushes } from "./recent-pushes";
 import { sendFrame, type SocketState } from "./socket-state";
+import type { TokenBucket } from "./token-bucket";
 
 export interface UserServices {
   env: Env;
@@ -11,6 +12,10 @@ export interface UserServices {
   settings: Settings;
   inbox: Inbox;
   recentPushes: RecentPushes;
+  sendLimiter: TokenBucket;
+  typingLimiter: TokenBucket;
+  /** Sends a frame to every authenticated socket of the user, except the one named. */
+  broadcast(frame: Uint8Array, exceptSession?: string): void;
 }
 
 export interface FrameContext extends UserServices {

@@ -1,9 +1,10 @@
-// The user's inbox in the UserObject's SQLite: one row per conversation with its max_seq, read_seq
-// and last message, and the inbox sequence (AuthResponse.max_seq) that grows with every message
-// delivered to the user. Unread is derived, max_seq − read_seq, so it cannot drift.
-import { pb } from "../../protocol/codec";
+// The user's inbox in the UserObject's SQLite: one row per conversation with its max_seq, read_seq,
+// last message and settings (pinned, muted, hidden), and the inbox sequence (AuthResponse.max_seq)
+// that grows with every message delivered to the user. Unread is derived, max_seq − read_seq, so
+// it cannot drift.
+import { pb, type MessageInfo } from "../../protocol/codec";
 import { toMessageInfo, type StoredMessage } from "../message";
-import type { Delivery } from "../rpc";
+import type { Delivery, RevokePush } from "../rpc";
 import { migrate } from "../sql-migrations";
 
 const SCHEMA = [
@@ -13,73 +14,138 @@ const SCHEMA = [
      peer_id TEXT NOT NULL DEFAULT '',
      max_seq INTEGER NOT NULL DEFAULT 0,
      read_seq INTEGER NOT NULL DEFAULT 0,
+     read_time INTEGER NOT NULL DEFAULT 0,
      delivered_seq INTEGER NOT NULL DEFAULT 0,
      last_message BLOB,
-     last_time INTEGER NOT NULL DEFAULT 0
+     last_time INTEGER NOT NULL DEFAULT 0,
+     pinned INTEGER NOT NULL DEFAULT 0,
+     muted INTEGER NOT NULL DEFAULT 0,
+     hidden INTEGER NOT NULL DEFAULT 0
    )`,
-  `CREATE INDEX inbox_by_time ON inbox (last_time DESC)`,
+  `CREATE INDEX inbox_by_time ON inbox (pinned DESC, last_time DESC, conversation_id)`,
   `CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
 ];
 
 export interface InboxEntry {
   conversationId: string;
   conversationType: number;
+  peerId: string;
   maxSeq: number;
   readSeq: number;
+  readTime: number;
+  lastMessage: MessageInfo | null;
+  lastTime: number;
+  pinned: boolean;
+  muted: boolean;
+  hidden: boolean;
 }
+
+interface InboxRow extends Record<string, SqlStorageValue> {
+  conversation_id: string;
+  conversation_type: number;
+  peer_id: string;
+  max_seq: number;
+  read_seq: number;
+  read_time: number;
+  last_message: ArrayBuffer | null;
+  last_time: number;
+  pinned: number;
+  muted: number;
+  hidden: number;
+}
+
+function toEntry(row: InboxRow): InboxEntry {
+  return {
+    conversationId: row.conversation_id,
+    conversationType: row.conversation_type,
+    peerId: row.peer_id,
+    maxSeq: row.max_seq,
+    readSeq: row.read_seq,
+    readTime: row.read_time,
+    lastMessage: row.last_message ? pb.MessageInfo.decode(new Uint8Array(row.last_message)) : null,
+    lastTime: row.last_time,
+    pinned: row.pinned === 1,
+    muted: row.muted === 1,
+    hidden: row.hidden === 1,
+  };
+}
+
+const COLUMNS =
+  "conversation_id, conversation_type, peer_id, max_seq, read_seq, read_time, last_message, last_time, pinned, muted, hidden";
 
 export class Inbox {
   private readonly sql: SqlStorage;
-  private cachedInboxSeq: number | null = null;
+  private readonly counterCache = new Map<string, number>();
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
     migrate(this.sql, SCHEMA);
   }
 
-  inboxSeq(): number {
-    if (this.cachedInboxSeq === null) {
+  private counter(name: string): number {
+    let value = this.counterCache.get(name);
+    if (value === undefined) {
       const row = this.sql
-        .exec<{ value: number }>("SELECT value FROM counters WHERE name = 'inbox_seq'")
+        .exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name)
         .toArray()[0];
-      this.cachedInboxSeq = row?.value ?? 0;
+      value = row?.value ?? 0;
+      this.counterCache.set(name, value);
     }
-    return this.cachedInboxSeq;
+    return value;
+  }
+
+  private setCounter(name: string, value: number): void {
+    this.sql.exec(
+      "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+      name,
+      value,
+    );
+    this.counterCache.set(name, value);
+  }
+
+  inboxSeq(): number {
+    return this.counter("inbox_seq");
+  }
+
+  lastSeen(): number {
+    return this.counter("last_seen");
+  }
+
+  setLastSeen(at: number): void {
+    this.setCounter("last_seen", at);
   }
 
   entry(conversationId: string): InboxEntry | null {
     const row = this.sql
-      .exec<{ conversation_type: number; max_seq: number; read_seq: number }>(
-        "SELECT conversation_type, max_seq, read_seq FROM inbox WHERE conversation_id = ?",
-        conversationId,
-      )
+      .exec<InboxRow>(`SELECT ${COLUMNS} FROM inbox WHERE conversation_id = ?`, conversationId)
       .toArray()[0];
-    if (!row) return null;
-    return {
-      conversationId,
-      conversationType: row.conversation_type,
-      maxSeq: row.max_seq,
-      readSeq: row.read_seq,
-    };
+    return row ? toEntry(row) : null;
   }
 
+  /** Every conversation, hidden ones included (sync must still cover them). */
   entries(): InboxEntry[] {
     return this.sql
-      .exec<{ conversation_id: string; conversation_type: number; max_seq: number; read_seq: number }>(
-        "SELECT conversation_id, conversation_type, max_seq, read_seq FROM inbox ORDER BY last_time DESC",
+      .exec<InboxRow>(`SELECT ${COLUMNS} FROM inbox ORDER BY last_time DESC`)
+      .toArray()
+      .map(toEntry);
+  }
+
+  /** The conversation list: visible rows, pinned first, then by last activity. */
+  page(offset: number, limit: number): InboxEntry[] {
+    return this.sql
+      .exec<InboxRow>(
+        `SELECT ${COLUMNS} FROM inbox WHERE hidden = 0 ORDER BY pinned DESC, last_time DESC, conversation_id LIMIT ? OFFSET ?`,
+        limit,
+        offset,
       )
       .toArray()
-      .map((r) => ({
-        conversationId: r.conversation_id,
-        conversationType: r.conversation_type,
-        maxSeq: r.max_seq,
-        readSeq: r.read_seq,
-      }));
+      .map(toEntry);
   }
 
   /**
    * Records the messages of a delivery that are new to this inbox (seq above its max_seq) and
    * returns them; a repeated delivery returns nothing. One transaction for the whole delivery.
+   * A new message shows a hidden conversation again.
    */
   apply(delivery: Delivery, peerId: string): StoredMessage[] {
     return this.storage.transactionSync(() => {
@@ -100,7 +166,7 @@ export class Inbox {
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (conversation_id) DO UPDATE SET
            max_seq = excluded.max_seq, read_seq = MAX(read_seq, excluded.read_seq),
-           last_message = excluded.last_message, last_time = excluded.last_time`,
+           last_message = excluded.last_message, last_time = excluded.last_time, hidden = 0`,
         delivery.conversationId,
         delivery.conversationType,
         peerId,
@@ -109,14 +175,24 @@ export class Inbox {
         lastMessage,
         last.serverTime,
       );
-      const inboxSeq = this.inboxSeq() + fresh.length;
-      this.sql.exec(
-        "INSERT INTO counters (name, value) VALUES ('inbox_seq', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        inboxSeq,
-      );
-      this.cachedInboxSeq = inboxSeq;
+      this.setCounter("inbox_seq", this.inboxSeq() + fresh.length);
       return fresh;
     });
+  }
+
+  /** Moves the read watermark forward (never back, never past max_seq); true when it moved. */
+  advanceRead(conversationId: string, seq: number, at: number): boolean {
+    const before = this.entry(conversationId);
+    if (!before) return false;
+    const target = Math.min(seq, before.maxSeq);
+    if (target <= before.readSeq) return false;
+    this.sql.exec(
+      "UPDATE inbox SET read_seq = ?, read_time = ? WHERE conversation_id = ?",
+      target,
+      at,
+      conversationId,
+    );
+    return true;
   }
 
   /** Moves the delivered watermark forward (never back). */
@@ -126,6 +202,35 @@ export class Inbox {
       seq,
       conversationId,
       seq,
+    );
+  }
+
+  /** Sets pinned / muted / hidden; false when the conversation is not in the inbox. */
+  setFlag(conversationId: string, flag: "pinned" | "muted" | "hidden", on: boolean): boolean {
+    const cursor = this.sql.exec(
+      `UPDATE inbox SET ${flag} = ? WHERE conversation_id = ?`,
+      on ? 1 : 0,
+      conversationId,
+    );
+    return cursor.rowsWritten > 0;
+  }
+
+  /** Shows a revoke in the conversation's last message when it is the one revoked. */
+  applyRevoke(push: RevokePush): void {
+    const entry = this.entry(push.conversationId);
+    const last = entry?.lastMessage;
+    if (!last || last.serverMsgId !== push.serverMsgId) return;
+    const revoked: MessageInfo = {
+      ...last,
+      content: new Uint8Array(),
+      isRevoked: true,
+      revokedBy: push.revokedBy,
+      revokedTime: push.revokedTime,
+    };
+    this.sql.exec(
+      "UPDATE inbox SET last_message = ? WHERE conversation_id = ?",
+      pb.MessageInfo.encode(revoked).finish(),
+      push.conversationId,
     );
   }
 }

@@ -6,33 +6,53 @@ import { Cmd, encodeFrame, pb } from "../../protocol/codec";
 import { parseConversationId, ConversationType } from "../../protocol/conversation-id";
 import { AUTH_TIMEOUT_MS, CloseCode } from "../../protocol/limits";
 import { toMessageInfo, type StoredMessage } from "../message";
-import type { Delivery } from "../rpc";
+import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
 import { handleFrame } from "./dispatch";
 import type { UserServices } from "./frame-context";
-import { Inbox } from "./inbox";
+import { Inbox, type InboxEntry } from "./inbox";
+import { markConversationRead } from "./read-state";
 import { RecentPushes } from "./recent-pushes";
 import { closeSocket, saveSocketState, sendFrame, socketState, type SocketState } from "./socket-state";
+import { TokenBucket } from "./token-bucket";
 import { SUBPROTOCOL, UPGRADE_HEADERS } from "./upgrade-headers";
+
+/** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
+const TYPING_RATE_PER_SECOND = 2;
+const TYPING_BURST = 5;
 
 export class UserObject extends DurableObject<Env> {
   private readonly inbox: Inbox;
   private readonly recentPushes = new RecentPushes();
-  private settings: Settings | null = null;
+  private cachedServices: UserServices | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.inbox = new Inbox(ctx.storage);
   }
 
+  /** Built on first use: settings are read (and checked) once per instance. */
   private services(): UserServices {
-    this.settings ??= readSettings(this.env);
-    return {
-      env: this.env,
-      ctx: this.ctx,
-      settings: this.settings,
-      inbox: this.inbox,
-      recentPushes: this.recentPushes,
-    };
+    if (!this.cachedServices) {
+      const settings: Settings = readSettings(this.env);
+      this.cachedServices = {
+        env: this.env,
+        ctx: this.ctx,
+        settings,
+        inbox: this.inbox,
+        recentPushes: this.recentPushes,
+        sendLimiter: new TokenBucket(settings.sendRatePerSecond, settings.sendBurst),
+        typingLimiter: new TokenBucket(TYPING_RATE_PER_SECOND, TYPING_BURST),
+        broadcast: (frame, exceptSession) => this.broadcast(frame, exceptSession),
+      };
+    }
+    return this.cachedServices;
+  }
+
+  private broadcast(frame: Uint8Array, exceptSession?: string): void {
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = socketState(ws);
+      if (state.authed && state.sessionId !== exceptSession) sendFrame(ws, frame);
+    }
   }
 
   /** Accepts a WebSocket the worker has already authenticated (src/worker/routes/ws.ts). */
@@ -68,6 +88,8 @@ export class UserObject extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
+    const stillOnline = this.ctx.getWebSockets().some((other) => other !== ws && socketState(other).authed);
+    if (socketState(ws).authed && !stillOnline) this.inbox.setLastSeen(Date.now());
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
@@ -107,6 +129,61 @@ export class UserObject extends DurableObject<Env> {
         this.recentPushes.remember(m.serverMsgId, m.conversationId, m.seq);
     }
     this.push(fresh);
+  }
+
+  /** RPC: someone read this user's messages (READ_RECEIPT_PUSH to every device). */
+  async pushReceipt(push: ReceiptPush): Promise<void> {
+    this.broadcast(encodeFrame(Cmd.CMD_READ_RECEIPT_PUSH, 0, pb.ReadReceiptPush, push));
+  }
+
+  /** RPC: a message in one of this user's conversations was revoked. */
+  async pushRevoke(push: RevokePush, _seq: number, originSession: string): Promise<void> {
+    this.inbox.applyRevoke(push);
+    this.broadcast(encodeFrame(Cmd.CMD_REVOKE_MSG_PUSH, 0, pb.RevokeMessagePush, push), originSession);
+  }
+
+  /** RPC: a conversation peer is typing. Never stored. */
+  async pushTyping(push: TypingPush): Promise<void> {
+    this.broadcast(encodeFrame(Cmd.CMD_TYPING_STATUS_PUSH, 0, pb.TypingStatusPush, push));
+  }
+
+  /** RPC: online when any device is authenticated; its platforms; when it was last seen. */
+  async presence(userId: string): Promise<Presence> {
+    const platforms = new Set<string>();
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = socketState(ws);
+      if (state.authed) platforms.add(state.platform);
+    }
+    const online = platforms.size > 0;
+    return {
+      userId,
+      online,
+      platforms: [...platforms],
+      lastSeen: online ? Date.now() : this.inbox.lastSeen(),
+    };
+  }
+
+  // ---- the conversation list, for the HTTP API (src/worker/routes/conversations.ts) ----
+
+  async conversationPage(offset: number, limit: number): Promise<InboxEntry[]> {
+    return this.inbox.page(offset, limit);
+  }
+
+  async conversation(conversationId: string): Promise<InboxEntry | null> {
+    return this.inbox.entry(conversationId);
+  }
+
+  async setConversationFlag(
+    conversationId: string,
+    flag: "pinned" | "muted" | "hidden",
+    on: boolean,
+  ): Promise<boolean> {
+    return this.inbox.setFlag(conversationId, flag, on);
+  }
+
+  /** Clears the unread count: a read receipt for the whole conversation. */
+  async markRead(userId: string, conversationId: string): Promise<MarkReadResult> {
+    return markConversationRead(this.services(), userId, conversationId, [], "");
   }
 
   private push(messages: StoredMessage[]): void {

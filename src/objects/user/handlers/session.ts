@@ -1,9 +1,13 @@
 // CONNECT, HEARTBEAT, AUTH / REAUTH and DISCONNECT.
+import { DevicePolicy } from "../../../auth/config";
 import { verifyAccessToken } from "../../../auth/jwt";
-import { Cmd, Err, encodeRawFrame, pb } from "../../../protocol/codec";
+import { Cmd, Err, encodeFrame, encodeRawFrame, pb } from "../../../protocol/codec";
 import { CloseCode } from "../../../protocol/limits";
-import { decodeBody, notice, refuse, reply, type FrameContext } from "../frame-context";
-import { closeSocket, saveSocketState, sendFrame } from "../socket-state";
+import { decodeBody, notice, reply, type FrameContext } from "../frame-context";
+import { closeSocket, saveSocketState, sendFrame, socketState } from "../socket-state";
+
+/** KickOutNotification.reason values (PROTOCOL.md). */
+export const KickReason = { anotherDevice: 1, accountProblem: 2 } as const;
 
 export function connect(fc: FrameContext): void {
   const req = decodeBody(fc, pb.ConnectRequest);
@@ -44,20 +48,43 @@ export async function authenticate(fc: FrameContext, response: Cmd): Promise<voi
     return fail(Err.ERR_AUTH_FAILED, "token does not belong to this connection's user");
   }
   const platform = (req.platform || fc.state.platform).slice(0, 32);
-  if (!fc.state.authed || platform !== fc.state.platform) {
+  const firstAuth = !fc.state.authed;
+  if (firstAuth || platform !== fc.state.platform) {
     saveSocketState(fc.ws, { ...fc.state, authed: true, platform });
   }
   reply(fc, response, pb.AuthResponse, { errorCode: Err.ERR_SUCCESS, maxSeq: fc.inbox.inboxSeq() });
+  if (firstAuth) kickOthers(fc, platform);
+}
+
+/**
+ * Enforces the device policy once a socket has authenticated: the newest connection wins, the
+ * older ones it displaces get KICK_OUT (reason 1) and close with 4001 (PROTOCOL.md, decision 14).
+ */
+function kickOthers(fc: FrameContext, platform: string): void {
+  const policy = fc.settings.devicePolicy;
+  if (policy === DevicePolicy.all) return;
+  const kick = encodeFrame(Cmd.CMD_KICK_OUT, 0, pb.KickOutNotification, {
+    reason: KickReason.anotherDevice,
+    message:
+      policy === DevicePolicy.single
+        ? "logged in on another device"
+        : `logged in on another ${platform} device`,
+  });
+  for (const ws of fc.ctx.getWebSockets()) {
+    if (ws === fc.ws) continue;
+    const other = socketState(ws);
+    if (!other.authed) continue;
+    if (policy === DevicePolicy.perPlatform && other.platform.toLowerCase() !== platform.toLowerCase())
+      continue;
+    saveSocketState(ws, { ...other, authed: false });
+    sendFrame(ws, kick);
+    closeSocket(ws, CloseCode.kicked, "kicked: logged in on another device");
+  }
 }
 
 export function disconnect(fc: FrameContext): void {
   sendFrame(fc.ws, encodeRawFrame(Cmd.CMD_DISCONNECT_RSP, fc.frame.sequence, new Uint8Array()));
   closeSocket(fc.ws, CloseCode.normal, "client disconnected");
-}
-
-/** Commands that arrive in this build's protocol but are served by later work (receipts, typing …). */
-export function notSupportedYet(fc: FrameContext): void {
-  refuse(fc, Err.ERR_UNKNOWN, `command ${fc.frame.command} is not supported yet`);
 }
 
 export function serverOnly(fc: FrameContext): void {

@@ -187,8 +187,13 @@ export async function syncRange(fc: FrameContext): Promise<void> {
   });
 }
 
+/** MSG_ACK: the device has the message; its conversation's delivered watermark moves. */
 export function ackMessage(fc: FrameContext): void {
   const ack = decodeBody(fc, pb.MessageAck);
   const pushed = fc.recentPushes.take(ack.serverMsgId ?? "");
-  if (pushed) fc.inbox.markDelivered(pushed.conversationId, pushed.seq);
+  if (!pushed) return; // an ack for an old push: its delivery was already counted by sync
+  fc.inbox.markDelivered(pushed.conversationId, pushed.seq);
+  void fc.env.CONVERSATION_OBJECT.getByName(pushed.conversationId)
+    .markDelivered(pushed.conversationId, fc.state.userId, pushed.seq)
+    .catch((error: unknown) => console.warn(`delivered mark for ${pushed.conversationId} failed`, error));
 }
