@@ -54,6 +54,9 @@ export interface MarkReadInput {
 export type MarkReadResult =
   | {
       ok: true;
+      conversationType: number;
+      /** The other member of a one-to-one conversation, "" otherwise. */
+      peerId: string;
       /** The reader's watermark after this request. */
       readSeq: number;
       /** False when the watermark did not move (an old or repeated receipt): nothing to push. */

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { ApiError } from "../http/envelope";
 import { withSettings } from "./middleware/settings";
 import { auth } from "./routes/auth";
+import { conversationRoutes } from "./routes/conversations";
 import { health } from "./routes/health";
 import { userRoutes } from "./routes/users";
 import { wsRoute } from "./routes/ws";
@@ -15,6 +16,7 @@ export function createApp() {
   app.use("/ws", withSettings);
   app.route("/api/auth", auth);
   app.route("/api/user", userRoutes);
+  app.route("/api/conversations", conversationRoutes);
   app.route("/ws", wsRoute);
 
   app.notFound(() => new ApiError(404, "Not found").toResponse());

@@ -142,8 +142,18 @@ export class ConversationObject extends DurableObject<Env> {
     }
     const id = this.identity(conversation);
     const readTime = Date.now();
+    const peerId = conversation.members.find((m) => m !== input.userId) ?? "";
+    const result = (readSeq: number, newlyRead: string[] | null): MarkReadResult => ({
+      ok: true,
+      conversationType: id.conversationType,
+      peerId,
+      readSeq,
+      advanced: newlyRead !== null,
+      newlyRead: newlyRead ?? [],
+      readTime,
+    });
     const member = this.store.member(input.userId);
-    if (!member) return { ok: true, readSeq: 0, advanced: false, newlyRead: [], readTime };
+    if (!member) return result(0, null);
     let target = this.store.maxSeq();
     if (input.serverMsgIds.length > 0) {
       const found = this.store.lookup(input.serverMsgIds);
@@ -152,7 +162,7 @@ export class ConversationObject extends DurableObject<Env> {
       target = Math.max(...found.map((f) => f.seq));
     }
     const before = this.store.advanceRead(input.userId, target);
-    if (target <= before) return { ok: true, readSeq: before, advanced: false, newlyRead: [], readTime };
+    if (target <= before) return result(before, null);
 
     const newly = this.store.othersMessagesBetween(before, target, input.userId, RECEIPT_IDS_LIMIT);
     const bySender = new Map<string, string[]>();
@@ -165,13 +175,10 @@ export class ConversationObject extends DurableObject<Env> {
         .pushReceipt(push)
         .catch((error: unknown) => console.error(`receipt push to ${sender} failed`, error));
     }
-    return {
-      ok: true,
-      readSeq: target,
-      advanced: true,
-      newlyRead: newly.map((n) => n.serverMsgId),
-      readTime,
-    };
+    return result(
+      target,
+      newly.map((n) => n.serverMsgId),
+    );
   }
 
   /** MSG_ACK: the member's devices have the messages up to `seq`. */

@@ -134,7 +134,7 @@ export class Inbox {
   page(offset: number, limit: number): InboxEntry[] {
     return this.sql
       .exec<InboxRow>(
-        `SELECT ${COLUMNS} FROM inbox WHERE hidden = 0 ORDER BY pinned DESC, last_time DESC, conversation_id LIMIT ? OFFSET ?`,
+        `SELECT ${COLUMNS} FROM inbox WHERE hidden = 0 AND max_seq > 0 ORDER BY pinned DESC, last_time DESC, conversation_id LIMIT ? OFFSET ?`,
         limit,
         offset,
       )
@@ -180,17 +180,26 @@ export class Inbox {
     });
   }
 
-  /** Moves the read watermark forward (never back, never past max_seq); true when it moved. */
-  advanceRead(conversationId: string, seq: number, at: number): boolean {
-    const before = this.entry(conversationId);
-    if (!before) return false;
-    const target = Math.min(seq, before.maxSeq);
-    if (target <= before.readSeq) return false;
+  /**
+   * Moves the read watermark forward (never back); true when it moved. The conversation object
+   * decided the seq, so it may be ahead of this inbox while a delivery is still on its way: the row
+   * is created if needed and unread stays max(0, max_seq − read_seq).
+   */
+  advanceRead(
+    conversation: { conversationId: string; conversationType: number; peerId: string },
+    seq: number,
+    at: number,
+  ): boolean {
+    const before = this.entry(conversation.conversationId)?.readSeq ?? 0;
+    if (seq <= before) return false;
     this.sql.exec(
-      "UPDATE inbox SET read_seq = ?, read_time = ? WHERE conversation_id = ?",
-      target,
+      `INSERT INTO inbox (conversation_id, conversation_type, peer_id, read_seq, read_time) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (conversation_id) DO UPDATE SET read_seq = excluded.read_seq, read_time = excluded.read_time`,
+      conversation.conversationId,
+      conversation.conversationType,
+      conversation.peerId,
+      seq,
       at,
-      conversationId,
     );
     return true;
   }

@@ -18,7 +18,11 @@ export async function markConversationRead(
     serverMsgIds,
   });
   if (!result.ok) return result;
-  const moved = services.inbox.advanceRead(conversationId, result.readSeq, result.readTime);
+  const moved = services.inbox.advanceRead(
+    { conversationId, conversationType: result.conversationType, peerId: result.peerId },
+    result.readSeq,
+    result.readTime,
+  );
   if (result.advanced || moved) {
     // An empty id list tells the devices "the whole conversation up to now" (PROTOCOL.md, decision 10).
     const push = {

@@ -151,6 +151,11 @@ export class TestSocket {
     return messages.filter((m) => m != null);
   }
 
+  /** True when a frame with this command is already queued (not yet taken by `next`). */
+  hasQueued(command: Cmd): boolean {
+    return this.frames.some((f) => f.command === command);
+  }
+
   close(): void {
     try {
       this.ws.close(1000, "test done");

@@ -84,6 +84,12 @@ export async function sendMessage(fc: FrameContext): Promise<void> {
     fc.state.sessionId,
     fc.settings.messageMaxBytes,
   );
+  if (!fc.sendLimiter.take()) {
+    throw new RequestError(
+      Err.ERR_SEND_TOO_FAST,
+      `sending too fast: at most ${fc.settings.sendRatePerSecond} messages a second`,
+    );
+  }
   let result: SendResult;
   try {
     result = await fc.env.CONVERSATION_OBJECT.getByName(input.conversationId).send(input);

@@ -1,0 +1,306 @@
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { signAccessToken } from "../../src/auth/jwt";
+import { REVOKE_WINDOW_MS } from "../../src/objects/conversation/conversation-object";
+import { MessageStatus } from "../../src/objects/message";
+import { TokenBucket } from "../../src/objects/user/token-bucket";
+import { Cmd, Err, pb } from "../../src/protocol/codec";
+import { singleConversationId } from "../../src/protocol/conversation-id";
+import { newUser } from "./helpers/http";
+import {
+  nextReceipt,
+  nextRevoke,
+  nextTyping,
+  onlineStatus,
+  readReceipt,
+  revoke,
+  syncRange,
+} from "./helpers/protocol";
+import { TestSocket, text } from "./helpers/socket";
+
+describe("read receipts", () => {
+  it("reaches the sender's every device and the reader's other devices", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const aPhone = await TestSocket.connect(a, "iOS");
+    const aDesk = await TestSocket.connect(a, "macOS");
+    const bPhone = await TestSocket.connect(b, "iOS");
+    const bTablet = await TestSocket.connect(b, "Android");
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const acks = [];
+    for (let i = 1; i <= 3; i++) acks.push(await aPhone.sendText(a.userId, b.userId, `m${i}`));
+    await bPhone.pushedMessages(3);
+
+    const response = await readReceipt(bPhone, conversationId);
+    expect(response.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    const newestFirst = acks.map((ack) => ack.serverMsgId).reverse();
+    for (const device of [aPhone, aDesk]) {
+      expect(await nextReceipt(device)).toMatchObject({
+        conversationId,
+        userId: b.userId,
+        serverMsgIds: newestFirst,
+      });
+    }
+    const mirrored = await nextReceipt(bTablet);
+    expect(mirrored).toMatchObject({ conversationId, userId: b.userId });
+    expect(mirrored.serverMsgIds ?? []).toEqual([]);
+    // The reading device itself got its RSP, not a push.
+    expect(bPhone.hasQueued(Cmd.CMD_READ_RECEIPT_PUSH)).toBe(false);
+    for (const s of [aPhone, aDesk, bPhone, bTablet]) s.close();
+  });
+
+  it("reads up to the highest id named, moves forward only, and refuses ids from elsewhere", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    const reader = await TestSocket.connect(b);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const acks = [];
+    for (let i = 1; i <= 5; i++) acks.push(await sender.sendText(a.userId, b.userId, `m${i}`));
+
+    await readReceipt(reader, conversationId, [acks[1]!.serverMsgId!, acks[3]!.serverMsgId!]);
+    const push = await nextReceipt(sender);
+    expect(push.serverMsgIds).toEqual([
+      acks[3]!.serverMsgId,
+      acks[2]!.serverMsgId,
+      acks[1]!.serverMsgId,
+      acks[0]!.serverMsgId,
+    ]);
+
+    // An older receipt changes nothing and pushes nothing: the next push is for the 5th message.
+    expect((await readReceipt(reader, conversationId, [acks[0]!.serverMsgId!])).errorCode ?? 0).toBe(
+      Err.ERR_SUCCESS,
+    );
+    await readReceipt(reader, conversationId, [acks[4]!.serverMsgId!]);
+    expect((await nextReceipt(sender)).serverMsgIds).toEqual([acks[4]!.serverMsgId]);
+
+    const unknown = await readReceipt(reader, conversationId, ["01ARZ3NDEKTSV4RRFFQ69G5FAV"]);
+    expect(unknown.errorCode).toBe(Err.ERR_INVALID_PARAM);
+    const eve = await newUser("eve");
+    const spy = await TestSocket.connect(eve);
+    expect((await readReceipt(spy, conversationId)).errorCode).toBe(Err.ERR_PERMISSION_DENIED);
+    for (const s of [sender, reader, spy]) s.close();
+  });
+
+  it("shows the sender's messages as sent, delivered, then read in later syncs", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const acks = [];
+    for (let i = 1; i <= 3; i++) acks.push(await sender.sendText(a.userId, b.userId, `m${i}`));
+    const statuses = async () =>
+      ((await syncRange(sender, conversationId, 1)).messages ?? []).map((m) => m.status);
+    expect(await statuses()).toEqual([MessageStatus.sent, MessageStatus.sent, MessageStatus.sent]);
+
+    const reader = await TestSocket.connect(b);
+    await syncRange(reader, conversationId, 1); // fetching them is delivery
+    expect(await statuses()).toEqual([
+      MessageStatus.delivered,
+      MessageStatus.delivered,
+      MessageStatus.delivered,
+    ]);
+
+    await readReceipt(reader, conversationId, [acks[1]!.serverMsgId!]);
+    expect(await statuses()).toEqual([MessageStatus.read, MessageStatus.read, MessageStatus.delivered]);
+    const readerView = (await syncRange(reader, conversationId, 1)).messages ?? [];
+    expect(readerView.map((m) => m.isRead ?? false)).toEqual([true, true, false]);
+    sender.close();
+    reader.close();
+  });
+
+  it("marks a pushed message delivered when the device acks it", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    const receiver = await TestSocket.connect(b);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const ack = await sender.sendText(a.userId, b.userId, "ping");
+    const [pushed] = await receiver.pushedMessages(1);
+    receiver.send(Cmd.CMD_MSG_ACK, pb.MessageAck, { serverMsgId: pushed!.serverMsgId, seq: pushed!.seq });
+    await expect
+      .poll(async () => (await syncRange(sender, conversationId, ack.seq!, ack.seq!)).messages?.[0]?.status)
+      .toBe(MessageStatus.delivered);
+    sender.close();
+    receiver.close();
+  });
+});
+
+describe("revoke", () => {
+  it("revokes for every member device and leaves no content in sync or in D1", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const aPhone = await TestSocket.connect(a, "iOS");
+    const aDesk = await TestSocket.connect(a, "macOS");
+    const bPhone = await TestSocket.connect(b, "iOS");
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const ack = await aPhone.sendText(a.userId, b.userId, "oops");
+    await bPhone.pushedMessages(1);
+
+    expect((await revoke(aPhone, conversationId, ack.serverMsgId!)).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    for (const device of [bPhone, aDesk]) {
+      expect(await nextRevoke(device)).toMatchObject({
+        conversationId,
+        serverMsgId: ack.serverMsgId,
+        revokedBy: a.userId,
+      });
+    }
+    expect(aPhone.hasQueued(Cmd.CMD_REVOKE_MSG_PUSH)).toBe(false);
+
+    const [seen] = (await syncRange(bPhone, conversationId, 1)).messages ?? [];
+    expect(seen).toMatchObject({ serverMsgId: ack.serverMsgId, isRevoked: true, revokedBy: a.userId });
+    expect(seen!.revokedTime).toBeGreaterThan(0);
+    expect(text(seen!.content)).toBe("");
+
+    while (await runDurableObjectAlarm(env.CONVERSATION_OBJECT.getByName(conversationId)));
+    const row = await env.DB.prepare(
+      "SELECT is_revoked, revoked_by, length(content) AS size FROM messages WHERE server_msg_id = ?",
+    )
+      .bind(ack.serverMsgId)
+      .first();
+    expect(row).toEqual({ is_revoked: 1, revoked_by: a.userId, size: 0 });
+
+    expect((await revoke(aPhone, conversationId, ack.serverMsgId!)).errorCode).toBe(Err.ERR_INVALID_PARAM);
+    for (const s of [aPhone, aDesk, bPhone]) s.close();
+  });
+
+  it("refuses to revoke another user's message", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    const other = await TestSocket.connect(b);
+    const ack = await sender.sendText(a.userId, b.userId, "mine");
+    const response = await revoke(other, singleConversationId(a.userId, b.userId), ack.serverMsgId!);
+    expect(response.errorCode).toBe(Err.ERR_PERMISSION_DENIED);
+    expect(response.errorMsg).toMatch(/sender/);
+    sender.close();
+    other.close();
+  });
+
+  it("refuses a revoke after the 2-minute window (clock moved, not slept)", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const ack = await sender.sendText(a.userId, b.userId, "old news");
+    await runInDurableObject(env.CONVERSATION_OBJECT.getByName(conversationId), (instance) => {
+      instance.now = () => Date.now() + REVOKE_WINDOW_MS + 1_000;
+    });
+    const response = await revoke(sender, conversationId, ack.serverMsgId!);
+    expect(response.errorCode).toBe(Err.ERR_PERMISSION_DENIED);
+    expect(response.errorMsg).toMatch(/within 2 minutes/);
+    sender.close();
+  });
+});
+
+describe("typing", () => {
+  it("relays typing to the peer's devices only", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const aPhone = await TestSocket.connect(a, "iOS");
+    const aDesk = await TestSocket.connect(a, "macOS");
+    const bPhone = await TestSocket.connect(b, "iOS");
+    const bTablet = await TestSocket.connect(b, "Android");
+    const conversationId = singleConversationId(a.userId, b.userId);
+    aPhone.send(Cmd.CMD_TYPING_STATUS_REQ, pb.TypingStatusRequest, { conversationId, status: 1 });
+    for (const device of [bPhone, bTablet]) {
+      expect(await nextTyping(device)).toMatchObject({ conversationId, userId: a.userId, status: 1 });
+    }
+    expect(aDesk.hasQueued(Cmd.CMD_TYPING_STATUS_PUSH)).toBe(false);
+    for (const s of [aPhone, aDesk, bPhone, bTablet]) s.close();
+  });
+
+  it("answers typing in a conversation the user is not in with an ErrorNotice", async () => {
+    const [a, b, c] = [await newUser("a"), await newUser("b"), await newUser("c")];
+    const socket = await TestSocket.connect(a);
+    const sequence = socket.send(Cmd.CMD_TYPING_STATUS_REQ, pb.TypingStatusRequest, {
+      conversationId: singleConversationId(b.userId, c.userId),
+      status: 1,
+    });
+    const notice = pb.ErrorNotice.decode((await socket.nextCommand(Cmd.CMD_UNKNOWN)).body);
+    expect(notice).toMatchObject({ errorCode: Err.ERR_PERMISSION_DENIED, refSequence: sequence });
+    socket.close();
+  });
+
+  it("throttles typing with a token bucket", () => {
+    let now = 0;
+    const bucket = new TokenBucket(2, 5, () => now);
+    const burst = Array.from({ length: 10 }, () => bucket.take());
+    expect(burst.filter(Boolean)).toHaveLength(5);
+    now += 1_000;
+    expect([bucket.take(), bucket.take(), bucket.take()]).toEqual([true, true, false]);
+  });
+});
+
+describe("presence", () => {
+  it("reports online users with their platforms, and last_seen for those gone", async () => {
+    const [a, b, c] = [await newUser("a"), await newUser("b"), await newUser("c")];
+    const aPhone = await TestSocket.connect(a, "iOS");
+    const aDesk = await TestSocket.connect(a, "macOS");
+    const cPhone = await TestSocket.connect(c, "iOS");
+    cPhone.close();
+    await cPhone.closed;
+    const asker = await TestSocket.connect(b);
+    const ghost = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    await expect.poll(async () => (await onlineStatus(asker, [c.userId])).statuses?.[0]?.online).toBe(false);
+    const response = await onlineStatus(asker, [a.userId, c.userId, ghost]);
+    const byId = new Map((response.statuses ?? []).map((s) => [s.userId, s]));
+    expect(byId.get(a.userId)).toMatchObject({ online: true });
+    expect([...(byId.get(a.userId)!.platforms ?? [])].sort()).toEqual(["iOS", "macOS"]);
+    expect(byId.get(c.userId)!.online ?? false).toBe(false);
+    expect(byId.get(c.userId)!.lastSeen).toBeGreaterThan(0);
+    expect(byId.get(ghost)).toMatchObject({ lastSeen: 0 });
+    for (const s of [aPhone, aDesk, asker]) s.close();
+  });
+});
+
+describe("multi-device", () => {
+  it("kicks the older connection on the same platform with KICK_OUT reason 1 and close 4001", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const first = await TestSocket.connect(a, "iOS");
+    const second = await TestSocket.connect(a, "iOS");
+    const kick = pb.KickOutNotification.decode((await first.nextCommand(Cmd.CMD_KICK_OUT)).body);
+    expect(kick.reason).toBe(1);
+    expect((await first.closed).code).toBe(4001);
+    const peer = await TestSocket.connect(b);
+    await peer.sendText(b.userId, a.userId, "to the new one");
+    expect((await second.pushedMessages(1))[0]).toMatchObject({ seq: 1 });
+    second.close();
+    peer.close();
+  });
+
+  it("keeps connections on different platforms live together", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const phone = await TestSocket.connect(a, "iOS");
+    const tablet = await TestSocket.connect(a, "Android");
+    const peer = await TestSocket.connect(b);
+    await peer.sendText(b.userId, a.userId, "both");
+    expect((await phone.pushedMessages(1))[0]!.seq).toBe(1);
+    expect((await tablet.pushedMessages(1))[0]!.seq).toBe(1);
+    expect(phone.hasQueued(Cmd.CMD_KICK_OUT) || tablet.hasQueued(Cmd.CMD_KICK_OUT)).toBe(false);
+    for (const s of [phone, tablet, peer]) s.close();
+  });
+
+  it("renews the token on a live socket with REAUTH", async () => {
+    const a = await newUser("a");
+    const socket = await TestSocket.connect(a);
+    const fresh = await signAccessToken(env.JWT_SECRET, { userId: a.userId, platform: "iOS" }, 3600);
+    const response = await socket.request(
+      Cmd.CMD_REAUTH_REQ,
+      pb.AuthRequest,
+      { userId: a.userId, token: fresh.token, platform: "iOS" },
+      Cmd.CMD_REAUTH_RSP,
+      pb.AuthResponse,
+    );
+    expect(response.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    socket.close();
+  });
+});
+
+describe("send rate", () => {
+  it("refuses sends past the user's token bucket with ERR_SEND_TOO_FAST", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const socket = await TestSocket.connect(a);
+    await runInDurableObject(env.USER_OBJECT.getByName(a.userId), (instance) => {
+      // A bucket of 3 that refills once every 1000 s: the 4th send in a row is over the limit.
+      instance["services"]().sendLimiter = new TokenBucket(0.001, 3);
+    });
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await socket.sendText(a.userId, b.userId, `m${i}`));
+    expect(results.map((r) => r.errorCode ?? 0)).toEqual([0, 0, 0, Err.ERR_SEND_TOO_FAST]);
+    expect(results[3]!.seq ?? 0).toBe(0);
+    socket.close();
+  });
+});
