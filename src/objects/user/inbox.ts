@@ -33,7 +33,8 @@ export interface InboxEntry {
   maxSeq: number;
   readSeq: number;
   readTime: number;
-  lastMessage: MessageInfo | null;
+  /** The last message, an encoded MessageInfo (RPC carries plain data, not codec objects). */
+  lastMessage: Uint8Array | null;
   lastTime: number;
   pinned: boolean;
   muted: boolean;
@@ -62,7 +63,7 @@ function toEntry(row: InboxRow): InboxEntry {
     maxSeq: row.max_seq,
     readSeq: row.read_seq,
     readTime: row.read_time,
-    lastMessage: row.last_message ? pb.MessageInfo.decode(new Uint8Array(row.last_message)) : null,
+    lastMessage: row.last_message ? new Uint8Array(row.last_message) : null,
     lastTime: row.last_time,
     pinned: row.pinned === 1,
     muted: row.muted === 1,
@@ -227,8 +228,9 @@ export class Inbox {
   /** Shows a revoke in the conversation's last message when it is the one revoked. */
   applyRevoke(push: RevokePush): void {
     const entry = this.entry(push.conversationId);
-    const last = entry?.lastMessage;
-    if (!last || last.serverMsgId !== push.serverMsgId) return;
+    if (!entry?.lastMessage) return;
+    const last = pb.MessageInfo.decode(entry.lastMessage);
+    if (last.serverMsgId !== push.serverMsgId) return;
     const revoked: MessageInfo = {
       ...last,
       content: new Uint8Array(),

@@ -6,7 +6,7 @@ import { database } from "../../db/client";
 import { findUsersByIds } from "../../db/users";
 import { ApiError, notFound, ok } from "../../http/envelope";
 import { jsonBody, validated } from "../../http/validate";
-import { Err } from "../../protocol/codec";
+import { Err, pb, type MessageInfo } from "../../protocol/codec";
 import { parseConversationId } from "../../protocol/conversation-id";
 import type { InboxEntry } from "../../objects/user/inbox";
 import { requireAuth } from "../middleware/require-auth";
@@ -49,8 +49,7 @@ export interface ConversationJson {
 }
 
 /** The last message as the SDK's JSON-in-a-string `latestMsg`; direction 1 sent, 2 received. */
-function latestMessageJson(entry: InboxEntry, me: string): string {
-  const m = entry.lastMessage;
+function latestMessageJson(entry: InboxEntry, m: MessageInfo | null, me: string): string {
   if (!m) return "";
   return JSON.stringify({
     serverMsgID: m.serverMsgId ?? "",
@@ -84,6 +83,7 @@ async function toJson(c: Context<AppEnv>, entries: InboxEntry[]): Promise<Conver
   const profiles = new Map(peers.map((p) => [p.id, p]));
   return entries.map((entry) => {
     const peer = profiles.get(entry.peerId);
+    const last = entry.lastMessage ? pb.MessageInfo.decode(entry.lastMessage) : null;
     return {
       conversationID: entry.conversationId,
       conversationType: entry.conversationType,
@@ -91,8 +91,8 @@ async function toJson(c: Context<AppEnv>, entries: InboxEntry[]): Promise<Conver
       groupID: "",
       showName: peer?.nickname ?? "",
       faceURL: peer?.avatar ?? "",
-      latestMsg: latestMessageJson(entry, c.var.userId),
-      latestMsgSendTime: Number(entry.lastMessage?.sendTime ?? entry.lastTime),
+      latestMsg: latestMessageJson(entry, last, c.var.userId),
+      latestMsgSendTime: Number(last?.sendTime ?? entry.lastTime),
       unreadCount: Math.max(0, entry.maxSeq - entry.readSeq),
       lastReadTime: entry.readTime,
       isPinned: entry.pinned,
