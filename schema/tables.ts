@@ -12,24 +12,29 @@ const bytes = customType<{ data: Uint8Array; driverData: ArrayBuffer | Uint8Arra
 
 const now = sql`(CAST(unixepoch('subsec') * 1000 AS INTEGER))`;
 
-export const users = sqliteTable("users", {
-  // ULID: URL-safe and free of "_", which conversation ids use as their separator.
-  id: text("id").primaryKey(),
-  username: text("username").notNull().unique(),
-  nickname: text("nickname").notNull().default(""),
-  passwordHash: text("password_hash").notNull(),
-  avatar: text("avatar").notNull().default(""),
-  phone: text("phone").notNull().default(""),
-  email: text("email").notNull().default(""),
-  gender: integer("gender").notNull().default(0),
-  birth: integer("birth").notNull().default(0),
-  signature: text("signature").notNull().default(""),
-  extra: text("extra").notNull().default(""),
-  // 0 active, 1 disabled.
-  status: integer("status").notNull().default(0),
-  createdAt: integer("created_at").notNull().default(now),
-  updatedAt: integer("updated_at").notNull().default(now),
-});
+export const users = sqliteTable(
+  "users",
+  {
+    // ULID: URL-safe and free of "_", which conversation ids use as their separator.
+    id: text("id").primaryKey(),
+    username: text("username").notNull().unique(),
+    nickname: text("nickname").notNull().default(""),
+    passwordHash: text("password_hash").notNull(),
+    avatar: text("avatar").notNull().default(""),
+    phone: text("phone").notNull().default(""),
+    email: text("email").notNull().default(""),
+    gender: integer("gender").notNull().default(0),
+    birth: integer("birth").notNull().default(0),
+    signature: text("signature").notNull().default(""),
+    extra: text("extra").notNull().default(""),
+    // 0 active, 1 disabled.
+    status: integer("status").notNull().default(0),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  // User search matches prefixes of the username and (case-insensitively) the nickname, by index.
+  (t) => [index("users_nickname_lower").on(sql`lower(${t.nickname})`)],
+);
 
 // Opaque refresh tokens, stored only as their SHA-256. Each login starts a family; a refresh rotates
 // the token within its family, and a token used twice revokes the whole family (theft detection).
@@ -91,3 +96,79 @@ export const messages = sqliteTable(
 
 export type UserRow = typeof users.$inferSelect;
 export type MessageRow = typeof messages.$inferInsert;
+
+// ---- social: friends, requests, blocks ----
+
+// A friendship is two rows, one per direction (PROTOCOL.md, decision 12), so each side has its remark.
+export const friends = sqliteTable(
+  "friends",
+  {
+    userId: text("user_id").notNull(),
+    friendId: text("friend_id").notNull(),
+    remark: text("remark").notNull().default(""),
+    addSource: integer("add_source").notNull().default(0),
+    operatorUserId: text("operator_user_id").notNull().default(""),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.friendId] })],
+);
+
+// status: 0 pending, 1 accepted, 2 rejected. One row per (from, to): a new request reuses it.
+export const friendRequests = sqliteTable(
+  "friend_requests",
+  {
+    fromUserId: text("from_user_id").notNull(),
+    toUserId: text("to_user_id").notNull(),
+    message: text("message").notNull().default(""),
+    status: integer("status").notNull().default(0),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [
+    primaryKey({ columns: [t.fromUserId, t.toUserId] }),
+    index("friend_requests_to").on(t.toUserId, t.status),
+  ],
+);
+
+export const blocks = sqliteTable(
+  "blocks",
+  {
+    userId: text("user_id").notNull(),
+    blockedId: text("blocked_id").notNull(),
+    createdAt: integer("created_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.blockedId] })],
+);
+
+// ---- groups ----
+
+// status: 0 normal, 1 dismissed (the SDK's values, http-api.md §3.3).
+export const groups = sqliteTable("groups", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  faceUrl: text("face_url").notNull().default(""),
+  ownerId: text("owner_id").notNull(),
+  introduction: text("introduction").notNull().default(""),
+  notification: text("notification").notNull().default(""),
+  extra: text("extra").notNull().default(""),
+  status: integer("status").notNull().default(0),
+  muteAll: integer("mute_all", { mode: "boolean" }).notNull().default(false),
+  memberCount: integer("member_count").notNull().default(0),
+  createdAt: integer("created_at").notNull().default(now),
+  updatedAt: integer("updated_at").notNull().default(now),
+});
+
+// role: 0 member, 1 admin, 2 owner (the SDK's values). Only active members have rows: leaving or
+// being kicked deletes the row (the group's conversation object keeps where each one left).
+export const groupMembers = sqliteTable(
+  "group_members",
+  {
+    groupId: text("group_id").notNull(),
+    userId: text("user_id").notNull(),
+    role: integer("role").notNull().default(0),
+    groupNickname: text("group_nickname").notNull().default(""),
+    mutedUntil: integer("muted_until").notNull().default(0),
+    joinedAt: integer("joined_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index("group_members_user").on(t.userId)],
+);

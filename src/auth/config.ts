@@ -22,6 +22,10 @@ export interface Settings {
   sendRatePerSecond: number;
   sendBurst: number;
   devicePolicy: DevicePolicy;
+  /** Largest group, owner included. */
+  groupMaxMembers: number;
+  /** Groups up to this size list read_by and push read receipts; larger ones keep read counts only. */
+  groupReceiptMaxMembers: number;
 }
 
 function positiveInt(value: string | undefined, fallback: number): number {
@@ -45,6 +49,8 @@ export function readSettings(env: Env): Settings {
     messageMaxBytes: positiveInt(env.MESSAGE_MAX_BYTES, DEFAULT_MESSAGE_MAX_BYTES),
     sendRatePerSecond: positiveInt(env.SEND_RATE_PER_SECOND, 20),
     sendBurst: positiveInt(env.SEND_BURST, 50),
+    groupMaxMembers: positiveInt(env.GROUP_MAX_MEMBERS, 2000),
+    groupReceiptMaxMembers: positiveInt(env.GROUP_RECEIPT_MAX_MEMBERS, 100),
     devicePolicy:
       Object.values(DevicePolicy).find((p) => p === env.DEVICE_POLICY) ?? DevicePolicy.perPlatform,
   };

@@ -23,6 +23,9 @@ export interface StoredMessage {
   revokedTime: number;
   /** As seen by the reader it was read for (ConversationObject.read); `sent` elsewhere. */
   status?: number;
+  /** For the reader's own messages in a group: who read it (small groups) and how many. */
+  readBy?: string[];
+  readCount?: number;
 }
 
 /** Message status values (PROTOCOL.md, "Value sets"). */
@@ -45,6 +48,8 @@ export function toMessageInfo(m: StoredMessage): MessageInfo {
     seq: m.seq,
     status: m.status ?? MessageStatus.sent,
     isRead: m.status === MessageStatus.read,
+    readBy: m.readBy ?? [],
+    readCount: m.readCount ?? 0,
     extra: m.extra,
     attachedInfo: m.attachedInfo,
     isRevoked: m.isRevoked,

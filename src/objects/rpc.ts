@@ -41,6 +41,8 @@ export interface Delivery {
   recipientId: string;
   conversationId: string;
   conversationType: number;
+  /** The first seq the recipient may see: an inbox row starts read up to just before it. */
+  visibleFrom: number;
   messages: StoredMessage[];
 }
 

@@ -1,11 +1,14 @@
-// ConversationObject: the single writer of one conversation. It assigns the gapless seq and the
-// server_msg_id, dedups on (sender, client_msg_id), stores each message in its SQLite in one
-// synchronous transaction before answering, then fans out to the members' UserObjects and copies
-// history to D1 from its outbox on an alarm. It also keeps the members' read and delivered
-// watermarks (receipts, message status) and revokes messages.
+// ConversationObject: the single writer of one conversation (one-to-one, group, or a user's system
+// notices). It assigns the gapless seq and the server_msg_id, dedups on (sender, client_msg_id),
+// stores each message in its SQLite in one synchronous transaction before answering, then fans out
+// to the members' UserObjects and copies history to D1 from its outbox on an alarm. It holds the
+// members with their read, delivered and fan-out watermarks, decides group membership changes,
+// and revokes messages.
 import { DurableObject } from "cloudflare:workers";
 import { ulid } from "ulid";
+import { readSettings, type Settings } from "../../auth/config";
 import { database } from "../../db/client";
+import { writeGroup } from "../../db/groups";
 import { existingUserIds } from "../../db/users";
 import { Err } from "../../protocol/codec";
 import {
@@ -25,8 +28,10 @@ import type {
   SendResult,
 } from "../rpc";
 import { Fanout } from "./fanout";
+import { planGroupCommand, type GroupCommand, type GroupResult } from "./group-commands";
 import { FLUSH_BATCH_ROWS, registerSingleConversation, writeHistory } from "./history-outbox";
-import { MessageStore, type Identity, type Member } from "./message-store";
+import { MemberStore, Role, type Member } from "./member-store";
+import { MessageStore, type Identity } from "./message-store";
 
 /** Delay before the first D1 flush after a send: long enough to batch a burst, short for D1 lag. */
 const FLUSH_DELAY_MS = 100;
@@ -37,25 +42,49 @@ const RETRY_MAX_MS = 60_000;
 export const REVOKE_WINDOW_MS = 2 * 60 * 1000;
 /** A read receipt push names at most this many newly read messages (PROTOCOL.md, decision 10). */
 export const RECEIPT_IDS_LIMIT = 100;
+/** The sender id of notices in a user's system conversation. */
+export const SYSTEM_SENDER = "system";
+/** message_type of notices (PROTOCOL.md, "Value sets"). */
+export const NOTICE_MESSAGE_TYPE = 8;
 
 type Failure = { ok: false; code: Err; message: string };
 const failure = (code: Err, message: string): Failure => ({ ok: false, code, message });
 
+interface Resolved {
+  conversation: ParsedConversation;
+  id: Identity;
+}
+
+/** Members of one-to-one and system conversations exist before any row does. */
+const implicitMember = (userId: string): Member => ({
+  userId,
+  role: Role.member,
+  firstSeq: 1,
+  leftSeq: null,
+  mutedUntil: 0,
+  fanoutSeq: 0,
+  readSeq: 0,
+  deliveredSeq: 0,
+});
+
 export class ConversationObject extends DurableObject<Env> {
-  private readonly store: MessageStore;
+  private readonly messages: MessageStore;
+  private readonly members: MemberStore;
   private readonly fanout: Fanout;
   private identityCache: Identity | null = null;
+  private settingsCache: Settings | null = null;
   /** The alarm time we last set, or undefined when unknown (after a restart). */
   private alarmAt: number | null | undefined = undefined;
   private flushFailures = 0;
   private fanoutFailures = 0;
-  /** The clock revoke windows are measured with; tests move it instead of sleeping. */
+  /** The clock revoke windows and mutes are measured with; tests move it instead of sleeping. */
   now: () => number = () => Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new MessageStore(ctx.storage);
-    this.fanout = new Fanout(this.store, env.USER_OBJECT, (userId, error) => {
+    this.messages = new MessageStore(ctx.storage);
+    this.members = new MemberStore(ctx.storage);
+    this.fanout = new Fanout(this.messages, this.members, env.USER_OBJECT, (userId, error) => {
       this.fanoutFailures++;
       const delay = backoff(this.fanoutFailures);
       console.error(
@@ -66,83 +95,101 @@ export class ConversationObject extends DurableObject<Env> {
     });
   }
 
+  private get settings(): Settings {
+    this.settingsCache ??= readSettings(this.env);
+    return this.settingsCache;
+  }
+
+  // ---- messages ----
+
   /** Stores one message (or finds its earlier copy) and answers with its seq and id. */
   async send(input: SendInput): Promise<SendResult> {
-    const conversation = this.singleConversation(input.conversationId);
-    if ("ok" in conversation) return conversation;
-    const [a, b] = conversation.members;
-    const peer = input.senderId === a ? b : input.senderId === b ? a : null;
-    if (peer === null || input.receiverId !== peer) {
-      return failure(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+    const resolved = this.resolve(input.conversationId);
+    if ("ok" in resolved) return resolved;
+    const { conversation, id } = resolved;
+    const member = this.memberFor(resolved, input.senderId);
+    if (conversation.type === ConversationType.single) {
+      const peer = conversation.members.find((m) => m !== input.senderId);
+      if (!member || input.receiverId !== peer) {
+        return failure(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+      }
+      if (this.members.isBlocking(peer))
+        return failure(Err.ERR_PERMISSION_DENIED, "this user does not accept your messages");
+    } else if (conversation.type === ConversationType.group) {
+      const refusal = this.groupSendRefusal(member);
+      if (refusal) return refusal;
+    } else {
+      return failure(Err.ERR_PERMISSION_DENIED, "only the server writes to this conversation");
     }
-    const id = this.identity(conversation);
 
-    const earlier = this.store.findByClientMsgId(input.senderId, input.clientMsgId, id);
+    const earlier = this.messages.findByClientMsgId(input.senderId, input.clientMsgId, id);
     if (earlier) return accepted(earlier, true);
 
-    if (!this.store.hasMembers()) {
+    if (conversation.type === ConversationType.single && this.members.isEmpty()) {
       const problem = await this.startSingle(conversation.id, conversation.members);
       if (problem) return problem;
       // Another send may have stored this message while we waited on D1.
-      const raced = this.store.findByClientMsgId(input.senderId, input.clientMsgId, id);
+      const raced = this.messages.findByClientMsgId(input.senderId, input.clientMsgId, id);
       if (raced) return accepted(raced, true);
     }
 
-    const stored = this.store.append(
+    const now = Date.now();
+    const stored = this.messages.append(
       {
         serverMsgId: ulid(),
         clientMsgId: input.clientMsgId,
         senderId: input.senderId,
-        receiverId: input.receiverId,
+        receiverId: conversation.type === ConversationType.single ? input.receiverId : "",
         messageType: input.messageType,
         content: input.content,
         sendTime: input.sendTime,
-        serverTime: Date.now(),
+        serverTime: now,
         extra: input.extra,
         attachedInfo: input.attachedInfo,
         originSession: input.originSession,
       },
       id,
     );
-    this.fanout.kick(this.store.memberIds(), id);
-    await this.armAlarm(Date.now() + FLUSH_DELAY_MS);
+    this.fanout.kick(this.members.activeIds(), id);
+    await this.armAlarm(now + FLUSH_DELAY_MS);
     return accepted(stored, false);
   }
 
   /**
    * Messages a member may read, a range from a seq or the newest page, each with its status as the
-   * reader sees it. Reading counts as delivery up to the last message returned.
+   * reader sees it. A member reads only from the seq they joined at up to where they left.
+   * Reading counts as delivery up to the last message returned.
    */
   async read(query: ReadQuery): Promise<ReadResult> {
-    const conversation = this.singleConversation(query.conversationId);
-    if ("ok" in conversation) return conversation;
-    if (!conversation.members.includes(query.userId)) {
-      return failure(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
-    }
-    const id = this.identity(conversation);
-    const maxSeq = this.store.maxSeq();
+    const resolved = this.resolve(query.conversationId);
+    if ("ok" in resolved) return resolved;
+    const member = this.memberFor(resolved, query.userId);
+    if (!member) return failure(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
+    const { id } = resolved;
+    const maxSeq = this.visibleMax(member);
     const upTo = query.toSeq > 0 ? Math.min(query.toSeq, maxSeq) : maxSeq;
-    const messages = query.newest
-      ? this.store.newest(upTo, query.limit, id)
-      : this.store.range(Math.max(1, query.fromSeq), upTo, query.limit, id);
+    const page = query.newest
+      ? this.messages.newest(upTo, query.limit, id)
+      : this.messages.range(Math.max(member.firstSeq, query.fromSeq), upTo, query.limit, id);
+    const messages = page.filter((m) => m.seq >= member.firstSeq);
     const last = messages[messages.length - 1];
-    if (last) this.store.advanceDelivered(query.userId, last.seq);
-    const reader = this.store.member(query.userId);
-    const others = conversation.members.filter((m) => m !== query.userId).map((m) => this.store.member(m));
-    for (const m of messages) m.status = statusFor(m, query.userId, reader, others);
+    if (last) this.members.advanceDelivered(query.userId, last.seq, maxSeq);
+    this.annotate(resolved, query.userId, messages);
     return { ok: true, maxSeq, messages };
   }
 
   /** A member's read receipt: moves the read watermark and tells the senders of what it covered. */
   async markRead(input: MarkReadInput): Promise<MarkReadResult> {
-    const conversation = this.singleConversation(input.conversationId);
-    if ("ok" in conversation) return conversation;
-    if (!conversation.members.includes(input.userId)) {
-      return failure(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
-    }
-    const id = this.identity(conversation);
+    const resolved = this.resolve(input.conversationId);
+    if ("ok" in resolved) return resolved;
+    const { conversation, id } = resolved;
+    const member = this.memberFor(resolved, input.userId);
+    if (!member) return failure(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
     const readTime = Date.now();
-    const peerId = conversation.members.find((m) => m !== input.userId) ?? "";
+    const peerId =
+      conversation.type === ConversationType.single
+        ? (conversation.members.find((m) => m !== input.userId) ?? "")
+        : "";
     const result = (readSeq: number, newlyRead: string[] | null): MarkReadResult => ({
       ok: true,
       conversationType: id.conversationType,
@@ -152,28 +199,31 @@ export class ConversationObject extends DurableObject<Env> {
       newlyRead: newlyRead ?? [],
       readTime,
     });
-    const member = this.store.member(input.userId);
-    if (!member) return result(0, null);
-    let target = this.store.maxSeq();
+    if (!this.members.get(input.userId)) return result(0, null); // nothing was ever sent here
+    const cap = this.visibleMax(member);
+    let target = cap;
     if (input.serverMsgIds.length > 0) {
-      const found = this.store.lookup(input.serverMsgIds);
+      const found = this.messages.lookup(input.serverMsgIds);
       if (found.length === 0)
         return failure(Err.ERR_INVALID_PARAM, "none of server_msg_ids is in this conversation");
-      target = Math.max(...found.map((f) => f.seq));
+      target = Math.min(cap, Math.max(...found.map((f) => f.seq)));
     }
-    const before = this.store.advanceRead(input.userId, target);
+    const before = this.members.advanceRead(input.userId, target, cap);
     if (target <= before) return result(before, null);
 
-    const newly = this.store.othersMessagesBetween(before, target, input.userId, RECEIPT_IDS_LIMIT);
-    const bySender = new Map<string, string[]>();
-    for (const { serverMsgId, senderId } of newly) {
-      bySender.set(senderId, [...(bySender.get(senderId) ?? []), serverMsgId]);
-    }
-    for (const [sender, serverMsgIds] of bySender) {
-      const push = { conversationId: id.conversationId, userId: input.userId, serverMsgIds, readTime };
-      void this.env.USER_OBJECT.getByName(sender)
-        .pushReceipt(push)
-        .catch((error: unknown) => console.error(`receipt push to ${sender} failed`, error));
+    const newly = this.messages.othersMessagesBetween(before, target, input.userId, RECEIPT_IDS_LIMIT);
+    if (this.pushesReceipts(conversation)) {
+      const bySender = new Map<string, string[]>();
+      for (const { serverMsgId, senderId } of newly) {
+        if (senderId === SYSTEM_SENDER) continue;
+        bySender.set(senderId, [...(bySender.get(senderId) ?? []), serverMsgId]);
+      }
+      for (const [sender, serverMsgIds] of bySender) {
+        const push = { conversationId: id.conversationId, userId: input.userId, serverMsgIds, readTime };
+        void this.env.USER_OBJECT.getByName(sender)
+          .pushReceipt(push)
+          .catch((error: unknown) => console.error(`receipt push to ${sender} failed`, error));
+      }
     }
     return result(
       target,
@@ -183,37 +233,46 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** MSG_ACK: the member's devices have the messages up to `seq`. */
   async markDelivered(conversationId: string, userId: string, seq: number): Promise<void> {
-    const conversation = this.singleConversation(conversationId);
-    if ("ok" in conversation || !conversation.members.includes(userId)) return;
-    this.identity(conversation);
-    this.store.advanceDelivered(userId, seq);
+    const resolved = this.resolve(conversationId);
+    if ("ok" in resolved) return;
+    const member = this.memberFor(resolved, userId);
+    if (member && this.members.get(userId))
+      this.members.advanceDelivered(userId, seq, this.visibleMax(member));
   }
 
   /**
-   * Revokes a message: only its sender, within REVOKE_WINDOW_MS. The row keeps its seq, loses its
-   * content, is copied to D1 again, and every member's devices are told.
+   * Revokes a message: its sender within REVOKE_WINDOW_MS, a group's owner or admins at any time.
+   * The row keeps its seq, loses its content, is copied to D1 again, and every member's devices
+   * are told.
    */
   async revoke(input: RevokeInput): Promise<RevokeResult> {
-    const conversation = this.singleConversation(input.conversationId);
-    if ("ok" in conversation) return conversation;
-    if (!conversation.members.includes(input.userId)) {
+    const resolved = this.resolve(input.conversationId);
+    if ("ok" in resolved) return resolved;
+    const { conversation, id } = resolved;
+    const member = this.memberFor(resolved, input.userId);
+    if (!member || member.leftSeq !== null)
       return failure(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
-    }
-    const id = this.identity(conversation);
-    const message = this.store.findByServerMsgId(input.serverMsgId, id);
-    if (!message) return failure(Err.ERR_INVALID_PARAM, "no such message in this conversation");
+    const message = this.messages.findByServerMsgId(input.serverMsgId, id);
+    if (!message || message.seq < member.firstSeq)
+      return failure(Err.ERR_INVALID_PARAM, "no such message in this conversation");
     if (message.isRevoked) return failure(Err.ERR_INVALID_PARAM, "message already revoked");
-    if (message.senderId !== input.userId) {
-      return failure(Err.ERR_PERMISSION_DENIED, "only the sender can revoke this message");
-    }
     const now = this.now();
-    if (now - message.serverTime > REVOKE_WINDOW_MS) {
-      return failure(
-        Err.ERR_PERMISSION_DENIED,
-        `messages can only be revoked within ${REVOKE_WINDOW_MS / 60_000} minutes`,
-      );
+    const moderator = conversation.type === ConversationType.group && member.role >= Role.admin;
+    if (!moderator) {
+      if (message.senderId !== input.userId) {
+        return failure(
+          Err.ERR_PERMISSION_DENIED,
+          "only the sender (or a group owner or admin) can revoke this message",
+        );
+      }
+      if (now - message.serverTime > REVOKE_WINDOW_MS) {
+        return failure(
+          Err.ERR_PERMISSION_DENIED,
+          `messages can only be revoked within ${REVOKE_WINDOW_MS / 60_000} minutes`,
+        );
+      }
     }
-    this.store.revoke(message.seq, input.userId, now);
+    this.messages.revoke(message.seq, input.userId, now);
     await this.armAlarm(Date.now() + FLUSH_DELAY_MS);
     const push = {
       conversationId: id.conversationId,
@@ -221,27 +280,100 @@ export class ConversationObject extends DurableObject<Env> {
       revokedBy: input.userId,
       revokedTime: now,
     };
-    for (const member of this.store.memberIds()) {
-      void this.env.USER_OBJECT.getByName(member)
+    for (const userId of this.members.activeIds()) {
+      void this.env.USER_OBJECT.getByName(userId)
         .pushRevoke(push, message.seq, input.originSession)
-        .catch((error: unknown) => console.error(`revoke push to ${member} failed`, error));
+        .catch((error: unknown) => console.error(`revoke push to ${userId} failed`, error));
     }
     return { ok: true, revokedTime: now };
   }
 
-  /** Flushes the outbox to D1 and resumes any fan-out that fell behind. */
+  /** Relays a group member's typing status to the other members. Never stored. */
+  async typing(conversationId: string, userId: string, status: number): Promise<Failure | null> {
+    const resolved = this.resolve(conversationId);
+    if ("ok" in resolved) return resolved;
+    const member = this.memberFor(resolved, userId);
+    if (!member || member.leftSeq !== null)
+      return failure(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
+    const push = { conversationId: resolved.id.conversationId, userId, status };
+    for (const other of this.members.activeIds()) {
+      if (other === userId) continue;
+      void this.env.USER_OBJECT.getByName(other)
+        .pushTyping(push)
+        .catch((error: unknown) => console.warn(`typing push to ${other} failed`, error));
+    }
+    return null;
+  }
+
+  // ---- groups, blocks and system notices ----
+
+  /** Runs one group membership or settings change (group-commands.ts). */
+  async groupCommand(conversationId: string, command: GroupCommand): Promise<GroupResult> {
+    const resolved = this.resolve(conversationId, command.op === "create");
+    if ("ok" in resolved) return { ok: false, status: 404, message: "group not found" };
+    if (resolved.conversation.type !== ConversationType.group)
+      return { ok: false, status: 400, message: "not a group" };
+    const { conversation, id } = resolved;
+    // Membership changes are rare and must not interleave: each runs alone, D1 write included.
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const db = database(this.env);
+      const plan = await planGroupCommand(command, {
+        members: this.members,
+        db,
+        maxMembers: this.settings.groupMaxMembers,
+        now: this.now(),
+      });
+      if (plan === null) return { ok: true, changed: false } as const;
+      if ("ok" in plan) return plan;
+      const memberCount = this.members.activeCount() + plan.memberCountDelta;
+      await writeGroup(db, { ...plan.write, groupId: conversation.groupId, memberCount });
+      const notice = this.appendNotice(id, command.actor, plan.notice);
+      plan.apply(notice.seq);
+      this.fanout.kick(this.members.lagging(this.messages.maxSeq()), id);
+      await this.armAlarm(Date.now() + FLUSH_DELAY_MS);
+      return { ok: true, changed: true } as const;
+    });
+  }
+
+  /** A notice for the owner of a system conversation (friend requests and the like). */
+  async postNotice(
+    conversationId: string,
+    payload: Record<string, unknown> & { type: string },
+  ): Promise<void> {
+    const resolved = this.resolve(conversationId);
+    if ("ok" in resolved || resolved.conversation.type !== ConversationType.system) {
+      throw new Error(`not a system conversation: ${conversationId}`);
+    }
+    const owner = resolved.conversation.ownerId;
+    if (!this.members.get(owner)) this.members.join(owner, Role.member, 1);
+    this.appendNotice(resolved.id, SYSTEM_SENDER, payload);
+    this.fanout.kick([owner], resolved.id);
+    await this.armAlarm(Date.now() + FLUSH_DELAY_MS);
+  }
+
+  /** Records that `blocker` blocks (or no longer blocks) the other member of this conversation. */
+  async setBlocking(conversationId: string, blocker: string, blocking: boolean): Promise<void> {
+    const resolved = this.resolve(conversationId);
+    if ("ok" in resolved || resolved.conversation.type !== ConversationType.single) {
+      throw new Error(`not a one-to-one conversation: ${conversationId}`);
+    }
+    this.members.setBlocking(blocker, blocking);
+  }
+
+  // ---- the alarm: D1 history and fan-out retries ----
+
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    const id = this.identityCache ?? this.store.storedIdentity();
+    const id = this.identityCache ?? this.messages.storedIdentity();
     if (!id) return; // never held a message: nothing to flush or fan out
     try {
-      const batch = this.store.outboxBatch(FLUSH_BATCH_ROWS, id);
+      const batch = this.messages.outboxBatch(FLUSH_BATCH_ROWS, id);
       if (batch.length > 0) {
         await writeHistory(database(this.env), batch);
-        this.store.outboxDone(batch.map((m) => m.seq));
+        this.messages.outboxDone(batch.map((m) => m.seq));
       }
       this.flushFailures = 0;
-      if (this.store.outboxSize() > 0) await this.armAlarm(Date.now());
+      if (this.messages.outboxSize() > 0) await this.armAlarm(Date.now());
     } catch (error) {
       this.flushFailures++;
       const delay = backoff(this.flushFailures);
@@ -251,30 +383,120 @@ export class ConversationObject extends DurableObject<Env> {
       );
       await this.armAlarm(Date.now() + delay);
     }
-    const lagging = this.store.laggingMembers();
+    const lagging = this.members.lagging(this.messages.maxSeq());
     if (lagging.length > 0) this.fanout.kick(lagging, id);
     else this.fanoutFailures = 0;
   }
 
-  /** Parses the id; only one-to-one conversations exist so far. */
-  private singleConversation(
-    conversationId: string,
-  ): Extract<ParsedConversation, { type: typeof ConversationType.single }> | Failure {
+  // ---- helpers ----
+
+  /** Parses the id and binds the object to it; a group must exist unless it is being created. */
+  private resolve(conversationId: string, creating = false): Resolved | Failure {
     const conversation = parseConversationId(conversationId);
     if (!conversation) return failure(Err.ERR_INVALID_PARAM, "malformed conversation_id");
-    if (conversation.type !== ConversationType.single) {
+    if (conversation.type === ConversationType.chatroom) {
       return failure(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversationId} does not exist`);
     }
-    return conversation;
-  }
-
-  private identity(conversation: ParsedConversation): Identity {
-    this.identityCache ??= this.store.identity({
+    if (conversation.type === ConversationType.group && !creating && this.members.isEmpty()) {
+      return failure(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversationId} does not exist`);
+    }
+    this.identityCache ??= this.messages.identity({
       conversationId: conversation.id,
       conversationType: conversation.type,
       groupId: conversation.type === ConversationType.group ? conversation.groupId : "",
     });
-    return this.identityCache;
+    return { conversation, id: this.identityCache };
+  }
+
+  /** Who may read here: the pair of a one-to-one, the owner of a system conversation, group members. */
+  private memberFor({ conversation }: Resolved, userId: string): Member | null {
+    const row = this.members.get(userId);
+    switch (conversation.type) {
+      case ConversationType.single:
+        return conversation.members.includes(userId) ? (row ?? implicitMember(userId)) : null;
+      case ConversationType.system:
+        return conversation.ownerId === userId ? (row ?? implicitMember(userId)) : null;
+      default:
+        return row;
+    }
+  }
+
+  /** The newest seq a member may see: all of them, or up to where they left. */
+  private visibleMax(member: Member): number {
+    return Math.min(this.messages.maxSeq(), member.leftSeq ?? Infinity);
+  }
+
+  private groupSendRefusal(member: Member | null): Failure | null {
+    if (!member || member.leftSeq !== null)
+      return failure(Err.ERR_PERMISSION_DENIED, "not a member of this group");
+    const state = this.members.groupState();
+    if (state.status === 1) return failure(Err.ERR_PERMISSION_DENIED, "the group has been dismissed");
+    if (member.role >= Role.admin) return null;
+    if (state.muteAll)
+      return failure(Err.ERR_PERMISSION_DENIED, "the group is muted: only the owner and admins can send");
+    if (member.mutedUntil > this.now()) {
+      return failure(
+        Err.ERR_PERMISSION_DENIED,
+        `you are muted until ${new Date(member.mutedUntil).toISOString()}`,
+      );
+    }
+    return null;
+  }
+
+  /** Group receipts go out only up to the receipt size setting (PROTOCOL.md, decision 10). */
+  private pushesReceipts(conversation: ParsedConversation): boolean {
+    return (
+      conversation.type === ConversationType.single ||
+      (conversation.type === ConversationType.group &&
+        this.members.activeCount() <= this.settings.groupReceiptMaxMembers)
+    );
+  }
+
+  /** Each message's status as the reader sees it; in groups, who read the reader's own messages. */
+  private annotate({ conversation }: Resolved, readerId: string, messages: StoredMessage[]): void {
+    const reader = this.members.get(readerId);
+    const group = conversation.type === ConversationType.group;
+    const listReaders = group && this.members.activeCount() <= this.settings.groupReceiptMaxMembers;
+    const others =
+      conversation.type === ConversationType.single
+        ? conversation.members.filter((m) => m !== readerId).map((m) => this.members.get(m))
+        : [];
+    for (const m of messages) {
+      if (m.senderId !== readerId) {
+        m.status = (reader?.readSeq ?? 0) >= m.seq ? MessageStatus.read : MessageStatus.delivered;
+      } else if (group) {
+        const readers = this.members.readers(m.seq, readerId);
+        m.readCount = readers.length;
+        if (listReaders) m.readBy = readers;
+        m.status = readers.length > 0 ? MessageStatus.read : MessageStatus.delivered;
+      } else if (others.some((o) => (o?.readSeq ?? 0) >= m.seq)) {
+        m.status = MessageStatus.read;
+      } else {
+        m.status = others.some((o) => (o?.deliveredSeq ?? 0) >= m.seq)
+          ? MessageStatus.delivered
+          : MessageStatus.sent;
+      }
+    }
+  }
+
+  private appendNotice(id: Identity, actor: string, payload: Record<string, unknown>): StoredMessage {
+    const now = Date.now();
+    return this.messages.append(
+      {
+        serverMsgId: ulid(),
+        clientMsgId: `notice-${ulid()}`,
+        senderId: actor,
+        receiverId: "",
+        messageType: NOTICE_MESSAGE_TYPE,
+        content: new TextEncoder().encode(JSON.stringify(payload)),
+        sendTime: now,
+        serverTime: now,
+        extra: "",
+        attachedInfo: "",
+        originSession: "",
+      },
+      id,
+    );
   }
 
   /** First message of a one-to-one conversation: both users must exist. */
@@ -284,7 +506,7 @@ export class ConversationObject extends DurableObject<Env> {
     if (!members.every((m) => existing.has(m)))
       return failure(Err.ERR_USER_NOT_EXIST, "receiver does not exist");
     await registerSingleConversation(db, conversationId, members);
-    this.store.addMembers(members);
+    for (const m of members) if (!this.members.get(m)) this.members.join(m, Role.member, 1);
     return null;
   }
 
@@ -305,24 +527,6 @@ function accepted(message: StoredMessage, duplicate: boolean): SendResult {
     serverTime: message.serverTime,
     duplicate,
   };
-}
-
-/**
- * A message's status as its reader sees it: for the reader's own messages, whether the others
- * have it (delivered) or read it; for the others' messages, whether the reader has read it.
- */
-function statusFor(
-  m: StoredMessage,
-  readerId: string,
-  reader: Member | null,
-  others: (Member | null)[],
-): number {
-  if (m.senderId !== readerId) {
-    return (reader?.readSeq ?? 0) >= m.seq ? MessageStatus.read : MessageStatus.delivered;
-  }
-  if (others.some((o) => (o?.readSeq ?? 0) >= m.seq)) return MessageStatus.read;
-  if (others.some((o) => (o?.deliveredSeq ?? 0) >= m.seq)) return MessageStatus.delivered;
-  return MessageStatus.sent;
 }
 
 function backoff(failures: number): number {

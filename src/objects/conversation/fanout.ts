@@ -2,6 +2,9 @@
 // in seq order, one RPC at a time, so messages that pile up while a call is in flight travel
 // together in the next call. The watermark is stored, so a failed or interrupted fan-out resumes
 // from the alarm, and the UserObject ignores seqs it already has: repeating a delivery is safe.
+// A departed member gets messages only up to where they left.
+import type { UserObject } from "../user/user-object";
+import type { MemberStore } from "./member-store";
 import type { Identity, MessageStore } from "./message-store";
 
 /** Most messages one delivery RPC carries. */
@@ -13,8 +16,9 @@ export class Fanout {
   private readonly dirty = new Set<string>();
 
   constructor(
-    private readonly store: MessageStore,
-    private readonly users: DurableObjectNamespace<import("../user/user-object").UserObject>,
+    private readonly messages: MessageStore,
+    private readonly members: MemberStore,
+    private readonly users: DurableObjectNamespace<UserObject>,
     private readonly onFailure: (userId: string, error: unknown) => void,
   ) {}
 
@@ -31,19 +35,21 @@ export class Fanout {
     try {
       while (this.dirty.delete(userId)) {
         for (;;) {
-          const from = this.store.fanoutSeq(userId);
-          const max = this.store.maxSeq();
-          if (from >= max) break;
-          const messages = this.store.range(from + 1, max, FANOUT_BATCH, id);
+          const member = this.members.get(userId);
+          if (!member) break;
+          const cap = Math.min(this.messages.maxSeq(), member.leftSeq ?? Infinity);
+          if (member.fanoutSeq >= cap) break;
+          const messages = this.messages.range(member.fanoutSeq + 1, cap, FANOUT_BATCH, id);
           const last = messages[messages.length - 1];
           if (!last) break;
           await this.users.getByName(userId).deliver({
             recipientId: userId,
             conversationId: id.conversationId,
             conversationType: id.conversationType,
+            visibleFrom: member.firstSeq,
             messages,
           });
-          this.store.setFanoutSeq(userId, last.seq);
+          this.members.setFanoutSeq(userId, last.seq);
         }
       }
     } catch (error) {

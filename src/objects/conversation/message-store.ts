@@ -1,5 +1,5 @@
-// The conversation's own SQLite: its messages (the seq authority), the outbox of rows not yet in
-// D1, each member's fan-out watermark, and the conversation's identity.
+// The conversation's own SQLite, messages side: the messages (the seq authority), the outbox of
+// rows not yet in D1, and the conversation's identity. Members live in member-store.ts.
 import type { StoredMessage } from "../message";
 import { migrate } from "../sql-migrations";
 
@@ -25,17 +25,6 @@ const SCHEMA = [
   `CREATE UNIQUE INDEX messages_dedup ON messages (sender_id, client_msg_id)`,
   // Seqs whose rows D1 does not have yet; emptied by the alarm (history-outbox.ts).
   `CREATE TABLE outbox (seq INTEGER PRIMARY KEY)`,
-  // A member sees the seqs after joined_seq (and up to left_seq once gone). fanout_seq: the highest
-  // seq the member's UserObject has accepted; read_seq / delivered_seq: the member's watermarks.
-  `CREATE TABLE members (
-     user_id TEXT PRIMARY KEY,
-     role INTEGER NOT NULL DEFAULT 0,
-     joined_seq INTEGER NOT NULL DEFAULT 0,
-     left_seq INTEGER,
-     fanout_seq INTEGER NOT NULL DEFAULT 0,
-     read_seq INTEGER NOT NULL DEFAULT 0,
-     delivered_seq INTEGER NOT NULL DEFAULT 0
-   )`,
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 ];
 
@@ -55,15 +44,6 @@ interface MessageRow extends Record<string, SqlStorageValue> {
   is_revoked: number;
   revoked_by: string;
   revoked_time: number;
-}
-
-export interface Member {
-  userId: string;
-  role: number;
-  joinedSeq: number;
-  leftSeq: number | null;
-  readSeq: number;
-  deliveredSeq: number;
 }
 
 export interface Identity {
@@ -92,7 +72,7 @@ export class MessageStore {
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
-    migrate(this.sql, SCHEMA);
+    migrate(this.sql, "messages", SCHEMA);
   }
 
   /** Binds this object to its conversation on first use; a different id later is a routing bug. */
@@ -253,84 +233,6 @@ export class MessageStore {
       .toArray()
       .reverse()
       .map((row) => toStored(row, id));
-  }
-
-  // ---- members and fan-out watermarks ----
-
-  /** Members who still receive new messages. */
-  memberIds(): string[] {
-    return this.sql
-      .exec<{ user_id: string }>("SELECT user_id FROM members WHERE left_seq IS NULL")
-      .toArray()
-      .map((r) => r.user_id);
-  }
-
-  hasMembers(): boolean {
-    return this.sql.exec("SELECT 1 FROM members LIMIT 1").toArray().length > 0;
-  }
-
-  member(userId: string): Member | null {
-    const row = this.sql
-      .exec<{
-        role: number;
-        joined_seq: number;
-        left_seq: number | null;
-        read_seq: number;
-        delivered_seq: number;
-      }>("SELECT role, joined_seq, left_seq, read_seq, delivered_seq FROM members WHERE user_id = ?", userId)
-      .toArray()[0];
-    if (!row) return null;
-    return {
-      userId,
-      role: row.role,
-      joinedSeq: row.joined_seq,
-      leftSeq: row.left_seq,
-      readSeq: row.read_seq,
-      deliveredSeq: row.delivered_seq,
-    };
-  }
-
-  /** Moves a member's read watermark forward (never back, never past max_seq); returns the old one. */
-  advanceRead(userId: string, seq: number): number {
-    const before = this.member(userId)?.readSeq ?? 0;
-    this.sql.exec(
-      "UPDATE members SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?) WHERE user_id = ?",
-      Math.min(seq, this.maxSeq()),
-      Math.min(seq, this.maxSeq()),
-      userId,
-    );
-    return before;
-  }
-
-  advanceDelivered(userId: string, seq: number): void {
-    this.sql.exec(
-      "UPDATE members SET delivered_seq = MAX(delivered_seq, ?) WHERE user_id = ?",
-      Math.min(seq, this.maxSeq()),
-      userId,
-    );
-  }
-
-  addMembers(userIds: readonly string[]): void {
-    for (const userId of userIds) this.sql.exec("INSERT OR IGNORE INTO members (user_id) VALUES (?)", userId);
-  }
-
-  fanoutSeq(userId: string): number {
-    const row = this.sql
-      .exec<{ fanout_seq: number }>("SELECT fanout_seq FROM members WHERE user_id = ?", userId)
-      .toArray()[0];
-    return row?.fanout_seq ?? 0;
-  }
-
-  setFanoutSeq(userId: string, seq: number): void {
-    this.sql.exec("UPDATE members SET fanout_seq = MAX(fanout_seq, ?) WHERE user_id = ?", seq, userId);
-  }
-
-  /** Members whose UserObject has not yet accepted every message. */
-  laggingMembers(): string[] {
-    return this.sql
-      .exec<{ user_id: string }>("SELECT user_id FROM members WHERE fanout_seq < ?", this.maxSeq())
-      .toArray()
-      .map((r) => r.user_id);
   }
 
   // ---- outbox ----

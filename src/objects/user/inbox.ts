@@ -80,7 +80,7 @@ export class Inbox {
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
-    migrate(this.sql, SCHEMA);
+    migrate(this.sql, "inbox", SCHEMA);
   }
 
   private counter(name: string): number {
@@ -152,7 +152,8 @@ export class Inbox {
     return this.storage.transactionSync(() => {
       const known = this.entry(delivery.conversationId);
       let maxSeq = known?.maxSeq ?? 0;
-      let readSeq = known?.readSeq ?? 0;
+      // Nothing before the recipient's first visible seq (a group they just joined) is unread.
+      let readSeq = Math.max(known?.readSeq ?? 0, delivery.visibleFrom - 1);
       const fresh = delivery.messages.filter((m) => m.seq > maxSeq);
       const last = fresh[fresh.length - 1];
       if (!last) return [];

@@ -268,6 +268,7 @@ export namespace im {
             revokedTime: number;
             attachedInfo: string;
             conversationType: number;
+            readCount: number;
             static encode(message: im.protocol.MessageInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.MessageInfo & im.protocol.MessageInfo.$Shape;
         }
@@ -297,6 +298,7 @@ export namespace im {
                 revokedTime?: (number|null);
                 attachedInfo?: (string|null);
                 conversationType?: (number|null);
+                readCount?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.MessageInfo.$Properties;

@@ -981,6 +981,7 @@ export const im = $root.im = (() => {
             MessageInfo.prototype.revokedTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
             MessageInfo.prototype.attachedInfo = "";
             MessageInfo.prototype.conversationType = 0;
+            MessageInfo.prototype.readCount = 0;
 
             MessageInfo.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -1036,6 +1037,8 @@ export const im = $root.im = (() => {
                     writer.uint32(178).string(message.attachedInfo);
                 if (message.conversationType != null && $Object.hasOwnProperty.call(message, "conversationType") && message.conversationType !== 0)
                     writer.uint32(184).int32(message.conversationType);
+                if (message.readCount != null && $Object.hasOwnProperty.call(message, "readCount") && message.readCount !== 0)
+                    writer.uint32(192).int32(message.readCount);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1273,6 +1276,15 @@ export const im = $root.im = (() => {
                                 message.conversationType = value;
                             else
                                 delete message.conversationType;
+                            continue;
+                        }
+                    case 24: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.readCount = value;
+                            else
+                                delete message.readCount;
                             continue;
                         }
                     }

@@ -26,20 +26,27 @@ export function validateOutgoing(
   }
   const conversation = parseConversationId(m.conversationId ?? "");
   if (!conversation) return refuse(Err.ERR_INVALID_PARAM, "malformed conversation_id");
-  if (conversation.type !== ConversationType.single) {
+  if (conversation.type === ConversationType.chatroom) {
     return refuse(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversation.id} does not exist`);
+  }
+  if (conversation.type === ConversationType.system) {
+    return refuse(Err.ERR_PERMISSION_DENIED, "only the server writes to system conversations");
   }
   if (m.senderId && m.senderId !== userId)
     refuse(Err.ERR_INVALID_PARAM, "sender_id is not the authenticated user");
-  const [a, b] = conversation.members;
-  const peer =
-    userId === a
-      ? b
-      : userId === b
-        ? a
-        : refuse(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
-  if (m.receiverId && m.receiverId !== peer) {
-    refuse(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+  // A group's receiver is the group itself: the SDK leaves receiver_id empty, and it is not checked.
+  let receiverId = "";
+  if (conversation.type === ConversationType.single) {
+    const [a, b] = conversation.members;
+    receiverId =
+      userId === a
+        ? b
+        : userId === b
+          ? a
+          : refuse(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+    if (m.receiverId && m.receiverId !== receiverId) {
+      refuse(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+    }
   }
   const messageType = m.messageType ?? 0;
   if (!CLIENT_MESSAGE_TYPES.has(messageType))
@@ -64,7 +71,7 @@ export function validateOutgoing(
   return {
     conversationId: conversation.id,
     senderId: userId,
-    receiverId: peer,
+    receiverId,
     clientMsgId,
     messageType,
     content,

@@ -1,7 +1,7 @@
 // BATCH_SYNC (after every (re)auth) and SYNC_RANGE (gap fill). The user's inbox says which
 // conversations exist and how far each goes; the conversation objects hold the messages.
 import { Cmd, Err, pb, type ConversationMessages, type MessageInfo } from "../../../protocol/codec";
-import { ConversationType, parseConversationId } from "../../../protocol/conversation-id";
+import { parseConversationId } from "../../../protocol/conversation-id";
 import { DEFAULT_SYNC_COUNT, MAX_SYNC_COUNT, SYNC_RESPONSE_BUDGET_BYTES } from "../../../protocol/limits";
 import { encodedSizeBound, toMessageInfo, type StoredMessage } from "../../message";
 import type { ReadQuery, ReadResult } from "../../rpc";
@@ -151,9 +151,6 @@ export async function syncRange(fc: FrameContext): Promise<void> {
   const req = decodeBody(fc, pb.SyncRangeRequest);
   const conversation = parseConversationId(req.conversationId ?? "");
   if (!conversation) throw new RequestError(Err.ERR_INVALID_PARAM, "malformed conversation_id");
-  if (conversation.type !== ConversationType.single) {
-    throw new RequestError(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversation.id} does not exist`);
-  }
   const startSeq = Math.max(1, Number(req.startSeq ?? 0));
   const endSeq = Number(req.endSeq ?? 0);
   if (endSeq < 0 || (endSeq > 0 && endSeq < startSeq)) {

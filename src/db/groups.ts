@@ -1,0 +1,190 @@
+// Groups and their members in D1, the durable record the HTTP API reads, and their JSON shapes for
+// the SDK (IMGroup, http-api.md §3.3; the Member extension, §3.4). Only a group's
+// ConversationObject writes these, so membership changes are serialized per group.
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { groupMembers, groups, users } from "../../schema/tables";
+import type { Database } from "./client";
+
+export type GroupRow = typeof groups.$inferSelect;
+
+export interface GroupJson {
+  groupID: string;
+  groupName: string;
+  faceURL: string;
+  ownerUserID: string;
+  memberCount: number;
+  introduction: string;
+  notification: string;
+  extra: string;
+  createTime: number;
+  updateTime: number;
+  status: number;
+  muteAll: boolean;
+}
+
+export function toGroupJson(row: GroupRow): GroupJson {
+  return {
+    groupID: row.id,
+    groupName: row.name,
+    faceURL: row.faceUrl,
+    ownerUserID: row.ownerId,
+    memberCount: row.memberCount,
+    introduction: row.introduction,
+    notification: row.notification,
+    extra: row.extra,
+    createTime: row.createdAt,
+    updateTime: row.updatedAt,
+    status: row.status,
+    muteAll: row.muteAll,
+  };
+}
+
+export interface MemberJson {
+  groupID: string;
+  userID: string;
+  nickname: string;
+  avatar: string;
+  groupNickname: string;
+  role: number;
+  joinTime: number;
+  mutedUntil: number;
+}
+
+export async function findGroup(db: Database, groupId: string): Promise<GroupRow | undefined> {
+  return db.select().from(groups).where(eq(groups.id, groupId)).get();
+}
+
+/** The user's groups that are not dismissed, most recently updated first. */
+export async function groupsOf(db: Database, userId: string): Promise<GroupRow[]> {
+  return db
+    .select({ group: groups })
+    .from(groupMembers)
+    .innerJoin(groups, eq(groups.id, groupMembers.groupId))
+    .where(and(eq(groupMembers.userId, userId), eq(groups.status, 0)))
+    .orderBy(desc(groups.updatedAt))
+    .all()
+    .then((rows) => rows.map((r) => r.group));
+}
+
+export async function isGroupMember(db: Database, groupId: string, userId: string): Promise<boolean> {
+  const row = await db
+    .select({ userId: groupMembers.userId })
+    .from(groupMembers)
+    .where(and(eq(groupMembers.groupId, groupId), eq(groupMembers.userId, userId)))
+    .get();
+  return row !== undefined;
+}
+
+/** Members by role (owner, admins, members), then join time. */
+export async function membersPage(
+  db: Database,
+  groupId: string,
+  offset: number,
+  limit: number,
+): Promise<MemberJson[]> {
+  const rows = await db
+    .select({ member: groupMembers, nickname: users.nickname, avatar: users.avatar })
+    .from(groupMembers)
+    .innerJoin(users, eq(users.id, groupMembers.userId))
+    .where(eq(groupMembers.groupId, groupId))
+    .orderBy(desc(groupMembers.role), asc(groupMembers.joinedAt), asc(groupMembers.userId))
+    .limit(limit)
+    .offset(offset)
+    .all();
+  return rows.map(({ member, nickname, avatar }) => ({
+    groupID: member.groupId,
+    userID: member.userId,
+    nickname,
+    avatar,
+    groupNickname: member.groupNickname,
+    role: member.role,
+    joinTime: member.joinedAt,
+    mutedUntil: member.mutedUntil,
+  }));
+}
+
+// ---- writes, issued by the group's ConversationObject only ----
+
+export interface GroupWrite {
+  groupId: string;
+  /** Fields of the group row to set (updatedAt is always set). */
+  group?: Partial<Omit<GroupRow, "id" | "createdAt" | "updatedAt">> & { id?: string; createdAt?: number };
+  create?: boolean;
+  join?: { userId: string; role: number }[];
+  leave?: string[];
+  roles?: { userId: string; role: number }[];
+  mutes?: { userId: string; until: number }[];
+  memberCount: number;
+}
+
+/** Applies one membership or settings change in a single D1 batch (one implicit transaction). */
+export async function writeGroup(db: Database, change: GroupWrite): Promise<void> {
+  const now = Date.now();
+  const statements = [];
+  if (change.create) {
+    statements.push(
+      db.insert(groups).values({
+        id: change.groupId,
+        name: change.group?.name ?? "",
+        faceUrl: change.group?.faceUrl ?? "",
+        ownerId: change.group?.ownerId ?? "",
+        introduction: change.group?.introduction ?? "",
+        memberCount: change.memberCount,
+        createdAt: now,
+        updatedAt: now,
+      }),
+    );
+  } else {
+    statements.push(
+      db
+        .update(groups)
+        .set({ ...change.group, memberCount: change.memberCount, updatedAt: now })
+        .where(eq(groups.id, change.groupId)),
+    );
+  }
+  for (const { userId, role } of change.join ?? []) {
+    statements.push(
+      db
+        .insert(groupMembers)
+        .values({ groupId: change.groupId, userId, role, joinedAt: now })
+        .onConflictDoUpdate({
+          target: [groupMembers.groupId, groupMembers.userId],
+          set: { role, joinedAt: now },
+        }),
+    );
+  }
+  if (change.leave && change.leave.length > 0) {
+    statements.push(
+      db
+        .delete(groupMembers)
+        .where(and(eq(groupMembers.groupId, change.groupId), inArray(groupMembers.userId, change.leave))),
+    );
+  }
+  for (const { userId, role } of change.roles ?? []) {
+    statements.push(
+      db
+        .update(groupMembers)
+        .set({ role })
+        .where(and(eq(groupMembers.groupId, change.groupId), eq(groupMembers.userId, userId))),
+    );
+  }
+  for (const { userId, until } of change.mutes ?? []) {
+    statements.push(
+      db
+        .update(groupMembers)
+        .set({ mutedUntil: until })
+        .where(and(eq(groupMembers.groupId, change.groupId), eq(groupMembers.userId, userId))),
+    );
+  }
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
+}
+
+/** Touch used by callers that only need `sql` for counts. */
+export const activeMemberCount = (db: Database, groupId: string) =>
+  db
+    .select({ n: sql<number>`count(*)` })
+    .from(groupMembers)
+    .where(eq(groupMembers.groupId, groupId))
+    .get()
+    .then((r) => r?.n ?? 0);

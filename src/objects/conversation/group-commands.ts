@@ -1,0 +1,244 @@
+// Group membership and settings changes, decided by the group's ConversationObject (the single
+// writer). Each command is checked against the members it holds, written to D1 (the durable
+// record the HTTP API reads), then applied locally together with a notification message
+// (message_type 8) that takes its own seq, so every member's history tells what happened.
+import { existingUserIds } from "../../db/users";
+import type { Database } from "../../db/client";
+import type { GroupWrite } from "../../db/groups";
+import { Role, type MemberStore } from "./member-store";
+
+export type GroupCommand =
+  | { op: "create"; actor: string; name: string; faceUrl: string; introduction: string; memberIds: string[] }
+  | {
+      op: "update";
+      actor: string;
+      patch: { name?: string; faceUrl?: string; introduction?: string; notification?: string };
+    }
+  | { op: "join"; actor: string }
+  | { op: "leave"; actor: string }
+  | { op: "invite"; actor: string; userIds: string[] }
+  | { op: "kick"; actor: string; userIds: string[] }
+  | { op: "dismiss"; actor: string }
+  | { op: "transfer"; actor: string; userId: string }
+  | { op: "setAdmin"; actor: string; userId: string; admin: boolean }
+  | { op: "mute"; actor: string; userId: string; seconds: number }
+  | { op: "muteAll"; actor: string; muted: boolean };
+
+export type GroupFailure = { ok: false; status: 400 | 403 | 404 | 409; message: string };
+export type GroupResult = { ok: true; changed: boolean } | GroupFailure;
+
+/** What a command changes: the D1 write, the notice, and the local changes once the notice has a seq. */
+export interface GroupPlan {
+  write: Omit<GroupWrite, "memberCount" | "groupId">;
+  memberCountDelta: number;
+  notice: Record<string, unknown> & { type: string };
+  apply: (noticeSeq: number) => void;
+}
+
+const fail = (status: GroupFailure["status"], message: string): GroupFailure => ({
+  ok: false,
+  status,
+  message,
+});
+
+export interface GroupContext {
+  members: MemberStore;
+  db: Database;
+  maxMembers: number;
+  now: number;
+}
+
+/** Checks a command and plans it; null when it changes nothing (e.g. joining twice). */
+export async function planGroupCommand(
+  cmd: GroupCommand,
+  g: GroupContext,
+): Promise<GroupPlan | GroupFailure | null> {
+  const { members } = g;
+  if (cmd.op === "create") {
+    if (!members.isEmpty()) return fail(409, "group already exists");
+    const others = [...new Set(cmd.memberIds)].filter((id) => id !== cmd.actor);
+    if (others.length + 1 > g.maxMembers) return fail(409, `a group holds at most ${g.maxMembers} members`);
+    const missing = await missingUsers(g.db, others);
+    if (missing) return fail(404, `user ${missing} not found`);
+    return {
+      write: {
+        create: true,
+        group: { name: cmd.name, faceUrl: cmd.faceUrl, introduction: cmd.introduction, ownerId: cmd.actor },
+        join: [
+          { userId: cmd.actor, role: Role.owner },
+          ...others.map((userId) => ({ userId, role: Role.member })),
+        ],
+      },
+      memberCountDelta: others.length + 1,
+      notice: { type: "group_created", operatorID: cmd.actor, userIDs: others, groupName: cmd.name },
+      apply: (seq) => {
+        members.join(cmd.actor, Role.owner, seq);
+        for (const id of others) members.join(id, Role.member, seq);
+      },
+    };
+  }
+
+  if (members.isEmpty()) return fail(404, "group not found");
+  if (members.groupState().status === 1) return fail(400, "group has been dismissed");
+  const actor = members.get(cmd.actor);
+  const active = actor !== null && actor.leftSeq === null;
+  const role = active ? actor.role : -1;
+  const isAdmin = role >= Role.admin;
+
+  switch (cmd.op) {
+    case "join": {
+      if (active) return null; // already a member: joining again is a success that changes nothing
+      if (members.activeCount() >= g.maxMembers)
+        return fail(409, `a group holds at most ${g.maxMembers} members`);
+      return {
+        write: { join: [{ userId: cmd.actor, role: Role.member }] },
+        memberCountDelta: 1,
+        notice: { type: "member_joined", operatorID: cmd.actor, userIDs: [cmd.actor] },
+        apply: (seq) => members.join(cmd.actor, Role.member, seq),
+      };
+    }
+    case "leave": {
+      if (!active) return null;
+      if (role === Role.owner)
+        return fail(400, "the owner cannot leave: transfer ownership or dismiss the group");
+      return {
+        write: { leave: [cmd.actor] },
+        memberCountDelta: -1,
+        notice: { type: "member_left", operatorID: cmd.actor, userIDs: [cmd.actor] },
+        apply: (seq) => members.leave(cmd.actor, seq),
+      };
+    }
+    case "invite": {
+      if (!active) return fail(403, "only members can invite");
+      const fresh = [...new Set(cmd.userIds)].filter((id) => {
+        const m = members.get(id);
+        return !m || m.leftSeq !== null;
+      });
+      if (fresh.length === 0) return null;
+      if (members.activeCount() + fresh.length > g.maxMembers) {
+        return fail(409, `a group holds at most ${g.maxMembers} members`);
+      }
+      const missing = await missingUsers(g.db, fresh);
+      if (missing) return fail(404, `user ${missing} not found`);
+      return {
+        write: { join: fresh.map((userId) => ({ userId, role: Role.member })) },
+        memberCountDelta: fresh.length,
+        notice: { type: "member_invited", operatorID: cmd.actor, userIDs: fresh },
+        apply: (seq) => fresh.forEach((id) => members.join(id, Role.member, seq)),
+      };
+    }
+    case "kick": {
+      if (!isAdmin) return fail(403, "only the owner or an admin can kick members");
+      const targets = [...new Set(cmd.userIds)].filter((id) => {
+        const m = members.get(id);
+        return m !== null && m.leftSeq === null && id !== cmd.actor;
+      });
+      for (const id of targets) {
+        const targetRole = members.get(id)?.role ?? Role.member;
+        if (targetRole === Role.owner) return fail(403, "the owner cannot be kicked");
+        if (targetRole === Role.admin && role !== Role.owner)
+          return fail(403, "only the owner can kick an admin");
+      }
+      if (targets.length === 0) return null;
+      return {
+        write: { leave: targets },
+        memberCountDelta: -targets.length,
+        notice: { type: "member_kicked", operatorID: cmd.actor, userIDs: targets },
+        apply: (seq) => targets.forEach((id) => members.leave(id, seq)),
+      };
+    }
+    case "update": {
+      if (!isAdmin) return fail(403, "only the owner or an admin can update the group");
+      return {
+        write: { group: cmd.patch },
+        memberCountDelta: 0,
+        notice: { type: "group_updated", operatorID: cmd.actor, ...cmd.patch },
+        apply: () => {},
+      };
+    }
+    case "dismiss": {
+      if (role !== Role.owner) return fail(403, "only the owner can dismiss the group");
+      return {
+        write: { group: { status: 1 } },
+        memberCountDelta: 0,
+        notice: { type: "group_dismissed", operatorID: cmd.actor },
+        apply: () => members.setGroupState({ status: 1 }),
+      };
+    }
+    case "transfer": {
+      if (role !== Role.owner) return fail(403, "only the owner can transfer ownership");
+      const target = members.get(cmd.userId);
+      if (!target || target.leftSeq !== null || cmd.userId === cmd.actor)
+        return fail(404, "the new owner must be another member");
+      return {
+        write: {
+          group: { ownerId: cmd.userId },
+          roles: [
+            { userId: cmd.userId, role: Role.owner },
+            { userId: cmd.actor, role: Role.admin },
+          ],
+        },
+        memberCountDelta: 0,
+        notice: { type: "owner_transferred", operatorID: cmd.actor, userIDs: [cmd.userId] },
+        apply: () => {
+          members.setRole(cmd.userId, Role.owner);
+          members.setRole(cmd.actor, Role.admin);
+        },
+      };
+    }
+    case "setAdmin": {
+      if (role !== Role.owner) return fail(403, "only the owner can appoint admins");
+      const target = members.get(cmd.userId);
+      if (!target || target.leftSeq !== null) return fail(404, "not a member of this group");
+      if (target.role === Role.owner) return fail(400, "the owner's role cannot change");
+      const newRole = cmd.admin ? Role.admin : Role.member;
+      if (target.role === newRole) return null;
+      return {
+        write: { roles: [{ userId: cmd.userId, role: newRole }] },
+        memberCountDelta: 0,
+        notice: {
+          type: cmd.admin ? "admin_added" : "admin_removed",
+          operatorID: cmd.actor,
+          userIDs: [cmd.userId],
+        },
+        apply: () => members.setRole(cmd.userId, newRole),
+      };
+    }
+    case "mute": {
+      if (!isAdmin) return fail(403, "only the owner or an admin can mute members");
+      const target = members.get(cmd.userId);
+      if (!target || target.leftSeq !== null) return fail(404, "not a member of this group");
+      if (target.role === Role.owner) return fail(403, "the owner cannot be muted");
+      if (target.role === Role.admin && role !== Role.owner)
+        return fail(403, "only the owner can mute an admin");
+      const until = cmd.seconds > 0 ? g.now + cmd.seconds * 1000 : 0;
+      return {
+        write: { mutes: [{ userId: cmd.userId, until }] },
+        memberCountDelta: 0,
+        notice: {
+          type: until ? "member_muted" : "member_unmuted",
+          operatorID: cmd.actor,
+          userIDs: [cmd.userId],
+          mutedUntil: until,
+        },
+        apply: () => members.setMutedUntil(cmd.userId, until),
+      };
+    }
+    case "muteAll": {
+      if (!isAdmin) return fail(403, "only the owner or an admin can mute the group");
+      if (members.groupState().muteAll === cmd.muted) return null;
+      return {
+        write: { group: { muteAll: cmd.muted } },
+        memberCountDelta: 0,
+        notice: { type: cmd.muted ? "group_muted" : "group_unmuted", operatorID: cmd.actor },
+        apply: () => members.setGroupState({ muteAll: cmd.muted }),
+      };
+    }
+  }
+}
+
+async function missingUsers(db: Database, ids: string[]): Promise<string | null> {
+  if (ids.length === 0) return null;
+  const found = await existingUserIds(db, ids);
+  return ids.find((id) => !found.has(id)) ?? null;
+}

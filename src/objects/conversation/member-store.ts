@@ -1,0 +1,200 @@
+// The conversation's own SQLite, members side: who is in it, from which seq each one sees it (and
+// up to which seq once gone), roles and mutes for groups, each member's read, delivered and fan-out
+// watermarks, and the group's own settings. The ConversationObject is the single writer of these.
+import { migrate } from "../sql-migrations";
+
+const SCHEMA = [
+  // first_seq: the first seq the member may read; left_seq: the last, once they left or were kicked.
+  `CREATE TABLE members (
+     user_id TEXT PRIMARY KEY,
+     role INTEGER NOT NULL DEFAULT 0,
+     first_seq INTEGER NOT NULL DEFAULT 1,
+     left_seq INTEGER,
+     muted_until INTEGER NOT NULL DEFAULT 0,
+     fanout_seq INTEGER NOT NULL DEFAULT 0,
+     read_seq INTEGER NOT NULL DEFAULT 0,
+     delivered_seq INTEGER NOT NULL DEFAULT 0
+   )`,
+  `CREATE INDEX members_active ON members (left_seq, role)`,
+  `CREATE TABLE group_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+];
+
+/** Group roles (the SDK's numbering, http-api.md §3.4). */
+export const Role = { member: 0, admin: 1, owner: 2 } as const;
+
+export interface Member {
+  userId: string;
+  role: number;
+  firstSeq: number;
+  leftSeq: number | null;
+  mutedUntil: number;
+  fanoutSeq: number;
+  readSeq: number;
+  deliveredSeq: number;
+}
+
+interface MemberRow extends Record<string, SqlStorageValue> {
+  user_id: string;
+  role: number;
+  first_seq: number;
+  left_seq: number | null;
+  muted_until: number;
+  fanout_seq: number;
+  read_seq: number;
+  delivered_seq: number;
+}
+
+const toMember = (r: MemberRow): Member => ({
+  userId: r.user_id,
+  role: r.role,
+  firstSeq: r.first_seq,
+  leftSeq: r.left_seq,
+  mutedUntil: r.muted_until,
+  fanoutSeq: r.fanout_seq,
+  readSeq: r.read_seq,
+  deliveredSeq: r.delivered_seq,
+});
+
+export interface GroupState {
+  status: number;
+  muteAll: boolean;
+}
+
+export class MemberStore {
+  private readonly sql: SqlStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.sql = storage.sql;
+    migrate(this.sql, "members", SCHEMA);
+  }
+
+  get(userId: string): Member | null {
+    const row = this.sql.exec<MemberRow>("SELECT * FROM members WHERE user_id = ?", userId).toArray()[0];
+    return row ? toMember(row) : null;
+  }
+
+  /** Members who still receive new messages. */
+  active(): Member[] {
+    return this.sql.exec<MemberRow>("SELECT * FROM members WHERE left_seq IS NULL").toArray().map(toMember);
+  }
+
+  activeIds(): string[] {
+    return this.active().map((m) => m.userId);
+  }
+
+  activeCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM members WHERE left_seq IS NULL").one().n;
+  }
+
+  isEmpty(): boolean {
+    return this.sql.exec("SELECT 1 FROM members LIMIT 1").toArray().length === 0;
+  }
+
+  /** Adds a member (or brings a departed one back) who sees the conversation from `firstSeq` on. */
+  join(userId: string, role: number, firstSeq: number): void {
+    this.sql.exec(
+      `INSERT INTO members (user_id, role, first_seq, fanout_seq, read_seq, delivered_seq) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, first_seq = excluded.first_seq, left_seq = NULL,
+         muted_until = 0, fanout_seq = excluded.fanout_seq,
+         read_seq = MAX(read_seq, excluded.read_seq), delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
+      userId,
+      role,
+      firstSeq,
+      firstSeq - 1,
+      firstSeq - 1,
+      firstSeq - 1,
+    );
+  }
+
+  /** The member stops receiving after `lastSeq` (the notice of their leaving). */
+  leave(userId: string, lastSeq: number): void {
+    this.sql.exec("UPDATE members SET left_seq = ?, role = 0 WHERE user_id = ?", lastSeq, userId);
+  }
+
+  setRole(userId: string, role: number): void {
+    this.sql.exec("UPDATE members SET role = ? WHERE user_id = ?", role, userId);
+  }
+
+  setMutedUntil(userId: string, until: number): void {
+    this.sql.exec("UPDATE members SET muted_until = ? WHERE user_id = ?", until, userId);
+  }
+
+  /** Moves the read watermark forward (never back, never past `cap`); returns the old one. */
+  advanceRead(userId: string, seq: number, cap: number): number {
+    const before = this.get(userId)?.readSeq ?? 0;
+    const target = Math.min(seq, cap);
+    this.sql.exec(
+      "UPDATE members SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?) WHERE user_id = ?",
+      target,
+      target,
+      userId,
+    );
+    return before;
+  }
+
+  advanceDelivered(userId: string, seq: number, cap: number): void {
+    this.sql.exec(
+      "UPDATE members SET delivered_seq = MAX(delivered_seq, ?) WHERE user_id = ?",
+      Math.min(seq, cap),
+      userId,
+    );
+  }
+
+  setFanoutSeq(userId: string, seq: number): void {
+    this.sql.exec("UPDATE members SET fanout_seq = MAX(fanout_seq, ?) WHERE user_id = ?", seq, userId);
+  }
+
+  /** Members (departed ones included, up to where they left) whose UserObject lacks messages. */
+  lagging(maxSeq: number): string[] {
+    return this.sql
+      .exec<{ user_id: string }>(
+        "SELECT user_id FROM members WHERE fanout_seq < MIN(?, COALESCE(left_seq, ?))",
+        maxSeq,
+        maxSeq,
+      )
+      .toArray()
+      .map((r) => r.user_id);
+  }
+
+  /** How many members (active or not) have read up to `seq`, and who, for receipts in groups. */
+  readers(seq: number, exclude: string): string[] {
+    return this.sql
+      .exec<{ user_id: string }>(
+        "SELECT user_id FROM members WHERE read_seq >= ? AND user_id != ?",
+        seq,
+        exclude,
+      )
+      .toArray()
+      .map((r) => r.user_id);
+  }
+
+  groupState(): GroupState {
+    const rows = this.sql
+      .exec<{ key: string; value: string }>("SELECT key, value FROM group_state")
+      .toArray();
+    const state = new Map(rows.map((r) => [r.key, r.value]));
+    return { status: Number(state.get("status") ?? 0), muteAll: state.get("muteAll") === "1" };
+  }
+
+  /** In a one-to-one conversation: whether `userId` blocks the other member. */
+  isBlocking(userId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM group_state WHERE key = ?", `blocks:${userId}`).toArray().length > 0;
+  }
+
+  setBlocking(userId: string, blocking: boolean): void {
+    if (blocking)
+      this.sql.exec("INSERT OR IGNORE INTO group_state (key, value) VALUES (?, '1')", `blocks:${userId}`);
+    else this.sql.exec("DELETE FROM group_state WHERE key = ?", `blocks:${userId}`);
+  }
+
+  setGroupState(patch: Partial<GroupState>): void {
+    for (const [key, value] of Object.entries(patch)) {
+      const text = typeof value === "boolean" ? (value ? "1" : "0") : String(value);
+      this.sql.exec(
+        "INSERT INTO group_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        key,
+        text,
+      );
+    }
+  }
+}
