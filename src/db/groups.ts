@@ -1,7 +1,7 @@
 // Groups and their members in D1, the durable record the HTTP API reads, and their JSON shapes for
 // the SDK (IMGroup, http-api.md §3.3; the Member extension, §3.4). Only a group's
 // ConversationObject writes these, so membership changes are serialized per group.
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { groupMembers, groups, users } from "../../schema/tables";
 import type { Database } from "./client";
 
@@ -179,12 +179,3 @@ export async function writeGroup(db: Database, change: GroupWrite): Promise<void
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);
 }
-
-/** Touch used by callers that only need `sql` for counts. */
-export const activeMemberCount = (db: Database, groupId: string) =>
-  db
-    .select({ n: sql<number>`count(*)` })
-    .from(groupMembers)
-    .where(eq(groupMembers.groupId, groupId))
-    .get()
-    .then((r) => r?.n ?? 0);

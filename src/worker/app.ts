@@ -4,6 +4,8 @@ import { ApiError } from "../http/envelope";
 import { withSettings } from "./middleware/settings";
 import { auth } from "./routes/auth";
 import { conversationRoutes } from "./routes/conversations";
+import { friendRoutes } from "./routes/friends";
+import { groupRoutes } from "./routes/groups";
 import { health } from "./routes/health";
 import { userRoutes } from "./routes/users";
 import { wsRoute } from "./routes/ws";
@@ -17,6 +19,8 @@ export function createApp() {
   app.route("/api/auth", auth);
   app.route("/api/user", userRoutes);
   app.route("/api/conversations", conversationRoutes);
+  app.route("/api/friend", friendRoutes);
+  app.route("/api/group", groupRoutes);
   app.route("/ws", wsRoute);
 
   app.notFound(() => new ApiError(404, "Not found").toResponse());

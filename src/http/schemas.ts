@@ -1,0 +1,10 @@
+// Field schemas shared by the HTTP routes.
+import { z } from "zod";
+import { isValidId } from "../protocol/conversation-id";
+
+export const userIdField = z
+  .string()
+  .refine(isValidId, "must be a user id (letters, digits and '-', at most 64)");
+
+export const userIdList = (max: number) =>
+  z.array(userIdField).min(1, "must not be empty").max(max, `at most ${max} ids`);
