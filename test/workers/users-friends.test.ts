@@ -34,7 +34,13 @@ describe("users", () => {
   it("updates the caller's own profile and refuses someone else's", async () => {
     const me = await newUser("me");
     const other = await newUser("other");
-    const update = { nickname: "Me Myself", avatar: "https://x.test/a.png", signature: "hi", gender: 2, birth: 19900101 };
+    const update = {
+      nickname: "Me Myself",
+      avatar: "https://x.test/a.png",
+      signature: "hi",
+      gender: 2,
+      birth: 19900101,
+    };
     const response = await post<UserJson>("/api/user/update", me, { userID: me.userId, ...update });
     expect(response.body.data).toMatchObject({ userID: me.userId, ...update });
     const info = await api<UserJson>(`/api/user/info/${me.userId}`, { token: other.token });
@@ -51,9 +57,17 @@ describe("users", () => {
     const tag = `srch${Date.now().toString(36)}`;
     const alice = await newUser(`${tag}alice`);
     const bob = await newUser(`${tag}bob`);
-    await post("/api/user/update", bob, { nickname: "Zebra Crossing", avatar: "", signature: "", gender: 0, birth: 0 });
+    await post("/api/user/update", bob, {
+      nickname: "Zebra Crossing",
+      avatar: "",
+      signature: "",
+      gender: 0,
+      birth: 0,
+    });
     const search = async (query: string) =>
-      (await api<UserJson[]>(`/api/user/search?${query}`, { token: alice.token })).body.data!.map((u) => u.userID);
+      (await api<UserJson[]>(`/api/user/search?${query}`, { token: alice.token })).body.data!.map(
+        (u) => u.userID,
+      );
 
     expect((await search(`keyword=${tag}`)).sort()).toEqual([alice.userId, bob.userId].sort());
     expect(await search("keyword=zEbRa%20cross")).toEqual([bob.userId]);
@@ -86,15 +100,27 @@ describe("friends", () => {
     const add = await post("/api/friend/add", a, { userID: b.userId, message: "hi, it's a" });
     expect(add.body).toMatchObject({ code: 0 });
     expect(add.body.data ?? null).toBeNull();
-    expect(await nextNotice(bSocket)).toMatchObject({ type: "friend_request", fromUserID: a.userId, message: "hi, it's a" });
+    expect(await nextNotice(bSocket)).toMatchObject({
+      type: "friend_request",
+      fromUserID: a.userId,
+      message: "hi, it's a",
+    });
 
-    const incoming = await api<{ fromUserID: string; message: string }[]>("/api/friend/requests", { token: b.token });
+    const incoming = await api<{ fromUserID: string; message: string }[]>("/api/friend/requests", {
+      token: b.token,
+    });
     expect(incoming.body.data).toMatchObject([{ fromUserID: a.userId, message: "hi, it's a" }]);
-    const outgoing = await api<{ toUserID: string }[]>("/api/friend/requests?direction=outgoing", { token: a.token });
+    const outgoing = await api<{ toUserID: string }[]>("/api/friend/requests?direction=outgoing", {
+      token: a.token,
+    });
     expect(outgoing.body.data).toMatchObject([{ toUserID: b.userId }]);
 
     const accepted = await post<FriendJson>("/api/friend/accept", b, { userID: a.userId });
-    expect(accepted.body.data).toMatchObject({ ownerUserID: b.userId, friendUserID: a.userId, user: { userID: a.userId } });
+    expect(accepted.body.data).toMatchObject({
+      ownerUserID: b.userId,
+      friendUserID: a.userId,
+      user: { userID: a.userId },
+    });
     expect(await nextNotice(aSocket)).toMatchObject({ type: "friend_accepted", userID: b.userId });
 
     for (const [me, other] of [
@@ -123,18 +149,24 @@ describe("friends", () => {
     const [a, b, c] = [await newUser("a"), await newUser("b"), await newUser("c")];
     await post("/api/friend/add", a, { userID: b.userId, message: "" });
     expect((await post("/api/friend/reject", b, { userID: a.userId })).body.code).toBe(0);
-    expect((await api<boolean>(`/api/friend/check?userID=${b.userId}`, { token: a.token })).body.data).toBe(false);
+    expect((await api<boolean>(`/api/friend/check?userID=${b.userId}`, { token: a.token })).body.data).toBe(
+      false,
+    );
     expect((await api<unknown[]>("/api/friend/requests", { token: b.token })).body.data).toEqual([]);
 
     await post("/api/friend/add", a, { userID: c.userId, message: "" });
     await post("/api/friend/add", c, { userID: a.userId, message: "" });
-    expect((await api<boolean>(`/api/friend/check?userID=${a.userId}`, { token: c.token })).body.data).toBe(true);
+    expect((await api<boolean>(`/api/friend/check?userID=${a.userId}`, { token: c.token })).body.data).toBe(
+      true,
+    );
   });
 
   it("refuses what makes no sense: self, unknown users, missing requests, bad bodies, no token", async () => {
     const [a, b] = [await newUser("a"), await newUser("b")];
     expect((await post("/api/friend/add", a, { userID: a.userId, message: "" })).status).toBe(400);
-    expect((await post("/api/friend/add", a, { userID: "01ARZ3NDEKTSV4RRFFQ69G5FAV", message: "" })).status).toBe(404);
+    expect(
+      (await post("/api/friend/add", a, { userID: "01ARZ3NDEKTSV4RRFFQ69G5FAV", message: "" })).status,
+    ).toBe(404);
     expect((await post("/api/friend/accept", a, { userID: b.userId })).status).toBe(404);
     expect((await post("/api/friend/reject", a, { userID: b.userId })).status).toBe(404);
     expect((await post("/api/friend/remark", a, { userID: b.userId, remark: "x" })).status).toBe(404);
@@ -181,7 +213,10 @@ describe("friends", () => {
     );
     const system = sync.conversationMessages.find((c) => c.conversationId === `system_${b.userId}`);
     expect(system).toBeDefined();
-    expect(JSON.parse(text(system!.messages![0]!.content))).toMatchObject({ type: "friend_request", fromUserID: a.userId });
+    expect(JSON.parse(text(system!.messages![0]!.content))).toMatchObject({
+      type: "friend_request",
+      fromUserID: a.userId,
+    });
     bSocket.close();
   });
 });
