@@ -6,7 +6,7 @@ import { MessageStatus } from "../../src/objects/message";
 import { TokenBucket } from "../../src/objects/user/token-bucket";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
-import { newUser } from "./helpers/http";
+import { api, newUser, type TestUser } from "./helpers/http";
 import {
   nextReceipt,
   nextRevoke,
@@ -243,6 +243,58 @@ describe("presence", () => {
     expect(byId.get(c.userId)!.lastSeen).toBeGreaterThan(0);
     expect(byId.get(ghost)).toMatchObject({ lastSeen: 0 });
     for (const s of [aPhone, aDesk, asker]) s.close();
+  });
+});
+
+describe("presence pushes", () => {
+  async function friends(a: TestUser, b: TestUser) {
+    await api("/api/friend/add", { body: { userID: b.userId, message: "" }, token: a.token });
+    await api("/api/friend/accept", { body: { userID: a.userId }, token: b.token });
+  }
+  const nextStatus = async (socket: TestSocket) =>
+    pb.StatusChangePush.decode((await socket.nextCommand(Cmd.CMD_STATUS_CHANGE_PUSH)).body).status!;
+  const roundTrip = (socket: TestSocket) =>
+    socket.request(
+      Cmd.CMD_HEARTBEAT_REQ,
+      pb.HeartbeatRequest,
+      {},
+      Cmd.CMD_HEARTBEAT_RSP,
+      pb.HeartbeatResponse,
+    );
+
+  it("tells online friends when a user comes online and, after the grace period, goes offline", async () => {
+    const [a, b, stranger] = [await newUser("a"), await newUser("b"), await newUser("s")];
+    await friends(a, b);
+    const bSocket = await TestSocket.connect(b);
+    const strangerSocket = await TestSocket.connect(stranger);
+    const aSocket = await TestSocket.connect(a, "iOS");
+    expect(await nextStatus(bSocket)).toMatchObject({ userId: a.userId, online: true, platforms: ["iOS"] });
+    aSocket.close();
+    const offline = await nextStatus(bSocket);
+    expect(offline).toMatchObject({ userId: a.userId });
+    expect(offline.online ?? false).toBe(false);
+    expect(offline.lastSeen).toBeGreaterThan(0);
+    await roundTrip(strangerSocket);
+    expect(strangerSocket.hasQueued(Cmd.CMD_STATUS_CHANGE_PUSH)).toBe(false);
+    bSocket.close();
+    strangerSocket.close();
+  });
+
+  it("pushes nothing when a device drops and reconnects within the grace period", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    await friends(a, b);
+    const bSocket = await TestSocket.connect(b);
+    const first = await TestSocket.connect(a, "iOS");
+    await nextStatus(bSocket); // online
+    first.close();
+    await first.closed;
+    const second = await TestSocket.connect(a, "iOS");
+    // Whatever alarm was pending runs now: it must find the user back online.
+    await runDurableObjectAlarm(env.USER_OBJECT.getByName(a.userId));
+    await roundTrip(bSocket);
+    expect(bSocket.hasQueued(Cmd.CMD_STATUS_CHANGE_PUSH)).toBe(false);
+    second.close();
+    bSocket.close();
   });
 });
 

@@ -1,7 +1,9 @@
 // What a command handler gets: the object's services, the socket and its state, and the frame.
 import type { Settings } from "../../auth/config";
 import { Cmd, encodeFrame, Err, errorNotice, pb, type Encoder, type Frame } from "../../protocol/codec";
+import type { Presence } from "../rpc";
 import type { Inbox } from "./inbox";
+import type { PresenceTracker } from "./presence";
 import type { RecentPushes } from "./recent-pushes";
 import { sendFrame, type SocketState } from "./socket-state";
 import type { TokenBucket } from "./token-bucket";
@@ -14,6 +16,9 @@ export interface UserServices {
   recentPushes: RecentPushes;
   sendLimiter: TokenBucket;
   typingLimiter: TokenBucket;
+  presence: PresenceTracker;
+  /** The user's presence as their friends should see it now. */
+  currentStatus(): Presence;
   /** Sends a frame to every authenticated socket of the user, except the one named. */
   broadcast(frame: Uint8Array, exceptSession?: string): void;
 }

@@ -24,6 +24,7 @@ const SCHEMA = [
    )`,
   `CREATE INDEX inbox_by_time ON inbox (pinned DESC, last_time DESC, conversation_id)`,
   `CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
+  `CREATE TABLE profile (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 ];
 
 export interface InboxEntry {
@@ -102,6 +103,27 @@ export class Inbox {
       value,
     );
     this.counterCache.set(name, value);
+  }
+
+  /** Named integers kept beside the inbox (presence state and the like). */
+  number(name: string): number {
+    return this.counter(name);
+  }
+
+  setNumber(name: string, value: number): void {
+    this.setCounter(name, value);
+  }
+
+  /** The user this object belongs to, recorded on the first connection. */
+  ownerId(): string {
+    return (
+      this.sql.exec<{ value: string }>("SELECT value FROM profile WHERE key = 'owner'").toArray()[0]?.value ??
+      ""
+    );
+  }
+
+  setOwnerId(userId: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO profile (key, value) VALUES ('owner', ?)", userId);
   }
 
   inboxSeq(): number {

@@ -10,6 +10,7 @@ import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, Typin
 import { handleFrame } from "./dispatch";
 import type { UserServices } from "./frame-context";
 import { Inbox, type InboxEntry } from "./inbox";
+import { PresenceTracker } from "./presence";
 import { markConversationRead } from "./read-state";
 import { RecentPushes } from "./recent-pushes";
 import { closeSocket, saveSocketState, sendFrame, socketState, type SocketState } from "./socket-state";
@@ -23,11 +24,13 @@ const TYPING_BURST = 5;
 export class UserObject extends DurableObject<Env> {
   private readonly inbox: Inbox;
   private readonly recentPushes = new RecentPushes();
+  private readonly presenceTracker: PresenceTracker;
   private cachedServices: UserServices | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.inbox = new Inbox(ctx.storage);
+    this.presenceTracker = new PresenceTracker(this.inbox, env);
   }
 
   /** Built on first use: settings are read (and checked) once per instance. */
@@ -43,6 +46,8 @@ export class UserObject extends DurableObject<Env> {
         sendLimiter: new TokenBucket(settings.sendRatePerSecond, settings.sendBurst),
         typingLimiter: new TokenBucket(TYPING_RATE_PER_SECOND, TYPING_BURST),
         broadcast: (frame, exceptSession) => this.broadcast(frame, exceptSession),
+        presence: this.presenceTracker,
+        currentStatus: () => this.status(),
       };
     }
     return this.cachedServices;
@@ -74,9 +79,10 @@ export class UserObject extends DurableObject<Env> {
       openedAt: Date.now(),
       badFrames: 0,
     };
+    this.inbox.setOwnerId(userId);
     this.ctx.acceptWebSocket(server, [`session:${state.sessionId}`]);
     saveSocketState(server, state);
-    await this.armAuthDeadline(state.openedAt + AUTH_TIMEOUT_MS);
+    await this.armAlarm(state.openedAt + AUTH_TIMEOUT_MS);
     const headers = new Headers();
     if (request.headers.get(UPGRADE_HEADERS.subprotocol)) headers.set("Sec-WebSocket-Protocol", SUBPROTOCOL);
     return new Response(null, { status: 101, webSocket: client, headers });
@@ -89,7 +95,8 @@ export class UserObject extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
     const stillOnline = this.ctx.getWebSockets().some((other) => other !== ws && socketState(other).authed);
-    if (socketState(ws).authed && !stillOnline) this.inbox.setLastSeen(Date.now());
+    if (socketState(ws).authed && !stillOnline)
+      await this.armAlarm(this.presenceTracker.lastDeviceGone(Date.now()));
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
@@ -97,23 +104,46 @@ export class UserObject extends DurableObject<Env> {
     console.warn(`user ${state.userId}: socket ${state.sessionId} errored`, error);
   }
 
-  /** Closes sockets that did not authenticate in time (PROTOCOL.md, decision 4). */
+  /**
+   * Closes sockets that did not authenticate in time (PROTOCOL.md, decision 4) and tells friends
+   * that the user went offline once the grace period has passed.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    let nextDeadline = Infinity;
+    let next = Infinity;
     for (const ws of this.ctx.getWebSockets()) {
       const state = socketState(ws);
       if (state.authed) continue;
       const deadline = state.openedAt + AUTH_TIMEOUT_MS;
       if (deadline <= now) closeSocket(ws, CloseCode.policyViolation, "authentication timeout");
-      else nextDeadline = Math.min(nextDeadline, deadline);
+      else next = Math.min(next, deadline);
     }
-    if (nextDeadline !== Infinity) await this.ctx.storage.setAlarm(nextDeadline);
+    await this.presenceTracker.settle(now, this.status());
+    const presenceDue = this.presenceTracker.pendingAt();
+    if (presenceDue > 0) next = Math.min(next, presenceDue);
+    if (next !== Infinity) await this.ctx.storage.setAlarm(next);
   }
 
-  private async armAuthDeadline(at: number): Promise<void> {
+  /** Sets the alarm to `at` unless one is already due sooner. */
+  private async armAlarm(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Online when any device is authenticated; its platforms; when it was last seen. */
+  private status(): Presence {
+    const platforms = new Set<string>();
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = socketState(ws);
+      if (state.authed) platforms.add(state.platform);
+    }
+    const online = platforms.size > 0;
+    return {
+      userId: this.inbox.ownerId(),
+      online,
+      platforms: [...platforms],
+      lastSeen: online ? Date.now() : this.inbox.lastSeen(),
+    };
   }
 
   /**
@@ -149,18 +179,12 @@ export class UserObject extends DurableObject<Env> {
 
   /** RPC: online when any device is authenticated; its platforms; when it was last seen. */
   async presence(userId: string): Promise<Presence> {
-    const platforms = new Set<string>();
-    for (const ws of this.ctx.getWebSockets()) {
-      const state = socketState(ws);
-      if (state.authed) platforms.add(state.platform);
-    }
-    const online = platforms.size > 0;
-    return {
-      userId,
-      online,
-      platforms: [...platforms],
-      lastSeen: online ? Date.now() : this.inbox.lastSeen(),
-    };
+    return { ...this.status(), userId };
+  }
+
+  /** RPC: a friend came online or went offline (STATUS_CHANGE_PUSH to every device). */
+  async pushStatus(status: Presence): Promise<void> {
+    this.broadcast(encodeFrame(Cmd.CMD_STATUS_CHANGE_PUSH, 0, pb.StatusChangePush, { status }));
   }
 
   // ---- the conversation list, for the HTTP API (src/worker/routes/conversations.ts) ----

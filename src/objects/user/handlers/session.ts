@@ -53,7 +53,10 @@ export async function authenticate(fc: FrameContext, response: Cmd): Promise<voi
     saveSocketState(fc.ws, { ...fc.state, authed: true, platform });
   }
   reply(fc, response, pb.AuthResponse, { errorCode: Err.ERR_SUCCESS, maxSeq: fc.inbox.inboxSeq() });
-  if (firstAuth) kickOthers(fc, platform);
+  if (firstAuth) {
+    kickOthers(fc, platform);
+    await fc.presence.deviceOnline(fc.currentStatus());
+  }
 }
 
 /**
