@@ -104,3 +104,100 @@ describe("against wrangler dev", () => {
     back.close();
   });
 });
+
+describe("social and live features against wrangler dev", () => {
+  const single = (a: string, b: string) => (a < b ? `single_${a}_${b}` : `single_${b}_${a}`);
+
+  it("runs a friend flow with notices, then a group conversation", async () => {
+    const alice = await account("falice");
+    const bob = await account("fbob");
+    const carol = await account("fcarol");
+    const bobSocket = await NodeImClient.connect(server.wsOrigin, bob.userId, bob.token);
+
+    const add = await post(
+      "/api/friend/add",
+      { userID: bob.userId, message: "hello from alice" },
+      alice.token,
+    );
+    expect(add.body.code).toBe(0);
+    const [notice] = await bobSocket.pushed(1);
+    expect(notice!.conversationId).toBe(`system_${bob.userId}`);
+    expect(JSON.parse(new TextDecoder().decode(notice!.content))).toMatchObject({
+      type: "friend_request",
+      fromUserID: alice.userId,
+    });
+    const accepted = await post<{ friendUserID: string }>(
+      "/api/friend/accept",
+      { userID: alice.userId },
+      bob.token,
+    );
+    expect(accepted.body.data.friendUserID).toBe(alice.userId);
+
+    const group = await post<{ groupID: string; memberCount: number }>(
+      "/api/group/create",
+      { groupName: "E2E", faceURL: "", introduction: "", memberUserIDs: [bob.userId, carol.userId] },
+      alice.token,
+    );
+    expect(group.body.data.memberCount).toBe(3);
+    const conversationId = `group_${group.body.data.groupID}`;
+    const aliceSocket = await NodeImClient.connect(server.wsOrigin, alice.userId, alice.token);
+    const carolSocket = await NodeImClient.connect(server.wsOrigin, carol.userId, carol.token);
+    const ack = await aliceSocket.sendText(conversationId, alice.userId, "", "hi group");
+    expect(ack.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    for (const socket of [bobSocket, carolSocket]) {
+      const messages = await socket.pushedUntil((m) => m.seq === ack.seq);
+      const last = messages.at(-1)!;
+      expect(last).toMatchObject({
+        conversationId,
+        seq: ack.seq,
+        senderId: alice.userId,
+        conversationType: 2,
+      });
+    }
+    for (const s of [aliceSocket, bobSocket, carolSocket]) s.close();
+  });
+
+  it("shows one receipt, one revoke and one typing push", async () => {
+    const dana = await account("dana");
+    const erin = await account("erin");
+    const conversationId = single(dana.userId, erin.userId);
+    const d = await NodeImClient.connect(server.wsOrigin, dana.userId, dana.token);
+    const e = await NodeImClient.connect(server.wsOrigin, erin.userId, erin.token);
+
+    d.send(Cmd.CMD_TYPING_STATUS_REQ, pb.TypingStatusRequest, { conversationId, status: 1 });
+    const typing = pb.TypingStatusPush.decode(
+      (await e.next((f) => f.command === Cmd.CMD_TYPING_STATUS_PUSH)).body,
+    );
+    expect(typing).toMatchObject({ conversationId, userId: dana.userId, status: 1 });
+
+    const ack = await d.sendText(conversationId, dana.userId, erin.userId, "read this, then forget it");
+    await e.pushed(1);
+    const read = await e.request(
+      Cmd.CMD_READ_RECEIPT_REQ,
+      pb.ReadReceiptRequest,
+      { conversationId, serverMsgIds: [] },
+      Cmd.CMD_READ_RECEIPT_RSP,
+      pb.ReadReceiptResponse,
+    );
+    expect(read.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    const receipt = pb.ReadReceiptPush.decode(
+      (await d.next((f) => f.command === Cmd.CMD_READ_RECEIPT_PUSH)).body,
+    );
+    expect(receipt).toMatchObject({ conversationId, userId: erin.userId, serverMsgIds: [ack.serverMsgId] });
+
+    const revoked = await d.request(
+      Cmd.CMD_REVOKE_MSG_REQ,
+      pb.RevokeMessageRequest,
+      { conversationId, serverMsgId: ack.serverMsgId },
+      Cmd.CMD_REVOKE_MSG_RSP,
+      pb.RevokeMessageResponse,
+    );
+    expect(revoked.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    const push = pb.RevokeMessagePush.decode(
+      (await e.next((f) => f.command === Cmd.CMD_REVOKE_MSG_PUSH)).body,
+    );
+    expect(push).toMatchObject({ conversationId, serverMsgId: ack.serverMsgId, revokedBy: dana.userId });
+    d.close();
+    e.close();
+  });
+});

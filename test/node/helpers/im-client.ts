@@ -125,6 +125,13 @@ export class NodeImClient {
     return out;
   }
 
+  /** Pushed messages up to and including the first that matches. */
+  async pushedUntil(match: (m: im.protocol.MessageInfo) => boolean) {
+    const out: im.protocol.MessageInfo[] = [];
+    while (!out.some(match)) out.push(...(await this.pushed(1)));
+    return out;
+  }
+
   close(): void {
     this.ws.close(1000);
   }
