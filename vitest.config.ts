@@ -22,6 +22,8 @@ export default defineConfig({
                 // Tests send hundreds of messages back to back; the rate limit has its own test.
                 SEND_RATE_PER_SECOND: "100000",
                 SEND_BURST: "100000",
+                SOCKET_REQUESTS_PER_SECOND: "100000",
+                SOCKET_REQUEST_BURST: "100000",
                 TEST_MIGRATIONS: await readD1Migrations("./schema/migrations"),
               },
             },

@@ -21,6 +21,9 @@ export interface Settings {
   /** Per-user send rate: a token bucket refilled at this rate, holding at most `sendBurst`. */
   sendRatePerSecond: number;
   sendBurst: number;
+  /** Frames one socket may send a second, and in a burst; beyond, each gets ERR_SEND_TOO_FAST. */
+  socketRequestsPerSecond: number;
+  socketRequestBurst: number;
   devicePolicy: DevicePolicy;
   /** Largest group, owner included. */
   groupMaxMembers: number;
@@ -49,6 +52,8 @@ export function readSettings(env: Env): Settings {
     messageMaxBytes: positiveInt(env.MESSAGE_MAX_BYTES, DEFAULT_MESSAGE_MAX_BYTES),
     sendRatePerSecond: positiveInt(env.SEND_RATE_PER_SECOND, 20),
     sendBurst: positiveInt(env.SEND_BURST, 50),
+    socketRequestsPerSecond: positiveInt(env.SOCKET_REQUESTS_PER_SECOND, 50),
+    socketRequestBurst: positiveInt(env.SOCKET_REQUEST_BURST, 100),
     groupMaxMembers: positiveInt(env.GROUP_MAX_MEMBERS, 2000),
     groupReceiptMaxMembers: positiveInt(env.GROUP_RECEIPT_MAX_MEMBERS, 100),
     devicePolicy:

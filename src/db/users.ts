@@ -51,6 +51,12 @@ export async function findUsersByIds(db: Database, ids: readonly string[]): Prom
     .all();
 }
 
+/** Whether the id names an active (not disabled or deleted) user. */
+export async function isActiveUser(db: Database, id: string): Promise<boolean> {
+  const row = await db.select({ status: users.status }).from(users).where(eq(users.id, id)).get();
+  return row?.status === 0;
+}
+
 /** Which of these ids belong to active users. */
 export async function existingUserIds(db: Database, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();

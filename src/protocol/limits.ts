@@ -9,6 +9,9 @@ export const DEFAULT_MESSAGE_MAX_BYTES = 64 * 1024;
 /** Consecutive text or undecodable frames before the socket is closed with 1008 (decision 3). */
 export const MAX_CONSECUTIVE_BAD_FRAMES = 20;
 
+/** Live sockets one user may hold at once, authenticated or not; the next upgrade gets 429. */
+export const MAX_SOCKETS_PER_USER = 16;
+
 /** A socket that has not authenticated by then is closed with 1008 (decision 4). */
 export const AUTH_TIMEOUT_MS = 10_000;
 

@@ -1,6 +1,8 @@
 // One inbound frame: size and type checks, one decode, then an exhaustive switch on the command.
 import { Cmd, decodeFrame, Err, errorNotice, type Frame } from "../../protocol/codec";
+import type { Settings } from "../../auth/config";
 import { CloseCode, MAX_CONSECUTIVE_BAD_FRAMES, MAX_FRAME_BYTES } from "../../protocol/limits";
+import { TokenBucket } from "./token-bucket";
 import { notice, refuse, RequestError, type FrameContext, type UserServices } from "./frame-context";
 import { sendMessage } from "./handlers/send";
 import { onlineStatus, typing } from "./handlers/live";
@@ -10,6 +12,17 @@ import { ackMessage, batchSync, syncRange } from "./handlers/sync";
 import { closeSocket, saveSocketState, sendFrame, socketState } from "./socket-state";
 
 type Handler = (fc: FrameContext) => void | Promise<void>;
+
+/** Each socket's request budget; in memory, so a hibernated socket wakes with a full one. */
+const requestBuckets = new WeakMap<WebSocket, TokenBucket>();
+function requestBucket(ws: WebSocket, settings: Settings): TokenBucket {
+  let bucket = requestBuckets.get(ws);
+  if (!bucket) {
+    bucket = new TokenBucket(settings.socketRequestsPerSecond, settings.socketRequestBurst);
+    requestBuckets.set(ws, bucket);
+  }
+  return bucket;
+}
 
 /** Handlers that need an authenticated socket (PROTOCOL.md, decision 4). */
 function authed(fc: FrameContext, handler: Handler): void | Promise<void> {
@@ -101,6 +114,11 @@ export async function handleFrame(
     frame = decodeFrame(new Uint8Array(data));
   } catch {
     return badFrame(ws, "undecodable frame: expected a WebSocketMessage", null);
+  }
+  const { settings } = services;
+  if (!requestBucket(ws, settings).take()) {
+    const message = `too many requests: at most ${settings.socketRequestsPerSecond} a second`;
+    return sendFrame(ws, errorNotice(Err.ERR_SEND_TOO_FAST, message, frame));
   }
   let state = socketState(ws);
   if (state.badFrames > 0) {

@@ -4,7 +4,7 @@ import { DurableObject } from "cloudflare:workers";
 import { readSettings, type Settings } from "../../auth/config";
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
 import { parseConversationId, ConversationType } from "../../protocol/conversation-id";
-import { AUTH_TIMEOUT_MS, CloseCode } from "../../protocol/limits";
+import { AUTH_TIMEOUT_MS, CloseCode, MAX_SOCKETS_PER_USER } from "../../protocol/limits";
 import { toMessageInfo, type StoredMessage } from "../message";
 import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
 import { handleFrame } from "./dispatch";
@@ -67,6 +67,12 @@ export class UserObject extends DurableObject<Env> {
       return Response.json(
         { code: 400, message: "expected an authenticated WebSocket upgrade" },
         { status: 400 },
+      );
+    }
+    if (this.ctx.getWebSockets().length >= MAX_SOCKETS_PER_USER) {
+      return Response.json(
+        { code: 429, message: `too many connections: at most ${MAX_SOCKETS_PER_USER} per user` },
+        { status: 429 },
       );
     }
     const { 0: client, 1: server } = new WebSocketPair();

@@ -1,5 +1,5 @@
 // /api/auth: register, login, refresh (extension) and logout (extension).
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { ulid } from "ulid";
 import { z } from "zod";
 import { users } from "../../../schema/tables";
@@ -16,6 +16,8 @@ import { findUserById, findUserByUsername, toUserJson, type UserJson } from "../
 import { ApiError, ok, unauthorized } from "../../http/envelope";
 import { jsonBody } from "../../http/validate";
 import type { Settings } from "../../auth/config";
+import { loginAllowed, loginFailed, registrationAllowed } from "../../auth/throttle";
+import type { Verdict } from "../../objects/guard/guard-object";
 import { requireAuth } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
 
@@ -46,6 +48,22 @@ const LogoutBody = z.object({
   refreshToken: z.string().min(1).max(256).optional(),
   all: z.boolean().optional(),
 });
+
+/**
+ * The caller's address. Cloudflare sets CF-Connecting-IP and a client cannot override it there;
+ * under `wrangler dev` every local client shares one address unless it sends the header.
+ */
+function clientAddress(c: Context<AppEnv>): string {
+  return c.req.header("CF-Connecting-IP") ?? "unknown";
+}
+
+function refuseWhenThrottled(verdict: Verdict, message: string): void {
+  if (!verdict.allowed) {
+    throw new ApiError(429, `${message}: try again in ${verdict.retryAfterSeconds} s`, {
+      "Retry-After": String(verdict.retryAfterSeconds),
+    });
+  }
+}
 
 export interface LoginResult {
   token: string;
@@ -86,6 +104,7 @@ async function issueSession(
 export const auth = new Hono<AppEnv>()
   .post("/register", async (c) => {
     const body = await jsonBody(c, RegisterBody);
+    refuseWhenThrottled(await registrationAllowed(c.env, clientAddress(c)), "Too many registrations");
     const db = database(c.env);
     const passwordHash = await hashPassword(body.password, c.var.settings.bcryptCost);
     const now = Date.now();
@@ -107,9 +126,14 @@ export const auth = new Hono<AppEnv>()
   })
   .post("/login", async (c) => {
     const body = await jsonBody(c, LoginBody);
+    const address = clientAddress(c);
+    refuseWhenThrottled(await loginAllowed(c.env, body.username, address), "Too many failed logins");
     const row = await findUserByUsername(database(c.env), body.username);
     const valid = await verifyPassword(body.password, row?.passwordHash, c.var.settings.bcryptCost);
-    if (!row || !valid || row.status !== 0) throw unauthorized("Invalid username or password");
+    if (!row || !valid || row.status !== 0) {
+      await loginFailed(c.env, body.username, address);
+      throw unauthorized("Invalid username or password");
+    }
     return ok(c, await issueSession(c.var.settings, c.env, toUserJson(row), body.platform));
   })
   .post("/refresh", async (c) => {

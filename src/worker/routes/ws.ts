@@ -3,6 +3,8 @@
 // `Sec-WebSocket-Protocol: im.v1, token.<JWT>` (PROTOCOL.md, "Transport" and decision 14).
 import { Hono } from "hono";
 import { verifyAccessToken } from "../../auth/jwt";
+import { database } from "../../db/client";
+import { isActiveUser } from "../../db/users";
 import { ApiError, unauthorized } from "../../http/envelope";
 import { UPGRADE_HEADERS, SUBPROTOCOL } from "../../objects/user/upgrade-headers";
 import { bearerToken } from "../middleware/require-auth";
@@ -28,6 +30,7 @@ export const wsRoute = new Hono<AppEnv>().get("/", async (c) => {
   if (!verified.ok) throw unauthorized(verified.reason === "expired" ? "Token expired" : "Invalid token");
 
   const { userId } = verified.claims;
+  if (!(await isActiveUser(database(c.env), userId))) throw unauthorized("Account no longer active");
   // These headers are set here, after verification, and overwrite anything the client sent.
   const headers = new Headers(c.req.raw.headers);
   headers.set(UPGRADE_HEADERS.userId, userId);

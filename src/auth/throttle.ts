@@ -1,0 +1,43 @@
+// Throttles for password login and registration (PROTOCOL.md, decision 15). Login counts failed
+// attempts only, per username and per client address, so a successful login is never slowed;
+// registration counts every attempt per client address, at a generous limit.
+import type { Verdict } from "../objects/guard/guard-object";
+
+/** Failed logins allowed per username, and per client address, in LOGIN_WINDOW_MS. */
+export const LOGIN_FAILURES_PER_USERNAME = 10;
+export const LOGIN_FAILURES_PER_ADDRESS = 50;
+export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
+/** Registrations allowed per client address per minute. */
+export const REGISTRATIONS_PER_ADDRESS = 300;
+export const REGISTRATION_WINDOW_MS = 60 * 1000;
+
+function guard(env: Env, key: string) {
+  return env.GUARD_OBJECT.getByName(key);
+}
+
+/** The worse of several verdicts: refused if any refuses, with the longest wait. */
+function worst(verdicts: Verdict[]): Verdict {
+  const refused = verdicts.filter((v) => !v.allowed);
+  if (refused.length === 0) return { allowed: true, retryAfterSeconds: 0 };
+  return { allowed: false, retryAfterSeconds: Math.max(...refused.map((v) => v.retryAfterSeconds)) };
+}
+
+export async function loginAllowed(env: Env, username: string, address: string): Promise<Verdict> {
+  return worst(
+    await Promise.all([
+      guard(env, `login-user:${username}`).check(LOGIN_FAILURES_PER_USERNAME, LOGIN_WINDOW_MS),
+      guard(env, `login-address:${address}`).check(LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_MS),
+    ]),
+  );
+}
+
+export async function loginFailed(env: Env, username: string, address: string): Promise<void> {
+  await Promise.all([
+    guard(env, `login-user:${username}`).hit(LOGIN_FAILURES_PER_USERNAME, LOGIN_WINDOW_MS),
+    guard(env, `login-address:${address}`).hit(LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_MS),
+  ]);
+}
+
+export async function registrationAllowed(env: Env, address: string): Promise<Verdict> {
+  return guard(env, `register-address:${address}`).take(REGISTRATIONS_PER_ADDRESS, REGISTRATION_WINDOW_MS);
+}
