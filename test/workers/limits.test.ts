@@ -1,0 +1,117 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { readSettings } from "../../src/auth/config";
+import { MAX_SYNC_CONVERSATIONS } from "../../src/objects/user/handlers/sync";
+import { Cmd, Err, pb } from "../../src/protocol/codec";
+import { singleConversationId } from "../../src/protocol/conversation-id";
+import { DEFAULT_MESSAGE_MAX_BYTES, MAX_FRAME_BYTES, MAX_SOCKETS_PER_USER } from "../../src/protocol/limits";
+import { ORIGIN, newUser } from "./helpers/http";
+import { TestSocket } from "./helpers/socket";
+
+function sendBytes(socket: TestSocket, from: string, to: string, size: number) {
+  return socket.request(
+    Cmd.CMD_SEND_MSG_REQ,
+    pb.SendMessageRequest,
+    {
+      message: {
+        clientMsgId: crypto.randomUUID(),
+        conversationId: singleConversationId(from, to),
+        senderId: from,
+        receiverId: to,
+        messageType: 5,
+        content: new Uint8Array(size).fill(65),
+      },
+    },
+    Cmd.CMD_SEND_MSG_RSP,
+    pb.SendMessageResponse,
+  );
+}
+
+describe("limits at their edges", () => {
+  it("accepts content of exactly MESSAGE_MAX_BYTES and refuses one byte more", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const socket = await TestSocket.connect(a);
+    expect((await sendBytes(socket, a.userId, b.userId, DEFAULT_MESSAGE_MAX_BYTES)).errorCode ?? 0).toBe(
+      Err.ERR_SUCCESS,
+    );
+    expect((await sendBytes(socket, a.userId, b.userId, DEFAULT_MESSAGE_MAX_BYTES + 1)).errorCode).toBe(
+      Err.ERR_MESSAGE_TOO_LARGE,
+    );
+    socket.close();
+  });
+
+  it("reads a frame of exactly MAX_FRAME_BYTES and closes on one byte more", async () => {
+    const a = await newUser("a");
+    const socket = await TestSocket.connect(a);
+    socket.sendRaw(new Uint8Array(MAX_FRAME_BYTES).fill(0xff));
+    const notice = pb.ErrorNotice.decode((await socket.nextCommand(Cmd.CMD_UNKNOWN)).body);
+    expect(notice.errorCode).toBe(Err.ERR_INVALID_PARAM);
+    socket.sendRaw(new Uint8Array(MAX_FRAME_BYTES + 1));
+    expect((await socket.closed).code).toBe(1009);
+  });
+
+  it("holds MAX_SOCKETS_PER_USER sockets and refuses the next upgrade with 429", async () => {
+    const a = await newUser("a");
+    const sockets = [];
+    for (let i = 0; i < MAX_SOCKETS_PER_USER; i++) sockets.push(await TestSocket.open(a.token));
+    const refused = await exports.default.fetch(`${ORIGIN}/ws?token=${a.token}`, {
+      headers: { Upgrade: "websocket" },
+    });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ code: 429 });
+    sockets[0]!.close();
+    await sockets[0]!.closed;
+    await expect
+      .poll(async () => {
+        const again = await exports.default.fetch(`${ORIGIN}/ws?token=${a.token}`, {
+          headers: { Upgrade: "websocket" },
+        });
+        again.webSocket?.accept();
+        again.webSocket?.close();
+        return again.status;
+      })
+      .toBe(101);
+    for (const s of sockets) s.close();
+  });
+
+  it("answers requests past a socket's burst with ERR_SEND_TOO_FAST", async () => {
+    const a = await newUser("a");
+    const burst = 5;
+    await runInDurableObject(env.USER_OBJECT.getByName(a.userId), (instance) => {
+      // A fresh socket takes its budget from these settings: 5 at once, then one every 1000 s.
+      instance["services"]().settings = {
+        ...readSettings(env),
+        socketRequestsPerSecond: 0.001,
+        socketRequestBurst: burst,
+      };
+    });
+    const socket = await TestSocket.open(a.token);
+    for (let i = 0; i < burst + 1; i++) socket.send(Cmd.CMD_HEARTBEAT_REQ, pb.HeartbeatRequest, {});
+    for (let i = 0; i < burst; i++) await socket.nextCommand(Cmd.CMD_HEARTBEAT_RSP);
+    const notice = pb.ErrorNotice.decode((await socket.nextCommand(Cmd.CMD_UNKNOWN)).body);
+    expect(notice).toMatchObject({ errorCode: Err.ERR_SEND_TOO_FAST, refSequence: burst + 1 });
+    socket.close();
+  });
+
+  it("takes MAX_SYNC_CONVERSATIONS conversation states in a BATCH_SYNC and refuses more", async () => {
+    const a = await newUser("a");
+    const socket = await TestSocket.connect(a);
+    const states = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        conversationId: singleConversationId(a.userId, `u${String(i).padStart(5, "0")}`),
+        lastSeq: 0,
+      }));
+    const sync = (n: number) =>
+      socket.request(
+        Cmd.CMD_BATCH_SYNC_REQ,
+        pb.BatchSyncRequest,
+        { conversationStates: states(n) },
+        Cmd.CMD_BATCH_SYNC_RSP,
+        pb.BatchSyncResponse,
+      );
+    expect((await sync(MAX_SYNC_CONVERSATIONS)).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    expect((await sync(MAX_SYNC_CONVERSATIONS + 1)).errorCode).toBe(Err.ERR_INVALID_PARAM);
+    socket.close();
+  });
+});
