@@ -26,6 +26,8 @@ export class UserObject extends DurableObject<Env> {
   private readonly recentPushes = new RecentPushes();
   private readonly presenceTracker: PresenceTracker;
   private cachedServices: UserServices | null = null;
+  /** The tail of each socket's frame queue (see webSocketMessage). */
+  private readonly socketQueues = new WeakMap<WebSocket, Promise<void>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -94,8 +96,19 @@ export class UserObject extends DurableObject<Env> {
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 
+  /**
+   * Frames of one socket are handled one after another, in the order they arrived: a handler that
+   * waits on another object (a send, a sync) never lets a later frame of the same device overtake
+   * it, so a device's messages are stored in the order it sent them and its answers come in order.
+   */
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    await handleFrame(this.services(), ws, data);
+    const previous = this.socketQueues.get(ws) ?? Promise.resolve();
+    const current = previous.then(() => handleFrame(this.services(), ws, data));
+    this.socketQueues.set(
+      ws,
+      current.catch(() => {}),
+    );
+    await current;
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

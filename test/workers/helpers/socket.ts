@@ -21,6 +21,9 @@ interface Waiter {
 
 export class TestSocket {
   private readonly frames: Frame[] = [];
+  /** Arrival order of each frame, so a drain can tell what came before a given frame. */
+  private readonly arrival = new WeakMap<Frame, number>();
+  private arrivals = 0;
   private readonly waiters: Waiter[] = [];
   private nextSequence = 1;
   readonly closed: Promise<{ code: number; reason: string }>;
@@ -29,6 +32,7 @@ export class TestSocket {
     ws.addEventListener("message", (event) => {
       if (typeof event.data === "string") throw new Error(`server sent a text frame: ${event.data}`);
       const frame = decodeFrame(new Uint8Array(event.data as ArrayBuffer));
+      this.arrival.set(frame, this.arrivals++);
       const waiter = this.waiters.findIndex((w) => w.match(frame));
       if (waiter >= 0) this.waiters.splice(waiter, 1)[0]?.resolve(frame);
       else this.frames.push(frame);
@@ -87,6 +91,20 @@ export class TestSocket {
       }, timeoutMs);
       this.waiters.push(waiter);
     });
+  }
+
+  /** Waits for a matching frame and returns (and removes) every frame that arrived before it. */
+  async drainUntil(match: (frame: Frame) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<Frame[]> {
+    const found = await this.next(match, timeoutMs);
+    const cutoff = this.arrival.get(found) ?? Infinity;
+    const before = this.frames.filter((f) => (this.arrival.get(f) ?? 0) < cutoff);
+    for (const f of before) this.frames.splice(this.frames.indexOf(f), 1);
+    return before;
+  }
+
+  /** Every frame received and not yet taken, removed from the queue. */
+  drainAll(): Frame[] {
+    return this.frames.splice(0, this.frames.length);
   }
 
   nextCommand(command: Cmd, timeoutMs?: number): Promise<Frame> {
