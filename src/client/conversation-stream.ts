@@ -89,7 +89,12 @@ export class ConversationStream {
       while (this.ahead.size > 0) {
         await this.chain;
         const end = Math.min(...this.ahead.keys()) - 1;
-        if (end <= this.position) {
+        if (end < this.position) {
+          // Cannot happen (offer keeps only seqs above the cursor); never spin on it.
+          for (const seq of this.ahead.keys()) if (seq <= this.position) this.ahead.delete(seq);
+          continue;
+        }
+        if (end === this.position) {
           await this.drain();
           continue;
         }
