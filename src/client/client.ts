@@ -300,7 +300,11 @@ export class IMClient extends TypedEmitter<IMEvents> {
         dispatchSignal(frame, {
           receipt: (e) => this.emit("receipt", e),
           revoke: (e) => {
-            void this.user?.store.markRevoked(e.conversationId, e.serverMsgId, e.revokedBy, e.revokedTime);
+            this.user?.store
+              .markRevoked(e.conversationId, e.serverMsgId, e.revokedBy, e.revokedTime)
+              .catch((error: unknown) =>
+                this.emit("error", new IMError("invalid", 0, `store failed: ${String(error)}`)),
+              );
             this.emit("revoke", e);
           },
           typing: (e) => this.emit("typing", e),
