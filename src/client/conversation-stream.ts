@@ -82,13 +82,19 @@ export class ConversationStream {
     return run;
   }
 
+  private lowestAhead(): number {
+    let lowest = Infinity;
+    for (const seq of this.ahead.keys()) if (seq < lowest) lowest = seq;
+    return lowest;
+  }
+
   private async fillGaps(): Promise<void> {
     if (this.filling) return;
     this.filling = true;
     try {
       while (this.ahead.size > 0) {
         await this.chain;
-        const end = Math.min(...this.ahead.keys()) - 1;
+        const end = this.lowestAhead() - 1;
         if (end < this.position) {
           // Cannot happen (offer keeps only seqs above the cursor); never spin on it.
           for (const seq of this.ahead.keys()) if (seq <= this.position) this.ahead.delete(seq);

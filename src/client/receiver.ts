@@ -111,7 +111,9 @@ export class Receiver {
     const byConversation = new Map<string, Incoming[]>();
     for (const item of items) {
       const id = item.message.conversationId;
-      byConversation.set(id, [...(byConversation.get(id) ?? []), item]);
+      const list = byConversation.get(id);
+      if (list) list.push(item);
+      else byConversation.set(id, [item]);
     }
     for (const [id, batch] of byConversation) void (this.streams.get(id) ?? this.stream(id, 0)).offer(batch);
   }

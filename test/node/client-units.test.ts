@@ -1,16 +1,21 @@
-// The client SDK's pure parts (no server): the backoff curve, the typed emitter, the stores, option
-// checks, and that plain Node 22 imports `edge-im/client` without a bundler or the `ws` package.
+// The client SDK's pure parts (no server): the backoff curve, the typed emitter, the store, option
+// checks, decoding of signal pushes, and that plain Node 22 imports `edge-im/client` without a
+// bundler or the `ws` package.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
   Backoff,
+  CommandType,
   defaultWsUrl,
   fullJitterDelay,
   IMClient,
   MemoryStore,
   TypedEmitter,
+  type Frame,
   type Message,
 } from "edge-im/client";
+import { dispatchSignal } from "../../src/client/signals.ts";
+import { im } from "../../src/protocol/generated/im.js";
 
 describe("backoff with full jitter", () => {
   it("draws each delay uniformly below min(max, base·2^n)", () => {
@@ -135,5 +140,59 @@ describe("packaging", () => {
       encoding: "utf8",
     });
     expect(out.trim()).toBe("function idle function");
+  });
+});
+
+const pb = im.protocol;
+
+describe("signal pushes", () => {
+  const frame = (command: number, body: Uint8Array): Frame => ({ command, sequence: 0, body });
+
+  it("decodes receipt, revoke, typing and presence pushes into their events", () => {
+    const seen: unknown[] = [];
+    const on = {
+      receipt: (e: unknown) => seen.push(["receipt", e]),
+      revoke: (e: unknown) => seen.push(["revoke", e]),
+      typing: (e: unknown) => seen.push(["typing", e]),
+      presence: (e: unknown) => seen.push(["presence", e]),
+    };
+    const frames = [
+      frame(
+        CommandType.CMD_READ_RECEIPT_PUSH,
+        pb.ReadReceiptPush.encode({
+          serverMsgIds: ["m1"],
+          conversationId: "single_a_b",
+          userId: "b",
+          readTime: 7,
+        }).finish(),
+      ),
+      frame(
+        CommandType.CMD_REVOKE_MSG_PUSH,
+        pb.RevokeMessagePush.encode({
+          serverMsgId: "m1",
+          conversationId: "single_a_b",
+          revokedBy: "a",
+          revokedTime: 8,
+        }).finish(),
+      ),
+      frame(
+        CommandType.CMD_TYPING_STATUS_PUSH,
+        pb.TypingStatusPush.encode({ conversationId: "single_a_b", userId: "b", status: 1 }).finish(),
+      ),
+      frame(
+        CommandType.CMD_STATUS_CHANGE_PUSH,
+        pb.StatusChangePush.encode({
+          status: { userId: "b", online: true, platforms: ["web"], lastSeen: 9 },
+        }).finish(),
+      ),
+    ];
+    expect(frames.map((f) => dispatchSignal(f, on))).toEqual([true, true, true, true]);
+    expect(dispatchSignal(frame(CommandType.CMD_PUSH_MSG, new Uint8Array()), on)).toBe(false);
+    expect(seen).toEqual([
+      ["receipt", { conversationId: "single_a_b", userId: "b", serverMsgIds: ["m1"], readTime: 7 }],
+      ["revoke", { conversationId: "single_a_b", serverMsgId: "m1", revokedBy: "a", revokedTime: 8 }],
+      ["typing", { conversationId: "single_a_b", userId: "b", typing: true }],
+      ["presence", { userId: "b", online: true, platforms: ["web"], lastSeen: 9 }],
+    ]);
   });
 });
