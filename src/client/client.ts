@@ -1,15 +1,15 @@
-// IMClient: the SDK's one entry point. It wires the HTTP API, the connection, the outbox, the
-// receiver and the signals together and turns what they report into typed events.
+// IMClient, the SDK's entry point: wires HTTP, connection, outbox, receiver and signals into typed events.
 import { Cmd, type Frame, pb } from "../protocol/codec.ts";
 import { Connection } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
-import { expectSuccess, IMConnectionError, IMError } from "./errors.ts";
+import { IMConnectionError, IMError } from "./errors.ts";
 import { ApiClient, type LoginInput, type RegisterInput } from "./http-api.ts";
 import { ackedMessage, conversationWith, toMessage, toOutgoingInfo } from "./message.ts";
 import { resolveOptions, type IMClientOptions, type ResolvedOptions } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Receiver } from "./receiver.ts";
 import { dispatchSignal, Signals } from "./signals.ts";
+import { batchSyncOver, syncRangeOver } from "./sync-requests.ts";
 import type { IMStore } from "./store.ts";
 import type {
   ConnectionState,
@@ -233,27 +233,8 @@ export class IMClient extends TypedEmitter<IMEvents> {
     const receiver = new Receiver({
       store,
       userId: () => id,
-      batchSync: async (states) => {
-        const response = await this.connection.request(
-          Cmd.CMD_BATCH_SYNC_REQ,
-          pb.BatchSyncRequest,
-          { conversationStates: states, maxCountPerConversation: this.options.syncPageSize },
-          { command: Cmd.CMD_BATCH_SYNC_RSP, decode: (b) => pb.BatchSyncResponse.decode(b) },
-        );
-        return expectSuccess(response, Cmd.CMD_BATCH_SYNC_REQ).conversationMessages;
-      },
-      syncRange: async (conversationId, startSeq, endSeq) => {
-        const requestId = crypto.randomUUID();
-        const response = await this.connection.request(
-          Cmd.CMD_SYNC_RANGE_REQ,
-          pb.SyncRangeRequest,
-          { requestId, conversationId, startSeq, endSeq, count: this.options.syncPageSize },
-          { command: Cmd.CMD_SYNC_RANGE_RSP, decode: (b) => pb.SyncRangeResponse.decode(b) },
-          { key: `range:${requestId}` },
-        );
-        const page = expectSuccess(response, Cmd.CMD_SYNC_RANGE_REQ);
-        return { messages: page.messages.map(toMessage), endSeq: Number(page.endSeq), hasMore: page.hasMore };
-      },
+      batchSync: batchSyncOver(this.connection, this.options.syncPageSize),
+      syncRange: syncRangeOver(this.connection, this.options.syncPageSize),
       ack: (m) =>
         this.connection.transmit(Cmd.CMD_MSG_ACK, pb.MessageAck, { serverMsgId: m.serverMsgId, seq: m.seq }),
       delivered: (batch) => {

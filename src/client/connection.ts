@@ -1,10 +1,8 @@
-// The logical connection: opens a socket, authenticates, keeps it alive with heartbeats, and after
-// any loss it did not ask for reconnects with exponential backoff and full jitter. Requests ride on
-// the current socket and fail fast when there is none.
+// The logical connection: socket, AUTH, heartbeat, reconnect with backoff and full jitter, request matching.
 import { Cmd, Err, pb, type Encoder, type Frame } from "../protocol/codec.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { IMConnectionError, IMError, IMHttpError, IMProtocolError } from "./errors.ts";
-import { PendingRequests } from "./pending.ts";
+import { BY_SEQUENCE, PendingRequests, type ResponseType } from "./pending.ts";
 import { FrameSocket, type FrameHooks, type WebSocketFactory } from "./socket.ts";
 import type { ConnectionState } from "./types.ts";
 
@@ -42,25 +40,10 @@ export interface ConnectionDelegate {
   error(error: IMError): void;
 }
 
-/** A response type: its command and its generated decoder. */
-export interface ResponseType<T> {
-  command: Cmd;
-  decode(bytes: Uint8Array): T;
-}
-
-/** Responses matched to their request by the envelope's sequence. */
-const BY_SEQUENCE = new Set<number>([
-  Cmd.CMD_CONNECT_RSP,
-  Cmd.CMD_DISCONNECT_RSP,
-  Cmd.CMD_HEARTBEAT_RSP,
-  Cmd.CMD_AUTH_RSP,
-  Cmd.CMD_REAUTH_RSP,
-  Cmd.CMD_BATCH_SYNC_RSP,
-  Cmd.CMD_REVOKE_MSG_RSP,
-  Cmd.CMD_ONLINE_STATUS_RSP,
-  Cmd.CMD_READ_RECEIPT_RSP,
-]);
-
+/**
+ * Opens a socket, authenticates, keeps it alive with heartbeats, and after any loss it did not ask
+ * for reconnects with backoff. Requests ride on the current socket and fail fast when there is none.
+ */
 export class Connection {
   private socket: FrameSocket | null = null;
   private authed = false;

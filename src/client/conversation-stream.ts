@@ -1,5 +1,4 @@
-// One conversation's ordered delivery: a contiguous cursor, the messages that arrived ahead of it,
-// and the gap fill (SYNC_RANGE, page after page while has_more) that closes the hole between.
+// One conversation's ordered delivery: contiguous cursor, out-of-order buffer, SYNC_RANGE gap fill.
 import { IMError } from "./errors.ts";
 import type { Message } from "./types.ts";
 

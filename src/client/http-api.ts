@@ -1,5 +1,4 @@
-// The HTTP half of the SDK: register, login, refresh, logout and user look-ups, with the session
-// (access and refresh tokens) kept here and refreshed once, however many callers need it.
+// The HTTP half of the SDK: register, login, single-flight refresh, logout, user look-ups, the session.
 import { IMHttpError } from "./errors.ts";
 import { readEnvelope, readSession, readUser, readUsers } from "./json-shapes.ts";
 import type { Session, User } from "./types.ts";

@@ -1,5 +1,4 @@
-// The client SDK's public surface: `import { IMClient } from "edge-im/client"`. The IndexedDB store
-// is a separate entry (`edge-im/client/indexeddb`) so Node never loads it.
+// Public surface of `edge-im/client`; the IndexedDB store is the separate `edge-im/client/indexeddb`.
 export { IMClient } from "./client.ts";
 export type { IMClientOptions } from "./options.ts";
 export { defaultWsUrl } from "./options.ts";

@@ -1,6 +1,4 @@
-// An IMStore in IndexedDB, for browsers: one database per user, messages keyed by
-// [conversationId, seq], cursors by conversation id, and each batch written with its cursor in one
-// transaction. Import it from "edge-im/client/indexeddb"; the main entry never loads it.
+// IMStore on IndexedDB for browsers (import `edge-im/client/indexeddb`; the main entry never loads it).
 import type { IMStore } from "./store.ts";
 import type { Message } from "./types.ts";
 

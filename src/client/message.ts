@@ -1,5 +1,4 @@
-// Messages between wire and app: MessageInfo → Message, and an OutgoingMessage → the MessageInfo
-// of a SEND_MSG_REQ (conversation id, receiver and UUID filled in).
+// Messages between wire and app: MessageInfo → Message, OutgoingMessage → a SEND_MSG_REQ's MessageInfo.
 import type { MessageInfo } from "../protocol/codec.ts";
 import { ConversationType, parseConversationId, singleConversationId } from "../protocol/conversation-id.ts";
 import { IMError } from "./errors.ts";

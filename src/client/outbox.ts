@@ -1,6 +1,4 @@
-// Sends in flight. Each waits for its SEND_MSG_RSP (matched by client_msg_id) and goes out again,
-// with the same client_msg_id, when the ack does not come in time and after every reconnect, until
-// it is acked or its attempts are spent. The server answers a resend with the original seq and id.
+// Sends in flight: acked by client_msg_id, resent unchanged on ack timeout and reconnect, within a budget.
 import { Cmd, Err, pb } from "../protocol/codec.ts";
 import { IMConnectionError, IMError, IMProtocolError, IMTimeoutError } from "./errors.ts";
 import type { Outgoing } from "./message.ts";

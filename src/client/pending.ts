@@ -1,7 +1,25 @@
-// Requests waiting for their response, keyed by what the response is matched with (the request's
-// sequence, or a request_id), each with its own deadline.
-import type { Frame } from "../protocol/codec.ts";
+// Requests waiting for their response, keyed by sequence or request_id, each with its own deadline.
+import { Cmd, type Frame } from "../protocol/codec.ts";
 import { IMTimeoutError } from "./errors.ts";
+
+/** A response type: its command and its generated decoder. */
+export interface ResponseType<T> {
+  command: Cmd;
+  decode(bytes: Uint8Array): T;
+}
+
+/** Responses matched to their request by the envelope's sequence. */
+export const BY_SEQUENCE = new Set<number>([
+  Cmd.CMD_CONNECT_RSP,
+  Cmd.CMD_DISCONNECT_RSP,
+  Cmd.CMD_HEARTBEAT_RSP,
+  Cmd.CMD_AUTH_RSP,
+  Cmd.CMD_REAUTH_RSP,
+  Cmd.CMD_BATCH_SYNC_RSP,
+  Cmd.CMD_REVOKE_MSG_RSP,
+  Cmd.CMD_ONLINE_STATUS_RSP,
+  Cmd.CMD_READ_RECEIPT_RSP,
+]);
 
 interface Waiter {
   resolve: (frame: Frame) => void;

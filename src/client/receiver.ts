@@ -1,11 +1,10 @@
-// The receive path: pushes and own acks in, every message out exactly once and in seq order per
-// conversation. Dedups by server_msg_id, batch-syncs after every (re)auth from the stored cursors
-// (page after page while any conversation has more), and holds pushes back while a sync runs.
+// The receive path: dedup, per-conversation ordering, the batch-sync loop, held pushes and MSG_ACK.
 import type { ConversationMessages } from "../protocol/codec.ts";
-import { ConversationStream, type Incoming, type RangePage } from "./conversation-stream.ts";
+import { ConversationStream, type Incoming } from "./conversation-stream.ts";
 import { IMError } from "./errors.ts";
 import { toMessage } from "./message.ts";
 import type { IMStore } from "./store.ts";
+import type { BatchSync, SyncRange } from "./sync-requests.ts";
 import type { Message, MessageBatch } from "./types.ts";
 
 /** Server message ids remembered for dedup; older duplicates are still caught by the seq cursor. */
@@ -14,10 +13,8 @@ export const SEEN_IDS_LIMIT = 10_000;
 export interface ReceiverDeps {
   store: IMStore;
   userId: () => string;
-  /** One BATCH_SYNC round trip. */
-  batchSync(states: { conversationId: string; lastSeq: number }[]): Promise<ConversationMessages[]>;
-  /** One SYNC_RANGE round trip. */
-  syncRange(conversationId: string, startSeq: number, endSeq: number): Promise<RangePage>;
+  batchSync: BatchSync;
+  syncRange: SyncRange;
   /** MSG_ACK for a pushed message, once delivered. */
   ack(message: Message): void;
   delivered(batch: MessageBatch): void;
@@ -25,6 +22,11 @@ export interface ReceiverDeps {
   error(error: IMError): void;
 }
 
+/**
+ * Takes pushes and this client's acked sends, and delivers every message exactly once and in seq
+ * order per conversation. After every (re)auth it batch-syncs from the cursors, page after page
+ * while any conversation has more, holding pushes back until the sync is done.
+ */
 export class Receiver {
   private readonly streams = new Map<string, ConversationStream>();
   private readonly seen = new Set<string>();

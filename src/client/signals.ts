@@ -1,5 +1,4 @@
-// Read receipts, revokes, typing and presence: their requests, and their pushes decoded into the
-// client's typed events. The server side of these is being built; the wire shapes are in im.proto.
+// Receipts, revokes, typing and presence: their requests, and their pushes decoded into typed events.
 import { Cmd, type Frame, pb } from "../protocol/codec.ts";
 import type { Connection } from "./connection.ts";
 import { expectSuccess } from "./errors.ts";
@@ -67,7 +66,10 @@ function toPresence(s: {
   };
 }
 
-/** The requests behind receipts, revokes, typing and presence, over the client's connection. */
+/**
+ * The requests behind receipts, revokes, typing and presence, over the client's connection. The
+ * server answers them with ERR_UNKNOWN ("not supported yet") until its side lands.
+ */
 export class Signals {
   private readonly lastTyping = new Map<string, number>();
   private readonly connection: Connection;

@@ -1,5 +1,4 @@
-// One WebSocket carrying protobuf frames: opens it, numbers outbound requests 1, 2, 3 …, decodes
-// inbound frames, and reports its close once. Reconnecting is connection.ts's job.
+// One WebSocket of protobuf frames: opens it, numbers requests, decodes frames, reports its close once.
 import { Cmd, decodeFrame, encodeFrame, type Encoder, type Frame } from "../protocol/codec.ts";
 import { IMConnectionError } from "./errors.ts";
 

@@ -1,5 +1,4 @@
-// Where the client keeps each conversation's cursor (the highest seq it delivered without a gap)
-// and the messages themselves: a pluggable interface and the in-memory default.
+// The pluggable cursor and message store (IMStore) and its in-memory default (MemoryStore).
 import type { Message } from "./types.ts";
 
 /**
