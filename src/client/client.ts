@@ -53,18 +53,7 @@ export class IMClient extends TypedEmitter<IMEvents> {
       onSession: (session) => this.emit("session", session),
     });
     this.connection = new Connection(
-      {
-        url: o.wsUrl,
-        tokenTransport: o.tokenTransport,
-        platform: o.platform,
-        heartbeatIntervalMs: o.heartbeatIntervalMs,
-        heartbeatTimeoutMs: o.heartbeatTimeoutMs,
-        authTimeoutMs: o.authTimeoutMs,
-        requestTimeoutMs: o.requestTimeoutMs,
-        backoff: o.reconnect,
-        createWebSocket: o.createWebSocket,
-        hooks: o.hooks,
-      },
+      { ...o, url: o.wsUrl, backoff: o.reconnect },
       {
         credentials: (expired) => this.credentials(expired),
         ready: (maxSeq) => this.onReady(maxSeq),
@@ -259,7 +248,16 @@ export class IMClient extends TypedEmitter<IMEvents> {
     await receiver.batchSync();
   }
 
+  /** A frame no request waited for. A body that does not decode is reported, never thrown at the socket. */
   private onFrame(frame: Frame): void {
+    try {
+      this.dispatch(frame);
+    } catch (error) {
+      this.emit("error", new IMError("protocol", 0, `bad frame ${frame.command}: ${String(error)}`));
+    }
+  }
+
+  private dispatch(frame: Frame): void {
     const receiver = this.user?.receiver;
     switch (frame.command) {
       case Cmd.CMD_PUSH_MSG: {
