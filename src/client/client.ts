@@ -1,0 +1,294 @@
+// IMClient, the SDK's entry point: wires HTTP, connection, outbox, receiver and signals into typed events.
+import { Cmd, type Frame, pb } from "../protocol/codec.ts";
+import { Connection } from "./connection.ts";
+import { TypedEmitter } from "./emitter.ts";
+import { IMConnectionError, IMError } from "./errors.ts";
+import { ApiClient, type LoginInput, type RegisterInput } from "./http-api.ts";
+import { ackedMessage, conversationWith, toMessage, toOutgoingInfo } from "./message.ts";
+import { resolveOptions, type IMClientOptions, type ResolvedOptions } from "./options.ts";
+import { Outbox } from "./outbox.ts";
+import { Receiver } from "./receiver.ts";
+import { dispatchSignal, Signals } from "./signals.ts";
+import { batchSyncOver, syncRangeOver } from "./sync-requests.ts";
+import type { IMStore } from "./store.ts";
+import type {
+  ConnectionState,
+  IMEvents,
+  Message,
+  OutgoingMessage,
+  PresenceEvent,
+  SendResult,
+  Session,
+  User,
+} from "./types.ts";
+
+/**
+ * The client SDK.
+ *
+ * @example
+ * const client = new IMClient({ apiUrl: "https://im.example.com" });
+ * await client.login({ username: "alice", password: "…" });
+ * client.on("message", (m) => render(m));
+ * await client.connect();
+ * await client.sendText(bobId, "hello");
+ */
+export class IMClient extends TypedEmitter<IMEvents> {
+  private readonly options: ResolvedOptions;
+  private readonly api: ApiClient;
+  private readonly connection: Connection;
+  private readonly outbox: Outbox;
+  private readonly signals: Signals;
+  /** Bound to one user: made at the first connect, remade when another user logs in. */
+  private user: { id: string; store: IMStore; receiver: Receiver } | null = null;
+  private currentState: ConnectionState = "idle";
+
+  constructor(options: IMClientOptions) {
+    super();
+    this.options = resolveOptions(options);
+    const o = this.options;
+    this.api = new ApiClient({
+      apiUrl: o.apiUrl,
+      timeoutMs: o.httpTimeoutMs,
+      fetch: o.fetch,
+      onSession: (session) => this.emit("session", session),
+    });
+    this.connection = new Connection(
+      { ...o, url: o.wsUrl, backoff: o.reconnect },
+      {
+        credentials: (expired) => this.credentials(expired),
+        ready: (maxSeq) => this.onReady(maxSeq),
+        frame: (frame) => this.onFrame(frame),
+        state: (state) => (this.currentState = state),
+        connected: (info) => this.emit("connected", info),
+        disconnected: (info) => {
+          this.outbox.pause();
+          this.emit("disconnected", info);
+        },
+        reconnecting: (info) => this.emit("reconnecting", info),
+        kicked: (info) => {
+          this.outbox.failAll("kicked out");
+          this.emit("kicked", info);
+        },
+        error: (error) => this.emit("error", error),
+      },
+    );
+    this.outbox = new Outbox({
+      ackTimeoutMs: o.ackTimeoutMs,
+      maxAttempts: o.maxResends + 1,
+      transmit: (info) =>
+        this.connection.transmit(Cmd.CMD_SEND_MSG_REQ, pb.SendMessageRequest, { message: info }),
+      acked: (sent, result) => this.user?.receiver.accept([ackedMessage(sent, result)], false),
+    });
+    this.signals = new Signals(this.connection);
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  get session(): Session | null {
+    return this.api.session;
+  }
+
+  get userId(): string | null {
+    return this.api.session?.userID ?? null;
+  }
+
+  // ---- HTTP ----------------------------------------------------------------------------------
+
+  register(input: RegisterInput): Promise<User> {
+    return this.api.register(input);
+  }
+
+  /** Logs in and keeps the session (tokens) for HTTP calls and the socket. */
+  login(input: LoginInput): Promise<Session> {
+    return this.api.login({ platform: this.options.platform, ...input });
+  }
+
+  /** Resumes with a session saved earlier (from the `session` event). */
+  useSession(session: Session): void {
+    this.api.setSession(session);
+  }
+
+  refresh(): Promise<Session> {
+    return this.api.refresh();
+  }
+
+  /** Disconnects, revokes the refresh token (all of the user's with `all`) and forgets the session. */
+  async logout(options: { all?: boolean; clearStore?: boolean } = {}): Promise<void> {
+    this.disconnect();
+    try {
+      await this.api.logout(options);
+    } finally {
+      if (options.clearStore) await this.user?.store.clear();
+    }
+  }
+
+  getUser(userId: string): Promise<User> {
+    return this.api.getUser(userId);
+  }
+
+  getUsers(userIds: readonly string[]): Promise<User[]> {
+    return this.api.getUsers(userIds);
+  }
+
+  // ---- realtime ------------------------------------------------------------------------------
+
+  /**
+   * Opens the socket, authenticates and catches up (batch sync); resolves when ready. Lost
+   * connections come back by themselves until `disconnect()`; a refused auth or a kick rejects.
+   */
+  connect(): Promise<void> {
+    if (!this.api.session) return Promise.reject(new IMConnectionError("log in (or useSession) first"));
+    return this.connection.start();
+  }
+
+  /** Closes the socket and stops reconnecting; sends still waiting for their ack are rejected. */
+  disconnect(): void {
+    this.connection.stop("client disconnected");
+    this.outbox.failAll("client disconnected");
+  }
+
+  /** The one-to-one conversation id with `userId`. */
+  conversationWith(userId: string): string {
+    return conversationWith(this.requireUserId(), userId);
+  }
+
+  /**
+   * Sends a message; resolves once the server stored it. While offline it waits for the next
+   * connect; without an ack it goes out again (same client_msg_id) up to `maxResends` times.
+   */
+  send(message: OutgoingMessage): Promise<SendResult> {
+    try {
+      return this.outbox.send(toOutgoingInfo(this.requireUserId(), message));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  sendText(to: string, text: string): Promise<SendResult> {
+    return this.send({ to, content: text });
+  }
+
+  /** Stored messages of a conversation, oldest first (see IMStore.getMessages). */
+  getMessages(conversationId: string, options?: { beforeSeq?: number; limit?: number }): Promise<Message[]> {
+    return this.bindUser().store.getMessages(conversationId, options);
+  }
+
+  /** Each conversation's cursor: the highest seq delivered with nothing missing below. */
+  cursors(): Map<string, number> {
+    return this.user?.receiver.cursors() ?? new Map();
+  }
+
+  markRead(conversationId: string, serverMsgIds?: readonly string[]): Promise<void> {
+    return this.signals.markRead(conversationId, serverMsgIds);
+  }
+
+  revoke(conversationId: string, serverMsgId: string): Promise<void> {
+    return this.signals.revoke(conversationId, serverMsgId);
+  }
+
+  /** Typing indicator; "typing" is sent at most once per 5 s per conversation. False when not sent. */
+  setTyping(conversationId: string, typing: boolean): boolean {
+    return this.signals.setTyping(conversationId, typing);
+  }
+
+  getPresence(userIds: readonly string[]): Promise<PresenceEvent[]> {
+    return this.signals.presence(userIds);
+  }
+
+  // ---- wiring --------------------------------------------------------------------------------
+
+  protected override onListenerError(event: keyof IMEvents, error: unknown): void {
+    if (event === "error") return super.onListenerError(event, error);
+    this.emit(
+      "error",
+      new IMError("invalid", 0, `a "${String(event)}" listener threw: ${String(error)}`, { cause: error }),
+    );
+  }
+
+  private requireUserId(): string {
+    const id = this.userId;
+    if (!id) throw new IMConnectionError("log in (or useSession) first");
+    return id;
+  }
+
+  /** The per-user state for the session's user, made when it changes. */
+  private bindUser(): { id: string; store: IMStore; receiver: Receiver } {
+    const id = this.requireUserId();
+    if (this.user?.id === id) return this.user;
+    if (this.user) this.outbox.failAll("another user logged in");
+    const store = this.options.store(id);
+    const receiver = new Receiver({
+      store,
+      userId: () => id,
+      batchSync: batchSyncOver(this.connection, this.options.syncPageSize),
+      syncRange: syncRangeOver(this.connection, this.options.syncPageSize),
+      ack: (m) =>
+        this.connection.transmit(Cmd.CMD_MSG_ACK, pb.MessageAck, { serverMsgId: m.serverMsgId, seq: m.seq }),
+      delivered: (batch) => {
+        for (const m of batch.messages) this.emit("message", m);
+        this.emit("messages", batch);
+      },
+      synced: (summary) => this.emit("synced", summary),
+      error: (error) => this.emit("error", error),
+    });
+    this.user = { id, store, receiver };
+    return this.user;
+  }
+
+  private async credentials(expired: boolean): Promise<{ userId: string; token: string }> {
+    const token = expired ? (await this.api.refresh()).token : await this.api.freshToken();
+    return { userId: this.requireUserId(), token };
+  }
+
+  private async onReady(_maxSeq: number): Promise<void> {
+    const { receiver } = this.bindUser();
+    this.outbox.resume();
+    await receiver.batchSync();
+  }
+
+  /** A frame no request waited for. A body that does not decode is reported, never thrown at the socket. */
+  private onFrame(frame: Frame): void {
+    try {
+      this.dispatch(frame);
+    } catch (error) {
+      this.emit("error", new IMError("protocol", 0, `bad frame ${frame.command}: ${String(error)}`));
+    }
+  }
+
+  private dispatch(frame: Frame): void {
+    const receiver = this.user?.receiver;
+    switch (frame.command) {
+      case Cmd.CMD_PUSH_MSG: {
+        const message = pb.PushMessage.decode(frame.body).message;
+        if (message) receiver?.accept([toMessage(message)], true);
+        return;
+      }
+      case Cmd.CMD_BATCH_MSG: {
+        const pushes = pb.BatchMessages.decode(frame.body).messages;
+        receiver?.accept(
+          pushes.flatMap((p) => (p.message ? [toMessage(p.message)] : [])),
+          true,
+        );
+        return;
+      }
+      case Cmd.CMD_SEND_MSG_RSP:
+        return this.outbox.handle(pb.SendMessageResponse.decode(frame.body));
+      default:
+        dispatchSignal(frame, {
+          receipt: (e) => this.emit("receipt", e),
+          revoke: (e) => {
+            this.user?.store
+              .markRevoked(e.conversationId, e.serverMsgId, e.revokedBy, e.revokedTime)
+              .catch((error: unknown) =>
+                this.emit("error", new IMError("invalid", 0, `store failed: ${String(error)}`)),
+              );
+            this.emit("revoke", e);
+          },
+          typing: (e) => this.emit("typing", e),
+          presence: (e) => this.emit("presence", e),
+        });
+    }
+  }
+}

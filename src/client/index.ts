@@ -1,0 +1,21 @@
+// Public surface of `edge-im/client`; the IndexedDB store is the separate `edge-im/client/indexeddb`.
+export { IMClient } from "./client.ts";
+export type { IMClientOptions } from "./options.ts";
+export { defaultWsUrl } from "./options.ts";
+export {
+  IMConnectionError,
+  IMError,
+  IMHttpError,
+  IMProtocolError,
+  IMTimeoutError,
+  type IMErrorKind,
+} from "./errors.ts";
+export { TypedEmitter, type Listener } from "./emitter.ts";
+export { MemoryStore, type IMStore } from "./store.ts";
+export { Backoff, fullJitterDelay, type BackoffOptions } from "./backoff.ts";
+export type { FrameHooks, WebSocketFactory } from "./socket.ts";
+export type { LoginInput, RegisterInput } from "./http-api.ts";
+export { conversationWith } from "./message.ts";
+export type { Frame } from "../protocol/codec.ts";
+export { Cmd as CommandType, Err as ErrorCode } from "../protocol/codec.ts";
+export * from "./types.ts";

@@ -1,0 +1,133 @@
+// Sends in flight: acked by client_msg_id, resent unchanged on ack timeout and reconnect, within a budget.
+import { Cmd, Err, pb } from "../protocol/codec.ts";
+import { IMConnectionError, IMError, IMProtocolError, IMTimeoutError } from "./errors.ts";
+import type { Outgoing } from "./message.ts";
+import type { SendResult } from "./types.ts";
+
+type SendResponse = ReturnType<typeof pb.SendMessageResponse.decode>;
+
+/** Refusals the server asks the client to retry: the message was not stored. */
+const RETRYABLE = new Set<number>([Err.ERR_UNKNOWN, Err.ERR_SEND_TOO_FAST]);
+
+interface InFlight {
+  info: Outgoing;
+  attempts: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  lastError: IMError | null;
+  promise: Promise<SendResult>;
+  resolve: (result: SendResult) => void;
+  reject: (error: Error) => void;
+}
+
+export interface OutboxOptions {
+  /** How long to wait for SEND_MSG_RSP before sending again, in ms. */
+  ackTimeoutMs: number;
+  /** Transmissions per message, the first included. */
+  maxAttempts: number;
+  /** Puts a SEND_MSG_REQ on the wire; false when no authenticated socket is open. */
+  transmit: (info: Outgoing) => boolean;
+  /** The server stored a message of ours: it belongs in the conversation's timeline now. */
+  acked: (sent: Outgoing, result: SendResult) => void;
+}
+
+export class Outbox {
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly options: OutboxOptions;
+
+  constructor(options: OutboxOptions) {
+    this.options = options;
+  }
+
+  get size(): number {
+    return this.inFlight.size;
+  }
+
+  /** Sends now if connected, else at the next (re)connect. A repeated client_msg_id joins the first. */
+  send(info: Outgoing): Promise<SendResult> {
+    const existing = this.inFlight.get(info.clientMsgId);
+    if (existing) return existing.promise;
+    let resolve!: (result: SendResult) => void;
+    let reject!: (error: Error) => void;
+    const promise = new Promise<SendResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const entry: InFlight = {
+      info,
+      attempts: 0,
+      timer: undefined,
+      lastError: null,
+      promise,
+      resolve,
+      reject,
+    };
+    this.inFlight.set(info.clientMsgId, entry);
+    this.transmit(entry);
+    return promise;
+  }
+
+  /** A SEND_MSG_RSP: settles its send; a late duplicate (after a resend) finds nothing and is ignored. */
+  handle(response: SendResponse): void {
+    const entry = this.inFlight.get(response.clientMsgId);
+    if (!entry) return;
+    const code = response.errorCode ?? Err.ERR_SUCCESS;
+    if (code !== Err.ERR_SUCCESS) {
+      const error = new IMProtocolError(code, response.errorMsg, Cmd.CMD_SEND_MSG_REQ);
+      if (RETRYABLE.has(code) && entry.attempts < this.options.maxAttempts) {
+        entry.lastError = error; // the timer sends it again
+        return;
+      }
+      return this.settle(entry, error);
+    }
+    const result: SendResult = {
+      clientMsgId: entry.info.clientMsgId,
+      conversationId: entry.info.conversationId,
+      serverMsgId: response.serverMsgId,
+      seq: Number(response.seq),
+      serverTime: Number(response.serverTime),
+    };
+    this.settle(entry, result);
+    this.options.acked(entry.info, result);
+  }
+
+  /** After a (re)connect: everything not acked goes out again. */
+  resume(): void {
+    for (const entry of [...this.inFlight.values()]) {
+      clearTimeout(entry.timer);
+      this.transmit(entry);
+    }
+  }
+
+  /** The socket is gone: stop the ack clocks until `resume()`. */
+  pause(): void {
+    for (const entry of this.inFlight.values()) {
+      clearTimeout(entry.timer);
+      entry.timer = undefined;
+    }
+  }
+
+  /** The client stopped: nothing will go out any more. */
+  failAll(reason: string): void {
+    for (const entry of [...this.inFlight.values()]) this.settle(entry, new IMConnectionError(reason));
+  }
+
+  private transmit(entry: InFlight): void {
+    if (entry.attempts >= this.options.maxAttempts) {
+      const spent = `no ack for ${entry.info.clientMsgId} after ${entry.attempts} attempts`;
+      return this.settle(entry, entry.lastError ?? new IMTimeoutError(spent));
+    }
+    if (!this.options.transmit(entry.info)) return; // offline: resume() sends it
+    entry.attempts++;
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      this.transmit(entry);
+    }, this.options.ackTimeoutMs);
+  }
+
+  private settle(entry: InFlight, outcome: SendResult | Error): void {
+    clearTimeout(entry.timer);
+    this.inFlight.delete(entry.info.clientMsgId);
+    if (outcome instanceof Error) entry.reject(outcome);
+    else entry.resolve(outcome);
+  }
+}

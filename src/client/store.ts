@@ -1,0 +1,76 @@
+// The pluggable cursor and message store (IMStore) and its in-memory default (MemoryStore).
+import type { Message } from "./types.ts";
+
+/**
+ * A cursor and message store. The client calls `saveMessages` with each contiguous batch before it
+ * emits it, so after a restart `loadCursors` tells the first batch sync where every conversation
+ * stopped. Implementations must keep a batch and its cursor together (one transaction where they can).
+ */
+export interface IMStore {
+  /** Every conversation's cursor. */
+  loadCursors(): Promise<Map<string, number>>;
+  /** Appends messages (in seq order, contiguous) and moves the conversation's cursor to `cursor`. */
+  saveMessages(conversationId: string, messages: readonly Message[], cursor: number): Promise<void>;
+  /** The newest messages before `beforeSeq` (all when omitted), oldest first. */
+  getMessages(conversationId: string, options?: { beforeSeq?: number; limit?: number }): Promise<Message[]>;
+  /** Marks a stored message revoked and drops its content (a revoke push). */
+  markRevoked(
+    conversationId: string,
+    serverMsgId: string,
+    revokedBy: string,
+    revokedTime: number,
+  ): Promise<void>;
+  /** Forgets everything (logout). */
+  clear(): Promise<void>;
+}
+
+/** A store that lives as long as the page or process; the default. */
+export class MemoryStore implements IMStore {
+  private readonly cursors = new Map<string, number>();
+  private readonly messages = new Map<string, Message[]>();
+  private readonly limit: number;
+
+  /** Keeps at most `limitPerConversation` messages per conversation (the newest); cursors are kept whole. */
+  constructor(options: { limitPerConversation?: number } = {}) {
+    this.limit = options.limitPerConversation ?? 1_000;
+  }
+
+  async loadCursors(): Promise<Map<string, number>> {
+    return new Map(this.cursors);
+  }
+
+  async saveMessages(conversationId: string, messages: readonly Message[], cursor: number): Promise<void> {
+    const list = this.messages.get(conversationId) ?? [];
+    list.push(...messages);
+    if (list.length > this.limit) list.splice(0, list.length - this.limit);
+    this.messages.set(conversationId, list);
+    this.cursors.set(conversationId, Math.max(cursor, this.cursors.get(conversationId) ?? 0));
+  }
+
+  async getMessages(
+    conversationId: string,
+    options: { beforeSeq?: number; limit?: number } = {},
+  ): Promise<Message[]> {
+    const before = options.beforeSeq ?? Infinity;
+    const list = (this.messages.get(conversationId) ?? []).filter((m) => m.seq < before);
+    return list.slice(Math.max(0, list.length - (options.limit ?? list.length)));
+  }
+
+  async markRevoked(
+    conversationId: string,
+    serverMsgId: string,
+    revokedBy: string,
+    revokedTime: number,
+  ): Promise<void> {
+    const list = this.messages.get(conversationId);
+    const i = list?.findIndex((m) => m.serverMsgId === serverMsgId) ?? -1;
+    const found = list?.[i];
+    if (!list || !found) return;
+    list[i] = { ...found, isRevoked: true, revokedBy, revokedTime, content: new Uint8Array(), text: "" };
+  }
+
+  async clear(): Promise<void> {
+    this.cursors.clear();
+    this.messages.clear();
+  }
+}
