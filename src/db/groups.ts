@@ -50,6 +50,15 @@ export interface MemberJson {
   mutedUntil: number;
 }
 
+export async function findGroups(db: Database, groupIds: readonly string[]): Promise<GroupRow[]> {
+  if (groupIds.length === 0) return [];
+  return db
+    .select()
+    .from(groups)
+    .where(inArray(groups.id, [...groupIds]))
+    .all();
+}
+
 export async function findGroup(db: Database, groupId: string): Promise<GroupRow | undefined> {
   return db.select().from(groups).where(eq(groups.id, groupId)).get();
 }

@@ -27,7 +27,7 @@ export interface Encoder<T> {
   encode(message: T): { finish(): Uint8Array };
 }
 
-/** Encodes a body and wraps it in a WebSocketMessage stamped with the server's clock. */
+/** Encodes a body and wraps it in a WebSocketMessage stamped with the sender's clock. */
 export function encodeFrame<T>(command: Cmd, sequence: number, type: Encoder<T>, body: T): Uint8Array {
   return encodeRawFrame(command, sequence, type.encode(body).finish());
 }

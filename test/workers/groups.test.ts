@@ -258,6 +258,13 @@ describe("group messaging", () => {
     expect(notices(entry.messages!)).toMatchObject([{ type: "member_joined" }]);
     const range = await syncRange(lateSocket, conversationId, 1);
     expect(range.messages!.map((m) => Number(m.seq))).toEqual([5, 6]);
+    const listed = await api<{
+      conversations: { conversationID: string; showName: string; groupID: string }[];
+    }>("/api/conversations", { token: late.token });
+    expect(listed.body.data!.conversations.find((c) => c.conversationID === conversationId)).toMatchObject({
+      showName: "Team",
+      groupID: group.groupID,
+    });
     // The join notice is the joiner's own act, so only "welcome" is unread.
     await expect
       .poll(async () => {

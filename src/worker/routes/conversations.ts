@@ -7,7 +7,8 @@ import { findUsersByIds } from "../../db/users";
 import { ApiError, notFound, ok } from "../../http/envelope";
 import { jsonBody, validated } from "../../http/validate";
 import { Err, pb, type MessageInfo } from "../../protocol/codec";
-import { parseConversationId } from "../../protocol/conversation-id";
+import { ConversationType, parseConversationId } from "../../protocol/conversation-id";
+import { findGroups } from "../../db/groups";
 import type { InboxEntry } from "../../objects/user/inbox";
 import { requireAuth } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
@@ -76,21 +77,40 @@ function latestMessageJson(entry: InboxEntry, m: MessageInfo | null, me: string)
   });
 }
 
+/** The name and picture a conversation is shown with: the peer's, the group's, or the system's. */
+async function faces(
+  c: Context<AppEnv>,
+  entries: InboxEntry[],
+): Promise<Map<string, { name: string; face: string }>> {
+  const db = database(c.env);
+  const peers = await findUsersByIds(db, [...new Set(entries.map((e) => e.peerId).filter(Boolean))]);
+  const groupIds = entries.flatMap((e) => {
+    const parsed = parseConversationId(e.conversationId);
+    return parsed?.type === ConversationType.group ? [parsed.groupId] : [];
+  });
+  const groupRows = await findGroups(db, groupIds);
+  const byId = new Map<string, { name: string; face: string }>();
+  for (const p of peers) byId.set(p.id, { name: p.nickname, face: p.avatar });
+  for (const g of groupRows) byId.set(`group_${g.id}`, { name: g.name, face: g.faceUrl });
+  return byId;
+}
+
 async function toJson(c: Context<AppEnv>, entries: InboxEntry[]): Promise<ConversationJson[]> {
-  const peers = await findUsersByIds(database(c.env), [
-    ...new Set(entries.map((e) => e.peerId).filter(Boolean)),
-  ]);
-  const profiles = new Map(peers.map((p) => [p.id, p]));
+  const known = await faces(c, entries);
   return entries.map((entry) => {
-    const peer = profiles.get(entry.peerId);
+    const parsed = parseConversationId(entry.conversationId);
+    const face =
+      parsed?.type === ConversationType.system
+        ? { name: "Notifications", face: "" }
+        : known.get(entry.peerId || entry.conversationId);
     const last = entry.lastMessage ? pb.MessageInfo.decode(entry.lastMessage) : null;
     return {
       conversationID: entry.conversationId,
       conversationType: entry.conversationType,
       userID: entry.peerId,
-      groupID: "",
-      showName: peer?.nickname ?? "",
-      faceURL: peer?.avatar ?? "",
+      groupID: parsed?.type === ConversationType.group ? parsed.groupId : "",
+      showName: face?.name ?? "",
+      faceURL: face?.face ?? "",
       latestMsg: latestMessageJson(entry, last, c.var.userId),
       latestMsgSendTime: Number(last?.sendTime ?? entry.lastTime),
       unreadCount: Math.max(0, entry.maxSeq - entry.readSeq),
