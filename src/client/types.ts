@@ -1,31 +1,10 @@
 // Public data shapes: users and sessions (HTTP), messages and acks, and every event's payload.
 import type { IMError } from "./errors.ts";
 
-/** A user profile as the HTTP API returns it (the SDK's `User`, camelCase, ms timestamps). */
-export interface User {
-  userID: string;
-  nickname: string;
-  avatar: string;
-  phone: string;
-  email: string;
-  gender: number;
-  birth: number;
-  signature: string;
-  extra: string;
-  createTime: number;
-  updateTime: number;
-}
-
-/** What login and refresh return; the client keeps it to authenticate HTTP calls and the socket. */
-export interface Session {
-  token: string;
-  userID: string;
-  user: User;
-  /** Unix ms after which `token` is refused. */
-  expiresAt: number;
-  refreshToken: string;
-  refreshExpiresAt: number;
-}
+/** A user profile as the HTTP API returns it, and what login and refresh return. */
+import type { LoginResult, UserJson } from "../protocol/http-shapes.ts";
+export type User = UserJson;
+export type Session = LoginResult;
 
 /** Message types (PROTOCOL.md, "Value sets"). */
 export const MessageType = {

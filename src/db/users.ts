@@ -1,22 +1,10 @@
 // User rows in D1 and their JSON shape for the SDK (`IMUser`, http-api.md §3.1).
 import { eq, inArray } from "drizzle-orm";
 import { users, type UserRow } from "../../schema/tables";
+import type { UserJson } from "../protocol/http-shapes";
 import type { Database } from "./client";
 
-/** The SDK's User object: camelCase keys, ms timestamps, no username and no password hash. */
-export interface UserJson {
-  userID: string;
-  nickname: string;
-  avatar: string;
-  phone: string;
-  email: string;
-  gender: number;
-  birth: number;
-  signature: string;
-  extra: string;
-  createTime: number;
-  updateTime: number;
-}
+export type { UserJson };
 
 export function toUserJson(row: UserRow): UserJson {
   return {

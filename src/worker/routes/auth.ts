@@ -13,6 +13,7 @@ import {
 } from "../../auth/refresh-tokens";
 import { database } from "../../db/client";
 import { findUserById, findUserByUsername, toUserJson, type UserJson } from "../../db/users";
+import type { LoginResult } from "../../protocol/http-shapes";
 import { ApiError, ok, unauthorized } from "../../http/envelope";
 import { jsonBody } from "../../http/validate";
 import type { Settings } from "../../auth/config";
@@ -63,15 +64,6 @@ function refuseWhenThrottled(verdict: Verdict, message: string): void {
       "Retry-After": String(verdict.retryAfterSeconds),
     });
   }
-}
-
-export interface LoginResult {
-  token: string;
-  userID: string;
-  user: UserJson;
-  expiresAt: number;
-  refreshToken: string;
-  refreshExpiresAt: number;
 }
 
 async function issueSession(
