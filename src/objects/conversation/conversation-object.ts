@@ -391,8 +391,11 @@ export class ConversationObject extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(this.flushNotBefore);
     }
     const lagging = this.members.lagging(this.messages.maxSeq());
-    if (lagging.length > 0) this.fanout.kick(lagging, id);
-    else this.fanoutFailures = 0;
+    if (lagging.length > 0) {
+      this.fanout.kick(lagging, id);
+      // Stay armed until every member has it: a crash mid-fan-out loses the pumps, not the alarm.
+      await this.armAlarm(Math.max(Date.now() + backoff(this.fanoutFailures + 1), this.flushNotBefore));
+    } else this.fanoutFailures = 0;
   }
 
   // ---- helpers ----
