@@ -1,7 +1,9 @@
-// Two test projects:
+// Three test projects:
 // - workers: runs inside workerd (@cloudflare/vitest-plugin) with the real Durable Objects, a real
 //   local D1 migrated from schema/migrations, and real WebSockets through the worker's fetch.
 // - node: checks that run on Node, and the end-to-end test that drives a real `wrangler dev`.
+// - chaos: crash consistency, `wrangler dev` killed with SIGKILL mid-stream and restarted on its state
+//   (`npm run test:chaos`; docs/RELIABILITY.md).
 import { randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -42,6 +44,15 @@ export default defineConfig({
           environment: "node",
           include: ["test/node/**/*.test.ts"],
           testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: "chaos",
+          environment: "node",
+          include: ["test/chaos/**/*.test.ts"],
+          testTimeout: 600_000,
           hookTimeout: 180_000,
         },
       },

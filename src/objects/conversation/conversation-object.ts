@@ -76,6 +76,8 @@ export class ConversationObject extends DurableObject<Env> {
   /** The alarm time we last set, or undefined when unknown (after a restart). */
   private alarmAt: number | null | undefined = undefined;
   private flushFailures = 0;
+  /** While D1 writes fail: no flush is armed sooner than this (the backoff holds under traffic). */
+  private flushNotBefore = 0;
   private fanoutFailures = 0;
   /** The clock revoke windows and mutes are measured with; tests move it instead of sleeping. */
   now: () => number = () => Date.now();
@@ -151,7 +153,7 @@ export class ConversationObject extends DurableObject<Env> {
       id,
     );
     this.fanout.kick(this.members.activeIds(), id);
-    await this.armAlarm(now + FLUSH_DELAY_MS);
+    await this.armFlush();
     return accepted(stored, false);
   }
 
@@ -273,7 +275,7 @@ export class ConversationObject extends DurableObject<Env> {
       }
     }
     this.messages.revoke(message.seq, input.userId, now);
-    await this.armAlarm(Date.now() + FLUSH_DELAY_MS);
+    await this.armFlush();
     const push = {
       conversationId: id.conversationId,
       serverMsgId: message.serverMsgId,
@@ -330,7 +332,7 @@ export class ConversationObject extends DurableObject<Env> {
       const notice = this.appendNotice(id, command.actor, plan.notice);
       plan.apply(notice.seq);
       this.fanout.kick(this.members.lagging(this.messages.maxSeq()), id);
-      await this.armAlarm(Date.now() + FLUSH_DELAY_MS);
+      await this.armFlush();
       return { ok: true, changed: true } as const;
     });
   }
@@ -348,7 +350,7 @@ export class ConversationObject extends DurableObject<Env> {
     if (!this.members.get(owner)) this.members.join(owner, Role.member, 1);
     this.appendNotice(resolved.id, SYSTEM_SENDER, payload);
     this.fanout.kick([owner], resolved.id);
-    await this.armAlarm(Date.now() + FLUSH_DELAY_MS);
+    await this.armFlush();
   }
 
   /** Records that `blocker` blocks (or no longer blocks) the other member of this conversation. */
@@ -370,22 +372,30 @@ export class ConversationObject extends DurableObject<Env> {
       const batch = this.messages.outboxBatch(FLUSH_BATCH_ROWS, id);
       if (batch.length > 0) {
         await writeHistory(database(this.env), batch);
-        this.messages.outboxDone(batch.map((m) => m.seq));
+        this.messages.outboxDone(batch);
       }
       this.flushFailures = 0;
+      this.flushNotBefore = 0;
       if (this.messages.outboxSize() > 0) await this.armAlarm(Date.now());
     } catch (error) {
       this.flushFailures++;
       const delay = backoff(this.flushFailures);
+      this.flushNotBefore = Date.now() + delay;
       console.error(
         `history flush of ${id.conversationId} failed (${this.flushFailures}); retry in ${delay} ms`,
         error,
       );
-      await this.armAlarm(Date.now() + delay);
+      // Exactly then, even if a send during this flush armed a sooner one (its fan-out was kicked
+      // directly, and lagging members are kicked below).
+      this.alarmAt = this.flushNotBefore;
+      await this.ctx.storage.setAlarm(this.flushNotBefore);
     }
     const lagging = this.members.lagging(this.messages.maxSeq());
-    if (lagging.length > 0) this.fanout.kick(lagging, id);
-    else this.fanoutFailures = 0;
+    if (lagging.length > 0) {
+      this.fanout.kick(lagging, id);
+      // Stay armed until every member has it: a crash mid-fan-out loses the pumps, not the alarm.
+      await this.armAlarm(Math.max(Date.now() + backoff(this.fanoutFailures + 1), this.flushNotBefore));
+    } else this.fanoutFailures = 0;
   }
 
   // ---- helpers ----
@@ -510,6 +520,11 @@ export class ConversationObject extends DurableObject<Env> {
     return null;
   }
 
+  /** Arms the D1 flush FLUSH_DELAY_MS from now, but not inside the backoff of a failing D1. */
+  private armFlush(): Promise<void> {
+    return this.armAlarm(Math.max(Date.now() + FLUSH_DELAY_MS, this.flushNotBefore));
+  }
+
   /** Sets the alarm to `at` unless one is already due sooner. */
   private async armAlarm(at: number): Promise<void> {
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
@@ -529,6 +544,7 @@ function accepted(message: StoredMessage, duplicate: boolean): SendResult {
   };
 }
 
-function backoff(failures: number): number {
+/** The retry delay after `failures` failures in a row: 1 s doubling to 1 min. */
+export function backoff(failures: number): number {
   return Math.min(RETRY_BASE_MS * 2 ** Math.max(0, failures - 1), RETRY_MAX_MS);
 }

@@ -252,12 +252,19 @@ export class MessageStore {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
   }
 
-  /** Removes the given seqs from the outbox once D1 has their rows. */
-  outboxDone(seqs: readonly number[]): void {
-    if (seqs.length === 0) return;
-    const first = seqs[0] as number;
-    const last = seqs[seqs.length - 1] as number;
-    this.sql.exec("DELETE FROM outbox WHERE seq >= ? AND seq <= ?", first, last);
+  /**
+   * Removes flushed rows from the outbox once D1 has them. A row revoked while its flush was in
+   * flight stays queued: D1 got the copy from before the revoke, and the next flush overwrites it.
+   */
+  outboxDone(flushed: readonly StoredMessage[]): void {
+    for (const m of flushed) {
+      this.sql.exec(
+        "DELETE FROM outbox WHERE seq = ? AND (SELECT is_revoked FROM messages WHERE seq = ?) = ?",
+        m.seq,
+        m.seq,
+        m.isRevoked ? 1 : 0,
+      );
+    }
   }
 
   private transaction<T>(body: () => T): T {

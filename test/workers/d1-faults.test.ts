@@ -1,0 +1,212 @@
+// D1 faults (issue 7, point 2): history writes to D1 fail for a while. The conversation keeps
+// answering sends (its own SQLite is the seq authority), its outbox holds every row D1 does not have,
+// the alarm retries with a growing backoff that new sends do not cut short, every failure is counted
+// and logged, and once D1 is back the history is complete with no duplicates.
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { backoff, type ConversationObject } from "../../src/objects/conversation/conversation-object";
+import { FLUSH_BATCH_ROWS } from "../../src/objects/conversation/history-outbox";
+import { Cmd, Err, pb } from "../../src/protocol/codec";
+import { singleConversationId } from "../../src/protocol/conversation-id";
+import { newUser, type TestUser } from "./helpers/http";
+import { TestSocket } from "./helpers/socket";
+
+/** Sends `count` texts without waiting for each ack (the SDK pipelines too); resolves with all acks. */
+function sendPipelined(socket: TestSocket, from: TestUser, to: TestUser, count: number, label: string) {
+  const sequences = Array.from({ length: count }, (_, i) =>
+    socket.send(Cmd.CMD_SEND_MSG_REQ, pb.SendMessageRequest, {
+      message: {
+        clientMsgId: crypto.randomUUID(),
+        conversationId: singleConversationId(from.userId, to.userId),
+        senderId: from.userId,
+        receiverId: to.userId,
+        messageType: 1,
+        content: new TextEncoder().encode(`${label} ${i + 1}`),
+        sendTime: Date.now(),
+      },
+    }),
+  );
+  // Hundreds in flight on a busy machine: give the acks time.
+  return Promise.all(
+    sequences.map(async (sequence) => {
+      const frame = await socket.next(
+        (f) => f.command === Cmd.CMD_SEND_MSG_RSP && f.sequence === sequence,
+        120_000,
+      );
+      return pb.SendMessageResponse.decode(frame.body);
+    }),
+  );
+}
+
+type Ack = Awaited<ReturnType<typeof sendPipelined>>[number];
+
+/** What the conversation's object holds about its flush, read inside the object. */
+function flushState(conversationId: string) {
+  return runInDurableObject(
+    env.CONVERSATION_OBJECT.getByName(conversationId),
+    async (instance: ConversationObject, state) => ({
+      failures: (instance as unknown as { flushFailures: number }).flushFailures,
+      outbox: state.storage.sql
+        .exec<{ seq: number }>("SELECT seq FROM outbox ORDER BY seq")
+        .toArray()
+        .map((r) => r.seq),
+      alarm: await state.storage.getAlarm(),
+    }),
+  );
+}
+
+async function historyInD1(conversationId: string) {
+  const rows = await env.DB.prepare(
+    "SELECT seq, server_msg_id FROM messages WHERE conversation_id = ? ORDER BY seq",
+  )
+    .bind(conversationId)
+    .all<{ seq: number; server_msg_id: string }>();
+  const stats = await env.DB.prepare(
+    "SELECT COUNT(*) AS rows, COUNT(DISTINCT seq) AS seqs, COUNT(DISTINCT server_msg_id) AS ids FROM messages WHERE conversation_id = ?",
+  )
+    .bind(conversationId)
+    .first<{ rows: number; seqs: number; ids: number }>();
+  return { rows: rows.results, stats };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** The outage: D1's history table is renamed away, so every INSERT into `messages` fails. */
+async function takeHistoryDown() {
+  await env.DB.prepare("ALTER TABLE messages RENAME TO messages_offline").run();
+}
+async function bringHistoryBack() {
+  await env.DB.prepare("ALTER TABLE messages_offline RENAME TO messages").run();
+}
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  // Whatever a failed test left behind, the next one starts with the table in place.
+  const offline = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages_offline'",
+  ).first();
+  if (offline) await bringHistoryBack();
+});
+
+describe("D1 history writes failing for a while", () => {
+  it(
+    "holds every row in the outbox, backs off, logs each failure, and completes D1 exactly once when it is back",
+    { timeout: 180_000 },
+    async () => {
+      const [a, b] = [await newUser("a"), await newUser("b")];
+      const socket = await TestSocket.connect(a);
+      const conversationId = singleConversationId(a.userId, b.userId);
+      const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
+
+      // Before the outage: 5 messages reach D1.
+      const before = await sendPipelined(socket, a, b, 5, "before");
+      while (await runDurableObjectAlarm(stub));
+      expect((await historyInD1(conversationId)).rows.map((r) => r.seq)).toEqual(range(1, 5));
+
+      await takeHistoryDown();
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      // Sends keep working: more than one flush batch of them, all acked while D1 is down.
+      const outageCount = FLUSH_BATCH_ROWS + 10;
+      const during = await sendPipelined(socket, a, b, outageCount, "during");
+      expect(during.every((ack) => (ack.errorCode ?? 0) === Err.ERR_SUCCESS)).toBe(true);
+      expect(during.map((ack) => Number(ack.seq)).sort((x, y) => x - y)).toEqual(range(6, 5 + outageCount));
+
+      // Each alarm run fails, keeps every row, and re-arms itself further away each time.
+      let last = { failures: 0, delay: 0 };
+      const delays: number[] = [];
+      let held = 0;
+      let late: Ack | null = null;
+      for (let round = 1; round <= 4; round++) {
+        const t0 = Date.now();
+        expect(await runDurableObjectAlarm(stub)).toBe(true);
+        const t1 = Date.now();
+        const state = await flushState(conversationId);
+        // (The alarm may also have fired by itself in between: each failure counts.)
+        expect(state.failures).toBeGreaterThan(last.failures);
+        const delay = backoff(state.failures);
+        expect(state.alarm).not.toBeNull();
+        expect(state.alarm!).toBeGreaterThanOrEqual(t0 + delay);
+        expect(state.alarm!).toBeLessThanOrEqual(t1 + delay);
+        expect(delay > last.delay || delay === backoff(Infinity)).toBe(true);
+        expect(state.outbox).toEqual(range(6, 5 + outageCount + (late ? 1 : 0)));
+        last = { failures: state.failures, delay };
+        delays.push(delay);
+        held = state.outbox.length;
+
+        if (round === 2) {
+          // A send during the outage is acked at once and does not pull the retry forward: a busy
+          // conversation must not hammer a failing D1 every FLUSH_DELAY_MS.
+          late = await socket.sendText(a.userId, b.userId, "late");
+          expect(late.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+          const after = await flushState(conversationId);
+          expect(after.alarm!).toBeGreaterThanOrEqual(state.alarm!);
+          expect(after.outbox).toContain(Number(late.seq));
+        }
+      }
+
+      // Never silent: every failure was logged with the conversation, its count and the next retry.
+      const logged = errors.mock.calls
+        .map((call) => String(call[0]))
+        .filter((line) => line.startsWith(`history flush of ${conversationId} failed`));
+      expect(logged.length).toBe(last.failures);
+      expect(logged.at(-1)).toBe(
+        `history flush of ${conversationId} failed (${last.failures}); retry in ${last.delay} ms`,
+      );
+
+      // D1 is back: the alarm runs until the outbox is empty (the rows take more than one batch).
+      await bringHistoryBack();
+      let drainRuns = 0;
+      while (await runDurableObjectAlarm(stub)) expect(++drainRuns).toBeLessThan(200);
+      const state = await flushState(conversationId);
+      expect(state).toEqual({ failures: 0, outbox: [], alarm: null });
+
+      const total = 5 + outageCount + 1;
+      const history = await historyInD1(conversationId);
+      expect(history.stats).toEqual({ rows: total, seqs: total, ids: total });
+      const acked = [...before, ...during, late!].sort((x, y) => Number(x.seq) - Number(y.seq));
+      console.log(
+        `d1-faults: outage rows held in the outbox ${held} (every one), flush failures ${last.failures} ` +
+          `(each logged), retry delays ${delays.join(" → ")} ms, alarm runs to drain ${drainRuns}, ` +
+          `D1 rows after recovery ${history.stats?.rows} (distinct seqs ${history.stats?.seqs}, ids ${history.stats?.ids}, acked ${total}); lost 0, duplicates 0`,
+      );
+      expect(history.rows).toEqual(
+        acked.map((ack) => ({ seq: Number(ack.seq), server_msg_id: ack.serverMsgId })),
+      );
+      socket.close();
+    },
+  );
+
+  it("keeps a revoke that lands while its message's flush is in flight, so D1 drops the content too", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const socket = await TestSocket.connect(a);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
+    const ack = await socket.sendText(a.userId, b.userId, "sent to the wrong person");
+    const seq = Number(ack.seq);
+
+    await runInDurableObject(stub, async (instance: ConversationObject, state) => {
+      // Whether or not the alarm already copied it, the row is pending a flush again.
+      state.storage.sql.exec("INSERT OR IGNORE INTO outbox (seq) VALUES (?)", seq);
+      const flushing = instance.alarm(); // has read the row, now waits on D1
+      const revoked = await instance.revoke({
+        conversationId,
+        userId: a.userId,
+        serverMsgId: ack.serverMsgId!,
+        originSession: "",
+      });
+      expect(revoked.ok).toBe(true);
+      await flushing;
+      // D1 got the copy from before the revoke: the row must stay queued.
+      expect(state.storage.sql.exec("SELECT seq FROM outbox").toArray()).toEqual([{ seq }]);
+    });
+    while (await runDurableObjectAlarm(stub));
+
+    const row = await env.DB.prepare(
+      "SELECT is_revoked, revoked_by, length(content) AS size FROM messages WHERE server_msg_id = ?",
+    )
+      .bind(ack.serverMsgId)
+      .first();
+    expect(row).toEqual({ is_revoked: 1, revoked_by: a.userId, size: 0 });
+    socket.close();
+  });
+});
