@@ -102,7 +102,11 @@ export async function sendMessage(fc: FrameContext): Promise<void> {
     result = await fc.env.CONVERSATION_OBJECT.getByName(input.conversationId).send(input);
   } catch (error) {
     console.error(`send to ${input.conversationId} failed`, error);
-    result = { ok: false, code: Err.ERR_UNKNOWN, message: "the message was not stored; resend it" };
+    result = {
+      ok: false,
+      code: Err.ERR_UNKNOWN,
+      message: "the message may not have been stored: resend it with the same client_msg_id",
+    };
   }
   if (!result.ok) {
     return reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
