@@ -7,6 +7,8 @@ import { ApiError, badRequest } from "./envelope";
 /** Largest JSON body any endpoint accepts. */
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
 
+const tooLarge = () => new ApiError(413, `Request body too large: at most ${MAX_JSON_BODY_BYTES} bytes`);
+
 function describe(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return "Invalid request body";
@@ -19,8 +21,10 @@ function describe(error: z.ZodError): string {
  * join/leave/dismiss while still declaring JSON, http-api.md §1.2).
  */
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  // Refuse a declared oversize body before reading it; check what was read in any case.
+  if (Number(c.req.header("Content-Length") ?? 0) > MAX_JSON_BODY_BYTES) throw tooLarge();
   const text = await c.req.text();
-  if (text.length > MAX_JSON_BODY_BYTES) throw new ApiError(413, "Request body too large");
+  if (new TextEncoder().encode(text).length > MAX_JSON_BODY_BYTES) throw tooLarge();
   let raw: unknown = {};
   if (text.trim().length > 0) {
     try {

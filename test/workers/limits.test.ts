@@ -6,7 +6,8 @@ import { MAX_SYNC_CONVERSATIONS } from "../../src/objects/user/handlers/sync";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { DEFAULT_MESSAGE_MAX_BYTES, MAX_FRAME_BYTES, MAX_SOCKETS_PER_USER } from "../../src/protocol/limits";
-import { ORIGIN, newUser } from "./helpers/http";
+import { MAX_JSON_BODY_BYTES } from "../../src/http/validate";
+import { ORIGIN, api, newUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 
 function sendBytes(socket: TestSocket, from: string, to: string, size: number) {
@@ -92,6 +93,19 @@ describe("limits at their edges", () => {
     const notice = pb.ErrorNotice.decode((await socket.nextCommand(Cmd.CMD_UNKNOWN)).body);
     expect(notice).toMatchObject({ errorCode: Err.ERR_SEND_TOO_FAST, refSequence: burst + 1 });
     socket.close();
+  });
+
+  it("reads a JSON body of MAX_JSON_BODY_BYTES and refuses one byte more with 413", async () => {
+    const body = (size: number) => {
+      const skeleton = JSON.stringify({ username: "edge-case", password: "" });
+      return JSON.stringify({ username: "edge-case", password: "x".repeat(size - skeleton.length) });
+    };
+    const atLimit = await api("/api/auth/register", { rawBody: body(MAX_JSON_BODY_BYTES) });
+    expect(atLimit.status).toBe(400); // read and validated: the password is too long for bcrypt
+    expect(atLimit.body.message).toMatch(/password/);
+    const over = await api("/api/auth/register", { rawBody: body(MAX_JSON_BODY_BYTES + 1) });
+    expect(over.status).toBe(413);
+    expect(over.body.code).toBe(413);
   });
 
   it("takes MAX_SYNC_CONVERSATIONS conversation states in a BATCH_SYNC and refuses more", async () => {
