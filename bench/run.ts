@@ -1,0 +1,270 @@
+// `npm run bench [-- --quick]`: starts the baseline relay and then the IM server under `wrangler dev`
+// with fresh state, drives both with the same load from Node clients, prints the table and writes
+// bench/results/latest.json. Options: bench/lib/options.ts. What each scenario does: bench/scenarios/.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { imSystem, relaySystem, type ChatSystem } from "./clients/systems.ts";
+import { gitInfo, load, machineInfo } from "./lib/machine.ts";
+import { parseOptions, plan, USAGE, type Options, type ScenarioName } from "./lib/options.ts";
+import { startCpuProfile } from "./lib/profile.ts";
+import { formatCpu, formatTable, rowsFor, type Row, type ScenarioOutcome } from "./lib/report.ts";
+import { logTail, root, startServer, stopAll, type RunningServer, type SystemKind } from "./lib/server.ts";
+import { catchUp } from "./scenarios/catch-up.ts";
+import { connections } from "./scenarios/connections.ts";
+import { d1Lag } from "./scenarios/d1-lag.ts";
+import { fixedRate } from "./scenarios/fixed-rate.ts";
+import { groupFanoutSkipReason } from "./scenarios/group-fanout.ts";
+import { closePairs, connectPairs, oneToOne } from "./scenarios/one-to-one.ts";
+import type { ScenarioResult } from "./scenarios/result.ts";
+
+/** Half the baseline's one-to-one rate, when there is no baseline figure: issue 6's probe (~1,100). */
+const FALLBACK_RATE = 550;
+
+type Outcomes = Partial<Record<ScenarioName, ScenarioOutcome>>;
+
+function summarize(result: ScenarioResult): string {
+  const figures = Object.entries(result.figures)
+    .map(([k, v]) => `${k}=${v ?? "–"}`)
+    .join(" ");
+  const errors = Object.entries(result.errors)
+    .map(([k, v]) => `\n    ${v}× ${k}`)
+    .join("");
+  return `  ${figures}${errors}`;
+}
+
+async function measure(
+  outcomes: Outcomes,
+  name: ScenarioName,
+  kind: SystemKind,
+  run: () => Promise<ScenarioResult>,
+): Promise<ScenarioResult | null> {
+  const outcome = (outcomes[name] ??= {});
+  console.log(`▶ ${kind}: ${name}`);
+  try {
+    const result = await run();
+    outcome[kind] = result;
+    console.log(summarize(result));
+    console.log(formatCpu("while measuring", result.cpu));
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    (outcome.error ??= {})[kind] = message;
+    console.log(`  FAILED: ${message}`);
+    return null;
+  }
+}
+
+/** One-to-one then fixed rate over the same 50 pairs; returns the one-to-one msgs/s. */
+async function messaging(
+  o: Options,
+  outcomes: Outcomes,
+  system: ChatSystem,
+  rate: (oneToOneMax: number | null) => number,
+): Promise<number | null> {
+  const p = plan(o);
+  if (!o.only.has("one-to-one") && !o.only.has("fixed-rate")) return null;
+  const pairs = await connectPairs(system, p.pairs, "p");
+  try {
+    let max: number | null = null;
+    if (o.only.has("one-to-one")) {
+      const profile = o.profile && system.kind === "server" ? await startCpuProfile(system.server) : null;
+      const result = await measure(outcomes, "one-to-one", system.kind, () =>
+        oneToOne(system, pairs, p.oneToOne),
+      );
+      if (profile) {
+        const file = await profile.stop(join(root, "bench/results/server-one-to-one.cpuprofile"));
+        console.log(`  cpu profile of the worker: ${relative(root, file.path)}\n${file.top}`);
+      }
+      max = result?.figures.msgsPerSec ?? null;
+    }
+    if (o.only.has("fixed-rate")) {
+      const ratePerSec = rate(max);
+      console.log(`  fixed rate: ${ratePerSec} msgs/s`);
+      await measure(outcomes, "fixed-rate", system.kind, () =>
+        fixedRate(system, pairs, { ...p.fixedRate, ratePerSec }),
+      );
+    }
+    return max;
+  } finally {
+    closePairs(pairs);
+  }
+}
+
+async function withServer<T>(
+  kind: SystemKind,
+  o: Options,
+  body: (server: RunningServer) => Promise<T>,
+): Promise<T> {
+  const t = Date.now();
+  const server = await startServer(kind, o.via);
+  console.log(
+    `\n== ${kind}: wrangler dev ready in ${((Date.now() - t) / 1000).toFixed(1)} s; clients → ${server.origin} (${server.via})`,
+  );
+  try {
+    return await body(server);
+  } catch (error) {
+    console.log(`${kind} log tail:\n${logTail(server)}`);
+    throw error;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  if (!o) {
+    console.log(USAGE);
+    return;
+  }
+  const p = plan(o);
+  const startedAt = new Date();
+  const machine = machineInfo();
+  const loadBefore = load();
+  console.log(
+    `bench: ${o.quick ? "quick" : "full"} run on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ` +
+      `node ${machine.node}; load average ${loadBefore ? loadBefore["1m"] : "?"}`,
+  );
+  const outcomes: Outcomes = {};
+  const systems: Record<string, unknown> = {};
+  const describe = (s: RunningServer) => ({
+    origin: s.origin,
+    via: s.via,
+    proxy: s.proxyOrigin,
+    pids: s.pids,
+  });
+
+  let baselineMax: number | null = null;
+  const needsBaseline =
+    o.baseline && ["one-to-one", "fixed-rate", "connections"].some((n) => o.only.has(n as ScenarioName));
+  if (needsBaseline) {
+    await withServer("baseline", o, async (server) => {
+      systems.baseline = describe(server);
+      const system = relaySystem(server);
+      baselineMax = await messaging(
+        o,
+        outcomes,
+        system,
+        (max) => o.rate ?? (max ? Math.round(max / 2) : FALLBACK_RATE),
+      );
+      if (o.only.has("connections"))
+        await measure(outcomes, "connections", "baseline", () => connections(system, p.connections));
+    });
+  }
+
+  await withServer("server", o, async (server) => {
+    systems.server = describe(server);
+    const system = imSystem(server);
+    const rate = () => o.rate ?? (baselineMax ? Math.round(baselineMax / 2) : FALLBACK_RATE);
+    await messaging(o, outcomes, system, rate);
+    if (o.only.has("catch-up"))
+      await measure(outcomes, "catch-up", "server", () => catchUp(system, p.catchUp));
+    if (o.only.has("d1-lag")) await measure(outcomes, "d1-lag", "server", () => d1Lag(system, p.d1Lag));
+    if (o.only.has("connections"))
+      await measure(outcomes, "connections", "server", () => connections(system, p.connections));
+  });
+  if (o.only.has("group-fanout"))
+    outcomes["group-fanout"] = { skipped: groupFanoutSkipReason() ?? "not written" };
+
+  const rows = table(outcomes);
+  const finishedAt = new Date();
+  console.log(`\n${formatTable(rows)}`);
+  const out = o.out ?? join(root, "bench/results/latest.json");
+  mkdirSync(dirname(out), { recursive: true });
+  const results = {
+    schema: 1,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+    mode: o.quick ? "quick" : "full",
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    seconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+    machine,
+    git: gitInfo(),
+    load: { before: loadBefore, after: load() },
+    plan: p,
+    systems,
+    table: rows,
+    scenarios: outcomes,
+  };
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwrote ${relative(process.cwd(), out)} in ${results.seconds} s total`);
+}
+
+/** Which figures each scenario shows, and its target (issue 6). */
+function table(outcomes: Outcomes): Row[] {
+  const rows: Row[] = [];
+  const add = (name: ScenarioName, specs: Parameters<typeof rowsFor>[2]) => {
+    const outcome = outcomes[name];
+    if (outcome) rows.push(...rowsFor(name, outcome, specs));
+  };
+  add("one-to-one", [
+    {
+      key: "msgsPerSec",
+      figure: "delivered",
+      unit: "msgs/s",
+      target: "≥ 0.6× baseline",
+      check: (_, r) => r !== null && r >= 0.6,
+    },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p95", figure: "send→push p95", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("fixed-rate", [
+    { key: "ratePerSec", figure: "offered rate", unit: "msgs/s" },
+    { key: "achievedPerSec", figure: "delivered", unit: "msgs/s" },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms", target: "≤ 50 ms", check: (s) => s <= 50 },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("catch-up", [
+    { key: "messages", figure: "messages missed offline", unit: "" },
+    {
+      key: "batchLoopMs",
+      figure: "connect + BATCH_SYNC loop (+ SYNC_RANGE gaps)",
+      unit: "ms",
+      target: "≤ 1000 ms",
+      check: (s) => s <= 1000,
+    },
+    {
+      key: "batchThenRangeMs",
+      figure: "connect + 1 BATCH_SYNC + SYNC_RANGE ×16",
+      unit: "ms",
+      target: "≤ 1000 ms",
+      check: (s) => s <= 1000,
+    },
+    { key: "fillPerSec", figure: "fill rate (100 conversations → 1 user)", unit: "msgs/s" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("d1-lag", [
+    { key: "p50", figure: "ack → row in D1 p50", unit: "ms" },
+    { key: "p99", figure: "ack → row in D1 p99", unit: "ms", target: "≤ 2000 ms", check: (s) => s <= 2000 },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("connections", [
+    { key: "connected", figure: "connected + authenticated", unit: "sockets" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+    { key: "connectSeconds", figure: "time to connect all", unit: "s" },
+    { key: "connectsPerSec", figure: "connect rate", unit: "/s" },
+    { key: "kbPerSocket", figure: "workerd memory per socket", unit: "KB" },
+    { key: "heartbeatP99", figure: "heartbeat p99", unit: "ms" },
+    { key: "maxSockets", figure: "sockets before the first limit", unit: "" },
+  ]);
+  add("group-fanout", []);
+  return rows;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.log(`\n${signal}: stopping servers`);
+    void stopAll().then(() => process.exit(130));
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  async (error: unknown) => {
+    console.error(error);
+    await stopAll();
+    process.exit(1);
+  },
+);
