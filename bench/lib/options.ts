@@ -20,6 +20,8 @@ export const USAGE = `npm run bench [-- options]
   --via direct|proxy   connect to workerd directly (default) or through wrangler's dev proxy
   --rate N             fixed-rate scenario: N msgs/s instead of half the baseline's one-to-one rate
   --connections N      connections scenario: N sockets
+  --state-dir DIR      put the fresh --persist-to directories under DIR (default: the OS temp dir),
+                       e.g. /dev/shm to take the disk's fsync out of the figures
   --profile            also take a CPU profile of the server's worker during one-to-one (inspector)
   --out FILE           results file (default bench/results/latest.json)`;
 
@@ -31,6 +33,7 @@ export interface Options {
   rate: number | null;
   connections: number | null;
   profile: boolean;
+  stateDir: string | null;
   out: string | null;
 }
 
@@ -45,6 +48,7 @@ export function parseOptions(argv: string[]): Options | null {
       rate: { type: "string" },
       connections: { type: "string" },
       profile: { type: "boolean", default: false },
+      "state-dir": { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -71,6 +75,7 @@ export function parseOptions(argv: string[]): Options | null {
     rate: positive(values.rate, "rate"),
     connections: positive(values.connections, "connections"),
     profile: values.profile,
+    stateDir: values["state-dir"] ?? null,
     out: values.out ?? null,
   };
 }

@@ -59,8 +59,15 @@ async function healthy(origin: string): Promise<boolean> {
 }
 
 /** The server is started the way `npm run dev` starts it; the baseline with its own config. */
-function command(kind: SystemKind, port: number, inspectorPort: number, persistDir: string): string[] {
+function command(
+  kind: SystemKind,
+  port: number,
+  inspectorPort: number,
+  persistDir: string,
+  extra: string[],
+): string[] {
   const common = [
+    ...extra,
     "--port",
     String(port),
     "--ip",
@@ -78,22 +85,32 @@ function command(kind: SystemKind, port: number, inspectorPort: number, persistD
   return [join(root, "scripts/dev.mjs"), ...common, "--var", "BCRYPT_COST:4"];
 }
 
-export async function startServer(
-  kind: SystemKind,
-  via: Via,
-  readyTimeoutMs = 90_000,
-): Promise<RunningServer> {
+export interface StartOptions {
+  via: Via;
+  /** Unminified code, so a CPU profile names the functions (bench --profile). */
+  readable?: boolean;
+  /** Where the temporary --persist-to directory goes (default: the OS temp dir). */
+  stateParent?: string | null;
+  readyTimeoutMs?: number;
+}
+
+export async function startServer(kind: SystemKind, options: StartOptions): Promise<RunningServer> {
+  const { via, readable = false, stateParent, readyTimeoutMs = 90_000 } = options;
   const port = await freePort();
   const inspectorPort = await freePort();
-  const persistDir = mkdtempSync(join(tmpdir(), `im-bench-${kind}-`));
+  const persistDir = mkdtempSync(join(stateParent ?? tmpdir(), `im-bench-${kind}-`));
   const logFile = join(persistDir, "wrangler.log");
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, command(kind, port, inspectorPort, persistDir), {
-    cwd: root,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    command(kind, port, inspectorPort, persistDir, readable ? ["--no-minify"] : []),
+    {
+      cwd: root,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+    },
+  );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const proxyOrigin = `http://127.0.0.1:${port}`;
@@ -116,9 +133,11 @@ export async function startServer(
         // already gone
       }
     }
+    if (child.pid) killOnExit.delete(child.pid);
     rmSync(persistDir, { recursive: true, force: true });
   };
   stopOnExit.add(stop);
+  if (child.pid) killOnExit.set(child.pid, persistDir);
 
   const deadline = Date.now() + readyTimeoutMs;
   while (Date.now() < deadline && child.exitCode === null && !(await healthy(proxyOrigin))) await sleep(250);
@@ -187,3 +206,16 @@ const stopOnExit = new Set<() => Promise<void>>();
 export async function stopAll(): Promise<void> {
   await Promise.all([...stopOnExit].map((stop) => stop()));
 }
+
+/** Last resort when the harness exits without stopping them (a crash, a closed stdout): kill the groups. */
+const killOnExit = new Map<number, string>();
+process.on("exit", () => {
+  for (const [pid, dir] of killOnExit) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

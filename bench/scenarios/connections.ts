@@ -31,6 +31,35 @@ function reading(pid: number | null): ProcessReading | null {
   return { pid, rss: rssBytes(pid), fds: openFds(pid), fdLimit: fdLimit(pid) };
 }
 
+/** Opens a socket for each user, `concurrency` at a time, until done or too many failed. */
+async function openAll(system: ChatSystem, users: string[], o: ConnectionsOptions, errors: ErrorTally) {
+  const clients: ChatClient[] = [];
+  const times = new Samples();
+  const started = nowMs();
+  let next = 0;
+  let failures = 0;
+  const opener = async () => {
+    while (next < users.length && failures < o.maxFailures) {
+      const userId = users[next++] as string;
+      const t = nowMs();
+      try {
+        clients.push(await system.connect(userId));
+        times.add(nowMs() - t);
+      } catch (error) {
+        failures++;
+        errors.add(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, opener));
+  if (failures >= o.maxFailures) errors.add(`stopped opening after ${failures} failures`);
+  return { clients, times, seconds: (nowMs() - started) / 1000 };
+}
+
+function readAll(processes: Record<string, number | null>): Record<string, ProcessReading | null> {
+  return Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, reading(pid)]));
+}
+
 function localPortRange(): number | null {
   try {
     const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
@@ -49,35 +78,17 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
     ...(server.via === "proxy" ? { "workerd dev proxy": server.pids.proxy } : {}),
     "client (node)": process.pid,
   };
-  const before = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, reading(pid)]));
+  const before = readAll(processes);
 
-  const clients: ChatClient[] = [];
-  const connectTimes = new Samples();
   const meter = cpuMeter(server);
-  const started = nowMs();
-  let next = 0;
-  let failures = 0;
-  const opener = async () => {
-    while (next < users.length && failures < o.maxFailures) {
-      const userId = users[next++] as string;
-      const t = nowMs();
-      try {
-        clients.push(await system.connect(userId));
-        connectTimes.add(nowMs() - t);
-      } catch (error) {
-        failures++;
-        errors.add(error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: o.concurrency }, opener));
-  const connectSeconds = (nowMs() - started) / 1000;
+  const first = await openAll(system, users, o, errors);
   const connectCpu = meter.stop();
-  if (failures >= o.maxFailures) errors.add(`stopped opening after ${failures} failures`);
+  const clients = first.clients;
+  const connectSeconds = first.seconds;
 
   // Hold: every socket heartbeats once at a random moment.
   await sleep(500);
-  const held = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, reading(pid)]));
+  const afterConnect = readAll(processes);
   const heartbeat = new Samples();
   const holdMeter = cpuMeter(server);
   await Promise.all(
@@ -93,19 +104,95 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
     }),
   );
   const holdCpu = holdMeter.stop();
+  const held = readAll(processes);
   const closedByServer = clients.filter((c) => c.closed).length;
   if (closedByServer > 0) errors.add(`${closedByServer} sockets closed while held`);
   for (const c of clients) c.terminate();
 
+  // The same users again: their objects and storage exist now (the first connect created them).
+  await sleep(500);
+  const again = await openAll(
+    system,
+    clients.map((c) => c.userId),
+    o,
+    errors,
+  );
+  for (const c of again.clients) c.terminate();
+
   const connected = clients.length;
-  const perSocket = Object.fromEntries(
+  const atConnect = perSocketFigures(processes, before, afterConnect, connected);
+  const atEnd = perSocketFigures(processes, before, held, connected);
+  const ports = localPortRange();
+  const bounds = (figures: PerSocket) => {
+    const list = Object.entries(figures)
+      .filter(([, v]) => v.maxSockets !== null)
+      .map(([name, v]) => ({
+        by: `${name} descriptors (limit ${v.fdLimit}, ${v.fdsPerSocket} per socket)`,
+        max: v.maxSockets as number,
+      }));
+    if (ports) list.push({ by: "client local ports to one address:port (ip_local_port_range)", max: ports });
+    return list.sort((a, b) => a.max - b.max);
+  };
+  const steadyBounds = bounds(atEnd);
+  const runtime = atEnd["workerd runtime"];
+  const hb = heartbeat.summary();
+
+  return {
+    figures: {
+      connected,
+      failures: errors.total,
+      connectSeconds: round(connectSeconds, 2),
+      connectsPerSec: round(connected / connectSeconds, 0),
+      reconnectsPerSec: round(again.clients.length / again.seconds, 0),
+      kbPerSocket: runtime?.kbPerSocket ?? null,
+      fdsPerSocket: runtime?.fdsPerSocket ?? null,
+      heartbeatP99: hb.p99,
+      maxSockets: steadyBounds[0]?.max ?? null,
+    },
+    details: {
+      options: o,
+      connectMs: first.times.summary(),
+      reconnectMs: again.times.summary(),
+      reconnected: again.clients.length,
+      heartbeatMs: hb,
+      // Just after connecting every user's object is awake; after the hold, idle objects have
+      // hibernated (workerd evicts them after ~10 s and closes their SQLite files).
+      perSocketAfterConnect: atConnect,
+      perSocketAfterHold: atEnd,
+      boundAfterConnect: bounds(atConnect)[0] ?? null,
+      bound: steadyBounds[0] ?? null,
+      bounds: steadyBounds,
+      readings: { before, afterConnect, afterHold: held },
+      cpuWhileHolding: holdCpu,
+    },
+    errors: errors.toJSON(),
+    cpu: connectCpu,
+  };
+}
+
+interface PerSocketFigure {
+  kbPerSocket: number | null;
+  fdsPerSocket: number | null;
+  fdLimit: number | null;
+  /** Sockets this process could hold before its descriptor limit, at this many per socket. */
+  maxSockets: number | null;
+}
+type PerSocket = Record<string, PerSocketFigure>;
+type Readings = Record<string, ProcessReading | null>;
+
+function perSocketFigures(
+  processes: Record<string, number | null>,
+  before: Readings,
+  after: Readings,
+  sockets: number,
+): PerSocket {
+  return Object.fromEntries(
     Object.keys(processes).map((name) => {
       const b = before[name];
-      const h = held[name];
-      const bytes = b?.rss != null && h?.rss != null && connected > 0 ? (h.rss - b.rss) / connected : null;
-      const fds = b?.fds != null && h?.fds != null && connected > 0 ? (h.fds - b.fds) / connected : null;
-      // Sockets this process could hold before its descriptor limit: the bound it sets.
-      const limit = h?.fdLimit ?? null;
+      const a = after[name];
+      const bytes = b?.rss != null && a?.rss != null && sockets > 0 ? (a.rss - b.rss) / sockets : null;
+      const fds = b?.fds != null && a?.fds != null && sockets > 0 ? (a.fds - b.fds) / sockets : null;
+      const limit = a?.fdLimit ?? null;
       const maxSockets =
         fds && fds > 0 && limit != null && b?.fds != null ? Math.floor((limit - b.fds) / fds) : null;
       return [
@@ -119,40 +206,4 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
       ];
     }),
   );
-  const bounds = Object.entries(perSocket)
-    .filter(([, v]) => v.maxSockets !== null)
-    .map(([name, v]) => ({
-      by: `${name} descriptors (limit ${v.fdLimit}, ${v.fdsPerSocket}/socket)`,
-      max: v.maxSockets as number,
-    }));
-  const ports = localPortRange();
-  if (ports) bounds.push({ by: "client local ports to one address:port (ip_local_port_range)", max: ports });
-  bounds.sort((a, b) => a.max - b.max);
-  const runtime = perSocket["workerd runtime"];
-  const hb = heartbeat.summary();
-
-  return {
-    figures: {
-      connected,
-      failures: errors.total,
-      connectSeconds: round(connectSeconds, 2),
-      connectsPerSec: round(connected / connectSeconds, 0),
-      kbPerSocket: runtime?.kbPerSocket ?? null,
-      heartbeatP99: hb.p99,
-      maxSockets: bounds[0]?.max ?? null,
-    },
-    details: {
-      options: o,
-      connectMs: connectTimes.summary(),
-      heartbeatMs: hb,
-      perSocket,
-      bound: bounds[0] ?? null,
-      bounds,
-      before,
-      held,
-      cpuWhileConnecting: connectCpu,
-    },
-    errors: errors.toJSON(),
-    cpu: holdCpu,
-  };
 }

@@ -43,10 +43,10 @@ export async function fixedRate(
     receiver.onPush = (content) => {
       received++;
       const sentAt = sentAtOf(content);
-      if (sentAt >= measureFrom && sentAt < stopAt) {
-        delivered++;
-        latency.add(nowMs() - sentAt);
-      }
+      const now = nowMs();
+      // Latency for every message due in the window, whenever it lands; the rate only within it.
+      if (sentAt >= measureFrom && sentAt < stopAt) latency.add(now - sentAt);
+      if (now >= measureFrom && now < stopAt) delivered++;
     };
   });
 

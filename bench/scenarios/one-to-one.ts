@@ -62,6 +62,7 @@ export async function oneToOne(
   o: OneToOneOptions,
 ): Promise<ScenarioResult> {
   const latency = new Samples();
+  const ackLatency = new Samples();
   const errors = new ErrorTally();
   const start = nowMs();
   const measureFrom = start + o.warmupMs;
@@ -90,10 +91,15 @@ export async function oneToOne(
       const pump = () => {
         while (inFlight < o.window && nowMs() < measureTo) {
           inFlight++;
-          sender.send(receiver.userId, stampedContent(nowMs(), o.contentBytes)).then(
+          const sentAt = nowMs();
+          sender.send(receiver.userId, stampedContent(sentAt, o.contentBytes)).then(
             () => {
               ackedPerPair[i]!++;
-              if (nowMs() >= measureFrom && nowMs() < measureTo) acked++;
+              const now = nowMs();
+              if (now >= measureFrom && now < measureTo) {
+                acked++;
+                ackLatency.add(now - sentAt);
+              }
               inFlight--;
               pump();
             },
@@ -125,17 +131,23 @@ export async function oneToOne(
 
   const seconds = o.durationMs / 1000;
   const summary = latency.summary();
+  const ack = ackLatency.summary();
+  // Throughput per core of the workerd runtime: far less sensitive to other load on the machine.
+  const runtimeCores = cpu["workerd runtime"];
   return {
     figures: {
       msgsPerSec: round(delivered / seconds, 0),
+      msgsPerCoreSec: runtimeCores ? round(delivered / seconds / runtimeCores, 0) : null,
       ackedPerSec: round(acked / seconds, 0),
       p50: summary.p50,
       p95: summary.p95,
       p99: summary.p99,
       max: summary.max,
+      ackP50: ack.p50,
+      ackP99: ack.p99,
       failures: errors.total,
     },
-    details: { options: o, delivered, acked, lost, latencyMs: summary },
+    details: { options: o, delivered, acked, lost, latencyMs: summary, ackLatencyMs: ack },
     errors: errors.toJSON(),
     cpu,
   };
