@@ -6,6 +6,7 @@ import { dirname, join, relative } from "node:path";
 import { imSystem, relaySystem, type ChatSystem } from "./clients/systems.ts";
 import { gitInfo, load, machineInfo } from "./lib/machine.ts";
 import { parseOptions, plan, USAGE, type Options, type ScenarioName } from "./lib/options.ts";
+import { filesystemType } from "./lib/proc.ts";
 import { startCpuProfile } from "./lib/profile.ts";
 import { formatCpu, formatTable, rowsFor, type Row, type ScenarioOutcome } from "./lib/report.ts";
 import { logTail, root, startServer, stopAll, type RunningServer, type SystemKind } from "./lib/server.ts";
@@ -40,10 +41,11 @@ async function measure(
 ): Promise<ScenarioResult | null> {
   const outcome = (outcomes[name] ??= {});
   console.log(`▶ ${kind}: ${name}`);
+  const started = Date.now();
   try {
     const result = await run();
     outcome[kind] = result;
-    console.log(summarize(result));
+    console.log(`${summarize(result)}\n  (${((Date.now() - started) / 1000).toFixed(1)} s with set-up)`);
     console.log(formatCpu("while measuring", result.cpu));
     return result;
   } catch (error) {
@@ -122,7 +124,8 @@ async function main(): Promise<void> {
   const loadBefore = load();
   console.log(
     `bench: ${o.quick ? "quick" : "full"} run on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ` +
-      `node ${machine.node}; load average ${loadBefore ? loadBefore["1m"] : "?"}`,
+      `node ${machine.node}; load average ${loadBefore ? loadBefore["1m"] : "?"}; ` +
+      `state under ${o.stateDir} (${filesystemType(o.stateDir) ?? "?"})`,
   );
   const outcomes: Outcomes = {};
   const systems: Record<string, unknown> = {};
@@ -181,6 +184,7 @@ async function main(): Promise<void> {
     machine,
     git: gitInfo(),
     load: { before: loadBefore, after: load() },
+    state: { dir: o.stateDir, filesystem: filesystemType(o.stateDir) },
     plan: p,
     systems,
     table: rows,

@@ -63,8 +63,15 @@ class ImChatClient implements ChatClient {
   }
 }
 
-export function imSystem(server: RunningServer): ChatSystem & { account(userId: string): Account } {
+export interface ImSystem extends ChatSystem {
+  account(userId: string): Account;
+  /** `count` registered users, reusing those registered earlier in this run and adding the rest. */
+  reuseUsers(count: number, label: string): Promise<string[]>;
+}
+
+export function imSystem(server: RunningServer): ImSystem {
   const accounts = new Map<string, Account>();
+  const registered: string[] = [];
   const keep = (list: Account[]) => {
     for (const a of list) accounts.set(a.userId, a);
     return list.map((a) => a.userId);
@@ -78,7 +85,15 @@ export function imSystem(server: RunningServer): ChatSystem & { account(userId: 
     kind: "server",
     server,
     account,
-    users: async (count, label) => keep(await registerAccounts(server.origin, count, label)),
+    users: async (count, label) => {
+      const ids = keep(await registerAccounts(server.origin, count, label));
+      registered.push(...ids);
+      return ids;
+    },
+    async reuseUsers(count, label) {
+      if (registered.length < count) await this.users(count - registered.length, label);
+      return registered.slice(0, count);
+    },
     connectOnlyUsers: async (count, label) => keep(await mintAccounts(count, label)),
     connect: async (userId) => new ImChatClient(await ImConnection.open(server.origin, account(userId))),
   };

@@ -1,4 +1,6 @@
 // Command-line options of `npm run bench -- …` and the load of each scenario in quick and full mode.
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { parseArgs } from "node:util";
 import type { Via } from "./server.ts";
 
@@ -20,8 +22,9 @@ export const USAGE = `npm run bench [-- options]
   --via direct|proxy   connect to workerd directly (default) or through wrangler's dev proxy
   --rate N             fixed-rate scenario: N msgs/s instead of half the baseline's one-to-one rate
   --connections N      connections scenario: N sockets
-  --state-dir DIR      put the fresh --persist-to directories under DIR (default: the OS temp dir),
-                       e.g. /dev/shm to take the disk's fsync out of the figures
+  --state-dir DIR      put the fresh --persist-to directories under DIR; default /dev/shm (memory)
+                       where it exists, so the shared disk's fsync latency stays out of the
+                       figures; e.g. --state-dir /tmp measures with the disk
   --profile            also take a CPU profile of the server's worker during one-to-one (inspector)
   --out FILE           results file (default bench/results/latest.json)`;
 
@@ -33,7 +36,7 @@ export interface Options {
   rate: number | null;
   connections: number | null;
   profile: boolean;
-  stateDir: string | null;
+  stateDir: string;
   out: string | null;
 }
 
@@ -75,7 +78,7 @@ export function parseOptions(argv: string[]): Options | null {
     rate: positive(values.rate, "rate"),
     connections: positive(values.connections, "connections"),
     profile: values.profile,
-    stateDir: values["state-dir"] ?? null,
+    stateDir: values["state-dir"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()),
     out: values.out ?? null,
   };
 }
@@ -91,15 +94,23 @@ export function plan(o: Options) {
       warmupMs: q ? 2_000 : 3_000,
       durationMs: q ? 10_000 : 30_000,
       contentBytes: 64,
+      drainMs: q ? 5_000 : 10_000,
     },
     fixedRate: {
       warmupMs: 1_000,
       durationMs: q ? 6_000 : 20_000,
       contentBytes: 64,
       maxInFlightPerSender: 100,
+      drainMs: q ? 5_000 : 10_000,
     },
-    catchUp: { conversations: 100, messages: q ? 2_000 : 10_000, window: 10 },
-    d1Lag: { pairs: 10, ratePerSec: 100, durationMs: q ? 5_000 : 15_000 },
+    catchUp: {
+      conversations: 100,
+      messages: q ? 2_000 : 10_000,
+      window: 10,
+      fillTimeoutMs: q ? 20_000 : 120_000,
+      settleTimeoutMs: q ? 10_000 : 60_000,
+    },
+    d1Lag: { pairs: 10, ratePerSec: 100, durationMs: q ? 5_000 : 15_000, drainMs: q ? 8_000 : 20_000 },
     connections: {
       count: o.connections ?? (q ? 500 : 5_000),
       concurrency: 32,

@@ -207,3 +207,17 @@ function cpuCount(): number {
 function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
+
+/** The filesystem type holding `path` (longest mount point in /proc/mounts that prefixes it). */
+export function filesystemType(path: string): string | null {
+  let best: { mount: string; type: string } | null = null;
+  for (const line of (read("/proc/mounts") ?? "").split("\n")) {
+    const [, mount, type] = line.split(" ");
+    if (!mount || !type) continue;
+    const prefix = mount.endsWith("/") ? mount : `${mount}/`;
+    if ((path === mount || path.startsWith(prefix)) && (!best || mount.length > best.mount.length)) {
+      best = { mount, type };
+    }
+  }
+  return best?.type ?? null;
+}

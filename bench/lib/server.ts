@@ -89,13 +89,15 @@ export interface StartOptions {
   via: Via;
   /** Unminified code, so a CPU profile names the functions (bench --profile). */
   readable?: boolean;
+  /** More `wrangler dev` options (e.g. -c another config, for experiments). */
+  extraArgs?: string[];
   /** Where the temporary --persist-to directory goes (default: the OS temp dir). */
   stateParent?: string | null;
   readyTimeoutMs?: number;
 }
 
 export async function startServer(kind: SystemKind, options: StartOptions): Promise<RunningServer> {
-  const { via, readable = false, stateParent, readyTimeoutMs = 90_000 } = options;
+  const { via, readable = false, stateParent, extraArgs = [], readyTimeoutMs = 90_000 } = options;
   const port = await freePort();
   const inspectorPort = await freePort();
   const persistDir = mkdtempSync(join(stateParent ?? tmpdir(), `im-bench-${kind}-`));
@@ -103,7 +105,7 @@ export async function startServer(kind: SystemKind, options: StartOptions): Prom
   const log = createWriteStream(logFile);
   const child: ChildProcess = spawn(
     process.execPath,
-    command(kind, port, inspectorPort, persistDir, readable ? ["--no-minify"] : []),
+    command(kind, port, inspectorPort, persistDir, [...(readable ? ["--no-minify"] : []), ...extraArgs]),
     {
       cwd: root,
       detached: true,

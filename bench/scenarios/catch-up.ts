@@ -10,7 +10,7 @@ import { ImConnection, singleConversationId } from "../clients/im-connection.ts"
 import type { Account } from "../lib/accounts.ts";
 import { ErrorTally, mapLimited, nowMs, round, sleep } from "../lib/stats.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
-import type { ChatSystem } from "../clients/systems.ts";
+import type { ImSystem } from "../clients/systems.ts";
 
 export interface CatchUpOptions {
   conversations: number;
@@ -18,18 +18,22 @@ export interface CatchUpOptions {
   messages: number;
   /** Unacked sends per peer while filling. */
   window: number;
+  /** Most time spent filling, and waiting for the fan-out to reach the user's inbox. */
+  fillTimeoutMs: number;
+  settleTimeoutMs: number;
 }
 
 const MAX_BATCH_ROUNDS = 200;
 const RANGE_PAGE = 500;
 const RANGE_CONCURRENCY = 16;
 
-type ImSystem = ChatSystem & { account(userId: string): Account };
-
 export async function catchUp(system: ImSystem, o: CatchUpOptions): Promise<ScenarioResult> {
   const origin = system.server.origin;
   const errors = new ErrorTally();
-  const [targetId, ...peerIds] = await system.users(o.conversations + 1, "u");
+  // Peers are any registered users (the one-to-one pairs when they ran); the target is new, so
+  // its inbox holds exactly these conversations.
+  const peerIds = await system.reuseUsers(o.conversations, "u");
+  const [targetId] = await system.users(1, "t");
   const target = system.account(targetId as string);
   const peers = await mapLimited(peerIds, 20, (id) => ImConnection.open(origin, system.account(id)));
   const conversationIds = peers.map((p) => singleConversationId(p.userId, target.userId));
@@ -45,27 +49,35 @@ export async function catchUp(system: ImSystem, o: CatchUpOptions): Promise<Scen
     await sleep(200);
 
     // Offline: N messages across the conversations.
+    // Bounded in time too: on a starved machine the user catches up on what was stored by then.
     const perConversation = Math.ceil(o.messages / peers.length);
     const fillStart = nowMs();
+    const fillBy = fillStart + o.fillTimeoutMs;
+    let offlineCount = 0;
     await mapLimited(peers, peers.length, async (peer) => {
       let next = 0;
       const lane = async () => {
-        while (next < perConversation) {
+        while (next < perConversation && nowMs() < fillBy) {
           const i = next++;
-          await peer
-            .sendText(target.userId, `offline ${i} `.padEnd(64, "x"))
-            .catch((e: unknown) => errors.add(e));
+          await peer.sendText(target.userId, `offline ${i} `.padEnd(64, "x")).then(
+            () => offlineCount++,
+            (e: unknown) => errors.add(e),
+          );
         }
       };
       await Promise.all(Array.from({ length: o.window }, lane));
     });
     const fillSeconds = (nowMs() - fillStart) / 1000;
-    const offlineCount = perConversation * peers.length;
+    if (offlineCount < perConversation * peers.length) {
+      errors.add(
+        `filled ${offlineCount} of ${perConversation * peers.length} messages in ${o.fillTimeoutMs} ms`,
+      );
+    }
 
     // Fan-out to the user's inbox runs after the acks; wait until AUTH reports it complete.
     const expectedInboxSeq = peers.length + offlineCount;
     let inboxSeq = 0;
-    const settleBy = nowMs() + 60_000;
+    const settleBy = nowMs() + o.settleTimeoutMs;
     while (nowMs() < settleBy) {
       const probe = await ImConnection.open(origin, target);
       inboxSeq = probe.authMaxSeq;
@@ -83,7 +95,7 @@ export async function catchUp(system: ImSystem, o: CatchUpOptions): Promise<Scen
       ["A", a],
       ["B", b],
     ] as const) {
-      if (run.messages !== offlineCount) errors.add(`${name}: brought ${run.messages} of ${offlineCount}`);
+      if (run.messages < offlineCount) errors.add(`${name}: brought ${run.messages} of ${offlineCount}`);
     }
     return {
       figures: {

@@ -6,8 +6,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ImConnection, singleConversationId } from "../clients/im-connection.ts";
-import type { ChatSystem } from "../clients/systems.ts";
-import type { Account } from "../lib/accounts.ts";
+import type { ImSystem } from "../clients/systems.ts";
 import { ErrorTally, mapLimited, nowMs, Samples, sleep } from "../lib/stats.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
 
@@ -15,12 +14,11 @@ export interface D1LagOptions {
   pairs: number;
   ratePerSec: number;
   durationMs: number;
+  /** After the last send, how long to wait for acks and rows. */
+  drainMs: number;
 }
 
 const POLL_MS = 10;
-const DRAIN_MS = 20_000;
-
-type ImSystem = ChatSystem & { account(userId: string): Account };
 
 /** The local D1 database file: the one under v3/d1 that has the history table. */
 function openD1(persistDir: string): DatabaseSync {
@@ -38,7 +36,7 @@ function openD1(persistDir: string): DatabaseSync {
 export async function d1Lag(system: ImSystem, o: D1LagOptions): Promise<ScenarioResult> {
   const origin = system.server.origin;
   const errors = new ErrorTally();
-  const userIds = await system.users(o.pairs * 2, "d");
+  const userIds = await system.reuseUsers(o.pairs * 2, "d");
   const clients = await mapLimited(userIds, 20, (id) => ImConnection.open(origin, system.account(id)));
   const db = openD1(system.server.persistDir);
   const ackedAt = new Map<string, number>();
@@ -95,10 +93,10 @@ export async function d1Lag(system: ImSystem, o: D1LagOptions): Promise<Scenario
     );
     const cpu = meter.stop();
     // Acks still on their way are at most one request timeout late; then wait for their rows.
-    const drainBy = nowMs() + DRAIN_MS;
+    const drainBy = nowMs() + o.drainMs;
     while ((ackedAt.size > 0 || acked + errors.total < sentCount) && nowMs() < drainBy) await sleep(50);
     poll();
-    if (ackedAt.size > 0) errors.add(`${ackedAt.size} acked rows not in D1 after ${DRAIN_MS} ms`);
+    if (ackedAt.size > 0) errors.add(`${ackedAt.size} acked rows not in D1 after ${o.drainMs} ms`);
     const summary = lag.summary();
     return {
       figures: {

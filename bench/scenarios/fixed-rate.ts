@@ -14,6 +14,8 @@ export interface FixedRateOptions {
   contentBytes: number;
   /** A sender with this many unacked sends skips its turn (counted) rather than pile up without bound. */
   maxInFlightPerSender: number;
+  /** After the schedule, how long to wait for the last pushes. */
+  drainMs: number;
 }
 
 const TICK_MS = 2;
@@ -79,10 +81,11 @@ export async function fixedRate(
     await sleep(TICK_MS);
   }
   const cpu = (meter as ReturnType<typeof cpuMeter> | null)?.stop() ?? {};
-  const drainUntil = nowMs() + 10_000;
+  const drainUntil = nowMs() + o.drainMs;
   while (received < expected && nowMs() < drainUntil) await sleep(20);
   for (const { receiver } of pairs) receiver.onPush = null;
-  if (received < expected) errors.add(`${expected - received} messages were not pushed within 10 s`);
+  if (received < expected)
+    errors.add(`${expected - received} messages were not pushed within ${o.drainMs} ms`);
   if (skipped > 0) errors.add(`${skipped} sends skipped: ${o.maxInFlightPerSender} already unacked`);
 
   const summary = latency.summary();

@@ -13,6 +13,8 @@ export interface OneToOneOptions {
   warmupMs: number;
   durationMs: number;
   contentBytes: number;
+  /** After the loop, how long to wait for the last pushes before counting the missing as lost. */
+  drainMs: number;
 }
 
 export interface Pair {
@@ -122,12 +124,12 @@ export async function oneToOne(
   clearTimeout(meterStart);
   const cpu = (meter as ReturnType<typeof cpuMeter> | null)?.stop() ?? {};
   // Let the last pushes land before counting losses.
-  const drainUntil = nowMs() + 10_000;
+  const drainUntil = nowMs() + o.drainMs;
   const missing = () => pairs.reduce((n, _, i) => n + Math.max(0, ackedPerPair[i]! - receivedPerPair[i]!), 0);
   while (missing() > 0 && nowMs() < drainUntil) await sleep(50);
   const lost = missing();
   for (const { receiver } of pairs) receiver.onPush = null;
-  if (lost > 0) errors.add(`${lost} acked messages were not pushed within 10 s`);
+  if (lost > 0) errors.add(`${lost} acked messages were not pushed within ${o.drainMs} ms`);
 
   const seconds = o.durationMs / 1000;
   const summary = latency.summary();
