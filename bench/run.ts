@@ -253,6 +253,7 @@ function table(outcomes: Outcomes): Row[] {
     { key: "connectSeconds", figure: "time to connect all", unit: "s" },
     { key: "connectsPerSec", figure: "connect rate (new users)", unit: "/s" },
     { key: "reconnectsPerSec", figure: "reconnect rate (same users)", unit: "/s" },
+    { key: "reconnectFailures", figure: "reconnect failures", unit: "" },
     { key: "kbPerSocket", figure: "workerd memory per socket", unit: "KB" },
     { key: "fdsPerSocket", figure: "workerd descriptors per socket", unit: "" },
     { key: "heartbeatP99", figure: "heartbeat p99", unit: "ms" },

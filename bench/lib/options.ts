@@ -22,6 +22,7 @@ export const USAGE = `npm run bench [-- options]
   --via direct|proxy   connect to workerd directly (default) or through wrangler's dev proxy
   --rate N             fixed-rate scenario: N msgs/s instead of half the baseline's one-to-one rate
   --connections N      connections scenario: N sockets
+  --connect-rate N     connections scenario: open at most N a second (default: as fast as they open)
   --state-dir DIR      put the fresh --persist-to directories under DIR; default /dev/shm (memory)
                        where it exists, so the shared disk's fsync latency stays out of the
                        figures; e.g. --state-dir /tmp measures with the disk
@@ -35,6 +36,7 @@ export interface Options {
   via: Via;
   rate: number | null;
   connections: number | null;
+  connectRate: number | null;
   profile: boolean;
   stateDir: string;
   out: string | null;
@@ -50,6 +52,7 @@ export function parseOptions(argv: string[]): Options | null {
       via: { type: "string", default: "direct" },
       rate: { type: "string" },
       connections: { type: "string" },
+      "connect-rate": { type: "string" },
       profile: { type: "boolean", default: false },
       "state-dir": { type: "string" },
       out: { type: "string" },
@@ -77,6 +80,7 @@ export function parseOptions(argv: string[]): Options | null {
     via: values.via,
     rate: positive(values.rate, "rate"),
     connections: positive(values.connections, "connections"),
+    connectRate: positive(values["connect-rate"], "connect-rate"),
     profile: values.profile,
     stateDir: values["state-dir"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()),
     out: values.out ?? null,
@@ -116,6 +120,8 @@ export function plan(o: Options) {
       concurrency: 32,
       holdMs: q ? 3_000 : 30_000,
       maxFailures: q ? 50 : 250,
+      ratePerSec: o.connectRate,
+      settleMs: q ? 5_000 : 40_000,
     },
   };
 }

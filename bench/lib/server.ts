@@ -7,10 +7,10 @@
 // runtime's own port (by probing /health on the ports that process listens on) and talks to it
 // directly; `--via proxy` keeps the hop.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { cmdline, descendants, listeningPorts } from "./proc.ts";
 import { sleep } from "./stats.ts";
 
@@ -102,6 +102,8 @@ export async function startServer(kind: SystemKind, options: StartOptions): Prom
   const inspectorPort = await freePort();
   const persistDir = mkdtempSync(join(stateParent ?? tmpdir(), `im-bench-${kind}-`));
   const logFile = join(persistDir, "wrangler.log");
+  const keptLog = join(root, `bench/results/${kind}-wrangler.log`);
+  mkdirSync(dirname(keptLog), { recursive: true });
   const log = createWriteStream(logFile);
   const child: ChildProcess = spawn(
     process.execPath,
@@ -136,6 +138,12 @@ export async function startServer(kind: SystemKind, options: StartOptions): Prom
       }
     }
     if (child.pid) killOnExit.delete(child.pid);
+    // Keep wrangler's output (workerd's errors land there) next to the results.
+    try {
+      copyFileSync(logFile, keptLog);
+    } catch {
+      // no log written
+    }
     rmSync(persistDir, { recursive: true, force: true });
   };
   stopOnExit.add(stop);

@@ -17,6 +17,10 @@ export interface ConnectionsOptions {
   holdMs: number;
   /** Stop opening more after this many failures (the bound is reported, not hit blindly). */
   maxFailures: number;
+  /** At most this many new connections a second (null: as fast as they open). */
+  ratePerSec: number | null;
+  /** After closing all, wait at most this long for workerd to release their descriptors. */
+  settleMs: number;
 }
 
 interface ProcessReading {
@@ -40,7 +44,9 @@ async function openAll(system: ChatSystem, users: string[], o: ConnectionsOption
   let failures = 0;
   const opener = async () => {
     while (next < users.length && failures < o.maxFailures) {
-      const userId = users[next++] as string;
+      const i = next++;
+      const userId = users[i] as string;
+      if (o.ratePerSec) await sleep(started + (i * 1000) / o.ratePerSec - nowMs());
       const t = nowMs();
       try {
         clients.push(await system.connect(userId));
@@ -110,12 +116,22 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
   for (const c of clients) c.terminate();
 
   // The same users again: their objects and storage exist now (the first connect created them).
-  await sleep(500);
+  // Each close wakes its user's object (webSocketClose), which opens its SQLite files again; wait
+  // until workerd has let them go, or the reconnects would measure the descriptor limit instead.
+  const settledAt = nowMs();
+  const runtimePid = server.pids.runtime;
+  const baseFds = before["workerd runtime"]?.fds ?? null;
+  while (runtimePid && baseFds !== null && nowMs() - settledAt < o.settleMs) {
+    if ((openFds(runtimePid) ?? 0) <= baseFds + 100) break;
+    await sleep(250);
+  }
+  const settleSeconds = (nowMs() - settledAt) / 1000;
+  const reconnectErrors = new ErrorTally();
   const again = await openAll(
     system,
     clients.map((c) => c.userId),
     o,
-    errors,
+    reconnectErrors,
   );
   for (const c of again.clients) c.terminate();
 
@@ -144,6 +160,7 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
       connectSeconds: round(connectSeconds, 2),
       connectsPerSec: round(connected / connectSeconds, 0),
       reconnectsPerSec: round(again.clients.length / again.seconds, 0),
+      reconnectFailures: reconnectErrors.total,
       kbPerSocket: runtime?.kbPerSocket ?? null,
       fdsPerSocket: runtime?.fdsPerSocket ?? null,
       heartbeatP99: hb.p99,
@@ -154,6 +171,8 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
       connectMs: first.times.summary(),
       reconnectMs: again.times.summary(),
       reconnected: again.clients.length,
+      reconnectErrors: reconnectErrors.toJSON(),
+      secondsToReleaseAfterClose: round(settleSeconds, 1),
       heartbeatMs: hb,
       // Just after connecting every user's object is awake; after the hold, idle objects have
       // hibernated (workerd evicts them after ~10 s and closes their SQLite files).
