@@ -64,7 +64,7 @@ async function messaging(
   rate: (oneToOneMax: number | null) => number,
 ): Promise<number | null> {
   const p = plan(o);
-  if (!o.only.has("one-to-one") && !o.only.has("fixed-rate")) return null;
+  if (!["one-to-one", "fixed-rate", "fixed-rate-own"].some((n) => o.only.has(n as ScenarioName))) return null;
   const pairs = await connectPairs(system, p.pairs, "p");
   try {
     let max: number | null = null;
@@ -86,21 +86,33 @@ async function messaging(
         fixedRate(system, pairs, { ...p.fixedRate, ratePerSec }),
       );
     }
+    // The server at half its own one-to-one rate: its latency when it is not overloaded.
+    if (o.only.has("fixed-rate-own") && system.kind === "server" && max) {
+      const ratePerSec = Math.round(max / 2);
+      console.log(`  fixed rate: ${ratePerSec} msgs/s (half the server's own one-to-one rate)`);
+      await measure(outcomes, "fixed-rate-own", system.kind, () =>
+        fixedRate(system, pairs, { ...p.fixedRateOwn, ratePerSec }),
+      );
+    }
     return max;
   } finally {
     closePairs(pairs);
   }
 }
 
+/** Runs `body` against a fresh `wrangler dev` of `kind`; `label` names it in the results and logs. */
 async function withServer<T>(
   kind: SystemKind,
+  label: string,
   o: Options,
+  systems: Record<string, unknown>,
   body: (server: RunningServer) => Promise<T>,
 ): Promise<T> {
   const t = Date.now();
-  const server = await startServer(kind, { via: o.via, readable: o.profile, stateParent: o.stateDir });
+  const server = await startServer(kind, { via: o.via, readable: o.profile, stateParent: o.stateDir, label });
+  systems[label] = { origin: server.origin, via: server.via, proxy: server.proxyOrigin, pids: server.pids };
   console.log(
-    `\n== ${kind}: wrangler dev ready in ${((Date.now() - t) / 1000).toFixed(1)} s; clients → ${server.origin} (${server.via})`,
+    `\n== ${label}: wrangler dev ready in ${((Date.now() - t) / 1000).toFixed(1)} s; clients → ${server.origin} (${server.via})`,
   );
   try {
     return await body(server);
@@ -129,43 +141,37 @@ async function main(): Promise<void> {
   );
   const outcomes: Outcomes = {};
   const systems: Record<string, unknown> = {};
-  const describe = (s: RunningServer) => ({
-    origin: s.origin,
-    via: s.via,
-    proxy: s.proxyOrigin,
-    pids: s.pids,
-  });
 
+  // The messaging scenarios share one server process; the connections scenario gets a fresh one,
+  // so memory per socket is read against an idle workerd and hitting the descriptor limit there
+  // cannot disturb anything else.
+  const only = (...names: ScenarioName[]) => names.some((n) => o.only.has(n));
   let baselineMax: number | null = null;
-  const needsBaseline =
-    o.baseline && ["one-to-one", "fixed-rate", "connections"].some((n) => o.only.has(n as ScenarioName));
-  if (needsBaseline) {
-    await withServer("baseline", o, async (server) => {
-      systems.baseline = describe(server);
-      const system = relaySystem(server);
-      // Connections first: memory per socket is read against a fresh workerd.
-      if (o.only.has("connections"))
-        await measure(outcomes, "connections", "baseline", () => connections(system, p.connections));
-      baselineMax = await messaging(
-        o,
-        outcomes,
-        system,
-        (max) => o.rate ?? (max ? Math.round(max / 2) : FALLBACK_RATE),
-      );
+  if (o.baseline && only("one-to-one", "fixed-rate")) {
+    await withServer("baseline", "baseline", o, systems, async (server) => {
+      const rate = (max: number | null) => o.rate ?? (max ? Math.round(max / 2) : FALLBACK_RATE);
+      baselineMax = await messaging(o, outcomes, relaySystem(server), rate);
     });
   }
-
-  await withServer("server", o, async (server) => {
-    systems.server = describe(server);
-    const system = imSystem(server);
-    const rate = () => o.rate ?? (baselineMax ? Math.round(baselineMax / 2) : FALLBACK_RATE);
-    if (o.only.has("connections"))
-      await measure(outcomes, "connections", "server", () => connections(system, p.connections));
-    await messaging(o, outcomes, system, rate);
-    if (o.only.has("catch-up"))
-      await measure(outcomes, "catch-up", "server", () => catchUp(system, p.catchUp));
-    if (o.only.has("d1-lag")) await measure(outcomes, "d1-lag", "server", () => d1Lag(system, p.d1Lag));
-  });
+  if (o.baseline && only("connections")) {
+    await withServer("baseline", "baseline-connections", o, systems, (server) =>
+      measure(outcomes, "connections", "baseline", () => connections(relaySystem(server), p.connections)),
+    );
+  }
+  if (only("one-to-one", "fixed-rate", "fixed-rate-own", "catch-up", "d1-lag")) {
+    await withServer("server", "server", o, systems, async (server) => {
+      const system = imSystem(server);
+      const rate = () => o.rate ?? (baselineMax ? Math.round(baselineMax / 2) : FALLBACK_RATE);
+      await messaging(o, outcomes, system, rate);
+      if (only("catch-up")) await measure(outcomes, "catch-up", "server", () => catchUp(system, p.catchUp));
+      if (only("d1-lag")) await measure(outcomes, "d1-lag", "server", () => d1Lag(system, p.d1Lag));
+    });
+  }
+  if (only("connections")) {
+    await withServer("server", "server-connections", o, systems, (server) =>
+      measure(outcomes, "connections", "server", () => connections(imSystem(server), p.connections)),
+    );
+  }
   if (o.only.has("group-fanout"))
     outcomes["group-fanout"] = { skipped: groupFanoutSkipReason() ?? "not written" };
 
@@ -221,6 +227,13 @@ function table(outcomes: Outcomes): Row[] {
     { key: "achievedPerSec", figure: "delivered", unit: "msgs/s" },
     { key: "p50", figure: "send→push p50", unit: "ms" },
     { key: "p99", figure: "send→push p99", unit: "ms", target: "≤ 50 ms", check: (s) => s <= 50 },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("fixed-rate-own", [
+    { key: "ratePerSec", figure: "offered rate", unit: "msgs/s" },
+    { key: "achievedPerSec", figure: "delivered", unit: "msgs/s" },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms" },
     { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
   ]);
   add("catch-up", [

@@ -7,6 +7,7 @@ import type { Via } from "./server.ts";
 export const SCENARIOS = [
   "one-to-one",
   "fixed-rate",
+  "fixed-rate-own",
   "catch-up",
   "d1-lag",
   "connections",
@@ -107,6 +108,13 @@ export function plan(o: Options) {
       maxInFlightPerSender: 100,
       drainMs: q ? 5_000 : 10_000,
     },
+    fixedRateOwn: {
+      warmupMs: 1_000,
+      durationMs: q ? 4_000 : 15_000,
+      contentBytes: 64,
+      maxInFlightPerSender: 100,
+      drainMs: q ? 3_000 : 10_000,
+    },
     catchUp: {
       conversations: 100,
       messages: q ? 2_000 : 10_000,
@@ -118,10 +126,10 @@ export function plan(o: Options) {
     connections: {
       count: o.connections ?? (q ? 500 : 5_000),
       concurrency: 32,
-      holdMs: q ? 3_000 : 30_000,
+      holdMs: q ? 2_000 : 30_000,
       maxFailures: q ? 50 : 250,
       ratePerSec: o.connectRate,
-      settleMs: q ? 5_000 : 40_000,
+      settleMs: q ? 3_000 : 40_000,
     },
   };
 }

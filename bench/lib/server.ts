@@ -91,18 +91,27 @@ export interface StartOptions {
   readable?: boolean;
   /** More `wrangler dev` options (e.g. -c another config, for experiments). */
   extraArgs?: string[];
+  /** Names the copy of wrangler's output kept in bench/results/ (default: the kind). */
+  label?: string;
   /** Where the temporary --persist-to directory goes (default: the OS temp dir). */
   stateParent?: string | null;
   readyTimeoutMs?: number;
 }
 
 export async function startServer(kind: SystemKind, options: StartOptions): Promise<RunningServer> {
-  const { via, readable = false, stateParent, extraArgs = [], readyTimeoutMs = 90_000 } = options;
+  const {
+    via,
+    readable = false,
+    stateParent,
+    extraArgs = [],
+    readyTimeoutMs = 90_000,
+    label = kind,
+  } = options;
   const port = await freePort();
   const inspectorPort = await freePort();
   const persistDir = mkdtempSync(join(stateParent ?? tmpdir(), `im-bench-${kind}-`));
   const logFile = join(persistDir, "wrangler.log");
-  const keptLog = join(root, `bench/results/${kind}-wrangler.log`);
+  const keptLog = join(root, `bench/results/${label}-wrangler.log`);
   mkdirSync(dirname(keptLog), { recursive: true });
   const log = createWriteStream(logFile);
   const child: ChildProcess = spawn(
