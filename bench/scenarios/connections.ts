@@ -5,7 +5,7 @@
 // process in the path has a descriptor limit, and the client needs a local port per socket.
 import { readFileSync } from "node:fs";
 import type { ChatClient, ChatSystem } from "../clients/systems.ts";
-import { fdLimit, openFds, rssBytes } from "../lib/proc.ts";
+import { cmdline, fdLimit, openFds, rssBytes } from "../lib/proc.ts";
 import { ErrorTally, nowMs, round, Samples, sleep } from "../lib/stats.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
 
@@ -62,6 +62,10 @@ async function openAll(system: ChatSystem, users: string[], o: ConnectionsOption
   return { clients, times, seconds: (nowMs() - started) / 1000 };
 }
 
+function isWorkerd(pid: number | null): boolean {
+  return pid !== null && cmdline(pid).includes("workerd");
+}
+
 function readAll(processes: Record<string, number | null>): Record<string, ProcessReading | null> {
   return Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, reading(pid)]));
 }
@@ -114,6 +118,10 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
   const closedByServer = clients.filter((c) => c.closed).length;
   if (closedByServer > 0) errors.add(`${closedByServer} sockets closed while held`);
   for (const c of clients) c.terminate();
+  // Past its descriptor limit workerd can fail outright (every socket drops): say so, and read the
+  // per-socket figures from before it went.
+  const survived = isWorkerd(server.pids.runtime);
+  if (!survived) errors.add("the workerd runtime exited while the sockets were held (see its log)");
 
   // The same users again: their objects and storage exist now (the first connect created them).
   // Each close wakes its user's object (webSocketClose), which opens its SQLite files again; wait
@@ -121,23 +129,25 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
   const settledAt = nowMs();
   const runtimePid = server.pids.runtime;
   const baseFds = before["workerd runtime"]?.fds ?? null;
-  while (runtimePid && baseFds !== null && nowMs() - settledAt < o.settleMs) {
+  while (survived && runtimePid && baseFds !== null && nowMs() - settledAt < o.settleMs) {
     if ((openFds(runtimePid) ?? 0) <= baseFds + 100) break;
     await sleep(250);
   }
   const settleSeconds = (nowMs() - settledAt) / 1000;
   const reconnectErrors = new ErrorTally();
-  const again = await openAll(
-    system,
-    clients.map((c) => c.userId),
-    o,
-    reconnectErrors,
-  );
+  const again = survived
+    ? await openAll(
+        system,
+        clients.map((c) => c.userId),
+        o,
+        reconnectErrors,
+      )
+    : { clients: [], times: new Samples(), seconds: 0 };
   for (const c of again.clients) c.terminate();
 
   const connected = clients.length;
   const atConnect = perSocketFigures(processes, before, afterConnect, connected);
-  const atEnd = perSocketFigures(processes, before, held, connected);
+  const atEnd = survived ? perSocketFigures(processes, before, held, connected) : atConnect;
   const ports = localPortRange();
   const bounds = (figures: PerSocket) => {
     const list = Object.entries(figures)
@@ -146,10 +156,12 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
         by: `${name} descriptors (limit ${v.fdLimit}, ${v.fdsPerSocket} per socket)`,
         max: v.maxSockets as number,
       }));
-    if (ports) list.push({ by: "client local ports to one address:port (ip_local_port_range)", max: ports });
     return list.sort((a, b) => a.max - b.max);
   };
   const steadyBounds = bounds(atEnd);
+  const portBound = ports
+    ? { by: "client local ports to one address:port (ip_local_port_range)", max: ports }
+    : null;
   const runtime = atEnd["workerd runtime"];
   const hb = heartbeat.summary();
 
@@ -159,7 +171,7 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
       failures: errors.total,
       connectSeconds: round(connectSeconds, 2),
       connectsPerSec: round(connected / connectSeconds, 0),
-      reconnectsPerSec: round(again.clients.length / again.seconds, 0),
+      reconnectsPerSec: again.seconds > 0 ? round(again.clients.length / again.seconds, 0) : null,
       reconnectFailures: reconnectErrors.total,
       kbPerSocket: runtime?.kbPerSocket ?? null,
       fdsPerSocket: runtime?.fdsPerSocket ?? null,
@@ -180,7 +192,8 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
       perSocketAfterHold: atEnd,
       boundAfterConnect: bounds(atConnect)[0] ?? null,
       bound: steadyBounds[0] ?? null,
-      bounds: steadyBounds,
+      bounds: portBound ? [...steadyBounds, portBound] : steadyBounds,
+      runtimeSurvived: survived,
       readings: { before, afterConnect, afterHold: held },
       cpuWhileHolding: holdCpu,
     },
