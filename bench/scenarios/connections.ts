@@ -62,6 +62,14 @@ async function openAll(system: ChatSystem, users: string[], o: ConnectionsOption
   return { clients, times, seconds: (nowMs() - started) / 1000 };
 }
 
+async function answers(origin: string): Promise<boolean> {
+  try {
+    return (await fetch(`${origin}/health`, { signal: AbortSignal.timeout(5_000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
 function isWorkerd(pid: number | null): boolean {
   return pid !== null && cmdline(pid).includes("workerd");
 }
@@ -120,8 +128,9 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
   for (const c of clients) c.terminate();
   // Past its descriptor limit workerd can fail outright (every socket drops): say so, and read the
   // per-socket figures from before it went.
-  const survived = isWorkerd(server.pids.runtime);
-  if (!survived) errors.add("the workerd runtime exited while the sockets were held (see its log)");
+  const survived = isWorkerd(server.pids.runtime) && (await answers(server.origin));
+  if (!survived)
+    errors.add("the workerd runtime exited or stopped answering while the sockets were held (see its log)");
 
   // The same users again: their objects and storage exist now (the first connect created them).
   // Each close wakes its user's object (webSocketClose), which opens its SQLite files again; wait
