@@ -1,0 +1,113 @@
+// One face for both systems under test, so a scenario drives the IM server and the baseline relay
+// with exactly the same load: users, connect, send (resolves on the server's ack), pushes, heartbeat.
+import { mintAccounts, registerAccounts, type Account } from "../lib/accounts.ts";
+import type { RunningServer, SystemKind } from "../lib/server.ts";
+import { ImConnection } from "./im-connection.ts";
+import { RelayConnection } from "./relay-connection.ts";
+
+export interface ChatClient {
+  readonly userId: string;
+  send(to: string, content: string): Promise<void>;
+  /** Called with each pushed message's content (text), in arrival order. */
+  onPush: ((content: string) => void) | null;
+  heartbeat(): Promise<void>;
+  readonly closed: boolean;
+  close(): void;
+  terminate(): void;
+}
+
+export interface ChatSystem {
+  readonly kind: SystemKind;
+  readonly server: RunningServer;
+  /** Users that can message each other (on the server: registered and logged in over HTTP). */
+  users(count: number, label: string): Promise<string[]>;
+  /** Users that only connect (on the server: tokens signed locally, no D1 row). */
+  connectOnlyUsers(count: number, label: string): Promise<string[]>;
+  connect(userId: string): Promise<ChatClient>;
+}
+
+const textDecoder = new TextDecoder();
+
+class ImChatClient implements ChatClient {
+  onPush: ((content: string) => void) | null = null;
+
+  readonly connection: ImConnection;
+
+  constructor(connection: ImConnection) {
+    this.connection = connection;
+    connection.onPush = (m) => this.onPush?.(textDecoder.decode(m.content ?? new Uint8Array()));
+  }
+
+  get userId(): string {
+    return this.connection.userId;
+  }
+
+  get closed(): boolean {
+    return this.connection.closed;
+  }
+
+  async send(to: string, content: string): Promise<void> {
+    await this.connection.sendText(to, content);
+  }
+
+  heartbeat(): Promise<void> {
+    return this.connection.heartbeat();
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  terminate(): void {
+    this.connection.terminate();
+  }
+}
+
+export interface ImSystem extends ChatSystem {
+  account(userId: string): Account;
+  /** `count` registered users, reusing those registered earlier in this run and adding the rest. */
+  reuseUsers(count: number, label: string): Promise<string[]>;
+}
+
+export function imSystem(server: RunningServer): ImSystem {
+  const accounts = new Map<string, Account>();
+  const registered: string[] = [];
+  const keep = (list: Account[]) => {
+    for (const a of list) accounts.set(a.userId, a);
+    return list.map((a) => a.userId);
+  };
+  const account = (userId: string) => {
+    const found = accounts.get(userId);
+    if (!found) throw new Error(`no account for ${userId}`);
+    return found;
+  };
+  return {
+    kind: "server",
+    server,
+    account,
+    users: async (count, label) => {
+      const ids = keep(await registerAccounts(server.origin, count, label));
+      registered.push(...ids);
+      return ids;
+    },
+    async reuseUsers(count, label) {
+      if (registered.length < count) await this.users(count - registered.length, label);
+      return registered.slice(0, count);
+    },
+    connectOnlyUsers: async (count, label) => keep(await mintAccounts(count, label)),
+    connect: async (userId) => new ImChatClient(await ImConnection.open(server.origin, account(userId))),
+  };
+}
+
+export function relaySystem(server: RunningServer): ChatSystem {
+  let counter = 0;
+  const names = (count: number, label: string) =>
+    Array.from({ length: count }, () => `${label}${(counter++).toString(36)}`);
+  return {
+    kind: "baseline",
+    server,
+    users: async (count, label) => names(count, label),
+    connectOnlyUsers: async (count, label) => names(count, label),
+    connect: async (userId) => RelayConnection.open(server.origin, userId),
+  };
+}

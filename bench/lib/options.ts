@@ -1,0 +1,135 @@
+// Command-line options of `npm run bench -- …` and the load of each scenario in quick and full mode.
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { parseArgs } from "node:util";
+import type { Via } from "./server.ts";
+
+export const SCENARIOS = [
+  "one-to-one",
+  "fixed-rate",
+  "fixed-rate-own",
+  "catch-up",
+  "d1-lag",
+  "connections",
+  "group-fanout",
+] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export const USAGE = `npm run bench [-- options]
+
+  --quick              short runs (finishes within 2 minutes)
+  --only a,b           run only these scenarios: ${SCENARIOS.join(", ")}
+  --no-baseline        skip the baseline relay (no ratios; the fixed rate needs --rate)
+  --via direct|proxy   connect to workerd directly (default) or through wrangler's dev proxy
+  --rate N             fixed-rate scenario: N msgs/s instead of half the baseline's one-to-one rate
+  --connections N      connections scenario: N sockets
+  --connect-rate N     connections scenario: open at most N a second (default: as fast as they open)
+  --state-dir DIR      put the fresh --persist-to directories under DIR; default /dev/shm (memory)
+                       where it exists, so the shared disk's fsync latency stays out of the
+                       figures; e.g. --state-dir /tmp measures with the disk
+  --profile            also take a CPU profile of the server's worker during one-to-one (inspector)
+  --out FILE           results file (default bench/results/latest.json)`;
+
+export interface Options {
+  quick: boolean;
+  only: Set<ScenarioName>;
+  baseline: boolean;
+  via: Via;
+  rate: number | null;
+  connections: number | null;
+  connectRate: number | null;
+  profile: boolean;
+  stateDir: string;
+  out: string | null;
+}
+
+export function parseOptions(argv: string[]): Options | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      "no-baseline": { type: "boolean", default: false },
+      via: { type: "string", default: "direct" },
+      rate: { type: "string" },
+      connections: { type: "string" },
+      "connect-rate": { type: "string" },
+      profile: { type: "boolean", default: false },
+      "state-dir": { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) return null;
+  const only = new Set<ScenarioName>();
+  for (const name of (values.only ?? SCENARIOS.join(",")).split(",")) {
+    if (!(SCENARIOS as readonly string[]).includes(name))
+      throw new Error(`unknown scenario ${name}\n${USAGE}`);
+    only.add(name as ScenarioName);
+  }
+  if (values.via !== "direct" && values.via !== "proxy") throw new Error(`--via must be direct or proxy`);
+  const positive = (text: string | undefined, name: string) => {
+    if (text === undefined) return null;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+    return n;
+  };
+  return {
+    quick: values.quick,
+    only,
+    baseline: !values["no-baseline"],
+    via: values.via,
+    rate: positive(values.rate, "rate"),
+    connections: positive(values.connections, "connections"),
+    connectRate: positive(values["connect-rate"], "connect-rate"),
+    profile: values.profile,
+    stateDir: values["state-dir"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()),
+    out: values.out ?? null,
+  };
+}
+
+/** The load of each scenario; quick mode trims durations and counts to fit in 2 minutes. */
+export function plan(o: Options) {
+  const q = o.quick;
+  return {
+    pairs: 50,
+    oneToOne: {
+      pairs: 50,
+      window: 10,
+      warmupMs: q ? 2_000 : 3_000,
+      durationMs: q ? 10_000 : 30_000,
+      contentBytes: 64,
+      drainMs: q ? 5_000 : 10_000,
+    },
+    fixedRate: {
+      warmupMs: 1_000,
+      durationMs: q ? 6_000 : 20_000,
+      contentBytes: 64,
+      maxInFlightPerSender: 100,
+      drainMs: q ? 5_000 : 10_000,
+    },
+    fixedRateOwn: {
+      warmupMs: 1_000,
+      durationMs: q ? 4_000 : 15_000,
+      contentBytes: 64,
+      maxInFlightPerSender: 100,
+      drainMs: q ? 3_000 : 10_000,
+    },
+    catchUp: {
+      conversations: 100,
+      messages: q ? 2_000 : 10_000,
+      window: 10,
+      fillTimeoutMs: q ? 20_000 : 120_000,
+      settleTimeoutMs: q ? 10_000 : 60_000,
+    },
+    d1Lag: { pairs: 10, ratePerSec: 100, durationMs: q ? 5_000 : 15_000, drainMs: q ? 8_000 : 20_000 },
+    connections: {
+      count: o.connections ?? (q ? 500 : 5_000),
+      concurrency: 32,
+      holdMs: q ? 2_000 : 30_000,
+      maxFailures: q ? 50 : 250,
+      ratePerSec: o.connectRate,
+      settleMs: q ? 3_000 : 40_000,
+    },
+  };
+}

@@ -1,0 +1,293 @@
+// `npm run bench [-- --quick]`: starts the baseline relay and then the IM server under `wrangler dev`
+// with fresh state, drives both with the same load from Node clients, prints the table and writes
+// bench/results/latest.json. Options: bench/lib/options.ts. What each scenario does: bench/scenarios/.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { imSystem, relaySystem, type ChatSystem } from "./clients/systems.ts";
+import { gitInfo, load, machineInfo } from "./lib/machine.ts";
+import { parseOptions, plan, USAGE, type Options, type ScenarioName } from "./lib/options.ts";
+import { filesystemType } from "./lib/proc.ts";
+import { startCpuProfile } from "./lib/profile.ts";
+import { formatCpu, formatTable, rowsFor, type Row, type ScenarioOutcome } from "./lib/report.ts";
+import { logTail, root, startServer, stopAll, type RunningServer, type SystemKind } from "./lib/server.ts";
+import { catchUp } from "./scenarios/catch-up.ts";
+import { connections } from "./scenarios/connections.ts";
+import { d1Lag } from "./scenarios/d1-lag.ts";
+import { fixedRate } from "./scenarios/fixed-rate.ts";
+import { groupFanoutSkipReason } from "./scenarios/group-fanout.ts";
+import { closePairs, connectPairs, oneToOne } from "./scenarios/one-to-one.ts";
+import type { ScenarioResult } from "./scenarios/result.ts";
+
+/** Half the baseline's one-to-one rate, when there is no baseline figure: issue 6's probe (~1,100). */
+const FALLBACK_RATE = 550;
+
+type Outcomes = Partial<Record<ScenarioName, ScenarioOutcome>>;
+
+function summarize(result: ScenarioResult): string {
+  const figures = Object.entries(result.figures)
+    .map(([k, v]) => `${k}=${v ?? "–"}`)
+    .join(" ");
+  const errors = Object.entries(result.errors)
+    .map(([k, v]) => `\n    ${v}× ${k}`)
+    .join("");
+  return `  ${figures}${errors}`;
+}
+
+async function measure(
+  outcomes: Outcomes,
+  name: ScenarioName,
+  kind: SystemKind,
+  run: () => Promise<ScenarioResult>,
+): Promise<ScenarioResult | null> {
+  const outcome = (outcomes[name] ??= {});
+  console.log(`▶ ${kind}: ${name}`);
+  const started = Date.now();
+  try {
+    const result = await run();
+    outcome[kind] = result;
+    console.log(`${summarize(result)}\n  (${((Date.now() - started) / 1000).toFixed(1)} s with set-up)`);
+    console.log(formatCpu("while measuring", result.cpu));
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    (outcome.error ??= {})[kind] = message;
+    console.log(`  FAILED: ${message}`);
+    return null;
+  }
+}
+
+/** One-to-one then fixed rate over the same 50 pairs; returns the one-to-one msgs/s. */
+async function messaging(
+  o: Options,
+  outcomes: Outcomes,
+  system: ChatSystem,
+  rate: (oneToOneMax: number | null) => number,
+): Promise<number | null> {
+  const p = plan(o);
+  if (!["one-to-one", "fixed-rate", "fixed-rate-own"].some((n) => o.only.has(n as ScenarioName))) return null;
+  const pairs = await connectPairs(system, p.pairs, "p");
+  try {
+    let max: number | null = null;
+    if (o.only.has("one-to-one")) {
+      const profile = o.profile && system.kind === "server" ? await startCpuProfile(system.server) : null;
+      const result = await measure(outcomes, "one-to-one", system.kind, () =>
+        oneToOne(system, pairs, p.oneToOne),
+      );
+      if (profile) {
+        const file = await profile.stop(join(root, "bench/results/server-one-to-one.cpuprofile"));
+        console.log(`  cpu profile of the worker: ${relative(root, file.path)}\n${file.top}`);
+      }
+      max = result?.figures.msgsPerSec ?? null;
+    }
+    if (o.only.has("fixed-rate")) {
+      const ratePerSec = rate(max);
+      console.log(`  fixed rate: ${ratePerSec} msgs/s`);
+      await measure(outcomes, "fixed-rate", system.kind, () =>
+        fixedRate(system, pairs, { ...p.fixedRate, ratePerSec }),
+      );
+    }
+    // The server at half its own one-to-one rate: its latency when it is not overloaded.
+    if (o.only.has("fixed-rate-own") && system.kind === "server" && max) {
+      const ratePerSec = Math.round(max / 2);
+      console.log(`  fixed rate: ${ratePerSec} msgs/s (half the server's own one-to-one rate)`);
+      await measure(outcomes, "fixed-rate-own", system.kind, () =>
+        fixedRate(system, pairs, { ...p.fixedRateOwn, ratePerSec }),
+      );
+    }
+    return max;
+  } finally {
+    closePairs(pairs);
+  }
+}
+
+/** Runs `body` against a fresh `wrangler dev` of `kind`; `label` names it in the results and logs. */
+async function withServer<T>(
+  kind: SystemKind,
+  label: string,
+  o: Options,
+  systems: Record<string, unknown>,
+  body: (server: RunningServer) => Promise<T>,
+): Promise<T> {
+  const t = Date.now();
+  const server = await startServer(kind, { via: o.via, readable: o.profile, stateParent: o.stateDir, label });
+  systems[label] = { origin: server.origin, via: server.via, proxy: server.proxyOrigin, pids: server.pids };
+  console.log(
+    `\n== ${label}: wrangler dev ready in ${((Date.now() - t) / 1000).toFixed(1)} s; clients → ${server.origin} (${server.via})`,
+  );
+  try {
+    return await body(server);
+  } catch (error) {
+    console.log(`${kind} log tail:\n${logTail(server)}`);
+    throw error;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  if (!o) {
+    console.log(USAGE);
+    return;
+  }
+  const p = plan(o);
+  const startedAt = new Date();
+  const machine = machineInfo();
+  const loadBefore = load();
+  console.log(
+    `bench: ${o.quick ? "quick" : "full"} run on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ` +
+      `node ${machine.node}; load average ${loadBefore ? loadBefore["1m"] : "?"}; ` +
+      `state under ${o.stateDir} (${filesystemType(o.stateDir) ?? "?"})`,
+  );
+  const outcomes: Outcomes = {};
+  const systems: Record<string, unknown> = {};
+
+  // The messaging scenarios share one server process; the connections scenario gets a fresh one,
+  // so memory per socket is read against an idle workerd and hitting the descriptor limit there
+  // cannot disturb anything else.
+  const only = (...names: ScenarioName[]) => names.some((n) => o.only.has(n));
+  let baselineMax: number | null = null;
+  if (o.baseline && only("one-to-one", "fixed-rate")) {
+    await withServer("baseline", "baseline", o, systems, async (server) => {
+      const rate = (max: number | null) => o.rate ?? (max ? Math.round(max / 2) : FALLBACK_RATE);
+      baselineMax = await messaging(o, outcomes, relaySystem(server), rate);
+    });
+  }
+  if (o.baseline && only("connections")) {
+    await withServer("baseline", "baseline-connections", o, systems, (server) =>
+      measure(outcomes, "connections", "baseline", () => connections(relaySystem(server), p.connections)),
+    );
+  }
+  if (only("one-to-one", "fixed-rate", "fixed-rate-own", "catch-up", "d1-lag")) {
+    await withServer("server", "server", o, systems, async (server) => {
+      const system = imSystem(server);
+      const rate = () => o.rate ?? (baselineMax ? Math.round(baselineMax / 2) : FALLBACK_RATE);
+      await messaging(o, outcomes, system, rate);
+      if (only("catch-up")) await measure(outcomes, "catch-up", "server", () => catchUp(system, p.catchUp));
+      if (only("d1-lag")) await measure(outcomes, "d1-lag", "server", () => d1Lag(system, p.d1Lag));
+    });
+  }
+  if (only("connections")) {
+    await withServer("server", "server-connections", o, systems, (server) =>
+      measure(outcomes, "connections", "server", () => connections(imSystem(server), p.connections)),
+    );
+  }
+  if (o.only.has("group-fanout"))
+    outcomes["group-fanout"] = { skipped: groupFanoutSkipReason() ?? "not written" };
+
+  const rows = table(outcomes);
+  const finishedAt = new Date();
+  console.log(`\n${formatTable(rows)}`);
+  const out = o.out ?? join(root, "bench/results/latest.json");
+  mkdirSync(dirname(out), { recursive: true });
+  const results = {
+    schema: 1,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+    mode: o.quick ? "quick" : "full",
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    seconds: Math.round((finishedAt.getTime() - startedAt.getTime()) / 100) / 10,
+    machine,
+    git: gitInfo(),
+    load: { before: loadBefore, after: load() },
+    state: { dir: o.stateDir, filesystem: filesystemType(o.stateDir) },
+    plan: p,
+    systems,
+    table: rows,
+    scenarios: outcomes,
+  };
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwrote ${relative(process.cwd(), out)} in ${results.seconds} s total`);
+}
+
+/** Which figures each scenario shows, and its target (issue 6). */
+function table(outcomes: Outcomes): Row[] {
+  const rows: Row[] = [];
+  const add = (name: ScenarioName, specs: Parameters<typeof rowsFor>[2]) => {
+    const outcome = outcomes[name];
+    if (outcome) rows.push(...rowsFor(name, outcome, specs));
+  };
+  add("one-to-one", [
+    {
+      key: "msgsPerSec",
+      figure: "delivered",
+      unit: "msgs/s",
+      target: "≥ 0.6× baseline",
+      check: (_, r) => r !== null && r >= 0.6,
+    },
+    { key: "msgsPerCoreSec", figure: "delivered per workerd core", unit: "msgs" },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p95", figure: "send→push p95", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms" },
+    { key: "ackP50", figure: "send→ack p50", unit: "ms" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("fixed-rate", [
+    { key: "ratePerSec", figure: "offered rate", unit: "msgs/s" },
+    { key: "achievedPerSec", figure: "delivered", unit: "msgs/s" },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms", target: "≤ 50 ms", check: (s) => s <= 50 },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("fixed-rate-own", [
+    { key: "ratePerSec", figure: "offered rate", unit: "msgs/s" },
+    { key: "achievedPerSec", figure: "delivered", unit: "msgs/s" },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("catch-up", [
+    { key: "messages", figure: "messages to catch up", unit: "" },
+    {
+      key: "batchLoopMs",
+      figure: "A: BATCH_SYNC loop",
+      unit: "ms",
+      target: "≤ 1000 ms",
+      check: (s) => s <= 1000,
+    },
+    {
+      key: "batchThenRangeMs",
+      figure: "B: BATCH_SYNC + SYNC_RANGE",
+      unit: "ms",
+      target: "≤ 1000 ms",
+      check: (s) => s <= 1000,
+    },
+    { key: "fillPerSec", figure: "fill rate into 1 user", unit: "msgs/s" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("d1-lag", [
+    { key: "p50", figure: "ack → row in D1 p50", unit: "ms" },
+    { key: "p99", figure: "ack → row in D1 p99", unit: "ms", target: "≤ 2000 ms", check: (s) => s <= 2000 },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("connections", [
+    { key: "connected", figure: "connected + authed", unit: "sockets" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+    { key: "connectSeconds", figure: "time to connect all", unit: "s" },
+    { key: "connectsPerSec", figure: "connect rate (new users)", unit: "/s" },
+    { key: "reconnectsPerSec", figure: "reconnect rate (same users)", unit: "/s" },
+    { key: "reconnectFailures", figure: "reconnect failures", unit: "" },
+    { key: "kbPerSocket", figure: "workerd memory per socket", unit: "KB" },
+    { key: "fdsPerSocket", figure: "workerd descriptors per socket", unit: "" },
+    { key: "heartbeatP99", figure: "heartbeat p99", unit: "ms" },
+    { key: "maxSockets", figure: "sockets before fd limit", unit: "" },
+  ]);
+  add("group-fanout", []);
+  return rows;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.log(`\n${signal}: stopping servers`);
+    void stopAll().then(() => process.exit(130));
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  async (error: unknown) => {
+    console.error(error);
+    await stopAll();
+    process.exit(1);
+  },
+);
