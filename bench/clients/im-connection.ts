@@ -140,15 +140,24 @@ export class ImConnection {
 
   /** SEND_MSG_REQ in a one-to-one conversation; resolves with SEND_MSG_RSP, rejects on an error code. */
   async sendText(to: string, text: string): Promise<im.protocol.SendMessageResponse> {
+    return this.sendTo(singleConversationId(this.userId, to), to, text);
+  }
+
+  /** Sends text to any conversation (a group's receiver is the group itself: "" here). */
+  async sendTo(
+    conversationId: string,
+    receiverId: string,
+    text: string,
+  ): Promise<im.protocol.SendMessageResponse> {
     const response = await this.request(
       Cmd.CMD_SEND_MSG_REQ,
       pb.SendMessageRequest,
       {
         message: {
           clientMsgId: crypto.randomUUID(),
-          conversationId: singleConversationId(this.userId, to),
+          conversationId,
           senderId: this.userId,
-          receiverId: to,
+          receiverId,
           messageType: 1,
           content: textEncoder.encode(text),
           sendTime: Date.now(),

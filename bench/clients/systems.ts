@@ -21,7 +21,7 @@ export interface ChatSystem {
   readonly server: RunningServer;
   /** Users that can message each other (on the server: registered and logged in over HTTP). */
   users(count: number, label: string): Promise<string[]>;
-  /** Users that only connect (on the server: tokens signed locally, no D1 row). */
+  /** Users that only connect (on the server: registered, with tokens signed locally). */
   connectOnlyUsers(count: number, label: string): Promise<string[]>;
   connect(userId: string): Promise<ChatClient>;
 }
@@ -94,7 +94,7 @@ export function imSystem(server: RunningServer): ImSystem {
       if (registered.length < count) await this.users(count - registered.length, label);
       return registered.slice(0, count);
     },
-    connectOnlyUsers: async (count, label) => keep(await mintAccounts(count, label)),
+    connectOnlyUsers: async (count, label) => keep(await mintAccounts(server.origin, count, label)),
     connect: async (userId) => new ImChatClient(await ImConnection.open(server.origin, account(userId))),
   };
 }

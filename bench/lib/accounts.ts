@@ -1,6 +1,8 @@
 // Accounts for the benchmark: real ones through the HTTP API (register, then login, as the SDK's
-// app does), and for the connection scenario, access tokens signed with the local dev secret for
-// users that need no row in D1 (thousands of bcrypt registrations would measure bcrypt, not sockets).
+// app does), and for the connection scenario, registered users whose access tokens are signed with
+// the local dev secret instead of a login (a second bcrypt per user would only slow the set-up).
+// Each account registers from its own client address (CF-Connecting-IP), as real users would, so
+// the per-address registration limit does not apply to the benchmark as a whole.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -19,10 +21,17 @@ interface Envelope<T> {
   data: T;
 }
 
-async function post<T>(origin: string, path: string, body: unknown): Promise<T> {
+/** A distinct documentation-range-like address per account index (10.x.y.z). */
+function addressOf(index: number): string {
+  return `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`;
+}
+
+let accountIndex = 0;
+
+async function post<T>(origin: string, path: string, body: unknown, address: string): Promise<T> {
   const response = await fetch(`${origin}${path}`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", "CF-Connecting-IP": address },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
@@ -41,12 +50,14 @@ export async function registerAccounts(origin: string, count: number, label: str
     8,
     async (i) => {
       const username = `b${runTag}${label}${i}`;
-      await post(origin, "/api/auth/register", { username, password });
-      const login = await post<{ token: string; userID: string }>(origin, "/api/auth/login", {
-        username,
-        password,
-        platform: "bench",
-      });
+      const address = addressOf(accountIndex++);
+      await post(origin, "/api/auth/register", { username, password }, address);
+      const login = await post<{ token: string; userID: string }>(
+        origin,
+        "/api/auth/login",
+        { username, password, platform: "bench" },
+        address,
+      );
       return { userId: login.userID, token: login.token };
     },
   );
@@ -60,13 +71,29 @@ function devSecret(): string {
   return (match[1] as string).trim();
 }
 
-/** Tokens with the same claims login issues (src/auth/jwt.ts): sub, user_id, platform, iat, exp. */
-export async function mintAccounts(count: number, label: string): Promise<Account[]> {
+/**
+ * Registered users with tokens signed locally, with the same claims login issues (src/auth/jwt.ts):
+ * sub, user_id, platform, iat, exp. The server checks that a token's user exists, so each is
+ * registered first.
+ */
+export async function mintAccounts(origin: string, count: number, label: string): Promise<Account[]> {
   const key = new TextEncoder().encode(devSecret());
   const now = Math.floor(Date.now() / 1000);
+  const userIds = await mapLimited(
+    Array.from({ length: count }, (_, i) => i),
+    16,
+    async (i) =>
+      (
+        await post<{ userID: string }>(
+          origin,
+          "/api/auth/register",
+          { username: `b${runTag}${label}${i}`, password: "bench-password" },
+          addressOf(accountIndex++),
+        )
+      ).userID,
+  );
   const accounts: Account[] = [];
-  for (let i = 0; i < count; i++) {
-    const userId = `b${runTag}${label}${i}`;
+  for (const userId of userIds) {
     const token = await new SignJWT({ user_id: userId, platform: "bench" })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(userId)

@@ -123,6 +123,13 @@ export function plan(o: Options) {
       settleTimeoutMs: q ? 10_000 : 60_000,
     },
     d1Lag: { pairs: 10, ratePerSec: 100, durationMs: q ? 5_000 : 15_000, drainMs: q ? 8_000 : 20_000 },
+    groupFanout: {
+      members: q ? 100 : 500,
+      rounds: q ? 3 : 10,
+      window: 5,
+      durationMs: q ? 3_000 : 10_000,
+      roundTimeoutMs: 15_000,
+    },
     connections: {
       count: o.connections ?? (q ? 500 : 5_000),
       concurrency: 32,

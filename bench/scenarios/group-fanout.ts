@@ -1,22 +1,128 @@
-// Scenario 6, group fan-out: the hook for when groups exist (issue 6's target: one message to a
-// group of 500 online members reaches the last of them within 500 ms; and sustained group msgs/s).
+// Scenario 6, group fan-out: one message to a group of `members` online members, timed until the
+// last member has it (issue 6's target: ≤ 500 ms for 500 members); then a closed loop of group
+// sends from one member for the sustained rate (group msgs/s and deliveries/s).
 //
-// To fill it in: create a group of `members` users through the HTTP API, connect them all, have one
-// member send a stamped message (one-to-one.ts: stampedContent / sentAtOf) to `group_<id>`, and
-// take the time until the last member's push; then a closed loop of sends for the sustained rate.
-// The baseline counterpart is one relay object pushing to `members` other objects by RPC.
-import type { ChatSystem } from "../clients/systems.ts";
+// The group is created through the HTTP API like an app would; every member is connected and
+// authenticated. A round sends one stamped message and waits for every other member's push.
+import { ImConnection } from "../clients/im-connection.ts";
+import type { ImSystem } from "../clients/systems.ts";
+import { ErrorTally, Samples, mapLimited, nowMs, round, sleep } from "../lib/stats.ts";
+import { sentAtOf, stampedContent } from "./one-to-one.ts";
+import { cpuMeter, type ScenarioResult } from "./result.ts";
 
 export interface GroupFanoutOptions {
   members: number;
+  rounds: number;
+  /** Closed-loop sends in flight from the one sender during the sustained part. */
+  window: number;
   durationMs: number;
+  roundTimeoutMs: number;
 }
 
-/** Why the scenario is skipped, or null once the server has groups. */
-export function groupFanoutSkipReason(): string | null {
-  return "groups do not exist in the server yet (only one-to-one conversations)";
+async function createGroup(system: ImSystem, ownerId: string, memberIds: string[]): Promise<string> {
+  const response = await fetch(`${system.server.origin}/api/group/create`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${system.account(ownerId).token}` },
+    body: JSON.stringify({ groupName: "bench", faceURL: "", introduction: "", memberUserIDs: memberIds }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const envelope = (await response.json()) as { code: number; message: string; data?: { groupID: string } };
+  if (envelope.code !== 0 || !envelope.data)
+    throw new Error(`group create: ${envelope.code} ${envelope.message}`);
+  return envelope.data.groupID;
 }
 
-export async function groupFanout(_system: ChatSystem, _options: GroupFanoutOptions): Promise<never> {
-  throw new Error(groupFanoutSkipReason() ?? "group fan-out is not written yet");
+export async function groupFanout(system: ImSystem, o: GroupFanoutOptions): Promise<ScenarioResult> {
+  const errors = new ErrorTally();
+  const userIds = await system.reuseUsers(o.members, "g");
+  const [ownerId, ...memberIds] = userIds as [string, ...string[]];
+  const groupId = await createGroup(system, ownerId, memberIds);
+  const conversationId = `group_${groupId}`;
+  const connections = await mapLimited(userIds, 20, (id) =>
+    ImConnection.open(system.server.origin, system.account(id)),
+  );
+  const sender = connections[0] as ImConnection;
+  const receivers = connections.slice(1);
+
+  // Each receiver reports the stamps it gets; a round waits for the stamp at every receiver.
+  const lastLatency = new Samples();
+  const memberLatency = new Samples();
+  let deliveries = 0;
+  const waiting = new Map<number, { left: number; done: () => void }>();
+  for (const r of receivers) {
+    r.onPush = (m) => {
+      if (m.conversationId !== conversationId) return;
+      const sentAt = sentAtOf(new TextDecoder().decode(m.content ?? new Uint8Array()));
+      if (!Number.isFinite(sentAt)) return;
+      deliveries++;
+      memberLatency.add(nowMs() - sentAt);
+      const round = waiting.get(sentAt);
+      if (round && --round.left === 0) round.done();
+    };
+  }
+  const meter = cpuMeter(system.server);
+  try {
+    await sleep(1_000); // let the creation notice reach everyone first
+    for (let i = 0; i < o.rounds; i++) {
+      // The stamp is what the receivers parse back from the content: the key must be the same number.
+      const sentAt = sentAtOf(stampedContent(nowMs(), 64));
+      const arrived = new Promise<void>((resolve, reject) => {
+        waiting.set(sentAt, { left: receivers.length, done: resolve });
+        setTimeout(
+          () =>
+            reject(new Error(`round ${i}: not every member had the message within ${o.roundTimeoutMs} ms`)),
+          o.roundTimeoutMs,
+        );
+      });
+      try {
+        await sender.sendTo(conversationId, "", stampedContent(sentAt, 64));
+        await arrived;
+        lastLatency.add(nowMs() - sentAt);
+      } catch (error) {
+        errors.add(error);
+      } finally {
+        waiting.delete(sentAt);
+      }
+    }
+    // Sustained: a closed loop of `window` sends in flight from the one sender.
+    const deliveredBefore = deliveries;
+    let sent = 0;
+    const loopStart = nowMs();
+    await Promise.all(
+      Array.from({ length: o.window }, async () => {
+        while (nowMs() - loopStart < o.durationMs) {
+          try {
+            await sender.sendTo(conversationId, "", stampedContent(nowMs(), 64));
+            sent++;
+          } catch (error) {
+            errors.add(error);
+          }
+        }
+      }),
+    );
+    const seconds = (nowMs() - loopStart) / 1000;
+    await sleep(2_000); // let fan-out drain before counting
+    const cpu = meter.stop();
+    const last = lastLatency.summary();
+    return {
+      figures: {
+        lastMemberP50: last.p50,
+        lastMemberMax: last.max,
+        groupMsgsPerSec: round(sent / seconds),
+        deliveriesPerSec: round((deliveries - deliveredBefore) / seconds),
+        failures: errors.total,
+      },
+      details: {
+        options: o,
+        members: userIds.length,
+        lastMember: last,
+        anyMember: memberLatency.summary(),
+        sent,
+      },
+      errors: errors.toJSON(),
+      cpu,
+    };
+  } finally {
+    for (const c of connections) c.close();
+  }
 }

@@ -2,6 +2,7 @@
 import type { Settings } from "../../auth/config";
 import { Cmd, encodeFrame, Err, errorNotice, pb, type Encoder, type Frame } from "../../protocol/codec";
 import type { Presence } from "../rpc";
+import type { DeliveredMarks } from "./delivered-marks";
 import type { Inbox } from "./inbox";
 import type { PresenceTracker } from "./presence";
 import type { RecentPushes } from "./recent-pushes";
@@ -17,6 +18,7 @@ export interface UserServices {
   sendLimiter: TokenBucket;
   typingLimiter: TokenBucket;
   presence: PresenceTracker;
+  deliveredMarks: DeliveredMarks;
   /** The user's presence as their friends should see it now. */
   currentStatus(): Presence;
   /** Sends a frame to every authenticated socket of the user, except the one named. */

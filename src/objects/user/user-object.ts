@@ -9,6 +9,7 @@ import { toMessageInfo, type StoredMessage } from "../message";
 import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
 import { handleFrame } from "./dispatch";
 import type { UserServices } from "./frame-context";
+import { DeliveredMarks } from "./delivered-marks";
 import { Inbox, type InboxEntry } from "./inbox";
 import { PresenceTracker } from "./presence";
 import { markConversationRead } from "./read-state";
@@ -49,6 +50,7 @@ export class UserObject extends DurableObject<Env> {
         typingLimiter: new TokenBucket(TYPING_RATE_PER_SECOND, TYPING_BURST),
         broadcast: (frame, exceptSession) => this.broadcast(frame, exceptSession),
         presence: this.presenceTracker,
+        deliveredMarks: new DeliveredMarks(this.env, this.inbox),
         currentStatus: () => this.status(),
       };
     }

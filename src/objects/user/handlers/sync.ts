@@ -189,8 +189,5 @@ export function ackMessage(fc: FrameContext): void {
   const ack = decodeBody(fc, pb.MessageAck);
   const pushed = fc.recentPushes.take(ack.serverMsgId ?? "");
   if (!pushed) return; // an ack for an old push: its delivery was already counted by sync
-  fc.inbox.markDelivered(pushed.conversationId, pushed.seq);
-  void fc.env.CONVERSATION_OBJECT.getByName(pushed.conversationId)
-    .markDelivered(pushed.conversationId, fc.state.userId, pushed.seq)
-    .catch((error: unknown) => console.warn(`delivered mark for ${pushed.conversationId} failed`, error));
+  fc.deliveredMarks.mark(fc.state.userId, pushed.conversationId, pushed.seq);
 }

@@ -1,0 +1,34 @@
+// MSG_ACK comes once per pushed message, but a conversation only needs the highest seq a user's
+// devices have. Acks are coalesced per conversation and written (inbox and conversation object)
+// at most every DELIVERED_FLUSH_MS, so a busy group costs one call per conversation, not per push.
+import type { Inbox } from "./inbox";
+
+/** How long acks gather before their delivered marks are written. */
+export const DELIVERED_FLUSH_MS = 200;
+
+export class DeliveredMarks {
+  private readonly pending = new Map<string, number>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly env: Env,
+    private readonly inbox: Inbox,
+  ) {}
+
+  mark(userId: string, conversationId: string, seq: number): void {
+    this.pending.set(conversationId, Math.max(seq, this.pending.get(conversationId) ?? 0));
+    this.timer ??= setTimeout(() => this.flush(userId), DELIVERED_FLUSH_MS);
+  }
+
+  private flush(userId: string): void {
+    this.timer = null;
+    const marks = [...this.pending];
+    this.pending.clear();
+    for (const [conversationId, seq] of marks) {
+      this.inbox.markDelivered(conversationId, seq);
+      void this.env.CONVERSATION_OBJECT.getByName(conversationId)
+        .markDelivered(conversationId, userId, seq)
+        .catch((error: unknown) => console.warn(`delivered mark for ${conversationId} failed`, error));
+    }
+  }
+}
