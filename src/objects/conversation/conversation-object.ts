@@ -33,8 +33,12 @@ import { FLUSH_BATCH_ROWS, registerSingleConversation, writeHistory } from "./hi
 import { MemberStore, Role, type Member } from "./member-store";
 import { MessageStore, type Identity } from "./message-store";
 
-/** Delay before the first D1 flush after a send: long enough to batch a burst, short for D1 lag. */
-const FLUSH_DELAY_MS = 100;
+/**
+ * Delay before the first D1 flush after a send: long enough to batch a burst into one D1 batch (each
+ * flush is a D1 round trip; at 100 ms a busy conversation flushed ten times a second), short enough
+ * for a D1 lag well under its 2 s target.
+ */
+const FLUSH_DELAY_MS = 500;
 /** Retry backoff for a failing D1 flush or fan-out: 1 s doubling to 1 min. */
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 60_000;

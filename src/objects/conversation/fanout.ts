@@ -12,6 +12,8 @@ export const FANOUT_BATCH = 200;
 
 export class Fanout {
   private readonly running = new Set<string>();
+  /** Stubs by member: getByName hashes the name each time, and a group sends to the same members. */
+  private readonly stubs = new Map<string, DurableObjectStub<UserObject>>();
   /** Members kicked while their pump was running: the pump must look again before it stops. */
   private readonly dirty = new Set<string>();
 
@@ -31,6 +33,15 @@ export class Fanout {
     }
   }
 
+  private stub(userId: string): DurableObjectStub<UserObject> {
+    let stub = this.stubs.get(userId);
+    if (!stub) {
+      stub = this.users.getByName(userId);
+      this.stubs.set(userId, stub);
+    }
+    return stub;
+  }
+
   private async pump(userId: string, id: Identity): Promise<void> {
     try {
       while (this.dirty.delete(userId)) {
@@ -42,7 +53,7 @@ export class Fanout {
           const messages = this.messages.range(member.fanoutSeq + 1, cap, FANOUT_BATCH, id);
           const last = messages[messages.length - 1];
           if (!last) break;
-          await this.users.getByName(userId).deliver({
+          await this.stub(userId).deliver({
             recipientId: userId,
             conversationId: id.conversationId,
             conversationType: id.conversationType,
