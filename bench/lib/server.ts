@@ -146,19 +146,15 @@ export async function startServer(kind: SystemKind, options: StartOptions): Prom
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    if (child.exitCode === null && child.pid) {
+    if (child.pid) {
+      // The whole group: dev.mjs, wrangler and both workerd processes, which may outlive wrangler.
+      const group = [child.pid, ...descendants(child.pid).map((p) => p.pid)];
       const exited = new Promise((resolve) => child.once("exit", resolve));
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      await Promise.race([exited, sleep(5_000)]);
-      try {
-        if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
+      signalGroup(child.pid, "SIGTERM");
+      await Promise.race([child.exitCode === null ? exited : Promise.resolve(), sleep(5_000)]);
+      for (let i = 0; i < 20 && group.some(isRunning); i++) await sleep(100);
+      signalGroup(child.pid, "SIGKILL");
+      for (let i = 0; i < 20 && group.some(isRunning); i++) await sleep(100);
     }
     if (child.pid) killOnExit.delete(child.pid);
     // Keep wrangler's output (workerd's errors land there) next to the results.
@@ -220,6 +216,23 @@ async function findDirectOrigin(runtimePid: number): Promise<string | null> {
     if (await healthy(origin)) return origin;
   }
   return null;
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is gone
+  }
+}
+
+/** Running (not a zombie waiting for its parent). */
+function isRunning(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 function readLog(file: string): string {

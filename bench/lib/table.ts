@@ -1,0 +1,93 @@
+// The table's rows: which figures each scenario shows, and its target from issue 6.
+import type { ScenarioName } from "./options.ts";
+import { rowsFor, type Row, type ScenarioOutcome } from "./report.ts";
+
+export type Outcomes = Partial<Record<ScenarioName, ScenarioOutcome>>;
+
+/** Which figures each scenario shows, and its target (issue 6). */
+export function table(outcomes: Outcomes): Row[] {
+  const rows: Row[] = [];
+  const add = (name: ScenarioName, specs: Parameters<typeof rowsFor>[2]) => {
+    const outcome = outcomes[name];
+    if (outcome) rows.push(...rowsFor(name, outcome, specs));
+  };
+  add("one-to-one", [
+    {
+      key: "msgsPerSec",
+      figure: "delivered",
+      unit: "msgs/s",
+      target: "≥ 0.6× baseline",
+      check: (_, r) => r !== null && r >= 0.6,
+    },
+    { key: "msgsPerCoreSec", figure: "delivered per workerd core", unit: "msgs" },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p95", figure: "send→push p95", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms" },
+    { key: "ackP50", figure: "send→ack p50", unit: "ms" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("fixed-rate", [
+    { key: "ratePerSec", figure: "offered rate", unit: "msgs/s" },
+    { key: "achievedPerSec", figure: "delivered", unit: "msgs/s" },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms", target: "≤ 50 ms", check: (s) => s <= 50 },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("fixed-rate-own", [
+    { key: "ratePerSec", figure: "offered rate", unit: "msgs/s" },
+    { key: "achievedPerSec", figure: "delivered", unit: "msgs/s" },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("catch-up", [
+    { key: "messages", figure: "messages to catch up", unit: "" },
+    {
+      key: "batchLoopMs",
+      figure: "A: BATCH_SYNC loop",
+      unit: "ms",
+      target: "≤ 1000 ms",
+      check: (s) => s <= 1000,
+    },
+    {
+      key: "batchThenRangeMs",
+      figure: "B: BATCH_SYNC + SYNC_RANGE",
+      unit: "ms",
+      target: "≤ 1000 ms",
+      check: (s) => s <= 1000,
+    },
+    { key: "fillPerSec", figure: "fill rate into 1 user", unit: "msgs/s" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("d1-lag", [
+    { key: "p50", figure: "ack → row in D1 p50", unit: "ms" },
+    { key: "p99", figure: "ack → row in D1 p99", unit: "ms", target: "≤ 2000 ms", check: (s) => s <= 2000 },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  add("connections", [
+    { key: "connected", figure: "connected + authed", unit: "sockets" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+    { key: "connectSeconds", figure: "time to connect all", unit: "s" },
+    { key: "connectsPerSec", figure: "connect rate (new users)", unit: "/s" },
+    { key: "reconnectsPerSec", figure: "reconnect rate (same users)", unit: "/s" },
+    { key: "reconnectFailures", figure: "reconnect failures", unit: "" },
+    { key: "kbPerSocket", figure: "workerd memory per socket", unit: "KB" },
+    { key: "fdsPerSocket", figure: "workerd descriptors per socket", unit: "" },
+    { key: "heartbeatP99", figure: "heartbeat p99", unit: "ms" },
+    { key: "maxSockets", figure: "sockets before fd limit", unit: "" },
+  ]);
+  add("group-fanout", [
+    {
+      key: "lastMemberP50",
+      figure: "send → last of the group has it, p50",
+      unit: "ms",
+      target: "≤ 500 ms",
+      check: (s) => s <= 500,
+    },
+    { key: "lastMemberMax", figure: "send → last of the group has it, max", unit: "ms" },
+    { key: "groupMsgsPerSec", figure: "sustained group msgs/s (one sender)", unit: "/s" },
+    { key: "deliveriesPerSec", figure: "deliveries/s to members", unit: "/s" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  return rows;
+}
