@@ -1,7 +1,7 @@
 // What a crash leaves half done inside a ConversationObject is resumed by its alarm, the one thing
 // that survives a restart: so the alarm must stay armed while any of that work is pending. (The
 // runtime crash itself is test/chaos/crash.test.ts, against wrangler dev.)
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ConversationObject } from "../../src/objects/conversation/conversation-object";
 import { singleConversationId } from "../../src/protocol/conversation-id";
@@ -17,10 +17,13 @@ describe("the alarm as the recovery point", () => {
     for (let i = 1; i <= 3; i++) await socket.sendText(a.userId, b.userId, `m${i}`);
     for (let runs = 0; await runDurableObjectAlarm(stub); runs++) expect(runs).toBeLessThan(200);
 
-    const pending = await runInDurableObject(stub, async (instance: ConversationObject, state) => {
-      // B's delivery of seqs 2 and 3 was in flight when the process died: the stored watermark is
-      // behind, the pump that was running it is gone.
+    // B's delivery of seqs 2 and 3 was in flight when the process died: the stored watermark is
+    // behind, and the pump that was running it is gone with the process's memory.
+    await runInDurableObject(stub, (_instance, state) => {
       state.storage.sql.exec("UPDATE members SET fanout_seq = 1 WHERE user_id = ?", b.userId);
+    });
+    await evictDurableObject(stub);
+    const pending = await runInDurableObject(stub, async (instance: ConversationObject, state) => {
       await instance.alarm(); // restarts B's pump...
       // ...and must leave an alarm behind: if the process died again before the pump finished,
       // nothing else would ever restart it (no send may come to this conversation again).

@@ -62,20 +62,35 @@ export interface GroupState {
 
 export class MemberStore {
   private readonly sql: SqlStorage;
+  /**
+   * Every member row, read once and then kept in step by the write methods below (the only
+   * writers): a send checks membership, mutes and the member list without a query.
+   */
+  private cache: Map<string, Member> | null = null;
+  private groupStateCache: (GroupState & { blocking: Set<string> }) | null = null;
 
   constructor(storage: DurableObjectStorage) {
     this.sql = storage.sql;
     migrate(this.sql, "members", SCHEMA);
   }
 
+  private rows(): Map<string, Member> {
+    this.cache ??= new Map(
+      this.sql
+        .exec<MemberRow>("SELECT * FROM members")
+        .toArray()
+        .map((row) => [row.user_id, toMember(row)]),
+    );
+    return this.cache;
+  }
+
   get(userId: string): Member | null {
-    const row = this.sql.exec<MemberRow>("SELECT * FROM members WHERE user_id = ?", userId).toArray()[0];
-    return row ? toMember(row) : null;
+    return this.rows().get(userId) ?? null;
   }
 
   /** Members who still receive new messages. */
   active(): Member[] {
-    return this.sql.exec<MemberRow>("SELECT * FROM members WHERE left_seq IS NULL").toArray().map(toMember);
+    return [...this.rows().values()].filter((m) => m.leftSeq === null);
   }
 
   activeIds(): string[] {
@@ -83,11 +98,11 @@ export class MemberStore {
   }
 
   activeCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM members WHERE left_seq IS NULL").one().n;
+    return this.active().length;
   }
 
   isEmpty(): boolean {
-    return this.sql.exec("SELECT 1 FROM members LIMIT 1").toArray().length === 0;
+    return this.rows().size === 0;
   }
 
   /** Adds a member (or brings a departed one back) who sees the conversation from `firstSeq` on. */
@@ -104,19 +119,39 @@ export class MemberStore {
       firstSeq - 1,
       firstSeq - 1,
     );
+    const before = this.get(userId);
+    this.rows().set(userId, {
+      userId,
+      role,
+      firstSeq,
+      leftSeq: null,
+      mutedUntil: 0,
+      fanoutSeq: firstSeq - 1,
+      readSeq: Math.max(before?.readSeq ?? 0, firstSeq - 1),
+      deliveredSeq: Math.max(before?.deliveredSeq ?? 0, firstSeq - 1),
+    });
+  }
+
+  /** Applies a change to a cached row (the SQL above it made the same change on disk). */
+  private update(userId: string, change: (m: Member) => Partial<Member>): void {
+    const member = this.get(userId);
+    if (member) this.rows().set(userId, { ...member, ...change(member) });
   }
 
   /** The member stops receiving after `lastSeq` (the notice of their leaving). */
   leave(userId: string, lastSeq: number): void {
     this.sql.exec("UPDATE members SET left_seq = ?, role = 0 WHERE user_id = ?", lastSeq, userId);
+    this.update(userId, () => ({ leftSeq: lastSeq, role: 0 }));
   }
 
   setRole(userId: string, role: number): void {
     this.sql.exec("UPDATE members SET role = ? WHERE user_id = ?", role, userId);
+    this.update(userId, () => ({ role }));
   }
 
   setMutedUntil(userId: string, until: number): void {
     this.sql.exec("UPDATE members SET muted_until = ? WHERE user_id = ?", until, userId);
+    this.update(userId, () => ({ mutedUntil: until }));
   }
 
   /** Moves the read watermark forward (never back, never past `cap`); returns the old one. */
@@ -129,19 +164,27 @@ export class MemberStore {
       target,
       userId,
     );
+    this.update(userId, (m) => ({
+      readSeq: Math.max(m.readSeq, target),
+      deliveredSeq: Math.max(m.deliveredSeq, target),
+    }));
     return before;
   }
 
   advanceDelivered(userId: string, seq: number, cap: number): void {
+    const target = Math.min(seq, cap);
+    if ((this.get(userId)?.deliveredSeq ?? Infinity) >= target) return; // nothing to move
     this.sql.exec(
       "UPDATE members SET delivered_seq = MAX(delivered_seq, ?) WHERE user_id = ?",
-      Math.min(seq, cap),
+      target,
       userId,
     );
+    this.update(userId, (m) => ({ deliveredSeq: Math.max(m.deliveredSeq, target) }));
   }
 
   setFanoutSeq(userId: string, seq: number): void {
     this.sql.exec("UPDATE members SET fanout_seq = MAX(fanout_seq, ?) WHERE user_id = ?", seq, userId);
+    this.update(userId, (m) => ({ fanoutSeq: Math.max(m.fanoutSeq, seq) }));
   }
 
   /** Members (departed ones included, up to where they left) whose UserObject lacks messages. */
@@ -168,23 +211,39 @@ export class MemberStore {
       .map((r) => r.user_id);
   }
 
+  private state(): GroupState & { blocking: Set<string> } {
+    if (!this.groupStateCache) {
+      const rows = this.sql
+        .exec<{ key: string; value: string }>("SELECT key, value FROM group_state")
+        .toArray();
+      const state = new Map(rows.map((r) => [r.key, r.value]));
+      this.groupStateCache = {
+        status: Number(state.get("status") ?? 0),
+        muteAll: state.get("muteAll") === "1",
+        blocking: new Set(
+          rows.filter((r) => r.key.startsWith("blocks:")).map((r) => r.key.slice("blocks:".length)),
+        ),
+      };
+    }
+    return this.groupStateCache;
+  }
+
   groupState(): GroupState {
-    const rows = this.sql
-      .exec<{ key: string; value: string }>("SELECT key, value FROM group_state")
-      .toArray();
-    const state = new Map(rows.map((r) => [r.key, r.value]));
-    return { status: Number(state.get("status") ?? 0), muteAll: state.get("muteAll") === "1" };
+    const { status, muteAll } = this.state();
+    return { status, muteAll };
   }
 
   /** In a one-to-one conversation: whether `userId` blocks the other member. */
   isBlocking(userId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM group_state WHERE key = ?", `blocks:${userId}`).toArray().length > 0;
+    return this.state().blocking.has(userId);
   }
 
   setBlocking(userId: string, blocking: boolean): void {
     if (blocking)
       this.sql.exec("INSERT OR IGNORE INTO group_state (key, value) VALUES (?, '1')", `blocks:${userId}`);
     else this.sql.exec("DELETE FROM group_state WHERE key = ?", `blocks:${userId}`);
+    if (blocking) this.state().blocking.add(userId);
+    else this.state().blocking.delete(userId);
   }
 
   setGroupState(patch: Partial<GroupState>): void {
@@ -196,5 +255,6 @@ export class MemberStore {
         text,
       );
     }
+    Object.assign(this.state(), patch);
   }
 }

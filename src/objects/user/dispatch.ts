@@ -104,6 +104,9 @@ export async function handleFrame(
   ws: WebSocket,
   data: string | ArrayBuffer,
 ): Promise<void> {
+  // Frames queued behind a DISCONNECT, a failed AUTH or a kick are not acted on: the socket is
+  // closing, so their answers could never arrive and a send among them would be stored unseen.
+  if (ws.readyState !== WebSocket.OPEN) return;
   if (typeof data === "string")
     return badFrame(ws, "text frames are not accepted: send binary protobuf frames", null);
   if (data.byteLength > MAX_FRAME_BYTES) {
