@@ -93,6 +93,8 @@ describe("MemoryStore", () => {
     isRevoked: false,
     revokedBy: "",
     revokedTime: 0,
+    status: 1,
+    readCount: 0,
   });
 
   it("keeps cursors and the newest messages, pages backwards and marks revokes", async () => {
@@ -109,6 +111,22 @@ describe("MemoryStore", () => {
     expect(revoked).toMatchObject({ seq: 4, isRevoked: true, revokedBy: "a", revokedTime: 99, text: "" });
     await store.clear();
     expect(await store.loadCursors()).toEqual(new Map());
+  });
+
+  it("merges an older page from history in seq order, replacing what it had, never moving the cursor down", async () => {
+    const store = new MemoryStore();
+    await store.saveMessages("single_a_b", [5, 6, 7].map(message), 7);
+    await store.saveMessages(
+      "single_a_b",
+      [{ ...message(6), status: 3 }, ...[2, 3].map(message)].sort((x, y) => x.seq - y.seq),
+      0,
+    );
+    const stored = await store.getMessages("single_a_b");
+    expect(stored.map((m) => m.seq)).toEqual([2, 3, 5, 6, 7]);
+    expect(stored.find((m) => m.seq === 6)?.status).toBe(3);
+    expect(await store.loadCursors()).toEqual(new Map([["single_a_b", 7]]));
+    await store.saveMessages("single_a_b", [8].map(message), 8);
+    expect((await store.getMessages("single_a_b", { limit: 2 })).map((m) => m.seq)).toEqual([7, 8]);
   });
 });
 
