@@ -1,7 +1,8 @@
-// Two test projects:
+// Three test projects:
 // - workers: runs inside workerd (@cloudflare/vitest-plugin) with the real Durable Objects, a real
 //   local D1 migrated from schema/migrations, and real WebSockets through the worker's fetch.
 // - node: checks that run on Node, and the end-to-end test that drives a real `wrangler dev`.
+// - browser: the web chat page in Debian's chromium (playwright-core) against `wrangler dev`.
 import { randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -43,6 +44,16 @@ export default defineConfig({
           include: ["test/node/**/*.test.ts"],
           testTimeout: 180_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          environment: "node",
+          include: ["test/browser/**/*.test.ts"],
+          // A browser and wrangler dev on a shared 2-core machine: generous, never a speed test.
+          testTimeout: 600_000,
+          hookTimeout: 240_000,
         },
       },
     ],

@@ -1,0 +1,330 @@
+// One open conversation: header (name, typing, presence), the timeline with history paging
+// backwards, the composer with typing signals, read receipts and revoke.
+import type { Message, PresenceEvent, ReceiptEvent, RevokeEvent, TypingEvent } from "edge-im/client";
+import { errorText, type AppContext } from "../context.ts";
+import { unread, type ConversationRow } from "../conversations.ts";
+import { h, replace } from "../dom.ts";
+import { icon } from "../icons.ts";
+import { avatar } from "./avatar.ts";
+import { conversationTitle, displayName } from "./conversation-list.ts";
+import { renderTimeline, type PendingSend } from "./message-list.ts";
+import { Composer } from "./composer.ts";
+
+/** Messages per page, from the store and from the server. */
+const PAGE = 30;
+/** A "typing" lasts this long unless renewed (the sender renews it every 5 s while typing). */
+const TYPING_SHOWN_MS = 6_000;
+/** Scrolled this close to the top, the next page loads. */
+const LOAD_MORE_PX = 80;
+
+export class ChatView {
+  readonly element: HTMLElement;
+  readonly id: string;
+  private readonly ctx: AppContext;
+  private readonly row: ConversationRow;
+  private readonly messages = new Map<number, Message>();
+  private readonly pending = new Map<string, PendingSend>();
+  private readonly typing = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly header = h("header", { class: "chat-header" });
+  private readonly scroller = h("div", { class: "timeline-scroll" });
+  private readonly timeline = h("ol", { class: "timeline", "aria-label": "Messages", "aria-live": "polite" });
+  private readonly composer: Composer;
+  private peerRead = 0;
+  private edge: "loading" | "start" | "more" = "loading";
+  private online: PresenceEvent | null = null;
+  private readTimer: ReturnType<typeof setTimeout> | undefined;
+  private revokeTimer: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(ctx: AppContext, conversationId: string) {
+    this.ctx = ctx;
+    this.id = conversationId;
+    this.row = ctx.conversations.ensure(conversationId);
+    this.composer = new Composer(ctx, conversationId, (text) => this.send(text));
+    this.scroller.append(this.timeline);
+    this.scroller.addEventListener("scroll", () => {
+      if (this.scroller.scrollTop < LOAD_MORE_PX) void this.loadOlder();
+    });
+    this.element = h(
+      "section",
+      { class: "chat-panel", "aria-label": "Chat" },
+      this.header,
+      this.scroller,
+      this.composer.element,
+    );
+    // Revoke buttons disappear when their 2 minutes are over.
+    this.revokeTimer = setInterval(() => this.render(), 15_000);
+    this.renderHeader();
+  }
+
+  private get group(): boolean {
+    return this.row.type === 2;
+  }
+
+  /** Shows the stored messages at once, then the newest page from the server (fresh statuses). */
+  async load(): Promise<void> {
+    const stored = await this.ctx.client.getMessages(this.id, { limit: PAGE }).catch(() => []);
+    this.add(stored);
+    this.edge = stored.length > 0 ? "more" : "loading";
+    this.render(true);
+    if (this.row.type === 1) void this.fetchPresence();
+    if (this.group) this.ctx.directory.groupName(this.row.groupId);
+    try {
+      const fresh = await this.ctx.client.history(this.id, { limit: PAGE });
+      this.add(fresh);
+      const oldest = this.oldest();
+      this.edge = oldest <= 1 || fresh.length < PAGE ? "start" : "more";
+    } catch {
+      this.edge = this.messages.size > 0 ? "more" : "start"; // offline: the store is what there is
+    }
+    if (this.closed) return;
+    this.render(true);
+    this.markRead();
+    this.composer.focus();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.revokeTimer);
+    clearTimeout(this.readTimer);
+    for (const timer of this.typing.values()) clearTimeout(timer);
+    this.composer.dispose();
+  }
+
+  /** New messages of this conversation, in seq order. */
+  onMessages(messages: readonly Message[]): void {
+    for (const m of messages) if (m.clientMsgId) this.pending.delete(m.clientMsgId);
+    for (const m of messages) this.stopTyping(m.senderId);
+    this.add(messages);
+    this.render(messages.some((m) => m.senderId === this.ctx.me.userID));
+    if (messages.some((m) => m.senderId !== this.ctx.me.userID)) this.scheduleRead();
+  }
+
+  onReceipt(e: ReceiptEvent): void {
+    if (e.userId === this.ctx.me.userID) return;
+    const seqs = [...this.messages.values()]
+      .filter((m) => e.serverMsgIds.includes(m.serverMsgId))
+      .map((m) => m.seq);
+    const upTo = e.serverMsgIds.length === 0 ? this.row.maxSeq : Math.max(0, ...seqs);
+    if (upTo <= this.peerRead) return;
+    this.peerRead = upTo;
+    this.render();
+  }
+
+  onRevoke(e: RevokeEvent): void {
+    const found = [...this.messages.values()].find((m) => m.serverMsgId === e.serverMsgId);
+    if (!found) return;
+    this.messages.set(found.seq, { ...found, isRevoked: true, text: "", revokedBy: e.revokedBy });
+    this.render();
+  }
+
+  onTyping(e: TypingEvent): void {
+    if (e.userId === this.ctx.me.userID) return;
+    clearTimeout(this.typing.get(e.userId));
+    if (e.typing)
+      this.typing.set(
+        e.userId,
+        setTimeout(() => this.stopTyping(e.userId), TYPING_SHOWN_MS),
+      );
+    else this.typing.delete(e.userId);
+    this.renderHeader();
+  }
+
+  onPresence(e: PresenceEvent): void {
+    if (this.row.type !== 1 || e.userId !== this.row.peerId) return;
+    this.online = e;
+    this.renderHeader();
+  }
+
+  /** Names or group details arrived, or the row changed (pin, mute). */
+  refresh(): void {
+    this.renderHeader();
+    this.render();
+  }
+
+  private stopTyping(userId: string): void {
+    if (!this.typing.has(userId)) return;
+    clearTimeout(this.typing.get(userId));
+    this.typing.delete(userId);
+    this.renderHeader();
+  }
+
+  private add(messages: readonly Message[]): void {
+    for (const m of messages) {
+      this.messages.set(m.seq, m);
+      if (m.senderId === this.ctx.me.userID && (m.status === 3 || m.readCount > 0))
+        this.peerRead = Math.max(this.peerRead, m.seq);
+    }
+  }
+
+  private oldest(): number {
+    let oldest = Infinity;
+    for (const seq of this.messages.keys()) oldest = Math.min(oldest, seq);
+    return oldest === Infinity ? 0 : oldest;
+  }
+
+  private async loadOlder(): Promise<void> {
+    if (this.edge !== "more" || this.closed) return;
+    const before = this.oldest();
+    if (before <= 1) {
+      this.edge = "start";
+      return this.render();
+    }
+    this.edge = "loading";
+    this.render();
+    try {
+      const older = await this.ctx.client.history(this.id, { beforeSeq: before, limit: PAGE });
+      this.add(older);
+      this.edge = older.length === 0 || this.oldest() <= 1 ? "start" : "more";
+    } catch (error) {
+      this.edge = "more";
+      this.ctx.toast(`Could not load earlier messages: ${errorText(error)}`);
+    }
+    this.render();
+  }
+
+  private send(text: string, clientMsgId: string = crypto.randomUUID()): void {
+    const entry: PendingSend = { clientMsgId, text, time: Date.now(), failed: false };
+    this.pending.set(clientMsgId, entry);
+    this.render(true);
+    this.ctx.client.send({ conversationId: this.id, content: text, clientMsgId }).catch((error: unknown) => {
+      const still = this.pending.get(clientMsgId);
+      if (!still) return;
+      still.failed = true;
+      this.ctx.toast(`Not sent: ${errorText(error)}`);
+      this.render();
+    });
+  }
+
+  private scheduleRead(): void {
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => this.markRead(), 300);
+  }
+
+  /** Marks the conversation read while it is on screen. */
+  private markRead(): void {
+    if (this.closed || document.visibilityState !== "visible" || unread(this.row) === 0) return;
+    this.ctx.conversations.markRead(this.id);
+    this.ctx.client.markRead(this.id).catch(() => undefined); // the next open marks it again
+  }
+
+  private async fetchPresence(): Promise<void> {
+    try {
+      const [status] = await this.ctx.client.getPresence([this.row.peerId]);
+      if (status) this.onPresence(status);
+    } catch {
+      // offline: no presence line
+    }
+  }
+
+  private revoke(m: Message): void {
+    this.ctx.client.revoke(this.id, m.serverMsgId).then(
+      () => {
+        this.messages.set(m.seq, { ...m, isRevoked: true, text: "" });
+        this.ctx.conversations.revoked(this.id, m.serverMsgId);
+        this.ctx.socialChanged();
+        this.render();
+      },
+      (error: unknown) => this.ctx.toast(`Could not revoke: ${errorText(error)}`),
+    );
+  }
+
+  private subtitle(): string {
+    const typing = [...this.typing.keys()].map((id) => displayName(this.ctx, id));
+    if (typing.length === 1) return this.group ? `${typing[0]} is typing…` : "typing…";
+    if (typing.length > 1) return `${typing.length} people are typing…`;
+    if (this.group) {
+      const group = this.ctx.directory.group(this.row.groupId);
+      return group ? `${group.memberCount} members · ID ${group.groupID}` : `ID ${this.row.groupId}`;
+    }
+    if (this.online?.online) return "online";
+    return "";
+  }
+
+  private renderHeader(): void {
+    const title = conversationTitle(this.ctx, this.row);
+    const subtitle = this.subtitle();
+    replace(
+      this.header,
+      h(
+        "button",
+        {
+          class: "icon-button back",
+          "aria-label": "Back to chats",
+          onclick: () => this.ctx.closeConversation(),
+        },
+        icon("back", 26),
+      ),
+      avatar(this.group ? this.row.groupId : this.row.peerId, title, "md", this.group),
+      h(
+        "div",
+        { class: "chat-title" },
+        h("h2", null, title),
+        h(
+          "p",
+          { class: `chat-subtitle${this.typing.size > 0 ? " typing" : ""}`, "aria-live": "polite" },
+          subtitle,
+        ),
+      ),
+      this.group &&
+        h(
+          "button",
+          {
+            class: "icon-button",
+            title: "Copy the group ID (others join with it)",
+            "aria-label": "Copy group ID",
+            onclick: () => {
+              navigator.clipboard.writeText(this.row.groupId).then(
+                () => this.ctx.toast("Group ID copied"),
+                () => this.ctx.toast(`Group ID: ${this.row.groupId}`),
+              );
+            },
+          },
+          icon("copy"),
+        ),
+      h(
+        "button",
+        {
+          class: `icon-button${this.row.pinned ? " on" : ""}`,
+          title: this.row.pinned ? "Unpin" : "Pin to the top",
+          "aria-label": this.row.pinned ? "Unpin chat" : "Pin chat",
+          "aria-pressed": String(this.row.pinned),
+          onclick: () => this.togglePin(),
+        },
+        icon("pin"),
+      ),
+    );
+  }
+
+  private togglePin(): void {
+    const pinned = !this.row.pinned;
+    this.ctx.client.conversations.pin(this.id, pinned).then(
+      () => {
+        this.row.pinned = pinned;
+        this.ctx.socialChanged();
+        this.renderHeader();
+      },
+      (error: unknown) => this.ctx.toast(errorText(error)),
+    );
+  }
+
+  /** Re-renders the timeline, keeping the reader's place (or following the bottom). */
+  private render(toBottom = false): void {
+    const s = this.scroller;
+    const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 48;
+    const fromBottom = s.scrollHeight - s.scrollTop;
+    renderTimeline(this.timeline, this.ctx, {
+      messages: [...this.messages.values()].sort((a, b) => a.seq - b.seq),
+      pending: [...this.pending.values()],
+      peerRead: this.peerRead,
+      group: this.group,
+      edge: this.edge,
+      revoke: (m) => this.revoke(m),
+      retry: (send) => {
+        this.pending.delete(send.clientMsgId);
+        this.send(send.text, send.clientMsgId);
+      },
+    });
+    s.scrollTop = toBottom || atBottom ? s.scrollHeight : s.scrollHeight - fromBottom;
+  }
+}
