@@ -52,6 +52,18 @@ export class Directory {
     return "Group";
   }
 
+  /** The user's name, looked up now when it is not known yet. */
+  async resolveUserName(userId: string): Promise<string> {
+    if (!this.users.has(userId)) {
+      try {
+        this.addUsers([await this.client.getUser(userId)]);
+      } catch {
+        // unknown or offline: the placeholder name
+      }
+    }
+    return this.userName(userId);
+  }
+
   want(userId: string): void {
     if (!userId || this.users.has(userId) || this.asked.has(userId)) return;
     this.asked.add(userId);

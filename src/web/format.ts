@@ -46,11 +46,27 @@ export function initials(name: string): string {
   return letters.join("").toUpperCase();
 }
 
-/** A stable hue per id, so a person keeps their colour everywhere. */
-export function hue(id: string): number {
-  let hash = 0;
-  for (let i = 0; i < id.length; i++) hash = (hash * 31 + id.charCodeAt(i)) >>> 0;
-  return hash % 360;
+/** Avatar colours: distinct from each other, each dark enough for white initials. */
+const PALETTE = [
+  "#4f46e5",
+  "#0f766e",
+  "#be123c",
+  "#b45309",
+  "#047857",
+  "#0369a1",
+  "#7c3aed",
+  "#c2410c",
+  "#0e7490",
+  "#a21caf",
+  "#4d7c0f",
+  "#1d4ed8",
+];
+
+/** A stable colour per id (FNV-1a), so a person keeps their colour everywhere. */
+export function colour(id: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return PALETTE[hash % PALETTE.length]!;
 }
 
 const MEDIA_LABELS: Record<number, string> = {

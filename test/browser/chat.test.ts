@@ -102,9 +102,12 @@ describe("web chat page", () => {
 
     await step(both, "registering", async () => {
       await visible(alice.page.getByRole("form", { name: "Log in" }), "the sign-in form");
+      await screenshot(alice.page, "sign-in");
       await register(alice);
       await register(bob);
       await visible(alice.page.getByRole("heading", { name: "No chats yet" }), "the empty chat list");
+      await visible(alice.page.getByRole("heading", { name: "Pick a chat" }), "the empty chat pane");
+      await screenshot(alice.page, "alice-empty");
     });
 
     await step(both, "the friend request", async () => {
@@ -125,6 +128,11 @@ describe("web chat page", () => {
         bob.page.getByRole("list", { name: "Friend requests" }).locator(".person", { hasText: "Alice" }),
         "Alice's request on Bob's side",
       );
+      await visible(
+        bob.page.locator(".toast.visible", { hasText: "Alice sent you a friend request" }),
+        "a toast",
+      );
+      await screenshot(bob.page, "bob-request");
       await request.getByRole("button", { name: "Accept" }).click();
       const friend = await visible(
         bob.page.getByRole("list", { name: "Friends" }).locator(".person", { hasText: "Alice" }),
@@ -169,6 +177,7 @@ describe("web chat page", () => {
         bob.page.locator(".chat-subtitle.typing", { hasText: "typing…" }),
         "Bob sees Alice typing",
       );
+      await screenshot(bob.page, "bob-typing");
       await composer(alice).pressSequentially(", nice to meet you here.", { delay: 5 });
       await composer(alice).press("Enter");
       await visible(message(bob, "nice to meet you here", false), "Alice's message on Bob's side");
@@ -180,6 +189,9 @@ describe("web chat page", () => {
       await send(bob, "Perfect, see you there");
       await visible(message(alice, "Perfect, see you there", false), "Bob's reply on Alice's side");
       await visible(message(bob, "bring the map", false), "the two-line message on Bob's side");
+      // Alice answered in between, and still every message of Bob's ends up read (✓✓).
+      for (const text of ["Are we still on", "Perfect, see you there"])
+        await visible(message(bob, text, true).getByLabel("Read"), `Bob's "${text}" read`);
       await send(alice, "Oops, wrong chat");
       await visible(message(bob, "Oops, wrong chat", false), "the message to revoke on Bob's side");
     });
@@ -224,6 +236,7 @@ describe("web chat page", () => {
     });
 
     await step(both, "screenshots", async () => {
+      for (const user of both) await gone(user.page.locator(".toast.visible"), "toasts");
       await screenshot(bob.page, "bob-desktop");
       await alice.page.locator(".conversation", { hasText: "Bob" }).click();
       await visible(message(alice, "Perfect, see you there", false), "Alice back in the chat with Bob");

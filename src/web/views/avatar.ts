@@ -1,6 +1,6 @@
 // Round avatars with initials on a colour derived from the id (no images needed).
 import { h } from "../dom.ts";
-import { hue, initials } from "../format.ts";
+import { colour, initials } from "../format.ts";
 
 export function avatar(
   id: string,
@@ -12,7 +12,7 @@ export function avatar(
     "span",
     {
       class: `avatar ${size}${group ? " group" : ""}`,
-      style: `--hue: ${hue(id)}`,
+      style: `background: ${colour(id)}`,
       "aria-hidden": "true",
     },
     initials(name),

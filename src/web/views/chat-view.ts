@@ -30,6 +30,8 @@ export class ChatView {
   private readonly timeline = h("ol", { class: "timeline", "aria-label": "Messages", "aria-live": "polite" });
   private readonly composer: Composer;
   private peerRead = 0;
+  /** Highest seq of someone else's message this view has sent a read receipt for. */
+  private receiptSent = 0;
   private edge: "loading" | "start" | "more" = "loading";
   private online: PresenceEvent | null = null;
   private readTimer: ReturnType<typeof setTimeout> | undefined;
@@ -201,11 +203,22 @@ export class ChatView {
     this.readTimer = setTimeout(() => this.markRead(), 300);
   }
 
-  /** Marks the conversation read while it is on screen. */
+  /**
+   * Marks the conversation read while it is on screen. Decided by the others' messages, not by
+   * the unread count: one's own message counts as read in the inbox, yet the others still need
+   * the receipt for what came before it.
+   */
   private markRead(): void {
-    if (this.closed || document.visibilityState !== "visible" || unread(this.row) === 0) return;
+    if (this.closed || document.visibilityState !== "visible") return;
+    let newest = 0;
+    for (const m of this.messages.values())
+      if (m.senderId !== this.ctx.me.userID && m.seq > newest) newest = m.seq;
+    if (newest <= this.receiptSent && unread(this.row) === 0) return;
+    this.receiptSent = Math.max(this.receiptSent, newest);
     this.ctx.conversations.markRead(this.id);
-    this.ctx.client.markRead(this.id).catch(() => undefined); // the next open marks it again
+    this.ctx.client.markRead(this.id).catch(() => {
+      this.receiptSent = 0; // offline: the next message or open tries again
+    });
   }
 
   private async fetchPresence(): Promise<void> {

@@ -12,13 +12,19 @@ interface Social {
   groups: Group[];
 }
 
+/** A row for a user; `detail` is a second line (omitted when empty). */
 function person(user: User, detail: string, ...actions: (HTMLElement | false)[]): HTMLElement {
   const name = user.nickname || user.userID;
   return h(
     "li",
     { class: "person", "data-user": user.userID },
     avatar(user.userID, name, "sm"),
-    h("span", { class: "person-text" }, h("span", { class: "person-name" }, name), h("small", null, detail)),
+    h(
+      "span",
+      { class: "person-text" },
+      h("span", { class: "person-name" }, name),
+      detail && h("small", { title: detail }, detail),
+    ),
     h("span", { class: "person-actions" }, ...actions),
   );
 }
@@ -91,7 +97,7 @@ export class ContactsView {
     const input = h("input", {
       type: "search",
       name: "search",
-      placeholder: "Username, name or user ID",
+      placeholder: "Name or user ID",
       "aria-label": "Search people",
       value: this.query,
       autocapitalize: "none",
@@ -162,14 +168,16 @@ export class ContactsView {
       h(
         "ul",
         { class: "people", "aria-label": "Friend requests" },
-        ...incoming.map((r) =>
-          person(
+        ...incoming.map((r) => {
+          const row = person(
             r.user,
             r.message ? `“${r.message}”` : "wants to be your friend",
             this.action("Decline", () => this.ctx.client.friends.reject(r.fromUserID)),
             this.action("Accept", () => this.ctx.client.friends.accept(r.fromUserID), true),
-          ),
-        ),
+          );
+          row.classList.add("request");
+          return row;
+        }),
         ...outgoing.map((r) =>
           person(r.user, "waiting for an answer", h("small", { class: "muted" }, "Requested")),
         ),
@@ -187,7 +195,7 @@ export class ContactsView {
             "ul",
             { class: "people", "aria-label": "Friends" },
             ...friends.map((f) =>
-              person(f.user, f.remark || `ID ${f.friendUserID}`, this.chatButton(f.friendUserID)),
+              person(f.user, f.remark || f.user.signature, this.chatButton(f.friendUserID)),
             ),
           ),
     );

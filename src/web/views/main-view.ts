@@ -156,7 +156,11 @@ export class MainView implements AppContext {
     if (fresh.length === 0) return;
     void this.contacts.reload();
     const notice = parseNotice(fresh[fresh.length - 1]!.text);
-    if (notice) this.toast(describeNotice(notice, (id) => this.directory.userName(id)));
+    if (!notice) return;
+    const other = notice.fromUserID || notice.userID;
+    void this.directory
+      .resolveUserName(other)
+      .then(() => this.toast(describeNotice(notice, (id) => this.directory.userName(id))));
   }
 
   private async reloadConversations(): Promise<void> {
