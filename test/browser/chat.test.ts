@@ -4,10 +4,12 @@
 // Screenshots of each user (desktop width) and of a narrow window go to test-results/browser/.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { IMClient } from "edge-im/client";
 import { startDevServer, type DevServer } from "../node/helpers/dev-server";
 import { chromiumMissing, gone, launchChromium, screenshot, visible, WAIT_MS } from "./browser";
 
 const DESKTOP = { width: 1280, height: 800 };
+const PASSWORD = "browser-test-password";
 const NARROW = { width: 390, height: 844 };
 
 let server: DevServer | undefined;
@@ -33,6 +35,7 @@ interface User {
   username: string;
   /** Browser errors and failed requests, reported if a step fails. */
   problems: string[];
+  frames?: () => number;
 }
 
 async function openPage(name: string): Promise<User> {
@@ -43,7 +46,17 @@ async function openPage(name: string): Promise<User> {
   page.setDefaultTimeout(WAIT_MS);
   const user: User = { page, name, username: `${name.toLowerCase()}${suffix}`, problems: [] };
   page.on("pageerror", (error) => user.problems.push(`page error: ${error.message}`));
-  page.on("console", (m) => m.type() === "error" && user.problems.push(`console: ${m.text()}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning")
+      user.problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on("websocket", (ws) => {
+    let frames = 0;
+    ws.on("framereceived", () => frames++);
+    ws.on("close", () => user.problems.push(`socket closed after ${frames} frames`));
+    user.problems.push(`socket opened ${ws.url().replace(/token=[^&]+/, "token=…")}`);
+    user.frames = () => frames;
+  });
   await page.goto(server.origin);
   return user;
 }
@@ -53,7 +66,7 @@ async function register(user: User): Promise<void> {
   await (await visible(page.getByRole("button", { name: "Create an account" }), "the sign-up link")).click();
   await page.locator('input[name="username"]').fill(user.username);
   await page.locator('input[name="nickname"]').fill(user.name);
-  await page.locator('input[name="password"]').fill("browser-test-password");
+  await page.locator('input[name="password"]').fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await visible(page.locator(".sidebar-header strong", { hasText: user.name }), `${user.name} signed in`);
   await visible(page.locator(".connection.online"), `${user.name} online`);
@@ -61,6 +74,12 @@ async function register(user: User): Promise<void> {
 
 function tab(user: User, name: "Chats" | "Contacts") {
   return user.page.locator("button.tab", { hasText: name });
+}
+
+/** The chat list's row whose title is exactly `title`. */
+function chatRow(user: User, title: string) {
+  const exact = user.page.locator(".conversation-title").getByText(title, { exact: true });
+  return user.page.locator(".conversation").filter({ has: exact });
 }
 
 function composer(user: User) {
@@ -85,7 +104,11 @@ async function step<T>(users: User[], what: string, run: () => Promise<T>): Prom
   try {
     return await run();
   } catch (error) {
-    const problems = users.flatMap((u) => u.problems.map((p) => `${u.name}: ${p}`));
+    for (const u of users) await screenshot(u.page, `failed-${u.name.toLowerCase()}`).catch(() => undefined);
+    const problems = users.flatMap((u) => [
+      ...u.problems.map((p) => `${u.name}: ${p}`),
+      `${u.name}: ${u.frames?.() ?? 0} frames received on the current socket`,
+    ]);
     throw new Error(`${what} failed: ${String(error)}\n${problems.join("\n")}`, { cause: error });
   }
 }
@@ -150,10 +173,7 @@ describe("web chat page", () => {
     await step(both, "chatting from Bob to Alice", async () => {
       await send(bob, "Hi Alice! Thanks for the add");
       await tab(alice, "Chats").click();
-      const row = await visible(
-        alice.page.locator(".conversation", { hasText: "Bob" }),
-        "the chat with Bob in Alice's list",
-      );
+      const row = await visible(chatRow(alice, "Bob"), "the chat with Bob in Alice's list");
       await visible(row.locator(".badge", { hasText: "1" }), "one unread on Alice's side");
       await visible(
         row.locator(".conversation-preview", { hasText: "Thanks for the add" }),
@@ -228,17 +248,14 @@ describe("web chat page", () => {
       await send(alice, "Group for the hike: bring water and snacks");
       await tab(alice, "Chats").click();
       await tab(bob, "Chats").click();
-      const row = await visible(
-        bob.page.locator(".conversation", { hasText: "Saturday hike" }),
-        "the group in Bob's list",
-      );
+      const row = await visible(chatRow(bob, "Saturday hike"), "the group in Bob's list");
       await visible(row.locator(".badge"), "the group's unread badge on Bob's side");
     });
 
     await step(both, "screenshots", async () => {
       for (const user of both) await gone(user.page.locator(".toast.visible"), "toasts");
       await screenshot(bob.page, "bob-desktop");
-      await alice.page.locator(".conversation", { hasText: "Bob" }).click();
+      await chatRow(alice, "Bob").click();
       await visible(message(alice, "Perfect, see you there", false), "Alice back in the chat with Bob");
       await screenshot(alice.page, "alice-desktop");
 
@@ -248,23 +265,55 @@ describe("web chat page", () => {
       await expect(bob.page.locator(".sidebar").isVisible()).resolves.toBe(false);
       await screenshot(bob.page, "bob-narrow-chat");
       await bob.page.getByRole("button", { name: "Back to chats" }).click();
-      await visible(
-        bob.page.locator(".conversation", { hasText: "Saturday hike" }),
-        "the list pane at a narrow width",
-      );
+      await visible(chatRow(bob, "Saturday hike"), "the list pane at a narrow width");
       await expect(bob.page.locator(".chat-pane").isVisible()).resolves.toBe(false);
       await screenshot(bob.page, "bob-narrow-list");
+    });
+
+    await step(both, "paging back through history", async () => {
+      // Alice's other device (the SDK in Node) writes 40 more; Bob scrolls up through them.
+      const device = new IMClient({ apiUrl: server!.origin, platform: "node" });
+      await device.login({ username: alice.username, password: PASSWORD });
+      await device.connect();
+      const bobId = await bob.page.evaluate(() => {
+        const saved: unknown = JSON.parse(localStorage.getItem("edge-im.session") ?? "{}");
+        return typeof saved === "object" && saved && "userID" in saved ? String(saved.userID) : "";
+      });
+      for (let i = 1; i <= 40; i++) await device.sendText(bobId, `Backlog ${i}`);
+      device.disconnect();
+
+      await bob.page.setViewportSize(DESKTOP);
+      await chatRow(bob, "Alice").click();
+      const text = (t: string) => bob.page.locator(".timeline .msg .text").getByText(t, { exact: true });
+      await visible(text("Backlog 40"), "the newest message");
+      expect(await text("Backlog 1").count()).toBe(0); // one page at first
+      const first = text("Hi Alice! Thanks for the add");
+      for (let attempt = 0; attempt < 10 && (await first.count()) === 0; attempt++) {
+        await bob.page.locator(".timeline-scroll").evaluate((el) => el.scrollTo({ top: 0 }));
+        await bob.page.waitForTimeout(500);
+      }
+      await visible(first, "the first message after scrolling up");
+      await visible(text("Backlog 1"), "the oldest backlog message");
+      await visible(
+        bob.page.locator(".timeline-edge", { hasText: "beginning" }),
+        "the start of the conversation",
+      );
+      expect(
+        await bob.page
+          .locator(".timeline .msg .text")
+          .getByText(/^Backlog \d+$/)
+          .count(),
+      ).toBe(40);
     });
 
     await step(both, "a reload", async () => {
       // The session survives in localStorage and the messages in IndexedDB.
       await alice.page.reload();
       await visible(alice.page.locator(".connection.online"), "Alice online again without signing in");
-      await visible(message(alice, "Perfect, see you there", false), "the open chat restored from the URL");
-      await visible(
-        message(alice, "nice to meet you here", true).getByLabel("Read"),
-        "ticks after the reload",
-      );
+      const last = alice.page.locator(".timeline .msg.mine").filter({ hasText: /^Backlog 40\b/ });
+      await visible(last, "the open chat restored from the URL, newest page first");
+      // Bob has read the backlog (his chat was open): ✓✓ comes from the synced status.
+      await visible(last.getByLabel("Read"), "ticks after the reload");
     });
 
     expect([...alice.problems, ...bob.problems].filter((p) => p.startsWith("page error"))).toEqual([]);

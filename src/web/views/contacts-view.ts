@@ -1,9 +1,11 @@
-// People and groups: find users and send friend requests, answer incoming requests, start a chat
-// with a friend, create a group with friends, join a group by its ID.
+// The Contacts tab: find users and send friend requests, answer requests, start a chat with a
+// friend, and the groups card. Forms are built once; only the lists re-render, so nothing being
+// typed is lost when a notice or a name arrives.
 import type { Friend, FriendRequest, Group, User } from "edge-im/client";
 import { errorText, type AppContext } from "../context.ts";
 import { h, replace } from "../dom.ts";
-import { avatar } from "./avatar.ts";
+import { GroupsCard } from "./groups-card.ts";
+import { actionButton, card, personRow } from "./people.ts";
 
 interface Social {
   friends: Friend[];
@@ -12,32 +14,18 @@ interface Social {
   groups: Group[];
 }
 
-/** A row for a user; `detail` is a second line (omitted when empty). */
-function person(user: User, detail: string, ...actions: (HTMLElement | false)[]): HTMLElement {
-  const name = user.nickname || user.userID;
-  return h(
-    "li",
-    { class: "person", "data-user": user.userID },
-    avatar(user.userID, name, "sm"),
-    h(
-      "span",
-      { class: "person-text" },
-      h("span", { class: "person-name" }, name),
-      detail && h("small", { title: detail }, detail),
-    ),
-    h("span", { class: "person-actions" }, ...actions),
-  );
-}
-
-function section(title: string, ...content: (Node | false)[]): HTMLElement {
-  return h("section", { class: "card", "aria-label": title }, h("h3", null, title), ...content);
-}
+const nameOf = (user: User) => user.nickname || user.userID;
 
 export class ContactsView {
   readonly element = h("div", { class: "contacts" });
   private social: Social = { friends: [], incoming: [], outgoing: [], groups: [] };
   private results: User[] | null = null;
-  private query = "";
+  private readonly resultsBox = h("div");
+  private readonly requestsList = h("ul", { class: "people", "aria-label": "Friend requests" });
+  private readonly requestsCard = card("Friend requests", this.requestsList);
+  private readonly friendsBox = h("div");
+  private readonly friendsCard = card("Friends", this.friendsBox);
+  private readonly groupsCard: GroupsCard;
   private readonly ctx: AppContext;
   private readonly changed: (incoming: number) => void;
 
@@ -45,6 +33,14 @@ export class ContactsView {
   constructor(ctx: AppContext, changed: (incoming: number) => void) {
     this.ctx = ctx;
     this.changed = changed;
+    this.groupsCard = new GroupsCard(ctx, () => void this.reload());
+    this.element.append(
+      this.searchCard(),
+      this.requestsCard.element,
+      this.friendsCard.element,
+      this.groupsCard.element,
+    );
+    this.render();
   }
 
   get incomingCount(): number {
@@ -62,11 +58,7 @@ export class ContactsView {
         client.groups.mine(),
       ]);
       this.social = { friends, incoming, outgoing, groups };
-      directory.addUsers([
-        ...friends.map((f) => f.user),
-        ...incoming.map((r) => r.user),
-        ...outgoing.map((r) => r.user),
-      ]);
+      directory.addUsers([...friends, ...incoming, ...outgoing].map((x) => x.user));
       directory.addGroups(groups);
     } catch (error) {
       this.ctx.toast(`Could not load contacts: ${errorText(error)}`);
@@ -76,21 +68,24 @@ export class ContactsView {
   }
 
   render(): void {
-    replace(this.element, this.searchCard(), this.requestsCard(), this.friendsCard(), this.groupsCard());
+    this.renderResults();
+    this.renderRequests();
+    this.renderFriends();
+    this.groupsCard.render(this.social.groups, this.social.friends);
   }
 
   private action(label: string, run: () => Promise<unknown>, primary = false): HTMLButtonElement {
-    const button = h("button", { class: primary ? "primary small" : "small", type: "button" }, label);
-    button.addEventListener("click", () => {
-      button.disabled = true;
-      run()
-        .then(() => this.reload())
-        .catch((error: unknown) => {
-          button.disabled = false;
-          this.ctx.toast(errorText(error));
-        });
-    });
-    return button;
+    return actionButton(
+      label,
+      () => run().then(() => this.reload()),
+      (error) => this.ctx.toast(errorText(error)),
+      primary,
+    );
+  }
+
+  private chatButton(userId: string): HTMLButtonElement {
+    const open = () => this.ctx.openConversation(this.ctx.client.conversationWith(userId));
+    return h("button", { class: "small", type: "button", onclick: open }, "Message");
   }
 
   private searchCard(): HTMLElement {
@@ -99,8 +94,8 @@ export class ContactsView {
       name: "search",
       placeholder: "Name or user ID",
       "aria-label": "Search people",
-      value: this.query,
       autocapitalize: "none",
+      spellcheck: "false",
     });
     const form = h(
       "form",
@@ -108,13 +103,13 @@ export class ContactsView {
         class: "inline-form",
         onsubmit: (e: SubmitEvent) => {
           e.preventDefault();
-          this.query = input.value.trim();
-          if (!this.query) return;
-          this.ctx.client.searchUsers(this.query, { limit: 20 }).then(
+          const query = input.value.trim();
+          if (!query) return;
+          this.ctx.client.searchUsers(query, { limit: 20 }).then(
             (users) => {
               this.results = users;
               this.ctx.directory.addUsers(users);
-              this.render();
+              this.renderResults();
             },
             (error: unknown) => this.ctx.toast(errorText(error)),
           );
@@ -123,195 +118,70 @@ export class ContactsView {
       input,
       h("button", { class: "primary small", type: "submit" }, "Search"),
     );
-    const me = this.ctx.me.userID;
-    const results =
-      this.results &&
-      (this.results.length === 0
-        ? h("p", { class: "muted" }, "Nobody found.")
-        : h(
-            "ul",
-            { class: "people", "aria-label": "Search results" },
-            ...this.results.map((user) => {
-              const friend = this.social.friends.some((f) => f.friendUserID === user.userID);
-              const asked = this.social.outgoing.some((r) => r.toUserID === user.userID);
-              const incoming = this.social.incoming.some((r) => r.fromUserID === user.userID);
-              let action: HTMLElement | false = false;
-              if (user.userID === me) action = h("small", { class: "muted" }, "You");
-              else if (friend) action = this.chatButton(user.userID);
-              else if (asked) action = h("small", { class: "muted" }, "Requested");
-              else if (incoming)
-                action = this.action("Accept", () => this.ctx.client.friends.accept(user.userID), true);
-              else action = this.action("Add friend", () => this.ctx.client.friends.add(user.userID), true);
-              return person(user, `ID ${user.userID}`, action);
-            }),
-          ));
-    return section("Find people", form, results ?? false);
+    return card("Find people", form, this.resultsBox).element;
   }
 
-  private chatButton(userId: string): HTMLButtonElement {
-    return h(
-      "button",
-      {
-        class: "small",
-        type: "button",
-        onclick: () => this.ctx.openConversation(this.ctx.client.conversationWith(userId)),
-      },
-      "Message",
-    );
+  private renderResults(): void {
+    if (!this.results) return replace(this.resultsBox);
+    if (this.results.length === 0)
+      return replace(this.resultsBox, h("p", { class: "muted" }, "Nobody found."));
+    const { friends, outgoing, incoming } = this.social;
+    const { client } = this.ctx;
+    const rows = this.results.map((user) => {
+      const id = user.userID;
+      let action: HTMLElement;
+      if (id === this.ctx.me.userID) action = h("small", { class: "muted" }, "You");
+      else if (friends.some((f) => f.friendUserID === id)) action = this.chatButton(id);
+      else if (outgoing.some((r) => r.toUserID === id)) action = h("small", { class: "muted" }, "Requested");
+      else if (incoming.some((r) => r.fromUserID === id))
+        action = this.action("Accept", () => client.friends.accept(id), true);
+      else action = this.action("Add friend", () => client.friends.add(id), true);
+      return personRow(id, nameOf(user), `ID ${id}`, [action]);
+    });
+    replace(this.resultsBox, h("ul", { class: "people", "aria-label": "Search results" }, ...rows));
   }
 
-  private requestsCard(): HTMLElement | false {
+  private renderRequests(): void {
     const { incoming, outgoing } = this.social;
-    if (incoming.length === 0 && outgoing.length === 0) return false;
-    return section(
-      "Friend requests",
-      h(
-        "ul",
-        { class: "people", "aria-label": "Friend requests" },
-        ...incoming.map((r) => {
-          const row = person(
-            r.user,
-            r.message ? `“${r.message}”` : "wants to be your friend",
-            this.action("Decline", () => this.ctx.client.friends.reject(r.fromUserID)),
-            this.action("Accept", () => this.ctx.client.friends.accept(r.fromUserID), true),
-          );
-          row.classList.add("request");
-          return row;
-        }),
-        ...outgoing.map((r) =>
-          person(r.user, "waiting for an answer", h("small", { class: "muted" }, "Requested")),
+    const { client } = this.ctx;
+    this.requestsCard.element.hidden = incoming.length === 0 && outgoing.length === 0;
+    replace(
+      this.requestsList,
+      ...incoming.map((r) =>
+        personRow(
+          r.fromUserID,
+          nameOf(r.user),
+          r.message ? `“${r.message}”` : "wants to be your friend",
+          [
+            this.action("Decline", () => client.friends.reject(r.fromUserID)),
+            this.action("Accept", () => client.friends.accept(r.fromUserID), true),
+          ],
+          { className: "request" },
         ),
+      ),
+      ...outgoing.map((r) =>
+        personRow(r.toUserID, nameOf(r.user), "waiting for an answer", [
+          h("small", { class: "muted" }, "Requested"),
+        ]),
       ),
     );
   }
 
-  private friendsCard(): HTMLElement {
+  private renderFriends(): void {
     const { friends } = this.social;
-    return section(
-      `Friends${friends.length > 0 ? ` · ${friends.length}` : ""}`,
-      friends.length === 0
-        ? h("p", { class: "muted" }, "No friends yet. Search for people above to send a request.")
-        : h(
-            "ul",
-            { class: "people", "aria-label": "Friends" },
-            ...friends.map((f) =>
-              person(f.user, f.remark || f.user.signature, this.chatButton(f.friendUserID)),
-            ),
-          ),
+    this.friendsCard.title.textContent = friends.length > 0 ? `Friends · ${friends.length}` : "Friends";
+    if (friends.length === 0) {
+      replace(
+        this.friendsBox,
+        h("p", { class: "muted" }, "No friends yet. Search for people above to send a request."),
+      );
+      return;
+    }
+    const rows = friends.map((f) =>
+      personRow(f.friendUserID, nameOf(f.user), f.remark || f.user.signature, [
+        this.chatButton(f.friendUserID),
+      ]),
     );
-  }
-
-  private groupsCard(): HTMLElement {
-    const { friends, groups } = this.social;
-    const name = h("input", {
-      name: "groupName",
-      placeholder: "Group name",
-      "aria-label": "Group name",
-      required: true,
-      maxlength: 64,
-    });
-    const picks = friends.map((f) =>
-      h(
-        "label",
-        { class: "check" },
-        h("input", { type: "checkbox", value: f.friendUserID }),
-        f.user.nickname || f.friendUserID,
-      ),
-    );
-    const create = h(
-      "form",
-      {
-        class: "stack-form",
-        "aria-label": "New group",
-        onsubmit: (e: SubmitEvent) => {
-          e.preventDefault();
-          const members = picks.flatMap((label) => {
-            const box = label.querySelector("input");
-            return box?.checked ? [box.value] : [];
-          });
-          this.ctx.client.groups.create({ groupName: name.value.trim(), memberUserIDs: members }).then(
-            (group) => {
-              this.ctx.directory.addGroups([group]);
-              this.ctx.openConversation(`group_${group.groupID}`);
-              void this.reload();
-            },
-            (error: unknown) => this.ctx.toast(errorText(error)),
-          );
-        },
-      },
-      h(
-        "div",
-        { class: "inline-form" },
-        name,
-        h("button", { class: "primary small", type: "submit" }, "Create"),
-      ),
-      picks.length > 0 &&
-        h("div", { class: "checks" }, h("small", { class: "muted" }, "Add friends:"), ...picks),
-    );
-    const groupId = h("input", {
-      name: "groupID",
-      placeholder: "Group ID",
-      "aria-label": "Group ID",
-      required: true,
-      autocapitalize: "none",
-    });
-    const join = h(
-      "form",
-      {
-        class: "inline-form",
-        "aria-label": "Join a group",
-        onsubmit: (e: SubmitEvent) => {
-          e.preventDefault();
-          this.ctx.client.groups.join(groupId.value.trim()).then(
-            (group) => {
-              this.ctx.directory.addGroups([group]);
-              this.ctx.openConversation(`group_${group.groupID}`);
-              void this.reload();
-            },
-            (error: unknown) => this.ctx.toast(errorText(error)),
-          );
-        },
-      },
-      groupId,
-      h("button", { class: "small", type: "submit" }, "Join"),
-    );
-    return section(
-      "Groups",
-      groups.length > 0 &&
-        h(
-          "ul",
-          { class: "people", "aria-label": "Your groups" },
-          ...groups.map((g) =>
-            h(
-              "li",
-              { class: "person" },
-              avatar(g.groupID, g.groupName, "sm", true),
-              h(
-                "span",
-                { class: "person-text" },
-                h("span", { class: "person-name" }, g.groupName),
-                h("small", null, `${g.memberCount} members`),
-              ),
-              h(
-                "span",
-                { class: "person-actions" },
-                h(
-                  "button",
-                  {
-                    class: "small",
-                    type: "button",
-                    onclick: () => this.ctx.openConversation(`group_${g.groupID}`),
-                  },
-                  "Open",
-                ),
-              ),
-            ),
-          ),
-        ),
-      h("h4", null, "New group"),
-      create,
-      h("h4", null, "Join a group"),
-      join,
-    );
+    replace(this.friendsBox, h("ul", { class: "people", "aria-label": "Friends" }, ...rows));
   }
 }

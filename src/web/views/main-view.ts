@@ -93,6 +93,8 @@ export class MainView implements AppContext {
       }),
       c.on("typing", (e) => this.chat?.id === e.conversationId && this.chat.onTyping(e)),
       c.on("presence", (e) => this.chat?.onPresence(e)),
+      // Failures nobody awaits (a sync, a gap fill, the store): for whoever opens the console.
+      c.on("error", (e) => console.warn(`edge-im: ${e.message}`)),
       c.on("kicked", () => {
         this.toast("Signed in on another device");
         this.logout();
