@@ -310,7 +310,9 @@ describe("web chat page", () => {
       // The session survives in localStorage and the messages in IndexedDB.
       await alice.page.reload();
       await visible(alice.page.locator(".connection.online"), "Alice online again without signing in");
-      const last = alice.page.locator(".timeline .msg.mine").filter({ hasText: /^Backlog 40\b/ });
+      const last = alice.page
+        .locator(".timeline .msg.mine")
+        .filter({ has: alice.page.locator(".text").getByText("Backlog 40", { exact: true }) });
       await visible(last, "the open chat restored from the URL, newest page first");
       // Bob has read the backlog (his chat was open): ✓✓ comes from the synced status.
       await visible(last.getByLabel("Read"), "ticks after the reload");

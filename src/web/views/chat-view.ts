@@ -63,26 +63,34 @@ export class ChatView {
     return this.row.type === 2;
   }
 
-  /** Shows the stored messages at once, then the newest page from the server (fresh statuses). */
+  /**
+   * Shows the stored messages at once, then (when connected; else on `connected`, see `sync`) the
+   * newest page from the server with fresh statuses.
+   */
   async load(): Promise<void> {
     const stored = await this.ctx.client.getMessages(this.id, { limit: PAGE }).catch(() => []);
     this.add(stored);
     this.edge = stored.length > 0 ? "more" : "loading";
     this.render(true);
-    if (this.row.type === 1) void this.fetchPresence();
     if (this.group) this.ctx.directory.groupName(this.row.groupId);
+    if (this.ctx.client.state === "ready") await this.sync();
+    this.composer.focus();
+  }
+
+  /** The newest page from the server (statuses change while away), presence, and the receipt. */
+  async sync(): Promise<void> {
+    if (this.row.type === 1) void this.fetchPresence();
     try {
       const fresh = await this.ctx.client.history(this.id, { limit: PAGE });
       this.add(fresh);
-      const oldest = this.oldest();
-      this.edge = oldest <= 1 || fresh.length < PAGE ? "start" : "more";
+      if (this.edge !== "more" || this.messages.size <= fresh.length)
+        this.edge = this.oldest() <= 1 || fresh.length < PAGE ? "start" : "more";
     } catch {
-      this.edge = this.messages.size > 0 ? "more" : "start"; // offline: the store is what there is
+      if (this.edge === "loading") this.edge = this.messages.size > 0 ? "more" : "start";
     }
     if (this.closed) return;
     this.render(true);
     this.markRead();
-    this.composer.focus();
   }
 
   close(): void {

@@ -76,6 +76,7 @@ export class MainView implements AppContext {
       c.on("messages", ({ conversationId, messages }) => this.onMessages(conversationId, messages)),
       c.on("connected", () => {
         this.setStatus("Online", "online");
+        void this.chat?.sync();
         void this.reloadConversations();
         void this.contacts.reload();
       }),
