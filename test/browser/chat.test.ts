@@ -118,6 +118,21 @@ describe("web chat page", () => {
     expect(chromiumMissing(), chromiumMissing() ?? "").toBeNull();
   });
 
+  it("serves the page at / while /api, /ws and /health stay with the worker", async () => {
+    if (!server) throw new Error(chromiumMissing() ?? "wrangler dev did not start");
+    const page = await fetch(`${server.origin}/`);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(await page.text()).toContain('<script type="module" src="/app.js?v=');
+    const script = await fetch(`${server.origin}/app.js`);
+    expect(script.headers.get("content-type")).toContain("javascript");
+    expect(await (await fetch(`${server.origin}/health`)).json()).toMatchObject({ code: 0 });
+    const api = await fetch(`${server.origin}/api/no-such-route`);
+    expect([api.status, await api.json()]).toEqual([404, { code: 404, message: "Not found", data: null }]);
+    const ws = await fetch(`${server.origin}/ws`);
+    expect(ws.headers.get("content-type") ?? "").not.toContain("text/html");
+    expect(ws.status).toBeGreaterThanOrEqual(400);
+  });
+
   it("lets two users befriend, chat both ways with typing and read ticks, revoke, and make a group", async () => {
     const alice = await openPage("Alice");
     const bob = await openPage("Bob");
