@@ -14,6 +14,8 @@ export interface AppContext {
   closeConversation(): void;
   /** Friend requests or friendships changed: reload what shows them. */
   socialChanged(): void;
+  /** A row of the chat list changed here (pin, mute, revoke): re-render the list. */
+  listChanged(): void;
   /** A short message at the bottom of the window (errors, confirmations). */
   toast(text: string): void;
 }

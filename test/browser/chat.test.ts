@@ -267,6 +267,21 @@ describe("web chat page", () => {
       await visible(row.locator(".badge"), "the group's unread badge on Bob's side");
     });
 
+    await step(both, "pinning", async () => {
+      // The group is newer, yet a pinned chat goes first.
+      const titles = bob.page.locator(".conversation .conversation-title");
+      await expect
+        .poll(() => titles.allTextContents(), { timeout: WAIT_MS })
+        .toEqual(["Saturday hike", "Alice"]);
+      await chatRow(bob, "Alice").click();
+      await bob.page.getByRole("button", { name: "Pin chat" }).click();
+      await visible(bob.page.getByRole("button", { name: "Unpin chat" }), "the pin button pressed");
+      await expect
+        .poll(() => titles.allTextContents(), { timeout: WAIT_MS })
+        .toEqual(["Alice", "Saturday hike"]);
+      await visible(chatRow(bob, "Alice").getByLabel("Pinned"), "the pin mark in the list");
+    });
+
     await step(both, "screenshots", async () => {
       for (const user of both) await gone(user.page.locator(".toast.visible"), "toasts");
       await screenshot(bob.page, "bob-desktop");

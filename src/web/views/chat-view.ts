@@ -3,10 +3,8 @@
 import type { Message, PresenceEvent, ReceiptEvent, RevokeEvent, TypingEvent } from "edge-im/client";
 import { errorText, type AppContext } from "../context.ts";
 import { unread, type ConversationRow } from "../conversations.ts";
-import { h, replace } from "../dom.ts";
-import { icon } from "../icons.ts";
-import { avatar } from "./avatar.ts";
-import { conversationTitle, displayName } from "./conversation-list.ts";
+import { h } from "../dom.ts";
+import { renderChatHeader } from "./chat-header.ts";
 import { renderTimeline, type PendingSend } from "./message-list.ts";
 import { Composer } from "./composer.ts";
 
@@ -216,7 +214,7 @@ export class ChatView {
    * the unread count: one's own message counts as read in the inbox, yet the others still need
    * the receipt for what came before it.
    */
-  private markRead(): void {
+  markRead(): void {
     if (this.closed || document.visibilityState !== "visible") return;
     let newest = 0;
     for (const m of this.messages.values())
@@ -243,90 +241,22 @@ export class ChatView {
       () => {
         this.messages.set(m.seq, { ...m, isRevoked: true, text: "" });
         this.ctx.conversations.revoked(this.id, m.serverMsgId);
-        this.ctx.socialChanged();
+        this.ctx.listChanged();
         this.render();
       },
       (error: unknown) => this.ctx.toast(`Could not revoke: ${errorText(error)}`),
     );
   }
 
-  private subtitle(): string {
-    const typing = [...this.typing.keys()].map((id) => displayName(this.ctx, id));
-    if (typing.length === 1) return this.group ? `${typing[0]} is typing…` : "typing…";
-    if (typing.length > 1) return `${typing.length} people are typing…`;
-    if (this.group) {
-      const group = this.ctx.directory.group(this.row.groupId);
-      return group ? `${group.memberCount} members · ID ${group.groupID}` : `ID ${this.row.groupId}`;
-    }
-    if (this.online?.online) return "online";
-    return "";
-  }
-
   private renderHeader(): void {
-    const title = conversationTitle(this.ctx, this.row);
-    const subtitle = this.subtitle();
-    replace(
-      this.header,
-      h(
-        "button",
-        {
-          class: "icon-button back",
-          "aria-label": "Back to chats",
-          onclick: () => this.ctx.closeConversation(),
-        },
-        icon("back", 26),
-      ),
-      avatar(this.group ? this.row.groupId : this.row.peerId, title, "md", this.group),
-      h(
-        "div",
-        { class: "chat-title" },
-        h("h2", null, title),
-        h(
-          "p",
-          { class: `chat-subtitle${this.typing.size > 0 ? " typing" : ""}`, "aria-live": "polite" },
-          subtitle,
-        ),
-      ),
-      this.group &&
-        h(
-          "button",
-          {
-            class: "icon-button",
-            title: "Copy the group ID (others join with it)",
-            "aria-label": "Copy group ID",
-            onclick: () => {
-              navigator.clipboard.writeText(this.row.groupId).then(
-                () => this.ctx.toast("Group ID copied"),
-                () => this.ctx.toast(`Group ID: ${this.row.groupId}`),
-              );
-            },
-          },
-          icon("copy"),
-        ),
-      h(
-        "button",
-        {
-          class: `icon-button${this.row.pinned ? " on" : ""}`,
-          title: this.row.pinned ? "Unpin" : "Pin to the top",
-          "aria-label": this.row.pinned ? "Unpin chat" : "Pin chat",
-          "aria-pressed": String(this.row.pinned),
-          onclick: () => this.togglePin(),
-        },
-        icon("pin"),
-      ),
-    );
-  }
-
-  private togglePin(): void {
-    const pinned = !this.row.pinned;
-    this.ctx.client.conversations.pin(this.id, pinned).then(
-      () => {
-        this.row.pinned = pinned;
-        this.ctx.socialChanged();
+    renderChatHeader(this.header, this.ctx, this.row, {
+      typing: [...this.typing.keys()],
+      presence: this.online,
+      changed: () => {
         this.renderHeader();
+        this.ctx.listChanged();
       },
-      (error: unknown) => this.ctx.toast(errorText(error)),
-    );
+    });
   }
 
   /** Re-renders the timeline, keeping the reader's place (or following the bottom). */

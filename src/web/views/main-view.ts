@@ -101,6 +101,10 @@ export class MainView implements AppContext {
         this.logout();
       }),
     );
+    // Back on a tab that was hidden: what arrived meanwhile in the open chat is read now.
+    const onVisible = () => document.visibilityState === "visible" && this.chat?.markRead();
+    document.addEventListener("visibilitychange", onVisible);
+    this.unsubscribe.push(() => document.removeEventListener("visibilitychange", onVisible));
     const onHash = () => this.showConversation(decodeURIComponent(location.hash.slice(1)) || null);
     window.addEventListener("hashchange", onHash);
     this.unsubscribe.push(() => window.removeEventListener("hashchange", onHash));
@@ -129,6 +133,10 @@ export class MainView implements AppContext {
 
   socialChanged(): void {
     void this.contacts.reload();
+    this.queueRender();
+  }
+
+  listChanged(): void {
     this.queueRender();
   }
 
@@ -170,7 +178,6 @@ export class MainView implements AppContext {
     try {
       const { conversations } = await this.client.conversations.list({ limit: 100 });
       this.conversations.fromServer(conversations);
-      this.directory.addUsers([]);
       for (const c of conversations) if (c.userID) this.directory.want(c.userID);
     } catch (error) {
       this.toast(`Could not load chats: ${error instanceof Error ? error.message : String(error)}`);
