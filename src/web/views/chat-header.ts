@@ -35,7 +35,8 @@ function toggle(
 ): HTMLButtonElement {
   const on = row[flag];
   const labels = flag === "pinned" ? ["Unpin chat", "Pin chat"] : ["Unmute chat", "Mute chat"];
-  const iconName: IconName = flag === "pinned" ? "pin" : "muted";
+  // The bell shows what a click does: a plain bell mutes, a struck-out one (muted now) unmutes.
+  const iconName: IconName = flag === "pinned" ? "pin" : on ? "muted" : "bell";
   const click = () => {
     const call =
       flag === "pinned"
