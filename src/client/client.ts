@@ -215,8 +215,14 @@ export class IMClient extends TypedEmitter<IMEvents> {
     return this.signals.markRead(conversationId, serverMsgIds);
   }
 
-  revoke(conversationId: string, serverMsgId: string): Promise<void> {
-    return this.signals.revoke(conversationId, serverMsgId);
+  /** Revokes a message; once the server agreed, the store marks it too (the push goes to others). */
+  async revoke(conversationId: string, serverMsgId: string): Promise<void> {
+    await this.signals.revoke(conversationId, serverMsgId);
+    await this.user?.store
+      .markRevoked(conversationId, serverMsgId, this.requireUserId(), Date.now())
+      .catch((error: unknown) =>
+        this.emit("error", new IMError("invalid", 0, `store failed: ${String(error)}`)),
+      );
   }
 
   /** Typing indicator; "typing" is sent at most once per 5 s per conversation. False when not sent. */

@@ -24,6 +24,8 @@ export interface ConversationRow {
   readSeq: number;
   pinned: boolean;
   muted: boolean;
+  /** Highest seq the others have read (anyone, in a group): up to it, one's own messages are ✓✓. */
+  peerRead: number;
 }
 
 export function unread(row: ConversationRow): number {
@@ -43,6 +45,7 @@ function emptyRow(id: string): ConversationRow {
     readSeq: 0,
     pinned: false,
     muted: false,
+    peerRead: 0,
   };
 }
 
@@ -110,6 +113,12 @@ export class ConversationList {
   markRead(id: string, upTo?: number): void {
     const row = this.rows.get(id);
     if (row) row.readSeq = Math.max(row.readSeq, upTo ?? row.maxSeq);
+  }
+
+  /** Someone else read up to `seq`. */
+  peerReadUpTo(id: string, seq: number): void {
+    const row = this.rows.get(id);
+    if (row) row.peerRead = Math.max(row.peerRead, seq);
   }
 
   revoked(id: string, serverMsgId: string): void {

@@ -287,6 +287,8 @@ describe("web chat page", () => {
       await screenshot(bob.page, "bob-desktop");
       await chatRow(alice, "Bob").click();
       await visible(message(alice, "Perfect, see you there", false), "Alice back in the chat with Bob");
+      await visible(alice.page.locator(".msg.mine.revoked"), "the revoked message, from the store");
+      await visible(message(alice, "bring the map", true).getByLabel("Read"), "the read ticks, kept");
       await screenshot(alice.page, "alice-desktop");
 
       // A narrow window shows one pane at a time: the open chat, and the list after "back".

@@ -221,5 +221,8 @@ describe("IMClient history and signals", () => {
     });
     const [gone] = await bob.client.getMessages(conversationId);
     expect(gone).toMatchObject({ serverMsgId: ack.serverMsgId, isRevoked: true, text: "" });
+    // The sender's own store says so as well.
+    const [mine] = await alice.client.getMessages(conversationId);
+    expect(mine).toMatchObject({ serverMsgId: ack.serverMsgId, isRevoked: true, revokedBy: alice.userId });
   });
 });

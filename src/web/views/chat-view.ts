@@ -1,6 +1,6 @@
 // One open conversation: header (name, typing, presence), the timeline with history paging
 // backwards, the composer with typing signals, read receipts and revoke.
-import type { Message, PresenceEvent, ReceiptEvent, RevokeEvent, TypingEvent } from "edge-im/client";
+import type { Message, PresenceEvent, RevokeEvent, TypingEvent } from "edge-im/client";
 import { errorText, type AppContext } from "../context.ts";
 import { unread, type ConversationRow } from "../conversations.ts";
 import { h } from "../dom.ts";
@@ -27,7 +27,6 @@ export class ChatView {
   private readonly scroller = h("div", { class: "timeline-scroll" });
   private readonly timeline = h("ol", { class: "timeline", "aria-label": "Messages", "aria-live": "polite" });
   private readonly composer: Composer;
-  private peerRead = 0;
   /** Highest seq of someone else's message this view has sent a read receipt for. */
   private receiptSent = 0;
   private edge: "loading" | "start" | "more" = "loading";
@@ -108,14 +107,16 @@ export class ChatView {
     if (messages.some((m) => m.senderId !== this.ctx.me.userID)) this.scheduleRead();
   }
 
-  onReceipt(e: ReceiptEvent): void {
-    if (e.userId === this.ctx.me.userID) return;
-    const seqs = [...this.messages.values()]
-      .filter((m) => e.serverMsgIds.includes(m.serverMsgId))
-      .map((m) => m.seq);
-    const upTo = e.serverMsgIds.length === 0 ? this.row.maxSeq : Math.max(0, ...seqs);
-    if (upTo <= this.peerRead) return;
-    this.peerRead = upTo;
+  /** The highest seq among `serverMsgIds` that this view has loaded (0 when none). */
+  seqOf(serverMsgIds: readonly string[]): number {
+    let seq = 0;
+    for (const m of this.messages.values())
+      if (serverMsgIds.includes(m.serverMsgId)) seq = Math.max(seq, m.seq);
+    return seq;
+  }
+
+  /** Someone else read further (the row's `peerRead` moved): re-render the ticks. */
+  onReceipt(): void {
     this.render();
   }
 
@@ -161,7 +162,7 @@ export class ChatView {
     for (const m of messages) {
       this.messages.set(m.seq, m);
       if (m.senderId === this.ctx.me.userID && (m.status === 3 || m.readCount > 0))
-        this.peerRead = Math.max(this.peerRead, m.seq);
+        this.ctx.conversations.peerReadUpTo(this.id, m.seq);
     }
   }
 
@@ -267,7 +268,7 @@ export class ChatView {
     renderTimeline(this.timeline, this.ctx, {
       messages: [...this.messages.values()].sort((a, b) => a.seq - b.seq),
       pending: [...this.pending.values()],
-      peerRead: this.peerRead,
+      peerRead: this.row.peerRead,
       group: this.group,
       edge: this.edge,
       revoke: (m) => this.revoke(m),

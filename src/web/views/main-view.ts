@@ -1,6 +1,6 @@
 // The signed-in page: sidebar (who I am, connection, Chats and Contacts tabs) and the chat pane.
 // It routes the client's events to the list and the open chat, and is the views' AppContext.
-import type { IMClient, Message, User } from "edge-im/client";
+import type { IMClient, Message, ReceiptEvent, User } from "edge-im/client";
 import { MessageType } from "edge-im/client";
 import type { AppContext } from "../context.ts";
 import { ConversationList } from "../conversations.ts";
@@ -82,11 +82,7 @@ export class MainView implements AppContext {
       }),
       c.on("disconnected", (e) => this.setStatus(e.willReconnect ? "Reconnecting…" : "Offline", "offline")),
       c.on("reconnecting", () => this.setStatus("Reconnecting…", "offline")),
-      c.on("receipt", (e) => {
-        if (e.userId === this.me.userID) this.conversations.markRead(e.conversationId);
-        else if (this.chat?.id === e.conversationId) this.chat.onReceipt(e);
-        this.queueRender();
-      }),
+      c.on("receipt", (e) => this.onReceipt(e)),
       c.on("revoke", (e) => {
         this.conversations.revoked(e.conversationId, e.serverMsgId);
         if (this.chat?.id === e.conversationId) this.chat.onRevoke(e);
@@ -172,6 +168,25 @@ export class MainView implements AppContext {
     void this.directory
       .resolveUserName(other)
       .then(() => this.toast(describeNotice(notice, (id) => this.directory.userName(id))));
+  }
+
+  /**
+   * A read receipt. Mine (another device) clears the unread count; someone else's moves the
+   * conversation's read mark: up to the newest of the ids it names that we know, or everything
+   * when it names none.
+   */
+  private onReceipt(e: ReceiptEvent): void {
+    if (e.userId === this.me.userID) {
+      this.conversations.markRead(e.conversationId);
+    } else {
+      const row = this.conversations.ensure(e.conversationId);
+      const open = this.chat?.id === e.conversationId ? this.chat : null;
+      let seq = e.serverMsgIds.length === 0 ? row.maxSeq : (open?.seqOf(e.serverMsgIds) ?? 0);
+      if (row.last && e.serverMsgIds.includes(row.last.serverMsgId)) seq = Math.max(seq, row.last.seq);
+      this.conversations.peerReadUpTo(e.conversationId, seq);
+      open?.onReceipt();
+    }
+    this.queueRender();
   }
 
   private async reloadConversations(): Promise<void> {
