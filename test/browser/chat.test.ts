@@ -261,6 +261,7 @@ describe("web chat page", () => {
         "the creation notice",
       );
       await send(alice, "Group for the hike: bring water and snacks");
+      await screenshot(alice.page, "alice-group");
       await tab(alice, "Chats").click();
       await tab(bob, "Chats").click();
       const row = await visible(chatRow(bob, "Saturday hike"), "the group in Bob's list");
