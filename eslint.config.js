@@ -2,7 +2,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".wrangler/", "src/protocol/generated/", "src/env.d.ts"] },
+  { ignores: ["node_modules/", ".wrangler/", "dist/", "src/protocol/generated/", "src/env.d.ts"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],

@@ -4,6 +4,7 @@
 // - node: checks that run on Node, and the end-to-end test that drives a real `wrangler dev`.
 // - chaos: crash consistency, `wrangler dev` killed with SIGKILL mid-stream and restarted on its state
 //   (`npm run test:chaos`; docs/RELIABILITY.md).
+// - browser: the web chat page in Debian's chromium (playwright-core) against `wrangler dev`.
 import { randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -54,6 +55,16 @@ export default defineConfig({
           include: ["test/chaos/**/*.test.ts"],
           testTimeout: 600_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          environment: "node",
+          include: ["test/browser/**/*.test.ts"],
+          // A browser and wrangler dev on a shared 2-core machine: generous, never a speed test.
+          testTimeout: 600_000,
+          hookTimeout: 240_000,
         },
       },
     ],

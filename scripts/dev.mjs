@@ -1,11 +1,13 @@
 // `npm run dev [-- <wrangler dev options>]`: the whole system on localhost, no Cloudflare account.
 // 1. Writes .dev.vars with a random JWT_SECRET when it has none (the file is git-ignored).
 // 2. Applies the D1 migrations to the local database that `wrangler dev` will use.
-// 3. Runs `wrangler dev` with the options given (e.g. --port 8787 --ip 127.0.0.1).
+// 3. Builds the web chat page (src/web → dist/web, served at `/`).
+// 4. Runs `wrangler dev` with the options given (e.g. --port 8787 --ip 127.0.0.1).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { buildWeb } from "./build-web.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 // Run wrangler on this Node (the `node` devDependency when started by npm), not whatever is on PATH.
@@ -42,6 +44,12 @@ const migrate = spawnSync(
 if (migrate.status !== 0) {
   console.error("dev: applying D1 migrations failed");
   process.exit(migrate.status ?? 1);
+}
+try {
+  await buildWeb();
+} catch (error) {
+  console.error("dev: building the web page failed:", error.message ?? error);
+  process.exit(1);
 }
 const dev = spawn(process.execPath, [wrangler, "dev", ...args], { cwd: root, env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));

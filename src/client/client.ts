@@ -3,12 +3,14 @@ import { Cmd, type Frame, pb } from "../protocol/codec.ts";
 import { Connection } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import { IMConnectionError, IMError } from "./errors.ts";
+import { fetchHistory } from "./history.ts";
 import { ApiClient, type LoginInput, type RegisterInput } from "./http-api.ts";
 import { ackedMessage, conversationWith, toMessage, toOutgoingInfo } from "./message.ts";
 import { resolveOptions, type IMClientOptions, type ResolvedOptions } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Receiver } from "./receiver.ts";
 import { dispatchSignal, Signals } from "./signals.ts";
+import { ConversationsApi, FriendsApi, GroupsApi } from "./social-api.ts";
 import { batchSyncOver, syncRangeOver } from "./sync-requests.ts";
 import type { IMStore } from "./store.ts";
 import type {
@@ -33,6 +35,12 @@ import type {
  * await client.sendText(bobId, "hello");
  */
 export class IMClient extends TypedEmitter<IMEvents> {
+  /** Friend requests, friends and blocks over HTTP. */
+  readonly friends: FriendsApi;
+  /** Groups over HTTP; a group's conversation id is `group_<groupID>`. */
+  readonly groups: GroupsApi;
+  /** The server's conversation list (unread counts, pin, mute, hide, read) over HTTP. */
+  readonly conversations: ConversationsApi;
   private readonly options: ResolvedOptions;
   private readonly api: ApiClient;
   private readonly connection: Connection;
@@ -80,6 +88,9 @@ export class IMClient extends TypedEmitter<IMEvents> {
       acked: (sent, result) => this.user?.receiver.accept([ackedMessage(sent, result)], false),
     });
     this.signals = new Signals(this.connection);
+    this.friends = new FriendsApi(this.api);
+    this.groups = new GroupsApi(this.api);
+    this.conversations = new ConversationsApi(this.api);
   }
 
   get state(): ConnectionState {
@@ -132,6 +143,11 @@ export class IMClient extends TypedEmitter<IMEvents> {
     return this.api.getUsers(userIds);
   }
 
+  /** Users by exact id, username prefix or nickname prefix. */
+  searchUsers(keyword: string, options?: { offset?: number; limit?: number }): Promise<User[]> {
+    return this.api.searchUsers(keyword, options);
+  }
+
   // ---- realtime ------------------------------------------------------------------------------
 
   /**
@@ -175,6 +191,21 @@ export class IMClient extends TypedEmitter<IMEvents> {
     return this.bindUser().store.getMessages(conversationId, options);
   }
 
+  /**
+   * Older messages from the server (SYNC_RANGE backwards): the `limit` (default 30) before
+   * `beforeSeq` (default: after the newest delivered), oldest first, with their current status.
+   * Needs the socket; what it brings is written back to the store.
+   */
+  async history(
+    conversationId: string,
+    options?: { beforeSeq?: number; limit?: number },
+  ): Promise<Message[]> {
+    const { store } = this.bindUser();
+    const syncRange = syncRangeOver(this.connection, this.options.syncPageSize);
+    const cursor = (id: string) => this.cursors().get(id) ?? 0;
+    return fetchHistory({ syncRange, store, cursor }, conversationId, options);
+  }
+
   /** Each conversation's cursor: the highest seq delivered with nothing missing below. */
   cursors(): Map<string, number> {
     return this.user?.receiver.cursors() ?? new Map();
@@ -184,8 +215,14 @@ export class IMClient extends TypedEmitter<IMEvents> {
     return this.signals.markRead(conversationId, serverMsgIds);
   }
 
-  revoke(conversationId: string, serverMsgId: string): Promise<void> {
-    return this.signals.revoke(conversationId, serverMsgId);
+  /** Revokes a message; once the server agreed, the store marks it too (the push goes to others). */
+  async revoke(conversationId: string, serverMsgId: string): Promise<void> {
+    await this.signals.revoke(conversationId, serverMsgId);
+    await this.user?.store
+      .markRevoked(conversationId, serverMsgId, this.requireUserId(), Date.now())
+      .catch((error: unknown) =>
+        this.emit("error", new IMError("invalid", 0, `store failed: ${String(error)}`)),
+      );
   }
 
   /** Typing indicator; "typing" is sent at most once per 5 s per conversation. False when not sent. */

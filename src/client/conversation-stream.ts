@@ -93,6 +93,8 @@ export class ConversationStream {
     try {
       while (this.ahead.size > 0) {
         await this.chain;
+        // A delivery queued before this fill may have taken everything that was waiting.
+        if (this.ahead.size === 0) break;
         const end = this.lowestAhead() - 1;
         if (end < this.position) {
           // Cannot happen (offer keeps only seqs above the cursor); never spin on it.

@@ -1,4 +1,5 @@
-// The HTTP half of the SDK: register, login, single-flight refresh, logout, user look-ups, the session.
+// The HTTP half of the SDK: register, login, single-flight refresh, logout, user look-ups and search,
+// the session, and the authenticated `request` the friend, group and conversation calls go through.
 import { IMHttpError } from "./errors.ts";
 import { readEnvelope, readSession, readUser, readUsers } from "./json-shapes.ts";
 import type { Session, User } from "./types.ts";
@@ -29,7 +30,7 @@ export interface LoginInput {
 /** A token this close to expiry is refreshed before it is used, in ms. */
 export const TOKEN_REFRESH_MARGIN_MS = 60_000;
 
-type Method = "GET" | "POST";
+export type Method = "GET" | "POST";
 
 export class ApiClient {
   private current: Session | null = null;
@@ -93,6 +94,19 @@ export class ApiClient {
 
   getUsers(userIds: readonly string[]): Promise<User[]> {
     return this.call("POST", "/api/user/info/batch", { userIDs: userIds }, true).then(readUsers);
+  }
+
+  /** Users by exact id, username prefix or nickname prefix (any case); at most 50 a page. */
+  searchUsers(keyword: string, options: { offset?: number; limit?: number } = {}): Promise<User[]> {
+    const query = new URLSearchParams({ keyword });
+    if (options.offset !== undefined) query.set("offset", String(options.offset));
+    if (options.limit !== undefined) query.set("limit", String(options.limit));
+    return this.request("GET", `/api/user/search?${query}`).then(readUsers);
+  }
+
+  /** An authenticated call (refreshing as needed); resolves with the envelope's `data`. */
+  request(method: Method, path: string, body?: unknown): Promise<unknown> {
+    return this.call(method, path, body, true);
   }
 
   /** An access token valid for at least the refresh margin, refreshing first when needed. */

@@ -16,6 +16,18 @@ export { Backoff, fullJitterDelay, type BackoffOptions } from "./backoff.ts";
 export type { FrameHooks, WebSocketFactory } from "./socket.ts";
 export type { LoginInput, RegisterInput } from "./http-api.ts";
 export { conversationWith } from "./message.ts";
+export { ConversationsApi, FriendsApi, GroupsApi } from "./social-api.ts";
+export {
+  GroupRole,
+  type Conversation,
+  type ConversationPage,
+  type Friend,
+  type FriendRequest,
+  type Group,
+  type GroupMember,
+  type LatestMessage,
+} from "./social-shapes.ts";
+export { HISTORY_PAGE } from "./history.ts";
 export type { Frame } from "../protocol/codec.ts";
 export { Cmd as CommandType, Err as ErrorCode } from "../protocol/codec.ts";
 export * from "./types.ts";

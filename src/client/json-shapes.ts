@@ -1,4 +1,5 @@
-// Reads the HTTP API's JSON without casts: the {code, message, data} envelope, User and Session.
+// Reads the HTTP API's JSON without casts: the {code, message, data} envelope, User and Session,
+// and the field readers the other shapes (social-shapes.ts) are built from.
 import { IMError } from "./errors.ts";
 import type { Session, User } from "./types.ts";
 
@@ -28,18 +29,34 @@ export class ShapeError extends IMError {
   }
 }
 
-function string(o: JsonObject, key: string, required = false): string {
+/** `o[key]` as a string: "" when absent or null, a ShapeError when another type (or absent but required). */
+export function string(o: JsonObject, key: string, required = false): string {
   const value = o[key];
   if (typeof value === "string") return value;
   if (required || (value !== undefined && value !== null)) throw new ShapeError(`${key} is not a string`);
   return "";
 }
 
-function number(o: JsonObject, key: string, required = false): number {
+/** `o[key]` as a finite number: 0 when absent or null, a ShapeError otherwise (as `string`). */
+export function number(o: JsonObject, key: string, required = false): number {
   const value = o[key];
   if (typeof value === "number" && Number.isFinite(value)) return value;
   if (required || (value !== undefined && value !== null)) throw new ShapeError(`${key} is not a number`);
   return 0;
+}
+
+/** `o[key]` as a boolean: false when absent or null, a ShapeError for another type. */
+export function boolean(o: JsonObject, key: string): boolean {
+  const value = o[key];
+  if (typeof value === "boolean") return value;
+  if (value !== undefined && value !== null) throw new ShapeError(`${key} is not a boolean`);
+  return false;
+}
+
+/** Each element of an array read by `read`; a ShapeError naming `what` when it is not an array. */
+export function list<T>(data: unknown, what: string, read: (item: unknown) => T): T[] {
+  if (!Array.isArray(data)) throw new ShapeError(`${what} is not an array`);
+  return data.map(read);
 }
 
 export function readUser(data: unknown): User {
@@ -60,8 +77,7 @@ export function readUser(data: unknown): User {
 }
 
 export function readUsers(data: unknown): User[] {
-  if (!Array.isArray(data)) throw new ShapeError("users is not an array");
-  return data.map(readUser);
+  return list(data, "users", readUser);
 }
 
 export function readSession(data: unknown): Session {

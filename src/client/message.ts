@@ -2,7 +2,7 @@
 import type { MessageInfo } from "../protocol/codec.ts";
 import { ConversationType, parseConversationId, singleConversationId } from "../protocol/conversation-id.ts";
 import { IMError } from "./errors.ts";
-import { MessageType, type Message, type OutgoingMessage } from "./types.ts";
+import { MessageStatus, MessageType, type Message, type OutgoingMessage } from "./types.ts";
 
 const utf8 = new TextDecoder();
 const encoder = new TextEncoder();
@@ -37,6 +37,8 @@ export function toMessage(info: MessageInfo): Message {
     isRevoked: info.isRevoked ?? false,
     revokedBy: info.revokedBy ?? "",
     revokedTime: Number(info.revokedTime ?? 0),
+    status: info.status ?? MessageStatus.sending,
+    readCount: info.readCount ?? 0,
   };
 }
 
@@ -75,7 +77,13 @@ export function ackedMessage(
   ack: { serverMsgId: string; seq: number; serverTime: number },
 ): Message {
   const conversationType = parseConversationId(sent.conversationId ?? "")?.type ?? 0;
-  return toMessage({ ...sent, ...ack, conversationType, groupId: groupIdOf(sent.conversationId ?? "") });
+  return toMessage({
+    ...sent,
+    ...ack,
+    conversationType,
+    groupId: groupIdOf(sent.conversationId ?? ""),
+    status: MessageStatus.sent,
+  });
 }
 
 function groupIdOf(conversationId: string): string {

@@ -9,7 +9,11 @@ import type { Message } from "./types.ts";
 export interface IMStore {
   /** Every conversation's cursor. */
   loadCursors(): Promise<Map<string, number>>;
-  /** Appends messages (in seq order, contiguous) and moves the conversation's cursor to `cursor`. */
+  /**
+   * Stores messages (in seq order) and moves the conversation's cursor up to `cursor` (never down).
+   * Delivery appends contiguous batches above the old cursor; `history` writes older pages back,
+   * which replace any stored message with the same seq.
+   */
   saveMessages(conversationId: string, messages: readonly Message[], cursor: number): Promise<void>;
   /** The newest messages before `beforeSeq` (all when omitted), oldest first. */
   getMessages(conversationId: string, options?: { beforeSeq?: number; limit?: number }): Promise<Message[]>;
@@ -41,10 +45,21 @@ export class MemoryStore implements IMStore {
 
   async saveMessages(conversationId: string, messages: readonly Message[], cursor: number): Promise<void> {
     const list = this.messages.get(conversationId) ?? [];
-    list.push(...messages);
+    const first = messages[0];
+    const last = list[list.length - 1];
+    if (!first || !last || first.seq > last.seq) list.push(...messages);
+    else this.merge(list, messages); // an older page from history
     if (list.length > this.limit) list.splice(0, list.length - this.limit);
     this.messages.set(conversationId, list);
     this.cursors.set(conversationId, Math.max(cursor, this.cursors.get(conversationId) ?? 0));
+  }
+
+  /** Puts `messages` into `list` by seq, replacing those with the same seq. */
+  private merge(list: Message[], messages: readonly Message[]): void {
+    const bySeq = new Map(list.map((m) => [m.seq, m]));
+    for (const m of messages) bySeq.set(m.seq, m);
+    const merged = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+    list.splice(0, list.length, ...merged);
   }
 
   async getMessages(

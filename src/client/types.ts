@@ -21,6 +21,10 @@ export const MessageType = {
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
+/** A message's status as its reader sees it (PROTOCOL.md, "Value sets"). */
+export const MessageStatus = { sending: 0, sent: 1, delivered: 2, read: 3, failed: 4 } as const;
+export type MessageStatus = (typeof MessageStatus)[keyof typeof MessageStatus];
+
 /** A message of a conversation as the server numbered it. */
 export interface Message {
   serverMsgId: string;
@@ -44,6 +48,14 @@ export interface Message {
   isRevoked: boolean;
   revokedBy: string;
   revokedTime: number;
+  /**
+   * MessageStatus as this user saw it when the message reached the client: for this user's own
+   * messages `sent` on the ack, and `delivered` or `read` (the peer, or in a group anyone, read it)
+   * when it came from a sync or `history`. Receipts after that arrive as `receipt` events.
+   */
+  status: number;
+  /** In a group, how many members read this user's own message (when the server counted it). */
+  readCount: number;
 }
 
 /** What `send` resolves with once the server has stored the message. */

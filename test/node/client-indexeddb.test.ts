@@ -29,6 +29,8 @@ const message = (conversationId: string, seq: number): Message => ({
   isRevoked: false,
   revokedBy: "",
   revokedTime: 0,
+  status: 1,
+  readCount: 0,
 });
 
 describe("IndexedDBStore", () => {

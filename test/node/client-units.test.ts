@@ -14,6 +14,7 @@ import {
   type Frame,
   type Message,
 } from "edge-im/client";
+import { ConversationStream } from "../../src/client/conversation-stream.ts";
 import { dispatchSignal } from "../../src/client/signals.ts";
 import { im } from "../../src/protocol/generated/im.js";
 
@@ -93,6 +94,8 @@ describe("MemoryStore", () => {
     isRevoked: false,
     revokedBy: "",
     revokedTime: 0,
+    status: 1,
+    readCount: 0,
   });
 
   it("keeps cursors and the newest messages, pages backwards and marks revokes", async () => {
@@ -109,6 +112,22 @@ describe("MemoryStore", () => {
     expect(revoked).toMatchObject({ seq: 4, isRevoked: true, revokedBy: "a", revokedTime: 99, text: "" });
     await store.clear();
     expect(await store.loadCursors()).toEqual(new Map());
+  });
+
+  it("merges an older page from history in seq order, replacing what it had, never moving the cursor down", async () => {
+    const store = new MemoryStore();
+    await store.saveMessages("single_a_b", [5, 6, 7].map(message), 7);
+    await store.saveMessages(
+      "single_a_b",
+      [{ ...message(6), status: 3 }, ...[2, 3].map(message)].sort((x, y) => x.seq - y.seq),
+      0,
+    );
+    const stored = await store.getMessages("single_a_b");
+    expect(stored.map((m) => m.seq)).toEqual([2, 3, 5, 6, 7]);
+    expect(stored.find((m) => m.seq === 6)?.status).toBe(3);
+    expect(await store.loadCursors()).toEqual(new Map([["single_a_b", 7]]));
+    await store.saveMessages("single_a_b", [8].map(message), 8);
+    expect((await store.getMessages("single_a_b", { limit: 2 })).map((m) => m.seq)).toEqual([7, 8]);
   });
 });
 
@@ -194,5 +213,63 @@ describe("signal pushes", () => {
       ["typing", { conversationId: "single_a_b", userId: "b", typing: true }],
       ["presence", { userId: "b", online: true, platforms: ["web"], lastSeen: 9 }],
     ]);
+  });
+});
+
+describe("ConversationStream", () => {
+  const incoming = (seq: number) => ({
+    message: {
+      serverMsgId: `id-${seq}`,
+      clientMsgId: "",
+      conversationId: "single_a_b",
+      conversationType: 1,
+      senderId: "a",
+      receiverId: "b",
+      groupId: "",
+      messageType: 1,
+      content: new Uint8Array(),
+      text: "",
+      seq,
+      sendTime: 0,
+      serverTime: 0,
+      extra: "",
+      attachedInfo: "",
+      isRevoked: false,
+      revokedBy: "",
+      revokedTime: 0,
+      status: 1,
+      readCount: 0,
+    },
+    pushed: true,
+  });
+
+  it("never asks for a range when a push arriving during a delivery was already in order", async () => {
+    const delivered: number[] = [];
+    const failures: unknown[] = [];
+    const ranges: [number, number][] = [];
+    const stream = new ConversationStream("single_a_b", 0, {
+      fetchRange: async (_id, start, end) => {
+        ranges.push([start, end]);
+        return { messages: [], endSeq: start, hasMore: false };
+      },
+      deliver: async (_id, batch) => {
+        delivered.push(...batch.map((item) => item.message.seq));
+        await new Promise((resolve) => setTimeout(resolve, 5)); // a slow store
+      },
+      gapFailed: (_id, error) => failures.push(error),
+    });
+    // Seq 2 arrives while seq 1 is being stored: in order, just queued behind it.
+    const first = stream.offer([incoming(1)]);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    await stream.offer([incoming(2)]);
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(ranges).toEqual([]);
+    expect(failures).toEqual([]);
+    expect(delivered).toEqual([1, 2]);
+    expect(stream.cursor).toBe(2);
+    await stream.offer([incoming(3)]);
+    expect(delivered).toEqual([1, 2, 3]);
+    expect(stream.cursor).toBe(3);
   });
 });

@@ -1,0 +1,282 @@
+// One open conversation: header (name, typing, presence), the timeline with history paging
+// backwards, the composer with typing signals, read receipts and revoke.
+import type { Message, PresenceEvent, RevokeEvent, TypingEvent } from "edge-im/client";
+import { errorText, type AppContext } from "../context.ts";
+import { unread, type ConversationRow } from "../conversations.ts";
+import { h } from "../dom.ts";
+import { renderChatHeader } from "./chat-header.ts";
+import { renderTimeline, type PendingSend } from "./message-list.ts";
+import { Composer } from "./composer.ts";
+
+/** Messages per page, from the store and from the server. */
+const PAGE = 30;
+/** A "typing" lasts this long unless renewed (the sender renews it every 5 s while typing). */
+const TYPING_SHOWN_MS = 6_000;
+/** Scrolled this close to the top, the next page loads. */
+const LOAD_MORE_PX = 80;
+
+export class ChatView {
+  readonly element: HTMLElement;
+  readonly id: string;
+  private readonly ctx: AppContext;
+  private readonly row: ConversationRow;
+  private readonly messages = new Map<number, Message>();
+  private readonly pending = new Map<string, PendingSend>();
+  private readonly typing = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly header = h("header", { class: "chat-header" });
+  private readonly scroller = h("div", { class: "timeline-scroll" });
+  private readonly timeline = h("ol", { class: "timeline", "aria-label": "Messages", "aria-live": "polite" });
+  private readonly composer: Composer;
+  /** Highest seq of someone else's message this view has sent a read receipt for. */
+  private receiptSent = 0;
+  private edge: "loading" | "start" | "more" = "loading";
+  private online: PresenceEvent | null = null;
+  private readTimer: ReturnType<typeof setTimeout> | undefined;
+  private revokeTimer: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(ctx: AppContext, conversationId: string) {
+    this.ctx = ctx;
+    this.id = conversationId;
+    this.row = ctx.conversations.ensure(conversationId);
+    this.composer = new Composer(ctx, conversationId, (text) => this.send(text));
+    this.scroller.append(this.timeline);
+    this.scroller.addEventListener("scroll", () => {
+      if (this.scroller.scrollTop < LOAD_MORE_PX) void this.loadOlder();
+    });
+    this.element = h(
+      "section",
+      { class: "chat-panel", "aria-label": "Chat" },
+      this.header,
+      this.scroller,
+      this.composer.element,
+    );
+    // Revoke buttons disappear when their 2 minutes are over.
+    this.revokeTimer = setInterval(() => this.render(), 15_000);
+    this.renderHeader();
+  }
+
+  private get group(): boolean {
+    return this.row.type === 2;
+  }
+
+  /**
+   * Shows the stored messages at once, then (when connected; else on `connected`, see `sync`) the
+   * newest page from the server with fresh statuses.
+   */
+  async load(): Promise<void> {
+    const stored = await this.ctx.client.getMessages(this.id, { limit: PAGE }).catch(() => []);
+    this.add(stored);
+    this.edge = stored.length > 0 ? "more" : "loading";
+    this.render(true);
+    if (this.group) this.ctx.directory.groupName(this.row.groupId);
+    if (this.ctx.client.state === "ready") await this.sync();
+    this.composer.focus();
+  }
+
+  /** The newest page from the server (statuses change while away), presence, and the receipt. */
+  async sync(): Promise<void> {
+    if (this.row.type === 1) void this.fetchPresence();
+    try {
+      const fresh = await this.ctx.client.history(this.id, { limit: PAGE });
+      this.add(fresh);
+      if (this.edge !== "more" || this.messages.size <= fresh.length)
+        this.edge = this.oldest() <= 1 || fresh.length < PAGE ? "start" : "more";
+    } catch {
+      if (this.edge === "loading") this.edge = this.messages.size > 0 ? "more" : "start";
+    }
+    if (this.closed) return;
+    this.render(true);
+    this.markRead();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.revokeTimer);
+    clearTimeout(this.readTimer);
+    for (const timer of this.typing.values()) clearTimeout(timer);
+    this.composer.dispose();
+  }
+
+  /** New messages of this conversation, in seq order. */
+  onMessages(messages: readonly Message[]): void {
+    for (const m of messages) if (m.clientMsgId) this.pending.delete(m.clientMsgId);
+    for (const m of messages) this.stopTyping(m.senderId);
+    this.add(messages);
+    this.render(messages.some((m) => m.senderId === this.ctx.me.userID));
+    if (messages.some((m) => m.senderId !== this.ctx.me.userID)) this.scheduleRead();
+  }
+
+  /** The highest seq among `serverMsgIds` that this view has loaded (0 when none). */
+  seqOf(serverMsgIds: readonly string[]): number {
+    let seq = 0;
+    for (const m of this.messages.values())
+      if (serverMsgIds.includes(m.serverMsgId)) seq = Math.max(seq, m.seq);
+    return seq;
+  }
+
+  /** Someone else read further (the row's `peerRead` moved): re-render the ticks. */
+  onReceipt(): void {
+    this.render();
+  }
+
+  onRevoke(e: RevokeEvent): void {
+    const found = [...this.messages.values()].find((m) => m.serverMsgId === e.serverMsgId);
+    if (!found) return;
+    this.messages.set(found.seq, { ...found, isRevoked: true, text: "", revokedBy: e.revokedBy });
+    this.render();
+  }
+
+  onTyping(e: TypingEvent): void {
+    if (e.userId === this.ctx.me.userID) return;
+    clearTimeout(this.typing.get(e.userId));
+    if (e.typing)
+      this.typing.set(
+        e.userId,
+        setTimeout(() => this.stopTyping(e.userId), TYPING_SHOWN_MS),
+      );
+    else this.typing.delete(e.userId);
+    this.renderHeader();
+  }
+
+  onPresence(e: PresenceEvent): void {
+    if (this.row.type !== 1 || e.userId !== this.row.peerId) return;
+    this.online = e;
+    this.renderHeader();
+  }
+
+  /** Names or group details arrived, or the row changed (pin, mute). */
+  refresh(): void {
+    this.renderHeader();
+    this.render();
+  }
+
+  private stopTyping(userId: string): void {
+    if (!this.typing.has(userId)) return;
+    clearTimeout(this.typing.get(userId));
+    this.typing.delete(userId);
+    this.renderHeader();
+  }
+
+  private add(messages: readonly Message[]): void {
+    for (const m of messages) {
+      this.messages.set(m.seq, m);
+      if (m.senderId === this.ctx.me.userID && (m.status === 3 || m.readCount > 0))
+        this.ctx.conversations.peerReadUpTo(this.id, m.seq);
+    }
+  }
+
+  private oldest(): number {
+    let oldest = Infinity;
+    for (const seq of this.messages.keys()) oldest = Math.min(oldest, seq);
+    return oldest === Infinity ? 0 : oldest;
+  }
+
+  private async loadOlder(): Promise<void> {
+    if (this.edge !== "more" || this.closed) return;
+    const before = this.oldest();
+    if (before <= 1) {
+      this.edge = "start";
+      return this.render();
+    }
+    this.edge = "loading";
+    this.render();
+    try {
+      const older = await this.ctx.client.history(this.id, { beforeSeq: before, limit: PAGE });
+      this.add(older);
+      this.edge = older.length === 0 || this.oldest() <= 1 ? "start" : "more";
+    } catch (error) {
+      this.edge = "more";
+      this.ctx.toast(`Could not load earlier messages: ${errorText(error)}`);
+    }
+    this.render();
+  }
+
+  private send(text: string, clientMsgId: string = crypto.randomUUID()): void {
+    const entry: PendingSend = { clientMsgId, text, time: Date.now(), failed: false };
+    this.pending.set(clientMsgId, entry);
+    this.render(true);
+    this.ctx.client.send({ conversationId: this.id, content: text, clientMsgId }).catch((error: unknown) => {
+      const still = this.pending.get(clientMsgId);
+      if (!still) return;
+      still.failed = true;
+      this.ctx.toast(`Not sent: ${errorText(error)}`);
+      this.render();
+    });
+  }
+
+  private scheduleRead(): void {
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => this.markRead(), 300);
+  }
+
+  /**
+   * Marks the conversation read while it is on screen. Decided by the others' messages, not by
+   * the unread count: one's own message counts as read in the inbox, yet the others still need
+   * the receipt for what came before it.
+   */
+  markRead(): void {
+    if (this.closed || document.visibilityState !== "visible") return;
+    let newest = 0;
+    for (const m of this.messages.values())
+      if (m.senderId !== this.ctx.me.userID && m.seq > newest) newest = m.seq;
+    if (newest <= this.receiptSent && unread(this.row) === 0) return;
+    this.receiptSent = Math.max(this.receiptSent, newest);
+    this.ctx.conversations.markRead(this.id);
+    this.ctx.client.markRead(this.id).catch(() => {
+      this.receiptSent = 0; // offline: the next message or open tries again
+    });
+  }
+
+  private async fetchPresence(): Promise<void> {
+    try {
+      const [status] = await this.ctx.client.getPresence([this.row.peerId]);
+      if (status) this.onPresence(status);
+    } catch {
+      // offline: no presence line
+    }
+  }
+
+  private revoke(m: Message): void {
+    this.ctx.client.revoke(this.id, m.serverMsgId).then(
+      () => {
+        this.messages.set(m.seq, { ...m, isRevoked: true, text: "" });
+        this.ctx.conversations.revoked(this.id, m.serverMsgId);
+        this.ctx.listChanged();
+        this.render();
+      },
+      (error: unknown) => this.ctx.toast(`Could not revoke: ${errorText(error)}`),
+    );
+  }
+
+  private renderHeader(): void {
+    renderChatHeader(this.header, this.ctx, this.row, {
+      typing: [...this.typing.keys()],
+      presence: this.online,
+      changed: () => {
+        this.renderHeader();
+        this.ctx.listChanged();
+      },
+    });
+  }
+
+  /** Re-renders the timeline, keeping the reader's place (or following the bottom). */
+  private render(toBottom = false): void {
+    const s = this.scroller;
+    const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 48;
+    const fromBottom = s.scrollHeight - s.scrollTop;
+    renderTimeline(this.timeline, this.ctx, {
+      messages: [...this.messages.values()].sort((a, b) => a.seq - b.seq),
+      pending: [...this.pending.values()],
+      peerRead: this.row.peerRead,
+      group: this.group,
+      edge: this.edge,
+      revoke: (m) => this.revoke(m),
+      retry: (send) => {
+        this.pending.delete(send.clientMsgId);
+        this.send(send.text, send.clientMsgId);
+      },
+    });
+    s.scrollTop = toBottom || atBottom ? s.scrollHeight : s.scrollHeight - fromBottom;
+  }
+}
