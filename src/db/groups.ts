@@ -1,9 +1,10 @@
 // Groups and their members in D1, the durable record the HTTP API reads, and their JSON shapes for
 // the SDK (IMGroup, http-api.md §3.3; the Member extension, §3.4). Only a group's
 // ConversationObject writes these, so membership changes are serialized per group.
-import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { groupMembers, groups, users } from "../../schema/tables";
 import type { Database } from "./client";
+import { chunked, IDS_PER_STATEMENT, MAX_BOUND_PARAMS } from "./limits";
 
 export type GroupRow = typeof groups.$inferSelect;
 
@@ -51,12 +52,12 @@ export interface MemberJson {
 }
 
 export async function findGroups(db: Database, groupIds: readonly string[]): Promise<GroupRow[]> {
-  if (groupIds.length === 0) return [];
-  return db
-    .select()
-    .from(groups)
-    .where(inArray(groups.id, [...groupIds]))
-    .all();
+  const pages = await Promise.all(
+    chunked(groupIds, IDS_PER_STATEMENT).map((page) =>
+      db.select().from(groups).where(inArray(groups.id, page)).all(),
+    ),
+  );
+  return pages.flat();
 }
 
 export async function findGroup(db: Database, groupId: string): Promise<GroupRow | undefined> {
@@ -151,22 +152,32 @@ export async function writeGroup(db: Database, change: GroupWrite): Promise<void
         .where(eq(groups.id, change.groupId)),
     );
   }
-  for (const { userId, role } of change.join ?? []) {
+  // Rows go in multi-row statements under D1's bound-parameter limit (6 parameters a row).
+  for (const page of chunked(change.join ?? [], Math.floor(MAX_BOUND_PARAMS / 6))) {
     statements.push(
       db
         .insert(groupMembers)
-        .values({ groupId: change.groupId, userId, role, joinedAt: now })
+        .values(
+          page.map(({ userId, role }) => ({
+            groupId: change.groupId,
+            userId,
+            role,
+            groupNickname: "",
+            mutedUntil: 0,
+            joinedAt: now,
+          })),
+        )
         .onConflictDoUpdate({
           target: [groupMembers.groupId, groupMembers.userId],
-          set: { role, joinedAt: now },
+          set: { role: sql`excluded.role`, mutedUntil: 0, joinedAt: now },
         }),
     );
   }
-  if (change.leave && change.leave.length > 0) {
+  for (const page of chunked(change.leave ?? [], IDS_PER_STATEMENT)) {
     statements.push(
       db
         .delete(groupMembers)
-        .where(and(eq(groupMembers.groupId, change.groupId), inArray(groupMembers.userId, change.leave))),
+        .where(and(eq(groupMembers.groupId, change.groupId), inArray(groupMembers.userId, page))),
     );
   }
   for (const { userId, role } of change.roles ?? []) {

@@ -3,6 +3,7 @@ import { eq, inArray } from "drizzle-orm";
 import { users, type UserRow } from "../../schema/tables";
 import type { UserJson } from "../protocol/http-shapes";
 import type { Database } from "./client";
+import { chunked, IDS_PER_STATEMENT } from "./limits";
 
 export type { UserJson };
 
@@ -31,12 +32,12 @@ export async function findUserByUsername(db: Database, username: string): Promis
 }
 
 export async function findUsersByIds(db: Database, ids: readonly string[]): Promise<UserRow[]> {
-  if (ids.length === 0) return [];
-  return db
-    .select()
-    .from(users)
-    .where(inArray(users.id, [...ids]))
-    .all();
+  const pages = await Promise.all(
+    chunked(ids, IDS_PER_STATEMENT).map((page) =>
+      db.select().from(users).where(inArray(users.id, page)).all(),
+    ),
+  );
+  return pages.flat();
 }
 
 /** Whether the id names an active (not disabled or deleted) user. */
@@ -47,11 +48,15 @@ export async function isActiveUser(db: Database, id: string): Promise<boolean> {
 
 /** Which of these ids belong to active users. */
 export async function existingUserIds(db: Database, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await db
-    .select({ id: users.id, status: users.status })
-    .from(users)
-    .where(inArray(users.id, [...ids]))
-    .all();
-  return new Set(rows.filter((r) => r.status === 0).map((r) => r.id));
+  const pages = await Promise.all(
+    chunked(ids, IDS_PER_STATEMENT).map((page) =>
+      db.select({ id: users.id, status: users.status }).from(users).where(inArray(users.id, page)).all(),
+    ),
+  );
+  return new Set(
+    pages
+      .flat()
+      .filter((r) => r.status === 0)
+      .map((r) => r.id),
+  );
 }

@@ -118,6 +118,28 @@ describe("group management", () => {
     socket.close();
   });
 
+  it("creates and fills a group past D1's 100 bound parameters in one call each", async () => {
+    const owner = await newUser("big");
+    const members = await Promise.all(Array.from({ length: 130 }, () => newUser("m")));
+    const group = await createGroup(owner, members.slice(0, 110));
+    expect(group.memberCount).toBe(111);
+    const invited = await post(`/api/group/${group.groupID}/invite`, owner, {
+      userIDs: members.slice(110).map((m) => m.userId),
+    });
+    expect(invited.body.code).toBe(0);
+    const kicked = await post(`/api/group/${group.groupID}/kick`, owner, {
+      userIDs: members.slice(0, 105).map((m) => m.userId),
+    });
+    expect(kicked.body.code).toBe(0);
+    expect(
+      (await api<GroupJson>(`/api/group/${group.groupID}`, { token: owner.token })).body.data!.memberCount,
+    ).toBe(26);
+    const listed = await api<MemberJson[]>(`/api/group/${group.groupID}/members?limit=500`, {
+      token: owner.token,
+    });
+    expect(listed.body.data).toHaveLength(26);
+  });
+
   it("refuses a group over its size limit", async () => {
     const [owner, a, b, c] = [await newUser("o"), await newUser("a"), await newUser("b"), await newUser("c")];
     const group = await createGroup(owner, [a]);

@@ -5,10 +5,9 @@
 import { getTableColumns, sql } from "drizzle-orm";
 import { conversations, messages } from "../../../schema/tables";
 import type { Database } from "../../db/client";
+import { MAX_BOUND_PARAMS } from "../../db/limits";
 import type { StoredMessage } from "../message";
 
-/** D1 allows at most 100 bound parameters per statement (D1 limits page). */
-export const MAX_BOUND_PARAMS = 100;
 export const ROWS_PER_STATEMENT = Math.floor(
   MAX_BOUND_PARAMS / Object.keys(getTableColumns(messages)).length,
 );
