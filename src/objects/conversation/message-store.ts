@@ -46,6 +46,9 @@ interface MessageRow extends Record<string, SqlStorageValue> {
   revoked_time: number;
 }
 
+/** How many of the newest messages a conversation keeps in memory for its fan-out. */
+const RECENT_MESSAGES = 64;
+
 export interface Identity {
   conversationId: string;
   conversationType: number;
@@ -154,8 +157,32 @@ export class MessageStore {
       );
       this.sql.exec("INSERT INTO outbox (seq) VALUES (?)", seq);
       this.cachedMaxSeq = seq;
-      return { ...message, seq, ...id, isRevoked: false, revokedBy: "", revokedTime: 0 };
+      const stored = { ...message, seq, ...id, isRevoked: false, revokedBy: "", revokedTime: 0 };
+      this.remember(stored);
+      return stored;
     });
+  }
+
+  /**
+   * The newest appended messages, contiguous by seq, kept in memory: a group's fan-out reads the
+   * same new message once per member, and it is served from here instead of SQLite.
+   */
+  private recent: StoredMessage[] = [];
+
+  private remember(message: StoredMessage): void {
+    const last = this.recent[this.recent.length - 1];
+    if (last && last.seq + 1 !== message.seq) this.recent = [];
+    this.recent.push(message);
+    if (this.recent.length > RECENT_MESSAGES) this.recent.shift();
+  }
+
+  /** Copies of the remembered messages from..to, or null when some of them are not remembered. */
+  private fromMemory(from: number, to: number, limit: number): StoredMessage[] | null {
+    const first = this.recent[0];
+    if (!first || from < first.seq || to > first.seq + this.recent.length - 1) return null;
+    return this.recent
+      .slice(from - first.seq, Math.min(to, from + limit - 1) - first.seq + 1)
+      .map((m) => ({ ...m }));
   }
 
   findByServerMsgId(serverMsgId: string, id: Identity): StoredMessage | null {
@@ -201,6 +228,7 @@ export class MessageStore {
 
   /** Empties a message's content and marks it revoked; queues the row for D1 again. */
   revoke(seq: number, by: string, at: number): void {
+    this.recent = []; // the remembered copy would still have its content
     this.transaction(() => {
       this.sql.exec(
         "UPDATE messages SET content = ?, is_revoked = 1, revoked_by = ?, revoked_time = ? WHERE seq = ?",
@@ -215,6 +243,8 @@ export class MessageStore {
 
   /** Messages with from ≤ seq ≤ to, ascending, at most `limit`. */
   range(from: number, to: number, limit: number, id: Identity): StoredMessage[] {
+    const remembered = this.fromMemory(from, to, limit);
+    if (remembered) return remembered;
     return this.sql
       .exec<MessageRow>(
         "SELECT * FROM messages WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",

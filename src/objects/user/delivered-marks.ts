@@ -1,6 +1,7 @@
 // MSG_ACK comes once per pushed message, but a conversation only needs the highest seq a user's
 // devices have. Acks are coalesced per conversation and written (inbox and conversation object)
 // at most every DELIVERED_FLUSH_MS, so a busy group costs one call per conversation, not per push.
+import { ConversationType, parseConversationId } from "../../protocol/conversation-id";
 import type { Inbox } from "./inbox";
 
 /** How long acks gather before their delivered marks are written. */
@@ -26,6 +27,9 @@ export class DeliveredMarks {
     this.pending.clear();
     for (const [conversationId, seq] of marks) {
       this.inbox.markDelivered(conversationId, seq);
+      // A group message's status comes from its readers, not from delivered marks: the group's
+      // object is not told, which saves it one call per member for every message it fans out.
+      if (parseConversationId(conversationId)?.type === ConversationType.group) continue;
       void this.env.CONVERSATION_OBJECT.getByName(conversationId)
         .markDelivered(conversationId, userId, seq)
         .catch((error: unknown) => console.warn(`delivered mark for ${conversationId} failed`, error));

@@ -172,10 +172,16 @@ export class Inbox {
    */
   apply(delivery: Delivery, peerId: string): StoredMessage[] {
     return this.storage.transactionSync(() => {
-      const known = this.entry(delivery.conversationId);
-      let maxSeq = known?.maxSeq ?? 0;
+      // Only the watermarks: the row's last message is a blob not worth reading on every delivery.
+      const known = this.sql
+        .exec<{ max_seq: number; read_seq: number }>(
+          "SELECT max_seq, read_seq FROM inbox WHERE conversation_id = ?",
+          delivery.conversationId,
+        )
+        .toArray()[0];
+      let maxSeq = known?.max_seq ?? 0;
       // Nothing before the recipient's first visible seq (a group they just joined) is unread.
-      let readSeq = Math.max(known?.readSeq ?? 0, delivery.visibleFrom - 1);
+      let readSeq = Math.max(known?.read_seq ?? 0, delivery.visibleFrom - 1);
       const fresh = delivery.messages.filter((m) => m.seq > maxSeq);
       const last = fresh[fresh.length - 1];
       if (!last) return [];
