@@ -394,6 +394,7 @@ export class ConversationObject extends DurableObject<Env> {
       this.alarmAt = this.flushNotBefore;
       await this.ctx.storage.setAlarm(this.flushNotBefore);
     }
+    this.members.saveFanout();
     const lagging = this.members.lagging(this.messages.maxSeq());
     if (lagging.length > 0) {
       this.fanout.kick(lagging, id);

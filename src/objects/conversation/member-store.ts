@@ -19,6 +19,9 @@ const SCHEMA = [
   `CREATE TABLE group_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 ];
 
+/** How long moved fan-out watermarks wait to be written together. */
+const FANOUT_SAVE_MS = 100;
+
 /** Group roles (the SDK's numbering, http-api.md §3.4). */
 export const Role = { member: 0, admin: 1, owner: 2 } as const;
 
@@ -182,21 +185,38 @@ export class MemberStore {
     this.update(userId, (m) => ({ deliveredSeq: Math.max(m.deliveredSeq, target) }));
   }
 
+  /**
+   * Moves a fan-out watermark in memory and writes it shortly after, with the others that moved
+   * meanwhile: a group's message moves one per member. Losing unwritten moves to a crash only
+   * repeats deliveries, which the inboxes ignore.
+   */
   setFanoutSeq(userId: string, seq: number): void {
-    this.sql.exec("UPDATE members SET fanout_seq = MAX(fanout_seq, ?) WHERE user_id = ?", seq, userId);
     this.update(userId, (m) => ({ fanoutSeq: Math.max(m.fanoutSeq, seq) }));
+    this.unsavedFanout.add(userId);
+    this.fanoutTimer ??= setTimeout(() => this.saveFanout(), FANOUT_SAVE_MS);
+  }
+
+  private readonly unsavedFanout = new Set<string>();
+  private fanoutTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Writes the fan-out watermarks that moved since the last write. */
+  saveFanout(): void {
+    if (this.fanoutTimer) clearTimeout(this.fanoutTimer);
+    this.fanoutTimer = null;
+    for (const userId of this.unsavedFanout) {
+      const seq = this.get(userId)?.fanoutSeq;
+      if (seq !== undefined) {
+        this.sql.exec("UPDATE members SET fanout_seq = MAX(fanout_seq, ?) WHERE user_id = ?", seq, userId);
+      }
+    }
+    this.unsavedFanout.clear();
   }
 
   /** Members (departed ones included, up to where they left) whose UserObject lacks messages. */
   lagging(maxSeq: number): string[] {
-    return this.sql
-      .exec<{ user_id: string }>(
-        "SELECT user_id FROM members WHERE fanout_seq < MIN(?, COALESCE(left_seq, ?))",
-        maxSeq,
-        maxSeq,
-      )
-      .toArray()
-      .map((r) => r.user_id);
+    return [...this.rows().values()]
+      .filter((m) => m.fanoutSeq < Math.min(maxSeq, m.leftSeq ?? maxSeq))
+      .map((m) => m.userId);
   }
 
   /** How many members (active or not) have read up to `seq`, and who, for receipts in groups. */
