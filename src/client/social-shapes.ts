@@ -10,62 +10,18 @@ import {
   string,
   type JsonObject,
 } from "./json-shapes.ts";
-import type { User } from "./types.ts";
+import type { FriendJson, FriendRequestJson, GroupJson, MemberJson } from "../protocol/http-shapes.ts";
 
 /** A friendship as the caller sees it (the SDK's `IMFriend`). */
-export interface Friend {
-  friendUserID: string;
-  ownerUserID: string;
-  remark: string;
-  createTime: number;
-  addSource: number;
-  operatorUserID: string;
-  extra: string;
-  user: User;
-}
-
+export type Friend = FriendJson;
 /** A pending friend request; `user` is the other side (the requester for incoming ones). */
-export interface FriendRequest {
-  fromUserID: string;
-  toUserID: string;
-  message: string;
-  status: number;
-  createTime: number;
-  updateTime: number;
-  user: User;
-}
+export type FriendRequest = FriendRequestJson;
+export type Group = GroupJson;
+export type GroupMember = MemberJson;
 
 /** Group roles (docs/API.md, "Groups"). */
 export const GroupRole = { member: 0, admin: 1, owner: 2 } as const;
 export type GroupRole = (typeof GroupRole)[keyof typeof GroupRole];
-
-export interface Group {
-  groupID: string;
-  groupName: string;
-  faceURL: string;
-  ownerUserID: string;
-  memberCount: number;
-  introduction: string;
-  notification: string;
-  extra: string;
-  createTime: number;
-  updateTime: number;
-  /** 0 normal, 1 dismissed. */
-  status: number;
-  muteAll: boolean;
-}
-
-export interface GroupMember {
-  groupID: string;
-  userID: string;
-  nickname: string;
-  avatar: string;
-  groupNickname: string;
-  role: number;
-  joinTime: number;
-  /** Unix ms; 0 or past when not muted. */
-  mutedUntil: number;
-}
 
 /** A conversation's last message, read from the `latestMsg` JSON text. */
 export interface LatestMessage {

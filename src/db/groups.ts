@@ -3,25 +3,13 @@
 // ConversationObject writes these, so membership changes are serialized per group.
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { groupMembers, groups, users } from "../../schema/tables";
+import type { GroupJson, MemberJson } from "../protocol/http-shapes";
 import type { Database } from "./client";
+
+export type { GroupJson, MemberJson };
 import { chunked, IDS_PER_STATEMENT, MAX_BOUND_PARAMS } from "./limits";
 
 export type GroupRow = typeof groups.$inferSelect;
-
-export interface GroupJson {
-  groupID: string;
-  groupName: string;
-  faceURL: string;
-  ownerUserID: string;
-  memberCount: number;
-  introduction: string;
-  notification: string;
-  extra: string;
-  createTime: number;
-  updateTime: number;
-  status: number;
-  muteAll: boolean;
-}
 
 export function toGroupJson(row: GroupRow): GroupJson {
   return {
@@ -38,17 +26,6 @@ export function toGroupJson(row: GroupRow): GroupJson {
     status: row.status,
     muteAll: row.muteAll,
   };
-}
-
-export interface MemberJson {
-  groupID: string;
-  userID: string;
-  nickname: string;
-  avatar: string;
-  groupNickname: string;
-  role: number;
-  joinTime: number;
-  mutedUntil: number;
 }
 
 export async function findGroups(db: Database, groupIds: readonly string[]): Promise<GroupRow[]> {

@@ -1,32 +1,13 @@
 // Friends, friend requests and blocks in D1, and the SDK's Friend JSON shape (http-api.md §3.2).
 import { and, eq, or } from "drizzle-orm";
 import { blocks, friendRequests, friends, users } from "../../schema/tables";
+import type { FriendJson, FriendRequestJson } from "../protocol/http-shapes";
 import type { Database } from "./client";
+
+export type { FriendJson, FriendRequestJson };
 import { toUserJson, type UserJson } from "./users";
 
 export const RequestStatus = { pending: 0, accepted: 1, rejected: 2 } as const;
-
-export interface FriendJson {
-  friendUserID: string;
-  ownerUserID: string;
-  remark: string;
-  createTime: number;
-  addSource: number;
-  operatorUserID: string;
-  extra: string;
-  user: UserJson;
-}
-
-export interface FriendRequestJson {
-  fromUserID: string;
-  toUserID: string;
-  message: string;
-  status: number;
-  createTime: number;
-  updateTime: number;
-  /** The other user's profile. */
-  user: UserJson;
-}
 
 export async function friendsOf(db: Database, userId: string, friendId?: string): Promise<FriendJson[]> {
   const rows = await db

@@ -25,3 +25,57 @@ export interface LoginResult {
   refreshToken: string;
   refreshExpiresAt: number;
 }
+
+/** A friendship as the caller sees it (the SDK's `IMFriend`, http-api.md §3.2). */
+export interface FriendJson {
+  friendUserID: string;
+  ownerUserID: string;
+  remark: string;
+  createTime: number;
+  addSource: number;
+  operatorUserID: string;
+  extra: string;
+  user: UserJson;
+}
+
+/** A pending friend request; `user` is the other side (the requester for incoming ones). */
+export interface FriendRequestJson {
+  fromUserID: string;
+  toUserID: string;
+  message: string;
+  status: number;
+  createTime: number;
+  updateTime: number;
+  user: UserJson;
+}
+
+/** A group (the SDK's `IMGroup`, http-api.md §3.3). */
+export interface GroupJson {
+  groupID: string;
+  groupName: string;
+  faceURL: string;
+  ownerUserID: string;
+  memberCount: number;
+  introduction: string;
+  notification: string;
+  extra: string;
+  createTime: number;
+  updateTime: number;
+  /** 0 normal, 1 dismissed. */
+  status: number;
+  muteAll: boolean;
+}
+
+/** A group member (extension, http-api.md §3.4): decodes as a User too. */
+export interface MemberJson {
+  groupID: string;
+  userID: string;
+  nickname: string;
+  avatar: string;
+  groupNickname: string;
+  /** 0 member, 1 admin, 2 owner. */
+  role: number;
+  joinTime: number;
+  /** Unix ms; 0 or past when not muted. */
+  mutedUntil: number;
+}
