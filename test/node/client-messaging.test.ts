@@ -1,8 +1,7 @@
 // The client SDK against a real `wrangler dev`: sending and receiving in order, a resend after a
 // lost ack, typed errors, and catching up from stored cursors with a paged batch sync.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ErrorCode, IMProtocolError, MemoryStore } from "edge-im/client";
-import { startDevServer, type DevServer } from "./helpers/dev-server";
 import {
   account,
   Cmd,
@@ -11,24 +10,11 @@ import {
   range,
   untilMessages,
   type Recorded,
+  sharedServer,
 } from "./helpers/sdk-harness";
 
-let server: DevServer;
-const open: Recorded[] = [];
-beforeAll(async () => {
-  server = await startDevServer();
-});
-afterAll(async () => {
-  for (const r of open) r.client.disconnect();
-  await server?.stop();
-});
-
-async function connected(name: string, options?: Parameters<typeof account>[2]): Promise<Recorded> {
-  const r = await account(server, name, options);
-  open.push(r);
-  await r.client.connect();
-  return r;
-}
+const shared = sharedServer();
+const { open, connected } = shared;
 
 describe("IMClient messaging", () => {
   it("gives two users who write at the same time the same timeline, in seq order, exactly once", async () => {
@@ -143,7 +129,7 @@ describe("IMClient messaging", () => {
     // A new client on the same store starts from the stored cursor: only what is new arrives.
     bob.client.disconnect();
     await alice.client.sendText(bob.userId, "while away");
-    const again = await account(server, "bob", { store }, bob.client.session!);
+    const again = await account(shared.server, "bob", { store }, bob.client.session!);
     open.push(again);
     await again.client.connect();
     expect(again.timeline.map((m) => [m.seq, m.text])).toEqual([[13, "while away"]]);

@@ -1,11 +1,9 @@
 // The client SDK when the network misbehaves, against a real `wrangler dev`: a socket killed
 // mid-stream, pushes lost in transit, sends in flight when the sender's socket dies, and a dead
 // link found by the heartbeat. Every case must end with each message exactly once, in order.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { WebSocketFactory } from "edge-im/client";
-import { startDevServer, type DevServer } from "./helpers/dev-server";
 import {
-  account,
   Cmd,
   expectExactlyOnceInOrder,
   pb,
@@ -13,25 +11,10 @@ import {
   range,
   until,
   untilMessages,
-  type Recorded,
+  sharedServer,
 } from "./helpers/sdk-harness";
 
-let server: DevServer;
-const open: Recorded[] = [];
-beforeAll(async () => {
-  server = await startDevServer();
-});
-afterAll(async () => {
-  for (const r of open) r.client.disconnect();
-  await server?.stop();
-});
-
-async function connected(name: string, options?: Parameters<typeof account>[2]): Promise<Recorded> {
-  const r = await account(server, name, options);
-  open.push(r);
-  await r.client.connect();
-  return r;
-}
+const { connected } = sharedServer();
 
 /** A socket factory with a switch: while offline, sockets go to a closed port and fail to open. */
 function switchableNetwork() {

@@ -1,26 +1,11 @@
 // The client SDK's friend, group and conversation-list calls, user search, history paging and the
 // receipt, revoke and typing signals, against a real `wrangler dev`.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MessageStatus, MessageType, type Message } from "edge-im/client";
-import { startDevServer, type DevServer } from "./helpers/dev-server";
-import { account, range, until, untilMessages, type Recorded } from "./helpers/sdk-harness";
+import { account, sharedServer, range, until, untilMessages, type Recorded } from "./helpers/sdk-harness";
 
-let server: DevServer;
-const open: Recorded[] = [];
-beforeAll(async () => {
-  server = await startDevServer();
-});
-afterAll(async () => {
-  for (const r of open) r.client.disconnect();
-  await server?.stop();
-});
-
-async function connected(name: string, options?: Parameters<typeof account>[2]): Promise<Recorded> {
-  const r = await account(server, name, options);
-  open.push(r);
-  await r.client.connect();
-  return r;
-}
+const shared = sharedServer();
+const { open, connected } = shared;
 
 /** The notices (message_type 8) a user got in their system conversation, parsed. */
 function notices(r: Recorded): { type: string; [key: string]: unknown }[] {
@@ -172,7 +157,7 @@ describe("IMClient history and signals", () => {
 
     // A new device of bob's syncs only the newest page; history fills the store below it.
     const device = await account(
-      server,
+      shared.server,
       "bob",
       { platform: "tablet", syncPageSize: 10 },
       bob.client.session!,

@@ -1,6 +1,6 @@
 // Test harness for the client SDK against a real `wrangler dev`: accounts, clients that record
 // what they emit, frame observers, and event-driven waits (no sleeps).
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import {
   IMClient,
   type Frame,
@@ -10,7 +10,7 @@ import {
   type Session,
 } from "edge-im/client";
 import { im } from "../../../src/protocol/generated/im.js";
-import type { DevServer } from "./dev-server";
+import { startDevServer, type DevServer } from "./dev-server";
 
 export const pb = im.protocol;
 export const Cmd = im.protocol.CommandType;
@@ -152,4 +152,30 @@ export function expectExactlyOnceInOrder(messages: Message[], conversationId: st
 
 export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/**
+ * One `wrangler dev` for a test file, started before its tests and stopped after them, and
+ * `connected(name)`: a registered, connected client that is disconnected with the server.
+ */
+export function sharedServer() {
+  const open: Recorded[] = [];
+  const shared = {
+    server: undefined as unknown as DevServer,
+    open,
+    async connected(name: string, options?: Parameters<typeof account>[2]): Promise<Recorded> {
+      const r = await account(shared.server, name, options);
+      open.push(r);
+      await r.client.connect();
+      return r;
+    },
+  };
+  beforeAll(async () => {
+    shared.server = await startDevServer();
+  });
+  afterAll(async () => {
+    for (const r of open) r.client.disconnect();
+    await shared.server?.stop();
+  });
+  return shared;
 }
