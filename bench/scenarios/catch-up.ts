@@ -175,11 +175,15 @@ async function rangeFill(
   }
 }
 
-async function syncByBatch(
+/**
+ * One catch-up as a client does it: open and authenticate, run `sync`, and time it all; the
+ * messages received, the requests made and the bytes read go into the run.
+ */
+async function timedSync(
   origin: string,
   target: Account,
-  ids: string[],
   errors: ErrorTally,
+  sync: (connection: ImConnection, received: Received, run: SyncRun) => Promise<void>,
 ): Promise<SyncRun> {
   const run: SyncRun = {
     totalMs: null,
@@ -194,6 +198,20 @@ async function syncByBatch(
   const connection = await ImConnection.open(origin, target);
   run.authMs = round(nowMs() - started);
   try {
+    await sync(connection, received, run);
+    run.totalMs = round(nowMs() - started);
+  } catch (error) {
+    errors.add(error);
+  } finally {
+    run.responseBytes = connection.bytesReceived;
+    connection.close();
+  }
+  run.messages = received.count;
+  return run;
+}
+
+function syncByBatch(origin: string, target: Account, ids: string[], errors: ErrorTally): Promise<SyncRun> {
+  return timedSync(origin, target, errors, async (connection, received, run) => {
     const lastSeq = new Map(ids.map((id) => [id, 1]));
     const maxSeq = new Map<string, number>();
     let more = true;
@@ -214,36 +232,11 @@ async function syncByBatch(
       for (const [from, to] of received.gaps(id, max))
         await rangeFill(connection, id, from, to, received, run);
     });
-    run.totalMs = round(nowMs() - started);
-  } catch (error) {
-    errors.add(error);
-  } finally {
-    run.responseBytes = connection.bytesReceived;
-    connection.close();
-  }
-  run.messages = received.count;
-  return run;
+  });
 }
 
-async function syncByRange(
-  origin: string,
-  target: Account,
-  ids: string[],
-  errors: ErrorTally,
-): Promise<SyncRun> {
-  const run: SyncRun = {
-    totalMs: null,
-    authMs: null,
-    messages: 0,
-    batchRounds: 0,
-    rangeRequests: 0,
-    responseBytes: 0,
-  };
-  const received = new Received();
-  const started = nowMs();
-  const connection = await ImConnection.open(origin, target);
-  run.authMs = round(nowMs() - started);
-  try {
+function syncByRange(origin: string, target: Account, ids: string[], errors: ErrorTally): Promise<SyncRun> {
+  return timedSync(origin, target, errors, async (connection, received, run) => {
     const response = await connection.batchSync(
       ids.map((conversationId) => ({ conversationId, lastSeq: 1 })),
     );
@@ -257,13 +250,5 @@ async function syncByRange(
     await mapLimited(rest, RANGE_CONCURRENCY, ([id, from, to]) =>
       rangeFill(connection, id, from, to, received, run),
     );
-    run.totalMs = round(nowMs() - started);
-  } catch (error) {
-    errors.add(error);
-  } finally {
-    run.responseBytes = connection.bytesReceived;
-    connection.close();
-  }
-  run.messages = received.count;
-  return run;
+  });
 }
