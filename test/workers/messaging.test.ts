@@ -118,4 +118,63 @@ describe("one-to-one messaging", () => {
     expect((await aAgain.auth(a.userId, a.token)).maxSeq).toBe(4);
     for (const s of [sender, receiver, other, aAgain]) s.close();
   });
+
+  it("stores a burst of sends in the order sent: repeats keep their seq, a bad one is refused in its turn", async () => {
+    const [a, b, c] = [await newUser("a"), await newUser("b"), await newUser("c")];
+    const sender = await TestSocket.connect(a);
+    const [bPhone, cPhone] = [await TestSocket.connect(b), await TestSocket.connect(c)];
+    const message = (to: string, body: string, clientMsgId: string) => ({
+      message: {
+        clientMsgId,
+        conversationId: singleConversationId(a.userId, to),
+        senderId: a.userId,
+        receiverId: to,
+        messageType: 1,
+        content: new TextEncoder().encode(body),
+        sendTime: Date.now(),
+      },
+    });
+    // Written without waiting, as the SDK pipelines: the object gets them while earlier ones are
+    // still on their way to the conversation, and gathers them.
+    const burst = [
+      message(b.userId, "b1", "id-1"),
+      message(b.userId, "b2", "id-2"),
+      message(b.userId, "b1 again", "id-1"), // a resend of id-1 within the same burst
+      message(b.userId, "", "id-empty"), // refused: empty content
+      message(b.userId, "b3", "id-3"),
+      message(c.userId, "c1", "id-4"), // another conversation in between
+      message(b.userId, "b4", "id-5"),
+    ];
+    const sequences = burst.map((body) => sender.send(Cmd.CMD_SEND_MSG_REQ, pb.SendMessageRequest, body));
+    const answers = [];
+    for (let i = 0; i < burst.length; i++) {
+      const frame = await sender.nextCommand(Cmd.CMD_SEND_MSG_RSP);
+      answers.push({ sequence: frame.sequence, ...pb.SendMessageResponse.decode(frame.body) });
+    }
+    // Answered in the order asked.
+    expect(answers.map((r) => r.sequence)).toEqual(sequences);
+    expect(answers.map((r) => [r.clientMsgId, r.errorCode ?? 0, r.seq ?? 0])).toEqual([
+      ["id-1", Err.ERR_SUCCESS, 1],
+      ["id-2", Err.ERR_SUCCESS, 2],
+      ["id-1", Err.ERR_SUCCESS, 1],
+      ["id-empty", Err.ERR_INVALID_PARAM, 0],
+      ["id-3", Err.ERR_SUCCESS, 3],
+      ["id-4", Err.ERR_SUCCESS, 1],
+      ["id-5", Err.ERR_SUCCESS, 4],
+    ]);
+    expect(answers[2]?.serverMsgId).toBe(answers[0]?.serverMsgId);
+
+    // Each receiver gets each stored message once, in order; the repeat and the refusal never.
+    const toB = await bPhone.pushedMessages(4);
+    expect(toB.map((m) => [m.seq, text(m.content)])).toEqual([
+      [1, "b1"],
+      [2, "b2"],
+      [3, "b3"],
+      [4, "b4"],
+    ]);
+    const toC = await cPhone.pushedMessages(1);
+    expect(toC.map((m) => [m.seq, text(m.content)])).toEqual([[1, "c1"]]);
+    expect(bPhone.hasQueued(Cmd.CMD_PUSH_MSG) || bPhone.hasQueued(Cmd.CMD_BATCH_MSG)).toBe(false);
+    for (const s of [sender, bPhone, cPhone]) s.close();
+  });
 });

@@ -108,44 +108,40 @@ export class ConversationObject extends DurableObject<Env> {
 
   // ---- messages ----
 
-  /** Stores one message (or finds its earlier copy) and answers with its seq and id. */
-  async send(input: SendInput): Promise<SendResult> {
-    const resolved = this.resolve(input.conversationId);
-    if ("ok" in resolved) return resolved;
+  /**
+   * Stores one sender's messages to this conversation, in the order given, and answers each with
+   * its seq and id (or its earlier copy's, for a resend). A device's queued sends come in one call
+   * and are stored in one transaction, fanned out together and flushed to D1 together.
+   */
+  async send(inputs: readonly SendInput[]): Promise<SendResult[]> {
+    const [first] = inputs;
+    if (!first) return [];
+    const refusal = await this.sendRefusal(first.conversationId, first.senderId);
+    if (refusal) return inputs.map(() => refusal);
+    const resolved = this.resolve(first.conversationId);
+    if ("ok" in resolved) return inputs.map(() => resolved);
     const { conversation, id } = resolved;
-    const member = this.memberFor(resolved, input.senderId);
-    if (conversation.type === ConversationType.single) {
-      const peer = conversation.members.find((m) => m !== input.senderId);
-      if (!member || input.receiverId !== peer) {
-        return failure(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
-      }
-      if (this.members.isBlocking(peer))
-        return failure(Err.ERR_PERMISSION_DENIED, "this user does not accept your messages");
-    } else if (conversation.type === ConversationType.group) {
-      const refusal = this.groupSendRefusal(member);
-      if (refusal) return refusal;
-    } else {
-      return failure(Err.ERR_PERMISSION_DENIED, "only the server writes to this conversation");
-    }
-
-    const earlier = this.messages.findByClientMsgId(input.senderId, input.clientMsgId, id);
-    if (earlier) return accepted(earlier, true);
-
-    if (conversation.type === ConversationType.single && this.members.isEmpty()) {
-      const problem = await this.startSingle(conversation.id, conversation.members);
-      if (problem) return problem;
-      // Another send may have stored this message while we waited on D1.
-      const raced = this.messages.findByClientMsgId(input.senderId, input.clientMsgId, id);
-      if (raced) return accepted(raced, true);
-    }
-
+    const peer =
+      conversation.type === ConversationType.single ? this.peerOf(conversation, first.senderId) : "";
+    const answers: SendResult[] = [];
+    const toStore: { index: number; input: SendInput }[] = [];
+    inputs.forEach((input, index) => {
+      if (input.conversationId !== first.conversationId || input.senderId !== first.senderId) {
+        answers[index] = failure(
+          Err.ERR_INVALID_PARAM,
+          "one call carries one sender's messages to one conversation",
+        );
+      } else if (input.receiverId !== peer) {
+        answers[index] = failure(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+      } else toStore.push({ index, input });
+    });
     const now = Date.now();
-    const stored = this.messages.append(
-      {
+    const stored = this.messages.appendMany(
+      toStore.map(({ input }) => ({
         serverMsgId: ulid(),
         clientMsgId: input.clientMsgId,
         senderId: input.senderId,
-        receiverId: conversation.type === ConversationType.single ? input.receiverId : "",
+        receiverId: peer,
         messageType: input.messageType,
         content: input.content,
         sendTime: input.sendTime,
@@ -153,12 +149,42 @@ export class ConversationObject extends DurableObject<Env> {
         extra: input.extra,
         attachedInfo: input.attachedInfo,
         originSession: input.originSession,
-      },
+      })),
       id,
     );
-    this.fanout.kick(this.members.activeIds(), id);
-    await this.armFlush();
-    return accepted(stored, false);
+    toStore.forEach(({ index }, i) => {
+      const { message, duplicate } = stored[i] as (typeof stored)[number];
+      answers[index] = acceptedResult(message, duplicate);
+    });
+    if (stored.some((s) => !s.duplicate)) {
+      this.fanout.kick(this.members.activeIds(), id);
+      await this.armFlush();
+    }
+    return answers;
+  }
+
+  /** The other member of a one-to-one conversation ("" when `userId` is not one of the pair). */
+  private peerOf(conversation: ParsedConversation, userId: string): string {
+    if (conversation.type !== ConversationType.single || !conversation.members.includes(userId)) return "";
+    return conversation.members.find((m) => m !== userId) ?? "";
+  }
+
+  /** Why this sender may not send here now, or null. A one-to-one's first send starts it in D1. */
+  private async sendRefusal(conversationId: string, senderId: string): Promise<Failure | null> {
+    const resolved = this.resolve(conversationId);
+    if ("ok" in resolved) return resolved;
+    const { conversation } = resolved;
+    const member = this.memberFor(resolved, senderId);
+    if (conversation.type === ConversationType.group) return this.groupSendRefusal(member);
+    if (conversation.type !== ConversationType.single)
+      return failure(Err.ERR_PERMISSION_DENIED, "only the server writes to this conversation");
+    const peer = this.peerOf(conversation, senderId);
+    if (!member || !peer)
+      return failure(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+    if (this.members.isBlocking(peer))
+      return failure(Err.ERR_PERMISSION_DENIED, "this user does not accept your messages");
+    if (this.members.isEmpty()) return this.startSingle(conversation.id, conversation.members);
+    return null;
   }
 
   /**
@@ -539,7 +565,7 @@ export class ConversationObject extends DurableObject<Env> {
   }
 }
 
-function accepted(message: StoredMessage, duplicate: boolean): SendResult {
+function acceptedResult(message: StoredMessage, duplicate: boolean): SendResult {
   return {
     ok: true,
     serverMsgId: message.serverMsgId,

@@ -136,31 +136,61 @@ export class MessageStore {
    * when this returns, the message is durable and its seq is taken.
    */
   append(message: NewMessage, id: Identity): StoredMessage {
-    return this.transaction(() => {
-      const seq = this.maxSeq() + 1;
-      this.sql.exec(
-        `INSERT INTO messages (seq, server_msg_id, client_msg_id, sender_id, receiver_id, message_type, content,
-           send_time, server_time, extra, attached_info, origin_session)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        seq,
-        message.serverMsgId,
-        message.clientMsgId,
-        message.senderId,
-        message.receiverId,
-        message.messageType,
-        message.content,
-        message.sendTime,
-        message.serverTime,
-        message.extra,
-        message.attachedInfo,
-        message.originSession,
-      );
-      this.sql.exec("INSERT INTO outbox (seq) VALUES (?)", seq);
-      this.cachedMaxSeq = seq;
-      const stored = { ...message, seq, ...id, isRevoked: false, revokedBy: "", revokedTime: 0 };
-      this.remember(stored);
-      return stored;
-    });
+    const [only] = this.appendMany([message], id);
+    if (!only || only.duplicate) throw new Error(`duplicate client_msg_id ${message.clientMsgId}`);
+    return only.message;
+  }
+
+  /**
+   * Stores messages under the next seqs, in order, and queues them for D1, all in one synchronous
+   * transaction (one commit however many there are). A message whose (sender, client_msg_id) is
+   * already stored, earlier or in this same batch, takes no seq: its stored copy comes back,
+   * marked duplicate. The insert itself detects it, so a new message costs no look-up first.
+   */
+  appendMany(
+    messages: readonly NewMessage[],
+    id: Identity,
+  ): { message: StoredMessage; duplicate: boolean }[] {
+    try {
+      return this.transaction(() => messages.map((message) => this.insert(message, id)));
+    } catch (error) {
+      // Rolled back: forget what the cached max seq and recent messages took from the batch.
+      this.cachedMaxSeq = null;
+      this.recent = [];
+      throw error;
+    }
+  }
+
+  private insert(message: NewMessage, id: Identity): { message: StoredMessage; duplicate: boolean } {
+    const seq = this.maxSeq() + 1;
+    const inserted = this.sql.exec(
+      `INSERT INTO messages (seq, server_msg_id, client_msg_id, sender_id, receiver_id, message_type, content,
+         send_time, server_time, extra, attached_info, origin_session)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
+      seq,
+      message.serverMsgId,
+      message.clientMsgId,
+      message.senderId,
+      message.receiverId,
+      message.messageType,
+      message.content,
+      message.sendTime,
+      message.serverTime,
+      message.extra,
+      message.attachedInfo,
+      message.originSession,
+    ).rowsWritten;
+    if (inserted === 0) {
+      const earlier = this.findByClientMsgId(message.senderId, message.clientMsgId, id);
+      if (!earlier) throw new Error(`message ${message.clientMsgId} conflicted but is not stored`);
+      return { message: earlier, duplicate: true };
+    }
+    this.sql.exec("INSERT INTO outbox (seq) VALUES (?)", seq);
+    this.cachedMaxSeq = seq;
+    const stored = { ...message, seq, ...id, isRevoked: false, revokedBy: "", revokedTime: 0 };
+    this.remember(stored);
+    return { message: stored, duplicate: false };
   }
 
   /**

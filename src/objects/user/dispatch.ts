@@ -4,7 +4,7 @@ import type { Settings } from "../../auth/config";
 import { CloseCode, MAX_CONSECUTIVE_BAD_FRAMES, MAX_FRAME_BYTES } from "../../protocol/limits";
 import { TokenBucket } from "./token-bucket";
 import { notice, refuse, RequestError, type FrameContext, type UserServices } from "./frame-context";
-import { sendMessage } from "./handlers/send";
+import { MAX_SENDS_PER_CALL, prepareSend, sendMessages, type PreparedSend } from "./handlers/send";
 import { onlineStatus, typing } from "./handlers/live";
 import { readReceipt, revokeMessage } from "./handlers/receipts";
 import { authenticate, connect, disconnect, heartbeat, serverOnly } from "./handlers/session";
@@ -44,7 +44,8 @@ function route(fc: FrameContext): void | Promise<void> {
     case Cmd.CMD_DISCONNECT_REQ:
       return disconnect(fc);
     case Cmd.CMD_SEND_MSG_REQ:
-      return authed(fc, sendMessage);
+      // Authenticated sends are gathered in handleFrames; this one is refused.
+      return authed(fc, () => sendMessages([prepareSend(fc)]));
     case Cmd.CMD_MSG_ACK:
       return authed(fc, ackMessage);
     case Cmd.CMD_BATCH_SYNC_REQ:
@@ -99,41 +100,91 @@ function badFrame(ws: WebSocket, message: string, ref: Frame | null): void {
   }
 }
 
-export async function handleFrame(
-  services: UserServices,
-  ws: WebSocket,
-  data: string | ArrayBuffer,
-): Promise<void> {
-  // Frames queued behind a DISCONNECT, a failed AUTH or a kick are not acted on: the socket is
-  // closing, so their answers could never arrive and a send among them would be stored unseen.
-  if (ws.readyState !== WebSocket.OPEN) return;
-  if (typeof data === "string")
-    return badFrame(ws, "text frames are not accepted: send binary protobuf frames", null);
+/** Checks and decodes one frame; null when it was answered (or dropped) here already. */
+function openFrame(services: UserServices, ws: WebSocket, data: string | ArrayBuffer): FrameContext | null {
+  if (typeof data === "string") {
+    badFrame(ws, "text frames are not accepted: send binary protobuf frames", null);
+    return null;
+  }
   if (data.byteLength > MAX_FRAME_BYTES) {
-    return closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
+    closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
+    return null;
   }
   let frame: Frame;
   try {
     frame = decodeFrame(new Uint8Array(data));
   } catch {
-    return badFrame(ws, "undecodable frame: expected a WebSocketMessage", null);
+    badFrame(ws, "undecodable frame: expected a WebSocketMessage", null);
+    return null;
   }
   const { settings } = services;
   if (!requestBucket(ws, settings).take()) {
     const message = `too many requests: at most ${settings.socketRequestsPerSecond} a second`;
-    return sendFrame(ws, errorNotice(Err.ERR_SEND_TOO_FAST, message, frame));
+    sendFrame(ws, errorNotice(Err.ERR_SEND_TOO_FAST, message, frame));
+    return null;
   }
   let state = socketState(ws);
   if (state.badFrames > 0) {
     state = { ...state, badFrames: 0 };
     saveSocketState(ws, state);
   }
-  const fc: FrameContext = { ...services, ws, state, frame };
+  return { ...services, ws, state, frame };
+}
+
+/** Runs a handler; a refusal or an unexpected error becomes the request's error answer. */
+async function run(fc: FrameContext, handler: () => void | Promise<void>): Promise<void> {
   try {
-    await route(fc);
+    await handler();
   } catch (error) {
     if (error instanceof RequestError) return refuse(fc, error.code, error.message);
-    console.error(`user ${state.userId}: command ${frame.command} failed`, error);
+    console.error(`user ${fc.state.userId}: command ${fc.frame.command} failed`, error);
     refuse(fc, Err.ERR_UNKNOWN, "internal error");
   }
+}
+
+/**
+ * Handles a socket's frames in the order they arrived. Consecutive sends to one conversation are
+ * gathered and stored with one call (handlers/send.ts); any other frame first waits for the sends
+ * before it, so answers and effects keep the device's order.
+ */
+export async function handleFrames(
+  services: UserServices,
+  ws: WebSocket,
+  frames: readonly (string | ArrayBuffer)[],
+): Promise<void> {
+  let sends: PreparedSend[] = [];
+  const flushSends = async () => {
+    const batch = sends;
+    sends = [];
+    const [first] = batch;
+    // Sends checked before the socket began to close are dropped with it, never stored unseen.
+    if (first && ws.readyState === WebSocket.OPEN) await run(first.fc, () => sendMessages(batch));
+  };
+  for (const data of frames) {
+    // Frames queued behind a DISCONNECT, a failed AUTH or a kick are not acted on: the socket is
+    // closing, so their answers could never arrive and a send among them would be stored unseen.
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const fc = openFrame(services, ws, data);
+    if (!fc) continue;
+    if (fc.frame.command === Cmd.CMD_SEND_MSG_REQ && fc.state.authed) {
+      let prepared: PreparedSend;
+      try {
+        prepared = prepareSend(fc);
+      } catch (error) {
+        // Refused in its turn: the sends before it are answered first.
+        await flushSends();
+        await run(fc, () => {
+          throw error;
+        });
+        continue;
+      }
+      const joins = sends[0]?.input.conversationId === prepared.input.conversationId;
+      if (!joins || sends.length >= MAX_SENDS_PER_CALL) await flushSends();
+      sends.push(prepared);
+      continue;
+    }
+    await flushSends();
+    await run(fc, () => route(fc));
+  }
+  await flushSends();
 }

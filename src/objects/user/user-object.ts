@@ -7,7 +7,8 @@ import { parseConversationId, ConversationType } from "../../protocol/conversati
 import { AUTH_TIMEOUT_MS, CloseCode, MAX_SOCKETS_PER_USER } from "../../protocol/limits";
 import { toMessageInfo, type StoredMessage } from "../message";
 import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
-import { handleFrame } from "./dispatch";
+import { handleFrames } from "./dispatch";
+import { FrameQueue } from "./frame-queue";
 import type { UserServices } from "./frame-context";
 import { DeliveredMarks } from "./delivered-marks";
 import { Inbox, type InboxEntry } from "./inbox";
@@ -27,8 +28,8 @@ export class UserObject extends DurableObject<Env> {
   private readonly recentPushes = new RecentPushes();
   private readonly presenceTracker: PresenceTracker;
   private cachedServices: UserServices | null = null;
-  /** The tail of each socket's frame queue (see webSocketMessage). */
-  private readonly socketQueues = new WeakMap<WebSocket, Promise<void>>();
+  /** Each socket's frames waiting to be handled (see webSocketMessage). */
+  private readonly frameQueues = new WeakMap<WebSocket, FrameQueue<string | ArrayBuffer>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -104,13 +105,12 @@ export class UserObject extends DurableObject<Env> {
    * it, so a device's messages are stored in the order it sent them and its answers come in order.
    */
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    const previous = this.socketQueues.get(ws) ?? Promise.resolve();
-    const current = previous.then(() => handleFrame(this.services(), ws, data));
-    this.socketQueues.set(
-      ws,
-      current.catch(() => {}),
-    );
-    await current;
+    let queue = this.frameQueues.get(ws);
+    if (!queue) {
+      queue = new FrameQueue((frames) => handleFrames(this.services(), ws, frames));
+      this.frameQueues.set(ws, queue);
+    }
+    await queue.push(data);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

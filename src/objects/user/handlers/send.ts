@@ -82,7 +82,17 @@ export function validateOutgoing(
   };
 }
 
-export async function sendMessage(fc: FrameContext): Promise<void> {
+/** Most messages one call to a conversation object carries (a device's queued sends). */
+export const MAX_SENDS_PER_CALL = 32;
+
+/** A SEND_MSG_REQ that passed its checks, waiting to go to its conversation with its neighbours. */
+export interface PreparedSend {
+  fc: FrameContext;
+  input: SendInput;
+}
+
+/** Decodes and checks one SEND_MSG_REQ and takes its token from the send limiter. */
+export function prepareSend(fc: FrameContext): PreparedSend {
   const req = decodeBody(fc, pb.SendMessageRequest);
   if (!req.message) throw new RequestError(Err.ERR_INVALID_PARAM, "message is required");
   const input = validateOutgoing(
@@ -97,29 +107,46 @@ export async function sendMessage(fc: FrameContext): Promise<void> {
       `sending too fast: at most ${fc.settings.sendRatePerSecond} messages a second`,
     );
   }
-  let result: SendResult;
+  return { fc, input };
+}
+
+/**
+ * Stores a device's consecutive sends to one conversation with one call to its object (one
+ * transaction there, one fan-out) and answers each with its SEND_MSG_RSP, in order.
+ */
+export async function sendMessages(sends: readonly PreparedSend[]): Promise<void> {
+  const [first] = sends;
+  if (!first) return;
+  const { conversationId } = first.input;
+  let results: SendResult[];
   try {
-    result = await fc.env.CONVERSATION_OBJECT.getByName(input.conversationId).send(input);
+    results = await first.fc.env.CONVERSATION_OBJECT.getByName(conversationId).send(
+      sends.map((s) => s.input),
+    );
   } catch (error) {
-    console.error(`send to ${input.conversationId} failed`, error);
-    result = {
+    console.error(`send to ${conversationId} failed`, error);
+    const unknown: SendResult = {
       ok: false,
       code: Err.ERR_UNKNOWN,
       message: "the message may not have been stored: resend it with the same client_msg_id",
     };
+    results = sends.map(() => unknown);
   }
-  if (!result.ok) {
-    return reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
-      errorCode: result.code,
-      errorMsg: result.message,
+  sends.forEach(({ fc, input }, i) => {
+    const result = results[i];
+    if (!result?.ok) {
+      return reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
+        errorCode: result?.code ?? Err.ERR_UNKNOWN,
+        errorMsg: result?.message ?? "no answer for this message: resend it with the same client_msg_id",
+        clientMsgId: input.clientMsgId,
+      });
+    }
+    reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
+      errorCode: Err.ERR_SUCCESS,
+      serverMsgId: result.serverMsgId,
       clientMsgId: input.clientMsgId,
+      seq: result.seq,
+      serverTime: result.serverTime,
     });
-  }
-  reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
-    errorCode: Err.ERR_SUCCESS,
-    serverMsgId: result.serverMsgId,
-    clientMsgId: input.clientMsgId,
-    seq: result.seq,
-    serverTime: result.serverTime,
   });
 }
