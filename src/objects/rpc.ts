@@ -20,6 +20,16 @@ export type SendResult =
   | { ok: true; serverMsgId: string; seq: number; serverTime: number; duplicate: boolean }
   | { ok: false; code: Err; message: string };
 
+/**
+ * The answer to a call with a device's sends: each message's result, in order, and the sender's
+ * own delivery of the new ones when the conversation hands it back instead of calling the sender's
+ * object (user/delivery-order.ts).
+ */
+export interface SendOutcome {
+  results: SendResult[];
+  forSender: Delivery | null;
+}
+
 /** UserObject -> ConversationObject: read messages the user may see. */
 export interface ReadQuery {
   conversationId: string;

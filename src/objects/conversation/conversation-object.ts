@@ -18,6 +18,7 @@ import {
 } from "../../protocol/conversation-id";
 import { MessageStatus, type StoredMessage } from "../message";
 import type {
+  Delivery,
   MarkReadInput,
   MarkReadResult,
   ReadQuery,
@@ -25,6 +26,7 @@ import type {
   RevokeInput,
   RevokeResult,
   SendInput,
+  SendOutcome,
   SendResult,
 } from "../rpc";
 import { Fanout } from "./fanout";
@@ -113,13 +115,14 @@ export class ConversationObject extends DurableObject<Env> {
    * its seq and id (or its earlier copy's, for a resend). A device's queued sends come in one call
    * and are stored in one transaction, fanned out together and flushed to D1 together.
    */
-  async send(inputs: readonly SendInput[]): Promise<SendResult[]> {
+  async send(inputs: readonly SendInput[]): Promise<SendOutcome> {
     const [first] = inputs;
-    if (!first) return [];
+    if (!first) return { results: [], forSender: null };
+    const refused = (why: Failure): SendOutcome => ({ results: inputs.map(() => why), forSender: null });
     const refusal = await this.sendRefusal(first.conversationId, first.senderId);
-    if (refusal) return inputs.map(() => refusal);
+    if (refusal) return refused(refusal);
     const resolved = this.resolve(first.conversationId);
-    if ("ok" in resolved) return inputs.map(() => resolved);
+    if ("ok" in resolved) return refused(resolved);
     const { conversation, id } = resolved;
     const peer =
       conversation.type === ConversationType.single ? this.peerOf(conversation, first.senderId) : "";
@@ -156,11 +159,27 @@ export class ConversationObject extends DurableObject<Env> {
       const { message, duplicate } = stored[i] as (typeof stored)[number];
       answers[index] = acceptedResult(message, duplicate);
     });
-    if (stored.some((s) => !s.duplicate)) {
-      this.fanout.kick(this.members.activeIds(), id);
-      await this.armFlush();
-    }
-    return answers;
+    const fresh = stored.filter((s) => !s.duplicate).map((s) => s.message);
+    const [oldest] = fresh;
+    const newest = fresh[fresh.length - 1];
+    if (!oldest || !newest) return { results: answers, forSender: null };
+    // The sender's object gets its own new messages with this answer, one call fewer, when it can
+    // take them in order; otherwise its fan-out pump brings them like anyone else's.
+    const sender = first.senderId;
+    const handedBack = this.fanout.handBack(sender, oldest.seq, newest.seq);
+    const recipients = this.members.activeIds();
+    this.fanout.kick(handedBack ? recipients.filter((m) => m !== sender) : recipients, id);
+    await this.armFlush();
+    const forSender: Delivery | null = handedBack
+      ? {
+          recipientId: sender,
+          conversationId: id.conversationId,
+          conversationType: id.conversationType,
+          visibleFrom: this.members.get(sender)?.firstSeq ?? 1,
+          messages: fresh,
+        }
+      : null;
+    return { results: answers, forSender };
   }
 
   /** The other member of a one-to-one conversation ("" when `userId` is not one of the pair). */

@@ -33,6 +33,19 @@ export class Fanout {
     }
   }
 
+  /**
+   * Lets a sender's own object take its new messages from the answer to its send instead of a
+   * delivery call. Only when nothing is on its way to it and it has everything up to just before
+   * them, so the seqs it holds stay contiguous; its watermark moves as if they were delivered.
+   */
+  handBack(userId: string, fromSeq: number, toSeq: number): boolean {
+    if (this.running.has(userId)) return false;
+    const member = this.members.get(userId);
+    if (!member || member.leftSeq !== null || member.fanoutSeq !== fromSeq - 1) return false;
+    this.members.setFanoutSeq(userId, toSeq);
+    return true;
+  }
+
   private stub(userId: string): DurableObjectStub<UserObject> {
     let stub = this.stubs.get(userId);
     if (!stub) {

@@ -3,6 +3,7 @@ import type { Settings } from "../../auth/config";
 import { Cmd, encodeFrame, Err, errorNotice, pb, type Encoder, type Frame } from "../../protocol/codec";
 import type { Presence } from "../rpc";
 import type { DeliveredMarks } from "./delivered-marks";
+import type { DeliveryOrder } from "./delivery-order";
 import type { Inbox } from "./inbox";
 import type { PresenceTracker } from "./presence";
 import type { RecentPushes } from "./recent-pushes";
@@ -19,6 +20,7 @@ export interface UserServices {
   typingLimiter: TokenBucket;
   presence: PresenceTracker;
   deliveredMarks: DeliveredMarks;
+  deliveryOrder: DeliveryOrder;
   /** The user's presence as their friends should see it now. */
   currentStatus(): Presence;
   /** Sends a frame to every authenticated socket of the user, except the one named. */

@@ -78,6 +78,8 @@ const COLUMNS =
 export class Inbox {
   private readonly sql: SqlStorage;
   private readonly counterCache = new Map<string, number>();
+  /** Each conversation's max_seq, read once: only `apply` moves it. */
+  private readonly maxSeqCache = new Map<string, number>();
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
@@ -165,32 +167,36 @@ export class Inbox {
       .map(toEntry);
   }
 
+  /** The highest seq of the conversation this inbox has (0 when none). */
+  maxSeq(conversationId: string): number {
+    let seq = this.maxSeqCache.get(conversationId);
+    if (seq === undefined) {
+      const row = this.sql
+        .exec<{ max_seq: number }>("SELECT max_seq FROM inbox WHERE conversation_id = ?", conversationId)
+        .toArray()[0];
+      seq = row?.max_seq ?? 0;
+      this.maxSeqCache.set(conversationId, seq);
+    }
+    return seq;
+  }
+
   /**
    * Records the messages of a delivery that are new to this inbox (seq above its max_seq) and
-   * returns them; a repeated delivery returns nothing. One transaction for the whole delivery.
-   * A new message shows a hidden conversation again.
+   * returns them; a repeated delivery returns nothing. One upsert and the inbox sequence, in one
+   * transaction. A new message shows a hidden conversation again.
    */
   apply(delivery: Delivery, peerId: string): StoredMessage[] {
-    return this.storage.transactionSync(() => {
-      // Only the watermarks: the row's last message is a blob not worth reading on every delivery.
-      const known = this.sql
-        .exec<{ max_seq: number; read_seq: number }>(
-          "SELECT max_seq, read_seq FROM inbox WHERE conversation_id = ?",
-          delivery.conversationId,
-        )
-        .toArray()[0];
-      let maxSeq = known?.max_seq ?? 0;
-      // Nothing before the recipient's first visible seq (a group they just joined) is unread.
-      let readSeq = Math.max(known?.read_seq ?? 0, delivery.visibleFrom - 1);
-      const fresh = delivery.messages.filter((m) => m.seq > maxSeq);
-      const last = fresh[fresh.length - 1];
-      if (!last) return [];
-      for (const m of fresh) {
-        // Sending a message means having read the conversation up to it.
-        if (m.senderId === delivery.recipientId) readSeq = m.seq;
-        maxSeq = m.seq;
-      }
-      const lastMessage = pb.MessageInfo.encode(toMessageInfo(last)).finish();
+    const known = this.maxSeq(delivery.conversationId);
+    const fresh = delivery.messages.filter((m) => m.seq > known);
+    const last = fresh[fresh.length - 1];
+    if (!last) return [];
+    // Nothing before the recipient's first visible seq (a group they just joined) is unread, and
+    // sending a message means having read the conversation up to it.
+    let readSeq = delivery.visibleFrom - 1;
+    for (const m of fresh) if (m.senderId === delivery.recipientId) readSeq = m.seq;
+    const lastMessage = pb.MessageInfo.encode(toMessageInfo(last)).finish();
+    const counted = this.inboxSeq() + fresh.length;
+    this.storage.transactionSync(() => {
       this.sql.exec(
         `INSERT INTO inbox (conversation_id, conversation_type, peer_id, max_seq, read_seq, last_message, last_time)
          VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -200,14 +206,20 @@ export class Inbox {
         delivery.conversationId,
         delivery.conversationType,
         peerId,
-        maxSeq,
+        last.seq,
         readSeq,
         lastMessage,
         last.serverTime,
       );
-      this.setCounter("inbox_seq", this.inboxSeq() + fresh.length);
-      return fresh;
+      this.sql.exec(
+        "INSERT INTO counters (name, value) VALUES ('inbox_seq', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        counted,
+      );
     });
+    // Only once committed: a rolled-back delivery leaves the cached watermarks as they were.
+    this.counterCache.set("inbox_seq", counted);
+    this.maxSeqCache.set(delivery.conversationId, last.seq);
+    return fresh;
   }
 
   /**

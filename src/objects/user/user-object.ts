@@ -11,6 +11,7 @@ import { handleFrames } from "./dispatch";
 import { FrameQueue } from "./frame-queue";
 import type { UserServices } from "./frame-context";
 import { DeliveredMarks } from "./delivered-marks";
+import { DeliveryOrder } from "./delivery-order";
 import { Inbox, type InboxEntry } from "./inbox";
 import { PresenceTracker } from "./presence";
 import { markConversationRead } from "./read-state";
@@ -27,6 +28,7 @@ export class UserObject extends DurableObject<Env> {
   private readonly inbox: Inbox;
   private readonly recentPushes = new RecentPushes();
   private readonly presenceTracker: PresenceTracker;
+  private readonly deliveryOrder: DeliveryOrder;
   private cachedServices: UserServices | null = null;
   /** Each socket's frames waiting to be handled (see webSocketMessage). */
   private readonly frameQueues = new WeakMap<WebSocket, FrameQueue<string | ArrayBuffer>>();
@@ -35,6 +37,10 @@ export class UserObject extends DurableObject<Env> {
     super(ctx, env);
     this.inbox = new Inbox(ctx.storage);
     this.presenceTracker = new PresenceTracker(this.inbox, env);
+    this.deliveryOrder = new DeliveryOrder(
+      (conversationId) => this.inbox.maxSeq(conversationId),
+      (delivery) => this.receive(delivery),
+    );
   }
 
   /** Built on first use: settings are read (and checked) once per instance. */
@@ -52,6 +58,7 @@ export class UserObject extends DurableObject<Env> {
         broadcast: (frame, exceptSession) => this.broadcast(frame, exceptSession),
         presence: this.presenceTracker,
         deliveredMarks: new DeliveredMarks(this.env, this.inbox),
+        deliveryOrder: this.deliveryOrder,
         currentStatus: () => this.status(),
       };
     }
@@ -173,6 +180,11 @@ export class UserObject extends DurableObject<Env> {
    * the device that sent a message, which had its SEND_MSG_RSP.
    */
   async deliver(delivery: Delivery): Promise<void> {
+    await this.deliveryOrder.deliver(delivery);
+  }
+
+  /** A delivery, in its turn (delivery-order.ts): into the inbox, then to the devices. */
+  private receive(delivery: Delivery): void {
     const fresh = this.inbox.apply(delivery, peerOf(delivery));
     if (fresh.length === 0) return;
     for (const m of fresh) {

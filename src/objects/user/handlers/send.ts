@@ -2,7 +2,7 @@
 import { Cmd, Err, pb, type MessageInfo } from "../../../protocol/codec";
 import { ConversationType, parseConversationId } from "../../../protocol/conversation-id";
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../protocol/limits";
-import type { SendInput, SendResult } from "../../rpc";
+import type { Delivery, SendInput, SendResult } from "../../rpc";
 import { decodeBody, reply, RequestError, type FrameContext } from "../frame-context";
 
 /** Message types a client may send (PROTOCOL.md, "Value sets"); 8 (notification) is the server's. */
@@ -118,11 +118,14 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   const [first] = sends;
   if (!first) return;
   const { conversationId } = first.input;
+  const order = first.fc.deliveryOrder;
   let results: SendResult[];
+  let forSender: Delivery | null = null;
+  order.sendStarted(conversationId);
   try {
-    results = await first.fc.env.CONVERSATION_OBJECT.getByName(conversationId).send(
+    ({ results, forSender } = await first.fc.env.CONVERSATION_OBJECT.getByName(conversationId).send(
       sends.map((s) => s.input),
-    );
+    ));
   } catch (error) {
     console.error(`send to ${conversationId} failed`, error);
     const unknown: SendResult = {
@@ -131,6 +134,9 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
       message: "the message may not have been stored: resend it with the same client_msg_id",
     };
     results = sends.map(() => unknown);
+  } finally {
+    // Into the inbox (and to the user's other devices) before the device hears its answers.
+    order.sendFinished(conversationId, forSender);
   }
   sends.forEach(({ fc, input }, i) => {
     const result = results[i];
