@@ -21,13 +21,14 @@ export type SendResult =
   | { ok: false; code: Err; message: string };
 
 /**
- * The answer to a call with a device's sends: each message's result, in order, and the sender's
- * own delivery of the new ones when the conversation hands it back instead of calling the sender's
- * object (user/delivery-order.ts).
+ * The answer to a call with a device's sends: each message's result, in order, and whether the
+ * sender's object is to put the new ones in its inbox itself (from its inputs and these results)
+ * instead of the conversation calling it with them (user/delivery-order.ts).
  */
 export interface SendOutcome {
   results: SendResult[];
-  forSender: Delivery | null;
+  /** Set when handed back: the sender's first visible seq, as a delivery would carry it. */
+  handedBack: { visibleFrom: number } | null;
 }
 
 /** UserObject -> ConversationObject: read messages the user may see. */

@@ -18,7 +18,6 @@ import {
 } from "../../protocol/conversation-id";
 import { MessageStatus, type StoredMessage } from "../message";
 import type {
-  Delivery,
   MarkReadInput,
   MarkReadResult,
   ReadQuery,
@@ -117,8 +116,8 @@ export class ConversationObject extends DurableObject<Env> {
    */
   async send(inputs: readonly SendInput[]): Promise<SendOutcome> {
     const [first] = inputs;
-    if (!first) return { results: [], forSender: null };
-    const refused = (why: Failure): SendOutcome => ({ results: inputs.map(() => why), forSender: null });
+    if (!first) return { results: [], handedBack: null };
+    const refused = (why: Failure): SendOutcome => ({ results: inputs.map(() => why), handedBack: null });
     const refusal = await this.sendRefusal(first.conversationId, first.senderId);
     if (refusal) return refused(refusal);
     const resolved = this.resolve(first.conversationId);
@@ -162,7 +161,7 @@ export class ConversationObject extends DurableObject<Env> {
     const fresh = stored.filter((s) => !s.duplicate).map((s) => s.message);
     const [oldest] = fresh;
     const newest = fresh[fresh.length - 1];
-    if (!oldest || !newest) return { results: answers, forSender: null };
+    if (!oldest || !newest) return { results: answers, handedBack: null };
     // The sender's object gets its own new messages with this answer, one call fewer, when it can
     // take them in order; otherwise its fan-out pump brings them like anyone else's.
     const sender = first.senderId;
@@ -170,16 +169,10 @@ export class ConversationObject extends DurableObject<Env> {
     const recipients = this.members.activeIds();
     this.fanout.kick(handedBack ? recipients.filter((m) => m !== sender) : recipients, id);
     await this.armFlush();
-    const forSender: Delivery | null = handedBack
-      ? {
-          recipientId: sender,
-          conversationId: id.conversationId,
-          conversationType: id.conversationType,
-          visibleFrom: this.members.get(sender)?.firstSeq ?? 1,
-          messages: fresh,
-        }
-      : null;
-    return { results: answers, forSender };
+    return {
+      results: answers,
+      handedBack: handedBack ? { visibleFrom: this.members.get(sender)?.firstSeq ?? 1 } : null,
+    };
   }
 
   /** The other member of a one-to-one conversation ("" when `userId` is not one of the pair). */

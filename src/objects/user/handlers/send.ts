@@ -2,7 +2,8 @@
 import { Cmd, Err, pb, type MessageInfo } from "../../../protocol/codec";
 import { ConversationType, parseConversationId } from "../../../protocol/conversation-id";
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../protocol/limits";
-import type { Delivery, SendInput, SendResult } from "../../rpc";
+import type { StoredMessage } from "../../message";
+import type { Delivery, SendInput, SendOutcome, SendResult } from "../../rpc";
 import { decodeBody, reply, RequestError, type FrameContext } from "../frame-context";
 
 /** Message types a client may send (PROTOCOL.md, "Value sets"); 8 (notification) is the server's. */
@@ -120,10 +121,10 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   const { conversationId } = first.input;
   const order = first.fc.deliveryOrder;
   let results: SendResult[];
-  let forSender: Delivery | null = null;
+  let handedBack: SendOutcome["handedBack"] = null;
   order.sendStarted(conversationId);
   try {
-    ({ results, forSender } = await first.fc.env.CONVERSATION_OBJECT.getByName(conversationId).send(
+    ({ results, handedBack } = await first.fc.env.CONVERSATION_OBJECT.getByName(conversationId).send(
       sends.map((s) => s.input),
     ));
   } catch (error) {
@@ -134,10 +135,12 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
       message: "the message may not have been stored: resend it with the same client_msg_id",
     };
     results = sends.map(() => unknown);
-  } finally {
-    // Into the inbox (and to the user's other devices) before the device hears its answers.
-    order.sendFinished(conversationId, forSender);
   }
+  // Into the inbox (and to the user's other devices) before the device hears its answers.
+  order.sendFinished(
+    conversationId,
+    handedBack && ownDelivery(first.fc.state.userId, sends, results, handedBack.visibleFrom),
+  );
   sends.forEach(({ fc, input }, i) => {
     const result = results[i];
     if (!result?.ok) {
@@ -155,4 +158,44 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
       serverTime: result.serverTime,
     });
   });
+}
+
+/**
+ * The sender's new messages as its inbox takes them, rebuilt from what it sent and what the
+ * conversation answered, so the answer need not carry the contents back.
+ */
+function ownDelivery(
+  userId: string,
+  sends: readonly PreparedSend[],
+  results: readonly SendResult[],
+  visibleFrom: number,
+): Delivery | null {
+  const [first] = sends;
+  const conversation = parseConversationId(first?.input.conversationId ?? "");
+  if (!first || !conversation) return null;
+  const groupId = conversation.type === ConversationType.group ? conversation.groupId : "";
+  const messages: StoredMessage[] = [];
+  sends.forEach(({ input }, i) => {
+    const result = results[i];
+    if (!result?.ok || result.duplicate) return;
+    const { serverMsgId, seq, serverTime } = result;
+    messages.push({
+      ...input,
+      groupId,
+      conversationType: conversation.type,
+      serverMsgId,
+      seq,
+      serverTime,
+      isRevoked: false,
+      revokedBy: "",
+      revokedTime: 0,
+    });
+  });
+  return {
+    recipientId: userId,
+    conversationId: conversation.id,
+    conversationType: conversation.type,
+    visibleFrom,
+    messages,
+  };
 }
