@@ -135,7 +135,16 @@ export async function startServer(kind: SystemKind, options: StartOptions): Prom
       cwd: root,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+      env: {
+        ...process.env,
+        CI: "true",
+        WRANGLER_SEND_METRICS: "false",
+        // wrangler dev's local observability streams a trace of every invocation to a collector
+        // worker in the same workerd (about a fifth of its CPU under load). It is a dev-time
+        // explorer, not part of what is deployed, so both server and baseline run without it
+        // unless X_LOCAL_OBSERVABILITY=true is set (docs/PERFORMANCE.md).
+        X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
+      },
     },
   );
   child.stdout?.pipe(log);

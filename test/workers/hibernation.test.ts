@@ -1,4 +1,4 @@
-import { env, evictDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
@@ -40,5 +40,20 @@ describe("state across hibernation", () => {
     );
     expect((sync.conversationMessages[0]!.messages ?? []).map((m) => m.seq)).toEqual([1, 2, 3]);
     for (const s of [sender, receiver, again]) s.close();
+  });
+
+  it("leaves no alarm armed once every socket has authenticated, so an idle user's object can sleep", async () => {
+    const a = await newUser("a");
+    const stub = env.USER_OBJECT.getByName(a.userId);
+    const alarm = () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    const phone = await TestSocket.open(a.token);
+    expect(await alarm()).not.toBeNull(); // the authentication deadline
+    const desktop = await TestSocket.open(a.token);
+    expect((await phone.auth(a.userId, a.token)).errorCode).toBe(Err.ERR_SUCCESS);
+    expect(await alarm()).not.toBeNull(); // the desktop has still to authenticate
+    expect((await desktop.auth(a.userId, a.token, "macOS")).errorCode).toBe(Err.ERR_SUCCESS);
+    expect(await alarm()).toBeNull();
+    phone.close();
+    desktop.close();
   });
 });

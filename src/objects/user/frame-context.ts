@@ -21,6 +21,8 @@ export interface UserServices {
   presence: PresenceTracker;
   deliveredMarks: DeliveredMarks;
   deliveryOrder: DeliveryOrder;
+  /** A socket authenticated: its authentication deadline no longer needs the alarm. */
+  authenticated(): Promise<void>;
   /** The user's presence as their friends should see it now. */
   currentStatus(): Presence;
   /** Sends a frame to every authenticated socket of the user, except the one named. */

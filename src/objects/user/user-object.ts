@@ -60,6 +60,7 @@ export class UserObject extends DurableObject<Env> {
         deliveredMarks: new DeliveredMarks(this.env, this.inbox),
         deliveryOrder: this.deliveryOrder,
         currentStatus: () => this.status(),
+        authenticated: () => this.rearmAlarm(),
       };
     }
     return this.cachedServices;
@@ -138,18 +139,32 @@ export class UserObject extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = socketState(ws);
+      if (!state.authed && state.openedAt + AUTH_TIMEOUT_MS <= now)
+        closeSocket(ws, CloseCode.policyViolation, "authentication timeout");
+    }
+    await this.presenceTracker.settle(now, this.status());
+    await this.rearmAlarm();
+  }
+
+  /**
+   * Sets the alarm for the next thing it is needed for (an authentication deadline, a pending
+   * offline announcement) or deletes it. Called when a socket authenticates too: an alarm left
+   * for a deadline that no longer matters would wake the object, and open its storage, for
+   * nothing, and an awake object holds file descriptors that idle sockets would not.
+   */
+  private async rearmAlarm(): Promise<void> {
     let next = Infinity;
     for (const ws of this.ctx.getWebSockets()) {
       const state = socketState(ws);
-      if (state.authed) continue;
-      const deadline = state.openedAt + AUTH_TIMEOUT_MS;
-      if (deadline <= now) closeSocket(ws, CloseCode.policyViolation, "authentication timeout");
-      else next = Math.min(next, deadline);
+      if (!state.authed && ws.readyState === WebSocket.OPEN)
+        next = Math.min(next, state.openedAt + AUTH_TIMEOUT_MS);
     }
-    await this.presenceTracker.settle(now, this.status());
     const presenceDue = this.presenceTracker.pendingAt();
     if (presenceDue > 0) next = Math.min(next, presenceDue);
     if (next !== Infinity) await this.ctx.storage.setAlarm(next);
+    else if ((await this.ctx.storage.getAlarm()) !== null) await this.ctx.storage.deleteAlarm();
   }
 
   /** Sets the alarm to `at` unless one is already due sooner. */

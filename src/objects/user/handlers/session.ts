@@ -56,6 +56,7 @@ export async function authenticate(fc: FrameContext, response: Cmd): Promise<voi
   if (firstAuth) {
     kickOthers(fc, platform);
     await fc.presence.deviceOnline(fc.currentStatus());
+    await fc.authenticated();
   }
 }
 
