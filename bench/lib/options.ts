@@ -136,6 +136,7 @@ export function plan(o: Options) {
       holdMs: q ? 2_000 : 30_000,
       maxFailures: q ? 50 : 250,
       ratePerSec: o.connectRate,
+      closeRatePerSec: 200,
       settleMs: q ? 3_000 : 40_000,
     },
   };

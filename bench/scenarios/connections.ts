@@ -19,6 +19,12 @@ export interface ConnectionsOptions {
   maxFailures: number;
   /** At most this many new connections a second (null: as fast as they open). */
   ratePerSec: number | null;
+  /**
+   * Sockets closed a second at the end. Each close wakes its user's object (webSocketClose), and an
+   * awake object holds its SQLite files for ~10 s: closing 5,000 at once woke 5,000 objects, ran
+   * workerd out of descriptors and crashed it (docs/PERFORMANCE.md).
+   */
+  closeRatePerSec: number;
   /** After closing all, wait at most this long for workerd to release their descriptors. */
   settleMs: number;
 }
@@ -125,7 +131,10 @@ export async function connections(system: ChatSystem, o: ConnectionsOptions): Pr
   const held = readAll(processes);
   const closedByServer = clients.filter((c) => c.closed).length;
   if (closedByServer > 0) errors.add(`${closedByServer} sockets closed while held`);
-  for (const c of clients) c.terminate();
+  for (let i = 0; i < clients.length; i++) {
+    clients[i]?.terminate();
+    if ((i + 1) % Math.max(1, Math.round(o.closeRatePerSec / 10)) === 0) await sleep(100);
+  }
   // Past its descriptor limit workerd can fail outright (every socket drops): say so, and read the
   // per-socket figures from before it went.
   const survived = isWorkerd(server.pids.runtime) && (await answers(server.origin));
