@@ -2,6 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { signAccessToken } from "../../src/auth/jwt";
 import { REVOKE_WINDOW_MS } from "../../src/objects/conversation/conversation-object";
+import { DELIVERED_FLUSH_MS } from "../../src/objects/user/delivered-marks";
 import { MessageStatus } from "../../src/objects/message";
 import { TokenBucket } from "../../src/objects/user/token-bucket";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
@@ -114,8 +115,11 @@ describe("read receipts", () => {
     const ack = await sender.sendText(a.userId, b.userId, "ping");
     const [pushed] = await receiver.pushedMessages(1);
     receiver.send(Cmd.CMD_MSG_ACK, pb.MessageAck, { serverMsgId: pushed!.serverMsgId, seq: pushed!.seq });
+    // Acks are gathered for DELIVERED_FLUSH_MS before the mark is written.
     await expect
-      .poll(async () => (await syncRange(sender, conversationId, ack.seq!, ack.seq!)).messages?.[0]?.status)
+      .poll(async () => (await syncRange(sender, conversationId, ack.seq!, ack.seq!)).messages?.[0]?.status, {
+        timeout: DELIVERED_FLUSH_MS * 3,
+      })
       .toBe(MessageStatus.delivered);
     sender.close();
     receiver.close();
