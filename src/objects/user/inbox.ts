@@ -132,8 +132,14 @@ export class Inbox {
     this.sql.exec("INSERT OR IGNORE INTO profile (key, value) VALUES ('owner', ?)", userId);
   }
 
+  /**
+   * The inbox sequence (AuthResponse.max_seq): the sum of the conversations' max seqs, so it counts
+   * every message in the user's conversations and grows with each one delivered, and a client
+   * whose stored value is equal knows nothing changed. Summed when asked (at AUTH) rather than
+   * kept as a counter, which cost a second write on every delivery.
+   */
   inboxSeq(): number {
-    return this.counter("inbox_seq");
+    return this.sql.exec<{ n: number }>("SELECT COALESCE(SUM(max_seq), 0) AS n FROM inbox").one().n;
   }
 
   lastSeen(): number {
@@ -186,8 +192,8 @@ export class Inbox {
 
   /**
    * Records the messages of a delivery that are new to this inbox (seq above its max_seq) and
-   * returns them; a repeated delivery returns nothing. One upsert and the inbox sequence, in one
-   * transaction. A new message shows a hidden conversation again.
+   * returns them; a repeated delivery returns nothing. One upsert. A new message shows a hidden
+   * conversation again.
    */
   apply(delivery: Delivery, peerId: string): StoredMessage[] {
     const known = this.maxSeq(delivery.conversationId);
@@ -199,29 +205,21 @@ export class Inbox {
     let readSeq = delivery.visibleFrom - 1;
     for (const m of fresh) if (m.senderId === delivery.recipientId) readSeq = m.seq;
     const lastMessage = pb.MessageInfo.encode(toMessageInfo(last)).finish();
-    const counted = this.inboxSeq() + fresh.length;
-    this.storage.transactionSync(() => {
-      this.sql.exec(
-        `INSERT INTO inbox (conversation_id, conversation_type, peer_id, max_seq, read_seq, last_message, last_time)
+    this.sql.exec(
+      `INSERT INTO inbox (conversation_id, conversation_type, peer_id, max_seq, read_seq, last_message, last_time)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (conversation_id) DO UPDATE SET
            max_seq = excluded.max_seq, read_seq = MAX(read_seq, excluded.read_seq),
            last_message = excluded.last_message, last_time = excluded.last_time, hidden = 0`,
-        delivery.conversationId,
-        delivery.conversationType,
-        peerId,
-        last.seq,
-        readSeq,
-        lastMessage,
-        last.serverTime,
-      );
-      this.sql.exec(
-        "INSERT INTO counters (name, value) VALUES ('inbox_seq', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        counted,
-      );
-    });
-    // Only once committed: a rolled-back delivery leaves the cached watermarks as they were.
-    this.counterCache.set("inbox_seq", counted);
+      delivery.conversationId,
+      delivery.conversationType,
+      peerId,
+      last.seq,
+      readSeq,
+      lastMessage,
+      last.serverTime,
+    );
+    // Only once written: a failed write leaves the cached watermark as it was.
     this.maxSeqCache.set(delivery.conversationId, last.seq);
     return fresh;
   }
