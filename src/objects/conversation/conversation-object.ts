@@ -418,7 +418,7 @@ export class ConversationObject extends DurableObject<Env> {
       }
       this.flushFailures = 0;
       this.flushNotBefore = 0;
-      if (this.messages.outboxSize() > 0) await this.armAlarm(Date.now());
+      if (this.messages.hasUnflushed()) await this.armAlarm(Date.now());
     } catch (error) {
       this.flushFailures++;
       const delay = backoff(this.flushFailures);

@@ -1,5 +1,6 @@
-// The conversation's own SQLite, messages side: the messages (the seq authority), the outbox of
-// rows not yet in D1, and the conversation's identity. Members live in member-store.ts.
+// The conversation's own SQLite, messages side: the messages (the seq authority), what D1 does not
+// have yet (a watermark and the revoked messages to copy again), and the conversation's identity.
+// Members live in member-store.ts.
 import type { StoredMessage } from "../message";
 import { migrate } from "../sql-migrations";
 
@@ -23,9 +24,17 @@ const SCHEMA = [
    )`,
   // A resend of the same (sender, client_msg_id) must find the original (PROTOCOL.md, "Send").
   `CREATE UNIQUE INDEX messages_dedup ON messages (sender_id, client_msg_id)`,
-  // Seqs whose rows D1 does not have yet; emptied by the alarm (history-outbox.ts).
+  // Seqs whose rows D1 does not have yet; emptied by the alarm (history-outbox.ts). Replaced below.
   `CREATE TABLE outbox (seq INTEGER PRIMARY KEY)`,
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  // The outbox becomes a watermark, flushedSeq: D1 has every message up to it, so a new message
+  // costs no outbox row (and no delete after its flush). Only revoked messages, whose new state D1
+  // must get again, are listed, in requeue.
+  `CREATE TABLE requeue (seq INTEGER PRIMARY KEY)`,
+  `INSERT INTO requeue (seq) SELECT o.seq FROM outbox o JOIN messages m ON m.seq = o.seq WHERE m.is_revoked = 1`,
+  `INSERT INTO meta (key, value) SELECT 'flushedSeq',
+     COALESCE((SELECT MIN(seq) - 1 FROM outbox), (SELECT MAX(seq) FROM messages), 0)`,
+  `DROP TABLE outbox`,
 ];
 
 interface MessageRow extends Record<string, SqlStorageValue> {
@@ -186,7 +195,6 @@ export class MessageStore {
       if (!earlier) throw new Error(`message ${message.clientMsgId} conflicted but is not stored`);
       return { message: earlier, duplicate: true };
     }
-    this.sql.exec("INSERT INTO outbox (seq) VALUES (?)", seq);
     this.cachedMaxSeq = seq;
     const stored = { ...message, seq, ...id, isRevoked: false, revokedBy: "", revokedTime: 0 };
     this.remember(stored);
@@ -267,7 +275,7 @@ export class MessageStore {
         at,
         seq,
       );
-      this.sql.exec("INSERT OR IGNORE INTO outbox (seq) VALUES (?)", seq);
+      this.sql.exec("INSERT OR IGNORE INTO requeue (seq) VALUES (?)", seq);
     });
   }
 
@@ -295,36 +303,71 @@ export class MessageStore {
       .map((row) => toStored(row, id));
   }
 
-  // ---- outbox ----
+  // ---- outbox: what D1 does not have yet ----
 
-  /** The oldest outbox rows, joined to their messages. */
+  private cachedFlushedSeq: number | null = null;
+
+  /** D1 has every message up to this seq (revoked ones in requeue excepted). */
+  private flushedSeq(): number {
+    this.cachedFlushedSeq ??= Number(
+      this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'flushedSeq'").toArray()[0]
+        ?.value ?? 0,
+    );
+    return this.cachedFlushedSeq;
+  }
+
+  /** The oldest messages D1 lacks: revoked ones to copy again, then those past the watermark. */
   outboxBatch(limit: number, id: Identity): StoredMessage[] {
+    const flushed = this.flushedSeq();
     return this.sql
       .exec<MessageRow>(
-        "SELECT m.* FROM outbox o JOIN messages m ON m.seq = o.seq ORDER BY o.seq LIMIT ?",
+        `SELECT * FROM messages WHERE seq IN (SELECT seq FROM requeue WHERE seq <= ?)
+         UNION ALL
+         SELECT * FROM messages WHERE seq > ?
+         ORDER BY seq LIMIT ?`,
+        flushed,
+        flushed,
         limit,
       )
       .toArray()
       .map((row) => toStored(row, id));
   }
 
-  outboxSize(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
+  /** Whether D1 lacks anything. */
+  hasUnflushed(): boolean {
+    return (
+      this.maxSeq() > this.flushedSeq() || this.sql.exec("SELECT 1 FROM requeue LIMIT 1").toArray().length > 0
+    );
+  }
+
+  /** The seqs D1 lacks, in order (tests and diagnostics). */
+  unflushedSeqs(): number[] {
+    const flushed = this.flushedSeq();
+    return this.sql
+      .exec<{ seq: number }>(
+        "SELECT seq FROM requeue WHERE seq <= ? UNION SELECT seq FROM messages WHERE seq > ? ORDER BY seq",
+        flushed,
+        flushed,
+      )
+      .toArray()
+      .map((r) => r.seq);
   }
 
   /**
-   * Removes flushed rows from the outbox once D1 has them. A row revoked while its flush was in
-   * flight stays queued: D1 got the copy from before the revoke, and the next flush overwrites it.
+   * Records that D1 has a flushed batch: the watermark moves past its new messages, and its
+   * revoked ones leave requeue. A message revoked while its flush was in flight stays queued: D1
+   * got the copy from before the revoke, and the next flush overwrites it.
    */
   outboxDone(flushed: readonly StoredMessage[]): void {
-    for (const m of flushed) {
-      this.sql.exec(
-        "DELETE FROM outbox WHERE seq = ? AND (SELECT is_revoked FROM messages WHERE seq = ?) = ?",
-        m.seq,
-        m.seq,
-        m.isRevoked ? 1 : 0,
-      );
-    }
+    const before = this.flushedSeq();
+    const upTo = Math.max(before, ...flushed.map((m) => m.seq));
+    this.transaction(() => {
+      for (const m of flushed) {
+        if (m.isRevoked) this.sql.exec("DELETE FROM requeue WHERE seq = ?", m.seq);
+      }
+      if (upTo > before) this.sql.exec("UPDATE meta SET value = ? WHERE key = 'flushedSeq'", String(upTo));
+    });
+    this.cachedFlushedSeq = upTo;
   }
 
   private transaction<T>(body: () => T): T {
