@@ -5,7 +5,6 @@
 // members with their read, delivered and fan-out watermarks, decides group membership changes,
 // and revokes messages.
 import { DurableObject } from "cloudflare:workers";
-import { ulid } from "ulid";
 import { readSettings, type Settings } from "../../auth/config";
 import { database } from "../../db/client";
 import { writeGroup } from "../../db/groups";
@@ -17,6 +16,7 @@ import {
   type ParsedConversation,
 } from "../../protocol/conversation-id";
 import { MessageStatus, type StoredMessage } from "../message";
+import { newMessageId } from "../message-ids";
 import type {
   MarkReadInput,
   MarkReadResult,
@@ -140,7 +140,7 @@ export class ConversationObject extends DurableObject<Env> {
     const now = Date.now();
     const stored = this.messages.appendMany(
       toStore.map(({ input }) => ({
-        serverMsgId: ulid(),
+        serverMsgId: newMessageId(),
         clientMsgId: input.clientMsgId,
         senderId: input.senderId,
         receiverId: peer,
@@ -536,8 +536,8 @@ export class ConversationObject extends DurableObject<Env> {
     const now = Date.now();
     return this.messages.append(
       {
-        serverMsgId: ulid(),
-        clientMsgId: `notice-${ulid()}`,
+        serverMsgId: newMessageId(),
+        clientMsgId: `notice-${newMessageId()}`,
         senderId: actor,
         receiverId: "",
         messageType: NOTICE_MESSAGE_TYPE,
