@@ -1,3 +1,4 @@
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
@@ -176,5 +177,57 @@ describe("one-to-one messaging", () => {
     expect(toC.map((m) => [m.seq, text(m.content)])).toEqual([[1, "c1"]]);
     expect(bPhone.hasQueued(Cmd.CMD_PUSH_MSG) || bPhone.hasQueued(Cmd.CMD_BATCH_MSG)).toBe(false);
     for (const s of [sender, bPhone, cPhone]) s.close();
+  });
+
+  it("reads back a sender's own message its inbox missed (its object died before writing it)", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const aPhone = await TestSocket.connect(a);
+    const bPhone = await TestSocket.connect(b);
+    await aPhone.sendText(a.userId, b.userId, "one"); // seq 1, handed back to A's own object
+    await bPhone.pushedMessages(1);
+    // As if A's object had died between the conversation's answer and its inbox write.
+    const aObject = env.USER_OBJECT.getByName(a.userId);
+    await runInDurableObject(aObject, (_instance, state) => {
+      state.storage.sql.exec("UPDATE inbox SET max_seq = 0");
+    });
+    await evictDurableObject(aObject);
+
+    const aDesktop = await TestSocket.connect(a, "macOS");
+    await bPhone.sendText(b.userId, a.userId, "two"); // seq 2 would skip seq 1 in A's inbox
+    const pushed = await aDesktop.pushedMessages(2);
+    expect(pushed.map((m) => [m.seq, text(m.content)])).toEqual([
+      [1, "one"],
+      [2, "two"],
+    ]);
+    for (const s of [aPhone, bPhone, aDesktop]) s.close();
+  });
+
+  it("answers a bad frame after the sends that came before it", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    const body = (text: string) => ({
+      message: {
+        clientMsgId: crypto.randomUUID(),
+        conversationId: singleConversationId(a.userId, b.userId),
+        senderId: a.userId,
+        receiverId: b.userId,
+        messageType: 1,
+        content: new TextEncoder().encode(text),
+        sendTime: Date.now(),
+      },
+    });
+    sender.send(Cmd.CMD_SEND_MSG_REQ, pb.SendMessageRequest, body("first"));
+    sender.send(Cmd.CMD_SEND_MSG_REQ, pb.SendMessageRequest, body("second"));
+    sender.sendRaw("not a protobuf frame");
+    sender.send(Cmd.CMD_SEND_MSG_REQ, pb.SendMessageRequest, body("third"));
+    const frames = await sender.drainUntil((f) => f.command === Cmd.CMD_SEND_MSG_RSP && f.sequence === 4);
+    const order = [...frames.map((f) => f.command), Cmd.CMD_SEND_MSG_RSP];
+    expect(order).toEqual([
+      Cmd.CMD_SEND_MSG_RSP,
+      Cmd.CMD_SEND_MSG_RSP,
+      Cmd.CMD_UNKNOWN,
+      Cmd.CMD_SEND_MSG_RSP,
+    ]);
+    sender.close();
   });
 });

@@ -1,36 +1,50 @@
 // Messages reach a user's inbox by two paths: deliveries from conversation objects' fan-out, and
 // the user's own new messages, which the conversation hands back in its answer to the send
 // instead of calling again. The inbox takes a conversation's messages in seq order (its max_seq is
-// a watermark, and a delivery that skipped seqs would hide them), so a delivery that would skip
-// seqs while some of the user's own sends to that conversation are still unanswered waits for
-// them: their answers carry the missing seqs. With none in flight it goes in as it is.
+// a watermark, and a delivery that skipped seqs would hide them for good), so:
+// - a delivery that would skip seqs while some of the user's own sends to that conversation are
+//   unanswered waits for them: their answers carry the missing seqs;
+// - one that would skip seqs with none in flight (an answer that never arrived, or an inbox write
+//   that failed) first has the missing messages read from the conversation, then goes in.
+import type { StoredMessage } from "../message";
 import type { Delivery } from "../rpc";
+
+/** Most messages one gap fill reads; a longer gap is left to the clients' SYNC_RANGE. */
+export const MAX_GAP_FILL = 200;
 
 interface Parked {
   delivery: Delivery;
   done: () => void;
   fail: (error: unknown) => void;
+  /** The gap before it was filled (or the fill failed): it goes in as it is now. */
+  filled: boolean;
 }
 
 const firstSeq = (delivery: Delivery) => delivery.messages[0]?.seq ?? 0;
+
+export interface InboxAccess {
+  /** The inbox's highest seq of a conversation. */
+  maxSeq(conversationId: string): number;
+  /** Puts a delivery into the inbox and pushes it to the devices. */
+  apply(delivery: Delivery): void;
+  /** Reads messages from..to of a conversation the user may see, from its object. */
+  read(delivery: Delivery, fromSeq: number, toSeq: number): Promise<StoredMessage[]>;
+}
 
 export class DeliveryOrder {
   /** Unanswered sends per conversation. */
   private readonly sending = new Map<string, number>();
   private readonly parked = new Map<string, Parked[]>();
+  /** Conversations whose gap is being read: nothing else goes into their inbox row meanwhile. */
+  private readonly filling = new Set<string>();
 
-  constructor(
-    /** The inbox's highest seq of a conversation. */
-    private readonly maxSeq: (conversationId: string) => number,
-    /** Puts a delivery into the inbox and pushes it to the devices. */
-    private readonly apply: (delivery: Delivery) => void,
-  ) {}
+  constructor(private readonly inbox: InboxAccess) {}
 
   sendStarted(conversationId: string): void {
     this.sending.set(conversationId, (this.sending.get(conversationId) ?? 0) + 1);
   }
 
-  /** A send was answered; `handedBack` holds its new messages when the conversation left them to us. */
+  /** A send was answered (or failed); `handedBack` holds its new messages when left to us. */
   sendFinished(conversationId: string, handedBack: Delivery | null): void {
     const left = (this.sending.get(conversationId) ?? 1) - 1;
     if (left > 0) this.sending.set(conversationId, left);
@@ -55,26 +69,52 @@ export class DeliveryOrder {
 
   private park(delivery: Delivery, done: () => void, fail: (error: unknown) => void): void {
     const waiting = this.parked.get(delivery.conversationId) ?? [];
-    waiting.push({ delivery, done, fail });
+    waiting.push({ delivery, done, fail, filled: false });
     this.parked.set(delivery.conversationId, waiting);
   }
 
-  /** Applies, lowest seq first, every parked delivery that skips nothing (or all, with no send out). */
+  /** The first seq the inbox is missing for this delivery (nothing before it joined counts). */
+  private nextSeq(delivery: Delivery): number {
+    return Math.max(this.inbox.maxSeq(delivery.conversationId) + 1, delivery.visibleFrom);
+  }
+
+  /** Applies, lowest seq first, every parked delivery that skips nothing (see the file comment). */
   private drain(conversationId: string): void {
+    if (this.filling.has(conversationId)) return;
     const waiting = this.parked.get(conversationId);
     if (!waiting) return;
     waiting.sort((a, b) => firstSeq(a.delivery) - firstSeq(b.delivery));
     for (let next = waiting[0]; next; next = waiting[0]) {
-      const skips = firstSeq(next.delivery) > this.maxSeq(conversationId) + 1;
-      if (skips && this.sending.has(conversationId)) break;
+      const from = this.nextSeq(next.delivery);
+      if (firstSeq(next.delivery) > from && !next.filled) {
+        if (!this.sending.has(conversationId)) void this.fillGap(next, from);
+        return;
+      }
       waiting.shift();
       try {
-        this.apply(next.delivery);
+        this.inbox.apply(next.delivery);
         next.done();
       } catch (error) {
         next.fail(error);
       }
     }
-    if (waiting.length === 0) this.parked.delete(conversationId);
+    this.parked.delete(conversationId);
+  }
+
+  private async fillGap(before: Parked, from: number): Promise<void> {
+    const { conversationId } = before.delivery;
+    this.filling.add(conversationId);
+    try {
+      const to = Math.min(firstSeq(before.delivery) - 1, from + MAX_GAP_FILL - 1);
+      const missing = await this.inbox.read(before.delivery, from, to);
+      if (missing.length > 0) this.inbox.apply({ ...before.delivery, messages: missing });
+    } catch (error) {
+      // The delivery goes in with its gap, which the clients see in the seqs and fill themselves.
+      console.warn(`gap before seq ${firstSeq(before.delivery)} in ${conversationId} not filled`, error);
+    } finally {
+      before.filled = true;
+      this.filling.delete(conversationId);
+      this.drain(conversationId);
+    }
   }
 }

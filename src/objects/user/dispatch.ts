@@ -100,28 +100,29 @@ function badFrame(ws: WebSocket, message: string, ref: Frame | null): void {
   }
 }
 
-/** Checks and decodes one frame; null when it was answered (or dropped) here already. */
-function openFrame(services: UserServices, ws: WebSocket, data: string | ArrayBuffer): FrameContext | null {
-  if (typeof data === "string") {
-    badFrame(ws, "text frames are not accepted: send binary protobuf frames", null);
-    return null;
-  }
-  if (data.byteLength > MAX_FRAME_BYTES) {
-    closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
-    return null;
-  }
+/** What to do with a frame refused before any handler: run in its turn, after the sends before it. */
+type Refusal = () => void;
+
+/** Checks and decodes one frame: its context, or the refusal it gets instead. */
+function openFrame(
+  services: UserServices,
+  ws: WebSocket,
+  data: string | ArrayBuffer,
+): FrameContext | Refusal {
+  if (typeof data === "string")
+    return () => badFrame(ws, "text frames are not accepted: send binary protobuf frames", null);
+  if (data.byteLength > MAX_FRAME_BYTES)
+    return () => closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
   let frame: Frame;
   try {
     frame = decodeFrame(new Uint8Array(data));
   } catch {
-    badFrame(ws, "undecodable frame: expected a WebSocketMessage", null);
-    return null;
+    return () => badFrame(ws, "undecodable frame: expected a WebSocketMessage", null);
   }
   const { settings } = services;
   if (!requestBucket(ws, settings).take()) {
     const message = `too many requests: at most ${settings.socketRequestsPerSecond} a second`;
-    sendFrame(ws, errorNotice(Err.ERR_SEND_TOO_FAST, message, frame));
-    return null;
+    return () => sendFrame(ws, errorNotice(Err.ERR_SEND_TOO_FAST, message, frame));
   }
   let state = socketState(ws);
   if (state.badFrames > 0) {
@@ -165,7 +166,11 @@ export async function handleFrames(
     // closing, so their answers could never arrive and a send among them would be stored unseen.
     if (ws.readyState !== WebSocket.OPEN) return;
     const fc = openFrame(services, ws, data);
-    if (!fc) continue;
+    if (typeof fc === "function") {
+      await flushSends();
+      fc();
+      continue;
+    }
     if (fc.frame.command === Cmd.CMD_SEND_MSG_REQ && fc.state.authed) {
       let prepared: PreparedSend;
       try {

@@ -37,10 +37,11 @@ export class UserObject extends DurableObject<Env> {
     super(ctx, env);
     this.inbox = new Inbox(ctx.storage);
     this.presenceTracker = new PresenceTracker(this.inbox, env);
-    this.deliveryOrder = new DeliveryOrder(
-      (conversationId) => this.inbox.maxSeq(conversationId),
-      (delivery) => this.receive(delivery),
-    );
+    this.deliveryOrder = new DeliveryOrder({
+      maxSeq: (conversationId) => this.inbox.maxSeq(conversationId),
+      apply: (delivery) => this.receive(delivery),
+      read: (delivery, fromSeq, toSeq) => this.readMissing(delivery, fromSeq, toSeq),
+    });
   }
 
   /** Built on first use: settings are read (and checked) once per instance. */
@@ -207,6 +208,21 @@ export class UserObject extends DurableObject<Env> {
         this.recentPushes.remember(m.serverMsgId, m.conversationId, m.seq);
     }
     this.push(fresh);
+  }
+
+  /** Messages the inbox missed (delivery-order.ts), read from the conversation like a sync. */
+  private async readMissing(delivery: Delivery, fromSeq: number, toSeq: number): Promise<StoredMessage[]> {
+    const result = await this.env.CONVERSATION_OBJECT.getByName(delivery.conversationId).read({
+      conversationId: delivery.conversationId,
+      userId: delivery.recipientId,
+      fromSeq,
+      toSeq,
+      limit: toSeq - fromSeq + 1,
+      newest: false,
+    });
+    if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+    // Pushed like any delivery: without the reader's statuses a sync would carry.
+    return result.messages.map(({ status: _s, readBy: _b, readCount: _c, ...message }) => message);
   }
 
   /** RPC: someone read this user's messages (READ_RECEIPT_PUSH to every device). */

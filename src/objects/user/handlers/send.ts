@@ -123,6 +123,7 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   let results: SendResult[];
   let handedBack: SendOutcome["handedBack"] = null;
   order.sendStarted(conversationId);
+  results = [];
   try {
     ({ results, handedBack } = await first.fc.env.CONVERSATION_OBJECT.getByName(conversationId).send(
       sends.map((s) => s.input),
@@ -135,12 +136,13 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
       message: "the message may not have been stored: resend it with the same client_msg_id",
     };
     results = sends.map(() => unknown);
+  } finally {
+    // Into the inbox (and to the user's other devices) before the device hears its answers.
+    order.sendFinished(
+      conversationId,
+      handedBack && ownDelivery(first.fc.state.userId, sends, results, handedBack.visibleFrom),
+    );
   }
-  // Into the inbox (and to the user's other devices) before the device hears its answers.
-  order.sendFinished(
-    conversationId,
-    handedBack && ownDelivery(first.fc.state.userId, sends, results, handedBack.visibleFrom),
-  );
   sends.forEach(({ fc, input }, i) => {
     const result = results[i];
     if (!result?.ok) {
