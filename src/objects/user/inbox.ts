@@ -79,6 +79,16 @@ function toEntry(row: InboxRow): InboxEntry {
 const COLUMNS =
   "conversation_id, conversation_type, peer_id, max_seq, read_seq, read_time, last_message, last_time, pinned, muted, hidden";
 
+/** The cached number under `key`, read from its row (0 without one) the first time it is asked. */
+function cachedNumber(cache: Map<string, number>, key: string, rows: () => { value: number }[]): number {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = rows()[0]?.value ?? 0;
+    cache.set(key, value);
+  }
+  return value;
+}
+
 export class Inbox {
   private readonly sql: SqlStorage;
   private readonly counterCache = new Map<string, number>();
@@ -91,15 +101,9 @@ export class Inbox {
   }
 
   private counter(name: string): number {
-    let value = this.counterCache.get(name);
-    if (value === undefined) {
-      const row = this.sql
-        .exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name)
-        .toArray()[0];
-      value = row?.value ?? 0;
-      this.counterCache.set(name, value);
-    }
-    return value;
+    return cachedNumber(this.counterCache, name, () =>
+      this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).toArray(),
+    );
   }
 
   private setCounter(name: string, value: number): void {
@@ -179,15 +183,14 @@ export class Inbox {
 
   /** The highest seq of the conversation this inbox has (0 when none). */
   maxSeq(conversationId: string): number {
-    let seq = this.maxSeqCache.get(conversationId);
-    if (seq === undefined) {
-      const row = this.sql
-        .exec<{ max_seq: number }>("SELECT max_seq FROM inbox WHERE conversation_id = ?", conversationId)
-        .toArray()[0];
-      seq = row?.max_seq ?? 0;
-      this.maxSeqCache.set(conversationId, seq);
-    }
-    return seq;
+    return cachedNumber(this.maxSeqCache, conversationId, () =>
+      this.sql
+        .exec<{ value: number }>(
+          "SELECT max_seq AS value FROM inbox WHERE conversation_id = ?",
+          conversationId,
+        )
+        .toArray(),
+    );
   }
 
   /**
