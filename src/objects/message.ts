@@ -1,5 +1,5 @@
 // A stored message as the objects pass it to each other over RPC, and its wire form (MessageInfo).
-import type { MessageInfo } from "../protocol/codec";
+import { pb, type MessageInfo } from "../protocol/codec";
 
 export interface StoredMessage {
   seq: number;
@@ -66,4 +66,29 @@ export function toMessageInfo(m: StoredMessage): MessageInfo {
 export function encodedSizeBound(m: StoredMessage): number {
   const text = m.extra.length + m.attachedInfo.length + m.clientMsgId.length + m.conversationId.length;
   return m.content.byteLength + 3 * text + 256;
+}
+
+/**
+ * A message as a recipient's object gets it: what its inbox and pushes look at, and the message
+ * itself encoded once as MessageInfo (stored as the inbox's last message, pushed as it is).
+ */
+export interface DeliveredMessage {
+  seq: number;
+  serverMsgId: string;
+  senderId: string;
+  serverTime: number;
+  /** The socket session that sent it: that device gets the SEND_MSG_RSP, not a push. */
+  originSession: string;
+  info: Uint8Array;
+}
+
+export function toDelivered(m: StoredMessage): DeliveredMessage {
+  return {
+    seq: m.seq,
+    serverMsgId: m.serverMsgId,
+    senderId: m.senderId,
+    serverTime: m.serverTime,
+    originSession: m.originSession,
+    info: pb.MessageInfo.encode(toMessageInfo(m)).finish(),
+  };
 }

@@ -1,6 +1,6 @@
 // What the Durable Objects say to each other over RPC.
 import type { Err } from "../protocol/codec";
-import type { StoredMessage } from "./message";
+import type { DeliveredMessage, StoredMessage } from "./message";
 
 /** UserObject -> ConversationObject: store one message. */
 export interface SendInput {
@@ -54,7 +54,7 @@ export interface Delivery {
   conversationType: number;
   /** The first seq the recipient may see: an inbox row starts read up to just before it. */
   visibleFrom: number;
-  messages: StoredMessage[];
+  messages: DeliveredMessage[];
 }
 
 /** UserObject -> ConversationObject: the user read up to these messages (none: all of them). */

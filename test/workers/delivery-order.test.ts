@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { StoredMessage } from "../../src/objects/message";
+import type { DeliveredMessage } from "../../src/objects/message";
 import type { Delivery } from "../../src/objects/rpc";
 import { DeliveryOrder } from "../../src/objects/user/delivery-order";
 
@@ -11,7 +11,7 @@ function delivery(seqs: number[], visibleFrom = 1): Delivery {
     conversationId: CONVERSATION,
     conversationType: 1,
     visibleFrom,
-    messages: seqs.map((seq) => ({ seq }) as StoredMessage),
+    messages: seqs.map((seq) => ({ seq }) as DeliveredMessage),
   };
 }
 

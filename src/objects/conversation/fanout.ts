@@ -63,7 +63,7 @@ export class Fanout {
           if (!member) break;
           const cap = Math.min(this.messages.maxSeq(), member.leftSeq ?? Infinity);
           if (member.fanoutSeq >= cap) break;
-          const messages = this.messages.range(member.fanoutSeq + 1, cap, FANOUT_BATCH, id);
+          const messages = this.messages.deliverable(member.fanoutSeq + 1, cap, FANOUT_BATCH, id);
           const last = messages[messages.length - 1];
           if (!last) break;
           await this.stub(userId).deliver({

@@ -1,7 +1,7 @@
 // The conversation's own SQLite, messages side: the messages (the seq authority), what D1 does not
 // have yet (a watermark and the revoked messages to copy again), and the conversation's identity.
 // Members live in member-store.ts.
-import type { StoredMessage } from "../message";
+import { toDelivered, type DeliveredMessage, type StoredMessage } from "../message";
 import { migrate } from "../sql-migrations";
 
 const SCHEMA = [
@@ -165,7 +165,7 @@ export class MessageStore {
     } catch (error) {
       // Rolled back: forget what the cached max seq and recent messages took from the batch.
       this.cachedMaxSeq = null;
-      this.recent = [];
+      this.forgetRecent();
       throw error;
     }
   }
@@ -207,11 +207,34 @@ export class MessageStore {
    */
   private recent: StoredMessage[] = [];
 
+  /** The remembered messages encoded for delivery, made on first use and shared by every member. */
+  private encoded = new Map<number, DeliveredMessage>();
+
   private remember(message: StoredMessage): void {
     const last = this.recent[this.recent.length - 1];
-    if (last && last.seq + 1 !== message.seq) this.recent = [];
+    if (last && last.seq + 1 !== message.seq) this.forgetRecent();
     this.recent.push(message);
-    if (this.recent.length > RECENT_MESSAGES) this.recent.shift();
+    if (this.recent.length > RECENT_MESSAGES) {
+      const dropped = this.recent.shift();
+      if (dropped) this.encoded.delete(dropped.seq);
+    }
+  }
+
+  private forgetRecent(): void {
+    this.recent = [];
+    this.encoded.clear();
+  }
+
+  /** Messages from..to as the fan-out delivers them, each encoded once while it is recent. */
+  deliverable(from: number, to: number, limit: number, id: Identity): DeliveredMessage[] {
+    return this.range(from, to, limit, id).map((m) => {
+      let delivered = this.encoded.get(m.seq);
+      if (!delivered) {
+        delivered = toDelivered(m);
+        if (this.recent[0] && m.seq >= this.recent[0].seq) this.encoded.set(m.seq, delivered);
+      }
+      return delivered;
+    });
   }
 
   /** Copies of the remembered messages from..to, or null when some of them are not remembered. */
@@ -266,7 +289,7 @@ export class MessageStore {
 
   /** Empties a message's content and marks it revoked; queues the row for D1 again. */
   revoke(seq: number, by: string, at: number): void {
-    this.recent = []; // the remembered copy would still have its content
+    this.forgetRecent(); // the remembered copy would still have its content
     this.transaction(() => {
       this.sql.exec(
         "UPDATE messages SET content = ?, is_revoked = 1, revoked_by = ?, revoked_time = ? WHERE seq = ?",

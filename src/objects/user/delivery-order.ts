@@ -6,7 +6,7 @@
 //   unanswered waits for them: their answers carry the missing seqs;
 // - one that would skip seqs with none in flight (an answer that never arrived, or an inbox write
 //   that failed) first has the missing messages read from the conversation, then goes in.
-import type { StoredMessage } from "../message";
+import type { DeliveredMessage } from "../message";
 import type { Delivery } from "../rpc";
 
 /** Most messages one gap fill reads; a longer gap is left to the clients' SYNC_RANGE. */
@@ -28,7 +28,7 @@ export interface InboxAccess {
   /** Puts a delivery into the inbox and pushes it to the devices. */
   apply(delivery: Delivery): void;
   /** Reads messages from..to of a conversation the user may see, from its object. */
-  read(delivery: Delivery, fromSeq: number, toSeq: number): Promise<StoredMessage[]>;
+  read(delivery: Delivery, fromSeq: number, toSeq: number): Promise<DeliveredMessage[]>;
 }
 
 export class DeliveryOrder {

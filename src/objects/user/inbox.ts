@@ -3,7 +3,7 @@
 // that grows with every message delivered to the user. Unread is derived, max_seq − read_seq, so
 // it cannot drift.
 import { pb, type MessageInfo } from "../../protocol/codec";
-import { toMessageInfo, type StoredMessage } from "../message";
+import type { DeliveredMessage } from "../message";
 import type { Delivery, RevokePush } from "../rpc";
 import { migrate } from "../sql-migrations";
 
@@ -198,7 +198,7 @@ export class Inbox {
    * returns them; a repeated delivery returns nothing. One upsert. A new message shows a hidden
    * conversation again.
    */
-  apply(delivery: Delivery, peerId: string): StoredMessage[] {
+  apply(delivery: Delivery, peerId: string): DeliveredMessage[] {
     const known = this.maxSeq(delivery.conversationId);
     const fresh = delivery.messages.filter((m) => m.seq > known);
     const last = fresh[fresh.length - 1];
@@ -207,7 +207,6 @@ export class Inbox {
     // sending a message means having read the conversation up to it.
     let readSeq = delivery.visibleFrom - 1;
     for (const m of fresh) if (m.senderId === delivery.recipientId) readSeq = m.seq;
-    const lastMessage = pb.MessageInfo.encode(toMessageInfo(last)).finish();
     this.sql.exec(
       `INSERT INTO inbox (conversation_id, conversation_type, peer_id, max_seq, read_seq, last_message, last_time)
          VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -219,7 +218,7 @@ export class Inbox {
       peerId,
       last.seq,
       readSeq,
-      lastMessage,
+      last.info,
       last.serverTime,
     );
     // Only once written: a failed write leaves the cached watermark as it was.

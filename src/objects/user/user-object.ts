@@ -3,9 +3,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { readSettings, type Settings } from "../../auth/config";
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
+import { pushFrame } from "../../protocol/push-frames";
 import { parseConversationId, ConversationType } from "../../protocol/conversation-id";
 import { AUTH_TIMEOUT_MS, CloseCode, MAX_SOCKETS_PER_USER } from "../../protocol/limits";
-import { toMessageInfo, type StoredMessage } from "../message";
+import { toDelivered, type DeliveredMessage } from "../message";
 import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
 import { handleFrames } from "./dispatch";
 import { FrameQueue } from "./frame-queue";
@@ -205,13 +206,13 @@ export class UserObject extends DurableObject<Env> {
     if (fresh.length === 0) return;
     for (const m of fresh) {
       if (m.senderId !== delivery.recipientId)
-        this.recentPushes.remember(m.serverMsgId, m.conversationId, m.seq);
+        this.recentPushes.remember(m.serverMsgId, delivery.conversationId, m.seq);
     }
     this.push(fresh);
   }
 
   /** Messages the inbox missed (delivery-order.ts), read from the conversation like a sync. */
-  private async readMissing(delivery: Delivery, fromSeq: number, toSeq: number): Promise<StoredMessage[]> {
+  private async readMissing(delivery: Delivery, fromSeq: number, toSeq: number): Promise<DeliveredMessage[]> {
     const result = await this.env.CONVERSATION_OBJECT.getByName(delivery.conversationId).read({
       conversationId: delivery.conversationId,
       userId: delivery.recipientId,
@@ -222,7 +223,9 @@ export class UserObject extends DurableObject<Env> {
     });
     if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
     // Pushed like any delivery: without the reader's statuses a sync would carry.
-    return result.messages.map(({ status: _s, readBy: _b, readCount: _c, ...message }) => message);
+    return result.messages.map(({ status: _s, readBy: _b, readCount: _c, ...message }) =>
+      toDelivered(message),
+    );
   }
 
   /** RPC: someone read this user's messages (READ_RECEIPT_PUSH to every device). */
@@ -274,7 +277,7 @@ export class UserObject extends DurableObject<Env> {
     return markConversationRead(this.services(), userId, conversationId, [], "");
   }
 
-  private push(messages: StoredMessage[]): void {
+  private push(messages: DeliveredMessage[]): void {
     const framesByOrigin = new Map<string, Uint8Array | null>();
     for (const ws of this.ctx.getWebSockets()) {
       const state = socketState(ws);
@@ -284,25 +287,13 @@ export class UserObject extends DurableObject<Env> {
       const key = ownCount > 0 ? state.sessionId : "";
       let frame = framesByOrigin.get(key);
       if (frame === undefined) {
-        frame = pushFrame(
-          ownCount > 0 ? messages.filter((m) => m.originSession !== state.sessionId) : messages,
-        );
+        const pushed = ownCount > 0 ? messages.filter((m) => m.originSession !== state.sessionId) : messages;
+        frame = pushFrame(pushed.map((m) => m.info));
         framesByOrigin.set(key, frame);
       }
       if (frame) sendFrame(ws, frame);
     }
   }
-}
-
-/** One message as CMD_PUSH_MSG, several as one CMD_BATCH_MSG; null when there is nothing. */
-function pushFrame(messages: StoredMessage[]): Uint8Array | null {
-  const [only] = messages;
-  if (!only) return null;
-  if (messages.length === 1)
-    return encodeFrame(Cmd.CMD_PUSH_MSG, 0, pb.PushMessage, { message: toMessageInfo(only) });
-  return encodeFrame(Cmd.CMD_BATCH_MSG, 0, pb.BatchMessages, {
-    messages: messages.map((m) => ({ message: toMessageInfo(m) })),
-  });
 }
 
 function peerOf(delivery: Delivery): string {

@@ -2,7 +2,7 @@
 import { Cmd, Err, pb, type MessageInfo } from "../../../protocol/codec";
 import { ConversationType, parseConversationId } from "../../../protocol/conversation-id";
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../protocol/limits";
-import type { StoredMessage } from "../../message";
+import { toDelivered, type DeliveredMessage } from "../../message";
 import type { Delivery, SendInput, SendOutcome, SendResult } from "../../rpc";
 import { decodeBody, reply, RequestError, type FrameContext } from "../frame-context";
 
@@ -176,22 +176,24 @@ function ownDelivery(
   const conversation = parseConversationId(first?.input.conversationId ?? "");
   if (!first || !conversation) return null;
   const groupId = conversation.type === ConversationType.group ? conversation.groupId : "";
-  const messages: StoredMessage[] = [];
+  const messages: DeliveredMessage[] = [];
   sends.forEach(({ input }, i) => {
     const result = results[i];
     if (!result?.ok || result.duplicate) return;
     const { serverMsgId, seq, serverTime } = result;
-    messages.push({
-      ...input,
-      groupId,
-      conversationType: conversation.type,
-      serverMsgId,
-      seq,
-      serverTime,
-      isRevoked: false,
-      revokedBy: "",
-      revokedTime: 0,
-    });
+    messages.push(
+      toDelivered({
+        ...input,
+        groupId,
+        conversationType: conversation.type,
+        serverMsgId,
+        seq,
+        serverTime,
+        isRevoked: false,
+        revokedBy: "",
+        revokedTime: 0,
+      }),
+    );
   });
   return {
     recipientId: userId,
