@@ -2,36 +2,16 @@
 // same contract as MemoryStore, and that it survives closing and reopening the database.
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Message } from "edge-im/client";
 import { IndexedDBStore } from "edge-im/client/indexeddb";
+import { sdkMessage } from "./helpers/sdk-messages.ts";
 
 beforeAll(() => {
   // The store uses the global IDBKeyRange, as it would in a browser.
   Object.assign(globalThis, { IDBKeyRange });
 });
 
-const message = (conversationId: string, seq: number): Message => ({
-  serverMsgId: `${conversationId}-${seq}`,
-  clientMsgId: `c-${seq}`,
-  conversationId,
-  conversationType: 1,
-  senderId: "a",
-  receiverId: "b",
-  groupId: "",
-  messageType: 1,
-  content: new TextEncoder().encode(`m${seq}`),
-  text: `m${seq}`,
-  seq,
-  sendTime: seq,
-  serverTime: seq,
-  extra: "",
-  attachedInfo: "",
-  isRevoked: false,
-  revokedBy: "",
-  revokedTime: 0,
-  status: 1,
-  readCount: 0,
-});
+const message = (conversationId: string, seq: number) =>
+  sdkMessage(seq, { conversationId, serverMsgId: `${conversationId}-${seq}` });
 
 describe("IndexedDBStore", () => {
   it("stores batches with their cursor, pages backwards, marks revokes and survives a reopen", async () => {

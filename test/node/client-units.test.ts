@@ -12,11 +12,11 @@ import {
   MemoryStore,
   TypedEmitter,
   type Frame,
-  type Message,
 } from "edge-im/client";
 import { ConversationStream } from "../../src/client/conversation-stream.ts";
 import { dispatchSignal } from "../../src/client/signals.ts";
 import { im } from "../../src/protocol/generated/im.js";
+import { sdkMessage } from "./helpers/sdk-messages.ts";
 
 describe("backoff with full jitter", () => {
   it("draws each delay uniformly below min(max, base·2^n)", () => {
@@ -75,28 +75,7 @@ describe("TypedEmitter", () => {
 });
 
 describe("MemoryStore", () => {
-  const message = (seq: number): Message => ({
-    serverMsgId: `id-${seq}`,
-    clientMsgId: `c-${seq}`,
-    conversationId: "single_a_b",
-    conversationType: 1,
-    senderId: "a",
-    receiverId: "b",
-    groupId: "",
-    messageType: 1,
-    content: new TextEncoder().encode(`m${seq}`),
-    text: `m${seq}`,
-    seq,
-    sendTime: seq,
-    serverTime: seq,
-    extra: "",
-    attachedInfo: "",
-    isRevoked: false,
-    revokedBy: "",
-    revokedTime: 0,
-    status: 1,
-    readCount: 0,
-  });
+  const message = (seq: number) => sdkMessage(seq);
 
   it("keeps cursors and the newest messages, pages backwards and marks revokes", async () => {
     const store = new MemoryStore({ limitPerConversation: 4 });
@@ -218,28 +197,13 @@ describe("signal pushes", () => {
 
 describe("ConversationStream", () => {
   const incoming = (seq: number) => ({
-    message: {
-      serverMsgId: `id-${seq}`,
+    message: sdkMessage(seq, {
       clientMsgId: "",
-      conversationId: "single_a_b",
-      conversationType: 1,
-      senderId: "a",
-      receiverId: "b",
-      groupId: "",
-      messageType: 1,
       content: new Uint8Array(),
       text: "",
-      seq,
       sendTime: 0,
       serverTime: 0,
-      extra: "",
-      attachedInfo: "",
-      isRevoked: false,
-      revokedBy: "",
-      revokedTime: 0,
-      status: 1,
-      readCount: 0,
-    },
+    }),
     pushed: true,
   });
 
