@@ -118,13 +118,12 @@ export class ConversationObject extends DurableObject<Env> {
     const [first] = inputs;
     if (!first) return { results: [], handedBack: null };
     const refused = (why: Failure): SendOutcome => ({ results: inputs.map(() => why), handedBack: null });
-    const refusal = await this.sendRefusal(first.conversationId, first.senderId);
-    if (refusal) return refused(refusal);
     const resolved = this.resolve(first.conversationId);
     if ("ok" in resolved) return refused(resolved);
+    const refusal = await this.sendRefusal(resolved, first.senderId);
+    if (refusal) return refused(refusal);
     const { conversation, id } = resolved;
-    const peer =
-      conversation.type === ConversationType.single ? this.peerOf(conversation, first.senderId) : "";
+    const peer = this.peerOf(conversation, first.senderId);
     const answers: SendResult[] = [];
     const toStore: { index: number; input: SendInput }[] = [];
     inputs.forEach((input, index) => {
@@ -182,9 +181,7 @@ export class ConversationObject extends DurableObject<Env> {
   }
 
   /** Why this sender may not send here now, or null. A one-to-one's first send starts it in D1. */
-  private async sendRefusal(conversationId: string, senderId: string): Promise<Failure | null> {
-    const resolved = this.resolve(conversationId);
-    if ("ok" in resolved) return resolved;
+  private async sendRefusal(resolved: Resolved, senderId: string): Promise<Failure | null> {
     const { conversation } = resolved;
     const member = this.memberFor(resolved, senderId);
     if (conversation.type === ConversationType.group) return this.groupSendRefusal(member);
@@ -230,10 +227,7 @@ export class ConversationObject extends DurableObject<Env> {
     const member = this.memberFor(resolved, input.userId);
     if (!member) return failure(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
     const readTime = Date.now();
-    const peerId =
-      conversation.type === ConversationType.single
-        ? (conversation.members.find((m) => m !== input.userId) ?? "")
-        : "";
+    const peerId = this.peerOf(conversation, input.userId);
     const result = (readSeq: number, newlyRead: string[] | null): MarkReadResult => ({
       ok: true,
       conversationType: id.conversationType,

@@ -132,14 +132,19 @@ function openFrame(
   return { ...services, ws, state, frame };
 }
 
-/** Runs a handler; a refusal or an unexpected error becomes the request's error answer. */
+/** A refusal becomes the request's error answer; anything else is logged and answered as internal. */
+function answerFailure(fc: FrameContext, error: unknown): void {
+  if (error instanceof RequestError) return refuse(fc, error.code, error.message);
+  console.error(`user ${fc.state.userId}: command ${fc.frame.command} failed`, error);
+  refuse(fc, Err.ERR_UNKNOWN, "internal error");
+}
+
+/** Runs a handler, answering its failure. */
 async function run(fc: FrameContext, handler: () => void | Promise<void>): Promise<void> {
   try {
     await handler();
   } catch (error) {
-    if (error instanceof RequestError) return refuse(fc, error.code, error.message);
-    console.error(`user ${fc.state.userId}: command ${fc.frame.command} failed`, error);
-    refuse(fc, Err.ERR_UNKNOWN, "internal error");
+    answerFailure(fc, error);
   }
 }
 
@@ -178,9 +183,7 @@ export async function handleFrames(
       } catch (error) {
         // Refused in its turn: the sends before it are answered first.
         await flushSends();
-        await run(fc, () => {
-          throw error;
-        });
+        answerFailure(fc, error);
         continue;
       }
       const joins = sends[0]?.input.conversationId === prepared.input.conversationId;

@@ -120,10 +120,9 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   if (!first) return;
   const { conversationId } = first.input;
   const order = first.fc.deliveryOrder;
-  let results: SendResult[];
+  let results: SendResult[] = [];
   let handedBack: SendOutcome["handedBack"] = null;
   order.sendStarted(conversationId);
-  results = [];
   try {
     ({ results, handedBack } = await first.fc.env.CONVERSATION_OBJECT.getByName(conversationId).send(
       sends.map((s) => s.input),
