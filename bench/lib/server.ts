@@ -8,8 +8,8 @@
 // directly; `--via proxy` keeps the hop.
 import { spawn, type ChildProcess } from "node:child_process";
 import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { freePort } from "../../test/node/helpers/dev-server.ts";
 import { dirname, join } from "node:path";
 import { cmdline, descendants, listeningPorts } from "./proc.ts";
 import { sleep } from "./stats.ts";
@@ -33,20 +33,6 @@ export interface RunningServer {
   pids: { wrangler: number | null; proxy: number | null; runtime: number | null };
   logFile: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 async function healthy(origin: string): Promise<boolean> {
