@@ -9,9 +9,10 @@ import { MainView } from "./views/main-view.ts";
 /** Readable refusals for the sign-in form. */
 function authError(error: unknown, mode: AuthMode): Error {
   if (error instanceof IMHttpError) {
-    if (error.status === 401) return new Error("Wrong username or password.");
-    if (error.status === 409) return new Error("That username is taken.");
-    if (error.status === 429) return new Error("Too many attempts. Please wait a minute.");
+    // Refusals carry their reason in `code` (the HTTP status is 200 so the iOS SDK can read them).
+    if (error.code === 401) return new Error("Wrong username or password.");
+    if (error.code === 409) return new Error("That username is taken.");
+    if (error.code === 429) return new Error("Too many attempts. Please wait a minute.");
     if (error.status === 0) return new Error("Cannot reach the server.");
     return new Error(error.message);
   }

@@ -1,6 +1,6 @@
 // The Hono app: routes, the JSON envelope for every error, and no stack trace ever to a client.
 import { Hono } from "hono";
-import { ApiError } from "../http/envelope";
+import { ApiError, TransportError } from "../http/envelope";
 import { withSettings } from "./middleware/settings";
 import { auth } from "./routes/auth";
 import { conversationRoutes } from "./routes/conversations";
@@ -23,7 +23,7 @@ export function createApp() {
   app.route("/api/group", groupRoutes);
   app.route("/ws", wsRoute);
 
-  app.notFound(() => new ApiError(404, "Not found").toResponse());
+  app.notFound(() => new TransportError(404, "Not found").toResponse());
   app.onError(function toEnvelope(error, c) {
     if (error instanceof ApiError) return error.toResponse();
     console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed`, error);

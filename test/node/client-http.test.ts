@@ -40,11 +40,11 @@ describe("IMClient over HTTP", () => {
     const { client, username } = await loggedIn("dave");
     const taken = await client.register({ username, password: "another-password" }).catch((e: unknown) => e);
     expect(taken).toBeInstanceOf(IMHttpError);
-    expect(taken).toMatchObject({ kind: "http", status: 409, code: 409, message: "username already exists" });
+    expect(taken).toMatchObject({ kind: "http", status: 200, code: 409, message: "username already exists" });
     const wrong = await client.login({ username, password: "wrong-password" }).catch((e: unknown) => e);
-    expect(wrong).toMatchObject({ status: 401, code: 401 });
+    expect(wrong).toMatchObject({ status: 200, code: 401 });
     const missing = await client.getUser("nobody-here").catch((e: unknown) => e);
-    expect(missing).toMatchObject({ status: 404, code: 404 });
+    expect(missing).toMatchObject({ status: 200, code: 404 });
     const offline = new IMClient({ apiUrl: "http://127.0.0.1:9" });
     const unreachable = await offline
       .register({ username: "x-y-z", password: "123456" })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, newUser } from "./helpers/http";
+import { api, newUser, refusal } from "./helpers/http";
 
 describe("HTTP auth and users", () => {
   it("registers, logs in and returns the user in the SDK's shape", async () => {
@@ -33,7 +33,7 @@ describe("HTTP auth and users", () => {
     const again = await api("/api/auth/register", {
       body: { username: user.username, password: "another-pass" },
     });
-    expect(again.status).toBe(409);
+    expect(refusal(again)).toBe(409);
     expect(again.body).toMatchObject({ code: 409, message: "username already exists" });
     const login = await api("/api/auth/login", {
       body: { username: user.username, password: user.password },
@@ -55,13 +55,13 @@ describe("HTTP auth and users", () => {
     ["array body", "[]", /body|expected object/],
   ])("answers a bad register body (%s) with 400 and the envelope", async (_name, rawBody, message) => {
     const response = await api("/api/auth/register", { rawBody });
-    expect(response.status).toBe(400);
+    expect(refusal(response)).toBe(400);
     expect(response.body.code).toBe(400);
     expect(response.body.message).toMatch(message);
     expect(response.body.message).not.toMatch(/at .*\.ts|Error:/);
   });
 
-  it("answers a wrong password and an unknown user alike with 401", async () => {
+  it("answers a wrong password and an unknown user alike with code 401, readable by the app", async () => {
     const user = await newUser("pw");
     const wrong = await api("/api/auth/login", {
       body: { username: user.username, password: "wrong-password" },
@@ -69,8 +69,8 @@ describe("HTTP auth and users", () => {
     const unknown = await api("/api/auth/login", {
       body: { username: "nobody-here", password: "wrong-password" },
     });
-    expect(wrong.status).toBe(401);
-    expect(unknown.status).toBe(401);
+    expect(refusal(wrong)).toBe(401);
+    expect(refusal(unknown)).toBe(401);
     expect(wrong.body.message).toBe(unknown.body.message);
   });
 
@@ -107,9 +107,9 @@ describe("HTTP auth and users", () => {
     expect((await api(`/api/user/info/${user.userId}`)).status).toBe(401);
     expect((await api(`/api/user/info/${user.userId}`, { token: "not-a-jwt" })).status).toBe(401);
     const missing = await api("/api/user/info/01ARZ3NDEKTSV4RRFFQ69G5FAV", { token: user.token });
-    expect(missing.status).toBe(404);
+    expect(refusal(missing)).toBe(404);
     const badId = await api("/api/user/info/bad_id", { token: user.token });
-    expect(badId.status).toBe(400);
+    expect(refusal(badId)).toBe(400);
   });
 
   it("returns the known users of a batch and refuses an empty batch", async () => {
@@ -121,10 +121,10 @@ describe("HTTP auth and users", () => {
     expect(batch.body.code).toBe(0);
     expect(batch.body.data!.map((u) => u.userID).sort()).toEqual([a.userId, b.userId].sort());
     const empty = await api("/api/user/info/batch", { body: { userIDs: [] }, token: a.token });
-    expect(empty.status).toBe(400);
+    expect(refusal(empty)).toBe(400);
   });
 
-  it("answers /health and unknown paths with the envelope", async () => {
+  it("answers /health and unknown paths with the envelope (a path no SDK call uses keeps its 404)", async () => {
     expect((await api("/health")).body).toEqual({ code: 0, message: "OK", data: { status: "healthy" } });
     const missing = await api("/api/nothing-here");
     expect(missing.status).toBe(404);

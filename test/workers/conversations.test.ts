@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { singleConversationId } from "../../src/protocol/conversation-id";
-import { api, newUser, type TestUser } from "./helpers/http";
+import { api, newUser, refusal, type TestUser } from "./helpers/http";
 import { readReceipt } from "./helpers/protocol";
 import { TestSocket } from "./helpers/socket";
 
@@ -107,15 +107,15 @@ describe("conversation list over HTTP", () => {
   it("refuses bad ids, unknown conversations, bad bodies and missing tokens", async () => {
     const me = await newUser("me");
     expect((await api("/api/conversations")).status).toBe(401);
-    expect((await api("/api/conversations/not-an-id", { token: me.token })).status).toBe(400);
+    expect(refusal(await api("/api/conversations/not-an-id", { token: me.token }))).toBe(400);
     const unknown = singleConversationId(me.userId, "01ARZ3NDEKTSV4RRFFQ69G5FAV");
-    expect((await api(`/api/conversations/${unknown}`, { token: me.token })).status).toBe(404);
+    expect(refusal(await api(`/api/conversations/${unknown}`, { token: me.token }))).toBe(404);
     const badBody = await api(`/api/conversations/${unknown}/pin`, {
       body: { pinned: "yes" },
       token: me.token,
     });
-    expect(badBody.status).toBe(400);
-    expect((await api("/api/conversations?limit=0", { token: me.token })).status).toBe(400);
+    expect(refusal(badBody)).toBe(400);
+    expect(refusal(await api("/api/conversations?limit=0", { token: me.token }))).toBe(400);
   });
 });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { readSettings } from "../../src/auth/config";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { createGroup, sendToGroup, type GroupJson } from "./helpers/groups";
-import { api, newUser, type TestUser } from "./helpers/http";
+import { api, newUser, refusal, type TestUser } from "./helpers/http";
 import { readReceipt, revoke, syncRange } from "./helpers/protocol";
 import { TestSocket, text } from "./helpers/socket";
 
@@ -39,7 +39,7 @@ describe("group management", () => {
     expect(members.body.data![0]).toMatchObject({ userID: owner.userId, role: 2 });
     expect(members.body.data!.map((m) => m.userID).sort()).toEqual([owner.userId, b.userId, c.userId].sort());
     const outsider = await newUser("out");
-    expect((await api(`/api/group/${group.groupID}/members`, { token: outsider.token })).status).toBe(403);
+    expect(refusal(await api(`/api/group/${group.groupID}/members`, { token: outsider.token }))).toBe(403);
   });
 
   it("lets the owner and admins update, and refuses members", async () => {
@@ -59,9 +59,9 @@ describe("group management", () => {
       groupID: group.groupID,
       groupName: "Mine now",
     });
-    expect(refused.status).toBe(403);
+    expect(refusal(refused)).toBe(403);
     expect(
-      (await post(`/api/group/${group.groupID}/admin`, admin, { userID: member.userId, admin: true })).status,
+      refusal(await post(`/api/group/${group.groupID}/admin`, admin, { userID: member.userId, admin: true })),
     ).toBe(403);
   });
 
@@ -78,20 +78,20 @@ describe("group management", () => {
     const joined = await post<GroupJson>(`/api/group/${g}/join`, joiner);
     expect(joined.body.data!.memberCount).toBe(5);
     expect((await post<GroupJson>(`/api/group/${g}/join`, joiner)).body.data!.memberCount).toBe(5);
-    expect((await post(`/api/group/${g}/leave`, owner)).status).toBe(400);
+    expect(refusal(await post(`/api/group/${g}/leave`, owner))).toBe(400);
 
     const outsider = await newUser("x");
-    expect((await post(`/api/group/${g}/invite`, outsider, { userIDs: [m1.userId] })).status).toBe(403);
+    expect(refusal(await post(`/api/group/${g}/invite`, outsider, { userIDs: [m1.userId] }))).toBe(403);
     expect(
-      (await post(`/api/group/${g}/invite`, m1, { userIDs: ["01ARZ3NDEKTSV4RRFFQ69G5FAV"] })).status,
+      refusal(await post(`/api/group/${g}/invite`, m1, { userIDs: ["01ARZ3NDEKTSV4RRFFQ69G5FAV"] })),
     ).toBe(404);
-    expect((await post(`/api/group/${g}/invite`, m1, { userIDs: [] })).status).toBe(400);
+    expect(refusal(await post(`/api/group/${g}/invite`, m1, { userIDs: [] }))).toBe(400);
 
     await post(`/api/group/${g}/admin`, owner, { userID: admin.userId, admin: true });
-    expect((await post(`/api/group/${g}/kick`, m1, { userIDs: [m2.userId] })).status).toBe(403);
-    expect((await post(`/api/group/${g}/kick`, admin, { userIDs: [owner.userId] })).status).toBe(403);
+    expect(refusal(await post(`/api/group/${g}/kick`, m1, { userIDs: [m2.userId] }))).toBe(403);
+    expect(refusal(await post(`/api/group/${g}/kick`, admin, { userIDs: [owner.userId] }))).toBe(403);
     await post(`/api/group/${g}/admin`, owner, { userID: m1.userId, admin: true });
-    expect((await post(`/api/group/${g}/kick`, admin, { userIDs: [m1.userId] })).status).toBe(403);
+    expect(refusal(await post(`/api/group/${g}/kick`, admin, { userIDs: [m1.userId] }))).toBe(403);
     expect((await post(`/api/group/${g}/kick`, admin, { userIDs: [m2.userId] })).body.code).toBe(0);
     expect((await api<GroupJson>(`/api/group/${g}`, { token: owner.token })).body.data!.memberCount).toBe(4);
 
@@ -107,10 +107,10 @@ describe("group management", () => {
     const [owner, b] = [await newUser("o"), await newUser("b")];
     const group = await createGroup(owner, [b]);
     const g = group.groupID;
-    expect((await post(`/api/group/${g}/dismiss`, b)).status).toBe(403);
+    expect(refusal(await post(`/api/group/${g}/dismiss`, b))).toBe(403);
     const transferred = await post<GroupJson>(`/api/group/${g}/transfer`, owner, { userID: b.userId });
     expect(transferred.body.data!.ownerUserID).toBe(b.userId);
-    expect((await post(`/api/group/${g}/dismiss`, owner)).status).toBe(403);
+    expect(refusal(await post(`/api/group/${g}/dismiss`, owner))).toBe(403);
     expect((await post(`/api/group/${g}/dismiss`, b)).body.code).toBe(0);
     expect((await api<GroupJson>(`/api/group/${g}`, { token: b.token })).body.data!.status).toBe(1);
     const socket = await TestSocket.connect(b);
@@ -149,20 +149,20 @@ describe("group management", () => {
     });
     expect((await post(`/api/group/${group.groupID}/join`, b)).body.code).toBe(0);
     const full = await post(`/api/group/${group.groupID}/join`, c);
-    expect(full.status).toBe(409);
+    expect(refusal(full)).toBe(409);
     expect(full.body.message).toMatch(/at most 3/);
   });
 
   it("answers unknown groups with 404 and bad bodies with 400", async () => {
     const me = await newUser("me");
     const ghost = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
-    expect((await api(`/api/group/${ghost}`, { token: me.token })).status).toBe(404);
-    expect((await post(`/api/group/${ghost}/join`, me)).status).toBe(404);
-    expect((await post(`/api/group/${ghost}/invite`, me, { userIDs: [me.userId] })).status).toBe(404);
-    expect((await post("/api/group/create", me, { groupName: "" })).status).toBe(400);
-    expect((await post("/api/group/create", me, { groupName: "x", memberUserIDs: "nope" })).status).toBe(400);
-    expect((await post("/api/group/update", me, { groupName: "x" })).status).toBe(400);
-    expect((await api("/api/group/bad_id", { token: me.token })).status).toBe(400);
+    expect(refusal(await api(`/api/group/${ghost}`, { token: me.token }))).toBe(404);
+    expect(refusal(await post(`/api/group/${ghost}/join`, me))).toBe(404);
+    expect(refusal(await post(`/api/group/${ghost}/invite`, me, { userIDs: [me.userId] }))).toBe(404);
+    expect(refusal(await post("/api/group/create", me, { groupName: "" }))).toBe(400);
+    expect(refusal(await post("/api/group/create", me, { groupName: "x", memberUserIDs: "nope" }))).toBe(400);
+    expect(refusal(await post("/api/group/update", me, { groupName: "x" }))).toBe(400);
+    expect(refusal(await api("/api/group/bad_id", { token: me.token }))).toBe(400);
     expect((await api("/api/group/my/list")).status).toBe(401);
   });
 });

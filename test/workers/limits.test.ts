@@ -7,7 +7,7 @@ import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { DEFAULT_MESSAGE_MAX_BYTES, MAX_FRAME_BYTES, MAX_SOCKETS_PER_USER } from "../../src/protocol/limits";
 import { MAX_JSON_BODY_BYTES } from "../../src/http/validate";
-import { ORIGIN, api, newUser } from "./helpers/http";
+import { api, newUser, ORIGIN, refusal } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 
 function sendBytes(socket: TestSocket, from: string, to: string, size: number) {
@@ -59,6 +59,7 @@ describe("limits at their edges", () => {
     const refused = await exports.default.fetch(`${ORIGIN}/ws?token=${a.token}`, {
       headers: { Upgrade: "websocket" },
     });
+    // An upgrade refusal keeps its HTTP status: a WebSocket client reads no body from it.
     expect(refused.status).toBe(429);
     expect(await refused.json()).toMatchObject({ code: 429 });
     sockets[0]!.close();
@@ -101,10 +102,10 @@ describe("limits at their edges", () => {
       return JSON.stringify({ username: "edge-case", password: "x".repeat(size - skeleton.length) });
     };
     const atLimit = await api("/api/auth/register", { rawBody: body(MAX_JSON_BODY_BYTES) });
-    expect(atLimit.status).toBe(400); // read and validated: the password is too long for bcrypt
+    expect(refusal(atLimit)).toBe(400); // read and validated: the password is too long for bcrypt
     expect(atLimit.body.message).toMatch(/password/);
     const over = await api("/api/auth/register", { rawBody: body(MAX_JSON_BODY_BYTES + 1) });
-    expect(over.status).toBe(413);
+    expect(refusal(over)).toBe(413);
     expect(over.body.code).toBe(413);
   });
 

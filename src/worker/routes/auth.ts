@@ -14,7 +14,7 @@ import {
 import { database } from "../../db/client";
 import { findUserById, findUserByUsername, toUserJson, type UserJson } from "../../db/users";
 import type { LoginResult } from "../../protocol/http-shapes";
-import { ApiError, ok, unauthorized } from "../../http/envelope";
+import { ApiError, CredentialsRefused, ok, unauthorized } from "../../http/envelope";
 import { jsonBody } from "../../http/validate";
 import type { Settings } from "../../auth/config";
 import { loginAllowed, loginFailed, registrationAllowed } from "../../auth/throttle";
@@ -124,7 +124,7 @@ export const auth = new Hono<AppEnv>()
     const valid = await verifyPassword(body.password, row?.passwordHash, c.var.settings.bcryptCost);
     if (!row || !valid || row.status !== 0) {
       await loginFailed(c.env, body.username, address);
-      throw unauthorized("Invalid username or password");
+      throw new CredentialsRefused("Invalid username or password");
     }
     return ok(c, await issueSession(c.var.settings, c.env, toUserJson(row), body.platform));
   })

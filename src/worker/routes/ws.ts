@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { verifyAccessToken } from "../../auth/jwt";
 import { database } from "../../db/client";
 import { isActiveUser } from "../../db/users";
-import { ApiError, unauthorized } from "../../http/envelope";
+import { TransportError, unauthorized } from "../../http/envelope";
 import { UPGRADE_HEADERS, SUBPROTOCOL } from "../../objects/user/upgrade-headers";
 import { bearerToken } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
@@ -21,7 +21,7 @@ function tokenFromSubprotocols(header: string | undefined): string | null {
 
 export const wsRoute = new Hono<AppEnv>().get("/", async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
-    throw new ApiError(426, "Expected a WebSocket upgrade", { Upgrade: "websocket" });
+    throw new TransportError(426, "Expected a WebSocket upgrade", { Upgrade: "websocket" });
   }
   const subprotocolToken = tokenFromSubprotocols(c.req.header("Sec-WebSocket-Protocol"));
   const token = c.req.query("token") || bearerToken(c.req.header("Authorization")) || subprotocolToken;

@@ -1,5 +1,6 @@
 // HTTP helpers: calls go through the worker's own fetch, as a client's would.
 import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
 
 export const ORIGIN = "http://im.test";
 
@@ -26,6 +27,18 @@ export async function api<T = unknown>(
     contentType: response.headers.get("Content-Type") ?? "",
     body: await response.json(),
   };
+}
+
+/**
+ * The code of a business refusal, after checking it came as the SDK can read it: HTTP 200, JSON,
+ * and a message to show (http-api.md §1.4).
+ */
+export function refusal(response: ApiResponse): number {
+  expect(response.status).toBe(200);
+  expect(response.contentType).toMatch(/^application\/json/);
+  expect(response.body.message.length).toBeGreaterThan(0);
+  expect(response.body.code).not.toBe(0);
+  return response.body.code;
 }
 
 export interface TestUser {
