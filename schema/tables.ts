@@ -36,8 +36,24 @@ export const users = sqliteTable(
   (t) => [index("users_nickname_lower").on(sql`lower(${t.nickname})`)],
 );
 
+// One row per login. The access token names its session (`sid`), and every upgrade and HTTP call
+// checks that the session still stands: logout, a password change or an admin revokes it at once,
+// which is what makes a 30-day access token safe for the iOS SDK, which never refreshes.
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    platform: text("platform").notNull().default(""),
+    createdAt: integer("created_at").notNull().default(now),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("sessions_user").on(t.userId)],
+);
+
 // Opaque refresh tokens, stored only as their SHA-256. Each login starts a family; a refresh rotates
 // the token within its family, and a token used twice revokes the whole family (theft detection).
+// A family's id is its session's id.
 export const refreshTokens = sqliteTable(
   "refresh_tokens",
   {

@@ -47,7 +47,7 @@ export function readSettings(env: Env): Settings {
   return {
     jwtSecret,
     bcryptCost: positiveInt(env.BCRYPT_COST, 10),
-    accessTokenTtlSeconds: positiveInt(env.ACCESS_TOKEN_TTL_SECONDS, 86_400),
+    accessTokenTtlSeconds: positiveInt(env.ACCESS_TOKEN_TTL_SECONDS, 2_592_000),
     refreshTokenTtlSeconds: positiveInt(env.REFRESH_TOKEN_TTL_SECONDS, 2_592_000),
     messageMaxBytes: positiveInt(env.MESSAGE_MAX_BYTES, DEFAULT_MESSAGE_MAX_BYTES),
     sendRatePerSecond: positiveInt(env.SEND_RATE_PER_SECOND, 20),

@@ -44,7 +44,7 @@ export async function issueRefreshToken(
 }
 
 export type RotateResult =
-  | { ok: true; userId: string; platform: string; refresh: IssuedRefreshToken }
+  | { ok: true; userId: string; platform: string; sessionId: string; refresh: IssuedRefreshToken }
   | { ok: false; reason: "unknown" | "expired" | "reused" | "revoked" };
 
 /** Exchanges a refresh token for a new one in the same family. */
@@ -69,7 +69,7 @@ export async function rotateRefreshToken(
     return { ok: false, reason: "reused" };
   }
   const refresh = await issueRefreshToken(db, row.userId, row.platform, ttlSeconds, row.familyId);
-  return { ok: true, userId: row.userId, platform: row.platform, refresh };
+  return { ok: true, userId: row.userId, platform: row.platform, sessionId: row.familyId, refresh };
 }
 
 export async function revokeFamily(db: Database, familyId: string): Promise<void> {

@@ -41,9 +41,8 @@ export async function findUsersByIds(db: Database, ids: readonly string[]): Prom
 }
 
 /** Whether the id names an active (not disabled or deleted) user. */
-export async function isActiveUser(db: Database, id: string): Promise<boolean> {
-  const row = await db.select({ status: users.status }).from(users).where(eq(users.id, id)).get();
-  return row?.status === 0;
+export async function setPasswordHash(db: Database, id: string, passwordHash: string): Promise<void> {
+  await db.update(users).set({ passwordHash, updatedAt: Date.now() }).where(eq(users.id, id));
 }
 
 /** Which of these ids belong to active users. */

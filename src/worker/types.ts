@@ -7,5 +7,7 @@ export interface AppEnv {
     settings: Settings;
     /** The authenticated caller, set by requireAuth. */
     userId: string;
+    /** The caller's login session (the token's `sid`), set by requireAuth. */
+    sessionId: string;
   };
 }

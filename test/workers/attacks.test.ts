@@ -9,7 +9,7 @@ import {
   REGISTRATIONS_PER_ADDRESS,
 } from "../../src/auth/throttle";
 import { Err } from "../../src/protocol/codec";
-import { api, newUser, ORIGIN, type TestUser } from "./helpers/http";
+import { api, newUser, ORIGIN, sessionOf, type TestUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 
 const b64url = (value: unknown) =>
@@ -29,7 +29,7 @@ async function forgeries(user: TestUser): Promise<[string, string, Err][]> {
       (
         await signAccessToken(
           "another-secret-another-secret-1234",
-          { userId: user.userId, platform: "iOS" },
+          { userId: user.userId, platform: "iOS", sessionId: sessionOf(user.token) },
           3600,
         )
       ).token,
@@ -37,7 +37,13 @@ async function forgeries(user: TestUser): Promise<[string, string, Err][]> {
     ],
     [
       "expired",
-      (await signAccessToken(env.JWT_SECRET, { userId: user.userId, platform: "iOS" }, -60)).token,
+      (
+        await signAccessToken(
+          env.JWT_SECRET,
+          { userId: user.userId, platform: "iOS", sessionId: sessionOf(user.token) },
+          -60,
+        )
+      ).token,
       Err.ERR_TOKEN_EXPIRED,
     ],
     [

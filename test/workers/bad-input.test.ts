@@ -6,7 +6,7 @@ import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { MAX_CONSECUTIVE_BAD_FRAMES, MAX_FRAME_BYTES } from "../../src/protocol/limits";
 import { saveSocketState, socketState } from "../../src/objects/user/socket-state";
-import { ORIGIN, newUser } from "./helpers/http";
+import { newUser, ORIGIN, sessionOf } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 
 async function errorNotice(socket: TestSocket) {
@@ -125,7 +125,11 @@ describe("bad input on the socket", () => {
   it("answers an expired token with ERR_TOKEN_EXPIRED", async () => {
     const a = await newUser("a");
     const socket = await TestSocket.open(a.token);
-    const expired = await signAccessToken(env.JWT_SECRET, { userId: a.userId, platform: "iOS" }, -60);
+    const expired = await signAccessToken(
+      env.JWT_SECRET,
+      { userId: a.userId, platform: "iOS", sessionId: sessionOf(a.token) },
+      -60,
+    );
     expect((await socket.auth(a.userId, expired.token)).errorCode).toBe(Err.ERR_TOKEN_EXPIRED);
     expect((await socket.closed).code).toBe(1008);
   });

@@ -7,7 +7,7 @@ import { MessageStatus } from "../../src/objects/message";
 import { TokenBucket } from "../../src/objects/user/token-bucket";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
-import { api, newUser, type TestUser } from "./helpers/http";
+import { api, newUser, sessionOf, type TestUser } from "./helpers/http";
 import {
   nextReceipt,
   nextRevoke,
@@ -332,7 +332,11 @@ describe("multi-device", () => {
   it("renews the token on a live socket with REAUTH", async () => {
     const a = await newUser("a");
     const socket = await TestSocket.connect(a);
-    const fresh = await signAccessToken(env.JWT_SECRET, { userId: a.userId, platform: "iOS" }, 3600);
+    const fresh = await signAccessToken(
+      env.JWT_SECRET,
+      { userId: a.userId, platform: "iOS", sessionId: sessionOf(a.token) },
+      3600,
+    );
     const response = await socket.request(
       Cmd.CMD_REAUTH_REQ,
       pb.AuthRequest,

@@ -7,6 +7,8 @@ export interface SocketState {
   deviceId: string;
   /** Unique per connection; names the device that sent a message so it gets no push of it. */
   sessionId: string;
+  /** The login session of the token the socket was opened with; ending it closes the socket. */
+  loginSessionId: string;
   authed: boolean;
   openedAt: number;
   /** Text or undecodable frames in a row (PROTOCOL.md, decision 3). */

@@ -1,6 +1,8 @@
 // Headers the worker sets on an authenticated upgrade before handing it to the UserObject.
 export const UPGRADE_HEADERS = {
   userId: "X-IM-User",
+  /** The login session of the token (its `sid`): logout closes the sockets opened with it. */
+  sessionId: "X-IM-Session",
   platform: "X-IM-Platform",
   deviceId: "X-IM-Device",
   subprotocol: "X-IM-Subprotocol",

@@ -10,6 +10,7 @@ import { toDelivered, type DeliveredMessage } from "../message";
 import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
 import { handleFrames } from "./dispatch";
 import { FrameQueue } from "./frame-queue";
+import { sessionEndedFrame } from "./handlers/session";
 import type { UserServices } from "./frame-context";
 import { DeliveredMarks } from "./delivered-marks";
 import { DeliveryOrder } from "./delivery-order";
@@ -96,6 +97,7 @@ export class UserObject extends DurableObject<Env> {
       platform: request.headers.get(UPGRADE_HEADERS.platform) ?? "",
       deviceId: request.headers.get(UPGRADE_HEADERS.deviceId) ?? "",
       sessionId: crypto.randomUUID(),
+      loginSessionId: request.headers.get(UPGRADE_HEADERS.sessionId) ?? "",
       authed: false,
       openedAt: Date.now(),
       badFrames: 0,
@@ -196,6 +198,22 @@ export class UserObject extends DurableObject<Env> {
    * ones (a repeated delivery changes nothing) and every authenticated device gets them, except
    * the device that sent a message, which had its SEND_MSG_RSP.
    */
+  /**
+   * Logout, a password change or an admin ended these login sessions (all but `keep` when
+   * `loginSessionIds` is null): their sockets get KICK_OUT (reason 2) and close, so a revoked
+   * token stops reading at once.
+   */
+  async endSessions(loginSessionIds: readonly string[] | null, keep: string | null): Promise<void> {
+    const ended = (id: string) => (loginSessionIds === null ? id !== keep : loginSessionIds.includes(id));
+    for (const ws of this.ctx.getWebSockets()) {
+      const state = socketState(ws);
+      if (!ended(state.loginSessionId)) continue;
+      saveSocketState(ws, { ...state, authed: false });
+      sendFrame(ws, sessionEndedFrame());
+      closeSocket(ws, CloseCode.kicked, "session ended");
+    }
+  }
+
   async deliver(delivery: Delivery): Promise<void> {
     await this.deliveryOrder.deliver(delivery);
   }

@@ -2,8 +2,8 @@
 // never from the body (http-api.md §1.6).
 import { createMiddleware } from "hono/factory";
 import { verifyAccessToken } from "../../auth/jwt";
+import { sessionStands } from "../../auth/sessions";
 import { database } from "../../db/client";
-import { isActiveUser } from "../../db/users";
 import { unauthorized } from "../../http/envelope";
 import type { AppEnv } from "../types";
 
@@ -21,9 +21,10 @@ export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c
   if (!token) throw unauthorized("Invalid authorization header format");
   const result = await verifyAccessToken(c.var.settings.jwtSecret, token);
   if (!result.ok) throw unauthorized(result.reason === "expired" ? "Token expired" : "Invalid token");
-  // A valid signature is not enough: the account may have been deleted or disabled since.
-  if (!(await isActiveUser(database(c.env), result.claims.userId)))
-    throw unauthorized("Account no longer active");
-  c.set("userId", result.claims.userId);
+  // A valid signature is not enough: the session may have ended, the account been disabled.
+  const { userId, sessionId } = result.claims;
+  if (!(await sessionStands(database(c.env), userId, sessionId))) throw unauthorized("Session ended");
+  c.set("userId", userId);
+  c.set("sessionId", sessionId);
   await next();
 });

@@ -1,18 +1,14 @@
-// /api/auth: register, login, refresh (extension) and logout (extension).
+// /api/auth: register, login, refresh (extension), logout (extension) and password change (extension).
 import { Hono, type Context } from "hono";
 import { ulid } from "ulid";
 import { z } from "zod";
 import { users } from "../../../schema/tables";
 import { signAccessToken } from "../../auth/jwt";
 import { hashPassword, verifyPassword } from "../../auth/passwords";
-import {
-  issueRefreshToken,
-  revokeAllForUser,
-  revokeByToken,
-  rotateRefreshToken,
-} from "../../auth/refresh-tokens";
+import { issueRefreshToken, revokeByToken, rotateRefreshToken } from "../../auth/refresh-tokens";
+import { revokeAllSessions, revokeSession, sessionStands, startSession } from "../../auth/sessions";
 import { database } from "../../db/client";
-import { findUserById, findUserByUsername, toUserJson, type UserJson } from "../../db/users";
+import { findUserById, findUserByUsername, setPasswordHash, toUserJson, type UserJson } from "../../db/users";
 import type { LoginResult } from "../../protocol/http-shapes";
 import { ApiError, CredentialsRefused, ok, unauthorized } from "../../http/envelope";
 import { jsonBody } from "../../http/validate";
@@ -49,6 +45,7 @@ const LogoutBody = z.object({
   refreshToken: z.string().min(1).max(256).optional(),
   all: z.boolean().optional(),
 });
+const PasswordBody = z.object({ oldPassword: z.string().min(1).max(1024), newPassword: password });
 
 /**
  * The caller's address. Cloudflare sets CF-Connecting-IP and a client cannot override it there;
@@ -72,16 +69,20 @@ async function issueSession(
   user: UserJson,
   platformName: string,
 ): Promise<LoginResult> {
+  const db = database(env);
+  const sessionId = await startSession(db, user.userID, platformName);
   const access = await signAccessToken(
     settings.jwtSecret,
-    { userId: user.userID, platform: platformName },
+    { userId: user.userID, platform: platformName, sessionId },
     settings.accessTokenTtlSeconds,
   );
+  // The refresh family is the session: revoking one revokes the other.
   const refresh = await issueRefreshToken(
-    database(env),
+    db,
     user.userID,
     platformName,
     settings.refreshTokenTtlSeconds,
+    sessionId,
   );
   return {
     token: access.token,
@@ -141,9 +142,10 @@ export const auth = new Hono<AppEnv>()
     }
     const row = await findUserById(db, rotated.userId);
     if (!row || row.status !== 0) throw unauthorized("Invalid refresh token");
+    if (!(await sessionStands(db, row.id, rotated.sessionId))) throw unauthorized("Session ended");
     const access = await signAccessToken(
       c.var.settings.jwtSecret,
-      { userId: row.id, platform: rotated.platform },
+      { userId: row.id, platform: rotated.platform, sessionId: rotated.sessionId },
       c.var.settings.accessTokenTtlSeconds,
     );
     const result: LoginResult = {
@@ -159,7 +161,39 @@ export const auth = new Hono<AppEnv>()
   .post("/logout", requireAuth, async (c) => {
     const body = await jsonBody(c, LogoutBody);
     const db = database(c.env);
-    if (body.all) await revokeAllForUser(db, c.var.userId);
-    else if (body.refreshToken) await revokeByToken(db, c.var.userId, body.refreshToken);
+    const { userId, sessionId } = c.var;
+    if (body.all) await revokeAllSessions(db, userId);
+    else {
+      await revokeSession(db, userId, sessionId);
+      if (body.refreshToken) await revokeByToken(db, userId, body.refreshToken);
+    }
+    await endLiveSessions(c.env, userId, body.all ? null : [sessionId]);
+    return ok(c, null);
+  })
+  .post("/password", requireAuth, async (c) => {
+    const body = await jsonBody(c, PasswordBody);
+    const db = database(c.env);
+    const { userId, sessionId, settings } = c.var;
+    const row = await findUserById(db, userId);
+    if (!row || !(await verifyPassword(body.oldPassword, row.passwordHash, settings.bcryptCost))) {
+      throw new ApiError(403, "the current password is wrong");
+    }
+    await setPasswordHash(db, userId, await hashPassword(body.newPassword, settings.bcryptCost));
+    // Whoever else holds a token of this account loses it; the caller keeps this session.
+    await revokeAllSessions(db, userId, sessionId);
+    await endLiveSessions(c.env, userId, null, sessionId);
     return ok(c, null);
   });
+
+/**
+ * Closes the user's live sockets of the ended sessions (all of them when `sessionIds` is null,
+ * but `keep`): a revoked session must stop reading at once, not at its next reconnect.
+ */
+async function endLiveSessions(
+  env: Env,
+  userId: string,
+  sessionIds: readonly string[] | null,
+  keep?: string,
+): Promise<void> {
+  await env.USER_OBJECT.getByName(userId).endSessions(sessionIds, keep ?? null);
+}

@@ -3,8 +3,8 @@
 // `Sec-WebSocket-Protocol: im.v1, token.<JWT>` (PROTOCOL.md, "Transport" and decision 14).
 import { Hono } from "hono";
 import { verifyAccessToken } from "../../auth/jwt";
+import { sessionStands } from "../../auth/sessions";
 import { database } from "../../db/client";
-import { isActiveUser } from "../../db/users";
 import { TransportError, unauthorized } from "../../http/envelope";
 import { UPGRADE_HEADERS, SUBPROTOCOL } from "../../objects/user/upgrade-headers";
 import { bearerToken } from "../middleware/require-auth";
@@ -29,11 +29,12 @@ export const wsRoute = new Hono<AppEnv>().get("/", async (c) => {
   const verified = await verifyAccessToken(c.var.settings.jwtSecret, token);
   if (!verified.ok) throw unauthorized(verified.reason === "expired" ? "Token expired" : "Invalid token");
 
-  const { userId } = verified.claims;
-  if (!(await isActiveUser(database(c.env), userId))) throw unauthorized("Account no longer active");
+  const { userId, sessionId } = verified.claims;
+  if (!(await sessionStands(database(c.env), userId, sessionId))) throw unauthorized("Session ended");
   // These headers are set here, after verification, and overwrite anything the client sent.
   const headers = new Headers(c.req.raw.headers);
   headers.set(UPGRADE_HEADERS.userId, userId);
+  headers.set(UPGRADE_HEADERS.sessionId, sessionId);
   headers.set(UPGRADE_HEADERS.platform, (c.req.query("platform") || verified.claims.platform).slice(0, 32));
   headers.set(UPGRADE_HEADERS.deviceId, (c.req.query("device_id") ?? "").slice(0, 64));
   headers.set(UPGRADE_HEADERS.subprotocol, subprotocolToken ? SUBPROTOCOL : "");

@@ -1,5 +1,6 @@
 // HTTP helpers: calls go through the worker's own fetch, as a client's would.
 import { exports } from "cloudflare:workers";
+import { decodeJwt } from "jose";
 import { expect } from "vitest";
 
 export const ORIGIN = "http://im.test";
@@ -62,4 +63,11 @@ export async function newUser(prefix = "user"): Promise<TestUser> {
   const data = login.body.data;
   if (!data) throw new Error(`login failed: ${login.body.message}`);
   return { userId: data.userID, username, password, token: data.token, refreshToken: data.refreshToken };
+}
+
+/** The login session a token names (its `sid`), for tests that sign tokens of their own. */
+export function sessionOf(token: string): string {
+  const { sid } = decodeJwt(token);
+  if (typeof sid !== "string") throw new Error("token names no session");
+  return sid;
 }

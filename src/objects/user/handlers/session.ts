@@ -86,6 +86,14 @@ function kickOthers(fc: FrameContext, platform: string): void {
   }
 }
 
+/** KICK_OUT for a socket whose login session was ended (logout elsewhere, password change, admin). */
+export function sessionEndedFrame(): Uint8Array {
+  return encodeFrame(Cmd.CMD_KICK_OUT, 0, pb.KickOutNotification, {
+    reason: KickReason.accountProblem,
+    message: "this session has ended: log in again",
+  });
+}
+
 export function disconnect(fc: FrameContext): void {
   sendFrame(fc.ws, encodeRawFrame(Cmd.CMD_DISCONNECT_RSP, fc.frame.sequence, new Uint8Array()));
   closeSocket(fc.ws, CloseCode.normal, "client disconnected");
