@@ -187,7 +187,7 @@ export class ImConnection {
     return this.request(
       Cmd.CMD_BATCH_SYNC_REQ,
       pb.BatchSyncRequest,
-      { conversationStates: states, maxCountPerConversation },
+      { conversationStates: states, maxCountPerConversation, followsHasMore: true },
       pb.BatchSyncResponse,
     );
   }

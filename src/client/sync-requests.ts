@@ -10,13 +10,16 @@ export type BatchSync = (
 ) => Promise<ConversationMessages[]>;
 export type SyncRange = (conversationId: string, startSeq: number, endSeq: number) => Promise<RangePage>;
 
-/** One BATCH_SYNC round trip: every listed conversation after its last_seq, plus the unlisted ones. */
+/**
+ * One BATCH_SYNC round trip: every listed conversation after its last_seq, plus the unlisted ones.
+ * The receiver continues while has_more, and says so, so the server pushes nothing after the answer.
+ */
 export function batchSyncOver(connection: Connection, pageSize: number): BatchSync {
   return async (states) => {
     const response = await connection.request(
       Cmd.CMD_BATCH_SYNC_REQ,
       pb.BatchSyncRequest,
-      { conversationStates: states, maxCountPerConversation: pageSize },
+      { conversationStates: states, maxCountPerConversation: pageSize, followsHasMore: true },
       { command: Cmd.CMD_BATCH_SYNC_RSP, decode: (b) => pb.BatchSyncResponse.decode(b) },
     );
     return expectSuccess(response, Cmd.CMD_BATCH_SYNC_REQ).conversationMessages;

@@ -25,6 +25,20 @@ export const MAX_SYNC_COUNT = 500;
  */
 export const SYNC_RESPONSE_BUDGET_BYTES = 900 * 1024;
 
+/**
+ * SYNC_RANGE requests one socket may send at once. After a reconnect the SDK asks one per
+ * conversation with a hole, all together (IMMessageManager+MessageLoss.swift): as many as the
+ * conversations a BATCH_SYNC may list (MAX_SYNC_CONVERSATIONS). Refilled at the request rate.
+ */
+export const RANGE_SYNC_BURST = 1_000;
+
+/**
+ * Heartbeats: the SDK sends one every 30 s and reconnects when one goes unanswered, so none is
+ * ever refused; a socket beating more than this is no SDK and is closed (1008) instead.
+ */
+export const HEARTBEATS_PER_SECOND = 1;
+export const HEARTBEAT_BURST = 10;
+
 /** Longest client_msg_id accepted (a UUID is 36). */
 export const MAX_CLIENT_MSG_ID_LENGTH = 64;
 

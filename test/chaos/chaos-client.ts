@@ -162,7 +162,7 @@ export class ChaosClient {
     return this.request(
       Cmd.CMD_BATCH_SYNC_REQ,
       pb.BatchSyncRequest,
-      { conversationStates: states, maxCountPerConversation },
+      { conversationStates: states, maxCountPerConversation, followsHasMore: true },
       Cmd.CMD_BATCH_SYNC_RSP,
       pb.BatchSyncResponse,
     );

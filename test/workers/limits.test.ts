@@ -89,8 +89,8 @@ describe("limits at their edges", () => {
       };
     });
     const socket = await TestSocket.open(a.token);
-    for (let i = 0; i < burst + 1; i++) socket.send(Cmd.CMD_HEARTBEAT_REQ, pb.HeartbeatRequest, {});
-    for (let i = 0; i < burst; i++) await socket.nextCommand(Cmd.CMD_HEARTBEAT_RSP);
+    for (let i = 0; i < burst + 1; i++) socket.send(Cmd.CMD_CONNECT_REQ, pb.ConnectRequest, {});
+    for (let i = 0; i < burst; i++) await socket.nextCommand(Cmd.CMD_CONNECT_RSP);
     const notice = pb.ErrorNotice.decode((await socket.nextCommand(Cmd.CMD_UNKNOWN)).body);
     expect(notice).toMatchObject({ errorCode: Err.ERR_SEND_TOO_FAST, refSequence: burst + 1 });
     socket.close();

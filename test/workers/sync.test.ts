@@ -15,7 +15,7 @@ function batchSync(socket: TestSocket, states: { conversationId: string; lastSeq
   return socket.request(
     Cmd.CMD_BATCH_SYNC_REQ,
     pb.BatchSyncRequest,
-    { conversationStates: states, maxCountPerConversation: max },
+    { conversationStates: states, maxCountPerConversation: max, followsHasMore: true },
     Cmd.CMD_BATCH_SYNC_RSP,
     pb.BatchSyncResponse,
   );

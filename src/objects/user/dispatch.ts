@@ -1,7 +1,15 @@
 // One inbound frame: size and type checks, one decode, then an exhaustive switch on the command.
 import { Cmd, decodeFrame, Err, errorNotice, type Frame } from "../../protocol/codec";
 import type { Settings } from "../../auth/config";
-import { CloseCode, MAX_CONSECUTIVE_BAD_FRAMES, MAX_FRAME_BYTES } from "../../protocol/limits";
+import {
+  CloseCode,
+  HEARTBEAT_BURST,
+  HEARTBEATS_PER_SECOND,
+  MAX_CONSECUTIVE_BAD_FRAMES,
+  MAX_FRAME_BYTES,
+  RANGE_SYNC_BURST,
+} from "../../protocol/limits";
+import { spendAck } from "./ack-credit";
 import { TokenBucket } from "./token-bucket";
 import { notice, refuse, RequestError, type FrameContext, type UserServices } from "./frame-context";
 import { MAX_SENDS_PER_CALL, prepareSend, sendMessages, type PreparedSend } from "./handlers/send";
@@ -13,15 +21,54 @@ import { closeSocket, saveSocketState, sendFrame, socketState } from "./socket-s
 
 type Handler = (fc: FrameContext) => void | Promise<void>;
 
-/** Each socket's request budget; in memory, so a hibernated socket wakes with a full one. */
-const requestBuckets = new WeakMap<WebSocket, TokenBucket>();
-function requestBucket(ws: WebSocket, settings: Settings): TokenBucket {
-  let bucket = requestBuckets.get(ws);
-  if (!bucket) {
-    bucket = new TokenBucket(settings.socketRequestsPerSecond, settings.socketRequestBurst);
-    requestBuckets.set(ws, bucket);
+/** A socket's budgets; in memory, so a hibernated socket wakes with full ones. */
+interface SocketBudgets {
+  /** Requests that are not one of the kinds below (socketRequestsPerSecond, socketRequestBurst). */
+  requests: TokenBucket;
+  /** SYNC_RANGE: the SDK fills every conversation's hole at once after a reconnect. */
+  rangeSyncs: TokenBucket;
+  /** HEARTBEAT: never refused, but a socket beating far faster than any client is closed. */
+  heartbeats: TokenBucket;
+}
+const budgets = new WeakMap<WebSocket, SocketBudgets>();
+function budgetsOf(ws: WebSocket, settings: Settings): SocketBudgets {
+  let found = budgets.get(ws);
+  if (!found) {
+    found = {
+      requests: new TokenBucket(settings.socketRequestsPerSecond, settings.socketRequestBurst),
+      rangeSyncs: new TokenBucket(settings.socketRequestsPerSecond, RANGE_SYNC_BURST),
+      heartbeats: new TokenBucket(HEARTBEATS_PER_SECOND, HEARTBEAT_BURST),
+    };
+    budgets.set(ws, found);
   }
-  return bucket;
+  return found;
+}
+
+/**
+ * The SDK's own traffic never meets a refusal (PROTOCOL.md, decision 16; docs/RELIABILITY.md,
+ * "Per-socket limits"): MSG_ACKs within what was pushed to the socket, heartbeats, and sends (the
+ * per-user send bucket bounds those) take nothing from the request budget. What remains is
+ * counted; a refusal is an ErrorNotice, except for an ack, which is dropped unanswered.
+ */
+function admit(
+  ws: WebSocket,
+  frame: Frame,
+  settings: Settings,
+  authed: boolean,
+): "pass" | "refuse" | "drop" | "close" {
+  const budget = budgetsOf(ws, settings);
+  switch (frame.command) {
+    case Cmd.CMD_MSG_ACK:
+      return spendAck(ws) || budget.requests.take() ? "pass" : "drop";
+    case Cmd.CMD_HEARTBEAT_REQ:
+      return budget.heartbeats.take() ? "pass" : "close";
+    case Cmd.CMD_SEND_MSG_REQ:
+      return authed || budget.requests.take() ? "pass" : "refuse";
+    case Cmd.CMD_SYNC_RANGE_REQ:
+      return budget.rangeSyncs.take() ? "pass" : "refuse";
+    default:
+      return budget.requests.take() ? "pass" : "refuse";
+  }
 }
 
 /** Handlers that need an authenticated socket (PROTOCOL.md, decision 4). */
@@ -120,9 +167,17 @@ function openFrame(
     return () => badFrame(ws, "undecodable frame: expected a WebSocketMessage", null);
   }
   const { settings } = services;
-  if (!requestBucket(ws, settings).take()) {
-    const message = `too many requests: at most ${settings.socketRequestsPerSecond} a second`;
-    return () => sendFrame(ws, errorNotice(Err.ERR_SEND_TOO_FAST, message, frame));
+  switch (admit(ws, frame, settings, socketState(ws).authed)) {
+    case "pass":
+      break;
+    case "drop":
+      return () => {};
+    case "close":
+      return () => closeSocket(ws, CloseCode.policyViolation, "heartbeat flood");
+    case "refuse": {
+      const message = `too many requests: at most ${settings.socketRequestsPerSecond} a second`;
+      return () => sendFrame(ws, errorNotice(Err.ERR_SEND_TOO_FAST, message, frame));
+    }
   }
   let state = socketState(ws);
   if (state.badFrames > 0) {

@@ -9,6 +9,7 @@ import { AUTH_TIMEOUT_MS, CloseCode, MAX_SOCKETS_PER_USER } from "../../protocol
 import { toDelivered, type DeliveredMessage } from "../message";
 import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
 import { handleFrames } from "./dispatch";
+import { creditPushes } from "./ack-credit";
 import { FrameQueue } from "./frame-queue";
 import { sessionEndedFrame } from "./handlers/session";
 import type { UserServices } from "./frame-context";
@@ -309,7 +310,9 @@ export class UserObject extends DurableObject<Env> {
         frame = pushFrame(pushed.map((m) => m.info));
         framesByOrigin.set(key, frame);
       }
-      if (frame) sendFrame(ws, frame);
+      if (!frame) continue;
+      sendFrame(ws, frame);
+      creditPushes(ws, messages.length - ownCount);
     }
   }
 }

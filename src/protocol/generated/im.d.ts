@@ -507,6 +507,7 @@ export namespace im {
             $unknowns?: Uint8Array[];
             conversationStates: im.protocol.ConversationSyncState.$Properties[];
             maxCountPerConversation: number;
+            followsHasMore: boolean;
             static encode(message: im.protocol.BatchSyncRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.BatchSyncRequest & im.protocol.BatchSyncRequest.$Shape;
         }
@@ -515,6 +516,7 @@ export namespace im {
             interface $Properties {
                 conversationStates?: (im.protocol.ConversationSyncState.$Properties[]|null);
                 maxCountPerConversation?: (number|null);
+                followsHasMore?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.BatchSyncRequest.$Properties;

@@ -2196,6 +2196,7 @@ export const im = $root.im = (() => {
 
             BatchSyncRequest.prototype.conversationStates = $util.emptyArray;
             BatchSyncRequest.prototype.maxCountPerConversation = 0;
+            BatchSyncRequest.prototype.followsHasMore = false;
 
             BatchSyncRequest.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -2209,6 +2210,8 @@ export const im = $root.im = (() => {
                         $root.im.protocol.ConversationSyncState.encode(message.conversationStates[i], writer.uint32(10).fork(), _depth + 1).ldelim();
                 if (message.maxCountPerConversation != null && $Object.hasOwnProperty.call(message, "maxCountPerConversation") && message.maxCountPerConversation !== 0)
                     writer.uint32(16).int32(message.maxCountPerConversation);
+                if (message.followsHasMore != null && $Object.hasOwnProperty.call(message, "followsHasMore") && message.followsHasMore !== false)
+                    writer.uint32(800).bool(message.followsHasMore);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2257,6 +2260,15 @@ export const im = $root.im = (() => {
                                 message.maxCountPerConversation = value;
                             else
                                 delete message.maxCountPerConversation;
+                            continue;
+                        }
+                    case 100: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.followsHasMore = value;
+                            else
+                                delete message.followsHasMore;
                             continue;
                         }
                     }

@@ -3,9 +3,11 @@
 import { Cmd, Err, pb, type ConversationMessages, type MessageInfo } from "../../../protocol/codec";
 import { parseConversationId } from "../../../protocol/conversation-id";
 import { DEFAULT_SYNC_COUNT, MAX_SYNC_COUNT, SYNC_RESPONSE_BUDGET_BYTES } from "../../../protocol/limits";
-import { encodedSizeBound, toMessageInfo, type StoredMessage } from "../../message";
+import { toMessageInfo, type StoredMessage } from "../../message";
 import type { ReadQuery, ReadResult } from "../../rpc";
 import { decodeBody, reply, RequestError, type FrameContext } from "../frame-context";
+import { startCatchUp, type LeftOut } from "../sync-catch-up";
+import { fitPrefix } from "../sync-pages";
 
 /** Most conversation states one BATCH_SYNC may list. */
 export const MAX_SYNC_CONVERSATIONS = 1_000;
@@ -19,32 +21,6 @@ function clampCount(requested: number | null | undefined): number {
 
 function readConversation(fc: FrameContext, query: ReadQuery): Promise<ReadResult> {
   return fc.env.CONVERSATION_OBJECT.getByName(query.conversationId).read(query);
-}
-
-/** Keeps the longest prefix of `messages` whose encoded size fits `budget`. */
-function fitPrefix(messages: StoredMessage[], budget: number): { kept: StoredMessage[]; used: number } {
-  let used = 0;
-  let n = 0;
-  for (const m of messages) {
-    const size = encodedSizeBound(m);
-    if (used + size > budget) break;
-    used += size;
-    n++;
-  }
-  return { kept: messages.slice(0, n), used };
-}
-
-/** Keeps the longest suffix (the newest) of `messages` whose encoded size fits `budget`. */
-function fitSuffix(messages: StoredMessage[], budget: number): { kept: StoredMessage[]; used: number } {
-  let used = 0;
-  let n = 0;
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const size = encodedSizeBound(messages[i] as StoredMessage);
-    if (used + size > budget) break;
-    used += size;
-    n++;
-  }
-  return { kept: messages.slice(messages.length - n), used };
 }
 
 async function mapLimited<T, R>(
@@ -78,6 +54,7 @@ export async function batchSync(fc: FrameContext): Promise<void> {
     throw new RequestError(Err.ERR_INVALID_PARAM, `at most ${MAX_SYNC_CONVERSATIONS} conversation states`);
   }
   const limit = clampCount(req.maxCountPerConversation);
+  const follows = req.followsHasMore === true;
   const listed = new Map<string, number>();
   for (const state of states) {
     const conversation = parseConversationId(state.conversationId ?? "");
@@ -107,35 +84,30 @@ export async function batchSync(fc: FrameContext): Promise<void> {
   });
 
   const conversationMessages: ConversationMessages[] = [];
+  const leftOut: LeftOut[] = [];
   let total = 0;
   plans.forEach((plan, i) => {
     const read = reads[i];
     if (read && !read.ok) return; // no longer readable by this user: skip it rather than fail the sync
     const maxSeq = read ? read.maxSeq : plan.inboxMaxSeq;
     const fetched = read ? read.messages : [];
-    if (plan.lastSeq === null) {
-      const { kept, used } = fitSuffix(fetched, budget);
-      budget -= used;
-      total += kept.length;
-      conversationMessages.push({
-        conversationId: plan.conversationId,
-        messages: kept.map(toMessageInfo),
-        maxSeq,
-        syncedSeq: maxSeq,
-        hasMore: false,
-      });
-      return;
-    }
+    // The answer starts after the client's last_seq, or, for a conversation it did not list, at
+    // the first of the newest messages read; both are cut to the byte budget in seq order.
+    const startAfter = plan.lastSeq ?? (fetched[0] ? fetched[0].seq - 1 : maxSeq);
     const { kept, used } = fitPrefix(fetched, budget);
     budget -= used;
     total += kept.length;
-    const syncedSeq = kept.length > 0 ? (kept[kept.length - 1] as StoredMessage).seq : plan.lastSeq;
+    const syncedSeq = kept.length > 0 ? (kept[kept.length - 1] as StoredMessage).seq : startAfter;
+    const hasMore = syncedSeq < maxSeq;
+    if (hasMore && !follows)
+      leftOut.push({ conversationId: plan.conversationId, fromSeq: syncedSeq + 1, toSeq: maxSeq });
     conversationMessages.push({
       conversationId: plan.conversationId,
       messages: kept.map(toMessageInfo),
-      maxSeq,
+      // A client that ignores has_more stores max_seq as its cursor: never past what it was given.
+      maxSeq: follows ? maxSeq : syncedSeq,
       syncedSeq,
-      hasMore: syncedSeq < maxSeq,
+      hasMore,
     });
   });
 
@@ -145,6 +117,8 @@ export async function batchSync(fc: FrameContext): Promise<void> {
     serverTime: Date.now(),
     totalMessageCount: total,
   });
+  // The rest follows the answer as pushes; a client that follows has_more asks for it itself.
+  startCatchUp(fc, leftOut);
 }
 
 export async function syncRange(fc: FrameContext): Promise<void> {

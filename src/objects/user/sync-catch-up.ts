@@ -1,0 +1,81 @@
+// Catching up a client that does not follow has_more (the iOS SDK: it stores max_seq as its cursor
+// and ignores has_more, IMMessageSyncManager.swift). What its BATCH_SYNC answer left out is pushed
+// after the answer as CMD_BATCH_MSG frames, page by page, paced by the client's MSG_ACKs so that a
+// slow device is never sent more than a window ahead (PROTOCOL.md, decision 8).
+import { Cmd, encodeFrame, pb } from "../../protocol/codec";
+import { MAX_SYNC_COUNT, SYNC_RESPONSE_BUDGET_BYTES } from "../../protocol/limits";
+import { toMessageInfo } from "../message";
+import { creditPushes, unackedPushes } from "./ack-credit";
+import type { FrameContext } from "./frame-context";
+import { sendFrame } from "./socket-state";
+import { fitPrefix } from "./sync-pages";
+
+/** What one conversation's answer left out: seqs from `fromSeq` to `toSeq`, both inclusive. */
+export interface LeftOut {
+  conversationId: string;
+  fromSeq: number;
+  toSeq: number;
+}
+
+/** Pushed but unacked messages past which the catch-up waits for acks (two pages of the SDK's 100). */
+export const CATCH_UP_WINDOW = 200;
+/** How long the catch-up waits for acks before it gives up; the next BATCH_SYNC resumes it. */
+export const CATCH_UP_ACK_WAIT_MS = 10_000;
+const ACK_POLL_MS = 10;
+
+interface Run {
+  cancelled: boolean;
+}
+
+/** One catch-up per socket: a later BATCH_SYNC replaces the earlier one's rest. */
+const runs = new WeakMap<WebSocket, Run>();
+
+/** Starts pushing `leftOut` to the socket after its answer; returns at once. */
+export function startCatchUp(fc: FrameContext, leftOut: readonly LeftOut[]): void {
+  const previous = runs.get(fc.ws);
+  if (previous) previous.cancelled = true;
+  if (leftOut.length === 0) return;
+  const run: Run = { cancelled: false };
+  runs.set(fc.ws, run);
+  // Not awaited: the socket's later frames (its MSG_ACKs among them) must be handled meanwhile.
+  void pushLeftOut(fc, leftOut, run)
+    .catch((error: unknown) => console.warn(`user ${fc.state.userId}: catch-up stopped`, error))
+    .finally(() => {
+      if (runs.get(fc.ws) === run) runs.delete(fc.ws);
+    });
+}
+
+async function pushLeftOut(fc: FrameContext, leftOut: readonly LeftOut[], run: Run): Promise<void> {
+  for (const { conversationId, fromSeq, toSeq } of leftOut) {
+    let next = fromSeq;
+    while (next <= toSeq) {
+      if (!(await ackWindowOpen(fc.ws, run))) return;
+      const read = await fc.env.CONVERSATION_OBJECT.getByName(conversationId).read({
+        conversationId,
+        userId: fc.state.userId,
+        fromSeq: next,
+        toSeq,
+        limit: MAX_SYNC_COUNT,
+        newest: false,
+      });
+      if (!read.ok) break; // no longer readable by this user (left, removed): nothing more to give
+      const { kept } = fitPrefix(read.messages, SYNC_RESPONSE_BUDGET_BYTES);
+      const last = kept[kept.length - 1];
+      if (!last || run.cancelled || fc.ws.readyState !== WebSocket.OPEN) break;
+      const messages = kept.map((m) => ({ message: toMessageInfo(m) }));
+      sendFrame(fc.ws, encodeFrame(Cmd.CMD_BATCH_MSG, 0, pb.BatchMessages, { messages }));
+      creditPushes(fc.ws, kept.length);
+      next = last.seq + 1;
+    }
+  }
+}
+
+/** Waits until the socket has acked all but CATCH_UP_WINDOW of its pushes; false to stop. */
+async function ackWindowOpen(ws: WebSocket, run: Run): Promise<boolean> {
+  const deadline = Date.now() + CATCH_UP_ACK_WAIT_MS;
+  while (unackedPushes(ws) > CATCH_UP_WINDOW) {
+    if (run.cancelled || ws.readyState !== WebSocket.OPEN || Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, ACK_POLL_MS));
+  }
+  return !run.cancelled && ws.readyState === WebSocket.OPEN;
+}
