@@ -4,6 +4,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
 import { Cmd, Err, NodeImClient, pb } from "./helpers/im-client";
+import { account as sdkAccount, untilMessages } from "./helpers/sdk-harness";
+import { MessageType, readFileContent, readImageContent } from "edge-im/client";
 
 let server: DevServer;
 beforeAll(async () => {
@@ -124,6 +126,54 @@ describe("files against wrangler dev", () => {
     } finally {
       a.close();
       b.close();
+    }
+  });
+
+  it("uploads with the TS client's token and sends image and file messages the receiver can read", async () => {
+    const alice = await sdkAccount(server, "alice");
+    const bob = await sdkAccount(server, "bob");
+    await alice.client.connect();
+    await bob.client.connect();
+    try {
+      const gif = new Uint8Array([...new TextEncoder().encode("GIF89a"), ...randomBytes(2000)]);
+      const image = await alice.client.uploadFile(gif);
+      expect(image).toMatchObject({ size: gif.byteLength });
+      expect(image.url).toMatch(/\.gif$/);
+      await alice.client.sendImage({ to: bob.userId }, { ...image, width: 10, height: 20 });
+
+      const notes = new Blob(["meeting notes\n"], { type: "text/plain" });
+      const file = await alice.client.uploadFile(notes, { fileName: "notes.txt" });
+      expect(file.url).toMatch(/\.txt$/);
+      await alice.client.sendFile({ to: bob.userId }, { ...file, fileName: "notes.txt" });
+
+      const conversationId = bob.client.conversationWith(alice.userId);
+      await untilMessages(bob, conversationId, 2);
+      const [imageMessage, fileMessage] = bob.timeline;
+      expect(imageMessage?.messageType).toBe(MessageType.image);
+      expect(JSON.parse(imageMessage!.text)).toEqual({
+        url: image.url,
+        thumbnailUrl: "",
+        width: 10,
+        height: 20,
+        size: gif.byteLength,
+        format: "gif",
+        localPath: "",
+        thumbnailPath: "",
+      });
+      const received = readImageContent(imageMessage!.text)!;
+      expect(Buffer.compare(new Uint8Array(await (await fetch(received.url)).arrayBuffer()), gif)).toBe(0);
+      expect(fileMessage?.messageType).toBe(MessageType.file);
+      expect(readFileContent(fileMessage!.text)).toEqual({
+        url: file.url,
+        fileName: "notes.txt",
+        size: notes.size,
+        format: "txt",
+        localPath: "",
+      });
+      expect(await (await fetch(file.url)).text()).toBe("meeting notes\n");
+    } finally {
+      alice.client.disconnect();
+      bob.client.disconnect();
     }
   });
 });
