@@ -1,8 +1,8 @@
 // Upload limits per uploader (GuardObject): files per minute and bytes per hour, for a signed-in
 // user by user id, for an anonymous upload by client address (the SDK's raw upload sends no token).
 import type { Settings } from "../auth/config";
+import { throttled } from "../auth/throttle";
 import { ApiError } from "../http/envelope";
-import type { Verdict } from "../objects/guard/guard-object";
 import { HOUR_MS, MINUTE_MS } from "./limits";
 
 export type Uploader = { userId: string } | { address: string };
@@ -12,12 +12,6 @@ export interface Reservation {
   allowanceBytes: number;
   /** Records what the upload really stored, when that was not known up front. */
   settle: (bytes: number) => Promise<void>;
-}
-
-function throttled(verdict: Verdict, message: string): ApiError {
-  return new ApiError(429, `${message}: try again in ${verdict.retryAfterSeconds} s`, {
-    "Retry-After": String(verdict.retryAfterSeconds),
-  });
 }
 
 export const quotaExceeded = () => new ApiError(429, "Upload quota exceeded: too many bytes this hour");

@@ -205,21 +205,14 @@ export async function storeRaw(
  */
 export async function storeMultipart(
   bucket: R2Bucket,
-  request: Request,
+  stream: ReadableStream<Uint8Array>,
+  contentType: string,
   bounds: UploadBounds,
 ): Promise<StoredFile> {
-  const body = new BodyReader(
-    (request.body ?? new ReadableStream<Uint8Array>()).getReader(),
-    bounds.maxBytes + FORM_OVERHEAD_BYTES,
-    bounds.tooLarge,
-  );
+  const body = new BodyReader(stream.getReader(), bounds.maxBytes + FORM_OVERHEAD_BYTES, bounds.tooLarge);
   let form: FormData;
   try {
-    form = await new Request(request.url, {
-      method: "POST",
-      headers: { "Content-Type": request.headers.get("Content-Type") ?? "" },
-      body: body.stream(),
-    }).formData();
+    form = await new Response(body.stream(), { headers: { "Content-Type": contentType } }).formData();
   } catch {
     throw body.failure ?? badRequest("Malformed multipart/form-data body");
   }

@@ -1,14 +1,13 @@
 // POST /upload and /api/upload (the SDK's raw body, or multipart/form-data with a `file` part) and
 // GET/HEAD /files/<id>.<ext>, the public, unauthenticated download (http-api.md §2.9).
 import { Hono, type Context } from "hono";
-import { verifyAccessToken } from "../../auth/jwt";
-import { database } from "../../db/client";
-import { isActiveUser } from "../../db/users";
+import { clientAddress } from "../../auth/throttle";
 import { serveFile } from "../../files/download";
+import { FORM_OVERHEAD_BYTES } from "../../files/limits";
 import { quotaExceeded, reserveUpload, type Uploader } from "../../files/quota";
 import { emptyFile, storeMultipart, storeRaw, type UploadBounds } from "../../files/upload";
 import { ApiError, badRequest, unauthorized } from "../../http/envelope";
-import { bearerToken } from "../middleware/require-auth";
+import { activeUserOf, bearerToken } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
 
 /** The body both SDK parsers accept: the envelope with data = url, plus top-level url and file_id. */
@@ -33,14 +32,9 @@ async function uploaderOf(c: Context<AppEnv>): Promise<Uploader> {
   if (!token) {
     if (header) throw unauthorized("Invalid authorization header format");
     if (c.var.settings.uploadRequireToken) throw unauthorized("Missing token: uploads need one here");
-    // Cloudflare sets CF-Connecting-IP; under `wrangler dev` local clients share "unknown".
-    return { address: c.req.header("CF-Connecting-IP") ?? "unknown" };
+    return { address: clientAddress(c.req.raw) };
   }
-  const verified = await verifyAccessToken(c.var.settings.jwtSecret, token);
-  if (!verified.ok) throw unauthorized(verified.reason === "expired" ? "Token expired" : "Invalid token");
-  if (!(await isActiveUser(database(c.env), verified.claims.userId)))
-    throw unauthorized("Account no longer active");
-  return { userId: verified.claims.userId };
+  return { userId: await activeUserOf(c, token) };
 }
 
 /** The Content-Length as a number, null when absent; anything else is a bad request. */
@@ -56,9 +50,9 @@ async function upload(c: Context<AppEnv>): Promise<Response> {
   const multipart = /^multipart\/form-data\b/i.test(c.req.header("Content-Type") ?? "");
   const declared = declaredLength(c.req.header("Content-Length"));
   if (declared === 0 || !c.req.raw.body) throw emptyFile();
-  // A form carries its file plus boundaries: its own size is checked once parsed.
-  if (!multipart && declared !== null && declared > settings.uploadMaxBytes)
-    throw tooLarge(settings.uploadMaxBytes);
+  // A form carries its file plus boundaries and part headers; the file's own size is checked once parsed.
+  const maxBody = settings.uploadMaxBytes + (multipart ? FORM_OVERHEAD_BYTES : 0);
+  if (declared !== null && declared > maxBody) throw tooLarge(settings.uploadMaxBytes);
 
   const reservation = await reserveUpload(c.env, settings, uploader, multipart ? null : declared);
   const quotaBound = reservation.allowanceBytes < settings.uploadMaxBytes;
@@ -68,7 +62,7 @@ async function upload(c: Context<AppEnv>): Promise<Response> {
     metadata: "userId" in uploader ? { uploader: uploader.userId } : {},
   };
   const stored = multipart
-    ? await storeMultipart(c.env.FILES, c.req.raw, bounds)
+    ? await storeMultipart(c.env.FILES, c.req.raw.body, c.req.header("Content-Type") ?? "", bounds)
     : await storeRaw(c.env.FILES, c.req.raw.body, declared, bounds);
   await reservation.settle(stored.size);
 
