@@ -35,9 +35,11 @@ export interface FileContent {
   localPath: string;
 }
 
+const extension = (path: string) => /\.([a-z0-9]{1,10})$/i.exec(path)?.[1]?.toLowerCase() ?? "";
+
 /** The extension a download URL ends with ("png" for `…/files/ab12.png`), or "". */
 export function formatOf(url: string): string {
-  return /\.([a-z0-9]{1,10})$/i.exec(new URL(url, "http://x/").pathname)?.[1]?.toLowerCase() ?? "";
+  return extension(new URL(url, "http://x/").pathname);
 }
 
 /** The JSON content of an image message. */
@@ -63,8 +65,8 @@ export function fileContent(file: Pick<UploadedFile, "url" | "size"> & { fileNam
     url: file.url,
     fileName: file.fileName,
     size: file.size,
-    format:
-      formatOf(file.url) === "bin" ? (/\.([^.]{1,10})$/.exec(file.fileName)?.[1] ?? "") : formatOf(file.url),
+    // As the iOS SDK does: the extension of the local file's name (else the URL's).
+    format: extension(file.fileName) || formatOf(file.url),
     localPath: "",
   };
   return JSON.stringify(content);
