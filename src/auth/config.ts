@@ -1,4 +1,5 @@
 // Settings read from the environment ([vars] in wrangler.toml, secrets), parsed once with defaults.
+import { DEFAULT_UPLOAD_MAX_BYTES } from "../files/limits";
 import { DEFAULT_MESSAGE_MAX_BYTES } from "../protocol/limits";
 
 /** How many live connections a user may hold (PROTOCOL.md, "Kick"). */
@@ -29,11 +30,25 @@ export interface Settings {
   groupMaxMembers: number;
   /** Groups up to this size list read_by and push read receipts; larger ones keep read counts only. */
   groupReceiptMaxMembers: number;
+  /** Largest upload in bytes. */
+  uploadMaxBytes: number;
+  /** When true, uploads without a token are refused (the SDK's raw upload sends none). */
+  uploadRequireToken: boolean;
+  /** Anonymous uploads per client address: files per minute and bytes per hour. */
+  uploadAnonPerMinute: number;
+  uploadAnonBytesPerHour: number;
+  /** Uploads per signed-in user: files per minute and bytes per hour. */
+  uploadUserPerMinute: number;
+  uploadUserBytesPerHour: number;
 }
 
 function positiveInt(value: string | undefined, fallback: number): number {
   const n = Number(value);
   return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+function flag(value: string | undefined): boolean {
+  return value === "true" || value === "1";
 }
 
 /** Minimum secret length: an HS256 key shorter than 32 bytes is guessable offline. */
@@ -56,6 +71,12 @@ export function readSettings(env: Env): Settings {
     socketRequestBurst: positiveInt(env.SOCKET_REQUEST_BURST, 100),
     groupMaxMembers: positiveInt(env.GROUP_MAX_MEMBERS, 2000),
     groupReceiptMaxMembers: positiveInt(env.GROUP_RECEIPT_MAX_MEMBERS, 100),
+    uploadMaxBytes: positiveInt(env.UPLOAD_MAX_BYTES, DEFAULT_UPLOAD_MAX_BYTES),
+    uploadRequireToken: flag(env.UPLOAD_REQUIRE_TOKEN),
+    uploadAnonPerMinute: positiveInt(env.UPLOAD_ANON_PER_MINUTE, 30),
+    uploadAnonBytesPerHour: positiveInt(env.UPLOAD_ANON_BYTES_PER_HOUR, 1024 ** 3),
+    uploadUserPerMinute: positiveInt(env.UPLOAD_USER_PER_MINUTE, 60),
+    uploadUserBytesPerHour: positiveInt(env.UPLOAD_USER_BYTES_PER_HOUR, 2 * 1024 ** 3),
     devicePolicy:
       Object.values(DevicePolicy).find((p) => p === env.DEVICE_POLICY) ?? DevicePolicy.perPlatform,
   };

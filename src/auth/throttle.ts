@@ -1,6 +1,7 @@
 // Throttles for password login and registration (PROTOCOL.md, decision 15). Login counts failed
 // attempts only, per username and per client address, so a successful login is never slowed;
 // registration counts every attempt per client address, at a generous limit.
+import { ApiError } from "../http/envelope";
 import type { Verdict } from "../objects/guard/guard-object";
 
 /** Failed logins allowed per username, and per client address, in LOGIN_WINDOW_MS. */
@@ -10,6 +11,21 @@ export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 /** Registrations allowed per client address per minute. */
 export const REGISTRATIONS_PER_ADDRESS = 300;
 export const REGISTRATION_WINDOW_MS = 60 * 1000;
+
+/**
+ * The caller's address. Cloudflare sets CF-Connecting-IP and a client cannot override it there;
+ * under `wrangler dev` every local client shares one address unless it sends the header.
+ */
+export function clientAddress(request: Request): string {
+  return request.headers.get("CF-Connecting-IP") ?? "unknown";
+}
+
+/** The refusal of a throttled call: 429, with Retry-After and the wait in the message. */
+export function throttled(verdict: Verdict, message: string): ApiError {
+  return new ApiError(429, `${message}: try again in ${verdict.retryAfterSeconds} s`, {
+    "Retry-After": String(verdict.retryAfterSeconds),
+  });
+}
 
 function guard(env: Env, key: string) {
   return env.GUARD_OBJECT.getByName(key);

@@ -3,6 +3,7 @@ import { Cmd, type Frame, pb } from "../protocol/codec.ts";
 import { Connection } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import { IMConnectionError, IMError } from "./errors.ts";
+import { fileContent, imageContent, type UploadedFile } from "./files.ts";
 import { fetchHistory } from "./history.ts";
 import { ApiClient, type LoginInput, type RegisterInput } from "./http-api.ts";
 import { ackedMessage, conversationWith, toMessage, toOutgoingInfo } from "./message.ts";
@@ -13,16 +14,20 @@ import { dispatchSignal, Signals } from "./signals.ts";
 import { ConversationsApi, FriendsApi, GroupsApi } from "./social-api.ts";
 import { batchSyncOver, syncRangeOver } from "./sync-requests.ts";
 import type { IMStore } from "./store.ts";
-import type {
-  ConnectionState,
-  IMEvents,
-  Message,
-  OutgoingMessage,
-  PresenceEvent,
-  SendResult,
-  Session,
-  User,
+import {
+  MessageType,
+  type ConnectionState,
+  type IMEvents,
+  type Message,
+  type OutgoingMessage,
+  type PresenceEvent,
+  type SendResult,
+  type Session,
+  type User,
 } from "./types.ts";
+
+/** Where a message goes: a user (`to`) or a conversation id (e.g. `group_<groupID>`). */
+export type MessageTarget = Pick<OutgoingMessage, "to" | "conversationId">;
 
 /**
  * The client SDK.
@@ -184,6 +189,43 @@ export class IMClient extends TypedEmitter<IMEvents> {
 
   sendText(to: string, text: string): Promise<SendResult> {
     return this.send({ to, content: text });
+  }
+
+  /**
+   * Uploads a file (POST /upload, with the session's token) and resolves with its download URL.
+   * With `fileName` it goes as multipart and the URL keeps the name's extension; otherwise the
+   * server guesses the extension from the bytes.
+   *
+   * @example
+   * const file = await client.uploadFile(input.files[0], { fileName: input.files[0].name });
+   */
+  uploadFile(
+    file: Blob | Uint8Array<ArrayBuffer>,
+    options: { fileName?: string } = {},
+  ): Promise<UploadedFile> {
+    return this.api.upload(file instanceof Blob ? file : new Blob([file]), options.fileName);
+  }
+
+  /**
+   * Sends an image message (type 2) whose content is the iOS SDK's IMImageMessageContent JSON.
+   *
+   * @example
+   * const uploaded = await client.uploadFile(blob);
+   * await client.sendImage({ to: bobId }, { ...uploaded, width: 640, height: 480 });
+   */
+  sendImage(
+    target: MessageTarget,
+    image: Pick<UploadedFile, "url" | "size"> & { width: number; height: number; thumbnailUrl?: string },
+  ): Promise<SendResult> {
+    return this.send({ ...target, messageType: MessageType.image, content: imageContent(image) });
+  }
+
+  /** Sends a file message (type 5) whose content is the iOS SDK's IMFileMessageContent JSON. */
+  sendFile(
+    target: MessageTarget,
+    file: Pick<UploadedFile, "url" | "size"> & { fileName: string },
+  ): Promise<SendResult> {
+    return this.send({ ...target, messageType: MessageType.file, content: fileContent(file) });
   }
 
   /** Stored messages of a conversation, oldest first (see IMStore.getMessages). */

@@ -1,6 +1,8 @@
 // The HTTP half of the SDK: register, login, single-flight refresh, logout, user look-ups and search,
-// the session, and the authenticated `request` the friend, group and conversation calls go through.
+// the session, file uploads, and the authenticated `request` the friend, group and conversation
+// calls go through.
 import { IMHttpError } from "./errors.ts";
+import { readUploadAnswer, UPLOAD_TIMEOUT_MS, type UploadedFile } from "./files.ts";
 import { readEnvelope, readSession, readUser, readUsers } from "./json-shapes.ts";
 import type { Session, User } from "./types.ts";
 
@@ -137,13 +139,51 @@ export class ApiClient {
   /** One call; with `auth`, a 401 is answered by one refresh and one retry. */
   private async call(method: Method, path: string, body: unknown, auth: boolean): Promise<unknown> {
     if (!auth) return this.send(method, path, body, null);
+    return this.authorized((token) => this.send(method, path, body, token));
+  }
+
+  /** Runs `attempt` with a fresh token; a 401 is answered by one refresh and one retry. */
+  private async authorized<T>(attempt: (token: string) => Promise<T>): Promise<T> {
     const token = await this.freshToken();
     try {
-      return await this.send(method, path, body, token);
+      return await attempt(token);
     } catch (error) {
       if (!(error instanceof IMHttpError) || error.status !== 401 || !this.current) throw error;
-      return this.send(method, path, body, (await this.refresh()).token);
+      return attempt((await this.refresh()).token);
     }
+  }
+
+  /**
+   * POST /upload with the session's token: multipart with the file name when one is given (the
+   * server keeps its extension), else the raw bytes (the server guesses the type from them).
+   */
+  upload(file: Blob, fileName?: string): Promise<UploadedFile> {
+    return this.authorized(async (token) => {
+      const headers: Record<string, string> = {
+        Accept: "application/json",
+        Authorization: `Bearer ${token}`,
+      };
+      let body: Blob | FormData = file;
+      if (fileName) {
+        body = new FormData();
+        body.append("file", file, fileName);
+      } else {
+        headers["Content-Type"] = "application/octet-stream";
+      }
+      let response: Response;
+      try {
+        response = await this.options.fetch(`${this.options.apiUrl}/upload`, {
+          method: "POST",
+          headers,
+          body,
+          signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
+        });
+      } catch (error) {
+        throw new IMHttpError(0, 0, `POST /upload failed: ${String(error)}`, { cause: error });
+      }
+      const parsed: unknown = await response.json().catch(() => null);
+      return readUploadAnswer(parsed, response.status, file.size);
+    });
   }
 
   private async send(method: Method, path: string, body: unknown, token: string | null): Promise<unknown> {

@@ -1,5 +1,15 @@
 // Public surface of `edge-im/client`; the IndexedDB store is the separate `edge-im/client/indexeddb`.
-export { IMClient } from "./client.ts";
+export { IMClient, type MessageTarget } from "./client.ts";
+export {
+  fileContent,
+  formatOf,
+  imageContent,
+  readFileContent,
+  readImageContent,
+  type FileContent,
+  type ImageContent,
+  type UploadedFile,
+} from "./files.ts";
 export type { IMClientOptions } from "./options.ts";
 export { defaultWsUrl } from "./options.ts";
 export {

@@ -84,3 +84,16 @@ export function previewText(messageType: number, text: string, isRevoked: boolea
   if (messageType === MessageType.text) return text.replace(/\s+/g, " ").trim();
   return MEDIA_LABELS[messageType] ?? "Message";
 }
+
+/** A file size for people: "512 B", "12.3 KB", "4.5 MB" (powers of 1024). */
+export function fileSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KB", "MB", "GB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}

@@ -4,6 +4,7 @@ import { ApiError, TransportError } from "../http/envelope";
 import { withSettings } from "./middleware/settings";
 import { auth } from "./routes/auth";
 import { conversationRoutes } from "./routes/conversations";
+import { fileRoutes, uploadRoute } from "./routes/files";
 import { friendRoutes } from "./routes/friends";
 import { groupRoutes } from "./routes/groups";
 import { health } from "./routes/health";
@@ -16,12 +17,16 @@ export function createApp() {
   app.route("/health", health);
   app.use("/api/*", withSettings);
   app.use("/ws", withSettings);
+  app.use("/upload", withSettings);
   app.route("/api/auth", auth);
   app.route("/api/user", userRoutes);
   app.route("/api/conversations", conversationRoutes);
   app.route("/api/friend", friendRoutes);
   app.route("/api/group", groupRoutes);
   app.route("/ws", wsRoute);
+  app.route("/upload", uploadRoute);
+  app.route("/api/upload", uploadRoute);
+  app.route("/files", fileRoutes);
 
   app.notFound(() => new TransportError(404, "Not found").toResponse());
   app.onError(function toEnvelope(error, c) {

@@ -2,6 +2,7 @@
 // `wrangler dev`: two users in two browser contexts register, become friends through the UI,
 // chat both ways, see typing and read ticks, revoke, make a group, and come back after a reload.
 // Screenshots of each user (desktop width) and of a narrow window go to test-results/browser/.
+import { crc32, deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { IMClient } from "edge-im/client";
@@ -97,6 +98,35 @@ async function send(user: User, text: string): Promise<void> {
 
 function message(user: User, text: string, mine: boolean) {
   return user.page.locator(`.timeline .msg.${mine ? "mine" : "theirs"}`, { hasText: text });
+}
+
+/** A real PNG (an RGB gradient, `width` × `height`), so that the browser has pixels to draw. */
+function gradientPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      rows.set(
+        [Math.round((255 * x) / width), Math.round((255 * y) / height), 200],
+        y * (width * 3 + 1) + 1 + x * 3,
+      );
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 /** Runs a step and, when it fails, adds what the pages reported to the error. */
@@ -244,6 +274,48 @@ describe("web chat page", () => {
         "revoked (Bob)",
       );
       await gone(message(bob, "Oops, wrong chat", false), "the revoked text on Bob's side");
+    });
+
+    await step(both, "a photo and a file", async () => {
+      // Alice picks a photo; Bob sees it drawn in the timeline.
+      await alice.page
+        .locator('.composer input[type="file"]')
+        .setInputFiles({ name: "sunset.png", mimeType: "image/png", buffer: gradientPng(240, 160) });
+      await visible(
+        alice.page.locator(".timeline .msg.mine:not(.pending) .photo img"),
+        "Alice's photo, acked",
+      );
+      const photo = await visible(
+        bob.page.locator(".timeline .msg.theirs .photo img"),
+        "the photo on Bob's side",
+      );
+      await expect
+        .poll(() => photo.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)), {
+          timeout: WAIT_MS,
+        })
+        .toBe(240);
+      expect(await photo.getAttribute("src")).toMatch(
+        /^http:\/\/127\.0\.0\.1:\d+\/files\/[0-9a-f]{32}\.png$/,
+      );
+      await gone(bob.page.locator(".toast.visible"), "toasts");
+      await screenshot(bob.page, "bob-photo");
+
+      // Bob drops a file on the chat; Alice gets a link with its name and size.
+      await bob.page.evaluate(() => {
+        const data = new DataTransfer();
+        data.items.add(new File(["Saturday: 10am at the station\n"], "plan.txt", { type: "text/plain" }));
+        const panel = document.querySelector(".chat-panel");
+        panel?.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+      });
+      const link = await visible(
+        alice.page.locator(".timeline .msg.theirs .file-link", { hasText: "plan.txt" }),
+        "Bob's file on Alice's side",
+      );
+      await visible(link.locator(".file-size", { hasText: "30 B" }), "the file's size");
+      const href = await link.getAttribute("href");
+      expect(await (await fetch(href!)).text()).toBe("Saturday: 10am at the station\n");
+      await gone(alice.page.locator(".toast.visible"), "toasts");
+      await screenshot(alice.page, "alice-file");
     });
 
     await step(both, "a group", async () => {

@@ -1,5 +1,5 @@
 // The client SDK's pure parts (no server): the backoff curve, the typed emitter, the store, option
-// checks, decoding of signal pushes, and that plain Node 22 imports `edge-im/client` without a
+// checks, decoding of signal pushes, media message contents, and that plain Node 22 imports `edge-im/client` without a
 // bundler or the `ws` package.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -7,7 +7,12 @@ import {
   Backoff,
   CommandType,
   defaultWsUrl,
+  fileContent,
+  formatOf,
   fullJitterDelay,
+  imageContent,
+  readFileContent,
+  readImageContent,
   IMClient,
   MemoryStore,
   TypedEmitter,
@@ -235,5 +240,49 @@ describe("ConversationStream", () => {
     await stream.offer([incoming(3)]);
     expect(delivered).toEqual([1, 2, 3]);
     expect(stream.cursor).toBe(3);
+  });
+});
+
+describe("media message contents", () => {
+  const url = "https://im.example.com/files/0123456789abcdef0123456789abcdef.png";
+
+  it("writes the iOS SDK's image and file JSON with every key", () => {
+    expect(JSON.parse(imageContent({ url, size: 1234, width: 640.4, height: 480 }))).toEqual({
+      url,
+      thumbnailUrl: "",
+      width: 640,
+      height: 480,
+      size: 1234,
+      format: "png",
+      localPath: "",
+      thumbnailPath: "",
+    });
+    const bin = url.replace(".png", ".bin");
+    expect(JSON.parse(fileContent({ url: bin, size: 9, fileName: "Notes.TXT" }))).toEqual({
+      url: bin,
+      fileName: "Notes.TXT",
+      size: 9,
+      format: "txt",
+      localPath: "",
+    });
+    expect(formatOf(`${url}?v=1`)).toBe("png");
+  });
+
+  it("reads only contents whose url is http(s)", () => {
+    expect(readImageContent(imageContent({ url, size: 1, width: 2, height: 3 }))).toMatchObject({
+      url,
+      width: 2,
+    });
+    for (const text of ["", "not json", "[]", '{"url":"javascript:alert(1)"}', '{"url":42}'])
+      expect(readImageContent(text), text).toBeNull();
+    expect(readFileContent('{"url":"data:text/html,hi","fileName":"x"}')).toBeNull();
+    // Missing or mistyped keys fall back to empty values instead of failing the message.
+    expect(readFileContent(`{"url":"${url}","size":"big"}`)).toEqual({
+      url,
+      fileName: "",
+      size: 0,
+      format: "",
+      localPath: "",
+    });
   });
 });

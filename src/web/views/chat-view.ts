@@ -1,6 +1,16 @@
 // One open conversation: header (name, typing, presence), the timeline with history paging
-// backwards, the composer with typing signals, read receipts and revoke.
-import type { Message, PresenceEvent, RevokeEvent, TypingEvent } from "edge-im/client";
+// backwards, the composer with typing signals and attachments (picked, pasted or dropped), read
+// receipts and revoke.
+import {
+  fileContent,
+  imageContent,
+  MessageType,
+  type Message,
+  type PresenceEvent,
+  type RevokeEvent,
+  type TypingEvent,
+} from "edge-im/client";
+import { filesOf, imageSize, isShownImage } from "../attachments.ts";
 import { errorText, type AppContext } from "../context.ts";
 import { unread, type ConversationRow } from "../conversations.ts";
 import { h } from "../dom.ts";
@@ -39,14 +49,37 @@ export class ChatView {
     this.ctx = ctx;
     this.id = conversationId;
     this.row = ctx.conversations.ensure(conversationId);
-    this.composer = new Composer(ctx, conversationId, (text) => this.send(text));
+    this.composer = new Composer(
+      ctx,
+      conversationId,
+      (text) => this.send(text),
+      (files) => files.forEach((file) => this.sendAttachment(file)),
+    );
     this.scroller.append(this.timeline);
     this.scroller.addEventListener("scroll", () => {
       if (this.scroller.scrollTop < LOAD_MORE_PX) void this.loadOlder();
     });
     this.element = h(
       "section",
-      { class: "chat-panel", "aria-label": "Chat" },
+      {
+        class: "chat-panel",
+        "aria-label": "Chat",
+        ondragover: (e: DragEvent) => {
+          if (!e.dataTransfer?.types.includes("Files")) return;
+          e.preventDefault();
+          this.element.classList.add("dropping");
+        },
+        ondragleave: (e: DragEvent) => {
+          if (e.target === this.element) this.element.classList.remove("dropping");
+        },
+        ondrop: (e: DragEvent) => {
+          this.element.classList.remove("dropping");
+          const files = filesOf(e.dataTransfer);
+          if (files.length === 0) return;
+          e.preventDefault();
+          files.forEach((file) => this.sendAttachment(file));
+        },
+      },
       this.header,
       this.scroller,
       this.composer.element,
@@ -196,13 +229,34 @@ export class ChatView {
     const entry: PendingSend = { clientMsgId, text, time: Date.now(), failed: false };
     this.pending.set(clientMsgId, entry);
     this.render(true);
-    this.ctx.client.send({ conversationId: this.id, content: text, clientMsgId }).catch((error: unknown) => {
-      const still = this.pending.get(clientMsgId);
-      if (!still) return;
-      still.failed = true;
-      this.ctx.toast(`Not sent: ${errorText(error)}`);
-      this.render();
-    });
+    this.ctx.client
+      .send({ conversationId: this.id, content: text, clientMsgId })
+      .catch((error: unknown) => this.failed(clientMsgId, error));
+  }
+
+  /** Uploads a file, then sends it as an image message (a photo a browser can show) or a file message. */
+  private sendAttachment(file: File, clientMsgId: string = crypto.randomUUID()): void {
+    const photo = isShownImage(file);
+    const text = photo ? "Sending photo…" : `Sending ${file.name || "file"}…`;
+    this.pending.set(clientMsgId, { clientMsgId, text, time: Date.now(), failed: false, file });
+    this.render(true);
+    const deliver = async () => {
+      const uploaded = await this.ctx.client.uploadFile(file, { fileName: file.name || undefined });
+      const content = photo
+        ? imageContent({ ...uploaded, ...(await imageSize(file)) })
+        : fileContent({ ...uploaded, fileName: file.name || "file" });
+      const messageType = photo ? MessageType.image : MessageType.file;
+      await this.ctx.client.send({ conversationId: this.id, messageType, content, clientMsgId });
+    };
+    deliver().catch((error: unknown) => this.failed(clientMsgId, error));
+  }
+
+  private failed(clientMsgId: string, error: unknown): void {
+    const still = this.pending.get(clientMsgId);
+    if (!still) return;
+    still.failed = true;
+    this.ctx.toast(`Not sent: ${errorText(error)}`);
+    this.render();
   }
 
   private scheduleRead(): void {
@@ -274,7 +328,8 @@ export class ChatView {
       revoke: (m) => this.revoke(m),
       retry: (send) => {
         this.pending.delete(send.clientMsgId);
-        this.send(send.text, send.clientMsgId);
+        if (send.file) this.sendAttachment(send.file, send.clientMsgId);
+        else this.send(send.text, send.clientMsgId);
       },
     });
     s.scrollTop = toBottom || atBottom ? s.scrollHeight : s.scrollHeight - fromBottom;

@@ -1,7 +1,10 @@
-// The message box: grows with its text, Enter sends (Shift+Enter is a new line), and tells the
-// others when this user is typing (the SDK sends "typing" at most once per 5 s).
+// The message box: grows with its text, Enter sends (Shift+Enter is a new line), tells the others
+// when this user is typing (the SDK sends "typing" at most once per 5 s), and attaches files from
+// the picker or a paste.
+import { filesOf } from "../attachments.ts";
 import type { AppContext } from "../context.ts";
 import { h } from "../dom.ts";
+import { icon } from "../icons.ts";
 
 /** Typing stops counting after this long without a keystroke. */
 const TYPING_IDLE_MS = 4_000;
@@ -17,15 +20,47 @@ export class Composer {
   private readonly ctx: AppContext;
   private readonly conversationId: string;
 
-  constructor(ctx: AppContext, conversationId: string, send: (text: string) => void) {
+  constructor(
+    ctx: AppContext,
+    conversationId: string,
+    send: (text: string) => void,
+    attach: (files: File[]) => void,
+  ) {
     this.ctx = ctx;
     this.conversationId = conversationId;
+    const picker = h("input", {
+      type: "file",
+      multiple: true,
+      hidden: true,
+      "aria-label": "Attach files",
+      onchange: () => {
+        attach([...(picker.files ?? [])]);
+        picker.value = "";
+      },
+    });
+    const attachButton = h(
+      "button",
+      {
+        class: "attach",
+        type: "button",
+        title: "Attach a photo or file",
+        "aria-label": "Attach",
+        onclick: () => picker.click(),
+      },
+      icon("attach"),
+    );
     this.input = h("textarea", {
       rows: 1,
       placeholder: "Write a message…",
       "aria-label": "Message",
       maxlength: 4000,
       oninput: () => this.changed(),
+      onpaste: (e: ClipboardEvent) => {
+        const files = filesOf(e.clipboardData);
+        if (files.length === 0) return;
+        e.preventDefault();
+        attach(files);
+      },
       onkeydown: (e: KeyboardEvent) => {
         if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
           e.preventDefault();
@@ -53,6 +88,8 @@ export class Composer {
           this.input.focus();
         },
       },
+      picker,
+      attachButton,
       this.input,
       this.button,
     );

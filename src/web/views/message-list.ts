@@ -1,9 +1,10 @@
-// Renders a chat's timeline: day separators, notices, bubbles with time and read ticks, revoked
-// messages, sends still in flight, and the revoke action on one's own recent messages.
-import { MessageType, type Message } from "edge-im/client";
+// Renders a chat's timeline: day separators, notices, bubbles with time and read ticks, photos and
+// file links, revoked messages, sends still in flight, and the revoke action on one's own recent
+// messages.
+import { MessageType, readFileContent, readImageContent, type Message } from "edge-im/client";
 import type { AppContext } from "../context.ts";
 import { h, replace } from "../dom.ts";
-import { clockTime, dayLabel, sameDay } from "../format.ts";
+import { clockTime, dayLabel, fileSize, sameDay } from "../format.ts";
 import { describeNotice, parseNotice } from "../notices.ts";
 import { icon } from "../icons.ts";
 import { displayName } from "./conversation-list.ts";
@@ -17,6 +18,8 @@ export interface PendingSend {
   text: string;
   time: number;
   failed: boolean;
+  /** An attachment: uploaded again on retry. */
+  file?: File;
 }
 
 export interface TimelineState {
@@ -61,6 +64,37 @@ function bubbleText(m: Message): string {
   return `[${m.messageType === MessageType.image ? "Photo" : "Attachment"}]`;
 }
 
+/** A photo (opens full size in a new tab) or a file link with its name and size; else the text. */
+function bubbleBody(m: Message): HTMLElement {
+  const image = m.messageType === MessageType.image ? readImageContent(m.text) : null;
+  if (image) {
+    const sized = image.width > 0 && image.height > 0;
+    return h(
+      "a",
+      { class: "photo", href: image.url, target: "_blank", rel: "noopener" },
+      h("img", {
+        src: image.url,
+        alt: "Photo",
+        loading: "lazy",
+        width: sized && image.width,
+        height: sized && image.height,
+      }),
+    );
+  }
+  const file = m.messageType === MessageType.file ? readFileContent(m.text) : null;
+  if (file) {
+    const name = file.fileName || "File";
+    return h(
+      "a",
+      { class: "file-link", href: file.url, download: name, target: "_blank", rel: "noopener" },
+      icon("file", 22),
+      h("span", { class: "file-name" }, name),
+      h("span", { class: "file-size" }, fileSize(file.size)),
+    );
+  }
+  return h("span", { class: "text" }, bubbleText(m));
+}
+
 export function renderTimeline(list: HTMLElement, ctx: AppContext, state: TimelineState): void {
   const items: HTMLElement[] = [];
   if (state.edge === "loading") items.push(h("li", { class: "timeline-edge" }, "Loading earlier messages…"));
@@ -89,6 +123,9 @@ export function renderTimeline(list: HTMLElement, ctx: AppContext, state: Timeli
     const mine = m.senderId === ctx.me.userID;
     const firstOfRun: boolean = previous?.sender !== m.senderId;
     const status: Tick = m.status === 3 || m.seq <= state.peerRead || m.readCount > 0 ? "read" : "sent";
+    const body = m.isRevoked
+      ? h("span", { class: "text" }, mine ? "You revoked this message" : "This message was revoked")
+      : bubbleBody(m);
     items.push(
       h(
         "li",
@@ -99,12 +136,8 @@ export function renderTimeline(list: HTMLElement, ctx: AppContext, state: Timeli
         state.group && !mine && firstOfRun && h("span", { class: "sender" }, displayName(ctx, m.senderId)),
         h(
           "div",
-          { class: "bubble" },
-          h(
-            "span",
-            { class: "text" },
-            m.isRevoked ? (mine ? "You revoked this message" : "This message was revoked") : bubbleText(m),
-          ),
+          { class: body.classList.contains("photo") ? "bubble media" : "bubble" },
+          body,
           h(
             "span",
             { class: "meta" },

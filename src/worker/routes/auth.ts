@@ -1,5 +1,5 @@
 // /api/auth: register, login, refresh (extension), logout (extension) and password change (extension).
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { ulid } from "ulid";
 import { z } from "zod";
 import { users } from "../../../schema/tables";
@@ -13,7 +13,13 @@ import type { LoginResult } from "../../protocol/http-shapes";
 import { ApiError, CredentialsRefused, ok, unauthorized } from "../../http/envelope";
 import { jsonBody } from "../../http/validate";
 import type { Settings } from "../../auth/config";
-import { loginAllowed, loginFailed, registrationAllowed } from "../../auth/throttle";
+import {
+  clientAddress,
+  loginAllowed,
+  loginFailed,
+  registrationAllowed,
+  throttled,
+} from "../../auth/throttle";
 import type { Verdict } from "../../objects/guard/guard-object";
 import { requireAuth } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
@@ -47,20 +53,8 @@ const LogoutBody = z.object({
 });
 const PasswordBody = z.object({ oldPassword: z.string().min(1).max(1024), newPassword: password });
 
-/**
- * The caller's address. Cloudflare sets CF-Connecting-IP and a client cannot override it there;
- * under `wrangler dev` every local client shares one address unless it sends the header.
- */
-function clientAddress(c: Context<AppEnv>): string {
-  return c.req.header("CF-Connecting-IP") ?? "unknown";
-}
-
 function refuseWhenThrottled(verdict: Verdict, message: string): void {
-  if (!verdict.allowed) {
-    throw new ApiError(429, `${message}: try again in ${verdict.retryAfterSeconds} s`, {
-      "Retry-After": String(verdict.retryAfterSeconds),
-    });
-  }
+  if (!verdict.allowed) throw throttled(verdict, message);
 }
 
 async function issueSession(
@@ -97,7 +91,7 @@ async function issueSession(
 export const auth = new Hono<AppEnv>()
   .post("/register", async (c) => {
     const body = await jsonBody(c, RegisterBody);
-    refuseWhenThrottled(await registrationAllowed(c.env, clientAddress(c)), "Too many registrations");
+    refuseWhenThrottled(await registrationAllowed(c.env, clientAddress(c.req.raw)), "Too many registrations");
     const db = database(c.env);
     const passwordHash = await hashPassword(body.password, c.var.settings.bcryptCost);
     const now = Date.now();
@@ -119,7 +113,7 @@ export const auth = new Hono<AppEnv>()
   })
   .post("/login", async (c) => {
     const body = await jsonBody(c, LoginBody);
-    const address = clientAddress(c);
+    const address = clientAddress(c.req.raw);
     refuseWhenThrottled(await loginAllowed(c.env, body.username, address), "Too many failed logins");
     const row = await findUserByUsername(database(c.env), body.username);
     const valid = await verifyPassword(body.password, row?.passwordHash, c.var.settings.bcryptCost);

@@ -1,0 +1,179 @@
+// File upload and download end to end: the real `wrangler dev` (as `npm run dev` starts it) with its
+// local R2 bucket, the SDK's raw upload, and an image message carrying the file's URL.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startDevServer, type DevServer } from "./helpers/dev-server";
+import { Cmd, Err, NodeImClient, pb } from "./helpers/im-client";
+import { account as sdkAccount, untilMessages } from "./helpers/sdk-harness";
+import { MessageType, readFileContent, readImageContent } from "edge-im/client";
+
+let server: DevServer;
+beforeAll(async () => {
+  server = await startDevServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface UploadAnswer {
+  code: number;
+  message: string;
+  data: string;
+  url: string;
+  file_id: string;
+}
+
+/** The SDK's IMFileManager.uploadFile: POST uploadBaseURL + "/upload", raw bytes, no token. */
+async function sdkUpload(content: Uint8Array<ArrayBuffer>): Promise<UploadAnswer> {
+  const response = await fetch(`${server.origin}/upload`, {
+    method: "POST",
+    headers: { "Content-Type": "application/octet-stream" },
+    body: content,
+  });
+  expect(response.status).toBe(200);
+  expect(response.headers.get("Content-Type")).toMatch(/^application\/json/);
+  const body = (await response.json()) as UploadAnswer;
+  expect(body.code, body.message).toBe(0);
+  return body;
+}
+
+async function account(name: string) {
+  const username = `${name}${Date.now().toString(36)}`;
+  const post = (path: string, body: unknown) =>
+    fetch(`${server.origin}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  await post("/api/auth/register", { username, password: "e2e-password" });
+  const login = (await (
+    await post("/api/auth/login", { username, password: "e2e-password", platform: "iOS" })
+  ).json()) as { data: { token: string; userID: string } };
+  return { userId: login.data.userID, token: login.data.token };
+}
+
+describe("files against wrangler dev", () => {
+  it("stores a 10 MB upload and serves it back byte-identical, whole and by range", async () => {
+    const content = new Uint8Array(randomBytes(10 * 1024 * 1024));
+    const { url } = await sdkUpload(content);
+    expect(url.startsWith(`${server.origin}/files/`)).toBe(true);
+
+    const head = await fetch(url, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Length")).toBe(String(content.byteLength));
+    const whole = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    expect(Buffer.compare(whole, content)).toBe(0);
+    // The SDK's resumable download: HEAD, then GET with Range: bytes=N-.
+    const rest = await fetch(url, { headers: { Range: "bytes=7000000-" } });
+    expect(rest.status).toBe(206);
+    expect(Buffer.compare(new Uint8Array(await rest.arrayBuffer()), content.subarray(7_000_000))).toBe(0);
+  });
+
+  it("carries an uploaded image from one user to another in an image message", async () => {
+    const alice = await account("alice");
+    const bob = await account("bob");
+    const a = await NodeImClient.connect(server.wsOrigin, alice.userId, alice.token);
+    const b = await NodeImClient.connect(server.wsOrigin, bob.userId, bob.token);
+    try {
+      const png = new Uint8Array([
+        ...[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+        ...randomBytes(50_000),
+      ]);
+      const { url } = await sdkUpload(png);
+      expect(url).toMatch(/\.png$/);
+      // IMImageMessageContent, every key present, as the SDK's JSONEncoder writes it.
+      const content = {
+        url,
+        thumbnailUrl: "",
+        width: 640,
+        height: 480,
+        size: png.byteLength,
+        format: "png",
+        localPath: "",
+        thumbnailPath: "",
+      };
+      const conversationId =
+        alice.userId < bob.userId
+          ? `single_${alice.userId}_${bob.userId}`
+          : `single_${bob.userId}_${alice.userId}`;
+      const ack = await a.request(
+        Cmd.CMD_SEND_MSG_REQ,
+        pb.SendMessageRequest,
+        {
+          message: {
+            clientMsgId: crypto.randomUUID(),
+            conversationId,
+            senderId: alice.userId,
+            receiverId: bob.userId,
+            messageType: 2,
+            content: new TextEncoder().encode(JSON.stringify(content)),
+            sendTime: Date.now(),
+          },
+        },
+        Cmd.CMD_SEND_MSG_RSP,
+        pb.SendMessageResponse,
+      );
+      expect(ack.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+
+      const [received] = await b.pushed(1);
+      expect(received?.messageType).toBe(2);
+      const image = JSON.parse(new TextDecoder().decode(received!.content)) as typeof content;
+      expect(image).toEqual(content);
+      // The receiver downloads it with a plain GET and no auth, as IMFileManager does.
+      const downloaded = await fetch(image.url);
+      expect(downloaded.headers.get("Content-Type")).toBe("image/png");
+      expect(Buffer.compare(new Uint8Array(await downloaded.arrayBuffer()), png)).toBe(0);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it("uploads with the TS client's token and sends image and file messages the receiver can read", async () => {
+    const alice = await sdkAccount(server, "alice");
+    const bob = await sdkAccount(server, "bob");
+    await alice.client.connect();
+    await bob.client.connect();
+    try {
+      const gif = new Uint8Array([...new TextEncoder().encode("GIF89a"), ...randomBytes(2000)]);
+      const image = await alice.client.uploadFile(gif);
+      expect(image).toMatchObject({ size: gif.byteLength });
+      expect(image.url).toMatch(/\.gif$/);
+      await alice.client.sendImage({ to: bob.userId }, { ...image, width: 10, height: 20 });
+
+      const notes = new Blob(["meeting notes\n"], { type: "text/plain" });
+      const file = await alice.client.uploadFile(notes, { fileName: "notes.txt" });
+      expect(file.url).toMatch(/\.txt$/);
+      await alice.client.sendFile({ to: bob.userId }, { ...file, fileName: "notes.txt" });
+
+      const conversationId = bob.client.conversationWith(alice.userId);
+      await untilMessages(bob, conversationId, 2);
+      const [imageMessage, fileMessage] = bob.timeline;
+      expect(imageMessage?.messageType).toBe(MessageType.image);
+      expect(JSON.parse(imageMessage!.text)).toEqual({
+        url: image.url,
+        thumbnailUrl: "",
+        width: 10,
+        height: 20,
+        size: gif.byteLength,
+        format: "gif",
+        localPath: "",
+        thumbnailPath: "",
+      });
+      const received = readImageContent(imageMessage!.text)!;
+      expect(Buffer.compare(new Uint8Array(await (await fetch(received.url)).arrayBuffer()), gif)).toBe(0);
+      expect(fileMessage?.messageType).toBe(MessageType.file);
+      expect(readFileContent(fileMessage!.text)).toEqual({
+        url: file.url,
+        fileName: "notes.txt",
+        size: notes.size,
+        format: "txt",
+        localPath: "",
+      });
+      expect(await (await fetch(file.url)).text()).toBe("meeting notes\n");
+    } finally {
+      alice.client.disconnect();
+      bob.client.disconnect();
+    }
+  });
+});
