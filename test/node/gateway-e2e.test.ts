@@ -1,7 +1,13 @@
 // The TCP gateway started by `npm run dev`, driven by a client that frames, checks and numbers
 // packets as the SDK's source does (helpers/sdk-tcp-client.ts), against the real worker.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway } from "../../src/gateway/server.ts";
+import { silentLogger } from "../../src/gateway/log.ts";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
 import { Cmd, Err, pb, sdkCrc16, sdkPacket, SdkTcpClient } from "./helpers/sdk-tcp-client";
 
@@ -209,6 +215,15 @@ describe("TCP gateway: the SDK's session", () => {
     for (const client of [o, ...clients]) client.close();
   });
 
+  it("answers AUTH with another user's id with ERR_AUTH_FAILED and closes when the worker closes", async () => {
+    const user = await account("mismatch");
+    const client = await SdkTcpClient.open(server.tcpPort);
+    const auth = await client.auth("someone-else", user.token);
+    expect(auth.errorCode).toBe(Err.ERR_AUTH_FAILED);
+    await client.closed;
+    expect(client.corruption).toBeNull();
+  });
+
   it("kicks the older connection of the same user and platform with KICK_OUT reason 1, then closes it", async () => {
     const user = await account("kick");
     const first = await SdkTcpClient.connect(server.tcpPort, user.userId, user.token, "iOS");
@@ -292,10 +307,104 @@ describe("TCP gateway: a broken client is closed, the others are served", () => 
     await stillServes();
   });
 
-  it("closes a plain socket that never authenticates only by its own limits, never others", async () => {
+  it("keeps serving others while a connection sits without authenticating", async () => {
     const idle = connect({ port: server.tcpPort, host: "127.0.0.1" });
     await new Promise((resolve) => idle.once("connect", resolve));
     await stillServes();
     idle.destroy();
+  });
+});
+
+/** A self-signed certificate for localhost from openssl, in a temporary directory; null without openssl. */
+function selfSignedCertificate(): { cert: Buffer; key: Buffer } | null {
+  const dir = mkdtempSync(join(tmpdir(), "gw-tls-"));
+  try {
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
+      { stdio: "ignore" },
+    );
+    return { cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) };
+  } catch {
+    return null;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("TCP gateway started in-process against the same worker", () => {
+  const certificate = selfSignedCertificate();
+
+  it.skipIf(certificate === null)(
+    "speaks TLS to tcps:// clients when given a certificate and key",
+    async () => {
+      const gateway = await startGateway({
+        upstream: `${server.wsOrigin}/ws`,
+        port: 0,
+        host: "127.0.0.1",
+        tls: certificate!,
+        log: silentLogger,
+      });
+      try {
+        const user = await account("tls");
+        const client = await SdkTcpClient.open(gateway.port, "127.0.0.1", {
+          ca: certificate!.cert,
+          servername: "localhost",
+        });
+        expect((await client.auth(user.userId, user.token)).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+        expect((await client.heartbeat()).command).toBe(Cmd.CMD_HEARTBEAT_RSP);
+        client.close();
+      } finally {
+        await gateway.close();
+      }
+    },
+  );
+
+  it("closes every connection, and their upstream sockets, on shutdown", async () => {
+    const gateway = await startGateway({
+      upstream: `${server.wsOrigin}/ws`,
+      port: 0,
+      host: "127.0.0.1",
+      log: silentLogger,
+    });
+    const user = await account("shutdown");
+    const watcher = await account("watcher");
+    const client = await SdkTcpClient.connect(gateway.port, user.userId, user.token);
+    const w = await SdkTcpClient.connect(server.tcpPort, watcher.userId, watcher.token);
+    const online = async () =>
+      (
+        await w.request(
+          Cmd.CMD_ONLINE_STATUS_REQ,
+          pb.OnlineStatusRequest,
+          { userIds: [user.userId] },
+          pb.OnlineStatusResponse,
+        )
+      ).statuses[0]?.online ?? false;
+    expect(await online()).toBe(true);
+    await gateway.close();
+    await client.closed;
+    expect(gateway.connections).toBe(0);
+    for (let i = 0; i < 100 && (await online()); i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await online()).toBe(false);
+    w.close();
   });
 });

@@ -5,6 +5,7 @@
 // as a corrupt stream and drops the connection, numbers requests from 1, restarts at 1 after a
 // successful AUTH, matches responses by header sequence, and heartbeats with an empty body.
 import { connect, type Socket } from "node:net";
+import { connect as connectTls } from "node:tls";
 import { im } from "../../../src/protocol/generated/im.js";
 
 export const pb = im.protocol;
@@ -81,10 +82,17 @@ export class SdkTcpClient {
     );
   }
 
-  static open(port: number, host = "127.0.0.1"): Promise<SdkTcpClient> {
+  /** `tls`: the CA to trust, for a `tcps://` server (the SDK's NWProtocolTLS). */
+  static open(
+    port: number,
+    host = "127.0.0.1",
+    tls?: { ca: string | Buffer; servername: string },
+  ): Promise<SdkTcpClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host, noDelay: true });
-      socket.once("connect", () => resolve(new SdkTcpClient(socket)));
+      const socket = tls
+        ? connectTls({ port, host, ca: tls.ca, servername: tls.servername })
+        : connect({ port, host, noDelay: true });
+      socket.once(tls ? "secureConnect" : "connect", () => resolve(new SdkTcpClient(socket)));
       socket.once("error", reject);
     });
   }
