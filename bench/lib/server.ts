@@ -30,7 +30,8 @@ export interface RunningServer {
   inspectorOrigin: string;
   via: Via;
   persistDir: string;
-  pids: { wrangler: number | null; proxy: number | null; runtime: number | null };
+  /** `gateway`: the TCP gateway the TCP scenarios start beside the server (lib/gateway.ts). */
+  pids: { wrangler: number | null; proxy: number | null; runtime: number | null; gateway?: number | null };
   logFile: string;
   stop(): Promise<void>;
 }
