@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../../src/gateway/server.ts";
 import { silentLogger } from "../../src/gateway/log.ts";
@@ -213,6 +214,25 @@ describe("TCP gateway: the SDK's session", () => {
       expect(text(last!.content)).toBe("hi group");
     }
     for (const client of [o, ...clients]) client.close();
+  });
+
+  it("answers an expired token with AUTH_RSP ERR_TOKEN_EXPIRED and closes the connection", async () => {
+    const user = await account("expired");
+    // Signed like a login token (src/auth/jwt.ts claims) with the dev secret scripts/dev.mjs wrote.
+    const secret = /^JWT_SECRET=(.+)$/m.exec(
+      readFileSync(join(import.meta.dirname, "../../.dev.vars"), "utf8"),
+    )![1]!;
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await new SignJWT({ user_id: user.userId, platform: "iOS" })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(user.userId)
+      .setIssuedAt(now - 7_200)
+      .setExpirationTime(now - 3_600)
+      .sign(new TextEncoder().encode(secret.trim()));
+    const client = await SdkTcpClient.open(server.tcpPort);
+    const auth = await client.auth(user.userId, expired);
+    expect(auth.errorCode).toBe(Err.ERR_TOKEN_EXPIRED);
+    await client.closed;
   });
 
   it("answers AUTH with another user's id with ERR_AUTH_FAILED and closes when the worker closes", async () => {
