@@ -11,7 +11,9 @@ import {
   MAX_BODY_BYTES,
   MAX_BYTES_BEFORE_UPSTREAM,
   MAX_CLIENT_WRITE_BUFFER_BYTES,
+  MAX_CLOSE_REASON_CHARS,
   MAX_FRAMES_BEFORE_UPSTREAM,
+  MAX_PLATFORM_CHARS,
   UPSTREAM_BUFFER_HIGH_BYTES,
   UPSTREAM_BUFFER_LOW_BYTES,
 } from "./limits.ts";
@@ -81,17 +83,23 @@ export class GatewayConnection {
   }
 
   private onData(chunk: Buffer): void {
-    let frames: TcpFrame[];
     try {
-      frames = this.decoder.push(chunk);
+      for (const frame of this.decoder.push(chunk)) {
+        if (this.socket.destroyed) return;
+        this.onFrame(frame);
+      }
     } catch (error) {
-      if (error instanceof CorruptStreamError) return this.abort(error.message);
-      throw error;
+      this.failed(error);
     }
-    for (const frame of frames) {
-      if (this.socket.destroyed) return;
-      this.onFrame(frame);
-    }
+  }
+
+  /** A corrupt stream, or a fault of the gateway's own: this connection ends, the others go on. */
+  private failed(error: unknown): void {
+    if (error instanceof CorruptStreamError) return this.abort(error.message);
+    this.options.log.warn(
+      `#${this.id} internal error: ${error instanceof Error ? error.message : "unknown"}`,
+    );
+    this.abort("internal error");
   }
 
   private onFrame(frame: TcpFrame): void {
@@ -114,7 +122,8 @@ export class GatewayConnection {
   private answerLocally(frame: TcpFrame): void {
     if (frame.command === Cmd.CMD_CONNECT_REQ) {
       try {
-        this.platform = pb.ConnectRequest.decode(frame.body).platform.slice(0, 32) || this.platform;
+        this.platform =
+          pb.ConnectRequest.decode(frame.body).platform.slice(0, MAX_PLATFORM_CHARS) || this.platform;
       } catch {
         // answered as undecodable below
       }
@@ -141,24 +150,32 @@ export class GatewayConnection {
     this.state = "opening";
     this.held = [frame];
     this.heldBytes = frame.body.byteLength;
-    void openUpstream(upstreamUrl(this.options.upstream, token, this.platform)).then((result) => {
-      if (this.state === "closed") {
-        if (result.ok) result.ws.close(Close.normal, "client left");
-        return;
-      }
-      if (!result.ok) {
-        this.options.log.info(`#${this.id} ${result.reason}`);
-        this.write(authResponse(Cmd.CMD_AUTH_RSP, frame.sequence, result.errorCode, result.errorMsg));
-        return this.finish();
-      }
-      this.attach(result.ws);
-    });
+    void openUpstream(upstreamUrl(this.options.upstream, token, this.platform))
+      .then((result) => {
+        if (this.state === "closed") {
+          if (result.ok) result.ws.close(Close.normal, "client left");
+          return;
+        }
+        if (!result.ok) {
+          this.options.log.info(`#${this.id} ${result.reason}`);
+          this.write(authResponse(Cmd.CMD_AUTH_RSP, frame.sequence, result.errorCode, result.errorMsg));
+          return this.finish();
+        }
+        this.attach(result.ws);
+      })
+      .catch((error: unknown) => this.failed(error));
   }
 
   private attach(ws: WebSocket): void {
     this.ws = ws;
     this.state = "open";
-    ws.on("message", (data: Buffer, isBinary: boolean) => this.onUpstreamFrame(data, isBinary));
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      try {
+        this.onUpstreamFrame(data, isBinary);
+      } catch (error) {
+        this.failed(error);
+      }
+    });
     ws.on("close", (code: number) => this.onUpstreamClose(code));
     ws.on("error", (error: NodeJS.ErrnoException) =>
       this.options.log.info(`#${this.id} upstream error: ${error.code ?? "unknown"}`),
@@ -247,7 +264,7 @@ export class GatewayConnection {
     this.clearAuthTimer();
     const ws = this.ws;
     if (ws && (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING))
-      ws.close(code, reason.slice(0, 100));
+      ws.close(code, reason.slice(0, MAX_CLOSE_REASON_CHARS));
   }
 
   private onSocketClose(): void {

@@ -55,3 +55,12 @@ export const SHUTDOWN_GRACE_MS = 5_000;
 
 /** The worker's 401 body is a short JSON envelope; read no more of any refusal than this. */
 export const MAX_REFUSAL_BODY_BYTES = 4 * 1024;
+
+/** The worker keeps at most 32 characters of a platform name (src/worker/routes/ws.ts). */
+export const MAX_PLATFORM_CHARS = 32;
+
+/** A WebSocket close reason must fit in 123 bytes (RFC 6455, 5.5); ours are short ASCII. */
+export const MAX_CLOSE_REASON_CHARS = 100;
+
+/** The part of a refusal's message passed on in AUTH_RSP.error_msg. */
+export const MAX_ERROR_MSG_CHARS = 200;

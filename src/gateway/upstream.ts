@@ -3,7 +3,12 @@
 import WebSocket from "ws";
 import type { IncomingMessage } from "node:http";
 import { Err } from "./commands.ts";
-import { MAX_REFUSAL_BODY_BYTES, MAX_UPSTREAM_FRAME_BYTES, UPSTREAM_OPEN_TIMEOUT_MS } from "./limits.ts";
+import {
+  MAX_ERROR_MSG_CHARS,
+  MAX_REFUSAL_BODY_BYTES,
+  MAX_UPSTREAM_FRAME_BYTES,
+  UPSTREAM_OPEN_TIMEOUT_MS,
+} from "./limits.ts";
 
 export type UpstreamResult =
   { ok: true; ws: WebSocket } | { ok: false; errorCode: number; errorMsg: string; reason: string };
@@ -26,7 +31,7 @@ async function refusalMessage(res: IncomingMessage): Promise<string> {
     }
     const parsed: unknown = JSON.parse(text);
     if (parsed && typeof parsed === "object" && "message" in parsed && typeof parsed.message === "string")
-      return parsed.message.slice(0, 200);
+      return parsed.message.slice(0, MAX_ERROR_MSG_CHARS);
   } catch {
     // not the envelope
   }
