@@ -3,9 +3,9 @@
 // and are answered with MSG_ACK, as the SDK does.
 import { connect, type Socket } from "node:net";
 import { im } from "../../src/protocol/generated/im.js";
-import { encodeTcpFrame, FrameDecoder, type TcpFrame } from "../../src/gateway/frame-codec.ts";
+import { encodeTcpFrame, FrameDecoder } from "../../src/gateway/frame-codec.ts";
 import type { Account } from "../lib/accounts.ts";
-import { singleConversationId, type MessageInfo } from "./im-connection.ts";
+import { routeServerFrame, singleConversationId, type MessageInfo } from "./im-connection.ts";
 import { PendingRequests } from "./pending.ts";
 
 const pb = im.protocol;
@@ -32,7 +32,8 @@ export class TcpConnection {
     this.socket = socket;
     this.userId = userId;
     socket.on("data", (chunk: Buffer) => {
-      for (const frame of this.decoder.push(chunk)) this.receive(frame);
+      for (const frame of this.decoder.push(chunk))
+        routeServerFrame(frame, this.pending, (messages) => this.pushed(messages));
     });
     socket.on("close", () => {
       this.closed = true;
@@ -62,25 +63,6 @@ export class TcpConnection {
       throw new Error(`auth failed: ${auth.errorCode} ${auth.errorMsg}`);
     }
     return connection;
-  }
-
-  private receive(frame: TcpFrame): void {
-    switch (frame.command) {
-      case Cmd.CMD_PUSH_MSG:
-        return this.pushed([pb.PushMessage.decode(frame.body).message as MessageInfo]);
-      case Cmd.CMD_BATCH_MSG:
-        return this.pushed(pb.BatchMessages.decode(frame.body).messages.map((p) => p.message as MessageInfo));
-      case Cmd.CMD_UNKNOWN: {
-        const notice = pb.ErrorNotice.decode(frame.body);
-        this.pending.reject(
-          notice.refSequence,
-          new Error(`error notice ${notice.errorCode}: ${notice.errorMsg}`),
-        );
-        return;
-      }
-      default:
-        this.pending.resolve(frame.sequence, frame.body);
-    }
   }
 
   private pushed(messages: MessageInfo[]): void {
