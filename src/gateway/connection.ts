@@ -52,6 +52,8 @@ export class GatewayConnection {
   private platform: string | null = null;
   private authTimer: NodeJS.Timeout | null;
   private slowTimer: NodeJS.Timeout | null = null;
+  /** After our FIN: a peer that never takes the rest or never closes its side is cut. */
+  private lingerTimer: NodeJS.Timeout | null = null;
   private readPaused = false;
 
   constructor(socket: Socket, options: ConnectionOptions) {
@@ -256,7 +258,7 @@ export class GatewayConnection {
     this.clearAuthTimer();
     if (this.socket.destroyed) return;
     this.socket.end();
-    this.slowTimer ??= setTimeout(() => this.socket.destroy(), this.options.slowReaderMs);
+    this.lingerTimer ??= setTimeout(() => this.socket.destroy(), this.options.slowReaderMs);
   }
 
   private closeUpstream(code: number, reason: string): void {
@@ -270,7 +272,8 @@ export class GatewayConnection {
   private onSocketClose(): void {
     this.closeUpstream(Close.normal, "client closed");
     if (this.slowTimer) clearTimeout(this.slowTimer);
-    this.slowTimer = null;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.slowTimer = this.lingerTimer = null;
   }
 
   private clearAuthTimer(): void {
