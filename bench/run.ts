@@ -3,7 +3,8 @@
 // bench/results/latest.json. Options: bench/lib/options.ts. What each scenario does: bench/scenarios/.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { imSystem, relaySystem, type ChatSystem } from "./clients/systems.ts";
+import { imSystem, relaySystem, tcpSystem, type ChatSystem, type ImSystem } from "./clients/systems.ts";
+import { startGateway } from "./lib/gateway.ts";
 import { gitInfo, load, machineInfo } from "./lib/machine.ts";
 import { parseOptions, plan, USAGE, type Options, type ScenarioName } from "./lib/options.ts";
 import { filesystemType } from "./lib/proc.ts";
@@ -99,6 +100,35 @@ async function messaging(
   }
 }
 
+/**
+ * One-to-one again through the TCP gateway (started beside the server, bridged to the same origin),
+ * over new pairs; reported with the WebSocket figure and the gateway's CPU per delivered message.
+ */
+async function tcpOneToOne(o: Options, outcomes: Outcomes, im: ImSystem, wsMsgsPerSec: number | null) {
+  const p = plan(o);
+  const gateway = await startGateway(im.server);
+  try {
+    const system = tcpSystem(im, gateway);
+    const pairs = await connectPairs(system, p.pairs, "t");
+    try {
+      await measure(outcomes, "one-to-one-tcp", "server", async () => {
+        const result = await oneToOne(system, pairs, p.oneToOne);
+        const msgs = result.figures.msgsPerSec;
+        const cores = result.cpu["tcp gateway (node)"] ?? null;
+        result.figures.wsMsgsPerSec = wsMsgsPerSec;
+        result.figures.tcpToWs = msgs && wsMsgsPerSec ? Math.round((msgs / wsMsgsPerSec) * 100) / 100 : null;
+        result.figures.gatewayCores = cores;
+        result.figures.gatewayCpuUsPerMsg = cores !== null && msgs ? Math.round((cores * 1e6) / msgs) : null;
+        return result;
+      });
+    } finally {
+      closePairs(pairs);
+    }
+  } finally {
+    await gateway.stop();
+  }
+}
+
 /** Runs `body` against a fresh `wrangler dev` of `kind`; `label` names it in the results and logs. */
 async function withServer<T>(
   kind: SystemKind,
@@ -157,11 +187,12 @@ async function main(): Promise<void> {
       measure(outcomes, "connections", "baseline", () => connections(relaySystem(server), p.connections)),
     );
   }
-  if (only("one-to-one", "fixed-rate", "fixed-rate-own", "catch-up", "d1-lag")) {
+  if (only("one-to-one", "one-to-one-tcp", "fixed-rate", "fixed-rate-own", "catch-up", "d1-lag")) {
     await withServer("server", "server", o, systems, async (server) => {
       const system = imSystem(server);
       const rate = () => o.rate ?? (baselineMax ? Math.round(baselineMax / 2) : FALLBACK_RATE);
-      await messaging(o, outcomes, system, rate);
+      const wsMax = await messaging(o, outcomes, system, rate);
+      if (only("one-to-one-tcp")) await tcpOneToOne(o, outcomes, system, wsMax);
       if (only("catch-up")) await measure(outcomes, "catch-up", "server", () => catchUp(system, p.catchUp));
       if (only("d1-lag")) await measure(outcomes, "d1-lag", "server", () => d1Lag(system, p.d1Lag));
     });

@@ -2,7 +2,10 @@
 // 1. Writes .dev.vars with a random JWT_SECRET when it has none (the file is git-ignored).
 // 2. Applies the D1 migrations to the local database that `wrangler dev` will use.
 // 3. Builds the web chat page (src/web → dist/web, served at `/`).
-// 4. Runs `wrangler dev` with the options given (e.g. --port 8787 --ip 127.0.0.1).
+// 4. Starts the TCP gateway for the SDK's default transport (src/gateway) on TCP_PORT (default 8082),
+//    on wrangler's --ip, bridged to wrangler's /ws; it listens before wrangler serves, and a port
+//    that cannot be bound fails the whole command.
+// 5. Runs `wrangler dev` with the options given (e.g. --port 8787 --ip 127.0.0.1).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,6 +25,62 @@ function ensureDevVars() {
   const line = `JWT_SECRET=${randomBytes(32).toString("hex")}\n`;
   writeFileSync(file, text && !text.endsWith("\n") ? `${text}\n${line}` : text + line, { mode: 0o600 });
   console.log("dev: wrote a random JWT_SECRET to .dev.vars");
+}
+
+/** The value of a wrangler option given as `--name V` or `--name=V`. */
+function option(name) {
+  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  return args[i].includes("=") ? args[i].slice(name.length + 1) : args[i + 1];
+}
+
+/** Starts the gateway and resolves once it listens; exits the whole command when it cannot. */
+function startGateway() {
+  const ip = option("--ip") ?? "localhost";
+  const port = option("--port") ?? "8787";
+  const tcpPort = process.env.TCP_PORT ?? "8082";
+  // The gateway dials wrangler: an "any" address is reached on loopback; IPv6 needs brackets.
+  const dialHost = ip === "0.0.0.0" ? "127.0.0.1" : ip === "::" ? "::1" : ip;
+  const upstream = `ws://${dialHost.includes(":") ? `[${dialHost}]` : dialHost}:${port}/ws`;
+  const slow = process.env.GATEWAY_SLOW_READER_MS;
+  const gateway = spawn(
+    process.execPath,
+    [
+      "--disable-warning=ExperimentalWarning",
+      join(root, "src/gateway/cli.ts"),
+      "--upstream",
+      upstream,
+      "--port",
+      tcpPort,
+      "--host",
+      ip,
+      ...(slow ? ["--slow-reader-ms", slow] : []),
+    ],
+    { cwd: root, env, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return new Promise((resolve) => {
+    let listening = false;
+    gateway.stdout.on("data", (chunk) => {
+      process.stdout.write(chunk);
+      if (!listening && String(chunk).includes("listening on")) {
+        listening = true;
+        resolve(gateway);
+      }
+    });
+    gateway.on("exit", (code, signal) => {
+      if (stopping) {
+        if (!dev) process.exit(1);
+        return;
+      }
+      console.error(
+        listening
+          ? `dev: the TCP gateway stopped (${signal ?? code}); stopping wrangler`
+          : `dev: the TCP gateway could not listen on ${ip}:${tcpPort} (set TCP_PORT to move it)`,
+      );
+      stopAll("SIGTERM");
+      process.exit(1);
+    });
+  });
 }
 
 /** `--persist-to DIR` (or `--persist-to=DIR`) must reach the migration step too. */
@@ -51,6 +110,22 @@ try {
   console.error("dev: building the web page failed:", error.message ?? error);
   process.exit(1);
 }
-const dev = spawn(process.execPath, [wrangler, "dev", ...args], { cwd: root, env, stdio: "inherit" });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
-dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+let stopping = false;
+let dev = null;
+let gateway = null;
+function stopAll(signal) {
+  stopping = true;
+  dev?.kill(signal);
+  gateway?.kill(signal);
+}
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stopAll(signal));
+gateway = await startGateway();
+dev = spawn(process.execPath, [wrangler, "dev", ...args], { cwd: root, env, stdio: "inherit" });
+dev.on("exit", (code, signal) => {
+  stopping = true;
+  // Exit once the gateway has closed its connections (it stops on SIGTERM within seconds).
+  if (gateway.exitCode === null && gateway.signalCode === null) {
+    gateway.once("exit", () => process.exit(code ?? (signal ? 1 : 0)));
+    gateway.kill("SIGTERM");
+  } else process.exit(code ?? (signal ? 1 : 0));
+});

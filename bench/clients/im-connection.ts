@@ -26,6 +26,30 @@ export function wsUrl(origin: string, path: string): string {
   return origin.replace(/^http/, "ws") + path;
 }
 
+/**
+ * What the bench clients (WebSocket and TCP) do with a frame from the server: pushes go to `pushed`,
+ * an ErrorNotice fails the request it names, anything else answers the request of its sequence.
+ */
+export function routeServerFrame(
+  frame: { command: number; sequence: number; body: Uint8Array },
+  pending: PendingRequests<Uint8Array>,
+  pushed: (messages: MessageInfo[]) => void,
+): void {
+  switch (frame.command) {
+    case Cmd.CMD_PUSH_MSG:
+      return pushed([pb.PushMessage.decode(frame.body).message as MessageInfo]);
+    case Cmd.CMD_BATCH_MSG:
+      return pushed(pb.BatchMessages.decode(frame.body).messages.map((p) => p.message as MessageInfo));
+    case Cmd.CMD_UNKNOWN: {
+      const notice = pb.ErrorNotice.decode(frame.body);
+      pending.reject(notice.refSequence, new Error(`error notice ${notice.errorCode}: ${notice.errorMsg}`));
+      return;
+    }
+    default:
+      pending.resolve(frame.sequence, frame.body);
+  }
+}
+
 export class ImConnection {
   private sequence = 1;
   private readonly pending = new PendingRequests<Uint8Array>();
@@ -87,22 +111,7 @@ export class ImConnection {
   private receive(data: Buffer): void {
     this.bytesReceived += data.byteLength;
     const frame = pb.WebSocketMessage.decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    switch (frame.command) {
-      case Cmd.CMD_PUSH_MSG:
-        return this.pushed([pb.PushMessage.decode(frame.body).message as MessageInfo]);
-      case Cmd.CMD_BATCH_MSG:
-        return this.pushed(pb.BatchMessages.decode(frame.body).messages.map((p) => p.message as MessageInfo));
-      case Cmd.CMD_UNKNOWN: {
-        const notice = pb.ErrorNotice.decode(frame.body);
-        this.pending.reject(
-          notice.refSequence,
-          new Error(`error notice ${notice.errorCode}: ${notice.errorMsg}`),
-        );
-        return;
-      }
-      default:
-        this.pending.resolve(frame.sequence, frame.body);
-    }
+    routeServerFrame(frame, this.pending, (messages) => this.pushed(messages));
   }
 
   private pushed(messages: MessageInfo[]): void {

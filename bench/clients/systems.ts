@@ -4,6 +4,7 @@ import { mintAccounts, registerAccounts, type Account } from "../lib/accounts.ts
 import type { RunningServer, SystemKind } from "../lib/server.ts";
 import { ImConnection } from "./im-connection.ts";
 import { RelayConnection } from "./relay-connection.ts";
+import { TcpConnection } from "./tcp-connection.ts";
 
 export interface ChatClient {
   readonly userId: string;
@@ -31,9 +32,9 @@ const textDecoder = new TextDecoder();
 class ImChatClient implements ChatClient {
   onPush: ((content: string) => void) | null = null;
 
-  readonly connection: ImConnection;
+  readonly connection: ImConnection | TcpConnection;
 
-  constructor(connection: ImConnection) {
+  constructor(connection: ImConnection | TcpConnection) {
     this.connection = connection;
     connection.onPush = (m) => this.onPush?.(textDecoder.decode(m.content ?? new Uint8Array()));
   }
@@ -96,6 +97,20 @@ export function imSystem(server: RunningServer): ImSystem {
     },
     connectOnlyUsers: async (count, label) => keep(await mintAccounts(server.origin, count, label)),
     connect: async (userId) => new ImChatClient(await ImConnection.open(server.origin, account(userId))),
+  };
+}
+
+/**
+ * The same server and accounts through the TCP gateway: the server's pids gain the gateway's, so
+ * the scenarios' CPU readings include it.
+ */
+export function tcpSystem(im: ImSystem, gateway: { port: number; pid: number }): ChatSystem {
+  return {
+    kind: "server",
+    server: { ...im.server, pids: { ...im.server.pids, gateway: gateway.pid } },
+    users: (count, label) => im.users(count, label),
+    connectOnlyUsers: (count, label) => im.connectOnlyUsers(count, label),
+    connect: async (userId) => new ImChatClient(await TcpConnection.open(gateway.port, im.account(userId))),
   };
 }
 

@@ -6,6 +6,7 @@ import type { Via } from "./server.ts";
 
 export const SCENARIOS = [
   "one-to-one",
+  "one-to-one-tcp",
   "fixed-rate",
   "fixed-rate-own",
   "catch-up",

@@ -30,7 +30,8 @@ export interface RunningServer {
   inspectorOrigin: string;
   via: Via;
   persistDir: string;
-  pids: { wrangler: number | null; proxy: number | null; runtime: number | null };
+  /** `gateway`: the TCP gateway the TCP scenarios start beside the server (lib/gateway.ts). */
+  pids: { wrangler: number | null; proxy: number | null; runtime: number | null; gateway?: number | null };
   logFile: string;
   stop(): Promise<void>;
 }
@@ -109,6 +110,9 @@ export async function startServer(kind: SystemKind, options: StartOptions): Prom
   } = options;
   const port = await freePort();
   const inspectorPort = await freePort();
+  // dev.mjs also starts its TCP gateway (idle here: the TCP scenarios start their own, bridged to
+  // the runtime directly, lib/gateway.ts); a free port keeps it clear of 8082 and of other runs.
+  const tcpPort = await freePort();
   const persistDir = mkdtempSync(join(stateParent ?? tmpdir(), `im-bench-${kind}-`));
   const logFile = join(persistDir, "wrangler.log");
   const keptLog = join(root, `bench/results/${label}-wrangler.log`);
@@ -124,6 +128,7 @@ export async function startServer(kind: SystemKind, options: StartOptions): Prom
       env: {
         ...process.env,
         CI: "true",
+        TCP_PORT: String(tcpPort),
         WRANGLER_SEND_METRICS: "false",
         // wrangler dev's local observability streams a trace of every invocation to a collector
         // worker in the same workerd (about a fifth of its CPU under load). It is a dev-time

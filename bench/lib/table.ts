@@ -26,6 +26,16 @@ export function table(outcomes: Outcomes): Row[] {
     { key: "ackP50", figure: "send→ack p50", unit: "ms" },
     { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
   ]);
+  add("one-to-one-tcp", [
+    { key: "msgsPerSec", figure: "delivered through the TCP gateway", unit: "msgs/s" },
+    { key: "wsMsgsPerSec", figure: "delivered over WebSocket (one-to-one)", unit: "msgs/s" },
+    { key: "tcpToWs", figure: "TCP ÷ WebSocket", unit: "×" },
+    { key: "gatewayCpuUsPerMsg", figure: "gateway CPU per delivered message", unit: "µs" },
+    { key: "gatewayCores", figure: "gateway CPU", unit: "cores" },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
   add("fixed-rate", [
     { key: "ratePerSec", figure: "offered rate", unit: "msgs/s" },
     { key: "achievedPerSec", figure: "delivered", unit: "msgs/s" },

@@ -14,11 +14,13 @@ export interface ScenarioResult {
   cpu: Record<string, number | null>;
 }
 
-/** A meter over the system's processes (the dev proxy only when the clients go through it). */
+/** A meter over the system's processes (the dev proxy only when the clients go through it, the TCP
+ * gateway only when they go through it). */
 export function cpuMeter(server: RunningServer): CpuMeter {
   return new CpuMeter({
     "workerd runtime": server.pids.runtime,
     ...(server.via === "proxy" ? { "workerd dev proxy": server.pids.proxy } : {}),
     "wrangler (node)": server.pids.wrangler,
+    ...(server.pids.gateway ? { "tcp gateway (node)": server.pids.gateway } : {}),
   });
 }

@@ -28,6 +28,8 @@ export interface DevServer {
   origin: string;
   wsOrigin: string;
   port: number;
+  /** The TCP gateway's port (TCP_PORT), on 127.0.0.1. */
+  tcpPort: number;
   /** The state directory (`--persist-to`). */
   persistTo: string;
   /** The pid of scripts/dev.mjs, which leads the process group of wrangler and its workerd children. */
@@ -46,12 +48,17 @@ export interface DevServerOptions {
   persistTo?: string;
   /** Extra `[vars]` for this run (`wrangler dev --var NAME:VALUE`). */
   vars?: Record<string, string>;
+  /** The TCP gateway's port instead of a free one. */
+  tcpPort?: number;
+  /** The gateway's --slow-reader-ms (GATEWAY_SLOW_READER_MS), instead of its default. */
+  gatewaySlowReaderMs?: number;
 }
 
 export async function startDevServer(options: number | DevServerOptions = {}): Promise<DevServer> {
   const opts = typeof options === "number" ? { readyTimeoutMs: options } : options;
   const readyTimeoutMs = opts.readyTimeoutMs ?? 120_000;
   const port = opts.port ?? (await freePort());
+  const tcpPort = opts.tcpPort ?? (await freePort());
   const ownState = opts.persistTo === undefined;
   const state = opts.persistTo ?? mkdtempSync(join(tmpdir(), "im-e2e-"));
   const varArgs = Object.entries(opts.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
@@ -68,7 +75,17 @@ export async function startDevServer(options: number | DevServerOptions = {}): P
       state,
       ...varArgs,
     ],
-    { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true" } },
+    {
+      cwd: root,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        CI: "true",
+        TCP_PORT: String(tcpPort),
+        ...(opts.gatewaySlowReaderMs ? { GATEWAY_SLOW_READER_MS: String(opts.gatewaySlowReaderMs) } : {}),
+      },
+    },
   );
   if (child.pid === undefined) throw new Error("could not start scripts/dev.mjs");
   const pid = child.pid;
@@ -104,6 +121,7 @@ export async function startDevServer(options: number | DevServerOptions = {}): P
           origin,
           wsOrigin: `ws://127.0.0.1:${port}`,
           port,
+          tcpPort,
           persistTo: state,
           pid,
           exited,

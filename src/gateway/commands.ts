@@ -1,0 +1,115 @@
+// Which command numbers may go to the SDK, and what the gateway answers itself before AUTH.
+import { im } from "../protocol/generated/im.js";
+import { encodeTcpFrame, type TcpFrame } from "./frame-codec.ts";
+
+export const pb = im.protocol;
+export const Cmd = im.protocol.CommandType;
+export const Err = im.protocol.ErrorCode;
+
+/**
+ * The SDK's IMCommandType (IMPacket.swift). Its decoder maps any other number to `.unknown` (0)
+ * before checking the CRC, so such a frame fails the check and the SDK drops the whole connection.
+ * Today the set equals this server's CommandType: CMD_UNKNOWN (0, this server's ErrorNotice) and
+ * the ONLINE_STATUS extension (400-402) have numbers the SDK knows, and its router logs and ignores
+ * them. Any future server command outside the set is dropped by the gateway, never forwarded.
+ */
+const SDK_COMMANDS: ReadonlySet<number> = new Set([
+  0, 1, 2, 3, 4, 5, 6, 100, 101, 102, 103, 104, 200, 201, 202, 203, 204, 205, 206, 207, 300, 301, 302, 303,
+  304, 400, 401, 402, 500, 501, 502, 600, 601,
+]);
+
+export function sdkKnows(command: number): boolean {
+  return SDK_COMMANDS.has(command);
+}
+
+type ResponseType = { encode(message: { errorCode?: number; errorMsg?: string }): { finish(): Uint8Array } };
+
+/** Requests whose response carries an error_code: refused with it before AUTH (PROTOCOL.md, decision 4). */
+const REFUSABLE: Partial<Record<number, { command: number; type: ResponseType }>> = {
+  [Cmd.CMD_REAUTH_REQ]: { command: Cmd.CMD_REAUTH_RSP, type: pb.AuthResponse },
+  [Cmd.CMD_SEND_MSG_REQ]: { command: Cmd.CMD_SEND_MSG_RSP, type: pb.SendMessageResponse },
+  [Cmd.CMD_REVOKE_MSG_REQ]: { command: Cmd.CMD_REVOKE_MSG_RSP, type: pb.RevokeMessageResponse },
+  [Cmd.CMD_BATCH_SYNC_REQ]: { command: Cmd.CMD_BATCH_SYNC_RSP, type: pb.BatchSyncResponse },
+  [Cmd.CMD_SYNC_RANGE_REQ]: { command: Cmd.CMD_SYNC_RANGE_RSP, type: pb.SyncRangeResponse },
+  [Cmd.CMD_ONLINE_STATUS_REQ]: { command: Cmd.CMD_ONLINE_STATUS_RSP, type: pb.OnlineStatusResponse },
+  [Cmd.CMD_READ_RECEIPT_REQ]: { command: Cmd.CMD_READ_RECEIPT_RSP, type: pb.ReadReceiptResponse },
+};
+
+const NOT_AUTHED = "authenticate first (CMD_AUTH_REQ)";
+
+/** The fields a client matches a refusal by (as the server fills them); nothing when undecodable. */
+function correlation(frame: TcpFrame): Record<string, string> {
+  try {
+    if (frame.command === Cmd.CMD_SEND_MSG_REQ)
+      return { clientMsgId: pb.SendMessageRequest.decode(frame.body).message?.clientMsgId ?? "" };
+    if (frame.command === Cmd.CMD_SYNC_RANGE_REQ) {
+      const req = pb.SyncRangeRequest.decode(frame.body);
+      return { requestId: req.requestId, conversationId: req.conversationId };
+    }
+  } catch {
+    // nothing to correlate
+  }
+  return {};
+}
+
+/** An AUTH_RSP (or REAUTH_RSP) frame with a code. */
+export function authResponse(command: number, sequence: number, errorCode: number, errorMsg: string): Buffer {
+  return encodeTcpFrame(command, sequence, pb.AuthResponse.encode({ errorCode, errorMsg }).finish());
+}
+
+export interface LocalAnswer {
+  frame: Buffer | null;
+  /** Close the connection once the answer is written. */
+  close: boolean;
+}
+
+/**
+ * The answer to a frame other than AUTH_REQ that arrives before AUTH, when there is no upstream yet
+ * (PROTOCOL.md, decision 4). The SDK itself sends AUTH_REQ first and heartbeats only after AUTH_RSP
+ * (IMTCPTransport.swift); CONNECT and HEARTBEAT are answered for other clients.
+ */
+export function answerBeforeAuth(frame: TcpFrame, sessionId: string): LocalAnswer {
+  const reply = (command: number, body: Uint8Array, close = false): LocalAnswer => ({
+    frame: encodeTcpFrame(command, frame.sequence, body),
+    close,
+  });
+  try {
+    switch (frame.command) {
+      case Cmd.CMD_CONNECT_REQ:
+        pb.ConnectRequest.decode(frame.body);
+        return reply(
+          Cmd.CMD_CONNECT_RSP,
+          pb.ConnectResponse.encode({
+            errorCode: Err.ERR_SUCCESS,
+            serverTime: Date.now(),
+            sessionId,
+          }).finish(),
+        );
+      case Cmd.CMD_HEARTBEAT_REQ:
+        // The SDK's heartbeat body is empty, which decodes as a HeartbeatRequest with defaults.
+        pb.HeartbeatRequest.decode(frame.body);
+        return reply(Cmd.CMD_HEARTBEAT_RSP, pb.HeartbeatResponse.encode({ serverTime: Date.now() }).finish());
+      case Cmd.CMD_DISCONNECT_REQ:
+        return reply(Cmd.CMD_DISCONNECT_RSP, new Uint8Array(), true);
+    }
+  } catch {
+    return notice(frame, Err.ERR_INVALID_PARAM, "undecodable body");
+  }
+  const refusal = REFUSABLE[frame.command];
+  if (refusal) {
+    const body = { errorCode: Err.ERR_AUTH_FAILED, errorMsg: NOT_AUTHED, ...correlation(frame) };
+    return reply(refusal.command, refusal.type.encode(body).finish());
+  }
+  return notice(frame, Err.ERR_AUTH_FAILED, NOT_AUTHED);
+}
+
+/** An ErrorNotice (CMD_UNKNOWN, sequence 0, as the server sends it) about `frame`. */
+function notice(frame: TcpFrame, code: number, message: string): LocalAnswer {
+  const body = pb.ErrorNotice.encode({
+    errorCode: code,
+    errorMsg: message,
+    refSequence: frame.sequence,
+    refCommand: sdkKnows(frame.command) ? frame.command : Cmd.CMD_UNKNOWN,
+  }).finish();
+  return { frame: encodeTcpFrame(Cmd.CMD_UNKNOWN, 0, body), close: false };
+}
