@@ -33,8 +33,8 @@ export const SYNC_RESPONSE_BUDGET_BYTES = 900 * 1024;
 export const RANGE_SYNC_BURST = 1_000;
 
 /**
- * Heartbeats: the SDK sends one every 30 s and reconnects when one goes unanswered, so none is
- * ever refused; a socket beating more than this is no SDK and is closed (1008) instead.
+ * Heartbeats: the SDK sends one every 30 s and reconnects when one goes unanswered, so they cost
+ * nothing up to this budget; a socket beating faster spends its request budget like any request.
  */
 export const HEARTBEATS_PER_SECOND = 1;
 export const HEARTBEAT_BURST = 10;

@@ -96,6 +96,49 @@ describe("limits at their edges", () => {
     socket.close();
   });
 
+  it("takes nothing from the request budget for acks of pushed messages and for heartbeats, and bounds acks of nothing", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const burst = 5;
+    await runInDurableObject(env.USER_OBJECT.getByName(b.userId), (instance) => {
+      instance["services"]().settings = {
+        ...readSettings(env),
+        socketRequestsPerSecond: 0.001,
+        socketRequestBurst: burst,
+      };
+    });
+    const sender = await TestSocket.connect(a);
+    const receiver = await TestSocket.connect(b); // AUTH spent one request token
+    const pushes = 60;
+    for (let i = 0; i < pushes; i++) await sender.sendText(a.userId, b.userId, `m${i}`);
+    const pushed = await receiver.pushedMessages(pushes);
+    // The SDK's answer: one MSG_ACK frame per pushed message, then its heartbeats.
+    for (const m of pushed)
+      receiver.send(Cmd.CMD_MSG_ACK, pb.MessageAck, { serverMsgId: m.serverMsgId, seq: 0 });
+    for (let i = 0; i < 5; i++) {
+      receiver.send(Cmd.CMD_HEARTBEAT_REQ, pb.HeartbeatRequest, {});
+      await receiver.nextCommand(Cmd.CMD_HEARTBEAT_RSP);
+    }
+    // The request budget is untouched: the remaining tokens still buy answers.
+    for (let i = 1; i < burst; i++) {
+      receiver.send(Cmd.CMD_CONNECT_REQ, pb.ConnectRequest, {});
+      await receiver.nextCommand(Cmd.CMD_CONNECT_RSP);
+    }
+    expect(receiver.hasQueued(Cmd.CMD_UNKNOWN)).toBe(false);
+    // Acks of messages never pushed to this socket spend request tokens and, past them, are
+    // dropped unanswered; the next request is refused, and heartbeats are still answered.
+    for (let i = 0; i < 50; i++)
+      receiver.send(Cmd.CMD_MSG_ACK, pb.MessageAck, { serverMsgId: `nothing-${i}`, seq: 0 });
+    receiver.send(Cmd.CMD_CONNECT_REQ, pb.ConnectRequest, {});
+    const notice = pb.ErrorNotice.decode((await receiver.nextCommand(Cmd.CMD_UNKNOWN)).body);
+    expect(notice.errorCode).toBe(Err.ERR_SEND_TOO_FAST);
+    expect(notice.refCommand).toBe(Cmd.CMD_CONNECT_REQ);
+    receiver.send(Cmd.CMD_HEARTBEAT_REQ, pb.HeartbeatRequest, {});
+    await receiver.nextCommand(Cmd.CMD_HEARTBEAT_RSP);
+    expect(receiver.hasQueued(Cmd.CMD_UNKNOWN)).toBe(false); // the dropped acks got no answer
+    sender.close();
+    receiver.close();
+  });
+
   it("reads a JSON body of MAX_JSON_BODY_BYTES and refuses one byte more with 413", async () => {
     const body = (size: number) => {
       const skeleton = JSON.stringify({ username: "edge-case", password: "" });

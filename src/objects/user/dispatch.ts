@@ -27,7 +27,7 @@ interface SocketBudgets {
   requests: TokenBucket;
   /** SYNC_RANGE: the SDK fills every conversation's hole at once after a reconnect. */
   rangeSyncs: TokenBucket;
-  /** HEARTBEAT: never refused, but a socket beating far faster than any client is closed. */
+  /** HEARTBEAT: free up to a budget no client beating every 30 s can reach. */
   heartbeats: TokenBucket;
 }
 const budgets = new WeakMap<WebSocket, SocketBudgets>();
@@ -50,18 +50,14 @@ function budgetsOf(ws: WebSocket, settings: Settings): SocketBudgets {
  * per-user send bucket bounds those) take nothing from the request budget. What remains is
  * counted; a refusal is an ErrorNotice, except for an ack, which is dropped unanswered.
  */
-function admit(
-  ws: WebSocket,
-  frame: Frame,
-  settings: Settings,
-  authed: boolean,
-): "pass" | "refuse" | "drop" | "close" {
+function admit(ws: WebSocket, frame: Frame, settings: Settings, authed: boolean): "pass" | "refuse" | "drop" {
   const budget = budgetsOf(ws, settings);
   switch (frame.command) {
     case Cmd.CMD_MSG_ACK:
       return spendAck(ws) || budget.requests.take() ? "pass" : "drop";
     case Cmd.CMD_HEARTBEAT_REQ:
-      return budget.heartbeats.take() ? "pass" : "close";
+      // Past its own generous budget a heartbeat is just another request.
+      return budget.heartbeats.take() || budget.requests.take() ? "pass" : "refuse";
     case Cmd.CMD_SEND_MSG_REQ:
       return authed || budget.requests.take() ? "pass" : "refuse";
     case Cmd.CMD_SYNC_RANGE_REQ:
@@ -172,8 +168,6 @@ function openFrame(
       break;
     case "drop":
       return () => {};
-    case "close":
-      return () => closeSocket(ws, CloseCode.policyViolation, "heartbeat flood");
     case "refuse": {
       const message = `too many requests: at most ${settings.socketRequestsPerSecond} a second`;
       return () => sendFrame(ws, errorNotice(Err.ERR_SEND_TOO_FAST, message, frame));
