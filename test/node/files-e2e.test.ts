@@ -7,9 +7,17 @@ import { Cmd, Err, NodeImClient, pb } from "./helpers/im-client";
 import { account as sdkAccount, untilMessages } from "./helpers/sdk-harness";
 import { MessageType, readFileContent, readImageContent } from "edge-im/client";
 
+const MAX_BYTES = 12 * 1024 * 1024;
+const HOURLY_BYTES = 32 * 1024 * 1024;
+/** The default UPLOAD_ANON_PER_MINUTE. */
+const ANON_PER_MINUTE = 30;
+
 let server: DevServer;
 beforeAll(async () => {
-  server = await startDevServer();
+  // A smaller size limit and hourly byte budget than the defaults, so both can be crossed quickly.
+  server = await startDevServer({
+    vars: { UPLOAD_MAX_BYTES: String(MAX_BYTES), UPLOAD_ANON_BYTES_PER_HOUR: String(HOURLY_BYTES) },
+  });
 });
 afterAll(async () => {
   await server?.stop();
@@ -67,6 +75,94 @@ describe("files against wrangler dev", () => {
     const rest = await fetch(url, { headers: { Range: "bytes=7000000-" } });
     expect(rest.status).toBe(206);
     expect(Buffer.compare(new Uint8Array(await rest.arrayBuffer()), content.subarray(7_000_000))).toBe(0);
+  });
+
+  it("answers every edge of the SDK's upload and download: multipart, 0 and 1 byte, over the limit, HEAD, ranges", async () => {
+    // Each test speaks from its own address, so the per-address limits of one never touch another.
+    const address = { "CF-Connecting-IP": "198.51.100.21" };
+    const raw = (body: Uint8Array<ArrayBuffer>) =>
+      fetch(`${server.origin}/upload`, {
+        method: "POST",
+        headers: { "Content-Type": "application/octet-stream", ...address },
+        body,
+      });
+
+    const one = (await (await raw(new Uint8Array([0x42]))).json()) as UploadAnswer;
+    expect(one.code).toBe(0);
+    expect(new Uint8Array(await (await fetch(one.url)).arrayBuffer())).toEqual(new Uint8Array([0x42]));
+
+    const empty = await raw(new Uint8Array(0));
+    expect(empty.status).toBe(200);
+    expect(await empty.json()).toMatchObject({ code: 400, message: expect.stringMatching(/empty/i) });
+
+    const over = await raw(new Uint8Array(MAX_BYTES + 1));
+    expect(await over.json()).toMatchObject({ code: 413 });
+
+    const form = new FormData();
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...randomBytes(500)]);
+    form.append("file", new Blob([png], { type: "image/png" }), "photo.png");
+    const multipart = (await (
+      await fetch(`${server.origin}/api/upload`, { method: "POST", headers: address, body: form })
+    ).json()) as UploadAnswer;
+    expect(multipart.code).toBe(0);
+    expect(multipart.data).toBe(multipart.url);
+    expect(multipart.url).toMatch(/\.png$/);
+
+    const head = await fetch(multipart.url, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Length")).toBe(String(png.byteLength));
+    expect(head.headers.get("Content-Type")).toBe("image/png");
+    expect(head.headers.get("ETag")).toBeTruthy();
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+
+    const range = async (header: string) => {
+      const response = await fetch(multipart.url, { headers: { Range: header } });
+      return {
+        status: response.status,
+        contentRange: response.headers.get("Content-Range"),
+        bytes: new Uint8Array(await response.arrayBuffer()),
+      };
+    };
+    const size = png.byteLength;
+    expect(await range("bytes=0-0")).toEqual({
+      status: 206,
+      contentRange: `bytes 0-0/${size}`,
+      bytes: png.subarray(0, 1),
+    });
+    expect(await range("bytes=100-199")).toEqual({
+      status: 206,
+      contentRange: `bytes 100-199/${size}`,
+      bytes: png.subarray(100, 200),
+    });
+    expect(await range("bytes=-10")).toEqual({
+      status: 206,
+      contentRange: `bytes ${size - 10}-${size - 1}/${size}`,
+      bytes: png.subarray(size - 10),
+    });
+    const past = await range(`bytes=${size}-`);
+    expect(past.status).toBe(416);
+    expect(past.contentRange).toBe(`bytes */${size}`);
+  });
+
+  it("bounds anonymous uploads per address: a count per minute and bytes per hour", async () => {
+    const from = (ip: string, body: Uint8Array<ArrayBuffer>) =>
+      fetch(`${server.origin}/upload`, {
+        method: "POST",
+        headers: { "Content-Type": "application/octet-stream", "CF-Connecting-IP": ip },
+        body,
+      }).then((r) => r.json() as Promise<UploadAnswer>);
+
+    for (let i = 0; i < ANON_PER_MINUTE; i++)
+      expect((await from("198.51.100.31", new Uint8Array([i + 1]))).code).toBe(0);
+    const tooMany = await from("198.51.100.31", new Uint8Array([1]));
+    expect(tooMany).toMatchObject({ code: 429, message: expect.stringMatching(/try again/) });
+    expect((await from("198.51.100.32", new Uint8Array([1]))).code).toBe(0); // another address is not held
+
+    const ten = new Uint8Array(10 * 1024 * 1024);
+    expect((await from("198.51.100.33", ten)).code).toBe(0);
+    expect((await from("198.51.100.33", ten)).code).toBe(0);
+    expect((await from("198.51.100.33", ten)).code).toBe(0);
+    expect(await from("198.51.100.33", ten)).toMatchObject({ code: 429 }); // 40 MiB > 32 MiB an hour
   });
 
   it("carries an uploaded image from one user to another in an image message", async () => {
