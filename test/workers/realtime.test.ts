@@ -266,6 +266,28 @@ describe("presence pushes", () => {
       pb.HeartbeatResponse,
     );
 
+  it("answers AUTH once and serves the next frame while the friends cannot be read, then tells them", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    await friends(a, b);
+    const bSocket = await TestSocket.connect(b);
+    // D1 cannot answer who a's friends are: presence fails after AUTH has been answered.
+    await env.DB.prepare("ALTER TABLE friends RENAME TO friends_offline").run();
+    let aSocket: TestSocket;
+    try {
+      aSocket = await TestSocket.open(a.token);
+      const auth = await aSocket.auth(a.userId, a.token);
+      expect(auth.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+      await roundTrip(aSocket); // the next frame is answered while the announcement is failing
+    } finally {
+      await env.DB.prepare("ALTER TABLE friends_offline RENAME TO friends").run();
+    }
+    // The retry tells b; the AUTH request was never answered a second time.
+    expect(await nextStatus(bSocket)).toMatchObject({ userId: a.userId, online: true });
+    expect(aSocket.hasQueued(Cmd.CMD_AUTH_RSP)).toBe(false);
+    aSocket.close();
+    bSocket.close();
+  });
+
   it("tells online friends when a user comes online and, after the grace period, goes offline", async () => {
     const [a, b, stranger] = [await newUser("a"), await newUser("b"), await newUser("s")];
     await friends(a, b);

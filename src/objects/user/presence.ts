@@ -8,6 +8,9 @@ import type { Presence } from "../rpc";
 import type { Inbox } from "./inbox";
 
 export const PRESENCE_GRACE_MS = 500;
+/** Tries to tell friends a user came online, the first retry after ANNOUNCE_RETRY_MS, doubling. */
+export const ANNOUNCE_ATTEMPTS = 4;
+export const ANNOUNCE_RETRY_MS = 1_000;
 
 const ANNOUNCED = "presence_announced"; // 1 when friends were last told "online"
 const OFFLINE_AT = "presence_offline_at"; // when to tell them "offline", 0 when nothing is pending
@@ -18,12 +21,32 @@ export class PresenceTracker {
     private readonly env: Env,
   ) {}
 
-  /** A device authenticated: friends hear "online" unless they already think so. */
-  async deviceOnline(status: Presence): Promise<void> {
+  /**
+   * A device authenticated: friends hear "online" unless they already think so. Runs beside the
+   * socket's frames, never in their way; a failure to read the friends (D1) is retried with backoff,
+   * and "announced" is only recorded once they were read, so a later device tries again.
+   */
+  deviceOnline(status: Presence): void {
     this.inbox.setNumber(OFFLINE_AT, 0);
-    if (this.inbox.number(ANNOUNCED) === 1) return;
-    this.inbox.setNumber(ANNOUNCED, 1);
-    await this.announce(status);
+    if (this.inbox.number(ANNOUNCED) === 1 || this.announcing) return;
+    this.announcing = this.announceOnline(status).finally(() => (this.announcing = null));
+  }
+
+  private announcing: Promise<void> | null = null;
+
+  private async announceOnline(status: Presence): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.announce(status, () => this.inbox.setNumber(ANNOUNCED, 1));
+        return;
+      } catch (error) {
+        if (attempt + 1 >= ANNOUNCE_ATTEMPTS) {
+          console.error(`presence: telling ${status.userId}'s friends failed ${ANNOUNCE_ATTEMPTS} times`, error);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, ANNOUNCE_RETRY_MS * 2 ** attempt));
+      }
+    }
   }
 
   /** The last device left: returns when the offline announcement is due. */
@@ -49,9 +72,11 @@ export class PresenceTracker {
     await this.announce(status);
   }
 
-  private async announce(status: Presence): Promise<void> {
+  /** Pushes `status` to every friend; `read` runs once the friends are known. */
+  private async announce(status: Presence, read: () => void = () => {}): Promise<void> {
     if (!status.userId) return;
     const friends = await friendIds(database(this.env), status.userId);
+    read();
     await Promise.all(
       friends.map((friend) =>
         this.env.USER_OBJECT.getByName(friend)

@@ -53,10 +53,15 @@ export async function authenticate(fc: FrameContext, response: Cmd): Promise<voi
     saveSocketState(fc.ws, { ...fc.state, authed: true, platform });
   }
   reply(fc, response, pb.AuthResponse, { errorCode: Err.ERR_SUCCESS, maxSeq: fc.inbox.inboxSeq() });
-  if (firstAuth) {
+  if (!firstAuth) return;
+  // The request is answered: nothing after this line may answer it again, and the device's next
+  // frame (its BATCH_SYNC) must not wait for the user's friends to be told.
+  try {
     kickOthers(fc, platform);
-    await fc.presence.deviceOnline(fc.currentStatus());
+    fc.presence.deviceOnline(fc.currentStatus());
     await fc.authenticated();
+  } catch (error) {
+    console.error(`user ${fc.state.userId}: work after AUTH failed`, error);
   }
 }
 
