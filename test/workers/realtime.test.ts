@@ -92,12 +92,10 @@ describe("read receipts", () => {
     expect(await statuses()).toEqual([MessageStatus.sent, MessageStatus.sent, MessageStatus.sent]);
 
     const reader = await TestSocket.connect(b);
-    await syncRange(reader, conversationId, 1); // fetching them is delivery
-    expect(await statuses()).toEqual([
-      MessageStatus.delivered,
-      MessageStatus.delivered,
-      MessageStatus.delivered,
-    ]);
+    await syncRange(reader, conversationId, 1); // fetching them is delivery, marked within a second
+    await expect
+      .poll(statuses, { timeout: DELIVERED_FLUSH_MS * 5, interval: 100 })
+      .toEqual([MessageStatus.delivered, MessageStatus.delivered, MessageStatus.delivered]);
 
     await readReceipt(reader, conversationId, [acks[1]!.serverMsgId!]);
     expect(await statuses()).toEqual([MessageStatus.read, MessageStatus.read, MessageStatus.delivered]);

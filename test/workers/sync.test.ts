@@ -98,6 +98,30 @@ describe("catching up", () => {
     receiver.close();
   });
 
+  it("marks delivered only what a sync answer gave, not what it read and cut to fit the frame", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const sender = await TestSocket.connect(a);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const big = "x".repeat(40 * 1024); // 100 of these are far over one answer's byte budget
+    for (let i = 0; i < 100; i++) await sender.sendText(a.userId, b.userId, `${i} ${big}`);
+
+    const receiver = await TestSocket.connect(b);
+    const answer = await batchSync(receiver, [{ conversationId, lastSeq: 0 }], 100);
+    const entry = answer.conversationMessages.find((c) => c.conversationId === conversationId)!;
+    const given = Number(entry.syncedSeq);
+    expect(entry.hasMore).toBe(true);
+    expect(given).toBeLessThan(100);
+
+    // The sender sees its messages delivered up to what b was given, and no further.
+    const statusOf = async (seq: number) =>
+      (await syncRange(sender, conversationId, seq, seq)).messages[0]?.status;
+    await expect.poll(() => statusOf(given), { timeout: 5_000, interval: 200 }).toBe(2);
+    expect(await statusOf(given + 1)).toBe(1);
+    expect(await statusOf(100)).toBe(1);
+    sender.close();
+    receiver.close();
+  });
+
   it("fills an arbitrary gap with SYNC_RANGE, paged with has_more", async () => {
     const [a, b] = [await newUser("a"), await newUser("b")];
     const sender = await TestSocket.connect(a);

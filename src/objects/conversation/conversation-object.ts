@@ -212,9 +212,9 @@ export class ConversationObject extends DurableObject<Env> {
     const page = query.newest
       ? this.messages.newest(upTo, query.limit, id)
       : this.messages.range(Math.max(member.firstSeq, query.fromSeq), upTo, query.limit, id);
+    // Nothing is marked delivered here: the reader may cut the page to fit a frame, so it marks
+    // what it actually gave the device (markDelivered, through its DeliveredMarks).
     const messages = page.filter((m) => m.seq >= member.firstSeq);
-    const last = messages[messages.length - 1];
-    if (last) this.members.advanceDelivered(query.userId, last.seq, maxSeq);
     this.annotate(resolved, query.userId, messages);
     return { ok: true, maxSeq, messages };
   }

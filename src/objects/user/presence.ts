@@ -41,7 +41,10 @@ export class PresenceTracker {
         return;
       } catch (error) {
         if (attempt + 1 >= ANNOUNCE_ATTEMPTS) {
-          console.error(`presence: telling ${status.userId}'s friends failed ${ANNOUNCE_ATTEMPTS} times`, error);
+          console.error(
+            `presence: telling ${status.userId}'s friends failed ${ANNOUNCE_ATTEMPTS} times`,
+            error,
+          );
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, ANNOUNCE_RETRY_MS * 2 ** attempt));

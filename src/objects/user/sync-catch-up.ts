@@ -65,6 +65,7 @@ async function pushLeftOut(fc: FrameContext, leftOut: readonly LeftOut[], run: R
       const messages = kept.map((m) => ({ message: toMessageInfo(m) }));
       sendFrame(fc.ws, encodeFrame(Cmd.CMD_BATCH_MSG, 0, pb.BatchMessages, { messages }));
       creditPushes(fc.ws, kept.length);
+      fc.deliveredMarks.mark(fc.state.userId, conversationId, last.seq);
       next = last.seq + 1;
     }
   }

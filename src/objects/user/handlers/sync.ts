@@ -98,6 +98,7 @@ export async function batchSync(fc: FrameContext): Promise<void> {
     budget -= used;
     total += kept.length;
     const syncedSeq = kept.length > 0 ? (kept[kept.length - 1] as StoredMessage).seq : startAfter;
+    if (kept.length > 0) fc.deliveredMarks.mark(fc.state.userId, plan.conversationId, syncedSeq);
     const hasMore = syncedSeq < maxSeq;
     if (hasMore && !follows)
       leftOut.push({ conversationId: plan.conversationId, fromSeq: syncedSeq + 1, toSeq: maxSeq });
@@ -145,6 +146,8 @@ export async function syncRange(fc: FrameContext): Promise<void> {
   const { kept } = fitPrefix(page, SYNC_RESPONSE_BUDGET_BYTES);
   const cut = kept.length < read.messages.length;
   const last = kept[kept.length - 1];
+  // A sync answer is a delivery: marked up to what the device was given, not what was read.
+  if (last) fc.deliveredMarks.mark(fc.state.userId, conversation.id, last.seq);
   const requestedEnd = endSeq > 0 ? Math.min(endSeq, read.maxSeq) : read.maxSeq;
   const messages: MessageInfo[] = kept.map(toMessageInfo);
   reply(fc, Cmd.CMD_SYNC_RANGE_RSP, pb.SyncRangeResponse, {
