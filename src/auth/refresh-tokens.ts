@@ -45,7 +45,8 @@ export async function issueRefreshToken(
 
 export type RotateResult =
   | { ok: true; userId: string; platform: string; sessionId: string; refresh: IssuedRefreshToken }
-  | { ok: false; reason: "unknown" | "expired" | "reused" | "revoked" };
+  | { ok: false; reason: "unknown" | "expired" | "revoked" }
+  | { ok: false; reason: "reused"; userId: string; sessionId: string };
 
 /** Exchanges a refresh token for a new one in the same family. */
 export async function rotateRefreshToken(
@@ -66,7 +67,7 @@ export async function rotateRefreshToken(
     .returning({ hash: refreshTokens.tokenHash });
   if (claimed.length === 0) {
     await revokeFamily(db, row.familyId);
-    return { ok: false, reason: "reused" };
+    return { ok: false, reason: "reused", userId: row.userId, sessionId: row.familyId };
   }
   const refresh = await issueRefreshToken(db, row.userId, row.platform, ttlSeconds, row.familyId);
   return { ok: true, userId: row.userId, platform: row.platform, sessionId: row.familyId, refresh };
@@ -79,22 +80,12 @@ export async function revokeFamily(db: Database, familyId: string): Promise<void
     .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
 }
 
-/** Logout: revokes the family of the given token, if it belongs to this user. */
-export async function revokeByToken(db: Database, userId: string, token: string): Promise<boolean> {
+/** The session (family) of a refresh token of this user, or null. */
+export async function sessionOfToken(db: Database, userId: string, token: string): Promise<string | null> {
   const row = await db
     .select({ familyId: refreshTokens.familyId, userId: refreshTokens.userId })
     .from(refreshTokens)
     .where(eq(refreshTokens.tokenHash, await sha256Hex(token)))
     .get();
-  if (!row || row.userId !== userId) return false;
-  await revokeFamily(db, row.familyId);
-  return true;
-}
-
-/** Logout everywhere: revokes every refresh token the user holds. */
-export async function revokeAllForUser(db: Database, userId: string): Promise<void> {
-  await db
-    .update(refreshTokens)
-    .set({ revokedAt: Date.now() })
-    .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+  return row && row.userId === userId ? row.familyId : null;
 }

@@ -9,6 +9,7 @@ import { DEFAULT_MESSAGE_MAX_BYTES, MAX_FRAME_BYTES, MAX_SOCKETS_PER_USER } from
 import { MAX_JSON_BODY_BYTES } from "../../src/http/validate";
 import { api, newUser, ORIGIN, refusal } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
+import { TokenBucket } from "../../src/objects/user/token-bucket";
 
 function sendBytes(socket: TestSocket, from: string, to: string, size: number) {
   return socket.request(
@@ -137,6 +138,29 @@ describe("limits at their edges", () => {
     expect(receiver.hasQueued(Cmd.CMD_UNKNOWN)).toBe(false); // the dropped acks got no answer
     sender.close();
     receiver.close();
+  });
+
+  it("bounds malformed sends by the send rate, as sends take nothing from the request budget", async () => {
+    const a = await newUser("a");
+    const burst = 3;
+    const socket = await TestSocket.connect(a);
+    await runInDurableObject(env.USER_OBJECT.getByName(a.userId), (instance) => {
+      instance["services"]().sendLimiter = new TokenBucket(0.001, burst);
+    });
+    const codes = [];
+    for (let i = 0; i < burst + 5; i++) {
+      const response = await socket.request(
+        Cmd.CMD_SEND_MSG_REQ,
+        pb.SendMessageRequest,
+        { message: { clientMsgId: "", conversationId: "nonsense" } },
+        Cmd.CMD_SEND_MSG_RSP,
+        pb.SendMessageResponse,
+      );
+      codes.push(response.errorCode);
+    }
+    expect(codes.slice(0, burst).every((c) => c === Err.ERR_INVALID_PARAM)).toBe(true);
+    expect(codes.slice(burst).every((c) => c === Err.ERR_SEND_TOO_FAST)).toBe(true);
+    socket.close();
   });
 
   it("reads a JSON body of MAX_JSON_BODY_BYTES and refuses one byte more with 413", async () => {

@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Cmd, pb } from "../../src/protocol/codec";
+import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { api, newUser, ORIGIN, refusal, type TestUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 
@@ -122,6 +122,64 @@ describe("sessions", () => {
       body: { username: user.username, password: "a-new-password" },
     });
     expect(newLogin.body.code).toBe(0);
+  });
+
+  it("ends the whole session when a refresh token is replayed: the thief's access token dies too", async () => {
+    const user = await newUser("stolen");
+    // The thief uses the stolen refresh token first and gets an access token of the same session.
+    const thief = await api<{ token: string }>("/api/auth/refresh", {
+      body: { refreshToken: user.refreshToken },
+    });
+    const thiefToken = thief.body.data!.token;
+    expect((await profile({ ...user, token: thiefToken })).body.code).toBe(0);
+    const thiefSocket = await TestSocket.connect({ ...user, token: thiefToken });
+    // The owner's refresh replays the used token: the session ends for everyone holding it.
+    const replay = await api("/api/auth/refresh", { body: { refreshToken: user.refreshToken } });
+    expect(replay.status).toBe(401);
+    expect((await profile({ ...user, token: thiefToken })).status).toBe(401);
+    expect(await upgradeStatus(thiefToken)).toBe(401);
+    expect(pb.KickOutNotification.decode((await thiefSocket.nextCommand(Cmd.CMD_KICK_OUT)).body).reason).toBe(
+      2,
+    );
+  });
+
+  it("refuses REAUTH and AUTH with a token of an ended session on a socket already open", async () => {
+    const user = await newUser("reauth");
+    const other = await loginAgain(user, "Android");
+    const socket = await TestSocket.connect(user);
+    expect((await api("/api/auth/logout", { body: {}, token: other.token })).body.code).toBe(0);
+    const reauth = await socket.request(
+      Cmd.CMD_REAUTH_REQ,
+      pb.AuthRequest,
+      { userId: user.userId, token: other.token, platform: "iOS" },
+      Cmd.CMD_REAUTH_RSP,
+      pb.AuthResponse,
+    );
+    expect(reauth.errorCode).toBe(Err.ERR_AUTH_FAILED);
+    expect((await socket.closed).code).toBe(1008);
+
+    // A socket opened, not yet authenticated, is closed when its session ends.
+    const third = await loginAgain(user, "macOS");
+    const early = await TestSocket.open(third.token);
+    expect((await api("/api/auth/logout", { body: {}, token: third.token })).body.code).toBe(0);
+    expect((await early.closed).code).toBe(4001);
+  });
+
+  it("tells friends the user went offline when logout closes the last device", async () => {
+    const [user, friend] = [await newUser("bye"), await newUser("friend")];
+    await api("/api/friend/add", { body: { userID: friend.userId, message: "" }, token: user.token });
+    await api("/api/friend/accept", { body: { userID: user.userId }, token: friend.token });
+    const friendSocket = await TestSocket.connect(friend);
+    const socket = await TestSocket.connect(user);
+    const status = async () =>
+      pb.StatusChangePush.decode((await friendSocket.nextCommand(Cmd.CMD_STATUS_CHANGE_PUSH)).body).status!;
+    expect(await status()).toMatchObject({ userId: user.userId, online: true });
+    expect((await api("/api/auth/logout", { body: {}, token: user.token })).body.code).toBe(0);
+    await socket.closed;
+    const offline = await status();
+    expect(offline.userId).toBe(user.userId);
+    expect(offline.online ?? false).toBe(false);
+    friendSocket.close();
   });
 
   it("refuses a token whose signature is right but that names no session", async () => {

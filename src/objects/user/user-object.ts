@@ -206,13 +206,19 @@ export class UserObject extends DurableObject<Env> {
    */
   async endSessions(loginSessionIds: readonly string[] | null, keep: string | null): Promise<void> {
     const ended = (id: string) => (loginSessionIds === null ? id !== keep : loginSessionIds.includes(id));
+    let closedAuthed = false;
     for (const ws of this.ctx.getWebSockets()) {
       const state = socketState(ws);
       if (!ended(state.loginSessionId)) continue;
+      closedAuthed ||= state.authed;
       saveSocketState(ws, { ...state, authed: false });
       sendFrame(ws, sessionEndedFrame());
       closeSocket(ws, CloseCode.kicked, "session ended");
     }
+    // Friends hear "offline" as after any last device left (webSocketClose skips sockets no
+    // longer authenticated).
+    const stillOnline = this.ctx.getWebSockets().some((ws) => socketState(ws).authed);
+    if (closedAuthed && !stillOnline) await this.armAlarm(this.presenceTracker.lastDeviceGone(Date.now()));
   }
 
   async deliver(delivery: Delivery): Promise<void> {

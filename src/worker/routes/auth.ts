@@ -5,7 +5,7 @@ import { z } from "zod";
 import { users } from "../../../schema/tables";
 import { signAccessToken } from "../../auth/jwt";
 import { hashPassword, verifyPassword } from "../../auth/passwords";
-import { issueRefreshToken, revokeByToken, rotateRefreshToken } from "../../auth/refresh-tokens";
+import { issueRefreshToken, rotateRefreshToken, sessionOfToken } from "../../auth/refresh-tokens";
 import { revokeAllSessions, revokeSession, sessionStands, startSession } from "../../auth/sessions";
 import { database } from "../../db/client";
 import { findUserById, findUserByUsername, setPasswordHash, toUserJson, type UserJson } from "../../db/users";
@@ -128,11 +128,12 @@ export const auth = new Hono<AppEnv>()
     const db = database(c.env);
     const rotated = await rotateRefreshToken(db, body.refreshToken, c.var.settings.refreshTokenTtlSeconds);
     if (!rotated.ok) {
-      throw unauthorized(
-        rotated.reason === "reused"
-          ? "Refresh token reuse detected; session revoked"
-          : "Invalid refresh token",
-      );
+      if (rotated.reason !== "reused") throw unauthorized("Invalid refresh token");
+      // A replayed refresh token means it was stolen: the whole session ends, its access tokens and
+      // live sockets with it, whoever holds them.
+      await revokeSession(db, rotated.userId, rotated.sessionId);
+      await endLiveSessions(c.env, rotated.userId, [rotated.sessionId]);
+      throw unauthorized("Refresh token reuse detected; session revoked");
     }
     const row = await findUserById(db, rotated.userId);
     if (!row || row.status !== 0) throw unauthorized("Invalid refresh token");
@@ -156,12 +157,17 @@ export const auth = new Hono<AppEnv>()
     const body = await jsonBody(c, LogoutBody);
     const db = database(c.env);
     const { userId, sessionId } = c.var;
+    const ended = [sessionId];
     if (body.all) await revokeAllSessions(db, userId);
     else {
       await revokeSession(db, userId, sessionId);
-      if (body.refreshToken) await revokeByToken(db, userId, body.refreshToken);
+      const named = body.refreshToken ? await sessionOfToken(db, userId, body.refreshToken) : null;
+      if (named && named !== sessionId) {
+        await revokeSession(db, userId, named);
+        ended.push(named);
+      }
     }
-    await endLiveSessions(c.env, userId, body.all ? null : [sessionId]);
+    await endLiveSessions(c.env, userId, body.all ? null : ended);
     return ok(c, null);
   })
   .post("/password", requireAuth, async (c) => {
@@ -189,5 +195,11 @@ async function endLiveSessions(
   sessionIds: readonly string[] | null,
   keep?: string,
 ): Promise<void> {
-  await env.USER_OBJECT.getByName(userId).endSessions(sessionIds, keep ?? null);
+  // The sessions are already revoked in D1: a failure here must not fail the call (a retry would
+  // find the token refused); those sockets are refused at their next AUTH or upgrade instead.
+  try {
+    await env.USER_OBJECT.getByName(userId).endSessions(sessionIds, keep ?? null);
+  } catch (error) {
+    console.error(`closing the ended sessions' sockets of ${userId} failed`, error);
+  }
 }

@@ -94,6 +94,14 @@ export interface PreparedSend {
 
 /** Decodes and checks one SEND_MSG_REQ and takes its token from the send limiter. */
 export function prepareSend(fc: FrameContext): PreparedSend {
+  // The token is taken first: a malformed send costs the sender as much as a good one, since
+  // sends take nothing from the socket's request budget (dispatch.ts).
+  if (!fc.sendLimiter.take()) {
+    throw new RequestError(
+      Err.ERR_SEND_TOO_FAST,
+      `sending too fast: at most ${fc.settings.sendRatePerSecond} messages a second`,
+    );
+  }
   const req = decodeBody(fc, pb.SendMessageRequest);
   if (!req.message) throw new RequestError(Err.ERR_INVALID_PARAM, "message is required");
   const input = validateOutgoing(
@@ -102,12 +110,6 @@ export function prepareSend(fc: FrameContext): PreparedSend {
     fc.state.sessionId,
     fc.settings.messageMaxBytes,
   );
-  if (!fc.sendLimiter.take()) {
-    throw new RequestError(
-      Err.ERR_SEND_TOO_FAST,
-      `sending too fast: at most ${fc.settings.sendRatePerSecond} messages a second`,
-    );
-  }
   return { fc, input };
 }
 

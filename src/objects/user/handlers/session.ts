@@ -1,6 +1,8 @@
 // CONNECT, HEARTBEAT, AUTH / REAUTH and DISCONNECT.
 import { DevicePolicy } from "../../../auth/config";
 import { verifyAccessToken } from "../../../auth/jwt";
+import { sessionStands } from "../../../auth/sessions";
+import { database } from "../../../db/client";
 import { Cmd, Err, encodeFrame, encodeRawFrame, pb } from "../../../protocol/codec";
 import { CloseCode } from "../../../protocol/limits";
 import { decodeBody, notice, reply, type FrameContext } from "../frame-context";
@@ -46,6 +48,17 @@ export async function authenticate(fc: FrameContext, response: Cmd): Promise<voi
   const tokenUser = verified.claims.userId;
   if (tokenUser !== fc.state.userId || (req.userId && req.userId !== tokenUser)) {
     return fail(Err.ERR_AUTH_FAILED, "token does not belong to this connection's user");
+  }
+  // Checked again here, once the socket exists: a logout between the upgrade's check and now, or a
+  // REAUTH with a token of an ended session, is refused; the socket then belongs to the token's
+  // session, so ending that session closes it.
+  const { sessionId } = verified.claims;
+  if (!(await sessionStands(database(fc.env), tokenUser, sessionId))) {
+    return fail(Err.ERR_AUTH_FAILED, "this session has ended: log in again");
+  }
+  if (sessionId !== fc.state.loginSessionId) {
+    saveSocketState(fc.ws, { ...fc.state, loginSessionId: sessionId });
+    fc.state = socketState(fc.ws);
   }
   const platform = (req.platform || fc.state.platform).slice(0, 32);
   const firstAuth = !fc.state.authed;

@@ -97,7 +97,10 @@ export async function batchSync(fc: FrameContext): Promise<void> {
     const { kept, used } = fitPrefix(fetched, budget);
     budget -= used;
     total += kept.length;
-    const syncedSeq = kept.length > 0 ? (kept[kept.length - 1] as StoredMessage).seq : startAfter;
+    // A cursor ahead of the conversation (a client's store from before a reset) comes back
+    // corrected to max_seq.
+    const syncedSeq =
+      kept.length > 0 ? (kept[kept.length - 1] as StoredMessage).seq : Math.min(startAfter, maxSeq);
     if (kept.length > 0) fc.deliveredMarks.mark(fc.state.userId, plan.conversationId, syncedSeq);
     const hasMore = syncedSeq < maxSeq;
     if (hasMore && !follows)
