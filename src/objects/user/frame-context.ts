@@ -4,6 +4,7 @@ import { Cmd, encodeFrame, Err, errorNotice, pb, type Encoder, type Frame } from
 import type { Presence } from "../rpc";
 import type { DeliveredMarks } from "./delivered-marks";
 import type { DeliveryOrder } from "./delivery-order";
+import { DeviceCursors } from "./device-cursors";
 import type { Inbox } from "./inbox";
 import type { PresenceTracker } from "./presence";
 import type { RecentPushes } from "./recent-pushes";
@@ -16,6 +17,7 @@ export interface UserServices {
   settings: Settings;
   inbox: Inbox;
   recentPushes: RecentPushes;
+  deviceCursors: DeviceCursors;
   sendLimiter: TokenBucket;
   typingLimiter: TokenBucket;
   presence: PresenceTracker;
@@ -111,4 +113,9 @@ export function decodeBody<T>(fc: FrameContext, type: { decode(bytes: Uint8Array
   } catch {
     throw new RequestError(Err.ERR_INVALID_PARAM, `malformed body for command ${fc.frame.command}`);
   }
+}
+
+/** The device key of the frame's socket (device-cursors.ts). */
+export function deviceOf(fc: FrameContext): string {
+  return DeviceCursors.device(fc.state.loginSessionId, fc.state.platform);
 }

@@ -3,10 +3,9 @@
 // after the answer as CMD_BATCH_MSG frames, page by page, paced by the client's MSG_ACKs so that a
 // slow device is never sent more than a window ahead (PROTOCOL.md, decision 8).
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
-import { MAX_SYNC_COUNT, SYNC_RESPONSE_BUDGET_BYTES } from "../../protocol/limits";
 import { toMessageInfo } from "../message";
 import { creditPushes, unackedPushes } from "./ack-credit";
-import type { FrameContext } from "./frame-context";
+import { deviceOf, type FrameContext } from "./frame-context";
 import { sendFrame } from "./socket-state";
 import { fitPrefix } from "./sync-pages";
 
@@ -17,11 +16,17 @@ export interface LeftOut {
   toSeq: number;
 }
 
-/** Pushed but unacked messages past which the catch-up waits for acks (two pages of the SDK's 100). */
+/** Pushed but unacked messages past which the catch-up waits for acks (two pages). */
 export const CATCH_UP_WINDOW = 200;
-/** How long the catch-up waits for acks before it gives up; the next BATCH_SYNC resumes it. */
-export const CATCH_UP_ACK_WAIT_MS = 10_000;
-const ACK_POLL_MS = 10;
+/** Messages and encoded bytes in one catch-up page: small enough for a slow link to ack in time. */
+export const CATCH_UP_PAGE_MESSAGES = 100;
+export const CATCH_UP_PAGE_BYTES = 256 * 1024;
+/**
+ * How long the catch-up waits without a single ack before it gives up; any ack restarts the
+ * wait. The device keeps its cursor, so its next BATCH_SYNC resumes from what it holds.
+ */
+export const CATCH_UP_ACK_WAIT_MS = 15_000;
+const ACK_POLL_MS = 50;
 
 interface Run {
   cancelled: boolean;
@@ -55,28 +60,36 @@ async function pushLeftOut(fc: FrameContext, leftOut: readonly LeftOut[], run: R
         userId: fc.state.userId,
         fromSeq: next,
         toSeq,
-        limit: MAX_SYNC_COUNT,
+        limit: CATCH_UP_PAGE_MESSAGES,
         newest: false,
       });
       if (!read.ok) break; // no longer readable by this user (left, removed): nothing more to give
-      const { kept } = fitPrefix(read.messages, SYNC_RESPONSE_BUDGET_BYTES);
+      const { kept } = fitPrefix(read.messages, CATCH_UP_PAGE_BYTES);
       const last = kept[kept.length - 1];
       if (!last || run.cancelled || fc.ws.readyState !== WebSocket.OPEN) break;
       const messages = kept.map((m) => ({ message: toMessageInfo(m) }));
       sendFrame(fc.ws, encodeFrame(Cmd.CMD_BATCH_MSG, 0, pb.BatchMessages, { messages }));
       creditPushes(fc.ws, kept.length);
+      fc.deviceCursors.pushed(fc.ws, deviceOf(fc), conversationId, kept);
       fc.deliveredMarks.mark(fc.state.userId, conversationId, last.seq);
       next = last.seq + 1;
     }
   }
 }
 
-/** Waits until the socket has acked all but CATCH_UP_WINDOW of its pushes; false to stop. */
+/**
+ * Waits until the socket has acked all but CATCH_UP_WINDOW of its pushes; false to stop (the
+ * socket closed, a later BATCH_SYNC took over, or no ack came for CATCH_UP_ACK_WAIT_MS).
+ */
 async function ackWindowOpen(ws: WebSocket, run: Run): Promise<boolean> {
-  const deadline = Date.now() + CATCH_UP_ACK_WAIT_MS;
-  while (unackedPushes(ws) > CATCH_UP_WINDOW) {
+  let unacked = unackedPushes(ws);
+  let deadline = Date.now() + CATCH_UP_ACK_WAIT_MS;
+  while (unacked > CATCH_UP_WINDOW) {
     if (run.cancelled || ws.readyState !== WebSocket.OPEN || Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, ACK_POLL_MS));
+    const now = unackedPushes(ws);
+    if (now < unacked) deadline = Date.now() + CATCH_UP_ACK_WAIT_MS; // acks are coming: keep waiting
+    unacked = now;
   }
   return !run.cancelled && ws.readyState === WebSocket.OPEN;
 }

@@ -15,6 +15,7 @@ import { sessionEndedFrame } from "./handlers/session";
 import type { UserServices } from "./frame-context";
 import { DeliveredMarks } from "./delivered-marks";
 import { DeliveryOrder } from "./delivery-order";
+import { DeviceCursors } from "./device-cursors";
 import { Inbox, type InboxEntry } from "./inbox";
 import { PresenceTracker } from "./presence";
 import { markConversationRead } from "./read-state";
@@ -30,6 +31,7 @@ const TYPING_BURST = 5;
 export class UserObject extends DurableObject<Env> {
   private readonly inbox: Inbox;
   private readonly recentPushes = new RecentPushes();
+  private readonly deviceCursors: DeviceCursors;
   private readonly presenceTracker: PresenceTracker;
   private readonly deliveryOrder: DeliveryOrder;
   private cachedServices: UserServices | null = null;
@@ -39,6 +41,7 @@ export class UserObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.inbox = new Inbox(ctx.storage);
+    this.deviceCursors = new DeviceCursors(ctx.storage.sql);
     this.presenceTracker = new PresenceTracker(this.inbox, env);
     this.deliveryOrder = new DeliveryOrder({
       maxSeq: (conversationId) => this.inbox.maxSeq(conversationId),
@@ -57,6 +60,7 @@ export class UserObject extends DurableObject<Env> {
         settings,
         inbox: this.inbox,
         recentPushes: this.recentPushes,
+        deviceCursors: this.deviceCursors,
         sendLimiter: new TokenBucket(settings.sendRatePerSecond, settings.sendBurst),
         typingLimiter: new TokenBucket(TYPING_RATE_PER_SECOND, TYPING_BURST),
         broadcast: (frame, exceptSession) => this.broadcast(frame, exceptSession),
@@ -64,7 +68,10 @@ export class UserObject extends DurableObject<Env> {
         deliveredMarks: new DeliveredMarks(this.env, this.inbox),
         deliveryOrder: this.deliveryOrder,
         currentStatus: () => this.status(),
-        authenticated: () => this.rearmAlarm(),
+        authenticated: () => {
+          this.deviceCursors.prune(Date.now());
+          return this.rearmAlarm();
+        },
       };
     }
     return this.cachedServices;
@@ -128,6 +135,7 @@ export class UserObject extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
+    this.deviceCursors.flush();
     const stillOnline = this.ctx.getWebSockets().some((other) => other !== ws && socketState(other).authed);
     if (socketState(ws).authed && !stillOnline)
       await this.armAlarm(this.presenceTracker.lastDeviceGone(Date.now()));
@@ -233,7 +241,7 @@ export class UserObject extends DurableObject<Env> {
       if (m.senderId !== delivery.recipientId)
         this.recentPushes.remember(m.serverMsgId, delivery.conversationId, m.seq);
     }
-    this.push(fresh);
+    this.push(fresh, delivery.conversationId);
   }
 
   /** Messages the inbox missed (delivery-order.ts), read from the conversation like a sync. */
@@ -302,23 +310,25 @@ export class UserObject extends DurableObject<Env> {
     return markConversationRead(this.services(), userId, conversationId, [], "");
   }
 
-  private push(messages: DeliveredMessage[]): void {
-    const framesByOrigin = new Map<string, Uint8Array | null>();
+  private push(messages: DeliveredMessage[], conversationId: string): void {
+    const byOrigin = new Map<string, { frame: Uint8Array | null; pushed: DeliveredMessage[] }>();
     for (const ws of this.ctx.getWebSockets()) {
       const state = socketState(ws);
       if (!state.authed) continue;
       // Frames differ only in whether this device's own sends are left out; encode each once.
-      const ownCount = messages.filter((m) => m.originSession === state.sessionId).length;
-      const key = ownCount > 0 ? state.sessionId : "";
-      let frame = framesByOrigin.get(key);
-      if (frame === undefined) {
-        const pushed = ownCount > 0 ? messages.filter((m) => m.originSession !== state.sessionId) : messages;
-        frame = pushFrame(pushed.map((m) => m.info));
-        framesByOrigin.set(key, frame);
+      const own = messages.some((m) => m.originSession === state.sessionId);
+      const key = own ? state.sessionId : "";
+      let entry = byOrigin.get(key);
+      if (!entry) {
+        const pushed = own ? messages.filter((m) => m.originSession !== state.sessionId) : messages;
+        entry = { frame: pushFrame(pushed.map((m) => m.info)), pushed };
+        byOrigin.set(key, entry);
       }
-      if (!frame) continue;
-      sendFrame(ws, frame);
-      creditPushes(ws, messages.length - ownCount);
+      if (!entry.frame) continue;
+      sendFrame(ws, entry.frame);
+      creditPushes(ws, entry.pushed.length);
+      const device = DeviceCursors.device(state.loginSessionId, state.platform);
+      this.deviceCursors.pushed(ws, device, conversationId, entry.pushed);
     }
   }
 }

@@ -4,7 +4,7 @@ import { ConversationType, parseConversationId } from "../../../protocol/convers
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../protocol/limits";
 import { toDelivered, type DeliveredMessage } from "../../message";
 import type { Delivery, SendInput, SendOutcome, SendResult } from "../../rpc";
-import { decodeBody, reply, RequestError, type FrameContext } from "../frame-context";
+import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
 
 /** Message types a client may send (PROTOCOL.md, "Value sets"); 8 (notification) is the server's. */
 const CLIENT_MESSAGE_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 100]);
@@ -160,6 +160,7 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
       seq: result.seq,
       serverTime: result.serverTime,
     });
+    fc.deviceCursors.sent(fc.ws, deviceOf(fc), conversationId, result.seq);
   });
 }
 

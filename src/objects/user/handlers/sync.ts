@@ -5,7 +5,7 @@ import { parseConversationId } from "../../../protocol/conversation-id";
 import { DEFAULT_SYNC_COUNT, MAX_SYNC_COUNT, SYNC_RESPONSE_BUDGET_BYTES } from "../../../protocol/limits";
 import { toMessageInfo, type StoredMessage } from "../../message";
 import type { ReadQuery, ReadResult } from "../../rpc";
-import { decodeBody, reply, RequestError, type FrameContext } from "../frame-context";
+import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
 import { startCatchUp, type LeftOut } from "../sync-catch-up";
 import { fitPrefix } from "../sync-pages";
 
@@ -63,11 +63,21 @@ export async function batchSync(fc: FrameContext): Promise<void> {
     listed.set(conversation.id, Math.max(0, Number(state.lastSeq ?? 0)));
   }
 
-  const plans: SyncPlan[] = fc.inbox.entries().map((entry) => ({
-    conversationId: entry.conversationId,
-    lastSeq: listed.get(entry.conversationId) ?? null,
-    inboxMaxSeq: entry.maxSeq,
-  }));
+  // A client that ignores has_more is given nothing it already holds, and nothing is skipped: its
+  // stored cursor never moves with pushes or its own sends, and it never lists a conversation it
+  // only knows from pushes, so what the device is known to hold (device-cursors.ts) is where its
+  // answer starts. Unlisted and unknown to the device: the newest messages, as for a new device.
+  const device = deviceOf(fc);
+  const plans: SyncPlan[] = fc.inbox.entries().map((entry) => {
+    const listedSeq = listed.get(entry.conversationId);
+    let lastSeq = listedSeq ?? null;
+    if (!follows) {
+      if (listedSeq !== undefined) fc.deviceCursors.listed(fc.ws, device, entry.conversationId, listedSeq);
+      const held = fc.deviceCursors.held(device, entry.conversationId);
+      if (held > 0) lastSeq = Math.max(listedSeq ?? 0, held);
+    }
+    return { conversationId: entry.conversationId, lastSeq, inboxMaxSeq: entry.maxSeq };
+  });
   // A listed conversation with nothing in the inbox yet holds nothing for this user to sync.
 
   let budget = SYNC_RESPONSE_BUDGET_BYTES;
@@ -101,7 +111,10 @@ export async function batchSync(fc: FrameContext): Promise<void> {
     // corrected to max_seq.
     const syncedSeq =
       kept.length > 0 ? (kept[kept.length - 1] as StoredMessage).seq : Math.min(startAfter, maxSeq);
-    if (kept.length > 0) fc.deliveredMarks.mark(fc.state.userId, plan.conversationId, syncedSeq);
+    if (kept.length > 0) {
+      fc.deliveredMarks.mark(fc.state.userId, plan.conversationId, syncedSeq);
+      fc.deviceCursors.answered(fc.ws, device, plan.conversationId, startAfter + 1, syncedSeq);
+    }
     const hasMore = syncedSeq < maxSeq;
     if (hasMore && !follows)
       leftOut.push({ conversationId: plan.conversationId, fromSeq: syncedSeq + 1, toSeq: maxSeq });
@@ -150,7 +163,10 @@ export async function syncRange(fc: FrameContext): Promise<void> {
   const cut = kept.length < read.messages.length;
   const last = kept[kept.length - 1];
   // A sync answer is a delivery: marked up to what the device was given, not what was read.
-  if (last) fc.deliveredMarks.mark(fc.state.userId, conversation.id, last.seq);
+  if (last) {
+    fc.deliveredMarks.mark(fc.state.userId, conversation.id, last.seq);
+    fc.deviceCursors.answered(fc.ws, deviceOf(fc), conversation.id, (kept[0] as StoredMessage).seq, last.seq);
+  }
   const requestedEnd = endSeq > 0 ? Math.min(endSeq, read.maxSeq) : read.maxSeq;
   const messages: MessageInfo[] = kept.map(toMessageInfo);
   reply(fc, Cmd.CMD_SYNC_RANGE_RSP, pb.SyncRangeResponse, {
@@ -167,6 +183,7 @@ export async function syncRange(fc: FrameContext): Promise<void> {
 /** MSG_ACK: the device has the message; its conversation's delivered watermark moves. */
 export function ackMessage(fc: FrameContext): void {
   const ack = decodeBody(fc, pb.MessageAck);
+  fc.deviceCursors.acked(fc.ws, ack.serverMsgId ?? "");
   const pushed = fc.recentPushes.take(ack.serverMsgId ?? "");
   if (!pushed) return; // an ack for an old push: its delivery was already counted by sync
   fc.deliveredMarks.mark(fc.state.userId, pushed.conversationId, pushed.seq);
