@@ -202,6 +202,54 @@ describe("one-to-one messaging", () => {
     for (const s of [aPhone, bPhone, aDesktop]) s.close();
   });
 
+  it("gives the sender's other devices a message whose answer was lost after it was stored, once resent, in a quiet conversation", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const aPhone = await TestSocket.connect(a);
+    const aDesktop = await TestSocket.connect(a, "macOS");
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const aObject = env.USER_OBJECT.getByName(a.userId);
+    // The conversation stores the message and hands it back, but its answer never reaches A's
+    // object (an RPC error after the commit, as on a deploy or a reset).
+    await runInDurableObject(aObject, (instance) => {
+      const services = instance["services"]();
+      const realEnv = services.env;
+      services.env = {
+        ...realEnv,
+        CONVERSATION_OBJECT: {
+          getByName: (name: string) => {
+            const stub = realEnv.CONVERSATION_OBJECT.getByName(name);
+            return {
+              send: async (inputs: unknown) => {
+                await stub.send(inputs as Parameters<typeof stub.send>[0]);
+                throw new Error("the answer was lost");
+              },
+            };
+          },
+        },
+      } as unknown as Env;
+    });
+    const clientMsgId = crypto.randomUUID();
+    const lost = await aPhone.sendText(a.userId, b.userId, "are you there?", clientMsgId);
+    expect(lost.errorCode).toBe(Err.ERR_UNKNOWN);
+    await runInDurableObject(aObject, (instance) => {
+      const services = instance["services"]();
+      services.env = env;
+    });
+
+    // The phone resends with the same client_msg_id: the same seq, and now every device has it.
+    const resent = await aPhone.sendText(a.userId, b.userId, "are you there?", clientMsgId);
+    expect(resent).toMatchObject({ errorCode: Err.ERR_SUCCESS, seq: 1 });
+    const onDesktop = await aDesktop.pushedMessages(1);
+    expect(onDesktop.map((m) => [m.seq, text(m.content)])).toEqual([[1, "are you there?"]]);
+    await runInDurableObject(aObject, (_instance, state) => {
+      const row = state.storage.sql
+        .exec<{ max_seq: number }>("SELECT max_seq FROM inbox WHERE conversation_id = ?", conversationId)
+        .toArray()[0];
+      expect(row?.max_seq).toBe(1);
+    });
+    for (const s of [aPhone, aDesktop]) s.close();
+  });
+
   it("answers a bad frame after the sends that came before it", async () => {
     const [a, b] = [await newUser("a"), await newUser("b")];
     const sender = await TestSocket.connect(a);

@@ -59,6 +59,20 @@ export class DeliveryOrder {
     this.drain(conversationId);
   }
 
+  /**
+   * The inbox must hold `seq`: a send's answer named it as already stored (a resend after a lost
+   * answer), and the conversation, having handed it back the first time, will not deliver it
+   * again. Reads what the inbox misses up to it and delivers that in its turn.
+   */
+  async ensureHeld(delivery: Omit<Delivery, "messages" | "visibleFrom">, seq: number): Promise<void> {
+    const from = this.inbox.maxSeq(delivery.conversationId) + 1;
+    if (from > seq) return;
+    const template: Delivery = { ...delivery, messages: [], visibleFrom: from };
+    const messages = await this.inbox.read(template, from, seq);
+    const [first] = messages;
+    if (first) await this.deliver({ ...template, messages, visibleFrom: first.seq });
+  }
+
   /** A delivery from the fan-out: settles once it is in the inbox. */
   deliver(delivery: Delivery): Promise<void> {
     return new Promise((done, fail) => {

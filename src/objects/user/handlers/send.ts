@@ -144,6 +144,16 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
       handedBack && ownDelivery(first.fc.state.userId, sends, results, handedBack.visibleFrom),
     );
   }
+  // A resend answered "already stored" may be the one whose first answer was lost after the
+  // conversation handed its message back: the inbox (and the user's other devices) must have it.
+  const resent = Math.max(0, ...results.map((r) => (r.ok && r.duplicate ? r.seq : 0)));
+  const conversation = parseConversationId(conversationId);
+  if (resent > 0 && conversation) {
+    const recipient = { recipientId: first.fc.state.userId, conversationId, conversationType: conversation.type };
+    await order
+      .ensureHeld(recipient, resent)
+      .catch((error: unknown) => console.error(`own resent message of ${conversationId} not applied`, error));
+  }
   sends.forEach(({ fc, input }, i) => {
     const result = results[i];
     if (!result?.ok) {
