@@ -188,6 +188,72 @@ describe("revoke", () => {
   });
 });
 
+describe("a revoke that overtakes its message", () => {
+  it("reaches the devices after the message, and leaves the inbox's last message revoked", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const aPhone = await TestSocket.connect(a);
+    const bPhone = await TestSocket.connect(b);
+    const bDesk = await TestSocket.connect(b, "macOS");
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const bObject = env.USER_OBJECT.getByName(b.userId);
+    // B's own send is stored (seq 1) but its answer is held: A's next message (seq 2) then parks
+    // in B's object behind it, and A's revoke of seq 2 comes before the message.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await runInDurableObject(bObject, (instance) => {
+      const services = instance["services"]();
+      const realEnv = services.env;
+      services.env = {
+        ...realEnv,
+        CONVERSATION_OBJECT: {
+          getByName: (name: string) => {
+            const stub = realEnv.CONVERSATION_OBJECT.getByName(name);
+            return {
+              send: async (inputs: unknown) => {
+                const outcome = await stub.send(inputs as Parameters<typeof stub.send>[0]);
+                await held;
+                return outcome;
+              },
+            };
+          },
+        },
+      } as unknown as Env;
+    });
+    const bSend = bPhone.sendText(b.userId, a.userId, "mine first");
+    await expect.poll(async () => (await syncRange(aPhone, conversationId, 1)).messages?.length).toBe(1);
+    const message = await aPhone.sendText(a.userId, b.userId, "oops");
+    expect(message.seq).toBe(2);
+    expect((await revoke(aPhone, conversationId, message.serverMsgId!)).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    release();
+    expect((await bSend).seq).toBe(1);
+    await runInDurableObject(bObject, (instance) => {
+      instance["services"]().env = env;
+    });
+
+    // bDesk: its own-sent seq 1, then A's seq 2, and only then the revoke of seq 2.
+    const before = await bDesk.drainUntil((f) => f.command === Cmd.CMD_REVOKE_MSG_PUSH);
+    const seqsBefore = before.flatMap((f) =>
+      f.command === Cmd.CMD_PUSH_MSG
+        ? [Number(pb.PushMessage.decode(f.body).message?.seq)]
+        : f.command === Cmd.CMD_BATCH_MSG
+          ? pb.BatchMessages.decode(f.body).messages.map((m) => Number(m.message?.seq))
+          : [],
+    );
+    expect(seqsBefore).toEqual([1, 2]);
+    await runInDurableObject(bObject, (_instance, state) => {
+      const row = state.storage.sql
+        .exec<{ last_message: ArrayBuffer }>(
+          "SELECT last_message FROM inbox WHERE conversation_id = ?",
+          conversationId,
+        )
+        .toArray()[0];
+      const last = pb.MessageInfo.decode(new Uint8Array(row!.last_message));
+      expect(last).toMatchObject({ serverMsgId: message.serverMsgId, isRevoked: true });
+    });
+    for (const s of [aPhone, bPhone, bDesk]) s.close();
+  });
+});
+
 describe("typing", () => {
   it("relays typing to the peer's devices only", async () => {
     const [a, b] = [await newUser("a"), await newUser("b")];

@@ -73,6 +73,41 @@ export class DeliveryOrder {
     if (first) await this.deliver({ ...template, messages, visibleFrom: first.seq });
   }
 
+  /**
+   * Resolves once the inbox holds `seq` of the conversation, or after `timeoutMs` (a delivery that
+   * never comes, its object reset): a revoke must reach the devices after the message it revokes.
+   */
+  whenHeld(conversationId: string, seq: number, timeoutMs: number): Promise<void> {
+    if (this.inbox.maxSeq(conversationId) >= seq) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = { seq, resolve: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        const list = this.holders.get(conversationId);
+        list?.splice(list.indexOf(waiter), 1);
+        if (list?.length === 0) this.holders.delete(conversationId);
+        resolve();
+      }, timeoutMs);
+      const list = this.holders.get(conversationId) ?? [];
+      list.push(waiter);
+      this.holders.set(conversationId, list);
+    });
+  }
+
+  private readonly holders = new Map<string, { seq: number; resolve: () => void }[]>();
+
+  /** Wakes whoever waits for seqs the inbox now holds. */
+  private wakeHolders(conversationId: string): void {
+    const list = this.holders.get(conversationId);
+    if (!list) return;
+    const held = this.inbox.maxSeq(conversationId);
+    const ready = list.filter((w) => w.seq <= held);
+    if (ready.length === 0) return;
+    const rest = list.filter((w) => w.seq > held);
+    if (rest.length > 0) this.holders.set(conversationId, rest);
+    else this.holders.delete(conversationId);
+    for (const w of ready) w.resolve();
+  }
+
   /** A delivery from the fan-out: settles once it is in the inbox. */
   deliver(delivery: Delivery): Promise<void> {
     return new Promise((done, fail) => {
@@ -111,6 +146,7 @@ export class DeliveryOrder {
       } catch (error) {
         next.fail(error);
       }
+      this.wakeHolders(conversationId);
     }
     this.parked.delete(conversationId);
   }
@@ -121,7 +157,10 @@ export class DeliveryOrder {
     try {
       const to = Math.min(firstSeq(before.delivery) - 1, from + MAX_GAP_FILL - 1);
       const missing = await this.inbox.read(before.delivery, from, to);
-      if (missing.length > 0) this.inbox.apply({ ...before.delivery, messages: missing });
+      if (missing.length > 0) {
+        this.inbox.apply({ ...before.delivery, messages: missing });
+        this.wakeHolders(conversationId);
+      }
     } catch (error) {
       // The delivery goes in with its gap, which the clients see in the seqs and fill themselves.
       console.warn(`gap before seq ${firstSeq(before.delivery)} in ${conversationId} not filled`, error);

@@ -28,6 +28,9 @@ import { SUBPROTOCOL, UPGRADE_HEADERS } from "./upgrade-headers";
 const TYPING_RATE_PER_SECOND = 2;
 const TYPING_BURST = 5;
 
+/** Longest a revoke waits for its message's delivery before it is applied anyway. */
+const REVOKE_WAIT_MS = 10_000;
+
 export class UserObject extends DurableObject<Env> {
   private readonly inbox: Inbox;
   private readonly recentPushes = new RecentPushes();
@@ -267,7 +270,10 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /** RPC: a message in one of this user's conversations was revoked. */
-  async pushRevoke(push: RevokePush, _seq: number, originSession: string): Promise<void> {
+  async pushRevoke(push: RevokePush, seq: number, originSession: string): Promise<void> {
+    // The revoke overtook its message when that delivery is parked (behind this user's own sends):
+    // it waits, so devices and the inbox see the message first and then its revoke.
+    await this.deliveryOrder.whenHeld(push.conversationId ?? "", seq, REVOKE_WAIT_MS);
     this.inbox.applyRevoke(push);
     this.broadcast(encodeFrame(Cmd.CMD_REVOKE_MSG_PUSH, 0, pb.RevokeMessagePush, push), originSession);
   }
