@@ -214,3 +214,22 @@ export async function blockedUsers(db: Database, userId: string): Promise<UserJs
     .all();
   return rows.map((r) => toUserJson(r.user));
 }
+
+/**
+ * Whether `userId` may get a typing status from `typist`: "unknown" when no active user has that
+ * id, "blocked" when they block the typist. One read.
+ */
+export async function typingPeer(
+  db: Database,
+  userId: string,
+  typist: string,
+): Promise<"ok" | "unknown" | "blocked"> {
+  const row = await db
+    .select({ status: users.status, blocking: blocks.userId })
+    .from(users)
+    .leftJoin(blocks, and(eq(blocks.userId, users.id), eq(blocks.blockedId, typist)))
+    .where(eq(users.id, userId))
+    .get();
+  if (!row || row.status !== 0) return "unknown";
+  return row.blocking ? "blocked" : "ok";
+}

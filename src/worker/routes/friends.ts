@@ -132,7 +132,10 @@ export const friendRoutes = new Hono<AppEnv>()
   })
   .post("/unblock", async (c) => {
     const { userID } = await jsonBody(c, Target);
-    await setBlock(database(c.env), c.var.userId, userID, false);
+    const db = database(c.env);
+    // Nothing blocked, nothing to undo: no conversation object is woken, or made, for any id.
+    if (!(await isBlocking(db, c.var.userId, userID))) return ok(c, null);
+    await setBlock(db, c.var.userId, userID, false);
     await syncBlock(c, userID, false);
     return ok(c, null);
   })

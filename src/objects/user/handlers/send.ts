@@ -5,6 +5,7 @@ import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../prot
 import { toDelivered, type DeliveredMessage } from "../../message";
 import type { Delivery, SendInput, SendOutcome, SendResult } from "../../rpc";
 import { decodeBody, reply, RequestError, type FrameContext } from "../frame-context";
+import { sendRefusal } from "../membership";
 
 /** Message types a client may send (PROTOCOL.md, "Value sets"); 8 (notification) is the server's. */
 const CLIENT_MESSAGE_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 100]);
@@ -119,6 +120,18 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   const [first] = sends;
   if (!first) return;
   const { conversationId } = first.input;
+  const conversation = parseConversationId(conversationId);
+  const refused = conversation && (await sendRefusal(first.fc, first.fc.state.userId, conversation));
+  if (refused) {
+    for (const { fc, input } of sends) {
+      reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
+        errorCode: refused.code,
+        errorMsg: refused.message,
+        clientMsgId: input.clientMsgId,
+      });
+    }
+    return;
+  }
   const order = first.fc.deliveryOrder;
   let results: SendResult[] = [];
   let handedBack: SendOutcome["handedBack"] = null;
