@@ -30,6 +30,10 @@ export interface Settings {
   socketRequestsPerSecond: number;
   socketRequestBurst: number;
   devicePolicy: DevicePolicy;
+  /** New friend requests (each a notice to its receiver) one user may send an hour. */
+  friendRequestsPerHour: number;
+  /** After a rejection, a request to the same user is refused for this long. */
+  friendRequestCooldownSeconds: number;
   /** Whose ONLINE_STATUS_REQ sees a user's platforms and last_seen; others see "offline". */
   presenceVisibleTo: PresenceVisibleTo;
   /** Largest group, owner included. */
@@ -85,6 +89,8 @@ export function readSettings(env: Env): Settings {
     uploadUserBytesPerHour: positiveInt(env.UPLOAD_USER_BYTES_PER_HOUR, 2 * 1024 ** 3),
     devicePolicy:
       Object.values(DevicePolicy).find((p) => p === env.DEVICE_POLICY) ?? DevicePolicy.perPlatform,
+    friendRequestsPerHour: positiveInt(env.FRIEND_REQUESTS_PER_HOUR, 60),
+    friendRequestCooldownSeconds: positiveInt(env.FRIEND_REQUEST_COOLDOWN_SECONDS, 86_400),
     presenceVisibleTo:
       Object.values(PresenceVisibleTo).find((p) => p === env.PRESENCE_VISIBLE_TO) ??
       PresenceVisibleTo.friends,

@@ -83,6 +83,15 @@ export async function unfriend(db: Database, a: string, b: string): Promise<void
     );
 }
 
+/** The request from `from` to `to`, whatever its status (one row per pair), or undefined. */
+export async function requestBetween(db: Database, from: string, to: string) {
+  return db
+    .select()
+    .from(friendRequests)
+    .where(and(eq(friendRequests.fromUserId, from), eq(friendRequests.toUserId, to)))
+    .get();
+}
+
 export async function pendingRequest(db: Database, from: string, to: string) {
   return db
     .select()
