@@ -13,6 +13,10 @@ export const DevicePolicy = {
 } as const;
 export type DevicePolicy = (typeof DevicePolicy)[keyof typeof DevicePolicy];
 
+/** Who may see a user's presence (ONLINE_STATUS_REQ): their friends only (the default) or anyone. */
+export const PresenceVisibleTo = { friends: "friends", everyone: "everyone" } as const;
+export type PresenceVisibleTo = (typeof PresenceVisibleTo)[keyof typeof PresenceVisibleTo];
+
 export interface Settings {
   jwtSecret: string;
   bcryptCost: number;
@@ -26,6 +30,12 @@ export interface Settings {
   socketRequestsPerSecond: number;
   socketRequestBurst: number;
   devicePolicy: DevicePolicy;
+  /** New friend requests (each a notice to its receiver) one user may send an hour. */
+  friendRequestsPerHour: number;
+  /** After a rejection, a request to the same user is refused for this long. */
+  friendRequestCooldownSeconds: number;
+  /** Whose ONLINE_STATUS_REQ sees a user's platforms and last_seen; others see "offline". */
+  presenceVisibleTo: PresenceVisibleTo;
   /** Largest group, owner included. */
   groupMaxMembers: number;
   /** Groups up to this size list read_by and push read receipts; larger ones keep read counts only. */
@@ -79,5 +89,10 @@ export function readSettings(env: Env): Settings {
     uploadUserBytesPerHour: positiveInt(env.UPLOAD_USER_BYTES_PER_HOUR, 2 * 1024 ** 3),
     devicePolicy:
       Object.values(DevicePolicy).find((p) => p === env.DEVICE_POLICY) ?? DevicePolicy.perPlatform,
+    friendRequestsPerHour: positiveInt(env.FRIEND_REQUESTS_PER_HOUR, 60),
+    friendRequestCooldownSeconds: positiveInt(env.FRIEND_REQUEST_COOLDOWN_SECONDS, 86_400),
+    presenceVisibleTo:
+      Object.values(PresenceVisibleTo).find((p) => p === env.PRESENCE_VISIBLE_TO) ??
+      PresenceVisibleTo.friends,
   };
 }

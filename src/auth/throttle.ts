@@ -1,6 +1,7 @@
-// Throttles for password login and registration (PROTOCOL.md, decision 15). Login counts failed
-// attempts only, per username and per client address, so a successful login is never slowed;
-// registration counts every attempt per client address, at a generous limit.
+// Throttles for password login, registration (PROTOCOL.md, decision 15) and friend requests. Login
+// counts failed attempts only, per username and per client address, so a successful login is never
+// slowed; registration counts every attempt per client address, at a generous limit; friend
+// requests count each new request per sender.
 import { ApiError } from "../http/envelope";
 import type { Verdict } from "../objects/guard/guard-object";
 
@@ -52,6 +53,14 @@ export async function loginFailed(env: Env, username: string, address: string): 
     guard(env, `login-user:${username}`).hit(LOGIN_FAILURES_PER_USERNAME, LOGIN_WINDOW_MS),
     guard(env, `login-address:${address}`).hit(LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_MS),
   ]);
+}
+
+/** New friend requests per sender, counted in FRIEND_REQUEST_WINDOW_MS (limit: a setting). */
+export const FRIEND_REQUEST_WINDOW_MS = 60 * 60 * 1000;
+
+/** Counts one new friend request of `userId` if it fits the hour's budget. */
+export async function friendRequestAllowed(env: Env, userId: string, perHour: number): Promise<Verdict> {
+  return guard(env, `friend-request:${userId}`).take(perHour, FRIEND_REQUEST_WINDOW_MS);
 }
 
 export async function registrationAllowed(env: Env, address: string): Promise<Verdict> {

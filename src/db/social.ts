@@ -83,6 +83,15 @@ export async function unfriend(db: Database, a: string, b: string): Promise<void
     );
 }
 
+/** The request from `from` to `to`, whatever its status (one row per pair), or undefined. */
+export async function requestBetween(db: Database, from: string, to: string) {
+  return db
+    .select()
+    .from(friendRequests)
+    .where(and(eq(friendRequests.fromUserId, from), eq(friendRequests.toUserId, to)))
+    .get();
+}
+
 export async function pendingRequest(db: Database, from: string, to: string) {
   return db
     .select()
@@ -213,4 +222,23 @@ export async function blockedUsers(db: Database, userId: string): Promise<UserJs
     .where(eq(blocks.userId, userId))
     .all();
   return rows.map((r) => toUserJson(r.user));
+}
+
+/**
+ * Whether `userId` may get a typing status from `typist`: "unknown" when no active user has that
+ * id, "blocked" when they block the typist. One read.
+ */
+export async function typingPeer(
+  db: Database,
+  userId: string,
+  typist: string,
+): Promise<"ok" | "unknown" | "blocked"> {
+  const row = await db
+    .select({ status: users.status, blocking: blocks.userId })
+    .from(users)
+    .leftJoin(blocks, and(eq(blocks.userId, users.id), eq(blocks.blockedId, typist)))
+    .where(eq(users.id, userId))
+    .get();
+  if (!row || row.status !== 0) return "unknown";
+  return row.blocking ? "blocked" : "ok";
 }

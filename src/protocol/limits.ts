@@ -6,6 +6,17 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Default content limit when MESSAGE_MAX_BYTES is unset (PROTOCOL.md, decision 1: 64 KiB). */
 export const DEFAULT_MESSAGE_MAX_BYTES = 64 * 1024;
 
+/**
+ * Frames one socket may have waiting (queued or being handled) at once, and their bytes. Frames are
+ * handled one after another, so while one waits on another object a client can keep sending; past
+ * either bound the socket is closed with 1008 instead of holding its frames in an isolate shared
+ * with other objects. The SDK's largest bursts fit many times over: 100 MSG_ACKs for a BATCH_MSG,
+ * one SYNC_RANGE per conversation with a hole after a reconnect (at most RANGE_SYNC_BURST, 1,000),
+ * and its resends (50 sends of 64 KiB content are 3.3 MB, well under 16 MiB).
+ */
+export const MAX_QUEUED_FRAMES = 4_000;
+export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
 /** Consecutive text or undecodable frames before the socket is closed with 1008 (decision 3). */
 export const MAX_CONSECUTIVE_BAD_FRAMES = 20;
 

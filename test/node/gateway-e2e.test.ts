@@ -47,6 +47,12 @@ async function account(name: string) {
   return { userId: login.data.userID, token: login.data.token };
 }
 
+/** Makes two accounts friends: presence (ONLINE_STATUS) is shown to friends only. */
+async function befriend(a: { userId: string; token: string }, b: { userId: string; token: string }) {
+  expect((await post("/api/friend/add", { userID: b.userId, message: "" }, a.token)).code).toBe(0);
+  expect((await post("/api/friend/accept", { userID: a.userId }, b.token)).code).toBe(0);
+}
+
 const single = (a: string, b: string) => (a < b ? `single_${a}_${b}` : `single_${b}_${a}`);
 const text = (bytes: Uint8Array | null | undefined) => new TextDecoder().decode(bytes ?? new Uint8Array());
 
@@ -294,6 +300,7 @@ describe("TCP gateway: a broken client is closed, the others are served", () => 
   it("closes a reader that stops reading while messages are pushed to it", async () => {
     const sender = await account("flood");
     const reader = await account("slow");
+    await befriend(sender, reader);
     const conversationId = single(sender.userId, reader.userId);
     const s = await SdkTcpClient.connect(server.tcpPort, sender.userId, sender.token);
     const r = await SdkTcpClient.connect(server.tcpPort, reader.userId, reader.token);
@@ -407,6 +414,7 @@ describe("TCP gateway started in-process against the same worker", () => {
     });
     const user = await account("shutdown");
     const watcher = await account("watcher");
+    await befriend(user, watcher);
     const client = await SdkTcpClient.connect(gateway.port, user.userId, user.token);
     const w = await SdkTcpClient.connect(server.tcpPort, watcher.userId, watcher.token);
     const online = async () =>

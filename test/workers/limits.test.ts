@@ -3,11 +3,18 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readSettings } from "../../src/auth/config";
 import { MAX_SYNC_CONVERSATIONS } from "../../src/objects/user/handlers/sync";
-import { Cmd, Err, pb } from "../../src/protocol/codec";
+import { Cmd, encodeFrame, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
-import { DEFAULT_MESSAGE_MAX_BYTES, MAX_FRAME_BYTES, MAX_SOCKETS_PER_USER } from "../../src/protocol/limits";
+import {
+  DEFAULT_MESSAGE_MAX_BYTES,
+  MAX_CONSECUTIVE_BAD_FRAMES,
+  MAX_FRAME_BYTES,
+  MAX_QUEUED_BYTES,
+  MAX_QUEUED_FRAMES,
+  MAX_SOCKETS_PER_USER,
+} from "../../src/protocol/limits";
 import { MAX_JSON_BODY_BYTES } from "../../src/http/validate";
-import { api, newUser, ORIGIN, refusal } from "./helpers/http";
+import { api, newUser, ORIGIN, refusal, type TestUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 import { TokenBucket } from "../../src/objects/user/token-bucket";
 
@@ -194,6 +201,97 @@ describe("limits at their edges", () => {
       );
     expect((await sync(MAX_SYNC_CONVERSATIONS)).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
     expect((await sync(MAX_SYNC_CONVERSATIONS + 1)).errorCode).toBe(Err.ERR_INVALID_PARAM);
+    socket.close();
+  });
+});
+
+describe("the per-socket frame queue", () => {
+  const buffer = (bytes: Uint8Array): ArrayBuffer => bytes.slice().buffer;
+  const textTo = (from: string, to: string, size = 8) =>
+    encodeFrame(Cmd.CMD_SEND_MSG_REQ, 1, pb.SendMessageRequest, {
+      message: {
+        clientMsgId: crypto.randomUUID(),
+        conversationId: singleConversationId(from, to),
+        messageType: 1,
+        content: new Uint8Array(size).fill(66),
+      },
+    });
+
+  /**
+   * Hands frames to the user's object all at once, behind a send that waits on its conversation:
+   * what a client that keeps sending while one frame waits on an RPC puts in the queue. Returns
+   * whether the socket was still open right after the last frame was handed over.
+   */
+  async function behindASend(from: TestUser, to: TestUser, frames: ArrayBuffer[]): Promise<boolean> {
+    return runInDurableObject(env.USER_OBJECT.getByName(from.userId), async (instance, state) => {
+      const [ws] = state.getWebSockets();
+      if (!ws) throw new Error("no socket");
+      const handled = [buffer(textTo(from.userId, to.userId)), ...frames].map((f) =>
+        instance.webSocketMessage(ws, f),
+      );
+      const openAfter = ws.readyState === WebSocket.OPEN;
+      await Promise.all(handled);
+      return openAfter;
+    });
+  }
+
+  it("refuses a frame over MAX_FRAME_BYTES on arrival, never queueing it behind a waiting one", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const socket = await TestSocket.connect(a);
+    const openAfter = await behindASend(a, b, [new ArrayBuffer(MAX_FRAME_BYTES + 1)]);
+    expect(openAfter).toBe(false);
+    expect((await socket.closed).code).toBe(1009);
+  });
+
+  it("closes with 1008 past MAX_QUEUED_FRAMES frames or MAX_QUEUED_BYTES bytes waiting", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const heartbeat = buffer(encodeFrame(Cmd.CMD_HEARTBEAT_REQ, 2, pb.HeartbeatRequest, {}));
+    const byCount = await TestSocket.connect(a);
+    await behindASend(
+      a,
+      b,
+      Array.from({ length: MAX_QUEUED_FRAMES }, () => heartbeat),
+    );
+    expect((await byCount.closed).code).toBe(1008);
+
+    const bySize = await TestSocket.connect(a);
+    const big = new ArrayBuffer(MAX_FRAME_BYTES);
+    const count = Math.ceil(MAX_QUEUED_BYTES / MAX_FRAME_BYTES);
+    expect(count).toBeLessThan(MAX_CONSECUTIVE_BAD_FRAMES); // not closed for being undecodable
+    await behindASend(
+      a,
+      b,
+      Array.from({ length: count }, () => big),
+    );
+    expect((await bySize.closed).code).toBe(1008);
+  });
+
+  it("holds the SDK's bursts at once: 100 acks, 200 range syncs and 50 resends of 64 KiB", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const socket = await TestSocket.connect(a);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const acks = Array.from({ length: 100 }, (_, i) =>
+      buffer(encodeFrame(Cmd.CMD_MSG_ACK, 0, pb.MessageAck, { serverMsgId: `pushed-${i}`, seq: i + 1 })),
+    );
+    const ranges = Array.from({ length: 200 }, (_, i) =>
+      buffer(
+        encodeFrame(Cmd.CMD_SYNC_RANGE_REQ, 1_000 + i, pb.SyncRangeRequest, {
+          requestId: `r${i}`,
+          conversationId,
+          startSeq: 1,
+        }),
+      ),
+    );
+    const resends = Array.from({ length: 50 }, () =>
+      buffer(textTo(a.userId, b.userId, DEFAULT_MESSAGE_MAX_BYTES)),
+    );
+    expect(await behindASend(a, b, [...acks, ...ranges, ...resends])).toBe(true);
+    for (let i = 0; i < 200; i++) await socket.nextCommand(Cmd.CMD_SYNC_RANGE_RSP);
+    for (let i = 0; i < 51; i++) {
+      const rsp = pb.SendMessageResponse.decode((await socket.nextCommand(Cmd.CMD_SEND_MSG_RSP)).body);
+      expect(rsp.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    }
+    expect(socket.ws.readyState).toBe(WebSocket.OPEN);
     socket.close();
   });
 });

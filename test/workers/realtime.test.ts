@@ -293,8 +293,12 @@ describe("typing", () => {
 });
 
 describe("presence", () => {
-  it("reports online users with their platforms, and last_seen for those gone", async () => {
+  it("reports online friends with their platforms, and last_seen for those gone", async () => {
     const [a, b, c] = [await newUser("a"), await newUser("b"), await newUser("c")];
+    for (const friend of [a, c]) {
+      await api("/api/friend/add", { body: { userID: friend.userId, message: "" }, token: b.token });
+      await api("/api/friend/accept", { body: { userID: b.userId }, token: friend.token });
+    }
     const aPhone = await TestSocket.connect(a, "iOS");
     const aDesk = await TestSocket.connect(a, "macOS");
     const cPhone = await TestSocket.connect(c, "iOS");

@@ -1,5 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { readSettings } from "../../src/auth/config";
+import { FRIEND_REQUEST_WINDOW_MS } from "../../src/auth/throttle";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";
 import { TestSocket, text } from "./helpers/socket";
@@ -218,5 +220,59 @@ describe("friends", () => {
       fromUserID: a.userId,
     });
     bSocket.close();
+  });
+
+  it("answers a repeated request without a new notice, and refuses one within the cooldown after a rejection", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const bSocket = await TestSocket.connect(b);
+    const roundTrip = () =>
+      bSocket.request(
+        Cmd.CMD_HEARTBEAT_REQ,
+        pb.HeartbeatRequest,
+        {},
+        Cmd.CMD_HEARTBEAT_RSP,
+        pb.HeartbeatResponse,
+      );
+    expect((await post("/api/friend/add", a, { userID: b.userId, message: "hi" })).body.code).toBe(0);
+    expect(await nextNotice(bSocket)).toMatchObject({ type: "friend_request", fromUserID: a.userId });
+    for (let i = 0; i < 5; i++) {
+      const again = await post("/api/friend/add", a, { userID: b.userId, message: "hi again" });
+      expect(again.body).toMatchObject({ code: 0, message: "friend request already sent" });
+    }
+    await roundTrip();
+    expect(bSocket.hasQueued(Cmd.CMD_PUSH_MSG) || bSocket.hasQueued(Cmd.CMD_BATCH_MSG)).toBe(false);
+
+    expect((await post("/api/friend/reject", b, { userID: a.userId })).body.code).toBe(0);
+    const refused = await post("/api/friend/add", a, { userID: b.userId, message: "please" });
+    expect(refusal(refused)).toBe(429);
+    expect(refused.body.message).toMatch(/declined your last friend request: try again in \d+ s/);
+    await roundTrip();
+    expect(bSocket.hasQueued(Cmd.CMD_PUSH_MSG) || bSocket.hasQueued(Cmd.CMD_BATCH_MSG)).toBe(false);
+    expect((await api<unknown[]>("/api/friend/requests", { token: b.token })).body.data).toEqual([]);
+
+    // Once the cooldown has passed (the rejection moved back in time), a request goes through.
+    const cooldownMs = readSettings(env).friendRequestCooldownSeconds * 1000;
+    await env.DB.prepare("UPDATE friend_requests SET updated_at = updated_at - ? WHERE from_user_id = ?")
+      .bind(cooldownMs, a.userId)
+      .run();
+    expect((await post("/api/friend/add", a, { userID: b.userId, message: "later" })).body.code).toBe(0);
+    expect(await nextNotice(bSocket)).toMatchObject({ type: "friend_request", message: "later" });
+    bSocket.close();
+  });
+
+  it("refuses new friend requests past FRIEND_REQUESTS_PER_HOUR per sender with 429", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const perHour = readSettings(env).friendRequestsPerHour;
+    const guard = env.GUARD_OBJECT.getByName(`friend-request:${a.userId}`);
+    // The hour's budget spent (as by perHour requests to others), then one more request.
+    for (let i = 0; i < perHour; i++) await guard.take(perHour, FRIEND_REQUEST_WINDOW_MS);
+    const refused = await post("/api/friend/add", a, { userID: b.userId, message: "" });
+    expect(refusal(refused)).toBe(429);
+    expect(refused.body.message).toMatch(/too many friend requests/);
+    expect((await api<unknown[]>("/api/friend/requests", { token: b.token })).body.data).toEqual([]);
+    const sync = await (
+      await TestSocket.connect(b)
+    ).request(Cmd.CMD_BATCH_SYNC_REQ, pb.BatchSyncRequest, {}, Cmd.CMD_BATCH_SYNC_RSP, pb.BatchSyncResponse);
+    expect(sync.conversationMessages).toEqual([]); // no notice was posted
   });
 });

@@ -202,7 +202,7 @@ export class ConversationObject extends DurableObject<Env> {
    * Reading counts as delivery up to the last message returned.
    */
   async read(query: ReadQuery): Promise<ReadResult> {
-    const resolved = this.resolve(query.conversationId);
+    const resolved = this.resolve(query.conversationId, "read");
     if ("ok" in resolved) return resolved;
     const member = this.memberFor(resolved, query.userId);
     if (!member) return failure(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
@@ -221,7 +221,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** A member's read receipt: moves the read watermark and tells the senders of what it covered. */
   async markRead(input: MarkReadInput): Promise<MarkReadResult> {
-    const resolved = this.resolve(input.conversationId);
+    const resolved = this.resolve(input.conversationId, "read");
     if ("ok" in resolved) return resolved;
     const { conversation, id } = resolved;
     const member = this.memberFor(resolved, input.userId);
@@ -271,7 +271,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** MSG_ACK: the member's devices have the messages up to `seq`. */
   async markDelivered(conversationId: string, userId: string, seq: number): Promise<void> {
-    const resolved = this.resolve(conversationId);
+    const resolved = this.resolve(conversationId, "read");
     if ("ok" in resolved) return;
     const member = this.memberFor(resolved, userId);
     if (member && this.members.get(userId))
@@ -284,7 +284,7 @@ export class ConversationObject extends DurableObject<Env> {
    * are told.
    */
   async revoke(input: RevokeInput): Promise<RevokeResult> {
-    const resolved = this.resolve(input.conversationId);
+    const resolved = this.resolve(input.conversationId, "read");
     if ("ok" in resolved) return resolved;
     const { conversation, id } = resolved;
     const member = this.memberFor(resolved, input.userId);
@@ -328,7 +328,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** Relays a group member's typing status to the other members. Never stored. */
   async typing(conversationId: string, userId: string, status: number): Promise<Failure | null> {
-    const resolved = this.resolve(conversationId);
+    const resolved = this.resolve(conversationId, "read");
     if ("ok" in resolved) return resolved;
     const member = this.memberFor(resolved, userId);
     if (!member || member.leftSeq !== null)
@@ -347,7 +347,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** Runs one group membership or settings change (group-commands.ts). */
   async groupCommand(conversationId: string, command: GroupCommand): Promise<GroupResult> {
-    const resolved = this.resolve(conversationId, command.op === "create");
+    const resolved = this.resolve(conversationId, command.op === "create" ? "create" : "write");
     if ("ok" in resolved) return { ok: false, status: 404, message: "group not found" };
     if (resolved.conversation.type !== ConversationType.group)
       return { ok: false, status: 400, message: "not a group" };
@@ -437,21 +437,32 @@ export class ConversationObject extends DurableObject<Env> {
 
   // ---- helpers ----
 
-  /** Parses the id and binds the object to it; a group must exist unless it is being created. */
-  private resolve(conversationId: string, creating = false): Resolved | Failure {
+  /**
+   * Parses the id and binds the object to it; a group must exist unless it is being created. A
+   * read-only call ("read") never binds: an object asked about an id it never held writes nothing.
+   */
+  private resolve(conversationId: string, use: "read" | "write" | "create" = "write"): Resolved | Failure {
     const conversation = parseConversationId(conversationId);
     if (!conversation) return failure(Err.ERR_INVALID_PARAM, "malformed conversation_id");
     if (conversation.type === ConversationType.chatroom) {
       return failure(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversationId} does not exist`);
     }
-    if (conversation.type === ConversationType.group && !creating && this.members.isEmpty()) {
+    if (conversation.type === ConversationType.group && use !== "create" && this.members.isEmpty()) {
       return failure(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversationId} does not exist`);
     }
-    this.identityCache ??= this.messages.identity({
+    const wanted: Identity = {
       conversationId: conversation.id,
       conversationType: conversation.type,
       groupId: conversation.type === ConversationType.group ? conversation.groupId : "",
-    });
+    };
+    if (use === "read" && !this.identityCache) {
+      const stored = this.messages.storedIdentity();
+      if (!stored) return { conversation, id: wanted };
+      if (stored.conversationId !== wanted.conversationId)
+        throw new Error(`object of ${stored.conversationId} asked about ${wanted.conversationId}`);
+      this.identityCache = stored;
+    }
+    this.identityCache ??= this.messages.identity(wanted);
     return { conversation, id: this.identityCache };
   }
 

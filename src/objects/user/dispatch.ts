@@ -1,4 +1,5 @@
-// One inbound frame: size and type checks, one decode, then an exhaustive switch on the command.
+// One inbound frame (its size is checked on arrival, in UserObject): type checks, one decode, then
+// an exhaustive switch on the command.
 import { Cmd, decodeFrame, Err, errorNotice, type Frame } from "../../protocol/codec";
 import type { Settings } from "../../auth/config";
 import {
@@ -6,7 +7,6 @@ import {
   HEARTBEAT_BURST,
   HEARTBEATS_PER_SECOND,
   MAX_CONSECUTIVE_BAD_FRAMES,
-  MAX_FRAME_BYTES,
   RANGE_SYNC_BURST,
 } from "../../protocol/limits";
 import { spendAck } from "./ack-credit";
@@ -154,8 +154,6 @@ function openFrame(
 ): FrameContext | Refusal {
   if (typeof data === "string")
     return () => badFrame(ws, "text frames are not accepted: send binary protobuf frames", null);
-  if (data.byteLength > MAX_FRAME_BYTES)
-    return () => closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
   let frame: Frame;
   try {
     frame = decodeFrame(new Uint8Array(data));

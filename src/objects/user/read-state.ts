@@ -1,9 +1,11 @@
 // Marking a conversation read, for a READ_RECEIPT_REQ on a socket and for the HTTP "clear unread":
 // the conversation object moves the member's watermark and tells the senders; here the inbox moves
 // too and the user's other devices hear of it.
-import { Cmd, encodeFrame, pb } from "../../protocol/codec";
+import { Cmd, encodeFrame, Err, pb } from "../../protocol/codec";
+import { ConversationType, parseConversationId } from "../../protocol/conversation-id";
 import type { MarkReadResult } from "../rpc";
 import type { UserServices } from "./frame-context";
+import { memberRefusal } from "./membership";
 
 export async function markConversationRead(
   services: UserServices,
@@ -12,6 +14,22 @@ export async function markConversationRead(
   serverMsgIds: string[],
   originSession: string,
 ): Promise<MarkReadResult> {
+  const conversation = parseConversationId(conversationId);
+  if (!conversation) return { ok: false, code: Err.ERR_INVALID_PARAM, message: "malformed conversation_id" };
+  const refused = await memberRefusal(services, userId, conversation);
+  if (refused) {
+    // One's own one-to-one or system conversation that never delivered anything: nothing to read,
+    // as the conversation object would answer, without asking it.
+    const own =
+      conversation.type === ConversationType.single || conversation.type === ConversationType.system;
+    if (!own || refused.code !== Err.ERR_CONVERSATION_NOT_EXIST) return refused;
+    const peerId =
+      conversation.type === ConversationType.single
+        ? (conversation.members.find((m) => m !== userId) ?? "")
+        : "";
+    const nothing = { readSeq: 0, advanced: false, newlyRead: [], readTime: Date.now() };
+    return { ok: true, conversationType: conversation.type, peerId, ...nothing };
+  }
   const result = await services.env.CONVERSATION_OBJECT.getByName(conversationId).markRead({
     conversationId,
     userId,

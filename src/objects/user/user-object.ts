@@ -5,7 +5,14 @@ import { readSettings, type Settings } from "../../auth/config";
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
 import { pushFrame } from "../../protocol/push-frames";
 import { parseConversationId, ConversationType } from "../../protocol/conversation-id";
-import { AUTH_TIMEOUT_MS, CloseCode, MAX_SOCKETS_PER_USER } from "../../protocol/limits";
+import {
+  AUTH_TIMEOUT_MS,
+  CloseCode,
+  MAX_FRAME_BYTES,
+  MAX_QUEUED_BYTES,
+  MAX_QUEUED_FRAMES,
+  MAX_SOCKETS_PER_USER,
+} from "../../protocol/limits";
 import { toDelivered, type DeliveredMessage } from "../message";
 import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
 import { handleFrames } from "./dispatch";
@@ -128,12 +135,24 @@ export class UserObject extends DurableObject<Env> {
    * it, so a device's messages are stored in the order it sent them and its answers come in order.
    */
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    // Checked on arrival, before the frame is held: a frame over the limit is never queued.
+    const bytes = typeof data === "string" ? data.length : data.byteLength;
+    if (bytes > MAX_FRAME_BYTES)
+      return closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
     let queue = this.frameQueues.get(ws);
     if (!queue) {
-      queue = new FrameQueue((frames) => handleFrames(this.services(), ws, frames));
+      queue = new FrameQueue((frames) => handleFrames(this.services(), ws, frames), {
+        maxFrames: MAX_QUEUED_FRAMES,
+        maxBytes: MAX_QUEUED_BYTES,
+      });
       this.frameQueues.set(ws, queue);
     }
-    await queue.push(data);
+    const handled = queue.push(data, bytes);
+    if (!handled) {
+      const reason = `too many frames waiting: at most ${MAX_QUEUED_FRAMES} frames or ${MAX_QUEUED_BYTES} bytes`;
+      return closeSocket(ws, CloseCode.policyViolation, reason);
+    }
+    await handled;
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

@@ -3,6 +3,7 @@
 // notice in their system conversation (src/worker/notices.ts).
 import { Hono, type Context } from "hono";
 import { z } from "zod";
+import { friendRequestAllowed, throttled } from "../../auth/throttle";
 import { database } from "../../db/client";
 import {
   areFriends,
@@ -11,6 +12,7 @@ import {
   friendsOf,
   isBlocking,
   pendingRequest,
+  requestBetween,
   RequestStatus,
   requestsOf,
   setBlock,
@@ -56,6 +58,25 @@ async function syncBlock(c: Context<AppEnv>, otherId: string, blocked: boolean):
   );
 }
 
+/**
+ * Refuses (429, with Retry-After) a new request to a user who rejected the caller's last one within
+ * the cooldown, or one past the sender's hourly budget; otherwise counts it in that budget.
+ */
+async function requestAllowed(c: Context<AppEnv>, me: string, other: string): Promise<void> {
+  const { friendRequestCooldownSeconds, friendRequestsPerHour } = c.var.settings;
+  const last = await requestBetween(database(c.env), me, other);
+  if (last?.status === RequestStatus.rejected) {
+    const waitMs = last.updatedAt + friendRequestCooldownSeconds * 1000 - Date.now();
+    if (waitMs > 0) {
+      const verdict = { allowed: false, retryAfterSeconds: Math.ceil(waitMs / 1000) };
+      throw throttled(verdict, "this user declined your last friend request");
+    }
+  }
+  const verdict = await friendRequestAllowed(c.env, me, friendRequestsPerHour);
+  if (!verdict.allowed)
+    throw throttled(verdict, `too many friend requests: at most ${friendRequestsPerHour} an hour`);
+}
+
 export const friendRoutes = new Hono<AppEnv>()
   .use(requireAuth)
   .post("/add", async (c) => {
@@ -67,12 +88,15 @@ export const friendRoutes = new Hono<AppEnv>()
       throw new ApiError(403, "this user does not accept friend requests from you");
     if (await isBlocking(db, me, other)) throw badRequest("you have blocked this user: unblock them first");
     if (await areFriends(db, me, other)) return ok(c, null, "already friends");
+    // A repeat of a pending request changes nothing and tells the other user nothing new.
+    if (await pendingRequest(db, me, other)) return ok(c, null, "friend request already sent");
     // Both want it: a request the other side already sent is accepted instead of crossed.
     if (await pendingRequest(db, other, me)) {
       await befriend(db, other, me);
       await notifyUser(c.env, other, { type: "friend_accepted", userID: me });
       return ok(c, null, "friend added");
     }
+    await requestAllowed(c, me, other);
     await upsertRequest(db, me, other, body.message);
     await notifyUser(c.env, other, { type: "friend_request", fromUserID: me, message: body.message });
     return ok(c, null, "friend request sent");
@@ -132,7 +156,10 @@ export const friendRoutes = new Hono<AppEnv>()
   })
   .post("/unblock", async (c) => {
     const { userID } = await jsonBody(c, Target);
-    await setBlock(database(c.env), c.var.userId, userID, false);
+    const db = database(c.env);
+    // Nothing blocked, nothing to undo: no conversation object is woken, or made, for any id.
+    if (!(await isBlocking(db, c.var.userId, userID))) return ok(c, null);
+    await setBlock(db, c.var.userId, userID, false);
     await syncBlock(c, userID, false);
     return ok(c, null);
   })

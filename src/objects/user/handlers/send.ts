@@ -5,6 +5,7 @@ import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../prot
 import { toDelivered, type DeliveredMessage } from "../../message";
 import type { Delivery, SendInput, SendOutcome, SendResult } from "../../rpc";
 import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
+import { sendRefusal } from "../membership";
 
 /** Message types a client may send (PROTOCOL.md, "Value sets"); 8 (notification) is the server's. */
 const CLIENT_MESSAGE_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 100]);
@@ -121,6 +122,18 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   const [first] = sends;
   if (!first) return;
   const { conversationId } = first.input;
+  const conversation = parseConversationId(conversationId);
+  const refused = conversation && (await sendRefusal(first.fc, first.fc.state.userId, conversation));
+  if (refused) {
+    for (const { fc, input } of sends) {
+      reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
+        errorCode: refused.code,
+        errorMsg: refused.message,
+        clientMsgId: input.clientMsgId,
+      });
+    }
+    return;
+  }
   const order = first.fc.deliveryOrder;
   let results: SendResult[] = [];
   let handedBack: SendOutcome["handedBack"] = null;
@@ -147,9 +160,12 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   // A resend answered "already stored" may be the one whose first answer was lost after the
   // conversation handed its message back: the inbox (and the user's other devices) must have it.
   const resent = Math.max(0, ...results.map((r) => (r.ok && r.duplicate ? r.seq : 0)));
-  const conversation = parseConversationId(conversationId);
   if (resent > 0 && conversation) {
-    const recipient = { recipientId: first.fc.state.userId, conversationId, conversationType: conversation.type };
+    const recipient = {
+      recipientId: first.fc.state.userId,
+      conversationId,
+      conversationType: conversation.type,
+    };
     await order
       .ensureHeld(recipient, resent)
       .catch((error: unknown) => console.error(`own resent message of ${conversationId} not applied`, error));

@@ -6,6 +6,7 @@ import { DEFAULT_SYNC_COUNT, MAX_SYNC_COUNT, SYNC_RESPONSE_BUDGET_BYTES } from "
 import { toMessageInfo, type StoredMessage } from "../../message";
 import type { ReadQuery, ReadResult } from "../../rpc";
 import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
+import { memberRefusal } from "../membership";
 import { startCatchUp, type LeftOut } from "../sync-catch-up";
 import { fitPrefix } from "../sync-pages";
 
@@ -148,6 +149,8 @@ export async function syncRange(fc: FrameContext): Promise<void> {
     throw new RequestError(Err.ERR_INVALID_PARAM, "end_seq must be 0 (newest) or at least start_seq");
   }
   const limit = clampCount(req.count);
+  const refused = await memberRefusal(fc, fc.state.userId, conversation);
+  if (refused) throw new RequestError(refused.code, refused.message);
   // One more than asked tells whether the range goes on past this page.
   const read = await readConversation(fc, {
     conversationId: conversation.id,
