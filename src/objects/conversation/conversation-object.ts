@@ -508,14 +508,17 @@ export class ConversationObject extends DurableObject<Env> {
       conversation.type === ConversationType.single
         ? conversation.members.filter((m) => m !== readerId).map((m) => this.members.get(m))
         : [];
+    // The reader's own messages in a group: read counts for the whole page in one indexed pass.
+    const own = group ? messages.filter((m) => m.senderId === readerId).map((m) => m.seq) : [];
+    const readStatus = this.members.readStatus(own, readerId, listReaders);
     for (const m of messages) {
       if (m.senderId !== readerId) {
         m.status = (reader?.readSeq ?? 0) >= m.seq ? MessageStatus.read : MessageStatus.delivered;
       } else if (group) {
-        const readers = this.members.readers(m.seq, readerId);
-        m.readCount = readers.length;
-        if (listReaders) m.readBy = readers;
-        m.status = readers.length > 0 ? MessageStatus.read : MessageStatus.delivered;
+        const read = readStatus.get(m.seq) ?? { count: 0 };
+        m.readCount = read.count;
+        if (read.readers) m.readBy = read.readers;
+        m.status = read.count > 0 ? MessageStatus.read : MessageStatus.delivered;
       } else if (others.some((o) => (o?.readSeq ?? 0) >= m.seq)) {
         m.status = MessageStatus.read;
       } else {

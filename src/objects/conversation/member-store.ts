@@ -2,6 +2,7 @@
 // up to which seq once gone), roles and mutes for groups, each member's read, delivered and fan-out
 // watermarks, and the group's own settings. The ConversationObject is the single writer of these.
 import { migrate } from "../sql-migrations";
+import { readStatus, type ReadStatus } from "./read-status";
 
 const SCHEMA = [
   // first_seq: the first seq the member may read; left_seq: the last, once they left or were kicked.
@@ -17,6 +18,8 @@ const SCHEMA = [
    )`,
   `CREATE INDEX members_active ON members (left_seq, role)`,
   `CREATE TABLE group_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  // Group read status counts members by read watermark (read-status.ts).
+  `CREATE INDEX members_read ON members (read_seq, user_id)`,
 ];
 
 /** How long moved fan-out watermarks wait to be written together. */
@@ -219,16 +222,10 @@ export class MemberStore {
       .map((m) => m.userId);
   }
 
-  /** How many members (active or not) have read up to `seq`, and who, for receipts in groups. */
-  readers(seq: number, exclude: string): string[] {
-    return this.sql
-      .exec<{ user_id: string }>(
-        "SELECT user_id FROM members WHERE read_seq >= ? AND user_id != ?",
-        seq,
-        exclude,
-      )
-      .toArray()
-      .map((r) => r.user_id);
+  /** Per seq, who (active or not, `exclude` left out) has read up to it: one indexed pass. */
+  readStatus(seqs: readonly number[], exclude: string, named: boolean): Map<number, ReadStatus> {
+    const readSeq = this.get(exclude)?.readSeq ?? -1;
+    return readStatus(this.sql, seqs, { userId: exclude, readSeq }, named);
   }
 
   private state(): GroupState & { blocking: Set<string> } {
