@@ -1,7 +1,8 @@
 // Group membership and settings changes, decided by the group's ConversationObject (the single
-// writer). Each command is checked against the members it holds, written to D1 (the durable
-// record the HTTP API reads), then applied locally together with a notification message
-// (message_type 8) that takes its own seq, so every member's history tells what happened.
+// writer). Each command is checked against the members it holds, then applied locally together
+// with a notification message (message_type 8) that takes its own seq, so every member's history
+// tells what happened, and its D1 write (the record the HTTP API reads) is queued in the same
+// transaction (group-outbox.ts).
 import { existingUserIds } from "../../db/users";
 import type { Database } from "../../db/client";
 import type { GroupWrite } from "../../db/groups";
@@ -24,12 +25,13 @@ export type GroupCommand =
   | { op: "mute"; actor: string; userId: string; seconds: number }
   | { op: "muteAll"; actor: string; muted: boolean };
 
-export type GroupFailure = { ok: false; status: 400 | 403 | 404 | 409; message: string };
-export type GroupResult = { ok: true; changed: boolean } | GroupFailure;
+export type GroupFailure = { ok: false; status: 400 | 403 | 404 | 409 | 503; message: string };
+/** `synced`: D1 has every change so far (otherwise the alarm is still writing it there). */
+export type GroupResult = { ok: true; changed: boolean; synced: boolean } | GroupFailure;
 
 /** What a command changes: the D1 write, the notice, and the local changes once the notice has a seq. */
 export interface GroupPlan {
-  write: Omit<GroupWrite, "memberCount" | "groupId">;
+  write: Omit<GroupWrite, "memberCount" | "groupId" | "at">;
   memberCountDelta: number;
   notice: Record<string, unknown> & { type: string };
   apply: (noticeSeq: number) => void;

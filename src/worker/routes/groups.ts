@@ -67,11 +67,15 @@ function groupIdParam(c: Context<AppEnv>): string {
   return validated(groupIdField, c.req.param("groupID"));
 }
 
-/** Runs a command in the group's object; its refusal becomes the HTTP error. */
-async function command(c: Context<AppEnv>, groupId: string, cmd: GroupCommand): Promise<void> {
+/**
+ * Runs a command in the group's object; its refusal becomes the HTTP error. Returns whether D1
+ * already has the change (the object has it either way, and writes it to D1 on its own).
+ */
+async function command(c: Context<AppEnv>, groupId: string, cmd: GroupCommand): Promise<boolean> {
   const conversationId = `group_${groupId}`;
   const result = await c.env.CONVERSATION_OBJECT.getByName(conversationId).groupCommand(conversationId, cmd);
   if (!result.ok) throw new ApiError(result.status, result.message);
+  return result.synced;
 }
 
 async function groupJson(c: Context<AppEnv>, groupId: string): Promise<GroupJson> {
@@ -80,13 +84,23 @@ async function groupJson(c: Context<AppEnv>, groupId: string): Promise<GroupJson
   return toGroupJson(row);
 }
 
+/** The group after a change: from D1 once D1 has the change; until then a 503 that says so. */
+async function groupAfter(c: Context<AppEnv>, groupId: string, synced: boolean): Promise<GroupJson> {
+  if (!synced)
+    throw new ApiError(
+      503,
+      "the change is saved; the group's details are not updated yet, read it again shortly",
+    );
+  return groupJson(c, groupId);
+}
+
 export const groupRoutes = new Hono<AppEnv>()
   .use(requireAuth)
   // Literal segments before {groupID} (http-api.md §2.8).
   .post("/create", async (c) => {
     const body = await jsonBody(c, CreateBody);
     const groupId = ulid();
-    await command(c, groupId, {
+    const synced = await command(c, groupId, {
       op: "create",
       actor: c.var.userId,
       name: body.groupName,
@@ -94,7 +108,7 @@ export const groupRoutes = new Hono<AppEnv>()
       introduction: body.introduction,
       memberIds: body.memberUserIDs,
     });
-    return ok(c, await groupJson(c, groupId));
+    return ok(c, await groupAfter(c, groupId, synced));
   })
   .post("/update", async (c) => {
     const body = await jsonBody(c, UpdateBody);
@@ -104,15 +118,15 @@ export const groupRoutes = new Hono<AppEnv>()
       ...(body.introduction !== undefined && { introduction: body.introduction }),
       ...(body.notification !== undefined && { notification: body.notification }),
     };
-    await command(c, body.groupID, { op: "update", actor: c.var.userId, patch });
-    return ok(c, await groupJson(c, body.groupID));
+    const synced = await command(c, body.groupID, { op: "update", actor: c.var.userId, patch });
+    return ok(c, await groupAfter(c, body.groupID, synced));
   })
   .get("/my/list", async (c) => ok(c, (await groupsOf(database(c.env), c.var.userId)).map(toGroupJson)))
   .get("/:groupID", async (c) => ok(c, await groupJson(c, groupIdParam(c))))
   .post("/:groupID/join", async (c) => {
     const groupId = groupIdParam(c);
-    await command(c, groupId, { op: "join", actor: c.var.userId });
-    return ok(c, await groupJson(c, groupId));
+    const synced = await command(c, groupId, { op: "join", actor: c.var.userId });
+    return ok(c, await groupAfter(c, groupId, synced));
   })
   .post("/:groupID/leave", async (c) => {
     await command(c, groupIdParam(c), { op: "leave", actor: c.var.userId });
@@ -135,8 +149,8 @@ export const groupRoutes = new Hono<AppEnv>()
   .post("/:groupID/transfer", async (c) => {
     const { userID } = await jsonBody(c, UserBody);
     const groupId = groupIdParam(c);
-    await command(c, groupId, { op: "transfer", actor: c.var.userId, userId: userID });
-    return ok(c, await groupJson(c, groupId));
+    const synced = await command(c, groupId, { op: "transfer", actor: c.var.userId, userId: userID });
+    return ok(c, await groupAfter(c, groupId, synced));
   })
   .post("/:groupID/admin", async (c) => {
     const body = await jsonBody(c, AdminBody);
@@ -161,8 +175,8 @@ export const groupRoutes = new Hono<AppEnv>()
   .post("/:groupID/mute-all", async (c) => {
     const { muted } = await jsonBody(c, MuteAllBody);
     const groupId = groupIdParam(c);
-    await command(c, groupId, { op: "muteAll", actor: c.var.userId, muted });
-    return ok(c, await groupJson(c, groupId));
+    const synced = await command(c, groupId, { op: "muteAll", actor: c.var.userId, muted });
+    return ok(c, await groupAfter(c, groupId, synced));
   })
   .get("/:groupID/members", async (c) => {
     const groupId = groupIdParam(c);
