@@ -25,6 +25,7 @@ export function toGroupJson(row: GroupRow): GroupJson {
     updateTime: row.updatedAt,
     status: row.status,
     muteAll: row.muteAll,
+    joinMode: row.joinMode,
   };
 }
 

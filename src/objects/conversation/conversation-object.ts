@@ -28,7 +28,8 @@ import type {
   SendResult,
 } from "../rpc";
 import { Fanout } from "./fanout";
-import { planGroupCommand, type GroupCommand, type GroupResult } from "./group-commands";
+import { planGroupCommand, type GroupCommand, type GroupFailure, type GroupResult } from "./group-commands";
+import { GroupAccess, type Ban, type JoinRequest } from "./group-access";
 import { GroupOutbox, MAX_PENDING_GROUP_WRITES } from "./group-outbox";
 import { FLUSH_BATCH_ROWS, registerSingleConversation, writeHistory } from "./history-outbox";
 import { MemberStore, Role, type Member } from "./member-store";
@@ -77,6 +78,7 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly members: MemberStore;
   private readonly fanout: Fanout;
   private readonly groupOutbox: GroupOutbox;
+  private readonly access: GroupAccess;
   private identityCache: Identity | null = null;
   private settingsCache: Settings | null = null;
   /** The alarm time we last set, or undefined when unknown (after a restart). */
@@ -94,6 +96,7 @@ export class ConversationObject extends DurableObject<Env> {
     this.messages = new MessageStore(ctx.storage);
     this.members = new MemberStore(ctx.storage);
     this.groupOutbox = new GroupOutbox(ctx.storage);
+    this.access = new GroupAccess(ctx.storage);
     this.fanout = new Fanout(this.messages, this.members, env.USER_OBJECT, (userId, error) => {
       this.fanoutFailures++;
       const delay = backoff(this.fanoutFailures);
@@ -376,6 +379,7 @@ export class ConversationObject extends DurableObject<Env> {
     try {
       plan = await planGroupCommand(command, {
         members: this.members,
+        access: this.access,
         db: database(this.env),
         maxMembers: this.settings.groupMaxMembers,
         now: this.now(),
@@ -392,18 +396,44 @@ export class ConversationObject extends DurableObject<Env> {
     if (plan !== null && "ok" in plan) return plan;
     if (plan !== null) {
       const memberCount = this.members.activeCount() + plan.memberCountDelta;
-      const write = { ...plan.write, groupId, memberCount, at: Date.now() };
+      const write = plan.write && { ...plan.write, groupId, memberCount, at: Date.now() };
+      const { notice } = plan;
       // The notice, the change and its D1 write to come: all or nothing.
       this.ctx.storage.transactionSync(() => {
-        const notice = this.appendNotice(id, command.actor, plan.notice);
-        plan.apply(notice.seq);
-        this.groupOutbox.add(write);
+        plan.apply(notice ? this.appendNotice(id, command.actor, notice).seq : this.messages.maxSeq());
+        if (write) this.groupOutbox.add(write);
       });
-      this.fanout.kick(this.members.lagging(this.messages.maxSeq()), id);
-      await this.armFlush();
+      if (notice) {
+        this.fanout.kick(this.members.lagging(this.messages.maxSeq()), id);
+        await this.armFlush();
+      }
+      if (plan.answer) return plan.answer;
     }
     const synced = this.groupOutbox.pending() === 0 || (await this.flushGroupWrites());
     return { ok: true, changed: plan !== null, synced };
+  }
+
+  /** A page of the group's ban list or pending join requests, for its owner and admins. */
+  async groupAccessList(
+    conversationId: string,
+    actor: string,
+    list: "bans" | "requests",
+    offset: number,
+    limit: number,
+  ): Promise<{ ok: true; bans: Ban[]; requests: JoinRequest[] } | GroupFailure> {
+    const resolved = this.resolve(conversationId);
+    if ("ok" in resolved || resolved.conversation.type !== ConversationType.group)
+      return { ok: false, status: 404, message: "group not found" };
+    const member = this.members.get(actor);
+    if (!member || member.leftSeq !== null || member.role < Role.admin)
+      return {
+        ok: false,
+        status: 403,
+        message: `only the owner or an admin can see the ${list === "bans" ? "ban list" : "join requests"}`,
+      };
+    return list === "bans"
+      ? { ok: true, bans: this.access.bans(offset, limit), requests: [] }
+      : { ok: true, bans: [], requests: this.access.requests(offset, limit) };
   }
 
   /** Writes the group's pending changes to D1; on failure the alarm retries them, backing off. */

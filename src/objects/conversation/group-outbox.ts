@@ -30,6 +30,7 @@ const StoredWrite = z.object({
       notification: z.string(),
       status: z.number(),
       muteAll: z.boolean(),
+      joinMode: z.string(),
     })
     .partial()
     .optional(),

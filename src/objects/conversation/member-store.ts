@@ -2,6 +2,7 @@
 // up to which seq once gone), roles and mutes for groups, each member's read, delivered and fan-out
 // watermarks, and the group's own settings. The ConversationObject is the single writer of these.
 import { migrate } from "../sql-migrations";
+import { JOIN_MODES, JoinMode } from "./group-access";
 import { readStatus, type ReadStatus } from "./read-status";
 
 const SCHEMA = [
@@ -64,6 +65,7 @@ const toMember = (r: MemberRow): Member => ({
 export interface GroupState {
   status: number;
   muteAll: boolean;
+  joinMode: JoinMode;
 }
 
 export class MemberStore {
@@ -111,12 +113,15 @@ export class MemberStore {
     return this.rows().size === 0;
   }
 
-  /** Adds a member (or brings a departed one back) who sees the conversation from `firstSeq` on. */
+  /**
+   * Adds a member (or brings a departed one back) who sees the conversation from `firstSeq` on. A
+   * mute outlives leaving and coming back.
+   */
   join(userId: string, role: number, firstSeq: number): void {
     this.sql.exec(
       `INSERT INTO members (user_id, role, first_seq, fanout_seq, read_seq, delivered_seq) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, first_seq = excluded.first_seq, left_seq = NULL,
-         muted_until = 0, fanout_seq = excluded.fanout_seq,
+         fanout_seq = excluded.fanout_seq,
          read_seq = MAX(read_seq, excluded.read_seq), delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
       userId,
       role,
@@ -131,7 +136,7 @@ export class MemberStore {
       role,
       firstSeq,
       leftSeq: null,
-      mutedUntil: 0,
+      mutedUntil: before?.mutedUntil ?? 0,
       fanoutSeq: firstSeq - 1,
       readSeq: Math.max(before?.readSeq ?? 0, firstSeq - 1),
       deliveredSeq: Math.max(before?.deliveredSeq ?? 0, firstSeq - 1),
@@ -237,6 +242,7 @@ export class MemberStore {
       this.groupStateCache = {
         status: Number(state.get("status") ?? 0),
         muteAll: state.get("muteAll") === "1",
+        joinMode: JOIN_MODES.find((m) => m === state.get("joinMode")) ?? JoinMode.open,
         blocking: new Set(
           rows.filter((r) => r.key.startsWith("blocks:")).map((r) => r.key.slice("blocks:".length)),
         ),
@@ -246,8 +252,8 @@ export class MemberStore {
   }
 
   groupState(): GroupState {
-    const { status, muteAll } = this.state();
-    return { status, muteAll };
+    const { status, muteAll, joinMode } = this.state();
+    return { status, muteAll, joinMode };
   }
 
   /** In a one-to-one conversation: whether `userId` blocks the other member. */
