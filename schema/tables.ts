@@ -169,6 +169,8 @@ export const groups = sqliteTable("groups", {
   extra: text("extra").notNull().default(""),
   status: integer("status").notNull().default(0),
   muteAll: integer("mute_all", { mode: "boolean" }).notNull().default(false),
+  // How non-members come in: "open", "invite-only" or "approval" (group-access.ts).
+  joinMode: text("join_mode").notNull().default("open"),
   memberCount: integer("member_count").notNull().default(0),
   createdAt: integer("created_at").notNull().default(now),
   updatedAt: integer("updated_at").notNull().default(now),

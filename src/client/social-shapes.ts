@@ -107,6 +107,7 @@ export function readGroup(data: unknown): Group {
     updateTime: number(o, "updateTime"),
     status: number(o, "status"),
     muteAll: boolean(o, "muteAll"),
+    joinMode: string(o, "joinMode") || "open",
   };
 }
 

@@ -25,6 +25,7 @@ export function toGroupJson(row: GroupRow): GroupJson {
     updateTime: row.updatedAt,
     status: row.status,
     muteAll: row.muteAll,
+    joinMode: row.joinMode,
   };
 }
 
@@ -97,29 +98,38 @@ export interface GroupWrite {
   /** Fields of the group row to set (updatedAt is always set). */
   group?: Partial<Omit<GroupRow, "id" | "createdAt" | "updatedAt">> & { id?: string; createdAt?: number };
   create?: boolean;
-  join?: { userId: string; role: number }[];
+  /** Members to add (or bring back) with their role and their mute, which outlives a leave. */
+  join?: { userId: string; role: number; mutedUntil?: number }[];
   leave?: string[];
   roles?: { userId: string; role: number }[];
   mutes?: { userId: string; until: number }[];
   memberCount: number;
+  /** When the change was made: every timestamp it writes, so a replay writes the same ones. */
+  at: number;
 }
 
-/** Applies one membership or settings change in a single D1 batch (one implicit transaction). */
+/**
+ * Applies one membership or settings change in a single D1 batch (one implicit transaction). It
+ * sets absolute values only, so applying it again changes nothing (group-outbox.ts replays it).
+ */
 export async function writeGroup(db: Database, change: GroupWrite): Promise<void> {
-  const now = Date.now();
+  const now = change.at;
   const statements = [];
   if (change.create) {
     statements.push(
-      db.insert(groups).values({
-        id: change.groupId,
-        name: change.group?.name ?? "",
-        faceUrl: change.group?.faceUrl ?? "",
-        ownerId: change.group?.ownerId ?? "",
-        introduction: change.group?.introduction ?? "",
-        memberCount: change.memberCount,
-        createdAt: now,
-        updatedAt: now,
-      }),
+      db
+        .insert(groups)
+        .values({
+          id: change.groupId,
+          name: change.group?.name ?? "",
+          faceUrl: change.group?.faceUrl ?? "",
+          ownerId: change.group?.ownerId ?? "",
+          introduction: change.group?.introduction ?? "",
+          memberCount: change.memberCount,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoNothing(),
     );
   } else {
     statements.push(
@@ -135,18 +145,18 @@ export async function writeGroup(db: Database, change: GroupWrite): Promise<void
       db
         .insert(groupMembers)
         .values(
-          page.map(({ userId, role }) => ({
+          page.map(({ userId, role, mutedUntil }) => ({
             groupId: change.groupId,
             userId,
             role,
             groupNickname: "",
-            mutedUntil: 0,
+            mutedUntil: mutedUntil ?? 0,
             joinedAt: now,
           })),
         )
         .onConflictDoUpdate({
           target: [groupMembers.groupId, groupMembers.userId],
-          set: { role: sql`excluded.role`, mutedUntil: 0, joinedAt: now },
+          set: { role: sql`excluded.role`, mutedUntil: sql`excluded.muted_until`, joinedAt: now },
         }),
     );
   }

@@ -64,6 +64,8 @@ export interface GroupJson {
   /** 0 normal, 1 dismissed. */
   status: number;
   muteAll: boolean;
+  /** Extension: "open", "invite-only" or "approval". */
+  joinMode: string;
 }
 
 /** A group member (extension, http-api.md §3.4): decodes as a User too. */

@@ -7,7 +7,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { readSettings, type Settings } from "../../auth/config";
 import { database } from "../../db/client";
-import { writeGroup } from "../../db/groups";
 import { existingUserIds } from "../../db/users";
 import { Err } from "../../protocol/codec";
 import {
@@ -29,7 +28,9 @@ import type {
   SendResult,
 } from "../rpc";
 import { Fanout } from "./fanout";
-import { planGroupCommand, type GroupCommand, type GroupResult } from "./group-commands";
+import { planGroupCommand, type GroupCommand, type GroupFailure, type GroupResult } from "./group-commands";
+import { GroupAccess, type Ban, type JoinRequest } from "./group-access";
+import { GroupOutbox, MAX_PENDING_GROUP_WRITES } from "./group-outbox";
 import { FLUSH_BATCH_ROWS, registerSingleConversation, writeHistory } from "./history-outbox";
 import { MemberStore, Role, type Member } from "./member-store";
 import { MessageStore, type Identity } from "./message-store";
@@ -76,6 +77,8 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly messages: MessageStore;
   private readonly members: MemberStore;
   private readonly fanout: Fanout;
+  private readonly groupOutbox: GroupOutbox;
+  private readonly access: GroupAccess;
   private identityCache: Identity | null = null;
   private settingsCache: Settings | null = null;
   /** The alarm time we last set, or undefined when unknown (after a restart). */
@@ -84,6 +87,7 @@ export class ConversationObject extends DurableObject<Env> {
   /** While D1 writes fail: no flush is armed sooner than this (the backoff holds under traffic). */
   private flushNotBefore = 0;
   private fanoutFailures = 0;
+  private groupWriteFailures = 0;
   /** The clock revoke windows and mutes are measured with; tests move it instead of sleeping. */
   now: () => number = () => Date.now();
 
@@ -91,6 +95,8 @@ export class ConversationObject extends DurableObject<Env> {
     super(ctx, env);
     this.messages = new MessageStore(ctx.storage);
     this.members = new MemberStore(ctx.storage);
+    this.groupOutbox = new GroupOutbox(ctx.storage);
+    this.access = new GroupAccess(ctx.storage);
     this.fanout = new Fanout(this.messages, this.members, env.USER_OBJECT, (userId, error) => {
       this.fanoutFailures++;
       const delay = backoff(this.fanoutFailures);
@@ -345,32 +351,107 @@ export class ConversationObject extends DurableObject<Env> {
 
   // ---- groups, blocks and system notices ----
 
-  /** Runs one group membership or settings change (group-commands.ts). */
+  /**
+   * Runs one group membership or settings change (group-commands.ts). Commands run one at a time,
+   * in a chain of their own rather than in blockConcurrencyWhile: sends and fan-out go on while a
+   * command waits for D1, and a D1 error is an answer, never a reset of the object.
+   */
   async groupCommand(conversationId: string, command: GroupCommand): Promise<GroupResult> {
     const resolved = this.resolve(conversationId, command.op === "create" ? "create" : "write");
     if ("ok" in resolved) return { ok: false, status: 404, message: "group not found" };
     if (resolved.conversation.type !== ConversationType.group)
       return { ok: false, status: 400, message: "not a group" };
     const { conversation, id } = resolved;
-    // Membership changes are rare and must not interleave: each runs alone, D1 write included.
-    return this.ctx.blockConcurrencyWhile(async () => {
-      const db = database(this.env);
-      const plan = await planGroupCommand(command, {
+    const run = this.groupCommands.then(() => this.runGroupCommand(conversation.groupId, id, command));
+    this.groupCommands = run.catch(() => {});
+    return run;
+  }
+
+  private groupCommands: Promise<unknown> = Promise.resolve();
+
+  private async runGroupCommand(groupId: string, id: Identity, command: GroupCommand): Promise<GroupResult> {
+    if (this.groupOutbox.pending() >= MAX_PENDING_GROUP_WRITES) {
+      await this.flushGroupWrites();
+      if (this.groupOutbox.pending() >= MAX_PENDING_GROUP_WRITES)
+        return { ok: false, status: 503, message: "group changes are paused until D1 catches up; try again" };
+    }
+    let plan: Awaited<ReturnType<typeof planGroupCommand>>;
+    try {
+      plan = await planGroupCommand(command, {
         members: this.members,
-        db,
+        access: this.access,
+        db: database(this.env),
         maxMembers: this.settings.groupMaxMembers,
         now: this.now(),
       });
-      if (plan === null) return { ok: true, changed: false } as const;
-      if ("ok" in plan) return plan;
+    } catch (error) {
+      // Only D1 reads (do the users exist?) can fail here, before anything changed.
+      console.error(`group command ${command.op} in ${id.conversationId} could not check D1`, error);
+      return {
+        ok: false,
+        status: 503,
+        message: "the group could not be changed now; nothing changed, try again",
+      };
+    }
+    if (plan !== null && "ok" in plan) return plan;
+    if (plan !== null) {
       const memberCount = this.members.activeCount() + plan.memberCountDelta;
-      await writeGroup(db, { ...plan.write, groupId: conversation.groupId, memberCount });
-      const notice = this.appendNotice(id, command.actor, plan.notice);
-      plan.apply(notice.seq);
-      this.fanout.kick(this.members.lagging(this.messages.maxSeq()), id);
-      await this.armFlush();
-      return { ok: true, changed: true } as const;
-    });
+      const write = plan.write && { ...plan.write, groupId, memberCount, at: Date.now() };
+      const { notice } = plan;
+      // The notice, the change and its D1 write to come: all or nothing.
+      this.ctx.storage.transactionSync(() => {
+        plan.apply(notice ? this.appendNotice(id, command.actor, notice).seq : this.messages.maxSeq());
+        if (write) this.groupOutbox.add(write);
+      });
+      if (notice) {
+        this.fanout.kick(this.members.lagging(this.messages.maxSeq()), id);
+        await this.armFlush();
+      }
+      if (plan.answer) return plan.answer;
+    }
+    const synced = this.groupOutbox.pending() === 0 || (await this.flushGroupWrites());
+    return { ok: true, changed: plan !== null, synced };
+  }
+
+  /** A page of the group's ban list or pending join requests, for its owner and admins. */
+  async groupAccessList(
+    conversationId: string,
+    actor: string,
+    list: "bans" | "requests",
+    offset: number,
+    limit: number,
+  ): Promise<{ ok: true; bans: Ban[]; requests: JoinRequest[] } | GroupFailure> {
+    const resolved = this.resolve(conversationId);
+    if ("ok" in resolved || resolved.conversation.type !== ConversationType.group)
+      return { ok: false, status: 404, message: "group not found" };
+    const member = this.members.get(actor);
+    if (!member || member.leftSeq !== null || member.role < Role.admin)
+      return {
+        ok: false,
+        status: 403,
+        message: `only the owner or an admin can see the ${list === "bans" ? "ban list" : "join requests"}`,
+      };
+    return list === "bans"
+      ? { ok: true, bans: this.access.bans(offset, limit), requests: [] }
+      : { ok: true, bans: [], requests: this.access.requests(offset, limit) };
+  }
+
+  /** Writes the group's pending changes to D1; on failure the alarm retries them, backing off. */
+  private async flushGroupWrites(): Promise<boolean> {
+    try {
+      await this.groupOutbox.flush(database(this.env));
+      this.groupWriteFailures = 0;
+      return true;
+    } catch (error) {
+      this.groupWriteFailures++;
+      const delay = backoff(this.groupWriteFailures);
+      console.error(
+        `group write of ${this.identityCache?.conversationId} to D1 failed (${this.groupWriteFailures}); retry in ${delay} ms`,
+        error,
+      );
+      await this.armAlarm(Date.now() + delay);
+      return false;
+    }
   }
 
   /** A notice for the owner of a system conversation (friend requests and the like). */
@@ -404,6 +485,7 @@ export class ConversationObject extends DurableObject<Env> {
     this.alarmAt = null;
     const id = this.identityCache ?? this.messages.storedIdentity();
     if (!id) return; // never held a message: nothing to flush or fan out
+    if (this.groupOutbox.pending() > 0) await this.flushGroupWrites();
     try {
       const batch = this.messages.outboxBatch(FLUSH_BATCH_ROWS, id);
       if (batch.length > 0) {
@@ -519,14 +601,17 @@ export class ConversationObject extends DurableObject<Env> {
       conversation.type === ConversationType.single
         ? conversation.members.filter((m) => m !== readerId).map((m) => this.members.get(m))
         : [];
+    // The reader's own messages in a group: read counts for the whole page in one indexed pass.
+    const own = group ? messages.filter((m) => m.senderId === readerId).map((m) => m.seq) : [];
+    const readStatus = this.members.readStatus(own, readerId, listReaders);
     for (const m of messages) {
       if (m.senderId !== readerId) {
         m.status = (reader?.readSeq ?? 0) >= m.seq ? MessageStatus.read : MessageStatus.delivered;
       } else if (group) {
-        const readers = this.members.readers(m.seq, readerId);
-        m.readCount = readers.length;
-        if (listReaders) m.readBy = readers;
-        m.status = readers.length > 0 ? MessageStatus.read : MessageStatus.delivered;
+        const read = readStatus.get(m.seq) ?? { count: 0 };
+        m.readCount = read.count;
+        if (read.readers) m.readBy = read.readers;
+        m.status = read.count > 0 ? MessageStatus.read : MessageStatus.delivered;
       } else if (others.some((o) => (o?.readSeq ?? 0) >= m.seq)) {
         m.status = MessageStatus.read;
       } else {

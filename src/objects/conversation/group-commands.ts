@@ -1,10 +1,13 @@
 // Group membership and settings changes, decided by the group's ConversationObject (the single
-// writer). Each command is checked against the members it holds, written to D1 (the durable
-// record the HTTP API reads), then applied locally together with a notification message
-// (message_type 8) that takes its own seq, so every member's history tells what happened.
+// writer). Each command is checked against the members it holds, then applied locally together
+// with a notification message (message_type 8) that takes its own seq, so every member's history
+// tells what happened, and its D1 write (the record the HTTP API reads) is queued in the same
+// transaction (group-outbox.ts).
 import { existingUserIds } from "../../db/users";
 import type { Database } from "../../db/client";
 import type { GroupWrite } from "../../db/groups";
+import { planAccessCommand, type AccessCommand } from "./group-access-commands";
+import { JoinMode, MAX_BANS, MAX_JOIN_REQUESTS, type GroupAccess } from "./group-access";
 import { Role, type MemberStore } from "./member-store";
 
 export type GroupCommand =
@@ -22,20 +25,28 @@ export type GroupCommand =
   | { op: "transfer"; actor: string; userId: string }
   | { op: "setAdmin"; actor: string; userId: string; admin: boolean }
   | { op: "mute"; actor: string; userId: string; seconds: number }
-  | { op: "muteAll"; actor: string; muted: boolean };
+  | { op: "muteAll"; actor: string; muted: boolean }
+  | AccessCommand;
 
-export type GroupFailure = { ok: false; status: 400 | 403 | 404 | 409; message: string };
-export type GroupResult = { ok: true; changed: boolean } | GroupFailure;
+/** A refusal, or (202) a join request that now waits for an owner or admin: not a join either way. */
+export type GroupFailure = { ok: false; status: 202 | 400 | 403 | 404 | 409 | 503; message: string };
+/** `synced`: D1 has every change so far (otherwise the alarm is still writing it there). */
+export type GroupResult = { ok: true; changed: boolean; synced: boolean } | GroupFailure;
 
-/** What a command changes: the D1 write, the notice, and the local changes once the notice has a seq. */
+/**
+ * What a command changes: the D1 write (none when D1 does not record it), the notice (none for
+ * changes only owners and admins see), and the local changes once the notice has a seq.
+ */
 export interface GroupPlan {
-  write: Omit<GroupWrite, "memberCount" | "groupId">;
+  write?: Omit<GroupWrite, "memberCount" | "groupId" | "at">;
   memberCountDelta: number;
-  notice: Record<string, unknown> & { type: string };
+  notice?: Record<string, unknown> & { type: string };
   apply: (noticeSeq: number) => void;
+  /** The answer, when it is not plain success (a join request waiting for approval). */
+  answer?: GroupFailure;
 }
 
-const fail = (status: GroupFailure["status"], message: string): GroupFailure => ({
+export const fail = (status: GroupFailure["status"], message: string): GroupFailure => ({
   ok: false,
   status,
   message,
@@ -43,21 +54,24 @@ const fail = (status: GroupFailure["status"], message: string): GroupFailure => 
 
 export interface GroupContext {
   members: MemberStore;
+  access: GroupAccess;
   db: Database;
   maxMembers: number;
   now: number;
 }
+
+const full = (max: number) => fail(409, `a group holds at most ${max} members`);
 
 /** Checks a command and plans it; null when it changes nothing (e.g. joining twice). */
 export async function planGroupCommand(
   cmd: GroupCommand,
   g: GroupContext,
 ): Promise<GroupPlan | GroupFailure | null> {
-  const { members } = g;
+  const { members, access } = g;
   if (cmd.op === "create") {
     if (!members.isEmpty()) return fail(409, "group already exists");
     const others = [...new Set(cmd.memberIds)].filter((id) => id !== cmd.actor);
-    if (others.length + 1 > g.maxMembers) return fail(409, `a group holds at most ${g.maxMembers} members`);
+    if (others.length + 1 > g.maxMembers) return full(g.maxMembers);
     const missing = await missingUsers(g.db, others);
     if (missing) return fail(404, `user ${missing} not found`);
     return {
@@ -88,14 +102,20 @@ export async function planGroupCommand(
   switch (cmd.op) {
     case "join": {
       if (active) return null; // already a member: joining again is a success that changes nothing
-      if (members.activeCount() >= g.maxMembers)
-        return fail(409, `a group holds at most ${g.maxMembers} members`);
-      return {
-        write: { join: [{ userId: cmd.actor, role: Role.member }] },
-        memberCountDelta: 1,
-        notice: { type: "member_joined", operatorID: cmd.actor, userIDs: [cmd.actor] },
-        apply: (seq) => members.join(cmd.actor, Role.member, seq),
-      };
+      if (access.isBanned(cmd.actor))
+        return fail(403, "you were removed from this group: only an owner or admin can let you back in");
+      const mode = members.groupState().joinMode;
+      if (mode === JoinMode.inviteOnly)
+        return fail(403, "this group is invite-only: ask a member to invite you");
+      if (mode === JoinMode.approval) {
+        const answer = fail(202, "your request to join was sent: an owner or admin must approve it");
+        if (access.hasRequest(cmd.actor)) return answer;
+        if (access.requestCount() >= MAX_JOIN_REQUESTS)
+          return fail(409, "this group has too many pending join requests: try again later");
+        return { memberCountDelta: 0, apply: () => access.request(cmd.actor, g.now), answer };
+      }
+      if (members.activeCount() >= g.maxMembers) return full(g.maxMembers);
+      return joinPlan(g, [cmd.actor], cmd.actor, "member_joined");
     }
     case "leave": {
       if (!active) return null;
@@ -115,36 +135,52 @@ export async function planGroupCommand(
         return !m || m.leftSeq !== null;
       });
       if (fresh.length === 0) return null;
-      if (members.activeCount() + fresh.length > g.maxMembers) {
-        return fail(409, `a group holds at most ${g.maxMembers} members`);
-      }
+      // An owner's or admin's invite lifts a ban; a member's cannot.
+      const banned = fresh.filter((id) => access.isBanned(id));
+      if (banned.length > 0 && !isAdmin)
+        return fail(
+          403,
+          `user ${banned[0]} was removed from this group: only an owner or admin can invite them`,
+        );
+      if (members.activeCount() + fresh.length > g.maxMembers) return full(g.maxMembers);
       const missing = await missingUsers(g.db, fresh);
       if (missing) return fail(404, `user ${missing} not found`);
+      const plan = joinPlan(g, fresh, cmd.actor, "member_invited");
       return {
-        write: { join: fresh.map((userId) => ({ userId, role: Role.member })) },
-        memberCountDelta: fresh.length,
-        notice: { type: "member_invited", operatorID: cmd.actor, userIDs: fresh },
-        apply: (seq) => fresh.forEach((id) => members.join(id, Role.member, seq)),
+        ...plan,
+        apply: (seq) => {
+          access.unban(banned);
+          plan.apply(seq);
+        },
       };
     }
     case "kick": {
       if (!isAdmin) return fail(403, "only the owner or an admin can kick members");
-      const targets = [...new Set(cmd.userIds)].filter((id) => {
+      const ids = [...new Set(cmd.userIds)].filter((id) => id !== cmd.actor && !access.isBanned(id));
+      // Members leave and are banned; former members and join requesters are banned.
+      const leaving = ids.filter((id) => {
         const m = members.get(id);
-        return m !== null && m.leftSeq === null && id !== cmd.actor;
+        return m !== null && m.leftSeq === null;
       });
-      for (const id of targets) {
+      const targets = ids.filter((id) => members.get(id) !== null || access.hasRequest(id));
+      for (const id of leaving) {
         const targetRole = members.get(id)?.role ?? Role.member;
         if (targetRole === Role.owner) return fail(403, "the owner cannot be kicked");
         if (targetRole === Role.admin && role !== Role.owner)
           return fail(403, "only the owner can kick an admin");
       }
       if (targets.length === 0) return null;
+      if (access.banCount() + targets.length > MAX_BANS)
+        return fail(409, `the ban list holds at most ${MAX_BANS} users: lift some bans first`);
       return {
-        write: { leave: targets },
-        memberCountDelta: -targets.length,
+        ...(leaving.length > 0 && { write: { leave: leaving } }),
+        memberCountDelta: -leaving.length,
         notice: { type: "member_kicked", operatorID: cmd.actor, userIDs: targets },
-        apply: (seq) => targets.forEach((id) => members.leave(id, seq)),
+        apply: (seq) => {
+          leaving.forEach((id) => members.leave(id, seq));
+          access.ban(targets, cmd.actor, g.now);
+          access.dropRequests(targets);
+        },
       };
     }
     case "update": {
@@ -224,6 +260,11 @@ export async function planGroupCommand(
         apply: () => members.setMutedUntil(cmd.userId, until),
       };
     }
+    case "unban":
+    case "approve":
+    case "reject":
+    case "joinMode":
+      return planAccessCommand(cmd, g, isAdmin);
     case "muteAll": {
       if (!isAdmin) return fail(403, "only the owner or an admin can mute the group");
       if (members.groupState().muteAll === cmd.muted) return null;
@@ -235,6 +276,30 @@ export async function planGroupCommand(
       };
     }
   }
+}
+
+/** Brings users in (back) as members, with any mute they had, and closes their join requests. */
+export function joinPlan(
+  g: GroupContext,
+  userIds: string[],
+  actor: string,
+  type: "member_joined" | "member_invited",
+): GroupPlan {
+  return {
+    write: {
+      join: userIds.map((userId) => ({
+        userId,
+        role: Role.member,
+        mutedUntil: g.members.get(userId)?.mutedUntil ?? 0,
+      })),
+    },
+    memberCountDelta: userIds.length,
+    notice: { type, operatorID: actor, userIDs: userIds },
+    apply: (seq) => {
+      userIds.forEach((id) => g.members.join(id, Role.member, seq));
+      g.access.dropRequests(userIds);
+    },
+  };
 }
 
 async function missingUsers(db: Database, ids: string[]): Promise<string | null> {

@@ -2,6 +2,8 @@
 // up to which seq once gone), roles and mutes for groups, each member's read, delivered and fan-out
 // watermarks, and the group's own settings. The ConversationObject is the single writer of these.
 import { migrate } from "../sql-migrations";
+import { JOIN_MODES, JoinMode } from "./group-access";
+import { readStatus, type ReadStatus } from "./read-status";
 
 const SCHEMA = [
   // first_seq: the first seq the member may read; left_seq: the last, once they left or were kicked.
@@ -17,6 +19,8 @@ const SCHEMA = [
    )`,
   `CREATE INDEX members_active ON members (left_seq, role)`,
   `CREATE TABLE group_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  // Group read status counts members by read watermark (read-status.ts).
+  `CREATE INDEX members_read ON members (read_seq, user_id)`,
 ];
 
 /** How long moved fan-out watermarks wait to be written together. */
@@ -61,6 +65,7 @@ const toMember = (r: MemberRow): Member => ({
 export interface GroupState {
   status: number;
   muteAll: boolean;
+  joinMode: JoinMode;
 }
 
 export class MemberStore {
@@ -108,12 +113,15 @@ export class MemberStore {
     return this.rows().size === 0;
   }
 
-  /** Adds a member (or brings a departed one back) who sees the conversation from `firstSeq` on. */
+  /**
+   * Adds a member (or brings a departed one back) who sees the conversation from `firstSeq` on. A
+   * mute outlives leaving and coming back.
+   */
   join(userId: string, role: number, firstSeq: number): void {
     this.sql.exec(
       `INSERT INTO members (user_id, role, first_seq, fanout_seq, read_seq, delivered_seq) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, first_seq = excluded.first_seq, left_seq = NULL,
-         muted_until = 0, fanout_seq = excluded.fanout_seq,
+         fanout_seq = excluded.fanout_seq,
          read_seq = MAX(read_seq, excluded.read_seq), delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
       userId,
       role,
@@ -128,7 +136,7 @@ export class MemberStore {
       role,
       firstSeq,
       leftSeq: null,
-      mutedUntil: 0,
+      mutedUntil: before?.mutedUntil ?? 0,
       fanoutSeq: firstSeq - 1,
       readSeq: Math.max(before?.readSeq ?? 0, firstSeq - 1),
       deliveredSeq: Math.max(before?.deliveredSeq ?? 0, firstSeq - 1),
@@ -219,16 +227,10 @@ export class MemberStore {
       .map((m) => m.userId);
   }
 
-  /** How many members (active or not) have read up to `seq`, and who, for receipts in groups. */
-  readers(seq: number, exclude: string): string[] {
-    return this.sql
-      .exec<{ user_id: string }>(
-        "SELECT user_id FROM members WHERE read_seq >= ? AND user_id != ?",
-        seq,
-        exclude,
-      )
-      .toArray()
-      .map((r) => r.user_id);
+  /** Per seq, who (active or not, `exclude` left out) has read up to it: one indexed pass. */
+  readStatus(seqs: readonly number[], exclude: string, named: boolean): Map<number, ReadStatus> {
+    const readSeq = this.get(exclude)?.readSeq ?? -1;
+    return readStatus(this.sql, seqs, { userId: exclude, readSeq }, named);
   }
 
   private state(): GroupState & { blocking: Set<string> } {
@@ -240,6 +242,7 @@ export class MemberStore {
       this.groupStateCache = {
         status: Number(state.get("status") ?? 0),
         muteAll: state.get("muteAll") === "1",
+        joinMode: JOIN_MODES.find((m) => m === state.get("joinMode")) ?? JoinMode.open,
         blocking: new Set(
           rows.filter((r) => r.key.startsWith("blocks:")).map((r) => r.key.slice("blocks:".length)),
         ),
@@ -249,8 +252,8 @@ export class MemberStore {
   }
 
   groupState(): GroupState {
-    const { status, muteAll } = this.state();
-    return { status, muteAll };
+    const { status, muteAll, joinMode } = this.state();
+    return { status, muteAll, joinMode };
   }
 
   /** In a one-to-one conversation: whether `userId` blocks the other member. */

@@ -1,0 +1,1 @@
+ALTER TABLE `groups` ADD `join_mode` text DEFAULT 'open' NOT NULL;
