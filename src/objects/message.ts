@@ -65,7 +65,10 @@ export function toMessageInfo(m: StoredMessage): MessageInfo {
  */
 export function encodedSizeBound(m: StoredMessage): number {
   const text = m.extra.length + m.attachedInfo.length + m.clientMsgId.length + m.conversationId.length;
-  return m.content.byteLength + 3 * text + 256;
+  // read_by lists up to GROUP_RECEIPT_MAX_MEMBERS ids on the sender's own group messages.
+  let readBy = 0;
+  for (const id of m.readBy ?? []) readBy += 3 * id.length + 3;
+  return m.content.byteLength + 3 * text + readBy + 256;
 }
 
 /**

@@ -42,6 +42,11 @@ export interface ReadQuery {
   limit: number;
   /** Return the newest `limit` messages instead of the oldest from `fromSeq`. */
   newest: boolean;
+  /**
+   * Encoded size the page may take (past its first message): what the reader can put in one frame,
+   * so no call carries, and no object loads, more than that.
+   */
+  maxBytes: number;
 }
 
 export type ReadResult =

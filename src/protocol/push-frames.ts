@@ -4,6 +4,12 @@
 // are the same the generated encoder writes (test/workers/push-frames.test.ts).
 import $protobuf from "protobufjs/minimal.js";
 import { Cmd, encodeRawFrame } from "./codec";
+import { MAX_FRAME_BYTES } from "./limits";
+
+/** Room for the envelope and the field tags around a batch's messages. */
+const FRAME_OVERHEAD_BYTES = 1024;
+/** Per message in a batch: the two field tags and two length prefixes. */
+const ENTRY_OVERHEAD_BYTES = 12;
 
 /** Field 1, wire type 2 (length-delimited): `message` in PushMessage, `messages` in BatchMessages. */
 const FIELD_1_BYTES = (1 << 3) | 2;
@@ -26,4 +32,26 @@ export function pushFrame(infos: readonly Uint8Array[]): Uint8Array | null {
   if (!only) return null;
   if (infos.length === 1) return encodeRawFrame(Cmd.CMD_PUSH_MSG, 0, pushMessageBody(only));
   return encodeRawFrame(Cmd.CMD_BATCH_MSG, 0, batchMessagesBody(infos));
+}
+
+/**
+ * The messages as push frames, in order, none over the frame limit (PROTOCOL.md, decision 9): a
+ * gathered delivery (a burst of sends, a gap fill) is cut into as many CMD_BATCH_MSG as it needs.
+ */
+export function pushFrames(infos: readonly Uint8Array[], maxBytes = MAX_FRAME_BYTES): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  let start = 0;
+  let size = FRAME_OVERHEAD_BYTES;
+  for (let i = 0; i < infos.length; i++) {
+    const entry = (infos[i] as Uint8Array).byteLength + ENTRY_OVERHEAD_BYTES;
+    if (i > start && size + entry > maxBytes) {
+      frames.push(pushFrame(infos.slice(start, i)) as Uint8Array);
+      start = i;
+      size = FRAME_OVERHEAD_BYTES;
+    }
+    size += entry;
+  }
+  const rest = pushFrame(infos.slice(start));
+  if (rest) frames.push(rest);
+  return frames;
 }

@@ -139,13 +139,26 @@ describe("TCP gateway: the SDK's session", () => {
     const reply = await sendText(b, conversationId, bob.userId, alice.userId, "hello alice");
     expect((await a.pushed(1)).map((m) => [m.seq, text(m.content)])).toEqual([[reply.seq, "hello alice"]]);
 
-    const sync = await b.request(
-      Cmd.CMD_BATCH_SYNC_REQ,
-      pb.BatchSyncRequest,
-      { conversationStates: [{ conversationId, lastSeq: 1 }], maxCountPerConversation: 100 },
-      pb.BatchSyncResponse,
-    );
-    expect(sync.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    // B's device holds 1..4 (it acked 1-3 and sent 4), so a sync from its stale cursor gives
+    // nothing twice and moves its cursor on (device cursors); a client following has_more gets
+    // what it asks for.
+    const syncFrom = (followsHasMore: boolean) =>
+      b.request(
+        Cmd.CMD_BATCH_SYNC_REQ,
+        pb.BatchSyncRequest,
+        {
+          conversationStates: [{ conversationId, lastSeq: 1 }],
+          maxCountPerConversation: 100,
+          followsHasMore,
+        },
+        pb.BatchSyncResponse,
+      );
+    const sdkSync = await syncFrom(false);
+    expect(sdkSync.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    const sdkEntry = sdkSync.conversationMessages.find((c) => c.conversationId === conversationId)!;
+    expect(sdkEntry.messages ?? []).toEqual([]);
+    expect(Number(sdkEntry.maxSeq)).toBe(4);
+    const sync = await syncFrom(true);
     const entry = sync.conversationMessages.find((c) => c.conversationId === conversationId)!;
     expect((entry.messages ?? []).map((m) => m.seq)).toEqual([2, 3, 4]);
     const range = await b.request(

@@ -90,7 +90,15 @@ describe("ids the user has no part in", () => {
     const a = await newUser("a");
     const conversationId = singleConversationId(a.userId, randomId());
     const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
-    const query = { conversationId, userId: a.userId, fromSeq: 1, toSeq: 0, limit: 10, newest: false };
+    const query = {
+      conversationId,
+      userId: a.userId,
+      fromSeq: 1,
+      toSeq: 0,
+      limit: 10,
+      newest: false,
+      maxBytes: 1 << 20,
+    };
     expect((await stub.read(query)).ok).toBe(true);
     await stub.markRead({ conversationId, userId: a.userId, serverMsgIds: [] });
     await stub.markDelivered(conversationId, a.userId, 5);

@@ -132,6 +132,7 @@ describe("group read status", () => {
           toSeq: 501,
           limit: 500,
           newest: false,
+          maxBytes: 1 << 30,
         });
         if (!page.ok) throw new Error(page.message);
         expect(page.messages).toHaveLength(500);

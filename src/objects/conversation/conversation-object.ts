@@ -33,7 +33,7 @@ import { GroupAccess, type Ban, type JoinRequest } from "./group-access";
 import { GroupOutbox, MAX_PENDING_GROUP_WRITES } from "./group-outbox";
 import { FLUSH_BATCH_ROWS, registerSingleConversation, writeHistory } from "./history-outbox";
 import { MemberStore, Role, type Member } from "./member-store";
-import { MessageStore, type Identity } from "./message-store";
+import { MessageStore, newestWithinBytes, withinBytes, type Identity } from "./message-store";
 
 /**
  * Delay before the first D1 flush after a send: long enough to batch a burst into one D1 batch (each
@@ -215,13 +215,16 @@ export class ConversationObject extends DurableObject<Env> {
     const { id } = resolved;
     const maxSeq = this.visibleMax(member);
     const upTo = query.toSeq > 0 ? Math.min(query.toSeq, maxSeq) : maxSeq;
+    const maxBytes = Math.max(1, query.maxBytes);
     const page = query.newest
-      ? this.messages.newest(upTo, query.limit, id)
-      : this.messages.range(Math.max(member.firstSeq, query.fromSeq), upTo, query.limit, id);
+      ? this.messages.newest(upTo, query.limit, id, maxBytes)
+      : this.messages.range(Math.max(member.firstSeq, query.fromSeq), upTo, query.limit, id, maxBytes);
     // Nothing is marked delivered here: the reader may cut the page to fit a frame, so it marks
     // what it actually gave the device (markDelivered, through its DeliveredMarks).
-    const messages = page.filter((m) => m.seq >= member.firstSeq);
-    this.annotate(resolved, query.userId, messages);
+    const visible = page.filter((m) => m.seq >= member.firstSeq);
+    this.annotate(resolved, query.userId, visible);
+    // Annotation adds read_by: the page is cut again to its bound with it.
+    const messages = query.newest ? newestWithinBytes(visible, maxBytes) : withinBytes(visible, maxBytes);
     return { ok: true, maxSeq, messages };
   }
 

@@ -1,7 +1,7 @@
 // The conversation's own SQLite, messages side: the messages (the seq authority), what D1 does not
 // have yet (a watermark and the revoked messages to copy again), and the conversation's identity.
 // Members live in member-store.ts.
-import { toDelivered, type DeliveredMessage, type StoredMessage } from "../message";
+import { encodedSizeBound, toDelivered, type DeliveredMessage, type StoredMessage } from "../message";
 import { migrate } from "../sql-migrations";
 
 const SCHEMA = [
@@ -303,27 +303,32 @@ export class MessageStore {
   }
 
   /** Messages with from ≤ seq ≤ to, ascending, at most `limit`. */
-  range(from: number, to: number, limit: number, id: Identity): StoredMessage[] {
+  /**
+   * Messages from..to, ascending, at most `limit` and, past the first, at most `maxBytes` of
+   * encoded size: rows are read one at a time, so a page of large messages is never loaded whole.
+   */
+  range(from: number, to: number, limit: number, id: Identity, maxBytes = Infinity): StoredMessage[] {
     const remembered = this.fromMemory(from, to, limit);
-    if (remembered) return remembered;
-    return this.sql
-      .exec<MessageRow>(
+    if (remembered) return withinBytes(remembered, maxBytes);
+    return takeWithinBytes(
+      this.sql.exec<MessageRow>(
         "SELECT * FROM messages WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
         from,
         to,
         limit,
-      )
-      .toArray()
-      .map((row) => toStored(row, id));
+      ),
+      id,
+      maxBytes,
+    );
   }
 
-  /** The newest `limit` messages with seq ≤ to, ascending. */
-  newest(to: number, limit: number, id: Identity): StoredMessage[] {
-    return this.sql
-      .exec<MessageRow>("SELECT * FROM messages WHERE seq <= ? ORDER BY seq DESC LIMIT ?", to, limit)
-      .toArray()
-      .reverse()
-      .map((row) => toStored(row, id));
+  /** The newest `limit` messages with seq ≤ to (as many of the newest as fit `maxBytes`), ascending. */
+  newest(to: number, limit: number, id: Identity, maxBytes = Infinity): StoredMessage[] {
+    return takeWithinBytes(
+      this.sql.exec<MessageRow>("SELECT * FROM messages WHERE seq <= ? ORDER BY seq DESC LIMIT ?", to, limit),
+      id,
+      maxBytes,
+    ).reverse();
   }
 
   // ---- outbox: what D1 does not have yet ----
@@ -419,4 +424,37 @@ function toStored(row: MessageRow, id: Identity): StoredMessage {
     revokedBy: row.revoked_by,
     revokedTime: row.revoked_time,
   };
+}
+
+/** Stored messages from rows, read one at a time, until the next would pass `maxBytes`. */
+function takeWithinBytes(rows: Iterable<MessageRow>, id: Identity, maxBytes: number): StoredMessage[] {
+  const out: StoredMessage[] = [];
+  let used = 0;
+  for (const row of rows) {
+    const message = toStored(row, id);
+    used += encodedSizeBound(message);
+    if (out.length > 0 && used > maxBytes) break;
+    out.push(message);
+  }
+  return out;
+}
+
+/** The longest prefix of `messages` within `maxBytes` (never empty when `messages` is not). */
+export function withinBytes(messages: StoredMessage[], maxBytes: number): StoredMessage[] {
+  let used = 0;
+  for (let i = 0; i < messages.length; i++) {
+    used += encodedSizeBound(messages[i] as StoredMessage);
+    if (i > 0 && used > maxBytes) return messages.slice(0, i);
+  }
+  return messages;
+}
+
+/** The longest suffix (the newest) of `messages` within `maxBytes` (never empty when `messages` is not). */
+export function newestWithinBytes(messages: StoredMessage[], maxBytes: number): StoredMessage[] {
+  let used = 0;
+  for (let i = messages.length - 1; i >= 0; i--) {
+    used += encodedSizeBound(messages[i] as StoredMessage);
+    if (i < messages.length - 1 && used > maxBytes) return messages.slice(i + 1);
+  }
+  return messages;
 }

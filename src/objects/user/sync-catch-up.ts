@@ -62,6 +62,7 @@ async function pushLeftOut(fc: FrameContext, leftOut: readonly LeftOut[], run: R
         toSeq,
         limit: CATCH_UP_PAGE_MESSAGES,
         newest: false,
+        maxBytes: CATCH_UP_PAGE_BYTES,
       });
       if (!read.ok) break; // no longer readable by this user (left, removed): nothing more to give
       const { kept } = fitPrefix(read.messages, CATCH_UP_PAGE_BYTES);

@@ -3,7 +3,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { readSettings, type Settings } from "../../auth/config";
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
-import { pushFrame } from "../../protocol/push-frames";
+import { pushFrames } from "../../protocol/push-frames";
 import { parseConversationId, ConversationType } from "../../protocol/conversation-id";
 import {
   AUTH_TIMEOUT_MS,
@@ -34,6 +34,9 @@ import { SUBPROTOCOL, UPGRADE_HEADERS } from "./upgrade-headers";
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
 const TYPING_RATE_PER_SECOND = 2;
 const TYPING_BURST = 5;
+
+/** Encoded size one gap-fill read may carry (well under the 32 MiB an RPC may). */
+const GAP_FILL_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Longest a revoke waits for its message's delivery before it is applied anyway. */
 const REVOKE_WAIT_MS = 10_000;
@@ -275,6 +278,9 @@ export class UserObject extends DurableObject<Env> {
       toSeq,
       limit: toSeq - fromSeq + 1,
       newest: false,
+      // A gap fill goes out as pushes, which push() cuts into frames; what does not fit one call
+      // stays a gap the devices fill themselves (SYNC_RANGE).
+      maxBytes: GAP_FILL_MAX_BYTES,
     });
     if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
     // Pushed like any delivery: without the reader's statuses a sync would carry.
@@ -336,7 +342,7 @@ export class UserObject extends DurableObject<Env> {
   }
 
   private push(messages: DeliveredMessage[], conversationId: string): void {
-    const byOrigin = new Map<string, { frame: Uint8Array | null; pushed: DeliveredMessage[] }>();
+    const byOrigin = new Map<string, { frames: Uint8Array[]; pushed: DeliveredMessage[] }>();
     for (const ws of this.ctx.getWebSockets()) {
       const state = socketState(ws);
       if (!state.authed) continue;
@@ -346,11 +352,11 @@ export class UserObject extends DurableObject<Env> {
       let entry = byOrigin.get(key);
       if (!entry) {
         const pushed = own ? messages.filter((m) => m.originSession !== state.sessionId) : messages;
-        entry = { frame: pushFrame(pushed.map((m) => m.info)), pushed };
+        entry = { frames: pushFrames(pushed.map((m) => m.info)), pushed };
         byOrigin.set(key, entry);
       }
-      if (!entry.frame) continue;
-      sendFrame(ws, entry.frame);
+      if (entry.frames.length === 0) continue;
+      for (const frame of entry.frames) sendFrame(ws, frame);
       creditPushes(ws, entry.pushed.length);
       const device = DeviceCursors.device(state.loginSessionId, state.platform);
       this.deviceCursors.pushed(ws, device, conversationId, entry.pushed);

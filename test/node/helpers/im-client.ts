@@ -18,6 +18,8 @@ export class NodeImClient {
   private constructor(private readonly ws: WebSocket) {
     ws.on("message", (data: Buffer, isBinary: boolean) => {
       if (!isBinary) throw new Error("server sent a text frame");
+      // PROTOCOL.md, decision 9: no frame the server sends exceeds the 1 MiB frame limit.
+      if (data.byteLength > 1024 * 1024) throw new Error(`server sent a frame of ${data.byteLength} bytes`);
       const decoded = pb.WebSocketMessage.decode(new Uint8Array(data));
       const frame = { command: decoded.command, sequence: decoded.sequence, body: decoded.body };
       const i = this.waiters.findIndex((w) => w.match(frame));

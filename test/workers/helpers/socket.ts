@@ -10,6 +10,7 @@ import {
   type Frame,
 } from "../../../src/protocol/codec";
 import { singleConversationId } from "../../../src/protocol/conversation-id";
+import { MAX_FRAME_BYTES } from "../../../src/protocol/limits";
 import { ORIGIN, type TestUser } from "./http";
 
 const DEFAULT_WAIT_MS = 5_000;
@@ -26,12 +27,20 @@ export class TestSocket {
   private arrivals = 0;
   private readonly waiters: Waiter[] = [];
   private nextSequence = 1;
+  /** The largest frame the server sent on this socket. */
+  largestFrame = 0;
   readonly closed: Promise<{ code: number; reason: string }>;
 
   private constructor(readonly ws: WebSocket) {
     ws.addEventListener("message", (event) => {
       if (typeof event.data === "string") throw new Error(`server sent a text frame: ${event.data}`);
-      const frame = decodeFrame(new Uint8Array(event.data as ArrayBuffer));
+      const bytes = new Uint8Array(event.data as ArrayBuffer);
+      // No frame the server sends may exceed the frame limit (PROTOCOL.md, decision 9): every
+      // test's every frame is held to it.
+      this.largestFrame = Math.max(this.largestFrame, bytes.byteLength);
+      if (bytes.byteLength > MAX_FRAME_BYTES)
+        throw new Error(`server sent a frame of ${bytes.byteLength} bytes`);
+      const frame = decodeFrame(bytes);
       this.arrival.set(frame, this.arrivals++);
       const waiter = this.waiters.findIndex((w) => w.match(frame));
       if (waiter >= 0) this.waiters.splice(waiter, 1)[0]?.resolve(frame);

@@ -41,6 +41,11 @@ async function mapLimited<T, R>(
   return results;
 }
 
+/** A bound on one ConversationMessages entry without its messages (id, seqs, flags, framing). */
+function entryOverhead(conversationId: string): number {
+  return 3 * conversationId.length + 64;
+}
+
 interface SyncPlan {
   conversationId: string;
   /** The client's last_seq, or null for a conversation the client did not list. */
@@ -81,25 +86,45 @@ export async function batchSync(fc: FrameContext): Promise<void> {
   });
   // A listed conversation with nothing in the inbox yet holds nothing for this user to sync.
 
-  let budget = SYNC_RESPONSE_BUDGET_BYTES;
-  const reads = await mapLimited(plans, READ_CONCURRENCY, async (plan) => {
-    if (plan.lastSeq !== null && plan.lastSeq >= plan.inboxMaxSeq) return null; // nothing new: no read
-    return readConversation(fc, {
-      conversationId: plan.conversationId,
-      userId: fc.state.userId,
-      fromSeq: (plan.lastSeq ?? 0) + 1,
-      toSeq: 0,
-      limit,
-      newest: plan.lastSeq === null,
-    });
-  });
+  // Every conversation's own entry is reserved first, so the messages can never push the answer
+  // past the frame limit however many conversations it lists (PROTOCOL.md, decision 9).
+  let budget =
+    SYNC_RESPONSE_BUDGET_BYTES - plans.reduce((sum, p) => sum + entryOverhead(p.conversationId), 0);
+  const reads = await mapLimited(
+    plans,
+    READ_CONCURRENCY,
+    async (plan): Promise<ReadResult | null | "failed"> => {
+      if (plan.lastSeq !== null && plan.lastSeq >= plan.inboxMaxSeq) return null; // nothing new: no read
+      try {
+        return await readConversation(fc, {
+          conversationId: plan.conversationId,
+          userId: fc.state.userId,
+          fromSeq: (plan.lastSeq ?? 0) + 1,
+          toSeq: 0,
+          limit,
+          newest: plan.lastSeq === null,
+          maxBytes: Math.max(0, budget),
+        });
+      } catch (error) {
+        // One conversation that cannot be read fails itself, not the whole sync.
+        console.warn(`user ${fc.state.userId}: sync read of ${plan.conversationId} failed`, error);
+        return "failed";
+      }
+    },
+  );
 
   const conversationMessages: ConversationMessages[] = [];
   const leftOut: LeftOut[] = [];
   let total = 0;
   plans.forEach((plan, i) => {
-    const read = reads[i];
-    if (read && !read.ok) return; // no longer readable by this user: skip it rather than fail the sync
+    let read = reads[i];
+    if (read && read !== "failed" && !read.ok) return; // no longer readable by this user: left out
+    if (read === "failed") {
+      // Said to be behind (has_more), with nothing given: a client asks again, the SDK's cursor
+      // stays where it was. Unlisted, it is simply left for the next sync.
+      if (plan.lastSeq === null) return;
+      read = { ok: true, maxSeq: Math.max(plan.inboxMaxSeq, plan.lastSeq + 1), messages: [] };
+    }
     const maxSeq = read ? read.maxSeq : plan.inboxMaxSeq;
     const fetched = read ? read.messages : [];
     // The answer starts after the client's last_seq, or, for a conversation it did not list, at
@@ -117,7 +142,7 @@ export async function batchSync(fc: FrameContext): Promise<void> {
       fc.deviceCursors.answered(fc.ws, device, plan.conversationId, startAfter + 1, syncedSeq);
     }
     const hasMore = syncedSeq < maxSeq;
-    if (hasMore && !follows)
+    if (hasMore && !follows && reads[i] !== "failed")
       leftOut.push({ conversationId: plan.conversationId, fromSeq: syncedSeq + 1, toSeq: maxSeq });
     conversationMessages.push({
       conversationId: plan.conversationId,
@@ -159,18 +184,21 @@ export async function syncRange(fc: FrameContext): Promise<void> {
     toSeq: endSeq,
     limit: limit + 1,
     newest: false,
+    maxBytes: SYNC_RESPONSE_BUDGET_BYTES,
   });
   if (!read.ok) throw new RequestError(read.code, read.message);
   const page = read.messages.slice(0, limit);
   const { kept } = fitPrefix(page, SYNC_RESPONSE_BUDGET_BYTES);
-  const cut = kept.length < read.messages.length;
   const last = kept[kept.length - 1];
+  const requestedEnd = endSeq > 0 ? Math.min(endSeq, read.maxSeq) : read.maxSeq;
+  // Cut here, or already by the conversation's byte bound: seqs are gapless, so the range goes on
+  // whenever the last message given is short of its end.
+  const cut = kept.length < read.messages.length || (last !== undefined && last.seq < requestedEnd);
   // A sync answer is a delivery: marked up to what the device was given, not what was read.
   if (last) {
     fc.deliveredMarks.mark(fc.state.userId, conversation.id, last.seq);
     fc.deviceCursors.answered(fc.ws, deviceOf(fc), conversation.id, (kept[0] as StoredMessage).seq, last.seq);
   }
-  const requestedEnd = endSeq > 0 ? Math.min(endSeq, read.maxSeq) : read.maxSeq;
   const messages: MessageInfo[] = kept.map(toMessageInfo);
   reply(fc, Cmd.CMD_SYNC_RANGE_RSP, pb.SyncRangeResponse, {
     errorCode: Err.ERR_SUCCESS,
