@@ -212,3 +212,54 @@ describe("D1 history writes failing for a while", () => {
     socket.close();
   });
 });
+
+describe("a row D1 refuses", () => {
+  it("is set aside with a log line while every other row reaches D1; D1 refusing everything sets nothing aside", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const conversationId = singleConversationId(a.userId, b.userId);
+    // D1 refuses one row as it would refuse a row it cannot take, and only that row.
+    await env.DB.prepare(
+      `CREATE TRIGGER refuse_poison BEFORE INSERT ON messages WHEN NEW.client_msg_id = 'poison'
+       BEGIN SELECT RAISE(ABORT, 'row refused'); END`,
+    ).run();
+    try {
+      const socket = await TestSocket.connect(a);
+      for (let i = 0; i < 9; i++) await socket.sendText(a.userId, b.userId, `ok ${i}`);
+      const poison = await socket.sendText(a.userId, b.userId, "refused", "poison");
+      for (let i = 0; i < 10; i++) await socket.sendText(a.userId, b.userId, `after ${i}`);
+      socket.close();
+      const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
+      // The first flush fails as a whole; the retry writes in pieces and sets the one row aside.
+      for (let run = 0; run < 3 && (await flushState(conversationId)).outbox.length > 0; run++)
+        await runDurableObjectAlarm(stub);
+      const { rows } = await historyInD1(conversationId);
+      expect(rows.map((r) => r.seq)).toEqual(range(1, 20).filter((seq) => seq !== poison.seq));
+      expect((await flushState(conversationId)).outbox).toEqual([]);
+      const setAside = await runInDurableObject(stub, (instance: ConversationObject) =>
+        messagesOf(instance).setAsideSeqs(),
+      );
+      expect(setAside).toEqual([{ seq: poison.seq, error: expect.stringMatching(/row refused/) }]);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER refuse_poison").run();
+    }
+
+    // D1 refusing every row (down or full) sets nothing aside: every row waits in the outbox.
+    const [c, d] = [await newUser("c"), await newUser("d")];
+    const other = singleConversationId(c.userId, d.userId);
+    const socket = await TestSocket.connect(c);
+    for (let i = 0; i < 5; i++) await socket.sendText(c.userId, d.userId, `kept ${i}`);
+    socket.close();
+    await env.DB.prepare("ALTER TABLE messages RENAME TO messages_offline").run();
+    try {
+      const stub = env.CONVERSATION_OBJECT.getByName(other);
+      await runDurableObjectAlarm(stub);
+      await runDurableObjectAlarm(stub);
+      expect((await flushState(other)).outbox).toEqual(range(1, 5));
+      expect(
+        await runInDurableObject(stub, (instance: ConversationObject) => messagesOf(instance).setAsideSeqs()),
+      ).toEqual([]);
+    } finally {
+      await env.DB.prepare("ALTER TABLE messages_offline RENAME TO messages").run();
+    }
+  });
+});

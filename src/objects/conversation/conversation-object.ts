@@ -31,7 +31,12 @@ import { Fanout } from "./fanout";
 import { planGroupCommand, type GroupCommand, type GroupFailure, type GroupResult } from "./group-commands";
 import { GroupAccess, type Ban, type JoinRequest } from "./group-access";
 import { GroupOutbox, MAX_PENDING_GROUP_WRITES } from "./group-outbox";
-import { FLUSH_BATCH_ROWS, registerSingleConversation, writeHistory } from "./history-outbox";
+import {
+  FLUSH_BATCH_ROWS,
+  registerSingleConversation,
+  writeHistory,
+  writeHistoryBisecting,
+} from "./history-outbox";
 import { MemberStore, Role, type Member } from "./member-store";
 import { MessageStore, newestWithinBytes, withinBytes, type Identity } from "./message-store";
 
@@ -491,10 +496,10 @@ export class ConversationObject extends DurableObject<Env> {
     if (this.groupOutbox.pending() > 0) await this.flushGroupWrites();
     try {
       const batch = this.messages.outboxBatch(FLUSH_BATCH_ROWS, id);
-      if (batch.length > 0) {
+      if (batch.length > 0 && this.flushFailures === 0) {
         await writeHistory(database(this.env), batch);
         this.messages.outboxDone(batch);
-      }
+      } else if (batch.length > 0) await this.flushRefusedBatch(batch, id);
       this.flushFailures = 0;
       this.flushNotBefore = 0;
       if (this.messages.hasUnflushed()) await this.armAlarm(Date.now());
@@ -518,6 +523,29 @@ export class ConversationObject extends DurableObject<Env> {
       // Stay armed until every member has it: a crash mid-fan-out loses the pumps, not the alarm.
       await this.armAlarm(Math.max(Date.now() + backoff(this.fanoutFailures + 1), this.flushNotBefore));
     } else this.fanoutFailures = 0;
+  }
+
+  /**
+   * A batch D1 refused last time is written in pieces (writeHistoryBisecting): rows D1 refuses on
+   * their own are set aside with a log line, and every other row flows. If nothing goes in, D1 is
+   * down or full: this throws, every row stays, and the backoff goes on (docs/RELIABILITY.md).
+   */
+  private async flushRefusedBatch(batch: StoredMessage[], id: Identity): Promise<void> {
+    const outcome = await writeHistoryBisecting(database(this.env), batch);
+    if (!outcome.wroteAny) throw new Error("D1 refused every row of the batch");
+    for (const { message, error } of outcome.refused) {
+      console.error(
+        JSON.stringify({
+          event: "history_row_set_aside",
+          conversationId: id.conversationId,
+          seq: message.seq,
+          error: error.slice(0, 300),
+        }),
+      );
+    }
+    this.messages.setAside(outcome.refused);
+    this.messages.outboxDone(outcome.settled);
+    if (outcome.settled.length < batch.length) throw new Error("part of the batch is still unwritten");
   }
 
   // ---- helpers ----

@@ -89,3 +89,60 @@ export async function registerSingleConversation(
     .values({ id: conversationId, type: 1, memberA: members[0], memberB: members[1] })
     .onConflictDoNothing();
 }
+
+/** D1 calls one retry may spend finding the rows D1 refuses in a batch it refused. */
+export const BISECT_CALLS = 24;
+
+export interface BisectOutcome {
+  /** The leading rows settled: written, or refused while others went in. */
+  settled: StoredMessage[];
+  refused: { message: StoredMessage; error: string }[];
+  /** Whether any row went in: if none did, D1 itself is failing (down, full), not a row. */
+  wroteAny: boolean;
+}
+
+/**
+ * Writes a batch D1 refused before, in halves and down to single rows, left to right, so one row
+ * D1 refuses cannot hold back the others. A row is set aside only when it fails alone while other
+ * rows go in during the same retry: when nothing goes in, D1 is failing as a whole (down, full)
+ * and every row stays in the outbox. Stops after BISECT_CALLS calls; only the leading rows that
+ * were settled count, as the outbox is a watermark.
+ */
+export async function writeHistoryBisecting(
+  db: Database,
+  batch: readonly StoredMessage[],
+): Promise<BisectOutcome> {
+  let calls = 0;
+  let wroteAny = false;
+  const written = new Set<number>();
+  const alone: { message: StoredMessage; error: string }[] = [];
+  const attempt = async (rows: readonly StoredMessage[]): Promise<boolean> => {
+    if (calls >= BISECT_CALLS) return false;
+    calls++;
+    try {
+      await writeHistory(db, rows);
+      wroteAny = true;
+      for (const row of rows) written.add(row.seq);
+      return true;
+    } catch (error) {
+      const [only] = rows;
+      if (only && rows.length === 1) {
+        alone.push({ message: only, error: String(error) });
+        return true;
+      }
+      const half = Math.ceil(rows.length / 2);
+      return (await attempt(rows.slice(0, half))) && (await attempt(rows.slice(half)));
+    }
+  };
+  await attempt(batch);
+  if (!wroteAny) return { settled: [], refused: [], wroteAny: false };
+  const refusedSeqs = new Set(alone.map((r) => r.message.seq));
+  let n = 0;
+  for (const m of batch) {
+    if (!written.has(m.seq) && !refusedSeqs.has(m.seq)) break;
+    n++;
+  }
+  const settled = batch.slice(0, n);
+  const lastSettled = settled[settled.length - 1]?.seq ?? 0;
+  return { settled, refused: alone.filter((r) => r.message.seq <= lastSettled), wroteAny: true };
+}

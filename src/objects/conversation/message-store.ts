@@ -35,6 +35,9 @@ const SCHEMA = [
   `INSERT INTO meta (key, value) SELECT 'flushedSeq',
      COALESCE((SELECT MIN(seq) - 1 FROM outbox), (SELECT MAX(seq) FROM messages), 0)`,
   `DROP TABLE outbox`,
+  // Messages D1 refused while the rows around them went in: kept here (they are still served from
+  // this object), never retried blindly, listed for an operator (history-outbox.ts).
+  `CREATE TABLE set_aside (seq INTEGER PRIMARY KEY, error TEXT NOT NULL, at INTEGER NOT NULL)`,
 ];
 
 interface MessageRow extends Record<string, SqlStorageValue> {
@@ -386,6 +389,26 @@ export class MessageStore {
    * revoked ones leave requeue. A message revoked while its flush was in flight stays queued: D1
    * got the copy from before the revoke, and the next flush overwrites it.
    */
+  /** Records messages D1 refused while others went in; they count as flushed from now on. */
+  setAside(refused: readonly { message: StoredMessage; error: string }[]): void {
+    const now = Date.now();
+    for (const { message, error } of refused) {
+      this.sql.exec(
+        "INSERT INTO set_aside (seq, error, at) VALUES (?, ?, ?) ON CONFLICT (seq) DO UPDATE SET error = excluded.error, at = excluded.at",
+        message.seq,
+        error.slice(0, 500),
+        now,
+      );
+    }
+  }
+
+  /** The messages D1 refused, with why (tests and operators). */
+  setAsideSeqs(): { seq: number; error: string }[] {
+    return this.sql
+      .exec<{ seq: number; error: string }>("SELECT seq, error FROM set_aside ORDER BY seq")
+      .toArray();
+  }
+
   outboxDone(flushed: readonly StoredMessage[]): void {
     const before = this.flushedSeq();
     const upTo = Math.max(before, ...flushed.map((m) => m.seq));
