@@ -29,6 +29,10 @@ export class ChaosClient {
   /** server_msg_ids pushed to this client, and how many pushes repeated one already seen. */
   readonly pushedIds = new Set<string>();
   duplicatePushes = 0;
+  /** What this device holds, per conversation: seq → server_msg_id (from pushes and syncs). */
+  readonly held = new Map<string, Map<number, string>>();
+  /** Acks every pushed message with its own MSG_ACK, as the SDK does. */
+  acksPushes = false;
 
   private constructor(private readonly ws: WebSocket) {
     ws.on("message", (data: Buffer, isBinary: boolean) => {
@@ -66,9 +70,29 @@ export class ChaosClient {
 
   private notePush(message: MessageInfo | null | undefined): void {
     const id = message?.serverMsgId;
-    if (!id) return;
+    if (!id || !message) return;
     if (this.pushedIds.has(id)) this.duplicatePushes++;
     else this.pushedIds.add(id);
+    this.hold([message]);
+    if (this.acksPushes && this.open) {
+      const frame = pb.WebSocketMessage.encode({
+        command: Cmd.CMD_MSG_ACK,
+        sequence: this.sequence++,
+        body: pb.MessageAck.encode({ serverMsgId: id, seq: 0 }).finish(),
+        timestamp: Date.now(),
+      }).finish();
+      this.ws.send(frame, () => {});
+    }
+  }
+
+  /** Records messages as held by this device (its store, deduplicated as the SDK's is). */
+  hold(messages: readonly MessageInfo[]): void {
+    for (const m of messages) {
+      if (!m.conversationId || !m.serverMsgId) continue;
+      const seqs = this.held.get(m.conversationId) ?? new Map<number, string>();
+      seqs.set(Number(m.seq), m.serverMsgId);
+      this.held.set(m.conversationId, seqs);
+    }
   }
 
   get open(): boolean {
@@ -76,7 +100,13 @@ export class ChaosClient {
   }
 
   /** Opens /ws?token=… and authenticates; throws when either fails within `timeoutMs`. */
-  static async connect(wsOrigin: string, userId: string, token: string, timeoutMs = 15_000) {
+  static async connect(
+    wsOrigin: string,
+    userId: string,
+    token: string,
+    timeoutMs = 15_000,
+    platform = "iOS",
+  ) {
     const ws = new WebSocket(`${wsOrigin}/ws?token=${encodeURIComponent(token)}`, {
       handshakeTimeout: timeoutMs,
     });
@@ -88,7 +118,7 @@ export class ChaosClient {
     const auth = await client.request(
       Cmd.CMD_AUTH_REQ,
       pb.AuthRequest,
-      { userId, token, platform: "iOS" },
+      { userId, token, platform },
       Cmd.CMD_AUTH_RSP,
       pb.AuthResponse,
       timeoutMs,
@@ -158,11 +188,15 @@ export class ChaosClient {
     );
   }
 
-  batchSync(states: { conversationId: string; lastSeq: number }[], maxCountPerConversation = 100) {
+  batchSync(
+    states: { conversationId: string; lastSeq: number }[],
+    maxCountPerConversation = 100,
+    followsHasMore = true,
+  ) {
     return this.request(
       Cmd.CMD_BATCH_SYNC_REQ,
       pb.BatchSyncRequest,
-      { conversationStates: states, maxCountPerConversation, followsHasMore: true },
+      { conversationStates: states, maxCountPerConversation, followsHasMore },
       Cmd.CMD_BATCH_SYNC_RSP,
       pb.BatchSyncResponse,
     );

@@ -1,4 +1,6 @@
-// Crash consistency against the real runtime (issue 7, point 1). `wrangler dev` runs on a state
+// Crash consistency against the real runtime (issue 7, point 1; issue 12, item 1: an answer lost
+// after its commit, then a resend, while each user's second device must end with every message).
+// `wrangler dev` runs on a state
 // directory that outlives it; four users keep messaging in three one-to-one conversations and a
 // group, several sends in flight per stream, while the whole process group (scripts/dev.mjs,
 // wrangler, workerd) is killed with SIGKILL mid-stream, several times. After each kill the runtime
@@ -64,9 +66,16 @@ const vars = {
 let port = 0;
 let server: DevServer | null = null;
 const clients = new Map<string, ChaosClient>();
+/**
+ * Each user's second device, as the iOS SDK behaves: it acks every push, syncs with BATCH_SYNC from
+ * the max_seq it stored and ignores has_more. It never sends, so everything it holds came to it.
+ */
+const desks = new Map<string, ChaosClient>();
+/** The max_seq each desk stored from its BATCH_SYNC answers, as the SDK's sync config does. */
+const deskCursors = new Map<string, Map<string, number>>();
 
 afterAll(async () => {
-  for (const client of clients.values()) client.close();
+  for (const client of [...clients.values(), ...desks.values()]) client.close();
   await server?.stop();
   if (!process.env.CHAOS_KEEP_STATE) rmSync(persistTo, { recursive: true, force: true });
 });
@@ -159,6 +168,8 @@ const figures = {
   storedBeforeCrash: 0,
   absentAfterCrash: 0,
   resent: 0,
+  /** Messages a desk was given again (the push or sync of one it already held). */
+  deskRedeliveries: 0,
   phases: [] as string[],
 };
 
@@ -236,6 +247,46 @@ async function connectAll(users: User[]): Promise<void> {
       }
     }
     if (lastError) throw lastError;
+  }
+}
+
+/** (Re)connects every user's desk and syncs it as the SDK does after each authentication. */
+async function connectDesks(users: User[]): Promise<void> {
+  if (!server) throw new Error("no server");
+  for (const user of users) {
+    const old = desks.get(user.userId);
+    if (old) {
+      figures.deskRedeliveries += old.duplicatePushes;
+      old.close();
+    }
+    let desk: ChaosClient | null = null;
+    for (let i = 0; i < 10 && !desk; i++) {
+      try {
+        desk = await ChaosClient.connect(server.wsOrigin, user.userId, user.token, 15_000, "macOS");
+      } catch {
+        await sleep(500);
+      }
+    }
+    if (!desk) throw new Error(`${user.name}'s desk cannot connect`);
+    desk.acksPushes = true;
+    // What it held before the reconnect is its store: it carries over.
+    for (const [conversationId, seqs] of old?.held ?? []) desk.held.set(conversationId, new Map(seqs));
+    const cursors = deskCursors.get(user.userId) ?? new Map<string, number>();
+    deskCursors.set(user.userId, cursors);
+    const answer = await desk.batchSync(
+      [...cursors].map(([conversationId, lastSeq]) => ({ conversationId, lastSeq })),
+      100,
+      false,
+    );
+    expect(answer.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    for (const entry of answer.conversationMessages) {
+      for (const m of entry.messages ?? []) {
+        if (desk.held.get(entry.conversationId ?? "")?.has(Number(m.seq))) figures.deskRedeliveries++;
+      }
+      desk.hold(entry.messages ?? []);
+      cursors.set(entry.conversationId ?? "", Number(entry.maxSeq));
+    }
+    desks.set(user.userId, desk);
   }
 }
 
@@ -350,6 +401,7 @@ it(
     };
 
     await connectAll(users);
+    await connectDesks(users);
 
     for (let kill = 1; kill <= KILLS; kill++) {
       // Stream until enough was acked in this phase, then kill at a random moment mid-stream.
@@ -373,6 +425,7 @@ it(
       // Same state, same port, new process; the clients reconnect.
       await start();
       await connectAll(users);
+      await connectDesks(users);
 
       // Each unacked message is either absent or present exactly once; then it is resent with
       // the same client_msg_id and must come back with the stored seq when it was there.
@@ -503,6 +556,36 @@ it(
     }
     expect(inboxProblems, "inboxes (max_seq and unread) against the model").toEqual([]);
 
+    // ---- every desk: a device that only received, SDK-style, ends with every message ----
+    // A last reconnect, as after a night offline; then what the desks hold must become the truth,
+    // from pushes and BATCH_SYNC alone (no explicit gap fill).
+    await connectDesks(users);
+    const deskProblems = () => {
+      const problems: string[] = [];
+      for (const user of users) {
+        const desk = desks.get(user.userId)!;
+        for (const [conversationId, who] of members) {
+          if (!who.includes(user)) continue;
+          const held = desk.held.get(conversationId) ?? new Map<number, string>();
+          const missing = truth.get(conversationId)!.filter((m) => held.get(Number(m.seq)) !== m.serverMsgId);
+          if (missing.length > 0)
+            problems.push(
+              `${user.name}'s desk lacks ${missing.length} of ${conversationId} (first seq ${missing[0]!.seq})`,
+            );
+          const extra = [...held.keys()].filter((seq) => seq > maxSeq(conversationId));
+          if (extra.length > 0)
+            problems.push(`${user.name}'s desk holds unknown seqs ${extra.join(",")} of ${conversationId}`);
+        }
+      }
+      return problems;
+    };
+    let desksMissing = deskProblems();
+    for (const deadline = Date.now() + CONVERGE_MS; desksMissing.length > 0 && Date.now() < deadline;) {
+      await sleep(500);
+      desksMissing = deskProblems();
+    }
+    expect(desksMissing, "every desk holds every message").toEqual([]);
+
     // A last read mark: that conversation's unread drops to 0, the others stay as they were.
     await markRead(ben, groupConversation);
     expect(await inboxMismatches()).toEqual([]);
@@ -574,6 +657,7 @@ it(
         `checked ${total} messages (batch-synced ${batchSynced}, D1 rows ${rows.length}); ` +
         `lost: ${lost}, duplicates: ${duplicates}, wrong seq/id/content: ${moved}, out of causal order: ${reordered}, ` +
         `unknown: ${unknown}, duplicate pushes (client dedups): ${duplicatePushes}; ` +
+        `desks (second devices, SDK-style): every message held, ${figures.deskRedeliveries} given again; ` +
         `phases: ${figures.phases.join(", ")}; ${seconds} s`,
     );
 
