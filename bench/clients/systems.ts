@@ -1,6 +1,6 @@
 // One face for both systems under test, so a scenario drives the IM server and the baseline relay
 // with exactly the same load: users, connect, send (resolves on the server's ack), pushes, heartbeat.
-import { mintAccounts, registerAccounts, type Account } from "../lib/accounts.ts";
+import { registerAccounts, type Account } from "../lib/accounts.ts";
 import type { RunningServer, SystemKind } from "../lib/server.ts";
 import { ImConnection } from "./im-connection.ts";
 import { RelayConnection } from "./relay-connection.ts";
@@ -95,7 +95,8 @@ export function imSystem(server: RunningServer): ImSystem {
       if (registered.length < count) await this.users(count - registered.length, label);
       return registered.slice(0, count);
     },
-    connectOnlyUsers: async (count, label) => keep(await mintAccounts(server.origin, count, label)),
+    // Logged in like any user: a token names a login session the server checks (src/auth/sessions.ts).
+    connectOnlyUsers: async (count, label) => keep(await registerAccounts(server.origin, count, label)),
     connect: async (userId) => new ImChatClient(await ImConnection.open(server.origin, account(userId))),
   };
 }
