@@ -1,5 +1,6 @@
 // Which command numbers may go to the SDK, and what the gateway answers itself before AUTH.
 import { im } from "../protocol/generated/im.js";
+import { correlationOf, REFUSAL_RESPONSES } from "../protocol/refusals.ts";
 import { encodeTcpFrame, type TcpFrame } from "./frame-codec.ts";
 
 export const pb = im.protocol;
@@ -22,35 +23,7 @@ export function sdkKnows(command: number): boolean {
   return SDK_COMMANDS.has(command);
 }
 
-type ResponseType = { encode(message: { errorCode?: number; errorMsg?: string }): { finish(): Uint8Array } };
-
-/** Requests whose response carries an error_code: refused with it before AUTH (PROTOCOL.md, decision 4). */
-const REFUSABLE: Partial<Record<number, { command: number; type: ResponseType }>> = {
-  [Cmd.CMD_REAUTH_REQ]: { command: Cmd.CMD_REAUTH_RSP, type: pb.AuthResponse },
-  [Cmd.CMD_SEND_MSG_REQ]: { command: Cmd.CMD_SEND_MSG_RSP, type: pb.SendMessageResponse },
-  [Cmd.CMD_REVOKE_MSG_REQ]: { command: Cmd.CMD_REVOKE_MSG_RSP, type: pb.RevokeMessageResponse },
-  [Cmd.CMD_BATCH_SYNC_REQ]: { command: Cmd.CMD_BATCH_SYNC_RSP, type: pb.BatchSyncResponse },
-  [Cmd.CMD_SYNC_RANGE_REQ]: { command: Cmd.CMD_SYNC_RANGE_RSP, type: pb.SyncRangeResponse },
-  [Cmd.CMD_ONLINE_STATUS_REQ]: { command: Cmd.CMD_ONLINE_STATUS_RSP, type: pb.OnlineStatusResponse },
-  [Cmd.CMD_READ_RECEIPT_REQ]: { command: Cmd.CMD_READ_RECEIPT_RSP, type: pb.ReadReceiptResponse },
-};
-
 const NOT_AUTHED = "authenticate first (CMD_AUTH_REQ)";
-
-/** The fields a client matches a refusal by (as the server fills them); nothing when undecodable. */
-function correlation(frame: TcpFrame): Record<string, string> {
-  try {
-    if (frame.command === Cmd.CMD_SEND_MSG_REQ)
-      return { clientMsgId: pb.SendMessageRequest.decode(frame.body).message?.clientMsgId ?? "" };
-    if (frame.command === Cmd.CMD_SYNC_RANGE_REQ) {
-      const req = pb.SyncRangeRequest.decode(frame.body);
-      return { requestId: req.requestId, conversationId: req.conversationId };
-    }
-  } catch {
-    // nothing to correlate
-  }
-  return {};
-}
 
 /** An AUTH_RSP (or REAUTH_RSP) frame with a code. */
 export function authResponse(command: number, sequence: number, errorCode: number, errorMsg: string): Buffer {
@@ -95,9 +68,13 @@ export function answerBeforeAuth(frame: TcpFrame, sessionId: string): LocalAnswe
   } catch {
     return notice(frame, Err.ERR_INVALID_PARAM, "undecodable body");
   }
-  const refusal = REFUSABLE[frame.command];
+  const refusal = REFUSAL_RESPONSES[frame.command];
   if (refusal) {
-    const body = { errorCode: Err.ERR_AUTH_FAILED, errorMsg: NOT_AUTHED, ...correlation(frame) };
+    const body = {
+      errorCode: Err.ERR_AUTH_FAILED,
+      errorMsg: NOT_AUTHED,
+      ...correlationOf(frame.command, frame.body),
+    };
     return reply(refusal.command, refusal.type.encode(body).finish());
   }
   return notice(frame, Err.ERR_AUTH_FAILED, NOT_AUTHED);

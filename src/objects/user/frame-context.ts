@@ -1,6 +1,7 @@
 // What a command handler gets: the object's services, the socket and its state, and the frame.
 import type { Settings } from "../../auth/config";
-import { Cmd, encodeFrame, Err, errorNotice, pb, type Encoder, type Frame } from "../../protocol/codec";
+import { Cmd, encodeFrame, Err, errorNotice, type Encoder, type Frame } from "../../protocol/codec";
+import { correlationOf, REFUSAL_RESPONSES } from "../../protocol/refusals";
 import type { Presence } from "../rpc";
 import type { DeliveredMarks } from "./delivered-marks";
 import type { DeliveryOrder } from "./delivery-order";
@@ -47,51 +48,17 @@ export function notice(fc: FrameContext, code: Err, message: string): void {
   sendFrame(fc.ws, errorNotice(code, message, fc.frame));
 }
 
-interface ErrorBody {
-  errorCode?: Err | null;
-  errorMsg?: string | null;
-}
-
-/** Each request's response command and type: all of them carry error_code = 1, error_msg = 2. */
-const RESPONSES: Partial<Record<Cmd, { command: Cmd; type: Encoder<ErrorBody> }>> = {
-  [Cmd.CMD_CONNECT_REQ]: { command: Cmd.CMD_CONNECT_RSP, type: pb.ConnectResponse },
-  [Cmd.CMD_AUTH_REQ]: { command: Cmd.CMD_AUTH_RSP, type: pb.AuthResponse },
-  [Cmd.CMD_REAUTH_REQ]: { command: Cmd.CMD_REAUTH_RSP, type: pb.AuthResponse },
-  [Cmd.CMD_SEND_MSG_REQ]: { command: Cmd.CMD_SEND_MSG_RSP, type: pb.SendMessageResponse },
-  [Cmd.CMD_REVOKE_MSG_REQ]: { command: Cmd.CMD_REVOKE_MSG_RSP, type: pb.RevokeMessageResponse },
-  [Cmd.CMD_BATCH_SYNC_REQ]: { command: Cmd.CMD_BATCH_SYNC_RSP, type: pb.BatchSyncResponse },
-  [Cmd.CMD_SYNC_RANGE_REQ]: { command: Cmd.CMD_SYNC_RANGE_RSP, type: pb.SyncRangeResponse },
-  [Cmd.CMD_ONLINE_STATUS_REQ]: { command: Cmd.CMD_ONLINE_STATUS_RSP, type: pb.OnlineStatusResponse },
-  [Cmd.CMD_READ_RECEIPT_REQ]: { command: Cmd.CMD_READ_RECEIPT_RSP, type: pb.ReadReceiptResponse },
-};
-
-/** The fields a client matches a response by, read from the request when it decodes. */
-function correlation(frame: Frame): Record<string, string> {
-  try {
-    if (frame.command === Cmd.CMD_SEND_MSG_REQ) {
-      return { clientMsgId: pb.SendMessageRequest.decode(frame.body).message?.clientMsgId ?? "" };
-    }
-    if (frame.command === Cmd.CMD_SYNC_RANGE_REQ) {
-      const req = pb.SyncRangeRequest.decode(frame.body);
-      return { requestId: req.requestId, conversationId: req.conversationId };
-    }
-  } catch {
-    // An undecodable body has nothing to correlate.
-  }
-  return {};
-}
-
 /**
  * Refuses a request: its own response type with the error code when it has one (so the SDK's
  * pending call completes), an ErrorNotice otherwise.
  */
 export function refuse(fc: FrameContext, code: Err, message: string): void {
-  const response = RESPONSES[fc.frame.command as Cmd];
+  const response = REFUSAL_RESPONSES[fc.frame.command];
   if (!response) return notice(fc, code, message);
   reply(fc, response.command, response.type, {
     errorCode: code,
     errorMsg: message,
-    ...correlation(fc.frame),
+    ...correlationOf(fc.frame.command, fc.frame.body),
   });
 }
 
