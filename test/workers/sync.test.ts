@@ -1,4 +1,4 @@
-import { env, runDurableObjectAlarm } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
@@ -190,4 +190,53 @@ describe("history in D1", () => {
     expect(conversation).toMatchObject({ type: 1 });
     sender.close();
   });
+});
+
+describe("a sync that meets a failing or huge conversation", () => {
+  it("answers the other conversations when one cannot be read, and says that one is behind", async () => {
+    const [me, x, y] = [await newUser("me"), await newUser("x"), await newUser("y")];
+    for (const peer of [x, y]) {
+      const socket = await TestSocket.connect(peer);
+      await socket.sendText(peer.userId, me.userId, `from ${peer.username}`);
+      socket.close();
+    }
+    const broken = singleConversationId(x.userId, me.userId);
+    const fine = singleConversationId(y.userId, me.userId);
+    await runInDurableObject(env.CONVERSATION_OBJECT.getByName(broken), (instance) => {
+      (instance as unknown as { read: () => never }).read = () => {
+        throw new Error("this conversation cannot be read");
+      };
+    });
+    const device = await TestSocket.connect(me);
+    const answer = await batchSync(device, [
+      { conversationId: broken, lastSeq: 0 },
+      { conversationId: fine, lastSeq: 0 },
+    ]);
+    expect(answer.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    const entries = new Map(answer.conversationMessages.map((c) => [c.conversationId, c]));
+    expect(entries.get(fine)?.messages?.map((m) => text(m.content))).toEqual([`from ${y.username}`]);
+    expect(entries.get(broken)).toMatchObject({ hasMore: true });
+    expect(entries.get(broken)?.messages ?? []).toEqual([]);
+    expect(Number(entries.get(broken)?.syncedSeq)).toBe(0);
+    device.close();
+  });
+
+  it("answers a range of 500 messages of 64 KiB (32 MB) with the part that fits one frame", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const sender = await TestSocket.connect(a);
+    const big = "z".repeat(64 * 1024 - 16);
+    for (let burst = 0; burst < 10; burst++)
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => sender.sendText(a.userId, b.userId, `${burst}.${i} ${big}`)),
+      );
+    const reader = await TestSocket.connect(b);
+    const page = await syncRange(reader, conversationId, 1, 0, 500);
+    expect(page.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    expect(page.hasMore).toBe(true);
+    expect(page.messages?.length).toBeGreaterThan(5);
+    expect(Number(page.endSeq)).toBe(page.messages?.length);
+    sender.close();
+    reader.close();
+  }, 120_000);
 });
