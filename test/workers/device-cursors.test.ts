@@ -83,13 +83,17 @@ async function sendMany(from: TestUser, to: TestUser, count: number): Promise<vo
 
 describe("device cursors", () => {
   it("gives a device each message once across reconnects: live pushes, a cut answer's catch-up, its own sends", async () => {
-    const [alice, bob] = [await newUser("alice"), await newUser("bob")];
+    const [alice, bob, carol] = [await newUser("alice"), await newUser("bob"), await newUser("carol")];
     const conversationId = singleConversationId(alice.userId, bob.userId);
     const device = new SdkDevice(bob);
+    // Bob's store knows one conversation (with carol) from an earlier sync, so it lists it: a
+    // device that lists nothing is a new one and gets the newest messages (decision 8).
+    await sendMany(carol, bob, 1);
 
-    // 1. Online: 30 live pushes, acked; bob sends 5 himself.
+    // 1. Online: 30 live pushes from alice, acked; bob sends 5 himself.
     await device.connect();
     await device.sync();
+    expect(device.cursors.size).toBe(1);
     await sendMany(alice, bob, 30);
     await device.receive(30);
     for (let i = 0; i < 5; i++) await device.socket.sendText(bob.userId, alice.userId, `own ${i}`);
@@ -120,7 +124,7 @@ describe("device cursors", () => {
     device.close();
   });
 
-  it("gives again what a device did not ack, so a lost connection loses nothing", async () => {
+  it("gives again what a device did not ack, or an answer it did not store, so nothing is lost", async () => {
     const [alice, bob] = [await newUser("alice"), await newUser("bob")];
     const conversationId = singleConversationId(alice.userId, bob.userId);
     const device = new SdkDevice(bob);
@@ -136,9 +140,28 @@ describe("device cursors", () => {
     const answer = device.given.filter((m) => m.conversationId === conversationId).map((m) => Number(m.seq));
     expect(answer).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     device.close();
+    await device.socket.closed;
+
+    // 30 more while offline; the device's next sync answer is lost (the SDK drops an answer that
+    // comes after its 30 s timeout), though it acks the pushes of the rest that follow it.
+    await sendMany(alice, bob, 130);
+    await device.connect();
+    const dropped = await sdkSync(device.socket, device.cursors); // not stored: cursors unchanged
+    expect(dropped.conversationMessages.find((c) => c.conversationId === conversationId)?.hasMore).toBe(true);
+    await device.receive(30);
+    await device.settle();
+    device.close();
+    await device.socket.closed;
+    // Its retry lists its old cursor: the answer it dropped is given again, nothing is skipped.
+    await device.connect();
+    device.given.length = 0;
+    await device.sync();
+    const again = device.given.filter((m) => m.conversationId === conversationId).map((m) => Number(m.seq));
+    expect(again[0]).toBe(21);
+    device.close();
   });
 
-  it("keeps each device's holdings apart, and a reinstalled app (a new login) gets the newest messages", async () => {
+  it("keeps each device's holdings apart; a reinstalled app, a new login or one listing nothing, gets the newest messages", async () => {
     const [alice, bob] = [await newUser("alice"), await newUser("bob")];
     const conversationId = singleConversationId(alice.userId, bob.userId);
     const phone = new SdkDevice(bob);
@@ -170,6 +193,37 @@ describe("device cursors", () => {
     await reinstalled.connect();
     await reinstalled.sync();
     expect(reinstalled.given.map((m) => Number(m.seq))).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+
+    // The phone itself after a reset of its store (the SDK's resetSync and a cleared database): it
+    // lists nothing, so it is given the newest messages again, not only what came after its cursor.
+    const reset = new SdkDevice(bob);
+    await reset.connect();
+    await reset.sync();
+    expect(reset.given.map((m) => Number(m.seq))).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    reset.close();
     reinstalled.close();
+  });
+
+  it("never lets a listed cursor beyond the conversation hide later messages", async () => {
+    const [alice, bob, carol] = [await newUser("alice"), await newUser("bob"), await newUser("carol")];
+    const conversationId = singleConversationId(alice.userId, bob.userId);
+    await sendMany(carol, bob, 1);
+    await sendMany(alice, bob, 5);
+    const device = new SdkDevice(bob);
+    // A store from before a reset says 10,000: the answer corrects it to 5, which the SDK stores.
+    device.cursors.set(conversationId, 10_000);
+    await device.connect();
+    await device.sync();
+    expect(device.cursors.get(conversationId)).toBe(5);
+    device.close();
+    await device.socket.closed;
+    await sendMany(alice, bob, 3);
+    await device.connect();
+    device.given.length = 0;
+    await device.sync();
+    expect(device.given.filter((m) => m.conversationId === conversationId).map((m) => Number(m.seq))).toEqual(
+      [6, 7, 8],
+    );
+    device.close();
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { Cmd, Err, pb, type Frame, type MessageInfo } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
-import { newUser, type TestUser } from "./helpers/http";
+import { api, newUser, type TestUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 
 const CONVERSATIONS = 150;
@@ -104,7 +104,11 @@ describe("catching up a client that ignores has_more", () => {
     sdk.close();
 
     // 2. A device that lists every conversation from seq 0 and ignores has_more: all 120 of each.
-    const relisting = await TestSocket.connect(user);
+    // Another device of the user's (its own login): what the first one holds counts only for it.
+    const login = await api<{ token: string }>("/api/auth/login", {
+      body: { username: user.username, password: user.password, platform: "iOS" },
+    });
+    const relisting = await TestSocket.connect({ ...user, token: login.body.data!.token });
     const all: Received = new Map();
     const answer2 = await relisting.request(
       Cmd.CMD_BATCH_SYNC_REQ,

@@ -333,6 +333,8 @@ export class ConversationObject extends DurableObject<Env> {
       revokedTime: now,
     };
     for (const userId of this.members.activeIds()) {
+      // A member who joined after the message never had it: nothing to revoke there.
+      if ((this.members.get(userId)?.firstSeq ?? 1) > message.seq) continue;
       void this.env.USER_OBJECT.getByName(userId)
         .pushRevoke(push, message.seq, input.originSession)
         .catch((error: unknown) => console.error(`revoke push to ${userId} failed`, error));

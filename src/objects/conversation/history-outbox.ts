@@ -103,31 +103,32 @@ export interface BisectOutcome {
 
 /**
  * Writes a batch D1 refused before, in halves and down to single rows, left to right, so one row
- * D1 refuses cannot hold back the others. A row is set aside only when it fails alone while other
- * rows go in during the same retry: when nothing goes in, D1 is failing as a whole (down, full)
- * and every row stays in the outbox. Stops after BISECT_CALLS calls; only the leading rows that
- * were settled count, as the outbox is a watermark.
+ * D1 refuses cannot hold back the others. A row is set aside only when it failed alone and a later
+ * piece of the same retry then went in: D1 was answering, so the row is the problem. A row that
+ * failed with nothing going in after it (D1 failing, or going down mid-retry) stays in the outbox.
+ * Stops after BISECT_CALLS calls; only the leading rows that were settled count, as the outbox is a
+ * watermark.
  */
 export async function writeHistoryBisecting(
   db: Database,
   batch: readonly StoredMessage[],
 ): Promise<BisectOutcome> {
   let calls = 0;
-  let wroteAny = false;
+  let lastSuccess = -1;
   const written = new Set<number>();
-  const alone: { message: StoredMessage; error: string }[] = [];
+  const alone: { message: StoredMessage; error: string; call: number }[] = [];
   const attempt = async (rows: readonly StoredMessage[]): Promise<boolean> => {
     if (calls >= BISECT_CALLS) return false;
-    calls++;
+    const call = calls++;
     try {
       await writeHistory(db, rows);
-      wroteAny = true;
+      lastSuccess = call;
       for (const row of rows) written.add(row.seq);
       return true;
     } catch (error) {
       const [only] = rows;
       if (only && rows.length === 1) {
-        alone.push({ message: only, error: String(error) });
+        alone.push({ message: only, error: String(error), call });
         return true;
       }
       const half = Math.ceil(rows.length / 2);
@@ -135,8 +136,9 @@ export async function writeHistoryBisecting(
     }
   };
   await attempt(batch);
-  if (!wroteAny) return { settled: [], refused: [], wroteAny: false };
-  const refusedSeqs = new Set(alone.map((r) => r.message.seq));
+  if (lastSuccess < 0) return { settled: [], refused: [], wroteAny: false };
+  const refused = alone.filter((r) => r.call < lastSuccess);
+  const refusedSeqs = new Set(refused.map((r) => r.message.seq));
   let n = 0;
   for (const m of batch) {
     if (!written.has(m.seq) && !refusedSeqs.has(m.seq)) break;
@@ -144,5 +146,11 @@ export async function writeHistoryBisecting(
   }
   const settled = batch.slice(0, n);
   const lastSettled = settled[settled.length - 1]?.seq ?? 0;
-  return { settled, refused: alone.filter((r) => r.message.seq <= lastSettled), wroteAny: true };
+  return {
+    settled,
+    refused: refused
+      .filter((r) => r.message.seq <= lastSettled)
+      .map(({ message, error }) => ({ message, error })),
+    wroteAny: true,
+  };
 }

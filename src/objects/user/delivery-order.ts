@@ -64,11 +64,19 @@ export class DeliveryOrder {
    * answer), and the conversation, having handed it back the first time, will not deliver it
    * again. Reads what the inbox misses up to it and delivers that in its turn.
    */
-  async ensureHeld(delivery: Omit<Delivery, "messages" | "visibleFrom">, seq: number): Promise<void> {
+  async ensureHeld(
+    delivery: Omit<Delivery, "messages" | "visibleFrom">,
+    resent: { seqs: ReadonlySet<number>; originSession: string },
+  ): Promise<void> {
+    const seq = Math.max(0, ...resent.seqs);
     const from = this.inbox.maxSeq(delivery.conversationId) + 1;
     if (from > seq) return;
     const template: Delivery = { ...delivery, messages: [], visibleFrom: from };
-    const messages = await this.inbox.read(template, from, seq);
+    // The resending device had its answers: it gets no push of its own messages, whichever
+    // socket first sent them.
+    const messages = (await this.inbox.read(template, from, seq)).map((m) =>
+      resent.seqs.has(m.seq) ? { ...m, originSession: resent.originSession } : m,
+    );
     const [first] = messages;
     if (first) await this.deliver({ ...template, messages, visibleFrom: first.seq });
   }

@@ -4,8 +4,10 @@
 // already holds, and the SDK counts every message it is given as a new unread one
 // (IMConversationManager.updateConversationLastMessage): unread counts drift up, revoked messages
 // come back. The server therefore learns, per device and conversation, the seq below which the
-// device holds every message (from its acks, its own sends, and the sync answers those acks show
-// it received), and a BATCH_SYNC of a client that does not follow has_more starts after it.
+// device holds every message: from the cursor it lists (it stores exactly the max_seq of each
+// answer it processed), then its acks and its own sends, contiguous from there. A sync answer
+// alone counts for nothing until the device lists its max_seq: the SDK may drop an answer (its
+// 30 s timeout, a second sync in flight), so only its own cursor says it stored one.
 //
 // A device is a login session on a platform: each app login starts its own session (src/auth/
 // sessions.ts), and at most one live connection per user and platform is the default policy.
@@ -19,41 +21,44 @@ const SCHEMA = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (device, conversation_id)
    ) WITHOUT ROWID`,
+  // The run of acked seqs beyond the cursor (a catch-up after an answer the device has not listed
+  // yet): it joins the cursor once the device lists that answer's max_seq.
+  `ALTER TABLE device_cursors ADD COLUMN ahead_from INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE device_cursors ADD COLUMN ahead_to INTEGER NOT NULL DEFAULT 0`,
 ];
 
 /** Pushes per socket remembered until acked; an ack for one forgotten only leaves a cursor behind. */
 export const TRACKED_PUSHES_PER_SOCKET = 2_000;
-/** Sync answers per socket waiting for an ack to show they arrived. */
-export const TRACKED_ANSWERS_PER_SOCKET = 2_000;
-/** Held seqs per socket beyond a cursor (a hole not yet filled), across its conversations. */
-export const HELD_AHEAD_PER_SOCKET = 5_000;
+/** Cursors kept in memory; past it the least recently used are dropped (their rows stay). */
+export const CACHED_CURSORS = 10_000;
 /** How long cursor moves gather in memory before they are written. */
 export const CURSOR_FLUSH_MS = 1_000;
 /** Cursors of a device not seen for longer than an access token lives are dropped. */
 export const CURSOR_RETENTION_MS = 31 * 86_400_000;
+/** How often an object looks for such cursors (a scan of its cursor table). */
+const PRUNE_EVERY_MS = 86_400_000;
 
-interface Answer {
-  order: number;
+/** A device's holdings in one conversation: every seq up to `seq`, and the run `aheadFrom`..`aheadTo`. */
+interface Cursor {
+  device: string;
   conversationId: string;
-  fromSeq: number;
-  toSeq: number;
+  seq: number;
+  aheadFrom: number;
+  aheadTo: number;
 }
 
-/** What one socket was sent and has not yet shown it received. In memory: a socket lives with its object. */
+/** What one socket was pushed and has not yet acked. In memory: a socket lives with its object. */
 interface Track {
   device: string;
-  order: number;
-  pushes: Map<string, { order: number; conversationId: string; seq: number }>;
-  answers: Answer[];
-  ahead: Map<string, Set<number>>;
-  aheadCount: number;
+  pushes: Map<string, { conversationId: string; seq: number }>;
 }
 
 export class DeviceCursors {
-  private readonly cache = new Map<string, number>();
-  private readonly dirty = new Map<string, { device: string; conversationId: string }>();
+  private readonly cache = new Map<string, Cursor>();
+  private readonly dirty = new Set<string>();
   private readonly tracks = new WeakMap<WebSocket, Track>();
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private prunedAt = 0;
 
   constructor(private readonly sql: SqlStorage) {
     migrate(sql, "device_cursors", SCHEMA);
@@ -66,33 +71,13 @@ export class DeviceCursors {
 
   /** The seq below which `device` holds every message of the conversation; 0 when unknown. */
   held(device: string, conversationId: string): number {
-    const key = `${device}\n${conversationId}`;
-    let seq = this.cache.get(key);
-    if (seq === undefined) {
-      const row = this.sql
-        .exec<{ seq: number }>(
-          "SELECT seq FROM device_cursors WHERE device = ? AND conversation_id = ?",
-          device,
-          conversationId,
-        )
-        .toArray()[0];
-      seq = row?.seq ?? 0;
-      this.cache.set(key, seq);
-    }
-    return seq;
+    return this.cursor(device, conversationId).seq;
   }
 
-  /** The device listed `lastSeq` in a BATCH_SYNC: it holds everything up to there. */
-  listed(ws: WebSocket, device: string, conversationId: string, lastSeq: number): void {
-    this.raise(this.track(ws, device), conversationId, lastSeq);
-  }
-
-  /** A sync answer gave the socket `fromSeq`..`toSeq`; it counts once a later push is acked. */
-  answered(ws: WebSocket, device: string, conversationId: string, fromSeq: number, toSeq: number): void {
-    if (toSeq < fromSeq) return;
-    const track = this.track(ws, device);
-    track.answers.push({ order: ++track.order, conversationId, fromSeq, toSeq });
-    if (track.answers.length > TRACKED_ANSWERS_PER_SOCKET) track.answers.shift();
+  /** The device listed `lastSeq` in a BATCH_SYNC: it stored every answer up to there. */
+  listed(device: string, conversationId: string, lastSeq: number): void {
+    const cursor = this.cursor(device, conversationId);
+    if (lastSeq > cursor.seq) this.moved(cursor, lastSeq);
   }
 
   /** Messages pushed to the socket, so its acks can be placed. */
@@ -103,9 +88,10 @@ export class DeviceCursors {
     messages: readonly { serverMsgId: string; seq: number }[],
   ): void {
     const track = this.track(ws, device);
-    const order = ++track.order;
     for (const { serverMsgId, seq } of messages) {
-      track.pushes.set(serverMsgId, { order, conversationId, seq });
+      // The first copy's entry stays: a later copy (a catch-up of a live push) changes nothing.
+      if (track.pushes.has(serverMsgId)) continue;
+      track.pushes.set(serverMsgId, { conversationId, seq });
       if (track.pushes.size > TRACKED_PUSHES_PER_SOCKET) {
         const oldest = track.pushes.keys().next().value;
         if (oldest !== undefined) track.pushes.delete(oldest);
@@ -114,29 +100,27 @@ export class DeviceCursors {
   }
 
   /** The device sent this message and had its answer: it holds it. */
-  sent(ws: WebSocket, device: string, conversationId: string, seq: number): void {
-    this.hold(this.track(ws, device), conversationId, seq);
+  sent(device: string, conversationId: string, seq: number): void {
+    this.hold(this.cursor(device, conversationId), seq);
   }
 
-  /**
-   * The device acked a push: it holds that message, and it received every sync answer sent on
-   * the socket before the push (a connection delivers frames in order).
-   */
+  /** The device acked a push: it holds that message. */
   acked(ws: WebSocket, serverMsgId: string): void {
     const track = this.tracks.get(ws);
     const push = track?.pushes.get(serverMsgId);
     if (!track || !push) return;
     track.pushes.delete(serverMsgId);
-    const before = track.answers.filter((a) => a.order < push.order);
-    if (before.length > 0) {
-      track.answers = track.answers.filter((a) => a.order > push.order);
-      for (const answer of before) {
-        // An answer extends what is held only where it joins it (a gap fill may not).
-        if (answer.fromSeq <= this.held(track.device, answer.conversationId) + 1)
-          this.raise(track, answer.conversationId, answer.toSeq);
-      }
+    this.hold(this.cursor(track.device, push.conversationId), push.seq);
+  }
+
+  /** A device that lists nothing starts over (a new install, a reset store): it holds nothing. */
+  forget(device: string): void {
+    this.sql.exec("DELETE FROM device_cursors WHERE device = ?", device);
+    for (const [key, cursor] of [...this.cache]) {
+      if (cursor.device !== device) continue;
+      this.cache.delete(key);
+      this.dirty.delete(key);
     }
-    this.hold(track, push.conversationId, push.seq);
   }
 
   /** Writes what moved; called when the socket closes too. */
@@ -144,70 +128,104 @@ export class DeviceCursors {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const now = Date.now();
-    for (const [key, { device, conversationId }] of this.dirty) {
+    for (const key of this.dirty) {
+      const c = this.cache.get(key);
+      if (!c) continue;
       this.sql.exec(
-        `INSERT INTO device_cursors (device, conversation_id, seq, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (device, conversation_id) DO UPDATE SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at`,
-        device,
-        conversationId,
-        this.cache.get(key) ?? 0,
+        `INSERT INTO device_cursors (device, conversation_id, seq, ahead_from, ahead_to, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (device, conversation_id) DO UPDATE SET seq = excluded.seq,
+           ahead_from = excluded.ahead_from, ahead_to = excluded.ahead_to, updated_at = excluded.updated_at`,
+        c.device,
+        c.conversationId,
+        c.seq,
+        c.aheadFrom,
+        c.aheadTo,
         now,
       );
     }
     this.dirty.clear();
   }
 
-  /** Drops the cursors of devices gone longer than a token lives (once per authentication). */
+  /** Drops the cursors of devices gone longer than a token lives (at most once a day per object). */
   prune(now: number): void {
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
     this.sql.exec("DELETE FROM device_cursors WHERE updated_at < ?", now - CURSOR_RETENTION_MS);
+  }
+
+  private cursor(device: string, conversationId: string): Cursor {
+    const key = `${device}\n${conversationId}`;
+    let cursor = this.cache.get(key);
+    if (cursor) {
+      // Most recently used last, so the first entries are the ones to drop.
+      this.cache.delete(key);
+      this.cache.set(key, cursor);
+      return cursor;
+    }
+    const row = this.sql
+      .exec<{ seq: number; ahead_from: number; ahead_to: number }>(
+        "SELECT seq, ahead_from, ahead_to FROM device_cursors WHERE device = ? AND conversation_id = ?",
+        device,
+        conversationId,
+      )
+      .toArray()[0];
+    cursor = {
+      device,
+      conversationId,
+      seq: row?.seq ?? 0,
+      aheadFrom: row?.ahead_from ?? 0,
+      aheadTo: row?.ahead_to ?? 0,
+    };
+    this.cache.set(key, cursor);
+    if (this.cache.size > CACHED_CURSORS) {
+      for (const [oldKey] of this.cache) {
+        if (this.cache.size <= CACHED_CURSORS) break;
+        if (this.dirty.has(oldKey)) continue; // written first, at the next flush
+        this.cache.delete(oldKey);
+      }
+    }
+    return cursor;
   }
 
   private track(ws: WebSocket, device: string): Track {
     let track = this.tracks.get(ws);
     if (!track || track.device !== device) {
-      track = { device, order: 0, pushes: new Map(), answers: [], ahead: new Map(), aheadCount: 0 };
+      track = { device, pushes: new Map() };
       this.tracks.set(ws, track);
     }
     return track;
   }
 
-  /** One more message held: the cursor moves when it is the next one, else it waits beyond. */
-  private hold(track: Track, conversationId: string, seq: number): void {
-    const cursor = this.held(track.device, conversationId);
-    if (seq <= cursor) return;
-    if (seq === cursor + 1) return this.raise(track, conversationId, seq);
-    let ahead = track.ahead.get(conversationId);
-    if (!ahead) {
-      ahead = new Set();
-      track.ahead.set(conversationId, ahead);
-    }
-    if (track.aheadCount < HELD_AHEAD_PER_SOCKET && !ahead.has(seq)) {
-      ahead.add(seq);
-      track.aheadCount++;
-    }
+  /**
+   * One more message held: the cursor moves when it is the next one; beyond, it extends the run
+   * ahead (a newer run replaces an older one, which costs only a repeat, never a skip).
+   */
+  private hold(cursor: Cursor, seq: number): void {
+    if (seq <= cursor.seq) return;
+    if (seq === cursor.seq + 1) return this.moved(cursor, seq);
+    if (cursor.aheadTo > 0 && seq >= cursor.aheadFrom && seq <= cursor.aheadTo) return;
+    if (cursor.aheadTo > 0 && seq === cursor.aheadTo + 1) cursor.aheadTo = seq;
+    else if (cursor.aheadTo === 0 || seq > cursor.aheadTo) {
+      cursor.aheadFrom = seq;
+      cursor.aheadTo = seq;
+    } else return;
+    this.changed(cursor);
   }
 
-  /** Moves the cursor to at least `seq`, then over the held seqs that now join it. */
-  private raise(track: Track, conversationId: string, seq: number): void {
-    const key = `${track.device}\n${conversationId}`;
-    let cursor = Math.max(this.held(track.device, conversationId), seq);
-    const ahead = track.ahead.get(conversationId);
-    if (ahead) {
-      for (const s of [...ahead]) {
-        if (s <= cursor) {
-          ahead.delete(s);
-          track.aheadCount--;
-        }
-      }
-      while (ahead.delete(cursor + 1)) {
-        cursor++;
-        track.aheadCount--;
-      }
-      if (ahead.size === 0) track.ahead.delete(conversationId);
+  /** The cursor reaches `seq`, then the run ahead when it now joins it. */
+  private moved(cursor: Cursor, seq: number): void {
+    cursor.seq = Math.max(cursor.seq, seq);
+    if (cursor.aheadTo > 0 && cursor.aheadFrom <= cursor.seq + 1) {
+      cursor.seq = Math.max(cursor.seq, cursor.aheadTo);
+      cursor.aheadFrom = 0;
+      cursor.aheadTo = 0;
     }
-    if (cursor === this.cache.get(key)) return;
-    this.cache.set(key, cursor);
-    this.dirty.set(key, { device: track.device, conversationId });
+    this.changed(cursor);
+  }
+
+  private changed(cursor: Cursor): void {
+    this.dirty.add(`${cursor.device}\n${cursor.conversationId}`);
     this.timer ??= setTimeout(() => this.flush(), CURSOR_FLUSH_MS);
   }
 }

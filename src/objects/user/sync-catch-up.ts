@@ -55,6 +55,9 @@ async function pushLeftOut(fc: FrameContext, leftOut: readonly LeftOut[], run: R
     let next = fromSeq;
     while (next <= toSeq) {
       if (!(await ackWindowOpen(fc.ws, run))) return;
+      // Not again what the device already holds (a live push of it during the sync, acked).
+      next = Math.max(next, fc.deviceCursors.held(deviceOf(fc), conversationId) + 1);
+      if (next > toSeq) break;
       const read = await fc.env.CONVERSATION_OBJECT.getByName(conversationId).read({
         conversationId,
         userId: fc.state.userId,

@@ -159,15 +159,15 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   }
   // A resend answered "already stored" may be the one whose first answer was lost after the
   // conversation handed its message back: the inbox (and the user's other devices) must have it.
-  const resent = Math.max(0, ...results.map((r) => (r.ok && r.duplicate ? r.seq : 0)));
-  if (resent > 0 && conversation) {
+  const resent = new Set(results.flatMap((r) => (r.ok && r.duplicate ? [r.seq] : [])));
+  if (resent.size > 0 && conversation) {
     const recipient = {
       recipientId: first.fc.state.userId,
       conversationId,
       conversationType: conversation.type,
     };
     await order
-      .ensureHeld(recipient, resent)
+      .ensureHeld(recipient, { seqs: resent, originSession: first.fc.state.sessionId })
       .catch((error: unknown) => console.error(`own resent message of ${conversationId} not applied`, error));
   }
   sends.forEach(({ fc, input }, i) => {
@@ -186,7 +186,7 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
       seq: result.seq,
       serverTime: result.serverTime,
     });
-    fc.deviceCursors.sent(fc.ws, deviceOf(fc), conversationId, result.seq);
+    fc.deviceCursors.sent(deviceOf(fc), conversationId, result.seq);
   });
 }
 

@@ -41,6 +41,23 @@ async function mapLimited<T, R>(
   return results;
 }
 
+/** Encoded size the entries of one BATCH_SYNC answer may take, leaving the rest for messages. */
+const ENTRIES_BUDGET_BYTES = 256 * 1024;
+
+/** The plans whose entries fit ENTRIES_BUDGET_BYTES: those with something new first, in inbox order. */
+function fitEntries(plans: SyncPlan[]): SyncPlan[] {
+  const behind = (p: SyncPlan) => p.lastSeq === null || p.lastSeq < p.inboxMaxSeq;
+  const ordered = [...plans.filter(behind), ...plans.filter((p) => !behind(p))];
+  let used = 0;
+  let n = 0;
+  for (const plan of ordered) {
+    used += entryOverhead(plan.conversationId);
+    if (used > ENTRIES_BUDGET_BYTES) break;
+    n++;
+  }
+  return n === ordered.length ? plans : ordered.slice(0, n);
+}
+
 /** A bound on one ConversationMessages entry without its messages (id, seqs, flags, framing). */
 function entryOverhead(conversationId: string): number {
   return 3 * conversationId.length + 64;
@@ -73,13 +90,19 @@ export async function batchSync(fc: FrameContext): Promise<void> {
   // stored cursor never moves with pushes or its own sends, and it never lists a conversation it
   // only knows from pushes, so what the device is known to hold (device-cursors.ts) is where its
   // answer starts. Unlisted and unknown to the device: the newest messages, as for a new device.
+  // A device that lists nothing is new or has reset its store: the newest messages of every
+  // conversation, as decision 8 says, and what it held before no longer counts.
   const device = deviceOf(fc);
-  const plans: SyncPlan[] = fc.inbox.entries().map((entry) => {
+  const useCursors = !follows && listed.size > 0;
+  if (!follows && listed.size === 0) fc.deviceCursors.forget(device);
+  const allPlans: SyncPlan[] = fc.inbox.entries().map((entry) => {
     const listedSeq = listed.get(entry.conversationId);
     let lastSeq = listedSeq ?? null;
-    if (!follows) {
-      if (listedSeq !== undefined) fc.deviceCursors.listed(fc.ws, device, entry.conversationId, listedSeq);
-      const held = fc.deviceCursors.held(device, entry.conversationId);
+    if (useCursors) {
+      // A cursor ahead of the conversation (a store from before a reset) never raises what it holds.
+      if (listedSeq !== undefined)
+        fc.deviceCursors.listed(device, entry.conversationId, Math.min(listedSeq, entry.maxSeq));
+      const held = Math.min(fc.deviceCursors.held(device, entry.conversationId), entry.maxSeq);
       if (held > 0) lastSeq = Math.max(listedSeq ?? 0, held);
     }
     return { conversationId: entry.conversationId, lastSeq, inboxMaxSeq: entry.maxSeq };
@@ -87,7 +110,10 @@ export async function batchSync(fc: FrameContext): Promise<void> {
   // A listed conversation with nothing in the inbox yet holds nothing for this user to sync.
 
   // Every conversation's own entry is reserved first, so the messages can never push the answer
-  // past the frame limit however many conversations it lists (PROTOCOL.md, decision 9).
+  // past the frame limit however many conversations it lists (PROTOCOL.md, decision 9). A user
+  // in more conversations than fit (strangers can start one-to-one conversations with anyone) gets
+  // those with something new first; the rest come in the next sync.
+  const plans = fitEntries(allPlans);
   let budget =
     SYNC_RESPONSE_BUDGET_BYTES - plans.reduce((sum, p) => sum + entryOverhead(p.conversationId), 0);
   const reads = await mapLimited(
@@ -137,10 +163,7 @@ export async function batchSync(fc: FrameContext): Promise<void> {
     // corrected to max_seq.
     const syncedSeq =
       kept.length > 0 ? (kept[kept.length - 1] as StoredMessage).seq : Math.min(startAfter, maxSeq);
-    if (kept.length > 0) {
-      fc.deliveredMarks.mark(fc.state.userId, plan.conversationId, syncedSeq);
-      fc.deviceCursors.answered(fc.ws, device, plan.conversationId, startAfter + 1, syncedSeq);
-    }
+    if (kept.length > 0) fc.deliveredMarks.mark(fc.state.userId, plan.conversationId, syncedSeq);
     const hasMore = syncedSeq < maxSeq;
     if (hasMore && !follows && reads[i] !== "failed")
       leftOut.push({ conversationId: plan.conversationId, fromSeq: syncedSeq + 1, toSeq: maxSeq });
@@ -195,10 +218,7 @@ export async function syncRange(fc: FrameContext): Promise<void> {
   // whenever the last message given is short of its end.
   const cut = kept.length < read.messages.length || (last !== undefined && last.seq < requestedEnd);
   // A sync answer is a delivery: marked up to what the device was given, not what was read.
-  if (last) {
-    fc.deliveredMarks.mark(fc.state.userId, conversation.id, last.seq);
-    fc.deviceCursors.answered(fc.ws, deviceOf(fc), conversation.id, (kept[0] as StoredMessage).seq, last.seq);
-  }
+  if (last) fc.deliveredMarks.mark(fc.state.userId, conversation.id, last.seq);
   const messages: MessageInfo[] = kept.map(toMessageInfo);
   reply(fc, Cmd.CMD_SYNC_RANGE_RSP, pb.SyncRangeResponse, {
     errorCode: Err.ERR_SUCCESS,
