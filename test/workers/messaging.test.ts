@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { newUser } from "./helpers/http";
+import { afterConversationSends, restoreConversationSends } from "./helpers/faults";
 import { TestSocket, text } from "./helpers/socket";
 
 describe("one-to-one messaging", () => {
@@ -210,31 +211,11 @@ describe("one-to-one messaging", () => {
     const aObject = env.USER_OBJECT.getByName(a.userId);
     // The conversation stores the message and hands it back, but its answer never reaches A's
     // object (an RPC error after the commit, as on a deploy or a reset).
-    await runInDurableObject(aObject, (instance) => {
-      const services = instance["services"]();
-      const realEnv = services.env;
-      services.env = {
-        ...realEnv,
-        CONVERSATION_OBJECT: {
-          getByName: (name: string) => {
-            const stub = realEnv.CONVERSATION_OBJECT.getByName(name);
-            return {
-              send: async (inputs: unknown) => {
-                await stub.send(inputs as Parameters<typeof stub.send>[0]);
-                throw new Error("the answer was lost");
-              },
-            };
-          },
-        },
-      } as unknown as Env;
-    });
+    await afterConversationSends(a.userId, () => Promise.reject(new Error("the answer was lost")));
     const clientMsgId = crypto.randomUUID();
     const lost = await aPhone.sendText(a.userId, b.userId, "are you there?", clientMsgId);
     expect(lost.errorCode).toBe(Err.ERR_UNKNOWN);
-    await runInDurableObject(aObject, (instance) => {
-      const services = instance["services"]();
-      services.env = env;
-    });
+    await restoreConversationSends(a.userId);
 
     // The phone resends with the same client_msg_id: the same seq, and now every device has it.
     const resent = await aPhone.sendText(a.userId, b.userId, "are you there?", clientMsgId);

@@ -17,6 +17,7 @@ import {
   revoke,
   syncRange,
 } from "./helpers/protocol";
+import { afterConversationSends, restoreConversationSends } from "./helpers/faults";
 import { TestSocket, text } from "./helpers/socket";
 
 describe("read receipts", () => {
@@ -200,24 +201,9 @@ describe("a revoke that overtakes its message", () => {
     // in B's object behind it, and A's revoke of seq 2 comes before the message.
     let release = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
-    await runInDurableObject(bObject, (instance) => {
-      const services = instance["services"]();
-      const realEnv = services.env;
-      services.env = {
-        ...realEnv,
-        CONVERSATION_OBJECT: {
-          getByName: (name: string) => {
-            const stub = realEnv.CONVERSATION_OBJECT.getByName(name);
-            return {
-              send: async (inputs: unknown) => {
-                const outcome = await stub.send(inputs as Parameters<typeof stub.send>[0]);
-                await held;
-                return outcome;
-              },
-            };
-          },
-        },
-      } as unknown as Env;
+    await afterConversationSends(b.userId, async (outcome) => {
+      await held;
+      return outcome;
     });
     const bSend = bPhone.sendText(b.userId, a.userId, "mine first");
     await expect.poll(async () => (await syncRange(aPhone, conversationId, 1)).messages?.length).toBe(1);
@@ -226,9 +212,7 @@ describe("a revoke that overtakes its message", () => {
     expect((await revoke(aPhone, conversationId, message.serverMsgId!)).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
     release();
     expect((await bSend).seq).toBe(1);
-    await runInDurableObject(bObject, (instance) => {
-      instance["services"]().env = env;
-    });
+    await restoreConversationSends(b.userId);
 
     // bDesk: its own-sent seq 1, then A's seq 2, and only then the revoke of seq 2.
     const before = await bDesk.drainUntil((f) => f.command === Cmd.CMD_REVOKE_MSG_PUSH);
