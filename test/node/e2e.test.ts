@@ -2,6 +2,7 @@
 // clients speaking the SDK's protocol over HTTP and WebSocket.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
+import { newAccount, postJson } from "./helpers/http-accounts";
 import { Cmd, Err, NodeImClient, pb } from "./helpers/im-client";
 
 let server: DevServer;
@@ -12,33 +13,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function post<T>(path: string, body: unknown, token?: string) {
-  const response = await fetch(`${server.origin}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return {
-    status: response.status,
-    body: (await response.json()) as { code: number; message: string; data: T },
-  };
-}
-
-async function account(name: string) {
-  const username = `${name}${Date.now().toString(36)}`;
-  const registered = await post<{ userID: string }>("/api/auth/register", {
-    username,
-    password: "e2e-password",
-  });
-  expect(registered.body.code).toBe(0);
-  const login = await post<{ token: string; userID: string }>("/api/auth/login", {
-    username,
-    password: "e2e-password",
-    platform: "iOS",
-  });
-  expect(login.body.code).toBe(0);
-  return { userId: login.body.data.userID, token: login.body.data.token };
-}
+const post = <T>(path: string, body: unknown, token?: string) =>
+  postJson<T>(server.origin, path, body, token);
+const account = (name: string) => newAccount(server.origin, name);
 
 describe("against wrangler dev", () => {
   it("serves /health and answers a bad body with code 400 in an HTTP 200 envelope the SDK reads", async () => {

@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
+import { newAccount } from "./helpers/http-accounts";
 import { Cmd, Err, NodeImClient, pb } from "./helpers/im-client";
 import { account as sdkAccount, untilMessages } from "./helpers/sdk-harness";
 import { MessageType, readFileContent, readImageContent } from "edge-im/client";
@@ -45,20 +46,7 @@ async function sdkUpload(content: Uint8Array<ArrayBuffer>): Promise<UploadAnswer
   return body;
 }
 
-async function account(name: string) {
-  const username = `${name}${Date.now().toString(36)}`;
-  const post = (path: string, body: unknown) =>
-    fetch(`${server.origin}${path}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  await post("/api/auth/register", { username, password: "e2e-password" });
-  const login = (await (
-    await post("/api/auth/login", { username, password: "e2e-password", platform: "iOS" })
-  ).json()) as { data: { token: string; userID: string } };
-  return { userId: login.data.userID, token: login.data.token };
-}
+const account = (name: string) => newAccount(server.origin, name);
 
 describe("files against wrangler dev", () => {
   it("stores a 10 MB upload and serves it back byte-identical, whole and by range", async () => {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../../src/gateway/server.ts";
 import { silentLogger } from "../../src/gateway/log.ts";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
+import { newAccount, postJson } from "./helpers/http-accounts";
 import { Cmd, Err, pb, sdkCrc16, sdkPacket, SdkTcpClient } from "./helpers/sdk-tcp-client";
 
 let server: DevServer;
@@ -25,27 +26,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function post<T>(path: string, body: unknown, token?: string) {
-  const response = await fetch(`${server.origin}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return (await response.json()) as { code: number; message: string; data: T };
-}
-
-let accounts = 0;
-async function account(name: string) {
-  const username = `${name}${Date.now().toString(36)}${accounts++}`;
-  expect((await post("/api/auth/register", { username, password: "gw-password" })).code).toBe(0);
-  const login = await post<{ token: string; userID: string }>("/api/auth/login", {
-    username,
-    password: "gw-password",
-    platform: "iOS",
-  });
-  expect(login.code).toBe(0);
-  return { userId: login.data.userID, token: login.data.token };
-}
+const post = async <T>(path: string, body: unknown, token?: string) =>
+  (await postJson<T>(server.origin, path, body, token)).body;
+const account = (name: string) => newAccount(server.origin, name);
 
 /** Makes two accounts friends: presence (ONLINE_STATUS) is shown to friends only. */
 async function befriend(a: { userId: string; token: string }, b: { userId: string; token: string }) {

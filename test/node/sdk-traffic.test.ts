@@ -4,6 +4,7 @@
 // the default per-socket limits, over WebSocket and over the TCP gateway.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
+import { newAccount } from "./helpers/http-accounts";
 import { Cmd, Err, NodeImClient, pb } from "./helpers/im-client";
 import { SdkTcpClient } from "./helpers/sdk-tcp-client";
 
@@ -21,31 +22,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-interface Account {
-  userId: string;
-  token: string;
-}
-
-let counter = 0;
-async function account(name: string): Promise<Account> {
-  const username = `${name}${Date.now().toString(36)}${(counter++).toString(36)}`;
-  const call = async (path: string, body: unknown) => {
-    const response = await fetch(`${server.origin}${path}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    return (await response.json()) as {
-      code: number;
-      message: string;
-      data: { userID: string; token: string };
-    };
-  };
-  expect((await call("/api/auth/register", { username, password: "traffic-password" })).code).toBe(0);
-  const login = await call("/api/auth/login", { username, password: "traffic-password", platform: "iOS" });
-  expect(login.code).toBe(0);
-  return { userId: login.data.userID, token: login.data.token };
-}
+type Account = Awaited<ReturnType<typeof newAccount>>;
+const account = (name: string) => newAccount(server.origin, name);
 
 const conversationOf = (a: string, b: string) => `single_${[a, b].sort().join("_")}`;
 
