@@ -21,6 +21,24 @@ export function singleConversationId(a: string, b: string): string {
   return a < b ? `single_${a}_${b}` : `single_${b}_${a}`;
 }
 
+export function groupConversationId(groupId: string): string {
+  return `group_${groupId}`;
+}
+
+/** The conversation the server writes notices to one user in (friend requests and the like). */
+export function systemConversationId(userId: string): string {
+  return `system_${userId}`;
+}
+
+/**
+ * The other member of a one-to-one conversation: "" when the conversation is not one-to-one or
+ * `userId` is not one of its pair.
+ */
+export function peerOf(conversation: ParsedConversation, userId: string): string {
+  if (conversation.type !== ConversationType.single || !conversation.members.includes(userId)) return "";
+  return conversation.members.find((m) => m !== userId) ?? "";
+}
+
 /** Parses a conversation id; null when it is malformed (including an unsorted or self pair). */
 export function parseConversationId(id: string): ParsedConversation | null {
   const parts = id.split("_");
