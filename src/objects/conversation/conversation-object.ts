@@ -28,7 +28,8 @@ import type {
   SendResult,
 } from "../rpc";
 import { Fanout } from "./fanout";
-import { planGroupCommand, type GroupCommand, type GroupFailure, type GroupResult } from "./group-commands";
+import { planGroupCommand, type GroupCommand, type GroupResult } from "./group-commands";
+import type { GroupFailure } from "./group-plan";
 import { GroupAccess, type Ban, type JoinRequest } from "./group-access";
 import { GroupOutbox, MAX_PENDING_GROUP_WRITES } from "./group-outbox";
 import {

@@ -1,7 +1,7 @@
 // The commands that decide who may come into a group, for its owner and admins: lifting bans,
 // approving or rejecting join requests, and setting the join mode (group-access.ts).
 import type { JoinMode } from "./group-access";
-import { fail, joinPlan, type GroupContext, type GroupFailure, type GroupPlan } from "./group-commands";
+import { fail, full, joinPlan, type GroupContext, type GroupFailure, type GroupPlan } from "./group-plan";
 
 export type AccessCommand =
   | { op: "unban"; actor: string; userIds: string[] }
@@ -35,8 +35,7 @@ export function planAccessCommand(
       if (unknown) return fail(404, `no pending join request from user ${unknown}`);
       const approved = ids.filter((id) => !isMember(id));
       if (approved.length === 0) return null; // approved before: nothing left to do
-      if (members.activeCount() + approved.length > g.maxMembers)
-        return fail(409, `a group holds at most ${g.maxMembers} members`);
+      if (members.activeCount() + approved.length > g.maxMembers) return full(g.maxMembers);
       return joinPlan(g, approved, cmd.actor, "member_joined");
     }
     case "reject": {

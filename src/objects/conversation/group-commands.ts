@@ -3,12 +3,12 @@
 // with a notification message (message_type 8) that takes its own seq, so every member's history
 // tells what happened, and its D1 write (the record the HTTP API reads) is queued in the same
 // transaction (group-outbox.ts).
-import { existingUserIds } from "../../db/users";
 import type { Database } from "../../db/client";
-import type { GroupWrite } from "../../db/groups";
+import { existingUserIds } from "../../db/users";
 import { planAccessCommand, type AccessCommand } from "./group-access-commands";
-import { JoinMode, MAX_BANS, MAX_JOIN_REQUESTS, type GroupAccess } from "./group-access";
-import { Role, type MemberStore } from "./member-store";
+import { JoinMode, MAX_BANS, MAX_JOIN_REQUESTS } from "./group-access";
+import { fail, full, joinPlan, type GroupContext, type GroupFailure, type GroupPlan } from "./group-plan";
+import { Role } from "./member-store";
 
 export type GroupCommand =
   | { op: "create"; actor: string; name: string; faceUrl: string; introduction: string; memberIds: string[] }
@@ -28,39 +28,8 @@ export type GroupCommand =
   | { op: "muteAll"; actor: string; muted: boolean }
   | AccessCommand;
 
-/** A refusal, or (202) a join request that now waits for an owner or admin: not a join either way. */
-export type GroupFailure = { ok: false; status: 202 | 400 | 403 | 404 | 409 | 503; message: string };
 /** `synced`: D1 has every change so far (otherwise the alarm is still writing it there). */
 export type GroupResult = { ok: true; changed: boolean; synced: boolean } | GroupFailure;
-
-/**
- * What a command changes: the D1 write (none when D1 does not record it), the notice (none for
- * changes only owners and admins see), and the local changes once the notice has a seq.
- */
-export interface GroupPlan {
-  write?: Omit<GroupWrite, "memberCount" | "groupId" | "at">;
-  memberCountDelta: number;
-  notice?: Record<string, unknown> & { type: string };
-  apply: (noticeSeq: number) => void;
-  /** The answer, when it is not plain success (a join request waiting for approval). */
-  answer?: GroupFailure;
-}
-
-export const fail = (status: GroupFailure["status"], message: string): GroupFailure => ({
-  ok: false,
-  status,
-  message,
-});
-
-export interface GroupContext {
-  members: MemberStore;
-  access: GroupAccess;
-  db: Database;
-  maxMembers: number;
-  now: number;
-}
-
-const full = (max: number) => fail(409, `a group holds at most ${max} members`);
 
 /** Checks a command and plans it; null when it changes nothing (e.g. joining twice). */
 export async function planGroupCommand(
@@ -276,30 +245,6 @@ export async function planGroupCommand(
       };
     }
   }
-}
-
-/** Brings users in (back) as members, with any mute they had, and closes their join requests. */
-export function joinPlan(
-  g: GroupContext,
-  userIds: string[],
-  actor: string,
-  type: "member_joined" | "member_invited",
-): GroupPlan {
-  return {
-    write: {
-      join: userIds.map((userId) => ({
-        userId,
-        role: Role.member,
-        mutedUntil: g.members.get(userId)?.mutedUntil ?? 0,
-      })),
-    },
-    memberCountDelta: userIds.length,
-    notice: { type, operatorID: actor, userIDs: userIds },
-    apply: (seq) => {
-      userIds.forEach((id) => g.members.join(id, Role.member, seq));
-      g.access.dropRequests(userIds);
-    },
-  };
 }
 
 async function missingUsers(db: Database, ids: string[]): Promise<string | null> {
