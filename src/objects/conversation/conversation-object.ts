@@ -38,7 +38,8 @@ import {
   writeHistory,
   writeHistoryBisecting,
 } from "./history-outbox";
-import { MemberStore, Role, type Member } from "./member-store";
+import { BlockStore } from "./blocks";
+import { GroupStatus, MemberStore, Role, type Member } from "./member-store";
 import { MessageStore, newestWithinBytes, withinBytes, type Identity } from "./message-store";
 
 /**
@@ -85,6 +86,7 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly fanout: Fanout;
   private readonly groupOutbox: GroupOutbox;
   private readonly access: GroupAccess;
+  private readonly blocks: BlockStore;
   private identityCache: Identity | null = null;
   private settingsCache: Settings | null = null;
   /** The alarm time we last set, or undefined when unknown (after a restart). */
@@ -103,6 +105,7 @@ export class ConversationObject extends DurableObject<Env> {
     this.members = new MemberStore(ctx.storage);
     this.groupOutbox = new GroupOutbox(ctx.storage);
     this.access = new GroupAccess(ctx.storage);
+    this.blocks = new BlockStore(ctx.storage); // after the members: its migration moves their blocks
     this.fanout = new Fanout(this.messages, this.members, env.USER_OBJECT, (userId, error) => {
       this.fanoutFailures++;
       const delay = backoff(this.fanoutFailures);
@@ -202,7 +205,7 @@ export class ConversationObject extends DurableObject<Env> {
     const peer = this.peerOf(conversation, senderId);
     if (!member || !peer)
       return failure(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
-    if (this.members.isBlocking(peer))
+    if (this.blocks.isBlocking(peer))
       return failure(Err.ERR_PERMISSION_DENIED, "this user does not accept your messages");
     if (this.members.isEmpty()) return this.startSingle(conversation.id, conversation.members);
     return null;
@@ -487,7 +490,7 @@ export class ConversationObject extends DurableObject<Env> {
     if ("ok" in resolved || resolved.conversation.type !== ConversationType.single) {
       throw new Error(`not a one-to-one conversation: ${conversationId}`);
     }
-    this.members.setBlocking(blocker, blocking);
+    this.blocks.set(blocker, blocking);
   }
 
   // ---- the alarm: D1 history and fan-out retries ----
@@ -604,7 +607,8 @@ export class ConversationObject extends DurableObject<Env> {
     if (!member || member.leftSeq !== null)
       return failure(Err.ERR_PERMISSION_DENIED, "not a member of this group");
     const state = this.members.groupState();
-    if (state.status === 1) return failure(Err.ERR_PERMISSION_DENIED, "the group has been dismissed");
+    if (state.status === GroupStatus.dismissed)
+      return failure(Err.ERR_PERMISSION_DENIED, "the group has been dismissed");
     if (member.role >= Role.admin) return null;
     if (state.muteAll)
       return failure(Err.ERR_PERMISSION_DENIED, "the group is muted: only the owner and admins can send");

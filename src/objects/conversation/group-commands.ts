@@ -8,7 +8,7 @@ import { existingUserIds } from "../../db/users";
 import { planAccessCommand, type AccessCommand } from "./group-access-commands";
 import { JoinMode, MAX_BANS, MAX_JOIN_REQUESTS } from "./group-access";
 import { fail, full, joinPlan, type GroupContext, type GroupFailure, type GroupPlan } from "./group-plan";
-import { Role } from "./member-store";
+import { GroupStatus, Role } from "./member-store";
 
 export type GroupCommand =
   | { op: "create"; actor: string; name: string; faceUrl: string; introduction: string; memberIds: string[] }
@@ -62,7 +62,7 @@ export async function planGroupCommand(
   }
 
   if (members.isEmpty()) return fail(404, "group not found");
-  if (members.groupState().status === 1) return fail(400, "group has been dismissed");
+  if (members.groupState().status === GroupStatus.dismissed) return fail(400, "group has been dismissed");
   const actor = members.get(cmd.actor);
   const active = actor !== null && actor.leftSeq === null;
   const role = active ? actor.role : -1;
@@ -164,10 +164,10 @@ export async function planGroupCommand(
     case "dismiss": {
       if (role !== Role.owner) return fail(403, "only the owner can dismiss the group");
       return {
-        write: { group: { status: 1 } },
+        write: { group: { status: GroupStatus.dismissed } },
         memberCountDelta: 0,
         notice: { type: "group_dismissed", operatorID: cmd.actor },
-        apply: () => members.setGroupState({ status: 1 }),
+        apply: () => members.setGroupState({ status: GroupStatus.dismissed }),
       };
     }
     case "transfer": {

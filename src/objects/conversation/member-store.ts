@@ -1,6 +1,7 @@
 // The conversation's own SQLite, members side: who is in it, from which seq each one sees it (and
 // up to which seq once gone), roles and mutes for groups, each member's read, delivered and fan-out
 // watermarks, and the group's own settings. The ConversationObject is the single writer of these.
+// (One-to-one blocks, once kept in group_state too, have their own table: blocks.ts.)
 import { migrate } from "../sql-migrations";
 import { JOIN_MODES, JoinMode } from "./group-access";
 import { readStatus, type ReadStatus } from "./read-status";
@@ -28,6 +29,10 @@ const FANOUT_SAVE_MS = 100;
 
 /** Group roles (the SDK's numbering, http-api.md §3.4). */
 export const Role = { member: 0, admin: 1, owner: 2 } as const;
+
+/** A group's status (the SDK's numbering, http-api.md §3.3; D1's groups.status too). */
+export const GroupStatus = { active: 0, dismissed: 1 } as const;
+export type GroupStatus = (typeof GroupStatus)[keyof typeof GroupStatus];
 
 export interface Member {
   userId: string;
@@ -63,7 +68,7 @@ const toMember = (r: MemberRow): Member => ({
 });
 
 export interface GroupState {
-  status: number;
+  status: GroupStatus;
   muteAll: boolean;
   joinMode: JoinMode;
 }
@@ -75,7 +80,7 @@ export class MemberStore {
    * writers): a send checks membership, mutes and the member list without a query.
    */
   private cache: Map<string, Member> | null = null;
-  private groupStateCache: (GroupState & { blocking: Set<string> }) | null = null;
+  private groupStateCache: GroupState | null = null;
 
   constructor(storage: DurableObjectStorage) {
     this.sql = storage.sql;
@@ -233,40 +238,24 @@ export class MemberStore {
     return readStatus(this.sql, seqs, { userId: exclude, readSeq }, named);
   }
 
-  private state(): GroupState & { blocking: Set<string> } {
+  /** The group's status and settings (a copy). */
+  groupState(): GroupState {
+    return { ...this.state() };
+  }
+
+  private state(): GroupState {
     if (!this.groupStateCache) {
       const rows = this.sql
         .exec<{ key: string; value: string }>("SELECT key, value FROM group_state")
         .toArray();
       const state = new Map(rows.map((r) => [r.key, r.value]));
       this.groupStateCache = {
-        status: Number(state.get("status") ?? 0),
+        status: state.get("status") === "1" ? GroupStatus.dismissed : GroupStatus.active,
         muteAll: state.get("muteAll") === "1",
         joinMode: JOIN_MODES.find((m) => m === state.get("joinMode")) ?? JoinMode.open,
-        blocking: new Set(
-          rows.filter((r) => r.key.startsWith("blocks:")).map((r) => r.key.slice("blocks:".length)),
-        ),
       };
     }
     return this.groupStateCache;
-  }
-
-  groupState(): GroupState {
-    const { status, muteAll, joinMode } = this.state();
-    return { status, muteAll, joinMode };
-  }
-
-  /** In a one-to-one conversation: whether `userId` blocks the other member. */
-  isBlocking(userId: string): boolean {
-    return this.state().blocking.has(userId);
-  }
-
-  setBlocking(userId: string, blocking: boolean): void {
-    if (blocking)
-      this.sql.exec("INSERT OR IGNORE INTO group_state (key, value) VALUES (?, '1')", `blocks:${userId}`);
-    else this.sql.exec("DELETE FROM group_state WHERE key = ?", `blocks:${userId}`);
-    if (blocking) this.state().blocking.add(userId);
-    else this.state().blocking.delete(userId);
   }
 
   setGroupState(patch: Partial<GroupState>): void {
