@@ -6,7 +6,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { backoff, type ConversationObject } from "../../src/objects/conversation/conversation-object";
 import { FLUSH_BATCH_ROWS } from "../../src/objects/conversation/history-outbox";
-import type { MessageStore } from "../../src/objects/conversation/message-store";
+import type { OutboxStore } from "../../src/objects/conversation/outbox-store";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { newUser, type TestUser } from "./helpers/http";
@@ -41,9 +41,8 @@ function sendPipelined(socket: TestSocket, from: TestUser, to: TestUser, count: 
 
 type Ack = Awaited<ReturnType<typeof sendPipelined>>[number];
 
-/** The object's message store: what D1 still lacks is read from it. */
-const messagesOf = (instance: ConversationObject) =>
-  (instance as unknown as { messages: MessageStore }).messages;
+/** The object's outbox store: what D1 still lacks is read from it. */
+const outboxOf = (instance: ConversationObject) => (instance as unknown as { outbox: OutboxStore }).outbox;
 
 /** What the conversation's object holds about its flush, read inside the object. */
 function flushState(conversationId: string) {
@@ -51,7 +50,7 @@ function flushState(conversationId: string) {
     env.CONVERSATION_OBJECT.getByName(conversationId),
     async (instance: ConversationObject, state) => ({
       failures: (instance as unknown as { flushFailures: number }).flushFailures,
-      outbox: messagesOf(instance).unflushedSeqs(),
+      outbox: outboxOf(instance).unflushedSeqs(),
       alarm: await state.storage.getAlarm(),
     }),
   );
@@ -199,7 +198,7 @@ describe("D1 history writes failing for a while", () => {
       expect(revoked.ok).toBe(true);
       await flushing;
       // D1 got the copy from before the revoke: the row must stay queued.
-      expect(messagesOf(instance).unflushedSeqs()).toEqual([seq]);
+      expect(outboxOf(instance).unflushedSeqs()).toEqual([seq]);
     });
     while (await runDurableObjectAlarm(stub));
 
@@ -236,7 +235,7 @@ describe("a row D1 refuses", () => {
       expect(rows.map((r) => r.seq)).toEqual(range(1, 20).filter((seq) => seq !== poison.seq));
       expect((await flushState(conversationId)).outbox).toEqual([]);
       const setAside = await runInDurableObject(stub, (instance: ConversationObject) =>
-        messagesOf(instance).setAsideSeqs(),
+        outboxOf(instance).setAsideSeqs(),
       );
       expect(setAside).toEqual([{ seq: poison.seq, error: expect.stringMatching(/row refused/) }]);
     } finally {
@@ -256,7 +255,7 @@ describe("a row D1 refuses", () => {
       await runDurableObjectAlarm(stub);
       expect((await flushState(other)).outbox).toEqual(range(1, 5));
       expect(
-        await runInDurableObject(stub, (instance: ConversationObject) => messagesOf(instance).setAsideSeqs()),
+        await runInDurableObject(stub, (instance: ConversationObject) => outboxOf(instance).setAsideSeqs()),
       ).toEqual([]);
     } finally {
       await env.DB.prepare("ALTER TABLE messages_offline RENAME TO messages").run();

@@ -40,7 +40,10 @@ import {
 } from "./history-outbox";
 import { BlockStore } from "./blocks";
 import { GroupStatus, MemberStore, Role, type Member } from "./member-store";
-import { MessageStore, newestWithinBytes, withinBytes, type Identity } from "./message-store";
+import { IdentityStore, type Identity } from "./identity";
+import { MessageStore } from "./message-store";
+import { OutboxStore } from "./outbox-store";
+import { newestWithinBytes, withinBytes } from "./page-bytes";
 
 /**
  * Delay before the first D1 flush after a send: long enough to batch a burst into one D1 batch (each
@@ -82,6 +85,8 @@ const implicitMember = (userId: string): Member => ({
 
 export class ConversationObject extends DurableObject<Env> {
   private readonly messages: MessageStore;
+  private readonly outbox: OutboxStore;
+  private readonly identities: IdentityStore;
   private readonly members: MemberStore;
   private readonly fanout: Fanout;
   private readonly groupOutbox: GroupOutbox;
@@ -102,6 +107,8 @@ export class ConversationObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.messages = new MessageStore(ctx.storage);
+    this.outbox = new OutboxStore(ctx.storage, this.messages);
+    this.identities = new IdentityStore(ctx.storage);
     this.members = new MemberStore(ctx.storage);
     this.groupOutbox = new GroupOutbox(ctx.storage);
     this.access = new GroupAccess(ctx.storage);
@@ -328,7 +335,10 @@ export class ConversationObject extends DurableObject<Env> {
         );
       }
     }
-    this.messages.revoke(message.seq, input.userId, now);
+    this.ctx.storage.transactionSync(() => {
+      this.messages.revoke(message.seq, input.userId, now);
+      this.outbox.requeue(message.seq);
+    });
     await this.armFlush();
     const push = {
       conversationId: id.conversationId,
@@ -497,18 +507,18 @@ export class ConversationObject extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    const id = this.identityCache ?? this.messages.storedIdentity();
+    const id = this.identityCache ?? this.identities.stored();
     if (!id) return; // never held a message: nothing to flush or fan out
     if (this.groupOutbox.pending() > 0) await this.flushGroupWrites();
     try {
-      const batch = this.messages.outboxBatch(FLUSH_BATCH_ROWS, id);
+      const batch = this.outbox.batch(FLUSH_BATCH_ROWS, id);
       if (batch.length > 0 && this.flushFailures === 0) {
         await writeHistory(database(this.env), batch);
-        this.messages.outboxDone(batch);
+        this.outbox.done(batch);
       } else if (batch.length > 0) await this.flushRefusedBatch(batch, id);
       this.flushFailures = 0;
       this.flushNotBefore = 0;
-      if (this.messages.hasUnflushed()) await this.armAlarm(Date.now());
+      if (this.outbox.hasUnflushed()) await this.armAlarm(Date.now());
     } catch (error) {
       this.flushFailures++;
       const delay = backoff(this.flushFailures);
@@ -549,8 +559,8 @@ export class ConversationObject extends DurableObject<Env> {
         }),
       );
     }
-    this.messages.setAside(outcome.refused);
-    this.messages.outboxDone(outcome.settled);
+    this.outbox.setAside(outcome.refused);
+    this.outbox.done(outcome.settled);
     if (outcome.settled.length < batch.length) throw new Error("part of the batch is still unwritten");
   }
 
@@ -575,13 +585,13 @@ export class ConversationObject extends DurableObject<Env> {
       groupId: conversation.type === ConversationType.group ? conversation.groupId : "",
     };
     if (use === "read" && !this.identityCache) {
-      const stored = this.messages.storedIdentity();
+      const stored = this.identities.stored();
       if (!stored) return { conversation, id: wanted };
       if (stored.conversationId !== wanted.conversationId)
         throw new Error(`object of ${stored.conversationId} asked about ${wanted.conversationId}`);
       this.identityCache = stored;
     }
-    this.identityCache ??= this.messages.identity(wanted);
+    this.identityCache ??= this.identities.bind(wanted);
     return { conversation, id: this.identityCache };
   }
 

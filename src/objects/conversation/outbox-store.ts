@@ -1,0 +1,110 @@
+// What D1 does not have yet, in the conversation's own SQLite: a watermark (D1 has every message up
+// to flushedSeq, so a new message costs no outbox row) and the revoked messages whose new state D1
+// must get again (requeue). The alarm copies them to D1 (history-flush.ts); messages D1 refused on
+// their own while the rows around them went in are set aside for an operator, never retried blindly.
+import type { StoredMessage } from "../message";
+import type { Identity } from "./identity";
+import type { MessageStore } from "./message-store";
+import { migrateMessages, toStored, type MessageRow } from "./message-tables";
+
+export class OutboxStore {
+  private readonly sql: SqlStorage;
+  private cachedFlushedSeq: number | null = null;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly messages: MessageStore,
+  ) {
+    this.sql = storage.sql;
+    migrateMessages(this.sql);
+  }
+
+  /** D1 has every message up to this seq (revoked ones in requeue excepted). */
+  private flushedSeq(): number {
+    this.cachedFlushedSeq ??= Number(
+      this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'flushedSeq'").toArray()[0]
+        ?.value ?? 0,
+    );
+    return this.cachedFlushedSeq;
+  }
+
+  /** The oldest messages D1 lacks: revoked ones to copy again, then those past the watermark. */
+  batch(limit: number, id: Identity): StoredMessage[] {
+    const flushed = this.flushedSeq();
+    return this.sql
+      .exec<MessageRow>(
+        `SELECT * FROM messages WHERE seq IN (SELECT seq FROM requeue WHERE seq <= ?)
+         UNION ALL
+         SELECT * FROM messages WHERE seq > ?
+         ORDER BY seq LIMIT ?`,
+        flushed,
+        flushed,
+        limit,
+      )
+      .toArray()
+      .map((row) => toStored(row, id));
+  }
+
+  /** Whether D1 lacks anything. */
+  hasUnflushed(): boolean {
+    return (
+      this.messages.maxSeq() > this.flushedSeq() ||
+      this.sql.exec("SELECT 1 FROM requeue LIMIT 1").toArray().length > 0
+    );
+  }
+
+  /** The seqs D1 lacks, in order (tests and diagnostics). */
+  unflushedSeqs(): number[] {
+    const flushed = this.flushedSeq();
+    return this.sql
+      .exec<{ seq: number }>(
+        "SELECT seq FROM requeue WHERE seq <= ? UNION SELECT seq FROM messages WHERE seq > ? ORDER BY seq",
+        flushed,
+        flushed,
+      )
+      .toArray()
+      .map((r) => r.seq);
+  }
+
+  /** Queues a revoked message for D1 again (in the revoke's transaction). */
+  requeue(seq: number): void {
+    this.sql.exec("INSERT OR IGNORE INTO requeue (seq) VALUES (?)", seq);
+  }
+
+  /** Records messages D1 refused while others went in; `done` then counts them as flushed. */
+  setAside(refused: readonly { message: StoredMessage; error: string }[]): void {
+    const now = Date.now();
+    for (const { message, error } of refused) {
+      this.sql.exec(
+        "INSERT INTO set_aside (seq, error, at) VALUES (?, ?, ?) ON CONFLICT (seq) DO UPDATE SET error = excluded.error, at = excluded.at",
+        message.seq,
+        error.slice(0, 500),
+        now,
+      );
+    }
+  }
+
+  /** The messages D1 refused, with why (tests and operators). */
+  setAsideSeqs(): { seq: number; error: string }[] {
+    return this.sql
+      .exec<{ seq: number; error: string }>("SELECT seq, error FROM set_aside ORDER BY seq")
+      .toArray();
+  }
+
+  /**
+   * Records that D1 has a flushed batch: the watermark moves past its new messages, and its
+   * revoked ones leave requeue. A message revoked while its flush was in flight stays queued: D1
+   * got the copy from before the revoke, and the next flush overwrites it.
+   */
+  done(flushed: readonly StoredMessage[]): void {
+    const before = this.flushedSeq();
+    const upTo = Math.max(before, ...flushed.map((m) => m.seq));
+    this.storage.transactionSync(() => {
+      for (const m of flushed) {
+        if (m.isRevoked) this.sql.exec("DELETE FROM requeue WHERE seq = ?", m.seq);
+      }
+      if (upTo > before) this.sql.exec("UPDATE meta SET value = ? WHERE key = 'flushedSeq'", String(upTo));
+    });
+    this.cachedFlushedSeq = upTo;
+  }
+}
