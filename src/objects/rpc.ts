@@ -1,10 +1,19 @@
-// What the Durable Objects say to each other over RPC.
+// What the Durable Objects say to each other over RPC. A ConversationObject is always reached by its
+// conversation id (getByName) and knows it from its own name, so no call to it carries that id.
 import type { Err } from "../protocol/codec";
 import type { DeliveredMessage, StoredMessage } from "./message";
 
-/** UserObject -> ConversationObject: store one message. */
+/** A refused call: the error code and message the client is answered with. */
+export interface Refusal {
+  ok: false;
+  code: Err;
+  message: string;
+}
+
+export const refusal = (code: Err, message: string): Refusal => ({ ok: false, code, message });
+
+/** UserObject -> ConversationObject: store one message in the conversation called. */
 export interface SendInput {
-  conversationId: string;
   senderId: string;
   receiverId: string;
   clientMsgId: string;
@@ -16,9 +25,13 @@ export interface SendInput {
   originSession: string;
 }
 
+/** A send the user side checked, with the conversation it goes to (it groups sends by it). */
+export interface OutgoingSend extends SendInput {
+  conversationId: string;
+}
+
 export type SendResult =
-  | { ok: true; serverMsgId: string; seq: number; serverTime: number; duplicate: boolean }
-  | { ok: false; code: Err; message: string };
+  { ok: true; serverMsgId: string; seq: number; serverTime: number; duplicate: boolean } | Refusal;
 
 /**
  * The answer to a call with a device's sends: each message's result, in order, and whether the
@@ -33,7 +46,6 @@ export interface SendOutcome {
 
 /** UserObject -> ConversationObject: read messages the user may see. */
 export interface ReadQuery {
-  conversationId: string;
   userId: string;
   /** First seq wanted (inclusive). Ignored when `newest` is set. */
   fromSeq: number;
@@ -49,8 +61,7 @@ export interface ReadQuery {
   maxBytes: number;
 }
 
-export type ReadResult =
-  { ok: true; maxSeq: number; messages: StoredMessage[] } | { ok: false; code: Err; message: string };
+export type ReadResult = { ok: true; maxSeq: number; messages: StoredMessage[] } | Refusal;
 
 /** ConversationObject -> UserObject: messages for the user's inbox and live devices, in seq order. */
 export interface Delivery {
@@ -64,7 +75,6 @@ export interface Delivery {
 
 /** UserObject -> ConversationObject: the user read up to these messages (none: all of them). */
 export interface MarkReadInput {
-  conversationId: string;
   userId: string;
   serverMsgIds: string[];
 }
@@ -83,16 +93,15 @@ export type MarkReadResult =
       newlyRead: string[];
       readTime: number;
     }
-  | { ok: false; code: Err; message: string };
+  | Refusal;
 
 export interface RevokeInput {
-  conversationId: string;
   userId: string;
   serverMsgId: string;
   originSession: string;
 }
 
-export type RevokeResult = { ok: true; revokedTime: number } | { ok: false; code: Err; message: string };
+export type RevokeResult = { ok: true; revokedTime: number } | Refusal;
 
 /** ConversationObject -> UserObject pushes that are not messages. */
 export interface ReceiptPush {

@@ -91,7 +91,6 @@ describe("ids the user has no part in", () => {
     const conversationId = singleConversationId(a.userId, randomId());
     const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
     const query = {
-      conversationId,
       userId: a.userId,
       fromSeq: 1,
       toSeq: 0,
@@ -100,10 +99,10 @@ describe("ids the user has no part in", () => {
       maxBytes: 1 << 20,
     };
     expect((await stub.read(query)).ok).toBe(true);
-    await stub.markRead({ conversationId, userId: a.userId, serverMsgIds: [] });
-    await stub.markDelivered(conversationId, a.userId, 5);
-    await stub.revoke({ conversationId, userId: a.userId, serverMsgId: randomId(), originSession: "" });
-    await stub.typing(conversationId, a.userId, 1);
+    await stub.markRead({ userId: a.userId, serverMsgIds: [] });
+    await stub.markDelivered(a.userId, 5);
+    await stub.revoke({ userId: a.userId, serverMsgId: randomId(), originSession: "" });
+    await stub.typing(a.userId, 1);
     const rows = await runInDurableObject(stub, (_instance, state) => {
       const count = (query: string) => state.storage.sql.exec<{ n: number }>(query).one().n;
       return {

@@ -190,7 +190,6 @@ describe("D1 history writes failing for a while", () => {
       state.storage.sql.exec("INSERT OR IGNORE INTO requeue (seq) VALUES (?)", seq);
       const flushing = instance.alarm(); // has read the row, now waits on D1
       const revoked = await instance.revoke({
-        conversationId,
         userId: a.userId,
         serverMsgId: ack.serverMsgId!,
         originSession: "",

@@ -36,12 +36,11 @@ describe("group read status", () => {
     await runInDurableObject(stubOf(group.groupID), async (instance: ConversationObject) => {
       for (const [who, upTo] of reads) {
         await instance.markRead({
-          conversationId,
           userId: others[who]!.userId,
           serverMsgIds: [acks[upTo]!.serverMsgId!],
         });
       }
-      await instance.markRead({ conversationId, userId: owner.userId, serverMsgIds: [] });
+      await instance.markRead({ userId: owner.userId, serverMsgIds: [] });
     });
     const expected = [
       [others[0]!, others[1]!, others[2]!],
@@ -74,7 +73,6 @@ describe("group read status", () => {
   it("reads the members by index: no table scan, one pass for a 500-message page of a 2,000-member group", async () => {
     const owner = await newUser("o");
     const group = await createGroup(owner, []);
-    const conversationId = `group_${group.groupID}`;
     await runInDurableObject(stubOf(group.groupID), async (instance: ConversationObject, state) => {
       const sql = state.storage.sql;
       for (const query of [READ_COUNTS_SQL, READERS_SQL]) {
@@ -96,7 +94,6 @@ describe("group read status", () => {
         );
       }
       const inputs: SendInput[] = Array.from({ length: 500 }, (_, i) => ({
-        conversationId,
         senderId: owner.userId,
         receiverId: "",
         clientMsgId: `page-${i}`,
@@ -126,7 +123,6 @@ describe("group read status", () => {
       }) as typeof sql.exec;
       try {
         const page = await instance.read({
-          conversationId,
           userId: owner.userId,
           fromSeq: 2,
           toSeq: 501,

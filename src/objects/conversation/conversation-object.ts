@@ -9,23 +9,21 @@ import { readSettings, type Settings } from "../../auth/config";
 import { database } from "../../db/client";
 import { existingUserIds } from "../../db/users";
 import { Err } from "../../protocol/codec";
-import {
-  ConversationType,
-  parseConversationId,
-  type ParsedConversation,
-} from "../../protocol/conversation-id";
+import { ConversationType, type ParsedConversation } from "../../protocol/conversation-id";
 import { MessageStatus, type StoredMessage } from "../message";
 import { newMessageId } from "../message-ids";
-import type {
-  MarkReadInput,
-  MarkReadResult,
-  ReadQuery,
-  ReadResult,
-  RevokeInput,
-  RevokeResult,
-  SendInput,
-  SendOutcome,
-  SendResult,
+import {
+  refusal,
+  type Refusal,
+  type MarkReadInput,
+  type MarkReadResult,
+  type ReadQuery,
+  type ReadResult,
+  type RevokeInput,
+  type RevokeResult,
+  type SendInput,
+  type SendOutcome,
+  type SendResult,
 } from "../rpc";
 import { Fanout } from "./fanout";
 import { planGroupCommand, type GroupCommand, type GroupResult } from "./group-commands";
@@ -40,7 +38,7 @@ import {
 } from "./history-outbox";
 import { BlockStore } from "./blocks";
 import { GroupStatus, MemberStore, Role, type Member } from "./member-store";
-import { IdentityStore, type Identity } from "./identity";
+import { identityFromName, IdentityStore, type Identity, type Named } from "./identity";
 import { MessageStore } from "./message-store";
 import { OutboxStore } from "./outbox-store";
 import { newestWithinBytes, withinBytes } from "./page-bytes";
@@ -63,13 +61,9 @@ export const SYSTEM_SENDER = "system";
 /** message_type of notices (PROTOCOL.md, "Value sets"). */
 export const NOTICE_MESSAGE_TYPE = 8;
 
-type Failure = { ok: false; code: Err; message: string };
-const failure = (code: Err, message: string): Failure => ({ ok: false, code, message });
-
-interface Resolved {
-  conversation: ParsedConversation;
-  id: Identity;
-}
+type Failure = Refusal;
+const failure = refusal;
+type Resolved = Named;
 
 /** Members of one-to-one and system conversations exist before any row does. */
 const implicitMember = (userId: string): Member => ({
@@ -92,7 +86,8 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly groupOutbox: GroupOutbox;
   private readonly access: GroupAccess;
   private readonly blocks: BlockStore;
-  private identityCache: Identity | null = null;
+  /** The conversation this object is, from its name (identity.ts); or what every call answers. */
+  private readonly named: Named | Refusal;
   private settingsCache: Settings | null = null;
   /** The alarm time we last set, or undefined when unknown (after a restart). */
   private alarmAt: number | null | undefined = undefined;
@@ -109,6 +104,7 @@ export class ConversationObject extends DurableObject<Env> {
     this.messages = new MessageStore(ctx.storage);
     this.outbox = new OutboxStore(ctx.storage, this.messages);
     this.identities = new IdentityStore(ctx.storage);
+    this.named = identityFromName(ctx.id.name);
     this.members = new MemberStore(ctx.storage);
     this.groupOutbox = new GroupOutbox(ctx.storage);
     this.access = new GroupAccess(ctx.storage);
@@ -116,10 +112,7 @@ export class ConversationObject extends DurableObject<Env> {
     this.fanout = new Fanout(this.messages, this.members, env.USER_OBJECT, (userId, error) => {
       this.fanoutFailures++;
       const delay = backoff(this.fanoutFailures);
-      console.error(
-        `fan-out of ${this.identityCache?.conversationId} to ${userId} failed; retry in ${delay} ms`,
-        error,
-      );
+      console.error(`fan-out of ${this.label()} to ${userId} failed; retry in ${delay} ms`, error);
       void this.armAlarm(Date.now() + delay);
     });
   }
@@ -140,7 +133,7 @@ export class ConversationObject extends DurableObject<Env> {
     const [first] = inputs;
     if (!first) return { results: [], handedBack: null };
     const refused = (why: Failure): SendOutcome => ({ results: inputs.map(() => why), handedBack: null });
-    const resolved = this.resolve(first.conversationId);
+    const resolved = this.resolve();
     if ("ok" in resolved) return refused(resolved);
     const refusal = await this.sendRefusal(resolved, first.senderId);
     if (refusal) return refused(refusal);
@@ -149,11 +142,8 @@ export class ConversationObject extends DurableObject<Env> {
     const answers: SendResult[] = [];
     const toStore: { index: number; input: SendInput }[] = [];
     inputs.forEach((input, index) => {
-      if (input.conversationId !== first.conversationId || input.senderId !== first.senderId) {
-        answers[index] = failure(
-          Err.ERR_INVALID_PARAM,
-          "one call carries one sender's messages to one conversation",
-        );
+      if (input.senderId !== first.senderId) {
+        answers[index] = failure(Err.ERR_INVALID_PARAM, "one call carries one sender's messages");
       } else if (input.receiverId !== peer) {
         answers[index] = failure(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
       } else toStore.push({ index, input });
@@ -224,7 +214,7 @@ export class ConversationObject extends DurableObject<Env> {
    * Reading counts as delivery up to the last message returned.
    */
   async read(query: ReadQuery): Promise<ReadResult> {
-    const resolved = this.resolve(query.conversationId, "read");
+    const resolved = this.resolve("read");
     if ("ok" in resolved) return resolved;
     const member = this.memberFor(resolved, query.userId);
     if (!member) return failure(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
@@ -246,7 +236,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** A member's read receipt: moves the read watermark and tells the senders of what it covered. */
   async markRead(input: MarkReadInput): Promise<MarkReadResult> {
-    const resolved = this.resolve(input.conversationId, "read");
+    const resolved = this.resolve("read");
     if ("ok" in resolved) return resolved;
     const { conversation, id } = resolved;
     const member = this.memberFor(resolved, input.userId);
@@ -295,8 +285,8 @@ export class ConversationObject extends DurableObject<Env> {
   }
 
   /** MSG_ACK: the member's devices have the messages up to `seq`. */
-  async markDelivered(conversationId: string, userId: string, seq: number): Promise<void> {
-    const resolved = this.resolve(conversationId, "read");
+  async markDelivered(userId: string, seq: number): Promise<void> {
+    const resolved = this.resolve("read");
     if ("ok" in resolved) return;
     const member = this.memberFor(resolved, userId);
     if (member && this.members.get(userId))
@@ -309,7 +299,7 @@ export class ConversationObject extends DurableObject<Env> {
    * are told.
    */
   async revoke(input: RevokeInput): Promise<RevokeResult> {
-    const resolved = this.resolve(input.conversationId, "read");
+    const resolved = this.resolve("read");
     if ("ok" in resolved) return resolved;
     const { conversation, id } = resolved;
     const member = this.memberFor(resolved, input.userId);
@@ -357,8 +347,8 @@ export class ConversationObject extends DurableObject<Env> {
   }
 
   /** Relays a group member's typing status to the other members. Never stored. */
-  async typing(conversationId: string, userId: string, status: number): Promise<Failure | null> {
-    const resolved = this.resolve(conversationId, "read");
+  async typing(userId: string, status: number): Promise<Failure | null> {
+    const resolved = this.resolve("read");
     if ("ok" in resolved) return resolved;
     const member = this.memberFor(resolved, userId);
     if (!member || member.leftSeq !== null)
@@ -380,8 +370,8 @@ export class ConversationObject extends DurableObject<Env> {
    * in a chain of their own rather than in blockConcurrencyWhile: sends and fan-out go on while a
    * command waits for D1, and a D1 error is an answer, never a reset of the object.
    */
-  async groupCommand(conversationId: string, command: GroupCommand): Promise<GroupResult> {
-    const resolved = this.resolve(conversationId, command.op === "create" ? "create" : "write");
+  async groupCommand(command: GroupCommand): Promise<GroupResult> {
+    const resolved = this.resolve(command.op === "create" ? "create" : "write");
     if ("ok" in resolved) return { ok: false, status: 404, message: "group not found" };
     if (resolved.conversation.type !== ConversationType.group)
       return { ok: false, status: 400, message: "not a group" };
@@ -439,13 +429,12 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** A page of the group's ban list or pending join requests, for its owner and admins. */
   async groupAccessList(
-    conversationId: string,
     actor: string,
     list: "bans" | "requests",
     offset: number,
     limit: number,
   ): Promise<{ ok: true; bans: Ban[]; requests: JoinRequest[] } | GroupFailure> {
-    const resolved = this.resolve(conversationId);
+    const resolved = this.resolve();
     if ("ok" in resolved || resolved.conversation.type !== ConversationType.group)
       return { ok: false, status: 404, message: "group not found" };
     const member = this.members.get(actor);
@@ -470,7 +459,7 @@ export class ConversationObject extends DurableObject<Env> {
       this.groupWriteFailures++;
       const delay = backoff(this.groupWriteFailures);
       console.error(
-        `group write of ${this.identityCache?.conversationId} to D1 failed (${this.groupWriteFailures}); retry in ${delay} ms`,
+        `group write of ${this.label()} to D1 failed (${this.groupWriteFailures}); retry in ${delay} ms`,
         error,
       );
       await this.armAlarm(Date.now() + delay);
@@ -479,13 +468,10 @@ export class ConversationObject extends DurableObject<Env> {
   }
 
   /** A notice for the owner of a system conversation (friend requests and the like). */
-  async postNotice(
-    conversationId: string,
-    payload: Record<string, unknown> & { type: string },
-  ): Promise<void> {
-    const resolved = this.resolve(conversationId);
+  async postNotice(payload: Record<string, unknown> & { type: string }): Promise<void> {
+    const resolved = this.resolve();
     if ("ok" in resolved || resolved.conversation.type !== ConversationType.system) {
-      throw new Error(`not a system conversation: ${conversationId}`);
+      throw new Error(`not a system conversation: ${this.label()}`);
     }
     const owner = resolved.conversation.ownerId;
     if (!this.members.get(owner)) this.members.join(owner, Role.member, 1);
@@ -495,10 +481,10 @@ export class ConversationObject extends DurableObject<Env> {
   }
 
   /** Records that `blocker` blocks (or no longer blocks) the other member of this conversation. */
-  async setBlocking(conversationId: string, blocker: string, blocking: boolean): Promise<void> {
-    const resolved = this.resolve(conversationId);
+  async setBlocking(blocker: string, blocking: boolean): Promise<void> {
+    const resolved = this.resolve();
     if ("ok" in resolved || resolved.conversation.type !== ConversationType.single) {
-      throw new Error(`not a one-to-one conversation: ${conversationId}`);
+      throw new Error(`not a one-to-one conversation: ${this.label()}`);
     }
     this.blocks.set(blocker, blocking);
   }
@@ -507,7 +493,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    const id = this.identityCache ?? this.identities.stored();
+    const id = this.alarmIdentity();
     if (!id) return; // never held a message: nothing to flush or fan out
     if (this.groupOutbox.pending() > 0) await this.flushGroupWrites();
     try {
@@ -567,32 +553,36 @@ export class ConversationObject extends DurableObject<Env> {
   // ---- helpers ----
 
   /**
-   * Parses the id and binds the object to it; a group must exist unless it is being created. A
-   * read-only call ("read") never binds: an object asked about an id it never held writes nothing.
+   * The conversation, for a call that reads, writes or creates it; a group must exist unless it is
+   * being created. A read-only call ("read") never binds: an object asked about an id it never held
+   * writes nothing.
    */
-  private resolve(conversationId: string, use: "read" | "write" | "create" = "write"): Resolved | Failure {
-    const conversation = parseConversationId(conversationId);
-    if (!conversation) return failure(Err.ERR_INVALID_PARAM, "malformed conversation_id");
-    if (conversation.type === ConversationType.chatroom) {
-      return failure(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversationId} does not exist`);
+  private resolve(use: "read" | "write" | "create" = "write"): Resolved | Failure {
+    const named = this.named;
+    if ("ok" in named) return named;
+    if (named.conversation.type === ConversationType.group && use !== "create" && this.members.isEmpty()) {
+      return failure(
+        Err.ERR_CONVERSATION_NOT_EXIST,
+        `conversation ${named.id.conversationId} does not exist`,
+      );
     }
-    if (conversation.type === ConversationType.group && use !== "create" && this.members.isEmpty()) {
-      return failure(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversationId} does not exist`);
-    }
-    const wanted: Identity = {
-      conversationId: conversation.id,
-      conversationType: conversation.type,
-      groupId: conversation.type === ConversationType.group ? conversation.groupId : "",
-    };
-    if (use === "read" && !this.identityCache) {
-      const stored = this.identities.stored();
-      if (!stored) return { conversation, id: wanted };
-      if (stored.conversationId !== wanted.conversationId)
-        throw new Error(`object of ${stored.conversationId} asked about ${wanted.conversationId}`);
-      this.identityCache = stored;
-    }
-    this.identityCache ??= this.identities.bind(wanted);
-    return { conversation, id: this.identityCache };
+    if (use !== "read") this.identities.bind(named.id);
+    return named;
+  }
+
+  /**
+   * The identity the alarm works with: none when the object never held anything; otherwise its
+   * name's, or for an alarm set before names were kept (they run without one), the stored one.
+   */
+  private alarmIdentity(): Identity | null {
+    const stored = this.identities.stored();
+    if (!stored) return null;
+    return "ok" in this.named ? stored : this.named.id;
+  }
+
+  /** The conversation id, for log lines. */
+  private label(): string {
+    return this.ctx.id.name ?? this.identities.stored()?.conversationId ?? "(unnamed)";
   }
 
   /** Who may read here: the pair of a one-to-one, the owner of a system conversation, group members. */

@@ -1,10 +1,42 @@
-// Which conversation an object is: its id, type and group id, as every stored message carries them.
-// Written to the object's `meta` table on its first write, so work that outlives a call (the alarm)
-// knows it too.
+// Which conversation an object is. Every ConversationObject is reached by its conversation id
+// (getByName), so its name says it: read once, when the object starts. It is also written to the
+// object's `meta` table on its first write, for the one caller without a name: an alarm set before
+// 2026-03-15, which runs without it in production.
+import { Err } from "../../protocol/codec";
+import {
+  ConversationType,
+  parseConversationId,
+  type ParsedConversation,
+} from "../../protocol/conversation-id";
 import type { StoredMessage } from "../message";
+import { refusal, type Refusal } from "../rpc";
 import { migrateMessages } from "./message-tables";
 
+/** What every stored message carries of its conversation. */
 export type Identity = Pick<StoredMessage, "conversationId" | "conversationType" | "groupId">;
+
+/** The conversation an object is, parsed, and its identity. */
+export interface Named {
+  conversation: ParsedConversation;
+  id: Identity;
+}
+
+/**
+ * The conversation an object's name says it is; or, for a malformed name or a chatroom's (a
+ * chatroom has no object of this kind), the refusal every call to the object answers.
+ */
+export function identityFromName(name: string | undefined): Named | Refusal {
+  const conversation = parseConversationId(name ?? "");
+  if (!conversation) return refusal(Err.ERR_INVALID_PARAM, "malformed conversation_id");
+  if (conversation.type === ConversationType.chatroom) {
+    return refusal(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversation.id} does not exist`);
+  }
+  const groupId = conversation.type === ConversationType.group ? conversation.groupId : "";
+  return {
+    conversation,
+    id: { conversationId: conversation.id, conversationType: conversation.type, groupId },
+  };
+}
 
 export class IdentityStore {
   private readonly sql: SqlStorage;
@@ -15,23 +47,16 @@ export class IdentityStore {
     migrateMessages(this.sql);
   }
 
-  /** Binds this object to its conversation on first use; a different id later is a routing bug. */
-  bind(wanted: Identity): Identity {
-    const known = this.stored();
-    if (known) {
-      if (known.conversationId !== wanted.conversationId) {
-        throw new Error(`object of ${known.conversationId} asked about ${wanted.conversationId}`);
-      }
-      return known;
-    }
-    for (const [key, value] of Object.entries(wanted)) {
+  /** Stores the identity, once: on the object's first write (later calls cost nothing). */
+  bind(id: Identity): void {
+    if (this.stored()) return;
+    for (const [key, value] of Object.entries(id)) {
       this.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", key, String(value));
     }
-    this.cached = wanted;
-    return wanted;
+    this.cached = id;
   }
 
-  /** The identity bound earlier, if any. */
+  /** The identity stored on the first write, or null when the object was never written. */
   stored(): Identity | null {
     if (this.cached) return this.cached;
     const rows = this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta").toArray();

@@ -35,7 +35,7 @@ export class DeliveredMarks {
       // object is not told, which saves it one call per member for every message it fans out.
       if (parseConversationId(conversationId)?.type === ConversationType.group) continue;
       void this.env.CONVERSATION_OBJECT.getByName(conversationId)
-        .markDelivered(conversationId, userId, seq)
+        .markDelivered(userId, seq)
         .catch((error: unknown) => console.warn(`delivered mark for ${conversationId} failed`, error));
     }
   }

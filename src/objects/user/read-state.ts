@@ -31,7 +31,6 @@ export async function markConversationRead(
     return { ok: true, conversationType: conversation.type, peerId, ...nothing };
   }
   const result = await services.env.CONVERSATION_OBJECT.getByName(conversationId).markRead({
-    conversationId,
     userId,
     serverMsgIds,
   });

@@ -59,7 +59,6 @@ async function pushLeftOut(fc: FrameContext, leftOut: readonly LeftOut[], run: R
       next = Math.max(next, fc.deviceCursors.held(deviceOf(fc), conversationId) + 1);
       if (next > toSeq) break;
       const read = await fc.env.CONVERSATION_OBJECT.getByName(conversationId).read({
-        conversationId,
         userId: fc.state.userId,
         fromSeq: next,
         toSeq,

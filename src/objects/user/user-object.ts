@@ -272,7 +272,6 @@ export class UserObject extends DurableObject<Env> {
   /** Messages the inbox missed (delivery-order.ts), read from the conversation like a sync. */
   private async readMissing(delivery: Delivery, fromSeq: number, toSeq: number): Promise<DeliveredMessage[]> {
     const result = await this.env.CONVERSATION_OBJECT.getByName(delivery.conversationId).read({
-      conversationId: delivery.conversationId,
       userId: delivery.recipientId,
       fromSeq,
       toSeq,

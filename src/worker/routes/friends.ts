@@ -51,11 +51,7 @@ async function friendView(c: Context<AppEnv>, friendId: string) {
 /** Tells the one-to-one conversation so that its sends honour the block at once. */
 async function syncBlock(c: Context<AppEnv>, otherId: string, blocked: boolean): Promise<void> {
   const conversationId = singleConversationId(c.var.userId, otherId);
-  await c.env.CONVERSATION_OBJECT.getByName(conversationId).setBlocking(
-    conversationId,
-    c.var.userId,
-    blocked,
-  );
+  await c.env.CONVERSATION_OBJECT.getByName(conversationId).setBlocking(c.var.userId, blocked);
 }
 
 /**

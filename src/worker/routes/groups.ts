@@ -20,7 +20,7 @@ import { jsonBody, validated } from "../../http/validate";
 import { findUsersByIds, toUserJson, type UserJson } from "../../db/users";
 import { JOIN_MODES } from "../../objects/conversation/group-access";
 import type { GroupCommand } from "../../objects/conversation/group-commands";
-import { isValidId } from "../../protocol/conversation-id";
+import { groupConversationId, isValidId } from "../../protocol/conversation-id";
 import { requireAuth } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
 
@@ -70,9 +70,7 @@ const PageQuery = z.object({
 async function accessList(c: Context<AppEnv>, list: "bans" | "requests") {
   const groupId = groupIdParam(c);
   const { offset, limit } = validated(PageQuery, c.req.query());
-  const conversationId = `group_${groupId}`;
-  const result = await c.env.CONVERSATION_OBJECT.getByName(conversationId).groupAccessList(
-    conversationId,
+  const result = await c.env.CONVERSATION_OBJECT.getByName(groupConversationId(groupId)).groupAccessList(
     c.var.userId,
     list,
     offset,
@@ -108,8 +106,7 @@ function groupIdParam(c: Context<AppEnv>): string {
  * already has the change (the object has it either way, and writes it to D1 on its own).
  */
 async function command(c: Context<AppEnv>, groupId: string, cmd: GroupCommand): Promise<boolean> {
-  const conversationId = `group_${groupId}`;
-  const result = await c.env.CONVERSATION_OBJECT.getByName(conversationId).groupCommand(conversationId, cmd);
+  const result = await c.env.CONVERSATION_OBJECT.getByName(groupConversationId(groupId)).groupCommand(cmd);
   if (!result.ok) throw new ApiError(result.status, result.message);
   return result.synced;
 }

@@ -23,11 +23,7 @@ export async function typing(fc: FrameContext): Promise<void> {
     // A group the user is not in is refused here, without waking (or creating) its object.
     const refused = await memberRefusal(fc, me, conversation);
     if (refused) return notice(fc, refused.code, refused.message);
-    const refusal = await fc.env.CONVERSATION_OBJECT.getByName(conversation.id).typing(
-      conversation.id,
-      me,
-      status,
-    );
+    const refusal = await fc.env.CONVERSATION_OBJECT.getByName(conversation.id).typing(me, status);
     if (refusal) notice(fc, refusal.code, refusal.message);
     return;
   }

@@ -35,7 +35,6 @@ export async function revokeMessage(fc: FrameContext): Promise<void> {
   const refused = await memberRefusal(fc, fc.state.userId, conversation);
   if (refused) throw new RequestError(refused.code, refused.message);
   const result = await fc.env.CONVERSATION_OBJECT.getByName(conversationId).revoke({
-    conversationId,
     userId: fc.state.userId,
     serverMsgId: req.serverMsgId ?? "",
     originSession: fc.state.sessionId,

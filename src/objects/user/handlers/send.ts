@@ -3,7 +3,7 @@ import { Cmd, Err, pb, type MessageInfo } from "../../../protocol/codec";
 import { ConversationType, parseConversationId } from "../../../protocol/conversation-id";
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../protocol/limits";
 import { toDelivered, type DeliveredMessage } from "../../message";
-import type { Delivery, SendInput, SendOutcome, SendResult } from "../../rpc";
+import type { Delivery, OutgoingSend, SendOutcome, SendResult } from "../../rpc";
 import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
 import { sendRefusal } from "../membership";
 
@@ -18,7 +18,7 @@ export function validateOutgoing(
   userId: string,
   sessionId: string,
   maxContentBytes: number,
-): SendInput {
+): OutgoingSend {
   const refuse = (code: Err, message: string): never => {
     throw new RequestError(code, message);
   };
@@ -90,7 +90,7 @@ export const MAX_SENDS_PER_CALL = 32;
 /** A SEND_MSG_REQ that passed its checks, waiting to go to its conversation with its neighbours. */
 export interface PreparedSend {
   fc: FrameContext;
-  input: SendInput;
+  input: OutgoingSend;
 }
 
 /** Decodes and checks one SEND_MSG_REQ and takes its token from the send limiter. */
@@ -140,7 +140,7 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   order.sendStarted(conversationId);
   try {
     ({ results, handedBack } = await first.fc.env.CONVERSATION_OBJECT.getByName(conversationId).send(
-      sends.map((s) => s.input),
+      sends.map(({ input: { conversationId: _, ...message } }) => message),
     ));
   } catch (error) {
     console.error(`send to ${conversationId} failed`, error);

@@ -20,8 +20,8 @@ function clampCount(requested: number | null | undefined): number {
   return n > 0 ? Math.min(n, MAX_SYNC_COUNT) : DEFAULT_SYNC_COUNT;
 }
 
-function readConversation(fc: FrameContext, query: ReadQuery): Promise<ReadResult> {
-  return fc.env.CONVERSATION_OBJECT.getByName(query.conversationId).read(query);
+function readConversation(fc: FrameContext, conversationId: string, query: ReadQuery): Promise<ReadResult> {
+  return fc.env.CONVERSATION_OBJECT.getByName(conversationId).read(query);
 }
 
 async function mapLimited<T, R>(
@@ -122,8 +122,7 @@ export async function batchSync(fc: FrameContext): Promise<void> {
     async (plan): Promise<ReadResult | null | "failed"> => {
       if (plan.lastSeq !== null && plan.lastSeq >= plan.inboxMaxSeq) return null; // nothing new: no read
       try {
-        return await readConversation(fc, {
-          conversationId: plan.conversationId,
+        return await readConversation(fc, plan.conversationId, {
           userId: fc.state.userId,
           fromSeq: (plan.lastSeq ?? 0) + 1,
           toSeq: 0,
@@ -200,8 +199,7 @@ export async function syncRange(fc: FrameContext): Promise<void> {
   const refused = await memberRefusal(fc, fc.state.userId, conversation);
   if (refused) throw new RequestError(refused.code, refused.message);
   // One more than asked tells whether the range goes on past this page.
-  const read = await readConversation(fc, {
-    conversationId: conversation.id,
+  const read = await readConversation(fc, conversation.id, {
     userId: fc.state.userId,
     fromSeq: startSeq,
     toSeq: endSeq,
