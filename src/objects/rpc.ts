@@ -89,7 +89,7 @@ export type MarkReadResult =
       readSeq: number;
       /** False when the watermark did not move (an old or repeated receipt): nothing to push. */
       advanced: boolean;
-      /** The messages from others that this read newly covered, newest first (at most 100). */
+      /** The messages from others that this read newly covered, newest first (RECEIPT_PUSH_MAX_IDS at most). */
       newlyRead: string[];
       readTime: number;
     }

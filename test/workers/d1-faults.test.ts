@@ -4,9 +4,9 @@
 // and logged, and once D1 is back the history is complete with no duplicates.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { backoff, type ConversationObject } from "../../src/objects/conversation/conversation-object";
+import { backoff } from "../../src/objects/conversation/alarm-clock";
+import type { ConversationObject } from "../../src/objects/conversation/conversation-object";
 import { FLUSH_BATCH_ROWS } from "../../src/objects/conversation/history-outbox";
-import type { OutboxStore } from "../../src/objects/conversation/outbox-store";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { newUser, type TestUser } from "./helpers/http";
@@ -42,14 +42,14 @@ function sendPipelined(socket: TestSocket, from: TestUser, to: TestUser, count: 
 type Ack = Awaited<ReturnType<typeof sendPipelined>>[number];
 
 /** The object's outbox store: what D1 still lacks is read from it. */
-const outboxOf = (instance: ConversationObject) => (instance as unknown as { outbox: OutboxStore }).outbox;
+const outboxOf = (instance: ConversationObject) => instance["c"].outbox;
 
 /** What the conversation's object holds about its flush, read inside the object. */
 function flushState(conversationId: string) {
   return runInDurableObject(
     env.CONVERSATION_OBJECT.getByName(conversationId),
     async (instance: ConversationObject, state) => ({
-      failures: (instance as unknown as { flushFailures: number }).flushFailures,
+      failures: instance["c"].history.failures,
       outbox: outboxOf(instance).unflushedSeqs(),
       alarm: await state.storage.getAlarm(),
     }),

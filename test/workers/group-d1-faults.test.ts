@@ -5,7 +5,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ConversationObject } from "../../src/objects/conversation/conversation-object";
-import type { MemberStore } from "../../src/objects/conversation/member-store";
 import { Err } from "../../src/protocol/codec";
 import { injectD1Fault } from "./helpers/d1-fault";
 import { createGroup, sendToGroup } from "./helpers/groups";
@@ -30,7 +29,7 @@ const sameInstance = (groupId: string) =>
 /** The object's members and D1's, side by side. */
 async function bothViews(groupId: string) {
   const local = await runInDurableObject(stubOf(groupId), (instance: ConversationObject) =>
-    (instance as unknown as { members: MemberStore }).members
+    instance["c"].members
       .active()
       .map((m) => ({ user_id: m.userId, role: m.role, muted_until: m.mutedUntil }))
       .sort((a, b) => a.user_id.localeCompare(b.user_id)),

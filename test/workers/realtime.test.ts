@@ -1,7 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signAccessToken } from "../../src/auth/jwt";
-import { REVOKE_WINDOW_MS } from "../../src/objects/conversation/conversation-object";
+import { REVOKE_WINDOW_MS } from "../../src/objects/conversation/revoke";
 import { DELIVERED_FLUSH_MS } from "../../src/objects/user/delivered-marks";
 import { MessageStatus } from "../../src/objects/message";
 import { TokenBucket } from "../../src/objects/user/token-bucket";

@@ -1,7 +1,9 @@
 // The commands that decide who may come into a group, for its owner and admins: lifting bans,
-// approving or rejecting join requests, and setting the join mode (group-access.ts).
-import type { JoinMode } from "./group-access";
+// approving or rejecting join requests, and setting the join mode (group-access.ts); and what
+// only they may see of it.
+import type { Ban, GroupAccess, JoinMode, JoinRequest } from "./group-access";
 import { fail, full, joinPlan, type GroupContext, type GroupFailure, type GroupPlan } from "./group-plan";
+import { Role, type MemberStore } from "./member-store";
 
 export type AccessCommand =
   | { op: "unban"; actor: string; userIds: string[] }
@@ -55,4 +57,23 @@ export function planAccessCommand(
       };
     }
   }
+}
+
+/** A page of the group's ban list or pending join requests, for its owner and admins. */
+export function listAccess(
+  g: { members: MemberStore; access: GroupAccess },
+  actor: string,
+  list: "bans" | "requests",
+  offset: number,
+  limit: number,
+): { ok: true; bans: Ban[]; requests: JoinRequest[] } | GroupFailure {
+  const member = g.members.get(actor);
+  if (!member || member.leftSeq !== null || member.role < Role.admin)
+    return fail(
+      403,
+      `only the owner or an admin can see the ${list === "bans" ? "ban list" : "join requests"}`,
+    );
+  return list === "bans"
+    ? { ok: true, bans: g.access.bans(offset, limit), requests: [] }
+    : { ok: true, bans: [], requests: g.access.requests(offset, limit) };
 }

@@ -1,0 +1,37 @@
+// The object's one alarm. It is what survives a crash, so everything that must resume (the history
+// flush, group writes, fan-out that fell behind) arms it, and the alarm never moves later than the
+// soonest of them. Failures retry with one backoff.
+/** Retry backoff for failing D1 writes and fan-out: 1 s doubling to 1 min. */
+const RETRY_BASE_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
+/** The retry delay after `failures` failures in a row: 1 s doubling to 1 min. */
+export function backoff(failures: number): number {
+  return Math.min(RETRY_BASE_MS * 2 ** Math.max(0, failures - 1), RETRY_MAX_MS);
+}
+
+export class AlarmClock {
+  /** The alarm time last set, null when none is, undefined when unknown (after a restart). */
+  private at: number | null | undefined = undefined;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  /** The alarm is running: none is set any more. */
+  fired(): void {
+    this.at = null;
+  }
+
+  /** Sets the alarm to `at` unless one is already due sooner. */
+  async arm(at: number): Promise<void> {
+    if (this.at === undefined) this.at = await this.storage.getAlarm();
+    if (this.at !== null && this.at <= at) return;
+    this.at = at;
+    await this.storage.setAlarm(at);
+  }
+
+  /** Sets the alarm to exactly `at`, even over a sooner one. */
+  async setExactly(at: number): Promise<void> {
+    this.at = at;
+    await this.storage.setAlarm(at);
+  }
+}

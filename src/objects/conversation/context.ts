@@ -1,0 +1,37 @@
+// What a conversation's modules work with: its stores, its fan-out and alarm, and what is read at
+// each call (the D1 binding, settings and the clock, which tests swap on a live object). Built once
+// by ConversationObject; each entry point hands it to the module that does the work.
+import type { Settings } from "../../auth/config";
+import type { Database } from "../../db/client";
+import type { UserObject } from "../user/user-object";
+import type { AlarmClock } from "./alarm-clock";
+import type { BlockStore } from "./blocks";
+import type { Fanout } from "./fanout";
+import type { GroupAccess } from "./group-access";
+import type { GroupOutbox } from "./group-outbox";
+import type { HistoryFlush } from "./history-flush";
+import type { IdentityStore } from "./identity";
+import type { MemberStore } from "./member-store";
+import type { MessageStore } from "./message-store";
+import type { OutboxStore } from "./outbox-store";
+
+export interface ConversationContext {
+  readonly storage: DurableObjectStorage;
+  readonly messages: MessageStore;
+  readonly outbox: OutboxStore;
+  readonly identities: IdentityStore;
+  readonly members: MemberStore;
+  readonly blocks: BlockStore;
+  readonly access: GroupAccess;
+  readonly groupOutbox: GroupOutbox;
+  readonly fanout: Fanout;
+  readonly alarms: AlarmClock;
+  readonly history: HistoryFlush;
+  db(): Database;
+  settings(): Settings;
+  /** The clock revoke windows and mutes are measured with. */
+  now(): number;
+  users(): DurableObjectNamespace<UserObject>;
+  /** The conversation id, for log lines. */
+  label(): string;
+}

@@ -1,0 +1,74 @@
+// Storing one sender's messages, once the sender may send (conversation-access.ts): each takes the
+// next seq, or answers with its earlier copy's when it is a resend, all in one transaction; then
+// the members' pumps are kicked and the D1 flush armed. The sender's own object may take its new
+// messages from the answer instead of a delivery (fanout.ts, handBack).
+import { Err } from "../../protocol/codec";
+import { peerOf } from "../../protocol/conversation-id";
+import type { StoredMessage } from "../message";
+import { newMessageId } from "../message-ids";
+import { refusal, type SendInput, type SendOutcome, type SendResult } from "../rpc";
+import type { ConversationContext } from "./context";
+import type { Named } from "./identity";
+
+export async function storeSends(
+  c: ConversationContext,
+  { conversation, id }: Named,
+  sender: string,
+  inputs: readonly SendInput[],
+): Promise<SendOutcome> {
+  const peer = peerOf(conversation, sender);
+  const answers: SendResult[] = [];
+  const toStore: { index: number; input: SendInput }[] = [];
+  inputs.forEach((input, index) => {
+    if (input.senderId !== sender) {
+      answers[index] = refusal(Err.ERR_INVALID_PARAM, "one call carries one sender's messages");
+    } else if (input.receiverId !== peer) {
+      answers[index] = refusal(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+    } else toStore.push({ index, input });
+  });
+  const now = Date.now();
+  const stored = c.messages.appendMany(
+    toStore.map(({ input }) => ({
+      serverMsgId: newMessageId(),
+      clientMsgId: input.clientMsgId,
+      senderId: input.senderId,
+      receiverId: peer,
+      messageType: input.messageType,
+      content: input.content,
+      sendTime: input.sendTime,
+      serverTime: now,
+      extra: input.extra,
+      attachedInfo: input.attachedInfo,
+      originSession: input.originSession,
+    })),
+    id,
+  );
+  toStore.forEach(({ index }, i) => {
+    const { message, duplicate } = stored[i] as (typeof stored)[number];
+    answers[index] = acceptedResult(message, duplicate);
+  });
+  const fresh = stored.filter((s) => !s.duplicate).map((s) => s.message);
+  const [oldest] = fresh;
+  const newest = fresh[fresh.length - 1];
+  if (!oldest || !newest) return { results: answers, handedBack: null };
+  // The sender's object gets its own new messages with this answer, one call fewer, when it can
+  // take them in order; otherwise its fan-out pump brings them like anyone else's.
+  const handedBack = c.fanout.handBack(sender, oldest.seq, newest.seq);
+  const recipients = c.members.activeIds();
+  c.fanout.kick(handedBack ? recipients.filter((m) => m !== sender) : recipients, id);
+  await c.history.arm();
+  return {
+    results: answers,
+    handedBack: handedBack ? { visibleFrom: c.members.get(sender)?.firstSeq ?? 1 } : null,
+  };
+}
+
+function acceptedResult(message: StoredMessage, duplicate: boolean): SendResult {
+  return {
+    ok: true,
+    serverMsgId: message.serverMsgId,
+    seq: message.seq,
+    serverTime: message.serverTime,
+    duplicate,
+  };
+}
