@@ -4,7 +4,7 @@ import { DurableObject } from "cloudflare:workers";
 import { readSettings, type Settings } from "../../auth/config";
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
 import { pushFrames } from "../../protocol/push-frames";
-import { parseConversationId, ConversationType } from "../../protocol/conversation-id";
+import { parseConversationId, peerOf } from "../../protocol/conversation-id";
 import {
   AUTH_TIMEOUT_MS,
   CloseCode,
@@ -18,16 +18,24 @@ import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, Typin
 import { handleFrames } from "./dispatch";
 import { creditPushes } from "./ack-credit";
 import { FrameQueue } from "./frame-queue";
-import { sessionEndedFrame } from "./handlers/session";
+import { sessionEndedFrame } from "./kick-out";
 import type { UserServices } from "./frame-context";
 import { DeliveredMarks } from "./delivered-marks";
 import { DeliveryOrder } from "./delivery-order";
 import { DeviceCursors } from "./device-cursors";
 import { Inbox, type InboxEntry } from "./inbox";
 import { PresenceTracker } from "./presence";
+import { PresenceStore } from "./presence-store";
 import { markConversationRead } from "./read-state";
 import { RecentPushes } from "./recent-pushes";
-import { closeSocket, saveSocketState, sendFrame, socketState, type SocketState } from "./socket-state";
+import {
+  closeSocket,
+  liveSocket,
+  saveSocketState,
+  sendFrame,
+  socketState,
+  type SocketState,
+} from "./socket-state";
 import { TokenBucket } from "./token-bucket";
 import { SUBPROTOCOL, UPGRADE_HEADERS } from "./upgrade-headers";
 
@@ -45,17 +53,17 @@ export class UserObject extends DurableObject<Env> {
   private readonly inbox: Inbox;
   private readonly recentPushes = new RecentPushes();
   private readonly deviceCursors: DeviceCursors;
+  private readonly presenceStore: PresenceStore;
   private readonly presenceTracker: PresenceTracker;
   private readonly deliveryOrder: DeliveryOrder;
   private cachedServices: UserServices | null = null;
-  /** Each socket's frames waiting to be handled (see webSocketMessage). */
-  private readonly frameQueues = new WeakMap<WebSocket, FrameQueue<string | ArrayBuffer>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.inbox = new Inbox(ctx.storage);
     this.deviceCursors = new DeviceCursors(ctx.storage.sql);
-    this.presenceTracker = new PresenceTracker(this.inbox, env);
+    this.presenceStore = new PresenceStore(ctx.storage.sql);
+    this.presenceTracker = new PresenceTracker(this.presenceStore, env);
     this.deliveryOrder = new DeliveryOrder({
       maxSeq: (conversationId) => this.inbox.maxSeq(conversationId),
       apply: (delivery) => this.receive(delivery),
@@ -123,8 +131,8 @@ export class UserObject extends DurableObject<Env> {
       openedAt: Date.now(),
       badFrames: 0,
     };
-    this.inbox.setOwnerId(userId);
-    this.ctx.acceptWebSocket(server, [`session:${state.sessionId}`]);
+    this.presenceStore.recordUserId(userId);
+    this.ctx.acceptWebSocket(server);
     saveSocketState(server, state);
     await this.armAlarm(state.openedAt + AUTH_TIMEOUT_MS);
     const headers = new Headers();
@@ -142,15 +150,12 @@ export class UserObject extends DurableObject<Env> {
     const bytes = typeof data === "string" ? data.length : data.byteLength;
     if (bytes > MAX_FRAME_BYTES)
       return closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
-    let queue = this.frameQueues.get(ws);
-    if (!queue) {
-      queue = new FrameQueue((frames) => handleFrames(this.services(), ws, frames), {
-        maxFrames: MAX_QUEUED_FRAMES,
-        maxBytes: MAX_QUEUED_BYTES,
-      });
-      this.frameQueues.set(ws, queue);
-    }
-    const handled = queue.push(data, bytes);
+    const socket = liveSocket(ws);
+    socket.frames ??= new FrameQueue((frames) => handleFrames(this.services(), ws, frames), {
+      maxFrames: MAX_QUEUED_FRAMES,
+      maxBytes: MAX_QUEUED_BYTES,
+    });
+    const handled = socket.frames.push(data, bytes);
     if (!handled) {
       const reason = `too many frames waiting: at most ${MAX_QUEUED_FRAMES} frames or ${MAX_QUEUED_BYTES} bytes`;
       return closeSocket(ws, CloseCode.policyViolation, reason);
@@ -211,6 +216,14 @@ export class UserObject extends DurableObject<Env> {
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
+  /**
+   * The user this object belongs to: its name (every caller reaches it with getByName), or, in an
+   * alarm set before Cloudflare kept names with alarms, the id recorded on the first connection.
+   */
+  private userId(): string {
+    return this.ctx.id.name ?? this.presenceStore.userId();
+  }
+
   /** Online when any device is authenticated; its platforms; when it was last seen. */
   private status(): Presence {
     const platforms = new Set<string>();
@@ -220,10 +233,10 @@ export class UserObject extends DurableObject<Env> {
     }
     const online = platforms.size > 0;
     return {
-      userId: this.inbox.ownerId(),
+      userId: this.userId(),
       online,
       platforms: [...platforms],
-      lastSeen: online ? Date.now() : this.inbox.lastSeen(),
+      lastSeen: online ? Date.now() : this.presenceStore.lastSeen(),
     };
   }
 
@@ -260,7 +273,8 @@ export class UserObject extends DurableObject<Env> {
 
   /** A delivery, in its turn (delivery-order.ts): into the inbox, then to the devices. */
   private receive(delivery: Delivery): void {
-    const fresh = this.inbox.apply(delivery, peerOf(delivery));
+    const conversation = parseConversationId(delivery.conversationId);
+    const fresh = this.inbox.apply(delivery, conversation ? peerOf(conversation, delivery.recipientId) : "");
     if (fresh.length === 0) return;
     for (const m of fresh) {
       if (m.senderId !== delivery.recipientId)
@@ -362,11 +376,4 @@ export class UserObject extends DurableObject<Env> {
       this.deviceCursors.pushed(ws, device, conversationId, entry.pushed);
     }
   }
-}
-
-function peerOf(delivery: Delivery): string {
-  const conversation = parseConversationId(delivery.conversationId);
-  if (conversation?.type !== ConversationType.single) return "";
-  const [a, b] = conversation.members;
-  return a === delivery.recipientId ? b : a;
 }
