@@ -18,7 +18,7 @@ import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, Typin
 import { handleFrames } from "./dispatch";
 import { creditPushes } from "./ack-credit";
 import { FrameQueue } from "./frame-queue";
-import { sessionEndedFrame } from "./kick-out";
+import { closeEndedSessions } from "./kick-out";
 import type { UserServices } from "./frame-context";
 import { DeliveredMarks } from "./delivered-marks";
 import { DeliveryOrder } from "./delivery-order";
@@ -28,16 +28,9 @@ import { PresenceTracker } from "./presence";
 import { PresenceStore } from "./presence-store";
 import { markConversationRead } from "./read-state";
 import { RecentPushes } from "./recent-pushes";
-import {
-  closeSocket,
-  liveSocket,
-  saveSocketState,
-  sendFrame,
-  socketState,
-  type SocketState,
-} from "./socket-state";
+import { closeSocket, liveSocket, saveSocketState, sendFrame, socketState } from "./socket-state";
 import { TokenBucket } from "./token-bucket";
-import { SUBPROTOCOL, UPGRADE_HEADERS } from "./upgrade-headers";
+import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgrade";
 
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
 const TYPING_RATE_PER_SECOND = 2;
@@ -107,37 +100,16 @@ export class UserObject extends DurableObject<Env> {
 
   /** Accepts a WebSocket the worker has already authenticated (src/worker/routes/ws.ts). */
   override async fetch(request: Request): Promise<Response> {
-    const userId = request.headers.get(UPGRADE_HEADERS.userId);
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !userId) {
-      return Response.json(
-        { code: 400, message: "expected an authenticated WebSocket upgrade" },
-        { status: 400 },
-      );
-    }
-    if (this.ctx.getWebSockets().length >= MAX_SOCKETS_PER_USER) {
-      return Response.json(
-        { code: 429, message: `too many connections: at most ${MAX_SOCKETS_PER_USER} per user` },
-        { status: 429 },
-      );
-    }
+    const state = socketStateFromUpgrade(request);
+    if (!state) return upgradeRefusal(400, "expected an authenticated WebSocket upgrade");
+    if (this.ctx.getWebSockets().length >= MAX_SOCKETS_PER_USER)
+      return upgradeRefusal(429, `too many connections: at most ${MAX_SOCKETS_PER_USER} per user`);
     const { 0: client, 1: server } = new WebSocketPair();
-    const state: SocketState = {
-      userId,
-      platform: request.headers.get(UPGRADE_HEADERS.platform) ?? "",
-      deviceId: request.headers.get(UPGRADE_HEADERS.deviceId) ?? "",
-      sessionId: crypto.randomUUID(),
-      loginSessionId: request.headers.get(UPGRADE_HEADERS.sessionId) ?? "",
-      authed: false,
-      openedAt: Date.now(),
-      badFrames: 0,
-    };
-    this.presenceStore.recordUserId(userId);
+    this.presenceStore.recordUserId(state.userId);
     this.ctx.acceptWebSocket(server);
     saveSocketState(server, state);
     await this.armAlarm(state.openedAt + AUTH_TIMEOUT_MS);
-    const headers = new Headers();
-    if (request.headers.get(UPGRADE_HEADERS.subprotocol)) headers.set("Sec-WebSocket-Protocol", SUBPROTOCOL);
-    return new Response(null, { status: 101, webSocket: client, headers });
+    return upgradeAccepted(request, client);
   }
 
   /**
@@ -241,32 +213,24 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /**
-   * RPC from a ConversationObject: messages for this user, in seq order. The inbox keeps the new
-   * ones (a repeated delivery changes nothing) and every authenticated device gets them, except
-   * the device that sent a message, which had its SEND_MSG_RSP.
-   */
-  /**
    * Logout, a password change or an admin ended these login sessions (all but `keep` when
    * `loginSessionIds` is null): their sockets get KICK_OUT (reason 2) and close, so a revoked
    * token stops reading at once.
    */
   async endSessions(loginSessionIds: readonly string[] | null, keep: string | null): Promise<void> {
     const ended = (id: string) => (loginSessionIds === null ? id !== keep : loginSessionIds.includes(id));
-    let closedAuthed = false;
-    for (const ws of this.ctx.getWebSockets()) {
-      const state = socketState(ws);
-      if (!ended(state.loginSessionId)) continue;
-      closedAuthed ||= state.authed;
-      saveSocketState(ws, { ...state, authed: false });
-      sendFrame(ws, sessionEndedFrame());
-      closeSocket(ws, CloseCode.kicked, "session ended");
-    }
+    const closedAuthed = closeEndedSessions(this.ctx.getWebSockets(), ended);
     // Friends hear "offline" as after any last device left (webSocketClose skips sockets no
     // longer authenticated).
     const stillOnline = this.ctx.getWebSockets().some((ws) => socketState(ws).authed);
     if (closedAuthed && !stillOnline) await this.armAlarm(this.presenceTracker.lastDeviceGone(Date.now()));
   }
 
+  /**
+   * RPC from a ConversationObject: messages for this user, in seq order. The inbox keeps the new
+   * ones (a repeated delivery changes nothing) and every authenticated device gets them, except
+   * the device that sent a message, which had its SEND_MSG_RSP.
+   */
   async deliver(delivery: Delivery): Promise<void> {
     await this.deliveryOrder.deliver(delivery);
   }
