@@ -5,7 +5,7 @@
 // members with their read, delivered and fan-out watermarks, decides group membership changes,
 // and revokes messages.
 import { DurableObject } from "cloudflare:workers";
-import { readSettings, type Settings } from "../../auth/config";
+import { readSettings, type Settings } from "../../config/settings";
 import { database } from "../../db/client";
 import { existingUserIds } from "../../db/users";
 import { Err } from "../../protocol/codec";

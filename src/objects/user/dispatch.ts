@@ -1,7 +1,7 @@
 // One socket's frames: each is checked against the socket's budgets and decoded once, then handled
 // by its command's entry in the table (commands.ts), in the order the frames arrived.
 import { Cmd, decodeFrame, Err, errorNotice, type Frame } from "../../protocol/codec";
-import type { Settings } from "../../auth/config";
+import type { Settings } from "../../config/settings";
 import {
   CloseCode,
   HEARTBEAT_BURST,

@@ -1,7 +1,7 @@
 // What a command handler gets: the frame, its socket and the socket's state, and those of the
 // object's services it names (FrameContext<"inbox" | "settings">), so a handler's signature says
 // what it touches.
-import type { Settings } from "../../auth/config";
+import type { Settings } from "../../config/settings";
 import { Cmd, encodeFrame, Err, errorNotice, type Encoder, type Frame } from "../../protocol/codec";
 import { parseConversationId, type ParsedConversation } from "../../protocol/conversation-id";
 import { correlationOf, REFUSAL_RESPONSES } from "../../protocol/refusals";

@@ -1,7 +1,7 @@
 // UserObject: one per user. It holds the user's live sockets (hibernation API), answers their
 // frames, keeps the inbox, and takes deliveries from conversation objects to push to devices.
 import { DurableObject } from "cloudflare:workers";
-import { readSettings, type Settings } from "../../auth/config";
+import { readSettings, type Settings } from "../../config/settings";
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
 import { pushFrames } from "../../protocol/push-frames";
 import { parseConversationId, peerOf } from "../../protocol/conversation-id";

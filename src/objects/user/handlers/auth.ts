@@ -1,6 +1,6 @@
 // AUTH_REQ and REAUTH_REQ: the token is checked, the socket becomes its session's, and the device
 // policy kicks the connections this one displaces.
-import { DevicePolicy } from "../../../auth/config";
+import { DevicePolicy } from "../../../config/settings";
 import { verifyAccessToken } from "../../../auth/jwt";
 import { sessionStands } from "../../../auth/sessions";
 import { database } from "../../../db/client";

@@ -1,5 +1,5 @@
 // ONLINE_STATUS_REQ: the presence of the users asked about, as far as the asker may see it.
-import { PresenceVisibleTo } from "../../../auth/config";
+import { PresenceVisibleTo } from "../../../config/settings";
 import { database } from "../../../db/client";
 import { friendIds } from "../../../db/social";
 import { existingUserIds } from "../../../db/users";
