@@ -1,15 +1,19 @@
 // `npm run dev [-- <wrangler dev options>]`: the whole system on localhost, no Cloudflare account.
 // 1. Writes .dev.vars with a random JWT_SECRET when it has none (the file is git-ignored).
-// 2. Applies the D1 migrations to the local database that `wrangler dev` will use.
-// 3. Builds the web chat page (src/web → dist/web, served at `/`).
-// 4. Starts the TCP gateway for the SDK's default transport (src/gateway) on TCP_PORT (default 8082),
+// 2. Checks the settings wrangler dev will give the worker (wrangler.toml [vars], .dev.vars, --var)
+//    with the server's own rules (src/config/settings.ts), and stops at once if one is invalid.
+// 3. Applies the D1 migrations to the local database that `wrangler dev` will use.
+// 4. Builds the web chat page (src/web → dist/web, served at `/`).
+// 5. Starts the TCP gateway for the SDK's default transport (src/gateway) on TCP_PORT (default 8082),
 //    on wrangler's --ip, bridged to wrangler's /ws; it listens before wrangler serves, and a port
 //    that cannot be bound fails the whole command.
-// 5. Runs `wrangler dev` with the options given (e.g. --port 8787 --ip 127.0.0.1).
+// 6. Runs `wrangler dev` with the options given (e.g. --port 8787 --ip 127.0.0.1).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { unstable_getVarsForDev, unstable_readConfig } from "wrangler";
+import { checkSettings, describeProblemsWithValues } from "../src/config/settings.ts";
 import { buildWeb } from "./build-web.mjs";
 
 const root = resolve(import.meta.dirname, "..");
@@ -32,6 +36,44 @@ function option(name) {
   const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
   if (i < 0) return undefined;
   return args[i].includes("=") ? args[i].slice(name.length + 1) : args[i + 1];
+}
+
+/** Every `NAME:VALUE` given with `--var` (several may follow one `--var`, as wrangler reads them). */
+function varOptions() {
+  const pairs = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i].startsWith("--var=")) pairs.push(args[i].slice("--var=".length));
+    else if (args[i] === "--var")
+      while (args[i + 1] !== undefined && !args[i + 1].startsWith("-")) pairs.push(args[++i]);
+  }
+  return pairs.map((pair) => [pair.slice(0, pair.indexOf(":")), pair.slice(pair.indexOf(":") + 1)]);
+}
+
+/**
+ * Checks what `wrangler dev` will give the worker ([vars], then .dev.vars, then --var) with the
+ * worker's own rules; an invalid value stops the command before anything starts.
+ */
+function checkDevSettings() {
+  const environment = option("--env");
+  const config = unstable_readConfig({
+    config: option("--config") ?? join(root, "wrangler.toml"),
+    env: environment,
+  });
+  const bindings = unstable_getVarsForDev(
+    config.configPath,
+    undefined,
+    config.vars,
+    environment,
+    true,
+    config.secrets,
+  );
+  const vars = Object.fromEntries(Object.entries(bindings).map(([name, binding]) => [name, binding.value]));
+  for (const [name, value] of varOptions()) vars[name] = value;
+  const check = checkSettings(vars);
+  if (check.ok) return;
+  console.error(`dev: invalid settings (wrangler.toml [vars], .dev.vars or --var), not starting:`);
+  for (const problem of check.problems) console.error(`  ${describeProblemsWithValues([problem])}`);
+  process.exit(1);
 }
 
 /** Starts the gateway and resolves once it listens; exits the whole command when it cannot. */
@@ -91,6 +133,7 @@ function persistArgs() {
 }
 
 ensureDevVars();
+checkDevSettings();
 const migrate = spawnSync(
   process.execPath,
   [wrangler, "d1", "migrations", "apply", "DB", "--local", ...persistArgs()],

@@ -4,6 +4,7 @@
 //
 // The group is created through the HTTP API like an app would; every member is connected and
 // authenticated. A round sends one stamped message and waits for every other member's push.
+import { groupConversationId } from "../../src/protocol/conversation-id.ts";
 import { ImConnection } from "../clients/im-connection.ts";
 import type { ImSystem } from "../clients/systems.ts";
 import { ErrorTally, Samples, mapLimited, nowMs, round, sleep } from "../lib/stats.ts";
@@ -37,7 +38,7 @@ export async function groupFanout(system: ImSystem, o: GroupFanoutOptions): Prom
   const userIds = await system.reuseUsers(o.members, "g");
   const [ownerId, ...memberIds] = userIds as [string, ...string[]];
   const groupId = await createGroup(system, ownerId, memberIds);
-  const conversationId = `group_${groupId}`;
+  const conversationId = groupConversationId(groupId);
   const connections = await mapLimited(userIds, 20, (id) =>
     ImConnection.open(system.server.origin, system.account(id)),
   );

@@ -1,13 +1,11 @@
 // The logical connection: socket, AUTH, heartbeat, reconnect with backoff and full jitter, request matching.
 import { Cmd, Err, pb, type Encoder, type Frame } from "../protocol/codec.ts";
+import { CloseCode } from "../protocol/limits.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { IMConnectionError, IMError, IMHttpError, IMProtocolError } from "./errors.ts";
 import { BY_SEQUENCE, PendingRequests, type ResponseType } from "./pending.ts";
 import { FrameSocket, type FrameHooks, type WebSocketFactory } from "./socket.ts";
 import type { ConnectionState } from "./types.ts";
-
-/** The server closes a kicked socket with this code (PROTOCOL.md, decision 14). */
-export const KICKED_CLOSE_CODE = 4001;
 
 export interface ConnectionOptions {
   /** The WebSocket endpoint, e.g. `wss://im.example.com/ws`. */
@@ -233,7 +231,8 @@ export class Connection {
     this.isReady = false;
     clearInterval(this.heartbeat);
     this.pending.failAll(new IMConnectionError(`connection lost (${code})`));
-    if (code === KICKED_CLOSE_CODE && !this.stopped) {
+    // The server closes a kicked socket with 4001 (PROTOCOL.md, decision 14).
+    if (code === CloseCode.kicked && !this.stopped) {
       this.stopped = true;
       this.delegate.kicked({ reason: 1, message: reason });
     }

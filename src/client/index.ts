@@ -26,6 +26,7 @@ export { Backoff, fullJitterDelay, type BackoffOptions } from "./backoff.ts";
 export type { FrameHooks, WebSocketFactory } from "./socket.ts";
 export type { LoginInput, RegisterInput } from "./http-api.ts";
 export { conversationWith } from "./message.ts";
+export { groupConversationId, systemConversationId } from "../protocol/conversation-id.ts";
 export { ConversationsApi, FriendsApi, GroupsApi } from "./social-api.ts";
 export {
   GroupRole,

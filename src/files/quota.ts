@@ -1,6 +1,6 @@
 // Upload limits per uploader (GuardObject): files per minute and bytes per hour, for a signed-in
 // user by user id, for an anonymous upload by client address (the SDK's raw upload sends no token).
-import type { Settings } from "../auth/config";
+import type { Settings } from "../config/settings";
 import { throttled } from "../auth/throttle";
 import { ApiError } from "../http/envelope";
 import { HOUR_MS, MINUTE_MS } from "./limits";

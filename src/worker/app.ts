@@ -14,10 +14,9 @@ import type { AppEnv } from "./types";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
+  // First, for every path: a server with invalid settings answers nothing else (not even /health).
+  app.use(withSettings);
   app.route("/health", health);
-  app.use("/api/*", withSettings);
-  app.use("/ws", withSettings);
-  app.use("/upload", withSettings);
   app.route("/api/auth", auth);
   app.route("/api/user", userRoutes);
   app.route("/api/conversations", conversationRoutes);

@@ -1,5 +1,5 @@
 // The Hono environment shared by every route: bindings plus what middleware puts on the context.
-import type { Settings } from "../auth/config";
+import type { Settings } from "../config/settings";
 
 export interface AppEnv {
   Bindings: Env;

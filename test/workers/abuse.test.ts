@@ -2,7 +2,7 @@
 // friendship and blocks (docs/RELIABILITY.md, "Review findings (issue 12): abuse and bounds").
 import { env, listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { PresenceVisibleTo, readSettings } from "../../src/auth/config";
+import { PresenceVisibleTo, readSettings } from "../../src/config/settings";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { api, newUser, type TestUser } from "./helpers/http";

@@ -2,7 +2,7 @@
 // come from one indexed pass over the members, not one scan of every member per message.
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { readSettings } from "../../src/auth/config";
+import { readSettings } from "../../src/config/settings";
 import type { ConversationObject } from "../../src/objects/conversation/conversation-object";
 import { READERS_SQL, READ_COUNTS_SQL } from "../../src/objects/conversation/read-status";
 import type { SendInput } from "../../src/objects/rpc";

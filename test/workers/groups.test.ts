@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { readSettings } from "../../src/auth/config";
+import { readSettings } from "../../src/config/settings";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { createGroup, sendToGroup, type GroupJson } from "./helpers/groups";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";

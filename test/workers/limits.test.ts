@@ -1,8 +1,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { readSettings } from "../../src/auth/config";
-import { MAX_SYNC_CONVERSATIONS } from "../../src/objects/user/handlers/sync";
+import { readSettings } from "../../src/config/settings";
+import { MAX_SYNC_CONVERSATIONS } from "../../src/objects/user/handlers/batch-sync";
 import { Cmd, encodeFrame, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import {

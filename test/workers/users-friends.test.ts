@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { readSettings } from "../../src/auth/config";
+import { readSettings } from "../../src/config/settings";
 import { FRIEND_REQUEST_WINDOW_MS } from "../../src/auth/throttle";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";

@@ -1,7 +1,7 @@
 // What a conversation's modules work with: its stores, its fan-out and alarm, and what is read at
 // each call (the D1 binding, settings and the clock, which tests swap on a live object). Built once
 // by ConversationObject; each entry point hands it to the module that does the work.
-import type { Settings } from "../../auth/config";
+import type { Settings } from "../../config/settings";
 import type { Database } from "../../db/client";
 import type { UserObject } from "../user/user-object";
 import type { AlarmClock } from "./alarm-clock";

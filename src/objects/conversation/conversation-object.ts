@@ -6,7 +6,7 @@
 // and revokes messages. This class is its list of entry points: each one checks which conversation
 // it is (its name, read once) and hands the work to the module named after it.
 import { DurableObject } from "cloudflare:workers";
-import { readSettings, type Settings } from "../../auth/config";
+import { readSettings, type Settings } from "../../config/settings";
 import { database } from "../../db/client";
 import { ConversationType } from "../../protocol/conversation-id";
 import type {

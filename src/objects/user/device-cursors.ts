@@ -12,6 +12,7 @@
 // A device is a login session on a platform: each app login starts its own session (src/auth/
 // sessions.ts), and at most one live connection per user and platform is the default policy.
 import { migrate } from "../sql-migrations";
+import { liveSocket, type PushesAwaitingAck } from "./socket-state";
 
 const SCHEMA = [
   `CREATE TABLE device_cursors (
@@ -47,16 +48,9 @@ interface Cursor {
   aheadTo: number;
 }
 
-/** What one socket was pushed and has not yet acked. In memory: a socket lives with its object. */
-interface Track {
-  device: string;
-  pushes: Map<string, { conversationId: string; seq: number }>;
-}
-
 export class DeviceCursors {
   private readonly cache = new Map<string, Cursor>();
   private readonly dirty = new Set<string>();
-  private readonly tracks = new WeakMap<WebSocket, Track>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private prunedAt = 0;
 
@@ -106,7 +100,7 @@ export class DeviceCursors {
 
   /** The device acked a push: it holds that message. */
   acked(ws: WebSocket, serverMsgId: string): void {
-    const track = this.tracks.get(ws);
+    const track = liveSocket(ws).pushesAwaitingAck;
     const push = track?.pushes.get(serverMsgId);
     if (!track || !push) return;
     track.pushes.delete(serverMsgId);
@@ -188,13 +182,10 @@ export class DeviceCursors {
     return cursor;
   }
 
-  private track(ws: WebSocket, device: string): Track {
-    let track = this.tracks.get(ws);
-    if (!track || track.device !== device) {
-      track = { device, pushes: new Map() };
-      this.tracks.set(ws, track);
-    }
-    return track;
+  private track(ws: WebSocket, device: string): PushesAwaitingAck {
+    const socket = liveSocket(ws);
+    if (socket.pushesAwaitingAck?.device !== device) socket.pushesAwaitingAck = { device, pushes: new Map() };
+    return socket.pushesAwaitingAck;
   }
 
   /**

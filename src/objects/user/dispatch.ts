@@ -1,7 +1,7 @@
-// One inbound frame (its size is checked on arrival, in UserObject): type checks, one decode, then
-// an exhaustive switch on the command.
+// One socket's frames: each is checked against the socket's budgets and decoded once, then handled
+// by its command's entry in the table (commands.ts), in the order the frames arrived.
 import { Cmd, decodeFrame, Err, errorNotice, type Frame } from "../../protocol/codec";
-import type { Settings } from "../../auth/config";
+import type { Settings } from "../../config/settings";
 import {
   CloseCode,
   HEARTBEAT_BURST,
@@ -10,38 +10,35 @@ import {
   RANGE_SYNC_BURST,
 } from "../../protocol/limits";
 import { spendAck } from "./ack-credit";
+import { commandSpec, type CommandSpec, type GatheredCommand } from "./commands";
+import {
+  notice,
+  refuse,
+  RequestError,
+  type FrameContext,
+  type FrameScope,
+  type UserServices,
+} from "./frame-context";
+import { MAX_SENDS_PER_CALL, type PreparedSend } from "./handlers/send";
 import { TokenBucket } from "./token-bucket";
-import { notice, refuse, RequestError, type FrameContext, type UserServices } from "./frame-context";
-import { MAX_SENDS_PER_CALL, prepareSend, sendMessages, type PreparedSend } from "./handlers/send";
-import { onlineStatus, typing } from "./handlers/live";
-import { readReceipt, revokeMessage } from "./handlers/receipts";
-import { authenticate, connect, disconnect, heartbeat, serverOnly } from "./handlers/session";
-import { ackMessage, batchSync, syncRange } from "./handlers/sync";
-import { closeSocket, saveSocketState, sendFrame, socketState } from "./socket-state";
-
-type Handler = (fc: FrameContext) => void | Promise<void>;
+import {
+  closeSocket,
+  liveSocket,
+  saveSocketState,
+  sendFrame,
+  socketState,
+  type SocketBudgets,
+} from "./socket-state";
 
 /** A socket's budgets; in memory, so a hibernated socket wakes with full ones. */
-interface SocketBudgets {
-  /** Requests that are not one of the kinds below (socketRequestsPerSecond, socketRequestBurst). */
-  requests: TokenBucket;
-  /** SYNC_RANGE: the SDK fills every conversation's hole at once after a reconnect. */
-  rangeSyncs: TokenBucket;
-  /** HEARTBEAT: free up to a budget no client beating every 30 s can reach. */
-  heartbeats: TokenBucket;
-}
-const budgets = new WeakMap<WebSocket, SocketBudgets>();
 function budgetsOf(ws: WebSocket, settings: Settings): SocketBudgets {
-  let found = budgets.get(ws);
-  if (!found) {
-    found = {
-      requests: new TokenBucket(settings.socketRequestsPerSecond, settings.socketRequestBurst),
-      rangeSyncs: new TokenBucket(settings.socketRequestsPerSecond, RANGE_SYNC_BURST),
-      heartbeats: new TokenBucket(HEARTBEATS_PER_SECOND, HEARTBEAT_BURST),
-    };
-    budgets.set(ws, found);
-  }
-  return found;
+  const socket = liveSocket(ws);
+  socket.budgets ??= {
+    requests: new TokenBucket(settings.socketRequestsPerSecond, settings.socketRequestBurst),
+    rangeSyncs: new TokenBucket(settings.socketRequestsPerSecond, RANGE_SYNC_BURST),
+    heartbeats: new TokenBucket(HEARTBEATS_PER_SECOND, HEARTBEAT_BURST),
+  };
+  return socket.budgets;
 }
 
 /**
@@ -67,69 +64,15 @@ function admit(ws: WebSocket, frame: Frame, settings: Settings, authed: boolean)
   }
 }
 
-/** Handlers that need an authenticated socket (PROTOCOL.md, decision 4). */
-function authed(fc: FrameContext, handler: Handler): void | Promise<void> {
-  if (!fc.state.authed) return refuse(fc, Err.ERR_AUTH_FAILED, "authenticate first (CMD_AUTH_REQ)");
-  return handler(fc);
-}
-
-function route(fc: FrameContext): void | Promise<void> {
-  const command = fc.frame.command as Cmd;
-  switch (command) {
-    case Cmd.CMD_CONNECT_REQ:
-      return connect(fc);
-    case Cmd.CMD_HEARTBEAT_REQ:
-      return heartbeat(fc);
-    case Cmd.CMD_AUTH_REQ:
-      return authenticate(fc, Cmd.CMD_AUTH_RSP);
-    case Cmd.CMD_REAUTH_REQ:
-      return authenticate(fc, Cmd.CMD_REAUTH_RSP);
-    case Cmd.CMD_DISCONNECT_REQ:
-      return disconnect(fc);
-    case Cmd.CMD_SEND_MSG_REQ:
-      // Authenticated sends are gathered in handleFrames; this one is refused.
-      return authed(fc, () => sendMessages([prepareSend(fc)]));
-    case Cmd.CMD_MSG_ACK:
-      return authed(fc, ackMessage);
-    case Cmd.CMD_BATCH_SYNC_REQ:
-      return authed(fc, batchSync);
-    case Cmd.CMD_SYNC_RANGE_REQ:
-      return authed(fc, syncRange);
-    case Cmd.CMD_REVOKE_MSG_REQ:
-      return authed(fc, revokeMessage);
-    case Cmd.CMD_READ_RECEIPT_REQ:
-      return authed(fc, readReceipt);
-    case Cmd.CMD_ONLINE_STATUS_REQ:
-      return authed(fc, onlineStatus);
-    case Cmd.CMD_TYPING_STATUS_REQ:
-      return authed(fc, typing);
-    case Cmd.CMD_UNKNOWN:
-    case Cmd.CMD_CONNECT_RSP:
-    case Cmd.CMD_DISCONNECT_RSP:
-    case Cmd.CMD_HEARTBEAT_RSP:
-    case Cmd.CMD_AUTH_RSP:
-    case Cmd.CMD_REAUTH_RSP:
-    case Cmd.CMD_KICK_OUT:
-    case Cmd.CMD_SEND_MSG_RSP:
-    case Cmd.CMD_PUSH_MSG:
-    case Cmd.CMD_BATCH_MSG:
-    case Cmd.CMD_REVOKE_MSG_RSP:
-    case Cmd.CMD_REVOKE_MSG_PUSH:
-    case Cmd.CMD_BATCH_SYNC_RSP:
-    case Cmd.CMD_SYNC_FINISHED:
-    case Cmd.CMD_SYNC_RANGE_RSP:
-    case Cmd.CMD_ONLINE_STATUS_RSP:
-    case Cmd.CMD_STATUS_CHANGE_PUSH:
-    case Cmd.CMD_READ_RECEIPT_RSP:
-    case Cmd.CMD_READ_RECEIPT_PUSH:
-    case Cmd.CMD_TYPING_STATUS_PUSH:
-      return authed(fc, serverOnly);
-    default: {
-      const unknown: never = command;
-      const code = fc.state.authed ? Err.ERR_INVALID_PARAM : Err.ERR_AUTH_FAILED;
-      return notice(fc, code, `unknown command ${String(unknown)}`);
-    }
+/** Why the frame's command may not run on this socket now, or null (PROTOCOL.md, decision 4). */
+function unauthorized(fc: FrameContext, spec: CommandSpec | null): (() => void) | null {
+  if (!spec) {
+    const code = fc.state.authed ? Err.ERR_INVALID_PARAM : Err.ERR_AUTH_FAILED;
+    return () => notice(fc, code, `unknown command ${fc.frame.command}`);
   }
+  if (spec.needsAuth && !fc.state.authed)
+    return () => refuse(fc, Err.ERR_AUTH_FAILED, "authenticate first (CMD_AUTH_REQ)");
+  return null;
 }
 
 /** Counts a text or undecodable frame; too many in a row closes the socket (decision 3). */
@@ -180,14 +123,14 @@ function openFrame(
 }
 
 /** A refusal becomes the request's error answer; anything else is logged and answered as internal. */
-function answerFailure(fc: FrameContext, error: unknown): void {
+function answerFailure(fc: FrameScope, error: unknown): void {
   if (error instanceof RequestError) return refuse(fc, error.code, error.message);
   console.error(`user ${fc.state.userId}: command ${fc.frame.command} failed`, error);
   refuse(fc, Err.ERR_UNKNOWN, "internal error");
 }
 
 /** Runs a handler, answering its failure. */
-async function run(fc: FrameContext, handler: () => void | Promise<void>): Promise<void> {
+async function run(fc: FrameScope, handler: () => void | Promise<void>): Promise<void> {
   try {
     await handler();
   } catch (error) {
@@ -197,49 +140,53 @@ async function run(fc: FrameContext, handler: () => void | Promise<void>): Promi
 
 /**
  * Handles a socket's frames in the order they arrived. Consecutive sends to one conversation are
- * gathered and stored with one call (handlers/send.ts); any other frame first waits for the sends
- * before it, so answers and effects keep the device's order.
+ * gathered and stored with one call (commands.ts, GatheredCommand); any other frame first waits
+ * for the sends before it, so answers and effects keep the device's order.
  */
 export async function handleFrames(
   services: UserServices,
   ws: WebSocket,
   frames: readonly (string | ArrayBuffer)[],
 ): Promise<void> {
-  let sends: PreparedSend[] = [];
-  const flushSends = async () => {
-    const batch = sends;
-    sends = [];
+  let gathered: { spec: GatheredCommand; batch: PreparedSend[] } | null = null;
+  const flushGathered = async () => {
+    if (!gathered) return;
+    const { spec, batch } = gathered;
+    gathered = null;
     const [first] = batch;
     // Sends checked before the socket began to close are dropped with it, never stored unseen.
-    if (first && ws.readyState === WebSocket.OPEN) await run(first.fc, () => sendMessages(batch));
+    if (first && ws.readyState === WebSocket.OPEN) await run(first.fc, () => spec.run(batch));
   };
   for (const data of frames) {
     // Frames queued behind a DISCONNECT, a failed AUTH or a kick are not acted on: the socket is
     // closing, so their answers could never arrive and a send among them would be stored unseen.
     if (ws.readyState !== WebSocket.OPEN) return;
     const fc = openFrame(services, ws, data);
-    if (typeof fc === "function") {
-      await flushSends();
-      fc();
+    const spec = typeof fc === "function" ? null : commandSpec(fc.frame.command);
+    const refusal = typeof fc === "function" ? fc : unauthorized(fc, spec);
+    if (refusal || !spec || typeof fc === "function") {
+      // Refused in its turn: the sends before it are answered first.
+      await flushGathered();
+      refusal?.();
       continue;
     }
-    if (fc.frame.command === Cmd.CMD_SEND_MSG_REQ && fc.state.authed) {
+    if ("prepare" in spec) {
       let prepared: PreparedSend;
       try {
-        prepared = prepareSend(fc);
+        prepared = spec.prepare(fc);
       } catch (error) {
-        // Refused in its turn: the sends before it are answered first.
-        await flushSends();
+        await flushGathered();
         answerFailure(fc, error);
         continue;
       }
-      const joins = sends[0]?.input.conversationId === prepared.input.conversationId;
-      if (!joins || sends.length >= MAX_SENDS_PER_CALL) await flushSends();
-      sends.push(prepared);
+      const joins = gathered?.batch[0]?.input.conversationId === prepared.input.conversationId;
+      if (!joins || (gathered?.batch.length ?? 0) >= MAX_SENDS_PER_CALL) await flushGathered();
+      gathered ??= { spec, batch: [] };
+      gathered.batch.push(prepared);
       continue;
     }
-    await flushSends();
-    await run(fc, () => route(fc));
+    await flushGathered();
+    await run(fc, () => spec.handler(fc));
   }
-  await flushSends();
+  await flushGathered();
 }

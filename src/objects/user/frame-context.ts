@@ -1,6 +1,9 @@
-// What a command handler gets: the object's services, the socket and its state, and the frame.
-import type { Settings } from "../../auth/config";
+// What a command handler gets: the frame, its socket and the socket's state, and those of the
+// object's services it names (FrameContext<"inbox" | "settings">), so a handler's signature says
+// what it touches.
+import type { Settings } from "../../config/settings";
 import { Cmd, encodeFrame, Err, errorNotice, type Encoder, type Frame } from "../../protocol/codec";
+import { parseConversationId, type ParsedConversation } from "../../protocol/conversation-id";
 import { correlationOf, REFUSAL_RESPONSES } from "../../protocol/refusals";
 import type { Presence } from "../rpc";
 import type { DeliveredMarks } from "./delivered-marks";
@@ -32,19 +35,24 @@ export interface UserServices {
   broadcast(frame: Uint8Array, exceptSession?: string): void;
 }
 
-export interface FrameContext extends UserServices {
+/** The frame being handled and its socket. */
+export interface FrameScope {
   ws: WebSocket;
   state: SocketState;
   frame: Frame;
 }
 
+/** A frame with the services named by `K` (all of them by default). */
+export type FrameContext<K extends keyof UserServices = keyof UserServices> = FrameScope &
+  Pick<UserServices, K>;
+
 /** Answers the frame with `command`, repeating its sequence. */
-export function reply<T>(fc: FrameContext, command: Cmd, type: Encoder<T>, body: T): void {
+export function reply<T>(fc: FrameScope, command: Cmd, type: Encoder<T>, body: T): void {
   sendFrame(fc.ws, encodeFrame(command, fc.frame.sequence, type, body));
 }
 
 /** ErrorNotice (extension) for a frame that has no response type of its own. */
-export function notice(fc: FrameContext, code: Err, message: string): void {
+export function notice(fc: FrameScope, code: Err, message: string): void {
   sendFrame(fc.ws, errorNotice(code, message, fc.frame));
 }
 
@@ -52,7 +60,7 @@ export function notice(fc: FrameContext, code: Err, message: string): void {
  * Refuses a request: its own response type with the error code when it has one (so the SDK's
  * pending call completes), an ErrorNotice otherwise.
  */
-export function refuse(fc: FrameContext, code: Err, message: string): void {
+export function refuse(fc: FrameScope, code: Err, message: string): void {
   const response = REFUSAL_RESPONSES[fc.frame.command];
   if (!response) return notice(fc, code, message);
   reply(fc, response.command, response.type, {
@@ -74,7 +82,7 @@ export class RequestError extends Error {
 }
 
 /** Decodes the frame's body as `type`; a malformed body is the client's error, not ours. */
-export function decodeBody<T>(fc: FrameContext, type: { decode(bytes: Uint8Array): T }): T {
+export function decodeBody<T>(fc: FrameScope, type: { decode(bytes: Uint8Array): T }): T {
   try {
     return type.decode(fc.frame.body);
   } catch {
@@ -82,7 +90,14 @@ export function decodeBody<T>(fc: FrameContext, type: { decode(bytes: Uint8Array
   }
 }
 
+/** A request's conversation id, parsed; a malformed one refuses the request. */
+export function requestedConversation(conversationId: string | null | undefined): ParsedConversation {
+  const conversation = parseConversationId(conversationId ?? "");
+  if (!conversation) throw new RequestError(Err.ERR_INVALID_PARAM, "malformed conversation_id");
+  return conversation;
+}
+
 /** The device key of the frame's socket (device-cursors.ts). */
-export function deviceOf(fc: FrameContext): string {
+export function deviceOf(fc: FrameScope): string {
   return DeviceCursors.device(fc.state.loginSessionId, fc.state.platform);
 }

@@ -23,6 +23,8 @@ const SCHEMA = [
      hidden INTEGER NOT NULL DEFAULT 0
    )`,
   `CREATE INDEX inbox_by_time ON inbox (pinned DESC, last_time DESC, conversation_id)`,
+  // Presence's state lived in these two until it had a table of its own (presence-store.ts, whose
+  // schema moves their rows and drops them).
   `CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
   `CREATE TABLE profile (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   // Every delivery moves its row's last_time, so this index was rewritten on every message (a third
@@ -91,49 +93,12 @@ function cachedNumber(cache: Map<string, number>, key: string, rows: () => { val
 
 export class Inbox {
   private readonly sql: SqlStorage;
-  private readonly counterCache = new Map<string, number>();
   /** Each conversation's max_seq, read once: only `apply` moves it. */
   private readonly maxSeqCache = new Map<string, number>();
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
     migrate(this.sql, "inbox", SCHEMA);
-  }
-
-  private counter(name: string): number {
-    return cachedNumber(this.counterCache, name, () =>
-      this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).toArray(),
-    );
-  }
-
-  private setCounter(name: string, value: number): void {
-    this.sql.exec(
-      "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-      name,
-      value,
-    );
-    this.counterCache.set(name, value);
-  }
-
-  /** Named integers kept beside the inbox (presence state and the like). */
-  number(name: string): number {
-    return this.counter(name);
-  }
-
-  setNumber(name: string, value: number): void {
-    this.setCounter(name, value);
-  }
-
-  /** The user this object belongs to, recorded on the first connection. */
-  ownerId(): string {
-    return (
-      this.sql.exec<{ value: string }>("SELECT value FROM profile WHERE key = 'owner'").toArray()[0]?.value ??
-      ""
-    );
-  }
-
-  setOwnerId(userId: string): void {
-    this.sql.exec("INSERT OR IGNORE INTO profile (key, value) VALUES ('owner', ?)", userId);
   }
 
   /**
@@ -144,14 +109,6 @@ export class Inbox {
    */
   inboxSeq(): number {
     return this.sql.exec<{ n: number }>("SELECT COALESCE(SUM(max_seq), 0) AS n FROM inbox").one().n;
-  }
-
-  lastSeen(): number {
-    return this.counter("last_seen");
-  }
-
-  setLastSeen(at: number): void {
-    this.setCounter("last_seen", at);
   }
 
   entry(conversationId: string): InboxEntry | null {

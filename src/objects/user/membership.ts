@@ -5,7 +5,7 @@ import { database } from "../../db/client";
 import { findGroup, isGroupMember } from "../../db/groups";
 import { existingUserIds } from "../../db/users";
 import { Err } from "../../protocol/codec";
-import { ConversationType, type ParsedConversation } from "../../protocol/conversation-id";
+import { ConversationType, peerOf, type ParsedConversation } from "../../protocol/conversation-id";
 import type { UserServices } from "./frame-context";
 
 export interface Refusal {
@@ -22,7 +22,7 @@ const refusal = (code: Err, message: string): Refusal => ({ ok: false, code, mes
  * object writes D1 before it applies a join). Anything else is refused without touching the object.
  */
 export async function memberRefusal(
-  services: UserServices,
+  services: Pick<UserServices, "env" | "inbox">,
   userId: string,
   conversation: ParsedConversation,
 ): Promise<Refusal | null> {
@@ -53,13 +53,14 @@ export async function memberRefusal(
  * ERR_USER_NOT_EXIST (PROTOCOL.md, decision 2).
  */
 export async function sendRefusal(
-  services: UserServices,
+  services: Pick<UserServices, "env" | "inbox">,
   userId: string,
   conversation: ParsedConversation,
 ): Promise<Refusal | null> {
   if (conversation.type !== ConversationType.single || services.inbox.entry(conversation.id))
     return memberRefusal(services, userId, conversation);
-  const peer = conversation.members.find((m) => m !== userId) ?? userId;
+  const peer = peerOf(conversation, userId);
+  if (!peer) return memberRefusal(services, userId, conversation);
   const existing = await existingUserIds(database(services.env), [peer]);
   return existing.has(peer) ? null : refusal(Err.ERR_USER_NOT_EXIST, "receiver does not exist");
 }

@@ -5,19 +5,16 @@
 import { database } from "../../db/client";
 import { friendIds } from "../../db/social";
 import type { Presence } from "../rpc";
-import type { Inbox } from "./inbox";
+import type { PresenceStore } from "./presence-store";
 
 export const PRESENCE_GRACE_MS = 500;
 /** Tries to tell friends a user came online, the first retry after ANNOUNCE_RETRY_MS, doubling. */
 export const ANNOUNCE_ATTEMPTS = 4;
 export const ANNOUNCE_RETRY_MS = 1_000;
 
-const ANNOUNCED = "presence_announced"; // 1 when friends were last told "online"
-const OFFLINE_AT = "presence_offline_at"; // when to tell them "offline", 0 when nothing is pending
-
 export class PresenceTracker {
   constructor(
-    private readonly inbox: Inbox,
+    private readonly store: PresenceStore,
     private readonly env: Env,
   ) {}
 
@@ -27,8 +24,8 @@ export class PresenceTracker {
    * and "announced" is only recorded once they were read, so a later device tries again.
    */
   deviceOnline(status: Presence): void {
-    this.inbox.setNumber(OFFLINE_AT, 0);
-    if (this.inbox.number(ANNOUNCED) === 1 || this.announcing) return;
+    this.store.setOfflineAt(0);
+    if (this.store.announced() || this.announcing) return;
     this.announcing = this.announceOnline(status).finally(() => (this.announcing = null));
   }
 
@@ -37,7 +34,7 @@ export class PresenceTracker {
   private async announceOnline(status: Presence): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.announce(status, () => this.inbox.setNumber(ANNOUNCED, 1));
+        await this.announce(status, () => this.store.setAnnounced(true));
         return;
       } catch (error) {
         if (attempt + 1 >= ANNOUNCE_ATTEMPTS) {
@@ -54,24 +51,24 @@ export class PresenceTracker {
 
   /** The last device left: returns when the offline announcement is due. */
   lastDeviceGone(now: number): number {
-    this.inbox.setLastSeen(now);
+    this.store.setLastSeen(now);
     const due = now + PRESENCE_GRACE_MS;
-    this.inbox.setNumber(OFFLINE_AT, due);
+    this.store.setOfflineAt(due);
     return due;
   }
 
   /** The pending offline announcement's time, or 0. */
   pendingAt(): number {
-    return this.inbox.number(OFFLINE_AT);
+    return this.store.offlineAt();
   }
 
   /** From the alarm: announces "offline" if it is due and no device came back. */
   async settle(now: number, status: Presence): Promise<void> {
     const due = this.pendingAt();
     if (due === 0 || due > now) return;
-    this.inbox.setNumber(OFFLINE_AT, 0);
-    if (status.online || this.inbox.number(ANNOUNCED) !== 1) return;
-    this.inbox.setNumber(ANNOUNCED, 0);
+    this.store.setOfflineAt(0);
+    if (status.online || !this.store.announced()) return;
+    this.store.setAnnounced(false);
     await this.announce(status);
   }
 

@@ -2,13 +2,16 @@
 // the conversation object moves the member's watermark and tells the senders; here the inbox moves
 // too and the user's other devices hear of it.
 import { Cmd, encodeFrame, Err, pb } from "../../protocol/codec";
-import { ConversationType, parseConversationId } from "../../protocol/conversation-id";
+import { ConversationType, parseConversationId, peerOf } from "../../protocol/conversation-id";
 import type { MarkReadResult } from "../rpc";
 import type { UserServices } from "./frame-context";
 import { memberRefusal } from "./membership";
 
+/** What marking read touches: the conversation's object, the inbox, the user's other devices. */
+export type ReadStateServices = "env" | "inbox" | "broadcast";
+
 export async function markConversationRead(
-  services: UserServices,
+  services: Pick<UserServices, ReadStateServices>,
   userId: string,
   conversationId: string,
   serverMsgIds: string[],
@@ -23,10 +26,7 @@ export async function markConversationRead(
     const own =
       conversation.type === ConversationType.single || conversation.type === ConversationType.system;
     if (!own || refused.code !== Err.ERR_CONVERSATION_NOT_EXIST) return refused;
-    const peerId =
-      conversation.type === ConversationType.single
-        ? (conversation.members.find((m) => m !== userId) ?? "")
-        : "";
+    const peerId = peerOf(conversation, userId);
     const nothing = { readSeq: 0, advanced: false, newlyRead: [], readTime: Date.now() };
     return { ok: true, conversationType: conversation.type, peerId, ...nothing };
   }

@@ -1,5 +1,15 @@
-// Per-socket state, kept in the socket's attachment so it survives hibernation, with a WeakMap in
-// front so a hot socket is not deserialised on every frame.
+// Everything the UserObject knows about one socket, in one place:
+// - what must survive hibernation is the attachment (SocketState), versioned so a deploy that adds
+//   a field can still read the sockets an older deploy accepted;
+// - what lives only while the object is awake (budgets, ack credit, pushes awaiting their acks, the
+//   catch-up under way, the frames waiting) sits beside it in memory. A socket woken from
+//   hibernation starts those afresh, which is safe: a socket only hibernates once it is idle, when
+//   its acks have long arrived and its catch-up is over.
+// Sockets carry no tags: what could be looked up by one (the platform, the login session) can change
+// after the socket is accepted (CONNECT, AUTH), while tags cannot, and a user holds at most
+// MAX_SOCKETS_PER_USER sockets, so a scan is short.
+import type { FrameQueue } from "./frame-queue";
+import type { TokenBucket } from "./token-bucket";
 
 export interface SocketState {
   userId: string;
@@ -15,20 +25,82 @@ export interface SocketState {
   badFrames: number;
 }
 
-const cache = new WeakMap<WebSocket, SocketState>();
+/** The attachment's layout version; bump it (and add a step to `upgradeAttachment`) on a change. */
+export const ATTACHMENT_VERSION = 1;
+
+type Attachment = SocketState & { v: typeof ATTACHMENT_VERSION };
+
+/**
+ * Reads an attachment of any version this code knows. Version 0 (no `v`, written before the
+ * attachment had a version) has the same fields as version 1.
+ */
+function upgradeAttachment(raw: unknown): SocketState {
+  const stored = raw as Partial<Attachment>;
+  if (stored.v !== undefined && stored.v > ATTACHMENT_VERSION)
+    throw new Error(`socket attachment version ${stored.v} is newer than this code (${ATTACHMENT_VERSION})`);
+  return stored as Attachment;
+}
+
+/** A socket's request budgets (dispatch.ts). */
+export interface SocketBudgets {
+  /** Requests that are not one of the kinds below (socketRequestsPerSecond, socketRequestBurst). */
+  requests: TokenBucket;
+  /** SYNC_RANGE: the SDK fills every conversation's hole at once after a reconnect. */
+  rangeSyncs: TokenBucket;
+  /** HEARTBEAT: free up to a budget no client beating every 30 s can reach. */
+  heartbeats: TokenBucket;
+}
+
+/** Messages pushed to a socket and not yet acked, so its acks can be placed (device-cursors.ts). */
+export interface PushesAwaitingAck {
+  device: string;
+  pushes: Map<string, { conversationId: string; seq: number }>;
+}
+
+/** What a live socket holds in memory beside its attachment. */
+export interface LiveSocket {
+  state: SocketState;
+  /** Built on the socket's first frame (dispatch.ts). */
+  budgets: SocketBudgets | null;
+  /** Pushes it may still ack without spending its request budget (ack-credit.ts). */
+  ackCredit: number;
+  pushesAwaitingAck: PushesAwaitingAck | null;
+  /** The catch-up pushing what its last BATCH_SYNC answer left out (sync-catch-up.ts). */
+  catchUp: { cancelled: boolean } | null;
+  /** Its frames waiting to be handled, in arrival order (user-object.ts). */
+  frames: FrameQueue<string | ArrayBuffer> | null;
+}
+
+const live = new WeakMap<WebSocket, LiveSocket>();
+
+function remember(ws: WebSocket, state: SocketState): LiveSocket {
+  const memory: LiveSocket = {
+    state,
+    budgets: null,
+    ackCredit: 0,
+    pushesAwaitingAck: null,
+    catchUp: null,
+    frames: null,
+  };
+  live.set(ws, memory);
+  return memory;
+}
+
+/** The socket's memory, read from its attachment the first time it is asked after a wake. */
+export function liveSocket(ws: WebSocket): LiveSocket {
+  return live.get(ws) ?? remember(ws, upgradeAttachment(ws.deserializeAttachment()));
+}
 
 export function socketState(ws: WebSocket): SocketState {
-  let state = cache.get(ws);
-  if (!state) {
-    state = ws.deserializeAttachment() as SocketState;
-    cache.set(ws, state);
-  }
-  return state;
+  return liveSocket(ws).state;
 }
 
 export function saveSocketState(ws: WebSocket, state: SocketState): void {
-  ws.serializeAttachment(state);
-  cache.set(ws, state);
+  const attachment: Attachment = { ...state, v: ATTACHMENT_VERSION };
+  ws.serializeAttachment(attachment);
+  const found = live.get(ws);
+  if (found) found.state = state;
+  else remember(ws, state);
 }
 
 /** Sends a frame; a socket that is already closing just drops it. */

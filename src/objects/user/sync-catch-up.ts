@@ -6,8 +6,8 @@ import { Cmd, encodeFrame, pb } from "../../protocol/codec";
 import { toMessageInfo } from "../message";
 import { creditPushes, unackedPushes } from "./ack-credit";
 import { deviceOf, type FrameContext } from "./frame-context";
-import { sendFrame } from "./socket-state";
-import { fitPrefix } from "./sync-pages";
+import { liveSocket, sendFrame, type LiveSocket } from "./socket-state";
+import { fitPrefix, readConversation } from "./sync-pages";
 
 /** What one conversation's answer left out: seqs from `fromSeq` to `toSeq`, both inclusive. */
 export interface LeftOut {
@@ -28,29 +28,28 @@ export const CATCH_UP_PAGE_BYTES = 256 * 1024;
 export const CATCH_UP_ACK_WAIT_MS = 15_000;
 const ACK_POLL_MS = 50;
 
-interface Run {
-  cancelled: boolean;
-}
-
-/** One catch-up per socket: a later BATCH_SYNC replaces the earlier one's rest. */
-const runs = new WeakMap<WebSocket, Run>();
+/** One catch-up per socket (socket-state.ts): a later BATCH_SYNC replaces the earlier one's rest. */
+type Run = NonNullable<LiveSocket["catchUp"]>;
 
 /** Starts pushing `leftOut` to the socket after its answer; returns at once. */
-export function startCatchUp(fc: FrameContext, leftOut: readonly LeftOut[]): void {
-  const previous = runs.get(fc.ws);
-  if (previous) previous.cancelled = true;
+type CatchUpContext = FrameContext<"env" | "deviceCursors" | "deliveredMarks">;
+
+export function startCatchUp(fc: CatchUpContext, leftOut: readonly LeftOut[]): void {
+  const socket = liveSocket(fc.ws);
+  if (socket.catchUp) socket.catchUp.cancelled = true;
+  socket.catchUp = null;
   if (leftOut.length === 0) return;
   const run: Run = { cancelled: false };
-  runs.set(fc.ws, run);
+  socket.catchUp = run;
   // Not awaited: the socket's later frames (its MSG_ACKs among them) must be handled meanwhile.
   void pushLeftOut(fc, leftOut, run)
     .catch((error: unknown) => console.warn(`user ${fc.state.userId}: catch-up stopped`, error))
     .finally(() => {
-      if (runs.get(fc.ws) === run) runs.delete(fc.ws);
+      if (socket.catchUp === run) socket.catchUp = null;
     });
 }
 
-async function pushLeftOut(fc: FrameContext, leftOut: readonly LeftOut[], run: Run): Promise<void> {
+async function pushLeftOut(fc: CatchUpContext, leftOut: readonly LeftOut[], run: Run): Promise<void> {
   for (const { conversationId, fromSeq, toSeq } of leftOut) {
     let next = fromSeq;
     while (next <= toSeq) {
@@ -58,7 +57,7 @@ async function pushLeftOut(fc: FrameContext, leftOut: readonly LeftOut[], run: R
       // Not again what the device already holds (a live push of it during the sync, acked).
       next = Math.max(next, fc.deviceCursors.held(deviceOf(fc), conversationId) + 1);
       if (next > toSeq) break;
-      const read = await fc.env.CONVERSATION_OBJECT.getByName(conversationId).read({
+      const read = await readConversation(fc.env, conversationId, {
         userId: fc.state.userId,
         fromSeq: next,
         toSeq,

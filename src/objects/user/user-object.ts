@@ -1,10 +1,10 @@
 // UserObject: one per user. It holds the user's live sockets (hibernation API), answers their
 // frames, keeps the inbox, and takes deliveries from conversation objects to push to devices.
 import { DurableObject } from "cloudflare:workers";
-import { readSettings, type Settings } from "../../auth/config";
+import { readSettings, type Settings } from "../../config/settings";
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
 import { pushFrames } from "../../protocol/push-frames";
-import { parseConversationId, ConversationType } from "../../protocol/conversation-id";
+import { parseConversationId, peerOf } from "../../protocol/conversation-id";
 import {
   AUTH_TIMEOUT_MS,
   CloseCode,
@@ -18,18 +18,19 @@ import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, Typin
 import { handleFrames } from "./dispatch";
 import { creditPushes } from "./ack-credit";
 import { FrameQueue } from "./frame-queue";
-import { sessionEndedFrame } from "./handlers/session";
+import { closeEndedSessions } from "./kick-out";
 import type { UserServices } from "./frame-context";
 import { DeliveredMarks } from "./delivered-marks";
 import { DeliveryOrder } from "./delivery-order";
 import { DeviceCursors } from "./device-cursors";
 import { Inbox, type InboxEntry } from "./inbox";
 import { PresenceTracker } from "./presence";
+import { PresenceStore } from "./presence-store";
 import { markConversationRead } from "./read-state";
 import { RecentPushes } from "./recent-pushes";
-import { closeSocket, saveSocketState, sendFrame, socketState, type SocketState } from "./socket-state";
+import { closeSocket, liveSocket, saveSocketState, sendFrame, socketState } from "./socket-state";
 import { TokenBucket } from "./token-bucket";
-import { SUBPROTOCOL, UPGRADE_HEADERS } from "./upgrade-headers";
+import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgrade";
 
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
 const TYPING_RATE_PER_SECOND = 2;
@@ -45,17 +46,17 @@ export class UserObject extends DurableObject<Env> {
   private readonly inbox: Inbox;
   private readonly recentPushes = new RecentPushes();
   private readonly deviceCursors: DeviceCursors;
+  private readonly presenceStore: PresenceStore;
   private readonly presenceTracker: PresenceTracker;
   private readonly deliveryOrder: DeliveryOrder;
   private cachedServices: UserServices | null = null;
-  /** Each socket's frames waiting to be handled (see webSocketMessage). */
-  private readonly frameQueues = new WeakMap<WebSocket, FrameQueue<string | ArrayBuffer>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.inbox = new Inbox(ctx.storage);
     this.deviceCursors = new DeviceCursors(ctx.storage.sql);
-    this.presenceTracker = new PresenceTracker(this.inbox, env);
+    this.presenceStore = new PresenceStore(ctx.storage.sql);
+    this.presenceTracker = new PresenceTracker(this.presenceStore, env);
     this.deliveryOrder = new DeliveryOrder({
       maxSeq: (conversationId) => this.inbox.maxSeq(conversationId),
       apply: (delivery) => this.receive(delivery),
@@ -99,37 +100,16 @@ export class UserObject extends DurableObject<Env> {
 
   /** Accepts a WebSocket the worker has already authenticated (src/worker/routes/ws.ts). */
   override async fetch(request: Request): Promise<Response> {
-    const userId = request.headers.get(UPGRADE_HEADERS.userId);
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !userId) {
-      return Response.json(
-        { code: 400, message: "expected an authenticated WebSocket upgrade" },
-        { status: 400 },
-      );
-    }
-    if (this.ctx.getWebSockets().length >= MAX_SOCKETS_PER_USER) {
-      return Response.json(
-        { code: 429, message: `too many connections: at most ${MAX_SOCKETS_PER_USER} per user` },
-        { status: 429 },
-      );
-    }
+    const state = socketStateFromUpgrade(request);
+    if (!state) return upgradeRefusal(400, "expected an authenticated WebSocket upgrade");
+    if (this.ctx.getWebSockets().length >= MAX_SOCKETS_PER_USER)
+      return upgradeRefusal(429, `too many connections: at most ${MAX_SOCKETS_PER_USER} per user`);
     const { 0: client, 1: server } = new WebSocketPair();
-    const state: SocketState = {
-      userId,
-      platform: request.headers.get(UPGRADE_HEADERS.platform) ?? "",
-      deviceId: request.headers.get(UPGRADE_HEADERS.deviceId) ?? "",
-      sessionId: crypto.randomUUID(),
-      loginSessionId: request.headers.get(UPGRADE_HEADERS.sessionId) ?? "",
-      authed: false,
-      openedAt: Date.now(),
-      badFrames: 0,
-    };
-    this.inbox.setOwnerId(userId);
-    this.ctx.acceptWebSocket(server, [`session:${state.sessionId}`]);
+    this.presenceStore.recordUserId(state.userId);
+    this.ctx.acceptWebSocket(server);
     saveSocketState(server, state);
     await this.armAlarm(state.openedAt + AUTH_TIMEOUT_MS);
-    const headers = new Headers();
-    if (request.headers.get(UPGRADE_HEADERS.subprotocol)) headers.set("Sec-WebSocket-Protocol", SUBPROTOCOL);
-    return new Response(null, { status: 101, webSocket: client, headers });
+    return upgradeAccepted(request, client);
   }
 
   /**
@@ -142,15 +122,12 @@ export class UserObject extends DurableObject<Env> {
     const bytes = typeof data === "string" ? data.length : data.byteLength;
     if (bytes > MAX_FRAME_BYTES)
       return closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
-    let queue = this.frameQueues.get(ws);
-    if (!queue) {
-      queue = new FrameQueue((frames) => handleFrames(this.services(), ws, frames), {
-        maxFrames: MAX_QUEUED_FRAMES,
-        maxBytes: MAX_QUEUED_BYTES,
-      });
-      this.frameQueues.set(ws, queue);
-    }
-    const handled = queue.push(data, bytes);
+    const socket = liveSocket(ws);
+    socket.frames ??= new FrameQueue((frames) => handleFrames(this.services(), ws, frames), {
+      maxFrames: MAX_QUEUED_FRAMES,
+      maxBytes: MAX_QUEUED_BYTES,
+    });
+    const handled = socket.frames.push(data, bytes);
     if (!handled) {
       const reason = `too many frames waiting: at most ${MAX_QUEUED_FRAMES} frames or ${MAX_QUEUED_BYTES} bytes`;
       return closeSocket(ws, CloseCode.policyViolation, reason);
@@ -211,6 +188,14 @@ export class UserObject extends DurableObject<Env> {
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
+  /**
+   * The user this object belongs to: its name (every caller reaches it with getByName), or, in an
+   * alarm set before Cloudflare kept names with alarms, the id recorded on the first connection.
+   */
+  private userId(): string {
+    return this.ctx.id.name ?? this.presenceStore.userId();
+  }
+
   /** Online when any device is authenticated; its platforms; when it was last seen. */
   private status(): Presence {
     const platforms = new Set<string>();
@@ -220,18 +205,13 @@ export class UserObject extends DurableObject<Env> {
     }
     const online = platforms.size > 0;
     return {
-      userId: this.inbox.ownerId(),
+      userId: this.userId(),
       online,
       platforms: [...platforms],
-      lastSeen: online ? Date.now() : this.inbox.lastSeen(),
+      lastSeen: online ? Date.now() : this.presenceStore.lastSeen(),
     };
   }
 
-  /**
-   * RPC from a ConversationObject: messages for this user, in seq order. The inbox keeps the new
-   * ones (a repeated delivery changes nothing) and every authenticated device gets them, except
-   * the device that sent a message, which had its SEND_MSG_RSP.
-   */
   /**
    * Logout, a password change or an admin ended these login sessions (all but `keep` when
    * `loginSessionIds` is null): their sockets get KICK_OUT (reason 2) and close, so a revoked
@@ -239,28 +219,26 @@ export class UserObject extends DurableObject<Env> {
    */
   async endSessions(loginSessionIds: readonly string[] | null, keep: string | null): Promise<void> {
     const ended = (id: string) => (loginSessionIds === null ? id !== keep : loginSessionIds.includes(id));
-    let closedAuthed = false;
-    for (const ws of this.ctx.getWebSockets()) {
-      const state = socketState(ws);
-      if (!ended(state.loginSessionId)) continue;
-      closedAuthed ||= state.authed;
-      saveSocketState(ws, { ...state, authed: false });
-      sendFrame(ws, sessionEndedFrame());
-      closeSocket(ws, CloseCode.kicked, "session ended");
-    }
+    const closedAuthed = closeEndedSessions(this.ctx.getWebSockets(), ended);
     // Friends hear "offline" as after any last device left (webSocketClose skips sockets no
     // longer authenticated).
     const stillOnline = this.ctx.getWebSockets().some((ws) => socketState(ws).authed);
     if (closedAuthed && !stillOnline) await this.armAlarm(this.presenceTracker.lastDeviceGone(Date.now()));
   }
 
+  /**
+   * RPC from a ConversationObject: messages for this user, in seq order. The inbox keeps the new
+   * ones (a repeated delivery changes nothing) and every authenticated device gets them, except
+   * the device that sent a message, which had its SEND_MSG_RSP.
+   */
   async deliver(delivery: Delivery): Promise<void> {
     await this.deliveryOrder.deliver(delivery);
   }
 
   /** A delivery, in its turn (delivery-order.ts): into the inbox, then to the devices. */
   private receive(delivery: Delivery): void {
-    const fresh = this.inbox.apply(delivery, peerOf(delivery));
+    const conversation = parseConversationId(delivery.conversationId);
+    const fresh = this.inbox.apply(delivery, conversation ? peerOf(conversation, delivery.recipientId) : "");
     if (fresh.length === 0) return;
     for (const m of fresh) {
       if (m.senderId !== delivery.recipientId)
@@ -361,11 +339,4 @@ export class UserObject extends DurableObject<Env> {
       this.deviceCursors.pushed(ws, device, conversationId, entry.pushed);
     }
   }
-}
-
-function peerOf(delivery: Delivery): string {
-  const conversation = parseConversationId(delivery.conversationId);
-  if (conversation?.type !== ConversationType.single) return "";
-  const [a, b] = conversation.members;
-  return a === delivery.recipientId ? b : a;
 }

@@ -1,6 +1,6 @@
 // The Contacts tab's groups: the user's groups, a form to create one with friends, and a form to
 // join one by its ID. The forms are built once, so a re-render never loses what is being typed.
-import type { Friend, Group } from "edge-im/client";
+import { groupConversationId, type Friend, type Group } from "edge-im/client";
 import { errorText, type AppContext } from "../context.ts";
 import { h, replace } from "../dom.ts";
 import { card, personRow } from "./people.ts";
@@ -92,7 +92,7 @@ export class GroupsCard {
               {
                 class: "small",
                 type: "button",
-                onclick: () => this.ctx.openConversation(`group_${g.groupID}`),
+                onclick: () => this.ctx.openConversation(groupConversationId(g.groupID)),
               },
               "Open",
             ),
@@ -131,7 +131,7 @@ export class GroupsCard {
       (group) => {
         done();
         this.ctx.directory.addGroups([group]);
-        this.ctx.openConversation(`group_${group.groupID}`);
+        this.ctx.openConversation(groupConversationId(group.groupID));
         this.changed();
       },
       (error: unknown) => this.ctx.toast(errorText(error)),

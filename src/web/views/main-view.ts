@@ -1,7 +1,7 @@
 // The signed-in page: sidebar (who I am, connection, Chats and Contacts tabs) and the chat pane.
 // It routes the client's events to the list and the open chat, and is the views' AppContext.
 import type { IMClient, Message, ReceiptEvent, User } from "edge-im/client";
-import { MessageType } from "edge-im/client";
+import { MessageType, systemConversationId } from "edge-im/client";
 import type { AppContext } from "../context.ts";
 import { ConversationList } from "../conversations.ts";
 import { Directory } from "../directory.ts";
@@ -147,7 +147,7 @@ export class MainView implements AppContext {
 
   private onMessages(conversationId: string, messages: readonly Message[]): void {
     this.conversations.addMessages(conversationId, messages);
-    if (conversationId === `system_${this.me.userID}`) {
+    if (conversationId === systemConversationId(this.me.userID)) {
       this.onNotices(messages);
       return;
     }

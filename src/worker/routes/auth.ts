@@ -12,7 +12,7 @@ import { findUserById, findUserByUsername, setPasswordHash, toUserJson, type Use
 import type { LoginResult } from "../../protocol/http-shapes";
 import { ApiError, CredentialsRefused, ok, unauthorized } from "../../http/envelope";
 import { jsonBody } from "../../http/validate";
-import type { Settings } from "../../auth/config";
+import type { Settings } from "../../config/settings";
 import {
   clientAddress,
   loginAllowed,

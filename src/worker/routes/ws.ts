@@ -6,7 +6,7 @@ import { verifyAccessToken } from "../../auth/jwt";
 import { sessionStands } from "../../auth/sessions";
 import { database } from "../../db/client";
 import { TransportError, unauthorized } from "../../http/envelope";
-import { UPGRADE_HEADERS, SUBPROTOCOL } from "../../objects/user/upgrade-headers";
+import { UPGRADE_HEADERS, SUBPROTOCOL } from "../../objects/user/upgrade";
 import { bearerToken } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
 

@@ -1,4 +1,6 @@
 // SEND_MSG_REQ: validate, hand to the conversation's object, answer SEND_MSG_RSP (the SDK's ACK).
+// A device's consecutive sends to one conversation are gathered (dispatch.ts) and stored with one
+// call.
 import { Cmd, Err, pb, type MessageInfo } from "../../../protocol/codec";
 import { ConversationType, parseConversationId } from "../../../protocol/conversation-id";
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../protocol/limits";
@@ -87,14 +89,19 @@ export function validateOutgoing(
 /** Most messages one call to a conversation object carries (a device's queued sends). */
 export const MAX_SENDS_PER_CALL = 32;
 
+/** What sending touches: the limiter and settings, membership, the conversation, the inbox's order. */
+export type SendContext = FrameContext<
+  "env" | "inbox" | "settings" | "sendLimiter" | "deliveryOrder" | "deviceCursors"
+>;
+
 /** A SEND_MSG_REQ that passed its checks, waiting to go to its conversation with its neighbours. */
 export interface PreparedSend {
-  fc: FrameContext;
+  fc: SendContext;
   input: OutgoingSend;
 }
 
 /** Decodes and checks one SEND_MSG_REQ and takes its token from the send limiter. */
-export function prepareSend(fc: FrameContext): PreparedSend {
+export function prepareSend(fc: SendContext): PreparedSend {
   // The token is taken first: a malformed send costs the sender as much as a good one, since
   // sends take nothing from the socket's request budget (dispatch.ts).
   if (!fc.sendLimiter.take()) {

@@ -1,28 +1,19 @@
-// BATCH_SYNC (after every (re)auth) and SYNC_RANGE (gap fill). The user's inbox says which
-// conversations exist and how far each goes; the conversation objects hold the messages.
-import { Cmd, Err, pb, type ConversationMessages, type MessageInfo } from "../../../protocol/codec";
+// BATCH_SYNC_REQ (after every AUTH): the user's inbox says which conversations exist and how far
+// each goes; the conversation objects hold the messages. What does not fit the answer follows it
+// (sync-catch-up.ts) or is asked for with SYNC_RANGE (sync-range.ts).
+import { Cmd, Err, pb, type ConversationMessages } from "../../../protocol/codec";
 import { parseConversationId } from "../../../protocol/conversation-id";
-import { DEFAULT_SYNC_COUNT, MAX_SYNC_COUNT, SYNC_RESPONSE_BUDGET_BYTES } from "../../../protocol/limits";
+import { SYNC_RESPONSE_BUDGET_BYTES } from "../../../protocol/limits";
 import { toMessageInfo, type StoredMessage } from "../../message";
-import type { ReadQuery, ReadResult } from "../../rpc";
+import type { ReadResult } from "../../rpc";
 import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
-import { memberRefusal } from "../membership";
 import { startCatchUp, type LeftOut } from "../sync-catch-up";
-import { fitPrefix } from "../sync-pages";
+import { clampCount, fitPrefix, readConversation } from "../sync-pages";
 
 /** Most conversation states one BATCH_SYNC may list. */
 export const MAX_SYNC_CONVERSATIONS = 1_000;
 /** Conversation objects read in parallel during one batch sync. */
 const READ_CONCURRENCY = 16;
-
-function clampCount(requested: number | null | undefined): number {
-  const n = requested ?? 0;
-  return n > 0 ? Math.min(n, MAX_SYNC_COUNT) : DEFAULT_SYNC_COUNT;
-}
-
-function readConversation(fc: FrameContext, conversationId: string, query: ReadQuery): Promise<ReadResult> {
-  return fc.env.CONVERSATION_OBJECT.getByName(conversationId).read(query);
-}
 
 async function mapLimited<T, R>(
   items: readonly T[],
@@ -70,7 +61,9 @@ interface SyncPlan {
   inboxMaxSeq: number;
 }
 
-export async function batchSync(fc: FrameContext): Promise<void> {
+type BatchSyncServices = "env" | "inbox" | "deviceCursors" | "deliveredMarks";
+
+export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<void> {
   const req = decodeBody(fc, pb.BatchSyncRequest);
   const states = req.conversationStates ?? [];
   if (states.length > MAX_SYNC_CONVERSATIONS) {
@@ -122,7 +115,7 @@ export async function batchSync(fc: FrameContext): Promise<void> {
     async (plan): Promise<ReadResult | null | "failed"> => {
       if (plan.lastSeq !== null && plan.lastSeq >= plan.inboxMaxSeq) return null; // nothing new: no read
       try {
-        return await readConversation(fc, plan.conversationId, {
+        return await readConversation(fc.env, plan.conversationId, {
           userId: fc.state.userId,
           fromSeq: (plan.lastSeq ?? 0) + 1,
           toSeq: 0,
@@ -184,56 +177,4 @@ export async function batchSync(fc: FrameContext): Promise<void> {
   });
   // The rest follows the answer as pushes; a client that follows has_more asks for it itself.
   startCatchUp(fc, leftOut);
-}
-
-export async function syncRange(fc: FrameContext): Promise<void> {
-  const req = decodeBody(fc, pb.SyncRangeRequest);
-  const conversation = parseConversationId(req.conversationId ?? "");
-  if (!conversation) throw new RequestError(Err.ERR_INVALID_PARAM, "malformed conversation_id");
-  const startSeq = Math.max(1, Number(req.startSeq ?? 0));
-  const endSeq = Number(req.endSeq ?? 0);
-  if (endSeq < 0 || (endSeq > 0 && endSeq < startSeq)) {
-    throw new RequestError(Err.ERR_INVALID_PARAM, "end_seq must be 0 (newest) or at least start_seq");
-  }
-  const limit = clampCount(req.count);
-  const refused = await memberRefusal(fc, fc.state.userId, conversation);
-  if (refused) throw new RequestError(refused.code, refused.message);
-  // One more than asked tells whether the range goes on past this page.
-  const read = await readConversation(fc, conversation.id, {
-    userId: fc.state.userId,
-    fromSeq: startSeq,
-    toSeq: endSeq,
-    limit: limit + 1,
-    newest: false,
-    maxBytes: SYNC_RESPONSE_BUDGET_BYTES,
-  });
-  if (!read.ok) throw new RequestError(read.code, read.message);
-  const page = read.messages.slice(0, limit);
-  const { kept } = fitPrefix(page, SYNC_RESPONSE_BUDGET_BYTES);
-  const last = kept[kept.length - 1];
-  const requestedEnd = endSeq > 0 ? Math.min(endSeq, read.maxSeq) : read.maxSeq;
-  // Cut here, or already by the conversation's byte bound: seqs are gapless, so the range goes on
-  // whenever the last message given is short of its end.
-  const cut = kept.length < read.messages.length || (last !== undefined && last.seq < requestedEnd);
-  // A sync answer is a delivery: marked up to what the device was given, not what was read.
-  if (last) fc.deliveredMarks.mark(fc.state.userId, conversation.id, last.seq);
-  const messages: MessageInfo[] = kept.map(toMessageInfo);
-  reply(fc, Cmd.CMD_SYNC_RANGE_RSP, pb.SyncRangeResponse, {
-    errorCode: Err.ERR_SUCCESS,
-    requestId: req.requestId,
-    conversationId: conversation.id,
-    messages,
-    startSeq,
-    endSeq: cut && last ? last.seq : requestedEnd,
-    hasMore: cut,
-  });
-}
-
-/** MSG_ACK: the device has the message; its conversation's delivered watermark moves. */
-export function ackMessage(fc: FrameContext): void {
-  const ack = decodeBody(fc, pb.MessageAck);
-  fc.deviceCursors.acked(fc.ws, ack.serverMsgId ?? "");
-  const pushed = fc.recentPushes.take(ack.serverMsgId ?? "");
-  if (!pushed) return; // an ack for an old push: its delivery was already counted by sync
-  fc.deliveredMarks.mark(fc.state.userId, pushed.conversationId, pushed.seq);
 }

@@ -1,38 +1,32 @@
-// CONNECT, HEARTBEAT, AUTH / REAUTH and DISCONNECT.
-import { DevicePolicy } from "../../../auth/config";
+// AUTH_REQ and REAUTH_REQ: the token is checked, the socket becomes its session's, and the device
+// policy kicks the connections this one displaces.
+import { DevicePolicy } from "../../../config/settings";
 import { verifyAccessToken } from "../../../auth/jwt";
 import { sessionStands } from "../../../auth/sessions";
 import { database } from "../../../db/client";
-import { Cmd, Err, encodeFrame, encodeRawFrame, pb } from "../../../protocol/codec";
+import { Cmd, Err, pb } from "../../../protocol/codec";
 import { CloseCode } from "../../../protocol/limits";
-import { decodeBody, notice, reply, type FrameContext } from "../frame-context";
+import { decodeBody, reply, type FrameContext } from "../frame-context";
+import { kickOutFrame, KickReason } from "../kick-out";
 import { closeSocket, saveSocketState, sendFrame, socketState } from "../socket-state";
-
-/** KickOutNotification.reason values (PROTOCOL.md). */
-export const KickReason = { anotherDevice: 1, accountProblem: 2 } as const;
-
-export function connect(fc: FrameContext): void {
-  const req = decodeBody(fc, pb.ConnectRequest);
-  if (req.platform && !fc.state.platform) {
-    saveSocketState(fc.ws, { ...fc.state, platform: req.platform.slice(0, 32) });
-  }
-  reply(fc, Cmd.CMD_CONNECT_RSP, pb.ConnectResponse, {
-    errorCode: Err.ERR_SUCCESS,
-    serverTime: Date.now(),
-    sessionId: fc.state.sessionId,
-  });
-}
-
-export function heartbeat(fc: FrameContext): void {
-  decodeBody(fc, pb.HeartbeatRequest);
-  reply(fc, Cmd.CMD_HEARTBEAT_RSP, pb.HeartbeatResponse, { serverTime: Date.now() });
-}
 
 /**
  * AUTH (and REAUTH on a live socket): the token must be valid and name the user whose token opened
  * the socket (PROTOCOL.md, decision 5). A refusal answers with the code, then closes the socket.
  */
-export async function authenticate(fc: FrameContext, response: Cmd): Promise<void> {
+export function auth(fc: AuthContext): Promise<void> {
+  return authenticate(fc, Cmd.CMD_AUTH_RSP);
+}
+
+export function reauth(fc: AuthContext): Promise<void> {
+  return authenticate(fc, Cmd.CMD_REAUTH_RSP);
+}
+
+type AuthContext = FrameContext<
+  "env" | "ctx" | "settings" | "inbox" | "presence" | "currentStatus" | "authenticated"
+>;
+
+async function authenticate(fc: AuthContext, response: Cmd): Promise<void> {
   const req = decodeBody(fc, pb.AuthRequest);
   const fail = (code: Err, message: string) => {
     reply(fc, response, pb.AuthResponse, { errorCode: code, errorMsg: message });
@@ -82,16 +76,15 @@ export async function authenticate(fc: FrameContext, response: Cmd): Promise<voi
  * Enforces the device policy once a socket has authenticated: the newest connection wins, the
  * older ones it displaces get KICK_OUT (reason 1) and close with 4001 (PROTOCOL.md, decision 14).
  */
-function kickOthers(fc: FrameContext, platform: string): void {
+function kickOthers(fc: FrameContext<"ctx" | "settings">, platform: string): void {
   const policy = fc.settings.devicePolicy;
   if (policy === DevicePolicy.all) return;
-  const kick = encodeFrame(Cmd.CMD_KICK_OUT, 0, pb.KickOutNotification, {
-    reason: KickReason.anotherDevice,
-    message:
-      policy === DevicePolicy.single
-        ? "logged in on another device"
-        : `logged in on another ${platform} device`,
-  });
+  const kick = kickOutFrame(
+    KickReason.anotherDevice,
+    policy === DevicePolicy.single
+      ? "logged in on another device"
+      : `logged in on another ${platform} device`,
+  );
   for (const ws of fc.ctx.getWebSockets()) {
     if (ws === fc.ws) continue;
     const other = socketState(ws);
@@ -102,21 +95,4 @@ function kickOthers(fc: FrameContext, platform: string): void {
     sendFrame(ws, kick);
     closeSocket(ws, CloseCode.kicked, "kicked: logged in on another device");
   }
-}
-
-/** KICK_OUT for a socket whose login session was ended (logout elsewhere, password change, admin). */
-export function sessionEndedFrame(): Uint8Array {
-  return encodeFrame(Cmd.CMD_KICK_OUT, 0, pb.KickOutNotification, {
-    reason: KickReason.accountProblem,
-    message: "this session has ended: log in again",
-  });
-}
-
-export function disconnect(fc: FrameContext): void {
-  sendFrame(fc.ws, encodeRawFrame(Cmd.CMD_DISCONNECT_RSP, fc.frame.sequence, new Uint8Array()));
-  closeSocket(fc.ws, CloseCode.normal, "client disconnected");
-}
-
-export function serverOnly(fc: FrameContext): void {
-  notice(fc, Err.ERR_INVALID_PARAM, `command ${fc.frame.command} is sent by the server, not the client`);
 }

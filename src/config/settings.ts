@@ -1,0 +1,227 @@
+// The server's settings, read from the environment ([vars] in wrangler.toml, secrets, .dev.vars) and
+// checked once with zod. An unset variable takes its default; a set but invalid one stops the
+// server: the worker answers every request 503 and logs which variable is wrong and what it expects
+// (src/worker/middleware/settings.ts). Plain erasable TypeScript with `.ts` imports, so that
+// scripts/dev.mjs checks the same rules under Node before it starts anything.
+import { z } from "zod";
+import { DEFAULT_UPLOAD_MAX_BYTES } from "../files/limits.ts";
+import { DEFAULT_MESSAGE_MAX_BYTES } from "../protocol/limits.ts";
+
+/** How many live connections a user may hold (PROTOCOL.md, "Kick"). */
+export const DevicePolicy = {
+  /** One per (user, platform): a new one on the same platform kicks the old. The default. */
+  perPlatform: "per-platform",
+  /** One in total: any new connection kicks the others. */
+  single: "single",
+  /** No limit. */
+  all: "all",
+} as const;
+export type DevicePolicy = (typeof DevicePolicy)[keyof typeof DevicePolicy];
+
+/** Who may see a user's presence (ONLINE_STATUS_REQ): their friends only (the default) or anyone. */
+export const PresenceVisibleTo = { friends: "friends", everyone: "everyone" } as const;
+export type PresenceVisibleTo = (typeof PresenceVisibleTo)[keyof typeof PresenceVisibleTo];
+
+export interface Settings {
+  jwtSecret: string;
+  bcryptCost: number;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  messageMaxBytes: number;
+  /** Per-user send rate: a token bucket refilled at this rate, holding at most `sendBurst`. */
+  sendRatePerSecond: number;
+  sendBurst: number;
+  /** Frames one socket may send a second, and in a burst; beyond, each gets ERR_SEND_TOO_FAST. */
+  socketRequestsPerSecond: number;
+  socketRequestBurst: number;
+  devicePolicy: DevicePolicy;
+  /** New friend requests (each a notice to its receiver) one user may send an hour. */
+  friendRequestsPerHour: number;
+  /** After a rejection, a request to the same user is refused for this long. */
+  friendRequestCooldownSeconds: number;
+  /** Whose ONLINE_STATUS_REQ sees a user's platforms and last_seen; others see "offline". */
+  presenceVisibleTo: PresenceVisibleTo;
+  /** Largest group, owner included. */
+  groupMaxMembers: number;
+  /** Groups up to this size list read_by and push read receipts; larger ones keep read counts only. */
+  groupReceiptMaxMembers: number;
+  /** Largest upload in bytes. */
+  uploadMaxBytes: number;
+  /** When true, uploads without a token are refused (the SDK's raw upload sends none). */
+  uploadRequireToken: boolean;
+  /** Anonymous uploads per client address: files per minute and bytes per hour. */
+  uploadAnonPerMinute: number;
+  uploadAnonBytesPerHour: number;
+  /** Uploads per signed-in user: files per minute and bytes per hour. */
+  uploadUserPerMinute: number;
+  uploadUserBytesPerHour: number;
+}
+
+/** Minimum secret length: an HS256 key shorter than 32 bytes is guessable offline. */
+const MIN_SECRET_LENGTH = 32;
+
+/** The one variable whose value is never shown, not even when it is wrong. */
+const SECRET_VARIABLE = "JWT_SECRET";
+
+const secret = z
+  .string({ error: `must be set to a secret of at least ${MIN_SECRET_LENGTH} characters` })
+  .min(MIN_SECRET_LENGTH, { error: `must be at least ${MIN_SECRET_LENGTH} characters long` });
+
+/**
+ * A whole number above zero: anything Number() reads as one ("20", "1e3", or a number given as a
+ * JSON value in [vars]).
+ */
+function positiveInt(fallback: number) {
+  return z
+    .custom<string | number>(
+      (value) =>
+        (typeof value === "string" || typeof value === "number") &&
+        Number.isInteger(Number(value)) &&
+        Number(value) > 0,
+      { error: "must be a positive integer" },
+    )
+    .transform(Number)
+    .default(fallback);
+}
+
+/** "true" or "1" switch it on, "false" or "0" off (a JSON boolean in [vars] too); unset is off. */
+const flag = z
+  .union([z.boolean(), z.enum(["true", "1", "false", "0"])], { error: 'must be "true" or "false"' })
+  .transform((value) => value === true || value === "true" || value === "1")
+  .default(false);
+
+function oneOf<const T extends Record<string, string>>(values: T, fallback: T[keyof T]) {
+  const listed = Object.values(values)
+    .map((value) => `"${value}"`)
+    .join(", ");
+  return z.enum(values, { error: `must be one of ${listed}` }).default(fallback);
+}
+
+/** Every setting by its variable name, with its rule and its default. */
+const environment = z
+  .object({
+    JWT_SECRET: secret,
+    BCRYPT_COST: positiveInt(10),
+    ACCESS_TOKEN_TTL_SECONDS: positiveInt(2_592_000),
+    REFRESH_TOKEN_TTL_SECONDS: positiveInt(2_592_000),
+    MESSAGE_MAX_BYTES: positiveInt(DEFAULT_MESSAGE_MAX_BYTES),
+    SEND_RATE_PER_SECOND: positiveInt(20),
+    SEND_BURST: positiveInt(50),
+    SOCKET_REQUESTS_PER_SECOND: positiveInt(50),
+    SOCKET_REQUEST_BURST: positiveInt(100),
+    GROUP_MAX_MEMBERS: positiveInt(2000),
+    GROUP_RECEIPT_MAX_MEMBERS: positiveInt(100),
+    UPLOAD_MAX_BYTES: positiveInt(DEFAULT_UPLOAD_MAX_BYTES),
+    UPLOAD_REQUIRE_TOKEN: flag,
+    UPLOAD_ANON_PER_MINUTE: positiveInt(30),
+    UPLOAD_ANON_BYTES_PER_HOUR: positiveInt(1024 ** 3),
+    UPLOAD_USER_PER_MINUTE: positiveInt(60),
+    UPLOAD_USER_BYTES_PER_HOUR: positiveInt(2 * 1024 ** 3),
+    DEVICE_POLICY: oneOf(DevicePolicy, DevicePolicy.perPlatform),
+    FRIEND_REQUESTS_PER_HOUR: positiveInt(60),
+    FRIEND_REQUEST_COOLDOWN_SECONDS: positiveInt(86_400),
+    PRESENCE_VISIBLE_TO: oneOf(PresenceVisibleTo, PresenceVisibleTo.friends),
+  })
+  .transform((vars): Settings => ({
+    jwtSecret: vars.JWT_SECRET,
+    bcryptCost: vars.BCRYPT_COST,
+    accessTokenTtlSeconds: vars.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: vars.REFRESH_TOKEN_TTL_SECONDS,
+    messageMaxBytes: vars.MESSAGE_MAX_BYTES,
+    sendRatePerSecond: vars.SEND_RATE_PER_SECOND,
+    sendBurst: vars.SEND_BURST,
+    socketRequestsPerSecond: vars.SOCKET_REQUESTS_PER_SECOND,
+    socketRequestBurst: vars.SOCKET_REQUEST_BURST,
+    groupMaxMembers: vars.GROUP_MAX_MEMBERS,
+    groupReceiptMaxMembers: vars.GROUP_RECEIPT_MAX_MEMBERS,
+    uploadMaxBytes: vars.UPLOAD_MAX_BYTES,
+    uploadRequireToken: vars.UPLOAD_REQUIRE_TOKEN,
+    uploadAnonPerMinute: vars.UPLOAD_ANON_PER_MINUTE,
+    uploadAnonBytesPerHour: vars.UPLOAD_ANON_BYTES_PER_HOUR,
+    uploadUserPerMinute: vars.UPLOAD_USER_PER_MINUTE,
+    uploadUserBytesPerHour: vars.UPLOAD_USER_BYTES_PER_HOUR,
+    devicePolicy: vars.DEVICE_POLICY,
+    friendRequestsPerHour: vars.FRIEND_REQUESTS_PER_HOUR,
+    friendRequestCooldownSeconds: vars.FRIEND_REQUEST_COOLDOWN_SECONDS,
+    presenceVisibleTo: vars.PRESENCE_VISIBLE_TO,
+  }));
+
+/** One variable set to something its rule refuses. */
+export interface SettingProblem {
+  /** The variable, e.g. SEND_RATE_PER_SECOND. */
+  variable: string;
+  /** What it must be, e.g. "must be a positive integer". */
+  expected: string;
+  /** The value as set, quoted; absent for JWT_SECRET, whose value is never shown, and when unset. */
+  got?: string;
+}
+
+export type SettingsCheck = { ok: true; settings: Settings } | { ok: false; problems: SettingProblem[] };
+
+/** Checks the environment against every rule; pure, no cache (readSettings caches). */
+export function checkSettings(env: Readonly<Record<string, unknown>>): SettingsCheck {
+  const parsed = environment.safeParse(env);
+  if (parsed.success) return { ok: true, settings: parsed.data };
+  const problems = new Map<string, SettingProblem>();
+  for (const issue of parsed.error.issues) {
+    const variable = String(issue.path[0] ?? "environment");
+    if (problems.has(variable)) continue;
+    const value = env[variable];
+    const shown = variable !== SECRET_VARIABLE && value !== undefined;
+    problems.set(variable, {
+      variable,
+      expected: issue.message,
+      ...(shown ? { got: JSON.stringify(value) } : {}),
+    });
+  }
+  return { ok: false, problems: [...problems.values()] };
+}
+
+/** "SEND_RATE_PER_SECOND must be a positive integer; DEVICE_POLICY must be one of …": for clients. */
+export function describeProblems(problems: readonly SettingProblem[]): string {
+  return problems.map((p) => `${p.variable} ${p.expected}`).join("; ");
+}
+
+/** The same with each bad value (never the secret's): for the operator's log. */
+export function describeProblemsWithValues(problems: readonly SettingProblem[]): string {
+  return problems
+    .map((p) => `${p.variable} ${p.expected}${p.got === undefined ? "" : ` (got ${p.got})`}`)
+    .join("; ");
+}
+
+/** Thrown by readSettings when the environment is invalid. */
+export class SettingsError extends Error {
+  readonly problems: readonly SettingProblem[];
+
+  constructor(problems: readonly SettingProblem[]) {
+    super(`server misconfigured: ${describeProblems(problems)}`);
+    this.name = "SettingsError";
+    this.problems = problems;
+  }
+}
+
+// One check per environment object: an isolate gets the same env for every request, and each
+// Durable Object keeps its own. A failure is cached too, and logged once.
+const checked = new WeakMap<object, SettingsCheck>();
+let lastLogged: string | undefined;
+
+/** The cached check of this environment; the first failure of a configuration is logged once. */
+export function settingsOf(env: object): SettingsCheck {
+  let result = checked.get(env);
+  if (result) return result;
+  result = checkSettings(env as Readonly<Record<string, unknown>>);
+  checked.set(env, result);
+  if (!result.ok) {
+    const line = `server misconfigured, every request is refused until it is fixed: ${describeProblemsWithValues(result.problems)}`;
+    if (line !== lastLogged) console.error(line);
+    lastLogged = line;
+  }
+  return result;
+}
+
+/** The settings of this environment; throws SettingsError when it is invalid. */
+export function readSettings(env: Env): Settings {
+  const result = settingsOf(env);
+  if (!result.ok) throw new SettingsError(result.problems);
+  return result.settings;
+}

@@ -1,0 +1,54 @@
+// `npm run dev` (scripts/dev.mjs) checks the settings with the worker's own rules
+// (src/config/settings.ts) and refuses to start on an invalid one, naming it, before it applies
+// migrations, builds the page or starts anything.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "../..");
+
+/** Runs scripts/dev.mjs; a run that does not stop on its own within a minute is killed and fails. */
+async function runDev(args: string[]): Promise<{ code: number | null; output: string }> {
+  const state = mkdtempSync(join(tmpdir(), "im-dev-settings-"));
+  const child = spawn(process.execPath, [join(root, "scripts/dev.mjs"), "--persist-to", state, ...args], {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, CI: "true" },
+  });
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // It started instead of stopping: end the whole group (wrangler, the gateway).
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        reject(new Error(`scripts/dev.mjs did not stop on invalid settings:\n${output}`));
+      }, 60_000);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        resolve({ code, output });
+      });
+    });
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+}
+
+it("refuses to start when a --var is invalid, naming each bad variable and its value", async () => {
+  const { code, output } = await runDev([
+    "--var",
+    "SEND_RATE_PER_SECOND:abc",
+    "--var",
+    "DEVICE_POLICY:multi",
+  ]);
+  expect(code).toBe(1);
+  expect(output).toContain("dev: invalid settings");
+  expect(output).toContain('SEND_RATE_PER_SECOND must be a positive integer (got "abc")');
+  expect(output).toContain('DEVICE_POLICY must be one of "per-platform", "single", "all" (got "multi")');
+  // Stopped before the migrations (their output names the database) or anything else.
+  expect(output).not.toMatch(/migrations|listening/i);
+});

@@ -1,0 +1,237 @@
+// Settings from the environment (src/config/settings.ts): unset takes the default, a good value is
+// kept, and a set but invalid one is refused by name; a worker so configured answers every request
+// with a 503 envelope instead of running on a silent default.
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  checkSettings,
+  DevicePolicy,
+  PresenceVisibleTo,
+  readSettings,
+  SettingsError,
+  type Settings,
+} from "../../src/config/settings";
+import { createApp } from "../../src/worker/app";
+import { ORIGIN } from "./helpers/http";
+
+const SECRET = "s".repeat(32);
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const DEFAULTS: Settings = {
+  jwtSecret: SECRET,
+  bcryptCost: 10,
+  accessTokenTtlSeconds: 2_592_000,
+  refreshTokenTtlSeconds: 2_592_000,
+  messageMaxBytes: 65_536,
+  sendRatePerSecond: 20,
+  sendBurst: 50,
+  socketRequestsPerSecond: 50,
+  socketRequestBurst: 100,
+  devicePolicy: DevicePolicy.perPlatform,
+  friendRequestsPerHour: 60,
+  friendRequestCooldownSeconds: 86_400,
+  presenceVisibleTo: PresenceVisibleTo.friends,
+  groupMaxMembers: 2000,
+  groupReceiptMaxMembers: 100,
+  uploadMaxBytes: 104_857_600,
+  uploadRequireToken: false,
+  uploadAnonPerMinute: 30,
+  uploadAnonBytesPerHour: 1_073_741_824,
+  uploadUserPerMinute: 60,
+  uploadUserBytesPerHour: 2_147_483_648,
+};
+
+/** The problems of an environment, each as "VARIABLE expected (got value)". */
+function problemsOf(vars: Record<string, unknown>): string[] {
+  const check = checkSettings(vars);
+  if (check.ok) throw new Error(`expected ${JSON.stringify(vars)} to be refused`);
+  return check.problems.map(
+    (p) => `${p.variable} ${p.expected}${p.got === undefined ? "" : ` (got ${p.got})`}`,
+  );
+}
+
+describe("settings from the environment", () => {
+  it("takes the defaults for every unset variable", () => {
+    expect(checkSettings({ JWT_SECRET: SECRET })).toEqual({ ok: true, settings: DEFAULTS });
+  });
+
+  it("keeps every good value", () => {
+    const check = checkSettings({
+      JWT_SECRET: SECRET,
+      BCRYPT_COST: "4",
+      ACCESS_TOKEN_TTL_SECONDS: "3600",
+      REFRESH_TOKEN_TTL_SECONDS: "7200",
+      MESSAGE_MAX_BYTES: "1000",
+      SEND_RATE_PER_SECOND: "5",
+      SEND_BURST: "6",
+      SOCKET_REQUESTS_PER_SECOND: "7",
+      SOCKET_REQUEST_BURST: "8",
+      DEVICE_POLICY: "single",
+      FRIEND_REQUESTS_PER_HOUR: "9",
+      FRIEND_REQUEST_COOLDOWN_SECONDS: "10",
+      PRESENCE_VISIBLE_TO: "everyone",
+      GROUP_MAX_MEMBERS: "11",
+      GROUP_RECEIPT_MAX_MEMBERS: "12",
+      UPLOAD_MAX_BYTES: "13",
+      UPLOAD_REQUIRE_TOKEN: "true",
+      UPLOAD_ANON_PER_MINUTE: "14",
+      UPLOAD_ANON_BYTES_PER_HOUR: "15",
+      UPLOAD_USER_PER_MINUTE: "16",
+      UPLOAD_USER_BYTES_PER_HOUR: "17",
+    });
+    expect(check).toEqual({
+      ok: true,
+      settings: {
+        jwtSecret: SECRET,
+        bcryptCost: 4,
+        accessTokenTtlSeconds: 3600,
+        refreshTokenTtlSeconds: 7200,
+        messageMaxBytes: 1000,
+        sendRatePerSecond: 5,
+        sendBurst: 6,
+        socketRequestsPerSecond: 7,
+        socketRequestBurst: 8,
+        devicePolicy: DevicePolicy.single,
+        friendRequestsPerHour: 9,
+        friendRequestCooldownSeconds: 10,
+        presenceVisibleTo: PresenceVisibleTo.everyone,
+        groupMaxMembers: 11,
+        groupReceiptMaxMembers: 12,
+        uploadMaxBytes: 13,
+        uploadRequireToken: true,
+        uploadAnonPerMinute: 14,
+        uploadAnonBytesPerHour: 15,
+        uploadUserPerMinute: 16,
+        uploadUserBytesPerHour: 17,
+      },
+    });
+  });
+
+  it("reads flags, policies and numbers in every accepted form", () => {
+    const settings = (vars: Record<string, unknown>) => {
+      const check = checkSettings({ JWT_SECRET: SECRET, ...vars });
+      if (!check.ok) throw new Error(JSON.stringify(check.problems));
+      return check.settings;
+    };
+    expect(settings({ UPLOAD_REQUIRE_TOKEN: "1" }).uploadRequireToken).toBe(true);
+    expect(settings({ UPLOAD_REQUIRE_TOKEN: "false" }).uploadRequireToken).toBe(false);
+    expect(settings({ UPLOAD_REQUIRE_TOKEN: "0" }).uploadRequireToken).toBe(false);
+    // [vars] may hold JSON values: a number, a boolean.
+    expect(settings({ UPLOAD_REQUIRE_TOKEN: true }).uploadRequireToken).toBe(true);
+    expect(settings({ SEND_BURST: 70 }).sendBurst).toBe(70);
+    expect(settings({ DEVICE_POLICY: "all" }).devicePolicy).toBe(DevicePolicy.all);
+    expect(settings({ DEVICE_POLICY: "per-platform" }).devicePolicy).toBe(DevicePolicy.perPlatform);
+    expect(settings({ PRESENCE_VISIBLE_TO: "friends" }).presenceVisibleTo).toBe(PresenceVisibleTo.friends);
+  });
+
+  it("refuses each kind of bad value, naming its variable, the value and what is expected", () => {
+    const base = { JWT_SECRET: SECRET };
+    expect(problemsOf({ ...base, SEND_RATE_PER_SECOND: "abc" })).toEqual([
+      'SEND_RATE_PER_SECOND must be a positive integer (got "abc")',
+    ]);
+    expect(problemsOf({ ...base, SEND_BURST: "-5" })).toEqual([
+      'SEND_BURST must be a positive integer (got "-5")',
+    ]);
+    expect(problemsOf({ ...base, GROUP_MAX_MEMBERS: "0" })).toEqual([
+      'GROUP_MAX_MEMBERS must be a positive integer (got "0")',
+    ]);
+    expect(problemsOf({ ...base, UPLOAD_MAX_BYTES: "2.5" })).toEqual([
+      'UPLOAD_MAX_BYTES must be a positive integer (got "2.5")',
+    ]);
+    expect(problemsOf({ ...base, BCRYPT_COST: "" })).toEqual([
+      'BCRYPT_COST must be a positive integer (got "")',
+    ]);
+    expect(problemsOf({ ...base, UPLOAD_REQUIRE_TOKEN: "yes" })).toEqual([
+      'UPLOAD_REQUIRE_TOKEN must be "true" or "false" (got "yes")',
+    ]);
+    expect(problemsOf({ ...base, DEVICE_POLICY: "multi" })).toEqual([
+      'DEVICE_POLICY must be one of "per-platform", "single", "all" (got "multi")',
+    ]);
+    expect(problemsOf({ ...base, PRESENCE_VISIBLE_TO: "nobody" })).toEqual([
+      'PRESENCE_VISIBLE_TO must be one of "friends", "everyone" (got "nobody")',
+    ]);
+    // Every bad variable at once, not only the first.
+    expect(problemsOf({ ...base, SEND_BURST: "x", FRIEND_REQUESTS_PER_HOUR: "y" })).toEqual([
+      'SEND_BURST must be a positive integer (got "x")',
+      'FRIEND_REQUESTS_PER_HOUR must be a positive integer (got "y")',
+    ]);
+  });
+
+  it("refuses a missing or short JWT_SECRET without ever showing it", () => {
+    expect(problemsOf({})).toEqual(["JWT_SECRET must be set to a secret of at least 32 characters"]);
+    const short = "not-long-enough-secret";
+    const problems = problemsOf({ JWT_SECRET: short });
+    expect(problems).toEqual(["JWT_SECRET must be at least 32 characters long"]);
+    expect(problems.join()).not.toContain(short);
+  });
+
+  it("checks an environment once, and throws for an invalid one", () => {
+    const good = { ...env };
+    expect(readSettings(good)).toBe(readSettings(good));
+    const bad = { ...env, DEVICE_POLICY: "multi" } as unknown as Env;
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(() => readSettings(bad)).toThrow(SettingsError);
+    expect(() => readSettings(bad)).toThrow(
+      'server misconfigured: DEVICE_POLICY must be one of "per-platform", "single", "all"',
+    );
+  });
+});
+
+describe("a misconfigured worker", () => {
+  async function fetchWith(vars: Env, path: string, init?: RequestInit): Promise<Response> {
+    const ctx = createExecutionContext();
+    const response = await createApp().fetch(new Request(`${ORIGIN}${path}`, init), vars, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  it("answers every request, /health and the /ws upgrade included, with a 503 envelope naming the variable", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const misconfigured = { ...env, SEND_RATE_PER_SECOND: "abc" } as unknown as Env;
+    const expected = {
+      code: 503,
+      message: "server misconfigured: SEND_RATE_PER_SECOND must be a positive integer",
+      data: null,
+    };
+    const requests: [string, RequestInit?][] = [
+      ["/health"],
+      ["/ws", { headers: { Upgrade: "websocket" } }],
+      ["/api/auth/login", { method: "POST", body: "{}", headers: { "Content-Type": "application/json" } }],
+      ["/files/0123456789abcdef0123456789abcdef.png"],
+      ["/no/such/path"],
+    ];
+    for (const [path, init] of requests) {
+      const response = await fetchWith(misconfigured, path, init);
+      expect(response.status, path).toBe(503);
+      expect(response.headers.get("Content-Type"), path).toMatch(/^application\/json/);
+      expect(await response.json(), path).toEqual(expected);
+    }
+    // One log line for the configuration, naming the variable and its value.
+    expect(errors).toHaveBeenCalledTimes(1);
+    expect(errors.mock.calls[0]).toEqual([
+      'server misconfigured, every request is refused until it is fixed: SEND_RATE_PER_SECOND must be a positive integer (got "abc")',
+    ]);
+  });
+
+  it("never shows the secret, in the answer or in the log", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const short = "a-secret-that-is-far-too-short";
+    const response = await fetchWith({ ...env, JWT_SECRET: short } as unknown as Env, "/health");
+    expect(response.status).toBe(503);
+    const body = await response.text();
+    expect(body).toContain("JWT_SECRET must be at least 32 characters long");
+    expect(body).not.toContain(short);
+    expect(errors).toHaveBeenCalledTimes(1);
+    expect(String(errors.mock.calls[0])).toContain("JWT_SECRET");
+    expect(String(errors.mock.calls[0])).not.toContain(short);
+  });
+
+  it("answers as before when the settings are good", async () => {
+    const response = await fetchWith({ ...env }, "/health");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ code: 0, message: "OK", data: { status: "healthy" } });
+  });
+});
