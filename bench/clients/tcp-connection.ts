@@ -5,7 +5,7 @@ import { connect, type Socket } from "node:net";
 import { im } from "../../src/protocol/generated/im.js";
 import { encodeTcpFrame, FrameDecoder } from "../../src/gateway/frame-codec.ts";
 import type { Account } from "../lib/accounts.ts";
-import { routeServerFrame, singleConversationId, type MessageInfo } from "./im-connection.ts";
+import { singleConversationId, type MessageInfo } from "./im-connection.ts";
 import { PendingRequests } from "./pending.ts";
 
 const pb = im.protocol;
@@ -17,6 +17,30 @@ type Decoder<T> = { decode(bytes: Uint8Array): T };
 
 const REQUEST_TIMEOUT_MS = 15_000;
 const textEncoder = new TextEncoder();
+
+/**
+ * What the client does with a frame from the server: pushes go to `pushed`, an ErrorNotice fails
+ * the request it names, anything else answers the request of its sequence.
+ */
+function routeServerFrame(
+  frame: { command: number; sequence: number; body: Uint8Array },
+  pending: PendingRequests<Uint8Array>,
+  pushed: (messages: MessageInfo[]) => void,
+): void {
+  switch (frame.command) {
+    case Cmd.CMD_PUSH_MSG:
+      return pushed([pb.PushMessage.decode(frame.body).message as MessageInfo]);
+    case Cmd.CMD_BATCH_MSG:
+      return pushed(pb.BatchMessages.decode(frame.body).messages.map((p) => p.message as MessageInfo));
+    case Cmd.CMD_UNKNOWN: {
+      const notice = pb.ErrorNotice.decode(frame.body);
+      pending.reject(notice.refSequence, new Error(`error notice ${notice.errorCode}: ${notice.errorMsg}`));
+      return;
+    }
+    default:
+      pending.resolve(frame.sequence, frame.body);
+  }
+}
 
 export class TcpConnection {
   private sequence = 1;

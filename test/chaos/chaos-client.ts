@@ -1,88 +1,40 @@
-// A protocol client for the chaos test: protobuf frames over a `ws` WebSocket, like
-// test/node/helpers/im-client.ts, but built to lose its server. Every pending request fails the
-// moment the socket closes (a killed runtime answers nothing), pushes are counted and dropped
-// instead of queued, and every request has a time limit.
-import WebSocket from "ws";
-import { im } from "../../src/protocol/generated/im.js";
+// A protocol client for the chaos test: the shared protocol client (test/support/protocol-client.ts)
+// over a `ws` WebSocket, built to lose its server. Every pending request fails the moment the
+// socket closes (a killed runtime answers nothing), pushes are counted and dropped instead of
+// queued, and every request has a time limit.
+import { Cmd, pb, type Encoder, type MessageInfo } from "../../src/protocol/codec.ts";
+import { authenticate, ProtocolClient, type Decoder } from "../support/protocol-client.ts";
+import { feedFrom, openWebSocket, wsSocket } from "../support/ws-socket.ts";
 
-export const pb = im.protocol;
-export const Cmd = im.protocol.CommandType;
-export const Err = im.protocol.ErrorCode;
-export type MessageInfo = im.protocol.IMessageInfo;
-
-type Encoder<T> = { encode(message: T): { finish(): Uint8Array } };
-type Decoder<T> = { decode(bytes: Uint8Array): T };
-
-interface Pending {
-  response: number;
-  resolve: (body: Uint8Array) => void;
-  reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-export class SocketClosedError extends Error {}
+export { Cmd, Err, pb, type MessageInfo } from "../../src/protocol/codec.ts";
+export { SocketClosedError } from "../support/protocol-client.ts";
 
 export class ChaosClient {
-  private readonly pending = new Map<number, Pending>();
-  private sequence = 1;
-  private isOpen = true;
   /** server_msg_ids pushed to this client, and how many pushes repeated one already seen. */
   readonly pushedIds = new Set<string>();
   duplicatePushes = 0;
   /** What this device holds, per conversation: seq → server_msg_id (from pushes and syncs). */
   readonly held = new Map<string, Map<number, string>>();
+
+  private constructor(private readonly client: ProtocolClient) {
+    client.onPush = (message) => this.notePush(message);
+  }
+
   /** Acks every pushed message with its own MSG_ACK, as the SDK does. */
-  acksPushes = false;
-
-  private constructor(private readonly ws: WebSocket) {
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) return;
-      const frame = pb.WebSocketMessage.decode(new Uint8Array(data));
-      if (frame.command === Cmd.CMD_PUSH_MSG) {
-        this.notePush(pb.PushMessage.decode(frame.body).message);
-      } else if (frame.command === Cmd.CMD_BATCH_MSG) {
-        for (const push of pb.BatchMessages.decode(frame.body).messages) this.notePush(push.message);
-      }
-      const waiter = this.pending.get(frame.sequence);
-      if (frame.sequence !== 0 && waiter && waiter.response === frame.command) {
-        this.pending.delete(frame.sequence);
-        clearTimeout(waiter.timer);
-        waiter.resolve(frame.body);
-      }
-    });
-    const closeAll = () => {
-      this.isOpen = false;
-      for (const sequence of [...this.pending.keys()]) {
-        this.fail(sequence, new SocketClosedError("socket closed before the response"));
-      }
-    };
-    ws.on("close", closeAll);
-    ws.on("error", closeAll);
+  get acksPushes(): boolean {
+    return this.client.ackPushes;
   }
 
-  private fail(sequence: number, error: Error): void {
-    const waiter = this.pending.get(sequence);
-    if (!waiter) return;
-    this.pending.delete(sequence);
-    clearTimeout(waiter.timer);
-    waiter.reject(error);
+  set acksPushes(on: boolean) {
+    this.client.ackPushes = on;
   }
 
-  private notePush(message: MessageInfo | null | undefined): void {
-    const id = message?.serverMsgId;
-    if (!id || !message) return;
+  private notePush(message: MessageInfo): void {
+    const id = message.serverMsgId;
+    if (!id) return;
     if (this.pushedIds.has(id)) this.duplicatePushes++;
     else this.pushedIds.add(id);
     this.hold([message]);
-    if (this.acksPushes && this.open) {
-      const frame = pb.WebSocketMessage.encode({
-        command: Cmd.CMD_MSG_ACK,
-        sequence: this.sequence++,
-        body: pb.MessageAck.encode({ serverMsgId: id, seq: 0 }).finish(),
-        timestamp: Date.now(),
-      }).finish();
-      this.ws.send(frame, () => {});
-    }
   }
 
   /** Records messages as held by this device (its store, deduplicated as the SDK's is). */
@@ -96,7 +48,7 @@ export class ChaosClient {
   }
 
   get open(): boolean {
-    return this.isOpen && this.ws.readyState === WebSocket.OPEN;
+    return this.client.isOpen;
   }
 
   /** Opens /ws?token=… and authenticates; throws when either fails within `timeoutMs`. */
@@ -107,75 +59,33 @@ export class ChaosClient {
     timeoutMs = 15_000,
     platform = "iOS",
   ) {
-    const ws = new WebSocket(`${wsOrigin}/ws?token=${encodeURIComponent(token)}`, {
+    const ws = await openWebSocket(`${wsOrigin}/ws?token=${encodeURIComponent(token)}`, {
       handshakeTimeout: timeoutMs,
     });
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", () => resolve());
-      ws.once("error", reject);
-    });
-    const client = new ChaosClient(ws);
-    const auth = await client.request(
-      Cmd.CMD_AUTH_REQ,
-      pb.AuthRequest,
-      { userId, token, platform },
-      Cmd.CMD_AUTH_RSP,
-      pb.AuthResponse,
-      timeoutMs,
-    );
-    if ((auth.errorCode ?? 0) !== Err.ERR_SUCCESS) {
-      client.close();
-      throw new Error(`auth failed: ${auth.errorMsg}`);
-    }
-    return client;
+    const client = new ProtocolClient(wsSocket(ws), { timeoutMs: 20_000, queue: false, ignoreText: true });
+    feedFrom(ws, client);
+    await authenticate(client, userId, token, platform, timeoutMs);
+    return new ChaosClient(client);
   }
 
   request<Req, Res>(
-    command: number,
+    command: Cmd,
     type: Encoder<Req>,
     body: Req,
-    response: number,
+    response: Cmd,
     decoder: Decoder<Res>,
-    timeoutMs = 20_000,
+    timeoutMs?: number,
   ): Promise<Res> {
-    if (!this.open) return Promise.reject(new SocketClosedError("socket is closed"));
-    const sequence = this.sequence++;
-    const frame = pb.WebSocketMessage.encode({
-      command,
-      sequence,
-      body: type.encode(body).finish(),
-      timestamp: Date.now(),
-    }).finish();
-    return new Promise<Res>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.fail(sequence, new Error(`no response to command ${command} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.pending.set(sequence, {
-        response,
-        resolve: (bytes) => resolve(decoder.decode(bytes)),
-        reject,
-        timer,
-      });
-      this.ws.send(frame, (error) => {
-        if (error) this.fail(sequence, new SocketClosedError(error.message));
-      });
-    });
+    return this.client.request(command, type, body, response, decoder, timeoutMs);
   }
 
   /** How many requests are waiting for their response. */
   get inFlight(): number {
-    return this.pending.size;
+    return this.client.inFlight;
   }
 
   send(message: MessageInfo) {
-    return this.request(
-      Cmd.CMD_SEND_MSG_REQ,
-      pb.SendMessageRequest,
-      { message },
-      Cmd.CMD_SEND_MSG_RSP,
-      pb.SendMessageResponse,
-    );
+    return this.client.sendMessage(message);
   }
 
   syncRange(conversationId: string, startSeq: number, endSeq = 0, count = 500) {
@@ -203,11 +113,6 @@ export class ChaosClient {
   }
 
   close(): void {
-    this.isOpen = false;
-    try {
-      this.ws.close(1000);
-    } catch {
-      // already gone
-    }
+    this.client.close();
   }
 }
