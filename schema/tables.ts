@@ -158,7 +158,10 @@ export const blocks = sqliteTable(
 
 // ---- groups ----
 
-// status: 0 normal, 1 dismissed (the SDK's values, http-api.md §3.3).
+/** A group's status: the SDK's values (http-api.md §3.3), in D1 and in the group's object. */
+export const GroupStatus = { active: 0, dismissed: 1 } as const;
+export type GroupStatus = (typeof GroupStatus)[keyof typeof GroupStatus];
+
 export const groups = sqliteTable("groups", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),

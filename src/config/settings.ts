@@ -1,5 +1,5 @@
 // The server's settings, read from the environment ([vars] in wrangler.toml, secrets, .dev.vars) and
-// checked once with zod. An unset variable takes its default; a set but invalid one stops the
+// checked once with zod. An unset (or empty) variable takes its default; a set but invalid one stops the
 // server: the worker answers every request 503 and logs which variable is wrong and what it expects
 // (src/worker/middleware/settings.ts). Plain erasable TypeScript with `.ts` imports, so that
 // scripts/dev.mjs checks the same rules under Node before it starts anything.
@@ -160,7 +160,8 @@ export type SettingsCheck = { ok: true; settings: Settings } | { ok: false; prob
 
 /** Checks the environment against every rule; pure, no cache (readSettings caches). */
 export function checkSettings(env: Readonly<Record<string, unknown>>): SettingsCheck {
-  const parsed = environment.safeParse(env);
+  // An empty value (`SEND_BURST=` in .dev.vars) is unset, as it was before settings were checked.
+  const parsed = environment.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")));
   if (parsed.success) return { ok: true, settings: parsed.data };
   const problems = new Map<string, SettingProblem>();
   for (const issue of parsed.error.issues) {

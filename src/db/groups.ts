@@ -2,7 +2,7 @@
 // the SDK (IMGroup, http-api.md §3.3; the Member extension, §3.4). Only a group's
 // ConversationObject writes these, so membership changes are serialized per group.
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
-import { groupMembers, groups, users } from "../../schema/tables";
+import { GroupStatus, groupMembers, groups, users } from "../../schema/tables";
 import type { GroupJson, MemberJson } from "../protocol/http-shapes";
 import type { Database } from "./client";
 
@@ -48,7 +48,7 @@ export async function groupsOf(db: Database, userId: string): Promise<GroupRow[]
     .select({ group: groups })
     .from(groupMembers)
     .innerJoin(groups, eq(groups.id, groupMembers.groupId))
-    .where(and(eq(groupMembers.userId, userId), eq(groups.status, 0)))
+    .where(and(eq(groupMembers.userId, userId), eq(groups.status, GroupStatus.active)))
     .orderBy(desc(groups.updatedAt))
     .all()
     .then((rows) => rows.map((r) => r.group));

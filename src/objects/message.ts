@@ -1,5 +1,8 @@
-// A stored message as the objects pass it to each other over RPC, and its wire form (MessageInfo).
+// A stored message as the objects pass it to each other over RPC, how a new one is built, and its
+// wire form (MessageInfo).
 import { pb, type MessageInfo } from "../protocol/codec";
+import { ConversationType, type ParsedConversation } from "../protocol/conversation-id";
+import type { SendInput } from "./rpc";
 
 export interface StoredMessage {
   seq: number;
@@ -26,6 +29,47 @@ export interface StoredMessage {
   /** For the reader's own messages in a group: who read it (small groups) and how many. */
   readBy?: string[];
   readCount?: number;
+}
+
+/** What every stored message carries of its conversation. */
+export type Identity = Pick<StoredMessage, "conversationId" | "conversationType" | "groupId">;
+
+export function identityOf(conversation: ParsedConversation): Identity {
+  const groupId = conversation.type === ConversationType.group ? conversation.groupId : "";
+  return { conversationId: conversation.id, conversationType: conversation.type, groupId };
+}
+
+/** A message about to be stored: everything but its seq and what its conversation adds. */
+export type NewMessage = Omit<
+  StoredMessage,
+  "seq" | keyof Identity | "isRevoked" | "revokedBy" | "revokedTime" | "status" | "readBy" | "readCount"
+>;
+
+/**
+ * A sender's message as its conversation stores it, with the id and time the conversation gave it.
+ * With `storedMessage`, the one way a sent message is built: the conversation stores what these
+ * make, and the sender's object rebuilds its own copy with them from the answer to the send
+ * (user/own-sends.ts), so the two are the same by construction.
+ */
+export function newMessageFromSend(input: SendInput, serverMsgId: string, serverTime: number): NewMessage {
+  return {
+    serverMsgId,
+    clientMsgId: input.clientMsgId,
+    senderId: input.senderId,
+    receiverId: input.receiverId,
+    messageType: input.messageType,
+    content: input.content,
+    sendTime: input.sendTime,
+    serverTime,
+    extra: input.extra,
+    attachedInfo: input.attachedInfo,
+    originSession: input.originSession,
+  };
+}
+
+/** A new message under its seq in its conversation, not revoked. */
+export function storedMessage(message: NewMessage, seq: number, id: Identity): StoredMessage {
+  return { ...message, seq, ...id, isRevoked: false, revokedBy: "", revokedTime: 0 };
 }
 
 /** Message status values (PROTOCOL.md, "Value sets"). */

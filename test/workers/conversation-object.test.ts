@@ -93,7 +93,7 @@ describe("a conversation object's identity", () => {
     for (const stub of [malformed, chatroom, group]) expect(await storedIdentity(stub)).toEqual([]);
   });
 
-  it("is read from storage by an alarm that runs without a name (set before 2026-03-15), which flushes to D1", async () => {
+  it("is read from storage by an instance started without a name (an alarm set before 2026-03-15): it flushes to D1 and answers calls", async () => {
     const [a, b] = [await newUser("a"), await newUser("b")];
     const conversationId = singleConversationId(a.userId, b.userId);
     const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
@@ -115,8 +115,10 @@ describe("a conversation object's identity", () => {
         else delete (state.id as { name?: string }).name;
       }
       expect(state.id.name).toBe(conversationId);
-      // Only an alarm comes that way: a call would be refused, as for any name that is no conversation.
-      expect(await unnamed.read(readAll(b.userId))).toMatchObject({ ok: false, code: Err.ERR_INVALID_PARAM });
+      // Calls may reach the instance such an alarm started: they are answered as the named one would.
+      const read = await unnamed.read(readAll(b.userId));
+      expect(read).toMatchObject({ ok: true, maxSeq: 3 });
+      expect(read.ok && read.messages.map((m) => m.conversationId)).toEqual(Array(3).fill(conversationId));
       await unnamed.alarm();
       return env.DB.prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
         .bind(conversationId)
@@ -148,9 +150,13 @@ describe("a conversation object deployed before a change", () => {
     expect((await aSocket.sendText(a.userId, b.userId, "after")).errorCode).toBe(Err.ERR_PERMISSION_DENIED);
     const stored = await runInDurableObject(stub, (_instance, state) => ({
       blocks: state.storage.sql.exec("SELECT user_id FROM blocks").toArray(),
-      groupState: state.storage.sql.exec("SELECT key FROM group_state").toArray(),
+      groupState: state.storage.sql.exec("SELECT key FROM group_state ORDER BY key").toArray(),
     }));
-    expect(stored).toEqual({ blocks: [{ user_id: b.userId }], groupState: [{ key: "muteAll" }] });
+    // The old key stays, unread, for the previous deploy should it be rolled back to.
+    expect(stored).toEqual({
+      blocks: [{ user_id: b.userId }],
+      groupState: [{ key: `blocks:${b.userId}` }, { key: "muteAll" }],
+    });
 
     expect((await api("/api/friend/unblock", { body: { userID: a.userId }, token: b.token })).body.code).toBe(
       0,

@@ -58,6 +58,14 @@ describe("settings from the environment", () => {
     expect(checkSettings({ JWT_SECRET: SECRET })).toEqual({ ok: true, settings: DEFAULTS });
   });
 
+  it("takes an empty value (SEND_BURST= in .dev.vars) as unset, but never an empty secret", () => {
+    const empty = { BCRYPT_COST: "", SEND_BURST: "", UPLOAD_REQUIRE_TOKEN: "", DEVICE_POLICY: "" };
+    expect(checkSettings({ JWT_SECRET: SECRET, ...empty })).toEqual({ ok: true, settings: DEFAULTS });
+    expect(problemsOf({ JWT_SECRET: "" })).toEqual([
+      "JWT_SECRET must be set to a secret of at least 32 characters",
+    ]);
+  });
+
   it("keeps every good value", () => {
     const check = checkSettings({
       JWT_SECRET: SECRET,
@@ -140,9 +148,6 @@ describe("settings from the environment", () => {
     ]);
     expect(problemsOf({ ...base, UPLOAD_MAX_BYTES: "2.5" })).toEqual([
       'UPLOAD_MAX_BYTES must be a positive integer (got "2.5")',
-    ]);
-    expect(problemsOf({ ...base, BCRYPT_COST: "" })).toEqual([
-      'BCRYPT_COST must be a positive integer (got "")',
     ]);
     expect(problemsOf({ ...base, UPLOAD_REQUIRE_TOKEN: "yes" })).toEqual([
       'UPLOAD_REQUIRE_TOKEN must be "true" or "false" (got "yes")',

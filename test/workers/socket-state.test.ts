@@ -34,4 +34,22 @@ describe("socket attachments", () => {
     expect(sent.errorCode ?? Err.ERR_SUCCESS).toBe(Err.ERR_SUCCESS);
     expect(sent.seq).toBe(1);
   });
+
+  it("of a newer version (a deploy rolled back) make the socket authenticate again", async () => {
+    const [a, b] = [await newUser("att-new"), await newUser("att-newb")];
+    const sender = await TestSocket.connect(a);
+    const user = env.USER_OBJECT.getByName(a.userId);
+    await runInDurableObject(user, (_object, state) => {
+      for (const ws of state.getWebSockets()) {
+        const newer = ws.deserializeAttachment() as Record<string, unknown>;
+        ws.serializeAttachment({ ...newer, v: ATTACHMENT_VERSION + 1 });
+      }
+    });
+    await evictDurableObject(user);
+    expect((await sender.sendText(a.userId, b.userId, "unread")).errorCode).toBe(Err.ERR_AUTH_FAILED);
+    expect((await sender.auth(a.userId, a.token)).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    const sent = await sender.sendText(a.userId, b.userId, "after AUTH");
+    expect(sent.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    expect(sent.seq).toBe(1);
+  });
 });

@@ -6,10 +6,11 @@ import { migrate } from "../sql-migrations";
 const SCHEMA = [
   `CREATE TABLE blocks (user_id TEXT PRIMARY KEY)`,
   // Blocks were kept in the members migration's group_state table, as "blocks:<user id>" keys: they
-  // move here, so objects deployed before keep them. This runs after that migration (see BlockStore).
+  // are copied here, so objects deployed before keep them. This runs after that migration (see
+  // BlockStore). The old keys stay, unread, so that the previous deploy still finds its blocks
+  // if it is rolled back to.
   `INSERT OR IGNORE INTO blocks (user_id)
      SELECT substr(key, 8) FROM group_state WHERE substr(key, 1, 7) = 'blocks:'`,
-  `DELETE FROM group_state WHERE substr(key, 1, 7) = 'blocks:'`,
 ];
 
 export class BlockStore {

@@ -8,7 +8,8 @@ import { refusal, type Refusal } from "../rpc";
 import type { ConversationContext } from "./context";
 import { registerSingleConversation } from "./history-outbox";
 import type { Named } from "./identity";
-import { GroupStatus, Role, type Member, type MemberStore } from "./member-store";
+import { GroupStatus } from "../../../schema/tables";
+import { Role, type Member, type MemberStore } from "./member-store";
 
 /** What a call does with the conversation: only a write or a create stores its identity. */
 export type Use = "read" | "write" | "create";
@@ -18,7 +19,11 @@ export type Use = "read" | "write" | "create";
  * being created. A read-only call ("read") never binds: an object asked about an id it never held
  * writes nothing.
  */
-export function admit(c: ConversationContext, named: Named | Refusal, use: Use): Named | Refusal {
+export function admit(
+  c: Pick<ConversationContext, "identities" | "members">,
+  named: Named | Refusal,
+  use: Use,
+): Named | Refusal {
   if ("ok" in named) return named;
   if (named.conversation.type === ConversationType.group && use !== "create" && c.members.isEmpty()) {
     return refusal(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${named.id.conversationId} does not exist`);
@@ -63,7 +68,7 @@ export function visibleMax(maxSeq: number, member: Member): number {
 
 /** Why this sender may not send here now, or null. A one-to-one's first send starts it in D1. */
 export async function sendRefusal(
-  c: ConversationContext,
+  c: Pick<ConversationContext, "blocks" | "db" | "members" | "now">,
   conversation: ParsedConversation,
   senderId: string,
 ): Promise<Refusal | null> {
@@ -80,7 +85,10 @@ export async function sendRefusal(
   return null;
 }
 
-function groupSendRefusal(c: ConversationContext, member: Member | null): Refusal | null {
+function groupSendRefusal(
+  c: Pick<ConversationContext, "members" | "now">,
+  member: Member | null,
+): Refusal | null {
   if (!member || member.leftSeq !== null)
     return refusal(Err.ERR_PERMISSION_DENIED, "not a member of this group");
   const state = c.members.groupState();
@@ -100,7 +108,7 @@ function groupSendRefusal(c: ConversationContext, member: Member | null): Refusa
 
 /** First message of a one-to-one conversation: both users must exist. */
 async function startSingle(
-  c: ConversationContext,
+  c: Pick<ConversationContext, "db" | "members">,
   conversationId: string,
   members: [string, string],
 ): Promise<Refusal | null> {

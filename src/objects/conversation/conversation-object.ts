@@ -9,16 +9,18 @@ import { DurableObject } from "cloudflare:workers";
 import { readSettings, type Settings } from "../../config/settings";
 import { database } from "../../db/client";
 import { ConversationType } from "../../protocol/conversation-id";
-import type {
-  MarkReadInput,
-  MarkReadResult,
-  ReadQuery,
-  ReadResult,
-  Refusal,
-  RevokeInput,
-  RevokeResult,
-  SendInput,
-  SendOutcome,
+import { Err } from "../../protocol/codec";
+import {
+  refusal,
+  type MarkReadInput,
+  type MarkReadResult,
+  type ReadQuery,
+  type ReadResult,
+  type Refusal,
+  type RevokeInput,
+  type RevokeResult,
+  type SendInput,
+  type SendOutcome,
 } from "../rpc";
 import { AlarmClock } from "./alarm-clock";
 import { BlockStore } from "./blocks";
@@ -34,7 +36,8 @@ import { GroupOutbox } from "./group-outbox";
 import type { GroupFailure } from "./group-plan";
 import { GroupRunner } from "./group-runner";
 import { HistoryFlush } from "./history-flush";
-import { identityFromName, IdentityStore, type Identity, type Named } from "./identity";
+import type { Identity } from "../message";
+import { identityFromName, IdentityStore, type Named } from "./identity";
 import { MemberStore } from "./member-store";
 import { MessageStore } from "./message-store";
 import { postSystemNotice, type NoticePayload } from "./notices";
@@ -47,7 +50,8 @@ import { relayTyping } from "./typing";
 
 export class ConversationObject extends DurableObject<Env> {
   /** The conversation this object is, from its name (identity.ts); or what every call answers. */
-  private readonly named: Named | Refusal;
+  /** From the name; null when the runtime gave none (see `named`). */
+  private readonly fromName: Named | Refusal | null;
   private readonly c: ConversationContext;
   private readonly groups: GroupRunner;
   private readonly fanoutRetry: FanoutRetry;
@@ -57,7 +61,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.named = identityFromName(ctx.id.name);
+    this.fromName = ctx.id.name === undefined ? null : identityFromName(ctx.id.name);
     const storage = ctx.storage;
     const messages = new MessageStore(storage);
     const outbox = new OutboxStore(storage, messages);
@@ -190,7 +194,20 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** This conversation for a call that reads, writes or creates it (conversation-access.ts). */
   private resolve(use: Use): Named | Refusal {
-    return admit(this.c, this.named, use);
+    return admit(this.c, this.named(), use);
+  }
+
+  /**
+   * Which conversation this is: its name's; or, in an instance an alarm set before Cloudflare kept
+   * names with alarms started without one (calls may reach that same instance), the identity stored
+   * on its first write. An object with neither never held anything, and refuses.
+   */
+  private named(): Named | Refusal {
+    if (this.fromName) return this.fromName;
+    const stored = this.c.identities.stored();
+    return stored
+      ? identityFromName(stored.conversationId)
+      : refusal(Err.ERR_CONVERSATION_NOT_EXIST, "this conversation object was reached without its name");
   }
 
   /**
@@ -198,8 +215,8 @@ export class ConversationObject extends DurableObject<Env> {
    * name's, or for an alarm set before names were kept (such alarms run without one), the stored one.
    */
   private alarmIdentity(): Identity | null {
-    const stored = this.c.identities.stored();
-    if (!stored) return null;
-    return "ok" in this.named ? stored : this.named.id;
+    if (!this.c.identities.stored()) return null;
+    const named = this.named();
+    return "ok" in named ? null : named.id;
   }
 }

@@ -3,7 +3,7 @@
 // has everything: nothing else would restart a pump if no send came to this conversation again.
 import { backoff, type AlarmClock } from "./alarm-clock";
 import type { Fanout } from "./fanout";
-import type { Identity } from "./identity";
+import type { Identity } from "../message";
 import type { MemberStore } from "./member-store";
 
 export class FanoutRetry {

@@ -5,7 +5,7 @@
 // A departed member gets messages only up to where they left.
 import type { UserObject } from "../user/user-object";
 import type { MemberStore } from "./member-store";
-import type { Identity } from "./identity";
+import type { Identity } from "../message";
 import type { MessageStore } from "./message-store";
 
 /** Most messages one delivery RPC carries. */

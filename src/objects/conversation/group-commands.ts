@@ -8,7 +8,8 @@ import { existingUserIds } from "../../db/users";
 import { planAccessCommand, type AccessCommand } from "./group-access-commands";
 import { JoinMode, MAX_BANS, MAX_JOIN_REQUESTS } from "./group-access";
 import { fail, full, joinPlan, type GroupContext, type GroupFailure, type GroupPlan } from "./group-plan";
-import { GroupStatus, Role } from "./member-store";
+import { GroupStatus } from "../../../schema/tables";
+import { Role } from "./member-store";
 
 export type GroupCommand =
   | { op: "create"; actor: string; name: string; faceUrl: string; introduction: string; memberIds: string[] }

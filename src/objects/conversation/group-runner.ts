@@ -7,7 +7,7 @@ import { backoff } from "./alarm-clock";
 import type { ConversationContext } from "./context";
 import { planGroupCommand, type GroupCommand, type GroupResult } from "./group-commands";
 import { MAX_PENDING_GROUP_WRITES } from "./group-outbox";
-import type { Identity } from "./identity";
+import type { Identity } from "../message";
 import { appendNotice } from "./notices";
 
 export class GroupRunner {

@@ -3,10 +3,9 @@
 // hammer a failing D1. A batch D1 refused last time is written in pieces, so one row D1 refuses on
 // its own cannot hold back the others (docs/RELIABILITY.md).
 import type { Database } from "../../db/client";
-import type { StoredMessage } from "../message";
+import type { Identity, StoredMessage } from "../message";
 import { backoff, type AlarmClock } from "./alarm-clock";
 import { FLUSH_BATCH_ROWS, writeHistory, writeHistoryBisecting } from "./history-outbox";
-import type { Identity } from "./identity";
 import type { OutboxStore } from "./outbox-store";
 
 /**

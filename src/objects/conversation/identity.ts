@@ -8,12 +8,9 @@ import {
   parseConversationId,
   type ParsedConversation,
 } from "../../protocol/conversation-id";
-import type { StoredMessage } from "../message";
+import { identityOf, type Identity } from "../message";
 import { refusal, type Refusal } from "../rpc";
 import { migrateMessages } from "./message-tables";
-
-/** What every stored message carries of its conversation. */
-export type Identity = Pick<StoredMessage, "conversationId" | "conversationType" | "groupId">;
 
 /** The conversation an object is, parsed, and its identity. */
 export interface Named {
@@ -31,11 +28,7 @@ export function identityFromName(name: string | undefined): Named | Refusal {
   if (conversation.type === ConversationType.chatroom) {
     return refusal(Err.ERR_CONVERSATION_NOT_EXIST, `conversation ${conversation.id} does not exist`);
   }
-  const groupId = conversation.type === ConversationType.group ? conversation.groupId : "";
-  return {
-    conversation,
-    id: { conversationId: conversation.id, conversationType: conversation.type, groupId },
-  };
+  return { conversation, id: identityOf(conversation) };
 }
 
 export class IdentityStore {

@@ -2,6 +2,7 @@
 // up to which seq once gone), roles and mutes for groups, each member's read, delivered and fan-out
 // watermarks, and the group's own settings. The ConversationObject is the single writer of these.
 // (One-to-one blocks, once kept in group_state too, have their own table: blocks.ts.)
+import { GroupStatus } from "../../../schema/tables";
 import { migrate } from "../sql-migrations";
 import { JOIN_MODES, JoinMode } from "./group-access";
 import { readStatus, type ReadStatus } from "./read-status";
@@ -31,8 +32,6 @@ const FANOUT_SAVE_MS = 100;
 export const Role = { member: 0, admin: 1, owner: 2 } as const;
 
 /** A group's status (the SDK's numbering, http-api.md §3.3; D1's groups.status too). */
-export const GroupStatus = { active: 0, dismissed: 1 } as const;
-export type GroupStatus = (typeof GroupStatus)[keyof typeof GroupStatus];
 
 export interface Member {
   userId: string;

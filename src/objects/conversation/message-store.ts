@@ -1,25 +1,19 @@
 // The conversation's own SQLite, messages side: the messages, the seq authority. A message takes the
 // next seq in the transaction that stores it; a resend of a stored (sender, client_msg_id) takes
 // none. What D1 lacks is in outbox-store.ts, the identity in identity.ts, members in member-store.ts.
-import { toDelivered, type DeliveredMessage, type StoredMessage } from "../message";
-import type { Identity } from "./identity";
+import {
+  storedMessage,
+  toDelivered,
+  type DeliveredMessage,
+  type Identity,
+  type NewMessage,
+  type StoredMessage,
+} from "../message";
 import { migrateMessages, toStored, type MessageRow } from "./message-tables";
 import { takeWithinBytes, withinBytes } from "./page-bytes";
 
 /** How many of the newest messages a conversation keeps in memory for its fan-out. */
 const RECENT_MESSAGES = 64;
-
-export type NewMessage = Omit<
-  StoredMessage,
-  | "seq"
-  | "conversationId"
-  | "conversationType"
-  | "groupId"
-  | "isRevoked"
-  | "revokedBy"
-  | "revokedTime"
-  | "status"
->;
 
 export class MessageStore {
   private cachedMaxSeq: number | null = null;
@@ -51,7 +45,8 @@ export class MessageStore {
   }
 
   /**
-   * Stores a message under the next seq and queues it for D1, in one synchronous transaction:
+   * Stores a message under the next seq (past the D1 watermark until flushed, outbox-store.ts), in
+   * one synchronous transaction:
    * when this returns, the message is durable and its seq is taken.
    */
   append(message: NewMessage, id: Identity): StoredMessage {
@@ -61,7 +56,7 @@ export class MessageStore {
   }
 
   /**
-   * Stores messages under the next seqs, in order, and queues them for D1, all in one synchronous
+   * Stores messages under the next seqs, in order (past the D1 watermark until flushed), all in one synchronous
    * transaction (one commit however many there are). A message whose (sender, client_msg_id) is
    * already stored, earlier or in this same batch, takes no seq: its stored copy comes back,
    * marked duplicate. The insert itself detects it, so a new message costs no look-up first.
@@ -106,7 +101,7 @@ export class MessageStore {
       return { message: earlier, duplicate: true };
     }
     this.cachedMaxSeq = seq;
-    const stored = { ...message, seq, ...id, isRevoked: false, revokedBy: "", revokedTime: 0 };
+    const stored = storedMessage(message, seq, id);
     this.remember(stored);
     return { message: stored, duplicate: false };
   }

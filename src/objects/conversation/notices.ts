@@ -1,10 +1,9 @@
 // Notices: messages the server writes (message_type 8), with a JSON payload saying what happened.
 // A group's membership changes append one as their actor (group-runner.ts); friend requests and
 // the like go to a user's system conversation (`system_<userId>`), from SYSTEM_SENDER.
-import type { StoredMessage } from "../message";
+import type { Identity, StoredMessage } from "../message";
 import { newMessageId } from "../message-ids";
 import type { ConversationContext } from "./context";
-import type { Identity } from "./identity";
 import { Role } from "./member-store";
 
 /** The sender id of notices in a user's system conversation. */
@@ -16,7 +15,7 @@ export type NoticePayload = Record<string, unknown> & { type: string };
 
 /** Stores a notice under the next seq; the caller fans it out. */
 export function appendNotice(
-  c: ConversationContext,
+  c: Pick<ConversationContext, "messages">,
   id: Identity,
   actor: string,
   payload: Record<string, unknown>,
@@ -42,7 +41,7 @@ export function appendNotice(
 
 /** A notice for the owner of a system conversation: stored, delivered, and flushed to D1. */
 export async function postSystemNotice(
-  c: ConversationContext,
+  c: Pick<ConversationContext, "fanout" | "history" | "members" | "messages">,
   id: Identity,
   ownerId: string,
   payload: NoticePayload,

@@ -2,8 +2,7 @@
 // to flushedSeq, so a new message costs no outbox row) and the revoked messages whose new state D1
 // must get again (requeue). The alarm copies them to D1 (history-flush.ts); messages D1 refused on
 // their own while the rows around them went in are set aside for an operator, never retried blindly.
-import type { StoredMessage } from "../message";
-import type { Identity } from "./identity";
+import type { Identity, StoredMessage } from "../message";
 import type { MessageStore } from "./message-store";
 import { migrateMessages, toStored, type MessageRow } from "./message-tables";
 

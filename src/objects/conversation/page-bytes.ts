@@ -1,7 +1,6 @@
 // A page of messages cut to a byte budget: what one frame (or one RPC answer) may carry. The first
 // message always goes, however large, so a reader never gets stuck before it.
-import { encodedSizeBound, type StoredMessage } from "../message";
-import type { Identity } from "./identity";
+import { encodedSizeBound, type Identity, type StoredMessage } from "../message";
 import { toStored, type MessageRow } from "./message-tables";
 
 /** Stored messages from rows, read one at a time, until the next would pass `maxBytes`. */

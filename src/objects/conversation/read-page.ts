@@ -10,7 +10,11 @@ import { memberFor, visibleMax } from "./conversation-access";
 import type { Named } from "./identity";
 import { newestWithinBytes, withinBytes } from "./page-bytes";
 
-export function readPage(c: ConversationContext, { conversation, id }: Named, query: ReadQuery): ReadResult {
+export function readPage(
+  c: Pick<ConversationContext, "members" | "messages" | "settings">,
+  { conversation, id }: Named,
+  query: ReadQuery,
+): ReadResult {
   const member = memberFor(c.members, conversation, query.userId);
   if (!member) return refusal(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
   const maxSeq = visibleMax(c.messages.maxSeq(), member);

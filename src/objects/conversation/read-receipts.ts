@@ -17,7 +17,7 @@ import { SYSTEM_SENDER } from "./notices";
 export const RECEIPT_PUSH_MAX_IDS = 100;
 
 export function markRead(
-  c: ConversationContext,
+  c: Pick<ConversationContext, "members" | "messages" | "settings" | "users">,
   { conversation, id }: Named,
   input: MarkReadInput,
 ): MarkReadResult {
@@ -70,7 +70,7 @@ export function markRead(
 
 /** MSG_ACK: the member's devices have the messages up to `seq` (a member with no row has none). */
 export function markDelivered(
-  c: ConversationContext,
+  c: Pick<ConversationContext, "members" | "messages">,
   { conversation }: Named,
   userId: string,
   seq: number,
@@ -81,7 +81,10 @@ export function markDelivered(
 }
 
 /** Senders are told of reads in one-to-one conversations, and in groups up to the receipt size setting. */
-function pushesReceipts(c: ConversationContext, conversation: ParsedConversation): boolean {
+function pushesReceipts(
+  c: Pick<ConversationContext, "members" | "settings">,
+  conversation: ParsedConversation,
+): boolean {
   return (
     conversation.type === ConversationType.single ||
     (conversation.type === ConversationType.group &&

@@ -13,7 +13,7 @@ import { Role } from "./member-store";
 export const REVOKE_WINDOW_MS = 2 * 60 * 1000;
 
 export async function revoke(
-  c: ConversationContext,
+  c: Pick<ConversationContext, "history" | "members" | "messages" | "now" | "outbox" | "storage" | "users">,
   { conversation, id }: Named,
   input: RevokeInput,
 ): Promise<RevokeResult> {

@@ -4,14 +4,14 @@
 // messages from the answer instead of a delivery (fanout.ts, handBack).
 import { Err } from "../../protocol/codec";
 import { peerOf } from "../../protocol/conversation-id";
-import type { StoredMessage } from "../message";
+import { newMessageFromSend, type StoredMessage } from "../message";
 import { newMessageId } from "../message-ids";
 import { refusal, type SendInput, type SendOutcome, type SendResult } from "../rpc";
 import type { ConversationContext } from "./context";
 import type { Named } from "./identity";
 
 export async function storeSends(
-  c: ConversationContext,
+  c: Pick<ConversationContext, "fanout" | "history" | "members" | "messages">,
   { conversation, id }: Named,
   sender: string,
   inputs: readonly SendInput[],
@@ -27,20 +27,10 @@ export async function storeSends(
     } else toStore.push({ index, input });
   });
   const now = Date.now();
+  // Built as the sender's object rebuilds its own copy (message.ts): receiver_id is `peer`, checked
+  // above to be what the sender sent.
   const stored = c.messages.appendMany(
-    toStore.map(({ input }) => ({
-      serverMsgId: newMessageId(),
-      clientMsgId: input.clientMsgId,
-      senderId: input.senderId,
-      receiverId: peer,
-      messageType: input.messageType,
-      content: input.content,
-      sendTime: input.sendTime,
-      serverTime: now,
-      extra: input.extra,
-      attachedInfo: input.attachedInfo,
-      originSession: input.originSession,
-    })),
+    toStore.map(({ input }) => newMessageFromSend(input, newMessageId(), now)),
     id,
   );
   toStore.forEach(({ index }, i) => {

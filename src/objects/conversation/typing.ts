@@ -7,7 +7,7 @@ import { memberFor } from "./conversation-access";
 import type { Named } from "./identity";
 
 export function relayTyping(
-  c: ConversationContext,
+  c: Pick<ConversationContext, "members" | "users">,
   { conversation, id }: Named,
   userId: string,
   status: number,

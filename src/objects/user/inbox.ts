@@ -1,6 +1,6 @@
 // The user's inbox in the UserObject's SQLite: one row per conversation with its max_seq, read_seq,
-// last message and settings (pinned, muted, hidden), and the inbox sequence (AuthResponse.max_seq)
-// that grows with every message delivered to the user. Unread is derived, max_seq − read_seq, so
+// last message and settings (pinned, muted, hidden). The inbox sequence (AuthResponse.max_seq) is
+// the sum of the rows' max_seq, worked out when asked. Unread is derived, max_seq − read_seq, so
 // it cannot drift.
 import { pb, type MessageInfo } from "../../protocol/codec";
 import type { DeliveredMessage } from "../message";
@@ -24,7 +24,7 @@ const SCHEMA = [
    )`,
   `CREATE INDEX inbox_by_time ON inbox (pinned DESC, last_time DESC, conversation_id)`,
   // Presence's state lived in these two until it had a table of its own (presence-store.ts, whose
-  // schema moves their rows and drops them).
+  // schema copies their rows); unused since.
   `CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
   `CREATE TABLE profile (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   // Every delivery moves its row's last_time, so this index was rewritten on every message (a third

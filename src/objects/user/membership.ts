@@ -19,7 +19,7 @@ const refusal = (code: Err, message: string): Refusal => ({ ok: false, code, mes
  * Null when `userId` may ask the conversation's object about it: the conversation is in the user's
  * inbox (every conversation that ever delivered a message to the user, their own included), or, for
  * a group just joined whose notice is still on its way, D1 lists the user as a member (the group's
- * object writes D1 before it applies a join). Anything else is refused without touching the object.
+ * object has written D1 before it answers a join). Anything else is refused without touching the object.
  */
 export async function memberRefusal(
   services: Pick<UserServices, "env" | "inbox">,

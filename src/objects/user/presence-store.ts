@@ -12,7 +12,8 @@ const SCHEMA = [
      last_seen INTEGER NOT NULL DEFAULT 0
    )`,
   // Until this table, the inbox kept these in its `counters` and `profile` tables (created by the
-  // inbox's schema, which runs first): they move here, and those tables go.
+  // inbox's schema, which runs first): they are copied here. Those tables stay, unread, so that the
+  // previous deploy still works if it is rolled back to.
   `INSERT INTO presence (id, user_id, announced, offline_at, last_seen) VALUES (
      1,
      COALESCE((SELECT value FROM profile WHERE key = 'owner'), ''),
@@ -20,8 +21,6 @@ const SCHEMA = [
      COALESCE((SELECT value FROM counters WHERE name = 'presence_offline_at'), 0),
      COALESCE((SELECT value FROM counters WHERE name = 'last_seen'), 0)
    )`,
-  `DROP TABLE counters`,
-  `DROP TABLE profile`,
 ];
 
 interface PresenceRow extends Record<string, SqlStorageValue> {

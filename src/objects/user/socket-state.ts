@@ -32,13 +32,15 @@ type Attachment = SocketState & { v: typeof ATTACHMENT_VERSION };
 
 /**
  * Reads an attachment of any version this code knows. Version 0 (no `v`, written before the
- * attachment had a version) has the same fields as version 1.
+ * attachment had a version) has the same fields as version 1. One from a newer deploy (this one was
+ * rolled back to) is not trusted: the socket counts as not authenticated, so its next request is
+ * refused until it authenticates again, and the alarm closes it if it never does.
  */
 function upgradeAttachment(raw: unknown): SocketState {
   const stored = raw as Partial<Attachment>;
-  if (stored.v !== undefined && stored.v > ATTACHMENT_VERSION)
-    throw new Error(`socket attachment version ${stored.v} is newer than this code (${ATTACHMENT_VERSION})`);
-  return stored as Attachment;
+  if (stored.v === undefined || stored.v <= ATTACHMENT_VERSION) return stored as Attachment;
+  console.warn(`socket attachment version ${stored.v} is newer than ${ATTACHMENT_VERSION}: re-authenticate`);
+  return { ...(stored as Attachment), authed: false, openedAt: 0 };
 }
 
 /** A socket's request budgets (dispatch.ts). */
@@ -67,8 +69,11 @@ export interface LiveSocket {
   pushesAwaitingAck: PushesAwaitingAck | null;
   /** The catch-up pushing what its last BATCH_SYNC answer left out (sync-catch-up.ts). */
   catchUp: { cancelled: boolean } | null;
-  /** Its frames waiting to be handled, in arrival order (user-object.ts). */
-  frames: FrameQueue<string | ArrayBuffer> | null;
+  /**
+   * Its frames waiting to be handled, in arrival order, by the object instance that made the queue
+   * (user-object.ts): a new instance of the object makes its own.
+   */
+  frames: { owner: object; queue: FrameQueue<string | ArrayBuffer> } | null;
 }
 
 const live = new WeakMap<WebSocket, LiveSocket>();

@@ -3,8 +3,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { readSettings, type Settings } from "../../config/settings";
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
-import { pushFrames } from "../../protocol/push-frames";
-import { parseConversationId, peerOf } from "../../protocol/conversation-id";
 import {
   AUTH_TIMEOUT_MS,
   CloseCode,
@@ -13,15 +11,14 @@ import {
   MAX_QUEUED_FRAMES,
   MAX_SOCKETS_PER_USER,
 } from "../../protocol/limits";
-import { toDelivered, type DeliveredMessage } from "../message";
 import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
 import { handleFrames } from "./dispatch";
-import { creditPushes } from "./ack-credit";
 import { FrameQueue } from "./frame-queue";
 import { closeEndedSessions } from "./kick-out";
 import type { UserServices } from "./frame-context";
 import { DeliveredMarks } from "./delivered-marks";
 import { DeliveryOrder } from "./delivery-order";
+import { inboxDelivery } from "./inbox-delivery";
 import { DeviceCursors } from "./device-cursors";
 import { Inbox, type InboxEntry } from "./inbox";
 import { PresenceTracker } from "./presence";
@@ -35,9 +32,6 @@ import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgra
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
 const TYPING_RATE_PER_SECOND = 2;
 const TYPING_BURST = 5;
-
-/** Encoded size one gap-fill read may carry (well under the 32 MiB an RPC may). */
-const GAP_FILL_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Longest a revoke waits for its message's delivery before it is applied anyway. */
 const REVOKE_WAIT_MS = 10_000;
@@ -55,13 +49,18 @@ export class UserObject extends DurableObject<Env> {
     super(ctx, env);
     this.inbox = new Inbox(ctx.storage);
     this.deviceCursors = new DeviceCursors(ctx.storage.sql);
+    // After the inbox: the presence schema moves what the inbox's older tables held.
     this.presenceStore = new PresenceStore(ctx.storage.sql);
     this.presenceTracker = new PresenceTracker(this.presenceStore, env);
-    this.deliveryOrder = new DeliveryOrder({
-      maxSeq: (conversationId) => this.inbox.maxSeq(conversationId),
-      apply: (delivery) => this.receive(delivery),
-      read: (delivery, fromSeq, toSeq) => this.readMissing(delivery, fromSeq, toSeq),
-    });
+    this.deliveryOrder = new DeliveryOrder(
+      inboxDelivery({
+        ctx,
+        env,
+        inbox: this.inbox,
+        recentPushes: this.recentPushes,
+        deviceCursors: this.deviceCursors,
+      }),
+    );
   }
 
   /** Built on first use: settings are read (and checked) once per instance. */
@@ -123,11 +122,17 @@ export class UserObject extends DurableObject<Env> {
     if (bytes > MAX_FRAME_BYTES)
       return closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
     const socket = liveSocket(ws);
-    socket.frames ??= new FrameQueue((frames) => handleFrames(this.services(), ws, frames), {
-      maxFrames: MAX_QUEUED_FRAMES,
-      maxBytes: MAX_QUEUED_BYTES,
-    });
-    const handled = socket.frames.push(data, bytes);
+    if (socket.frames?.owner !== this) {
+      const queue = new FrameQueue<string | ArrayBuffer>(
+        (frames) => handleFrames(this.services(), ws, frames),
+        {
+          maxFrames: MAX_QUEUED_FRAMES,
+          maxBytes: MAX_QUEUED_BYTES,
+        },
+      );
+      socket.frames = { owner: this, queue };
+    }
+    const handled = socket.frames.queue.push(data, bytes);
     if (!handled) {
       const reason = `too many frames waiting: at most ${MAX_QUEUED_FRAMES} frames or ${MAX_QUEUED_BYTES} bytes`;
       return closeSocket(ws, CloseCode.policyViolation, reason);
@@ -235,37 +240,6 @@ export class UserObject extends DurableObject<Env> {
     await this.deliveryOrder.deliver(delivery);
   }
 
-  /** A delivery, in its turn (delivery-order.ts): into the inbox, then to the devices. */
-  private receive(delivery: Delivery): void {
-    const conversation = parseConversationId(delivery.conversationId);
-    const fresh = this.inbox.apply(delivery, conversation ? peerOf(conversation, delivery.recipientId) : "");
-    if (fresh.length === 0) return;
-    for (const m of fresh) {
-      if (m.senderId !== delivery.recipientId)
-        this.recentPushes.remember(m.serverMsgId, delivery.conversationId, m.seq);
-    }
-    this.push(fresh, delivery.conversationId);
-  }
-
-  /** Messages the inbox missed (delivery-order.ts), read from the conversation like a sync. */
-  private async readMissing(delivery: Delivery, fromSeq: number, toSeq: number): Promise<DeliveredMessage[]> {
-    const result = await this.env.CONVERSATION_OBJECT.getByName(delivery.conversationId).read({
-      userId: delivery.recipientId,
-      fromSeq,
-      toSeq,
-      limit: toSeq - fromSeq + 1,
-      newest: false,
-      // A gap fill goes out as pushes, which push() cuts into frames; what does not fit one call
-      // stays a gap the devices fill themselves (SYNC_RANGE).
-      maxBytes: GAP_FILL_MAX_BYTES,
-    });
-    if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
-    // Pushed like any delivery: without the reader's statuses a sync would carry.
-    return result.messages.map(({ status: _s, readBy: _b, readCount: _c, ...message }) =>
-      toDelivered(message),
-    );
-  }
-
   /** RPC: someone read this user's messages (READ_RECEIPT_PUSH to every device). */
   async pushReceipt(push: ReceiptPush): Promise<void> {
     this.broadcast(encodeFrame(Cmd.CMD_READ_RECEIPT_PUSH, 0, pb.ReadReceiptPush, push));
@@ -316,27 +290,5 @@ export class UserObject extends DurableObject<Env> {
   /** Clears the unread count: a read receipt for the whole conversation. */
   async markRead(userId: string, conversationId: string): Promise<MarkReadResult> {
     return markConversationRead(this.services(), userId, conversationId, [], "");
-  }
-
-  private push(messages: DeliveredMessage[], conversationId: string): void {
-    const byOrigin = new Map<string, { frames: Uint8Array[]; pushed: DeliveredMessage[] }>();
-    for (const ws of this.ctx.getWebSockets()) {
-      const state = socketState(ws);
-      if (!state.authed) continue;
-      // Frames differ only in whether this device's own sends are left out; encode each once.
-      const own = messages.some((m) => m.originSession === state.sessionId);
-      const key = own ? state.sessionId : "";
-      let entry = byOrigin.get(key);
-      if (!entry) {
-        const pushed = own ? messages.filter((m) => m.originSession !== state.sessionId) : messages;
-        entry = { frames: pushFrames(pushed.map((m) => m.info)), pushed };
-        byOrigin.set(key, entry);
-      }
-      if (entry.frames.length === 0) continue;
-      for (const frame of entry.frames) sendFrame(ws, frame);
-      creditPushes(ws, entry.pushed.length);
-      const device = DeviceCursors.device(state.loginSessionId, state.platform);
-      this.deviceCursors.pushed(ws, device, conversationId, entry.pushed);
-    }
   }
 }

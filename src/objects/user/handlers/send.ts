@@ -1,13 +1,20 @@
-// SEND_MSG_REQ: validate, hand to the conversation's object, answer SEND_MSG_RSP (the SDK's ACK).
-// A device's consecutive sends to one conversation are gathered (dispatch.ts) and stored with one
-// call.
+// SEND_MSG_REQ: validate, hand to the conversation's object (own-sends.ts), answer SEND_MSG_RSP (the
+// SDK's ACK). A device's consecutive sends to one conversation are gathered (dispatch.ts) and stored
+// with one call.
 import { Cmd, Err, pb, type MessageInfo } from "../../../protocol/codec";
 import { ConversationType, parseConversationId } from "../../../protocol/conversation-id";
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../protocol/limits";
-import { toDelivered, type DeliveredMessage } from "../../message";
-import type { Delivery, OutgoingSend, SendOutcome, SendResult } from "../../rpc";
-import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
+import type { OutgoingSend } from "../../rpc";
+import {
+  decodeBody,
+  deviceOf,
+  reply,
+  RequestError,
+  requestedConversation,
+  type FrameContext,
+} from "../frame-context";
 import { sendRefusal } from "../membership";
+import { storeOwnSends } from "../own-sends";
 
 /** Message types a client may send (PROTOCOL.md, "Value sets"); 8 (notification) is the server's. */
 const CLIENT_MESSAGE_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 100]);
@@ -129,8 +136,8 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   const [first] = sends;
   if (!first) return;
   const { conversationId } = first.input;
-  const conversation = parseConversationId(conversationId);
-  const refused = conversation && (await sendRefusal(first.fc, first.fc.state.userId, conversation));
+  const conversation = requestedConversation(conversationId);
+  const refused = await sendRefusal(first.fc, first.fc.state.userId, conversation);
   if (refused) {
     for (const { fc, input } of sends) {
       reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
@@ -141,42 +148,9 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
     }
     return;
   }
-  const order = first.fc.deliveryOrder;
-  let results: SendResult[] = [];
-  let handedBack: SendOutcome["handedBack"] = null;
-  order.sendStarted(conversationId);
-  try {
-    ({ results, handedBack } = await first.fc.env.CONVERSATION_OBJECT.getByName(conversationId).send(
-      sends.map(({ input: { conversationId: _, ...message } }) => message),
-    ));
-  } catch (error) {
-    console.error(`send to ${conversationId} failed`, error);
-    const unknown: SendResult = {
-      ok: false,
-      code: Err.ERR_UNKNOWN,
-      message: "the message may not have been stored: resend it with the same client_msg_id",
-    };
-    results = sends.map(() => unknown);
-  } finally {
-    // Into the inbox (and to the user's other devices) before the device hears its answers.
-    order.sendFinished(
-      conversationId,
-      handedBack && ownDelivery(first.fc.state.userId, sends, results, handedBack.visibleFrom),
-    );
-  }
-  // A resend answered "already stored" may be the one whose first answer was lost after the
-  // conversation handed its message back: the inbox (and the user's other devices) must have it.
-  const resent = new Set(results.flatMap((r) => (r.ok && r.duplicate ? [r.seq] : [])));
-  if (resent.size > 0 && conversation) {
-    const recipient = {
-      recipientId: first.fc.state.userId,
-      conversationId,
-      conversationType: conversation.type,
-    };
-    await order
-      .ensureHeld(recipient, { seqs: resent, originSession: first.fc.state.sessionId })
-      .catch((error: unknown) => console.error(`own resent message of ${conversationId} not applied`, error));
-  }
+  const { userId, sessionId } = first.fc.state;
+  const inputs = sends.map((s) => s.input);
+  const results = await storeOwnSends(first.fc, { userId, sessionId }, conversation, inputs);
   sends.forEach(({ fc, input }, i) => {
     const result = results[i];
     if (!result?.ok) {
@@ -195,46 +169,4 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
     });
     fc.deviceCursors.sent(deviceOf(fc), conversationId, result.seq);
   });
-}
-
-/**
- * The sender's new messages as its inbox takes them, rebuilt from what it sent and what the
- * conversation answered, so the answer need not carry the contents back.
- */
-function ownDelivery(
-  userId: string,
-  sends: readonly PreparedSend[],
-  results: readonly SendResult[],
-  visibleFrom: number,
-): Delivery | null {
-  const [first] = sends;
-  const conversation = parseConversationId(first?.input.conversationId ?? "");
-  if (!first || !conversation) return null;
-  const groupId = conversation.type === ConversationType.group ? conversation.groupId : "";
-  const messages: DeliveredMessage[] = [];
-  sends.forEach(({ input }, i) => {
-    const result = results[i];
-    if (!result?.ok || result.duplicate) return;
-    const { serverMsgId, seq, serverTime } = result;
-    messages.push(
-      toDelivered({
-        ...input,
-        groupId,
-        conversationType: conversation.type,
-        serverMsgId,
-        seq,
-        serverTime,
-        isRevoked: false,
-        revokedBy: "",
-        revokedTime: 0,
-      }),
-    );
-  });
-  return {
-    recipientId: userId,
-    conversationId: conversation.id,
-    conversationType: conversation.type,
-    visibleFrom,
-    messages,
-  };
 }
