@@ -69,7 +69,27 @@ export function newMessageFromSend(input: SendInput, serverMsgId: string, server
 
 /** A new message under its seq in its conversation, not revoked. */
 export function storedMessage(message: NewMessage, seq: number, id: Identity): StoredMessage {
-  return { ...message, seq, ...id, isRevoked: false, revokedBy: "", revokedTime: 0 };
+  // Field by field rather than spread: every message gets the same shape, and this is per message.
+  return {
+    seq,
+    serverMsgId: message.serverMsgId,
+    clientMsgId: message.clientMsgId,
+    conversationId: id.conversationId,
+    conversationType: id.conversationType,
+    senderId: message.senderId,
+    receiverId: message.receiverId,
+    groupId: id.groupId,
+    messageType: message.messageType,
+    content: message.content,
+    sendTime: message.sendTime,
+    serverTime: message.serverTime,
+    extra: message.extra,
+    attachedInfo: message.attachedInfo,
+    originSession: message.originSession,
+    isRevoked: false,
+    revokedBy: "",
+    revokedTime: 0,
+  };
 }
 
 /** Message status values (PROTOCOL.md, "Value sets"). */

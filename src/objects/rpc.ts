@@ -25,11 +25,6 @@ export interface SendInput {
   originSession: string;
 }
 
-/** A send the user side checked, with the conversation it goes to (it groups sends by it). */
-export interface OutgoingSend extends SendInput {
-  conversationId: string;
-}
-
 export type SendResult =
   { ok: true; serverMsgId: string; seq: number; serverTime: number; duplicate: boolean } | Refusal;
 

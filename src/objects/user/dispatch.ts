@@ -179,7 +179,7 @@ export async function handleFrames(
         answerFailure(fc, error);
         continue;
       }
-      const joins = gathered?.batch[0]?.input.conversationId === prepared.input.conversationId;
+      const joins = gathered?.batch[0]?.conversationId === prepared.conversationId;
       if (!joins || (gathered?.batch.length ?? 0) >= MAX_SENDS_PER_CALL) await flushGathered();
       gathered ??= { spec, batch: [] };
       gathered.batch.push(prepared);

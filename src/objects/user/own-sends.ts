@@ -12,7 +12,7 @@
 import { Err } from "../../protocol/codec";
 import type { ParsedConversation } from "../../protocol/conversation-id";
 import { identityOf, newMessageFromSend, storedMessage, toDelivered } from "../message";
-import type { Delivery, OutgoingSend, SendOutcome, SendResult } from "../rpc";
+import type { Delivery, SendInput, SendOutcome, SendResult } from "../rpc";
 import type { UserServices } from "./frame-context";
 
 /** The device the sends came from. */
@@ -31,16 +31,14 @@ export async function storeOwnSends(
   services: Pick<UserServices, "env" | "deliveryOrder">,
   sender: Sender,
   conversation: ParsedConversation,
-  sends: readonly OutgoingSend[],
+  sends: readonly SendInput[],
 ): Promise<SendResult[]> {
   const order = services.deliveryOrder;
   let results: SendResult[] = [];
   let handedBack: SendOutcome["handedBack"] = null;
   order.sendStarted(conversation.id);
   try {
-    ({ results, handedBack } = await services.env.CONVERSATION_OBJECT.getByName(conversation.id).send(
-      sends.map(({ conversationId: _, ...message }) => message),
-    ));
+    ({ results, handedBack } = await services.env.CONVERSATION_OBJECT.getByName(conversation.id).send(sends));
   } catch (error) {
     console.error(`send to ${conversation.id} failed`, error);
     const unknown: SendResult = {
@@ -76,7 +74,7 @@ export async function storeOwnSends(
 function ownCopy(
   userId: string,
   conversation: ParsedConversation,
-  sends: readonly OutgoingSend[],
+  sends: readonly SendInput[],
   results: readonly SendResult[],
   visibleFrom: number,
 ): Delivery {

@@ -4,7 +4,7 @@
 import { Cmd, Err, pb, type MessageInfo } from "../../../protocol/codec";
 import { ConversationType, parseConversationId } from "../../../protocol/conversation-id";
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MESSAGE_EXTRA_BYTES } from "../../../protocol/limits";
-import type { OutgoingSend } from "../../rpc";
+import type { SendInput } from "../../rpc";
 import {
   decodeBody,
   deviceOf,
@@ -21,13 +21,19 @@ const CLIENT_MESSAGE_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 100]);
 
 const utf8Length = (text: string) => new TextEncoder().encode(text).length;
 
+/** A client's message, checked: the conversation it goes to, and that conversation object's input. */
+export interface CheckedSend {
+  conversationId: string;
+  input: SendInput;
+}
+
 /** Checks a client's message and turns it into the conversation object's input. */
 export function validateOutgoing(
   m: MessageInfo,
   userId: string,
   sessionId: string,
   maxContentBytes: number,
-): OutgoingSend {
+): CheckedSend {
   const refuse = (code: Err, message: string): never => {
     throw new RequestError(code, message);
   };
@@ -79,8 +85,7 @@ export function validateOutgoing(
     );
   }
   const sendTime = Number(m.sendTime ?? 0);
-  return {
-    conversationId: conversation.id,
+  const input: SendInput = {
     senderId: userId,
     receiverId,
     clientMsgId,
@@ -91,6 +96,7 @@ export function validateOutgoing(
     attachedInfo,
     originSession: sessionId,
   };
+  return { conversationId: conversation.id, input };
 }
 
 /** Most messages one call to a conversation object carries (a device's queued sends). */
@@ -102,9 +108,8 @@ export type SendContext = FrameContext<
 >;
 
 /** A SEND_MSG_REQ that passed its checks, waiting to go to its conversation with its neighbours. */
-export interface PreparedSend {
+export interface PreparedSend extends CheckedSend {
   fc: SendContext;
-  input: OutgoingSend;
 }
 
 /** Decodes and checks one SEND_MSG_REQ and takes its token from the send limiter. */
@@ -119,13 +124,13 @@ export function prepareSend(fc: SendContext): PreparedSend {
   }
   const req = decodeBody(fc, pb.SendMessageRequest);
   if (!req.message) throw new RequestError(Err.ERR_INVALID_PARAM, "message is required");
-  const input = validateOutgoing(
+  const { conversationId, input } = validateOutgoing(
     req.message,
     fc.state.userId,
     fc.state.sessionId,
     fc.settings.messageMaxBytes,
   );
-  return { fc, input };
+  return { fc, conversationId, input };
 }
 
 /**
@@ -135,7 +140,7 @@ export function prepareSend(fc: SendContext): PreparedSend {
 export async function sendMessages(sends: readonly PreparedSend[]): Promise<void> {
   const [first] = sends;
   if (!first) return;
-  const { conversationId } = first.input;
+  const { conversationId } = first;
   const conversation = requestedConversation(conversationId);
   const refused = await sendRefusal(first.fc, first.fc.state.userId, conversation);
   if (refused) {
