@@ -2,7 +2,6 @@
 // wire form (MessageInfo).
 import { pb, type MessageInfo } from "../protocol/codec";
 import { ConversationType, type ParsedConversation } from "../protocol/conversation-id";
-import type { SendInput } from "./rpc";
 
 export interface StoredMessage {
   seq: number;
@@ -45,13 +44,16 @@ export type NewMessage = Omit<
   "seq" | keyof Identity | "isRevoked" | "revokedBy" | "revokedTime" | "status" | "readBy" | "readCount"
 >;
 
+/** What a sender sends: a new message before its conversation gives it an id and a time. */
+export type SentMessage = Omit<NewMessage, "serverMsgId" | "serverTime">;
+
 /**
  * A sender's message as its conversation stores it, with the id and time the conversation gave it.
  * With `storedMessage`, the one way a sent message is built: the conversation stores what these
  * make, and the sender's object rebuilds its own copy with them from the answer to the send
  * (user/own-sends.ts), so the two are the same by construction.
  */
-export function newMessageFromSend(input: SendInput, serverMsgId: string, serverTime: number): NewMessage {
+export function newMessageFromSend(input: SentMessage, serverMsgId: string, serverTime: number): NewMessage {
   return {
     serverMsgId,
     clientMsgId: input.clientMsgId,

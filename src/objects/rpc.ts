@@ -1,7 +1,7 @@
 // What the Durable Objects say to each other over RPC. A ConversationObject is always reached by its
 // conversation id (getByName) and knows it from its own name, so no call to it carries that id.
 import type { Err } from "../protocol/codec";
-import type { DeliveredMessage, StoredMessage } from "./message";
+import type { DeliveredMessage, SentMessage, StoredMessage } from "./message";
 
 /** A refused call: the error code and message the client is answered with. */
 export interface Refusal {
@@ -13,17 +13,7 @@ export interface Refusal {
 export const refusal = (code: Err, message: string): Refusal => ({ ok: false, code, message });
 
 /** UserObject -> ConversationObject: store one message in the conversation called. */
-export interface SendInput {
-  senderId: string;
-  receiverId: string;
-  clientMsgId: string;
-  messageType: number;
-  content: Uint8Array;
-  sendTime: number;
-  extra: string;
-  attachedInfo: string;
-  originSession: string;
-}
+export type SendInput = SentMessage;
 
 export type SendResult =
   { ok: true; serverMsgId: string; seq: number; serverTime: number; duplicate: boolean } | Refusal;
