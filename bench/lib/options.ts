@@ -19,7 +19,7 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const USAGE = `npm run bench [-- options]
 
-  --quick              short runs (about 3.5 minutes; the sparse scenario is 1.7 of them)
+  --quick              short runs (about 3 min 45 s; the sparse scenario is 1 min 40 s of it)
   --only a,b           run only these scenarios: ${SCENARIOS.join(", ")}
   --no-baseline        skip the baseline relay (no ratios; the fixed rate needs --rate)
   --via direct|proxy   connect to workerd directly (default) or through wrangler's dev proxy
@@ -90,7 +90,7 @@ export function parseOptions(argv: string[]): Options | null {
   };
 }
 
-/** The load of each scenario; quick mode trims durations and counts (about 3.5 minutes in all). */
+/** The load of each scenario; quick mode trims durations and counts (about 3 min 45 s in all). */
 export function plan(o: Options) {
   const q = o.quick;
   return {
