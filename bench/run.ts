@@ -18,6 +18,7 @@ import { d1Lag } from "./scenarios/d1-lag.ts";
 import { fixedRate } from "./scenarios/fixed-rate.ts";
 import { groupFanout } from "./scenarios/group-fanout.ts";
 import { closePairs, connectPairs, oneToOne } from "./scenarios/one-to-one.ts";
+import { sparse } from "./scenarios/sparse.ts";
 import type { ScenarioResult } from "./scenarios/result.ts";
 
 /** Half the baseline's one-to-one rate, when there is no baseline figure: issue 6's probe (~1,100). */
@@ -206,6 +207,17 @@ async function main(): Promise<void> {
     // The baseline relay has no groups; the figure stands against the 500 ms target alone.
     await withServer("server", "server-group", o, systems, (server) =>
       measure(outcomes, "group-fanout", "server", () => groupFanout(imSystem(server), p.groupFanout)),
+    );
+  }
+  if (only("sparse")) {
+    // The same load on both, each on a fresh process: many quiet conversations (issue 20).
+    if (o.baseline) {
+      await withServer("baseline", "baseline-sparse", o, systems, (server) =>
+        measure(outcomes, "sparse", "baseline", () => sparse(relaySystem(server), p.sparse)),
+      );
+    }
+    await withServer("server", "server-sparse", o, systems, (server) =>
+      measure(outcomes, "sparse", "server", () => sparse(imSystem(server), p.sparse)),
     );
   }
 

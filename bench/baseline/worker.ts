@@ -3,6 +3,9 @@
 //   "h <id>"                 hello / heartbeat → "H <id>"
 //   "s <id> <to> <content>"  send: RPC to the receiver's object, which pushes "p <content>" to its
 //                            sockets; then the sender gets "a <id>"
+//   "g <id> <to1,to2,...> <content>"
+//                            group send (the sparse scenario): one push RPC per listed member, as the
+//                            IM server's fan-out makes one delivery per member; then "a <id>"
 //   "k <anything>"           delivered-ack from a receiver; dropped (it keeps the load shape equal)
 import { DurableObject } from "cloudflare:workers";
 
@@ -21,11 +24,14 @@ export class RelayObject extends DurableObject<Env> {
     const text = typeof data === "string" ? data : new TextDecoder().decode(data);
     const kind = text[0];
     if (kind === "h") return ws.send(`H ${text.slice(2)}`);
-    if (kind !== "s") return;
+    if (kind !== "s" && kind !== "g") return;
     const idEnd = text.indexOf(" ", 2);
     const toEnd = text.indexOf(" ", idEnd + 1);
     if (idEnd < 0 || toEnd < 0) return;
-    await this.env.RELAY.getByName(text.slice(idEnd + 1, toEnd)).push(text.slice(toEnd + 1));
+    const to = text.slice(idEnd + 1, toEnd);
+    const content = text.slice(toEnd + 1);
+    if (kind === "s") await this.env.RELAY.getByName(to).push(content);
+    else await Promise.all(to.split(",").map((member) => this.env.RELAY.getByName(member).push(content)));
     ws.send(`a ${text.slice(2, idEnd)}`);
   }
 

@@ -67,6 +67,14 @@ export class RelayConnection {
     return this.pending.wait(id, REQUEST_TIMEOUT_MS, "send");
   }
 
+  /** A group send: the relay has no groups, so the sender names the members to push to. */
+  sendToGroup(_groupId: string, members: string[], content: string): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("socket closed"));
+    const id = this.nextId++;
+    this.ws.send(`g ${id} ${members.join(",")} ${content}`);
+    return this.pending.wait(id, REQUEST_TIMEOUT_MS, "group send");
+  }
+
   heartbeat(timeoutMs = REQUEST_TIMEOUT_MS): Promise<void> {
     if (this.closed) return Promise.reject(new Error("socket closed"));
     const id = this.nextId++;

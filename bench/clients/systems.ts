@@ -1,5 +1,6 @@
 // One face for both systems under test, so a scenario drives the IM server and the baseline relay
 // with exactly the same load: users, connect, send (resolves on the server's ack), pushes, heartbeat.
+import { groupConversationId } from "../../src/protocol/conversation-id.ts";
 import { registerAccounts, type Account } from "../lib/accounts.ts";
 import type { RunningServer, SystemKind } from "../lib/server.ts";
 import { ImConnection } from "./im-connection.ts";
@@ -9,6 +10,11 @@ import { TcpConnection } from "./tcp-connection.ts";
 export interface ChatClient {
   readonly userId: string;
   send(to: string, content: string): Promise<void>;
+  /**
+   * A message to a group from `createGroup`; `members` are the other members (the IM server knows
+   * them and ignores the list; the baseline relay pushes to each one).
+   */
+  sendToGroup(groupId: string, members: string[], content: string): Promise<void>;
   /** Called with each pushed message's content (text), in arrival order. */
   onPush: ((content: string) => void) | null;
   heartbeat(): Promise<void>;
@@ -25,6 +31,8 @@ export interface ChatSystem {
   /** Users that only connect (on the server: registered, with tokens signed locally). */
   connectOnlyUsers(count: number, label: string): Promise<string[]>;
   connect(userId: string): Promise<ChatClient>;
+  /** A group of `ownerId` and `memberIds` (the IM server: over HTTP; the relay: just an id). */
+  createGroup?(ownerId: string, memberIds: string[]): Promise<string>;
 }
 
 const textDecoder = new TextDecoder();
@@ -51,6 +59,11 @@ class ImChatClient implements ChatClient {
     await this.connection.sendText(to, content);
   }
 
+  async sendToGroup(groupId: string, _members: string[], content: string): Promise<void> {
+    if (!(this.connection instanceof ImConnection)) throw new Error("group sends are not wired for TCP");
+    await this.connection.sendTo(groupConversationId(groupId), "", content);
+  }
+
   heartbeat(): Promise<void> {
     return this.connection.heartbeat();
   }
@@ -62,6 +75,24 @@ class ImChatClient implements ChatClient {
   terminate(): void {
     this.connection.terminate();
   }
+}
+
+/** Creates a group through the HTTP API, as an app does; returns its id. */
+export async function createImGroup(
+  server: RunningServer,
+  owner: Account,
+  memberIds: string[],
+): Promise<string> {
+  const response = await fetch(`${server.origin}/api/group/create`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${owner.token}` },
+    body: JSON.stringify({ groupName: "bench", faceURL: "", introduction: "", memberUserIDs: memberIds }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const envelope = (await response.json()) as { code: number; message: string; data?: { groupID: string } };
+  if (envelope.code !== 0 || !envelope.data)
+    throw new Error(`group create: ${envelope.code} ${envelope.message}`);
+  return envelope.data.groupID;
 }
 
 export interface ImSystem extends ChatSystem {
@@ -98,6 +129,7 @@ export function imSystem(server: RunningServer): ImSystem {
     // Logged in like any user: a token names a login session the server checks (src/auth/sessions.ts).
     connectOnlyUsers: async (count, label) => keep(await registerAccounts(server.origin, count, label)),
     connect: async (userId) => new ImChatClient(await ImConnection.open(server.origin, account(userId))),
+    createGroup: (ownerId, memberIds) => createImGroup(server, account(ownerId), memberIds),
   };
 }
 
@@ -125,5 +157,6 @@ export function relaySystem(server: RunningServer): ChatSystem {
     users: async (count, label) => names(count, label),
     connectOnlyUsers: async (count, label) => names(count, label),
     connect: async (userId) => RelayConnection.open(server.origin, userId),
+    createGroup: async () => `r${(counter++).toString(36)}`,
   };
 }

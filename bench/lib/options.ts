@@ -13,12 +13,13 @@ export const SCENARIOS = [
   "d1-lag",
   "connections",
   "group-fanout",
+  "sparse",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const USAGE = `npm run bench [-- options]
 
-  --quick              short runs (finishes within 2 minutes)
+  --quick              short runs (about 3 min 45 s; the sparse scenario is 1 min 40 s of it)
   --only a,b           run only these scenarios: ${SCENARIOS.join(", ")}
   --no-baseline        skip the baseline relay (no ratios; the fixed rate needs --rate)
   --via direct|proxy   connect to workerd directly (default) or through wrangler's dev proxy
@@ -89,7 +90,7 @@ export function parseOptions(argv: string[]): Options | null {
   };
 }
 
-/** The load of each scenario; quick mode trims durations and counts to fit in 2 minutes. */
+/** The load of each scenario; quick mode trims durations and counts (about 3 min 45 s in all). */
 export function plan(o: Options) {
   const q = o.quick;
   return {
@@ -130,6 +131,18 @@ export function plan(o: Options) {
       window: 5,
       durationMs: q ? 3_000 : 10_000,
       roundTimeoutMs: 15_000,
+    },
+    sparse: {
+      pairs: q ? 250 : 1_000,
+      groups: q ? 25 : 100,
+      groupSize: 5,
+      minIntervalMs: 2_000,
+      maxIntervalMs: 10_000,
+      warmupMs: q ? 10_000 : 20_000,
+      durationMs: q ? 30_000 : 90_000,
+      contentBytes: 64,
+      drainMs: q ? 5_000 : 10_000,
+      closeRatePerSec: 1_000,
     },
     connections: {
       count: o.connections ?? (q ? 500 : 5_000),

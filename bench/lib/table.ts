@@ -99,5 +99,21 @@ export function table(outcomes: Outcomes): Row[] {
     { key: "deliveriesPerSec", figure: "deliveries/s to members", unit: "/s" },
     { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
   ]);
+  add("sparse", [
+    { key: "sockets", figure: "sockets (one-to-one pairs × 2; groups of 5 among them)", unit: "" },
+    { key: "offeredPerSec", figure: "offered, each conversation every 2–10 s", unit: "msgs/s" },
+    { key: "deliveriesPerSec", figure: "delivered", unit: "deliveries/s" },
+    { key: "p50", figure: "send→push p50", unit: "ms" },
+    { key: "p99", figure: "send→push p99", unit: "ms" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+    { key: "workerdCores", figure: "workerd CPU", unit: "cores" },
+    {
+      key: "cpuMsPerDelivery",
+      figure: "workerd CPU per delivered message",
+      unit: "ms",
+      target: "CPU per message ≤ 2× baseline",
+      check: (_, r) => r !== null && r <= 2,
+    },
+  ]);
   return rows;
 }

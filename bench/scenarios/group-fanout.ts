@@ -6,7 +6,7 @@
 // authenticated. A round sends one stamped message and waits for every other member's push.
 import { groupConversationId } from "../../src/protocol/conversation-id.ts";
 import { ImConnection } from "../clients/im-connection.ts";
-import type { ImSystem } from "../clients/systems.ts";
+import { createImGroup, type ImSystem } from "../clients/systems.ts";
 import { ErrorTally, Samples, mapLimited, nowMs, round, sleep } from "../lib/stats.ts";
 import { sentAtOf, stampedContent } from "./one-to-one.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
@@ -20,24 +20,11 @@ export interface GroupFanoutOptions {
   roundTimeoutMs: number;
 }
 
-async function createGroup(system: ImSystem, ownerId: string, memberIds: string[]): Promise<string> {
-  const response = await fetch(`${system.server.origin}/api/group/create`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${system.account(ownerId).token}` },
-    body: JSON.stringify({ groupName: "bench", faceURL: "", introduction: "", memberUserIDs: memberIds }),
-    signal: AbortSignal.timeout(60_000),
-  });
-  const envelope = (await response.json()) as { code: number; message: string; data?: { groupID: string } };
-  if (envelope.code !== 0 || !envelope.data)
-    throw new Error(`group create: ${envelope.code} ${envelope.message}`);
-  return envelope.data.groupID;
-}
-
 export async function groupFanout(system: ImSystem, o: GroupFanoutOptions): Promise<ScenarioResult> {
   const errors = new ErrorTally();
   const userIds = await system.reuseUsers(o.members, "g");
   const [ownerId, ...memberIds] = userIds as [string, ...string[]];
-  const groupId = await createGroup(system, ownerId, memberIds);
+  const groupId = await createImGroup(system.server, system.account(ownerId), memberIds);
   const conversationId = groupConversationId(groupId);
   const connections = await mapLimited(userIds, 20, (id) =>
     ImConnection.open(system.server.origin, system.account(id)),
