@@ -24,6 +24,16 @@ import type { ScenarioResult } from "./scenarios/result.ts";
 /** Half the baseline's one-to-one rate, when there is no baseline figure: issue 6's probe (~1,100). */
 const FALLBACK_RATE = 550;
 
+/** A CPU profile of the server's worker over a scenario's window; the returned function ends it. */
+async function profileWindow(server: RunningServer, name: string): Promise<() => Promise<void>> {
+  const profile = await startCpuProfile(server);
+  return async () => {
+    if (!profile) return;
+    const file = await profile.stop(join(root, `bench/results/${name}.cpuprofile`));
+    console.log(`  cpu profile of the worker: ${relative(root, file.path)}\n${file.top}`);
+  };
+}
+
 function summarize(result: ScenarioResult): string {
   const figures = Object.entries(result.figures)
     .map(([k, v]) => `${k}=${v ?? "–"}`)
@@ -217,7 +227,13 @@ async function main(): Promise<void> {
       );
     }
     await withServer("server", "server-sparse", o, systems, (server) =>
-      measure(outcomes, "sparse", "server", () => sparse(imSystem(server), p.sparse)),
+      measure(outcomes, "sparse", "server", () =>
+        sparse(
+          imSystem(server),
+          p.sparse,
+          o.profile ? () => profileWindow(server, "server-sparse") : undefined,
+        ),
+      ),
     );
   }
 

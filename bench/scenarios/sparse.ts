@@ -50,7 +50,14 @@ async function closePaced(pairs: Pair[], perSec: number): Promise<void> {
   }
 }
 
-export async function sparse(system: ChatSystem, o: SparseOptions): Promise<ScenarioResult> {
+/** Runs around the measuring window only (a CPU profile, say); what `start` returns ends it. */
+export type WindowHook = () => Promise<() => Promise<void>>;
+
+export async function sparse(
+  system: ChatSystem,
+  o: SparseOptions,
+  duringWindow?: WindowHook,
+): Promise<ScenarioResult> {
   const createGroup = system.createGroup?.bind(system);
   if (!createGroup) throw new Error(`${system.kind}: no groups in this system`);
   const setupStart = nowMs();
@@ -134,11 +141,13 @@ export async function sparse(system: ChatSystem, o: SparseOptions): Promise<Scen
     // The runtime's CPU seconds read unrounded at both ends of the window, for the figure per message.
     const runtimePid = system.server.pids.runtime;
     await sleep(measureFrom - nowMs());
+    const endHook = duringWindow ? await duringWindow() : null;
     const meter = cpuMeter(system.server);
     const runtimeBefore = runtimePid ? cpuSeconds(runtimePid) : null;
     await sleep(stopAt - nowMs());
     const runtimeAfter = runtimePid ? cpuSeconds(runtimePid) : null;
     const cpu = meter.stop();
+    await endHook?.();
     for (const timer of timers) clearTimeout(timer);
     const drainUntil = nowMs() + o.drainMs;
     while (received < expected && nowMs() < drainUntil) await sleep(50);
