@@ -111,6 +111,18 @@ export class Inbox {
     return this.sql.exec<{ n: number }>("SELECT COALESCE(SUM(max_seq), 0) AS n FROM inbox").one().n;
   }
 
+  /**
+   * Whether the inbox has a row for the conversation: the membership check before every send, sync
+   * range, revoke and typing (membership.ts). A conversation that delivered anything is known from
+   * the max_seq cache; otherwise one indexed look-up that reads no row (not the last message).
+   */
+  holds(conversationId: string): boolean {
+    if ((this.maxSeqCache.get(conversationId) ?? 0) > 0) return true;
+    return (
+      this.sql.exec("SELECT 1 FROM inbox WHERE conversation_id = ?", conversationId).toArray().length > 0
+    );
+  }
+
   entry(conversationId: string): InboxEntry | null {
     const row = this.sql
       .exec<InboxRow>(`SELECT ${COLUMNS} FROM inbox WHERE conversation_id = ?`, conversationId)

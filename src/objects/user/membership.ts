@@ -40,7 +40,7 @@ export async function memberRefusal(
     case ConversationType.group:
       break;
   }
-  if (services.inbox.entry(conversation.id)) return null;
+  if (services.inbox.holds(conversation.id)) return null;
   if (conversation.type !== ConversationType.group) return notExist;
   const db = database(services.env);
   if (await isGroupMember(db, conversation.groupId, userId)) return null;
@@ -57,7 +57,7 @@ export async function sendRefusal(
   userId: string,
   conversation: ParsedConversation,
 ): Promise<Refusal | null> {
-  if (conversation.type !== ConversationType.single || services.inbox.entry(conversation.id))
+  if (conversation.type !== ConversationType.single || services.inbox.holds(conversation.id))
     return memberRefusal(services, userId, conversation);
   const peer = peerOf(conversation, userId);
   if (!peer) return memberRefusal(services, userId, conversation);
