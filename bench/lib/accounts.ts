@@ -3,7 +3,7 @@
 // 4, so a login is cheap). Each account registers from its own client address (CF-Connecting-IP), as
 // real users would, so the per-address registration limit does not apply to the benchmark as a whole.
 import { randomBytes } from "node:crypto";
-import { mapLimited } from "./stats.ts";
+import { mapLimited } from "../../src/lib/map-limited.ts";
 
 export interface Account {
   userId: string;

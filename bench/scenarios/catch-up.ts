@@ -8,7 +8,8 @@
 // Both read the same data (syncs change nothing on the server).
 import { ImConnection, singleConversationId } from "../clients/im-connection.ts";
 import type { Account } from "../lib/accounts.ts";
-import { ErrorTally, mapLimited, nowMs, round, sleep } from "../lib/stats.ts";
+import { ErrorTally, nowMs, round, sleep } from "../lib/stats.ts";
+import { mapLimited } from "../../src/lib/map-limited.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
 import type { ImSystem } from "../clients/systems.ts";
 

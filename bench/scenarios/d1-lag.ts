@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ImConnection, singleConversationId } from "../clients/im-connection.ts";
 import type { ImSystem } from "../clients/systems.ts";
-import { ErrorTally, mapLimited, nowMs, Samples, sleep } from "../lib/stats.ts";
+import { ErrorTally, nowMs, Samples, sleep } from "../lib/stats.ts";
+import { mapLimited } from "../../src/lib/map-limited.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
 
 export interface D1LagOptions {

@@ -7,7 +7,8 @@
 import { groupConversationId } from "../../src/protocol/conversation-id.ts";
 import { ImConnection } from "../clients/im-connection.ts";
 import { createImGroup, type ImSystem } from "../clients/systems.ts";
-import { ErrorTally, Samples, mapLimited, nowMs, round, sleep } from "../lib/stats.ts";
+import { ErrorTally, Samples, nowMs, round, sleep } from "../lib/stats.ts";
+import { mapLimited } from "../../src/lib/map-limited.ts";
 import { sentAtOf, stampedContent } from "./one-to-one.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
 

@@ -2,7 +2,8 @@
 // again as each is acked (closed loop) for a fixed time. Measured: pushes delivered per second and
 // the send→push latency, from the send timestamp embedded in the content to the push's arrival.
 import type { ChatClient, ChatSystem } from "../clients/systems.ts";
-import { ErrorTally, mapLimited, nowMs, round, Samples, sleep } from "../lib/stats.ts";
+import { ErrorTally, nowMs, round, Samples, sleep } from "../lib/stats.ts";
+import { mapLimited } from "../../src/lib/map-limited.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
 
 export interface OneToOneOptions {

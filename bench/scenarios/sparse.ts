@@ -9,7 +9,8 @@
 // over the window (cores × window seconds × 1000, in ms) ÷ deliveries in the window.
 import type { ChatClient, ChatSystem } from "../clients/systems.ts";
 import { cpuSeconds } from "../lib/proc.ts";
-import { ErrorTally, mapLimited, nowMs, round, Samples, sleep } from "../lib/stats.ts";
+import { ErrorTally, nowMs, round, Samples, sleep } from "../lib/stats.ts";
+import { mapLimited } from "../../src/lib/map-limited.ts";
 import { closePairs, connectPairs, sentAtOf, stampedContent, type Pair } from "./one-to-one.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
 

@@ -6,6 +6,7 @@ import { parseConversationId } from "../../../protocol/conversation-id";
 import { SYNC_RESPONSE_BUDGET_BYTES } from "../../../protocol/limits";
 import { toMessageInfo, type StoredMessage } from "../../message";
 import type { ReadResult } from "../../rpc";
+import { mapLimited } from "../../../lib/map-limited";
 import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
 import { startCatchUp, type LeftOut } from "../sync-catch-up";
 import { clampCount, fitPrefix, readConversation } from "../sync-pages";
@@ -14,23 +15,6 @@ import { clampCount, fitPrefix, readConversation } from "../sync-pages";
 export const MAX_SYNC_CONVERSATIONS = 1_000;
 /** Conversation objects read in parallel during one batch sync. */
 const READ_CONCURRENCY = 16;
-
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /** Encoded size the entries of one BATCH_SYNC answer may take, leaving the rest for messages. */
 const ENTRIES_BUDGET_BYTES = 256 * 1024;
