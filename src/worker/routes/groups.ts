@@ -111,6 +111,17 @@ async function command(c: Context<AppEnv>, groupId: string, cmd: GroupCommand): 
   return result.synced;
 }
 
+/** A command on a list of users (`{userIDs}`): invite, kick, unban, approve or reject. */
+type UsersOp = Extract<GroupCommand, { userIds: string[] }>["op"];
+
+function usersCommand(op: UsersOp) {
+  return async (c: Context<AppEnv>) => {
+    const { userIDs } = await jsonBody(c, UsersBody);
+    await command(c, groupIdParam(c), { op, actor: c.var.userId, userIds: userIDs });
+    return ok(c, null);
+  };
+}
+
 async function groupJson(c: Context<AppEnv>, groupId: string): Promise<GroupJson> {
   const row = await findGroup(database(c.env), groupId);
   if (!row) throw notFound("Group not found");
@@ -165,16 +176,8 @@ export const groupRoutes = new Hono<AppEnv>()
     await command(c, groupIdParam(c), { op: "leave", actor: c.var.userId });
     return ok(c, null);
   })
-  .post("/:groupID/invite", async (c) => {
-    const { userIDs } = await jsonBody(c, UsersBody);
-    await command(c, groupIdParam(c), { op: "invite", actor: c.var.userId, userIds: userIDs });
-    return ok(c, null);
-  })
-  .post("/:groupID/kick", async (c) => {
-    const { userIDs } = await jsonBody(c, UsersBody);
-    await command(c, groupIdParam(c), { op: "kick", actor: c.var.userId, userIds: userIDs });
-    return ok(c, null);
-  })
+  .post("/:groupID/invite", usersCommand("invite"))
+  .post("/:groupID/kick", usersCommand("kick"))
   .post("/:groupID/dismiss", async (c) => {
     await command(c, groupIdParam(c), { op: "dismiss", actor: c.var.userId });
     return ok(c, null);
@@ -218,22 +221,10 @@ export const groupRoutes = new Hono<AppEnv>()
     return ok(c, await groupAfter(c, groupId, synced));
   })
   .get("/:groupID/bans", async (c) => ok(c, await accessList(c, "bans")))
-  .post("/:groupID/unban", async (c) => {
-    const { userIDs } = await jsonBody(c, UsersBody);
-    await command(c, groupIdParam(c), { op: "unban", actor: c.var.userId, userIds: userIDs });
-    return ok(c, null);
-  })
+  .post("/:groupID/unban", usersCommand("unban"))
   .get("/:groupID/requests", async (c) => ok(c, await accessList(c, "requests")))
-  .post("/:groupID/requests/approve", async (c) => {
-    const { userIDs } = await jsonBody(c, UsersBody);
-    await command(c, groupIdParam(c), { op: "approve", actor: c.var.userId, userIds: userIDs });
-    return ok(c, null);
-  })
-  .post("/:groupID/requests/reject", async (c) => {
-    const { userIDs } = await jsonBody(c, UsersBody);
-    await command(c, groupIdParam(c), { op: "reject", actor: c.var.userId, userIds: userIDs });
-    return ok(c, null);
-  })
+  .post("/:groupID/requests/approve", usersCommand("approve"))
+  .post("/:groupID/requests/reject", usersCommand("reject"))
   .get("/:groupID/members", async (c) => {
     const groupId = groupIdParam(c);
     const { offset, limit } = validated(PageQuery, c.req.query());
