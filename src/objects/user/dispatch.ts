@@ -64,8 +64,11 @@ function admit(ws: WebSocket, frame: Frame, settings: Settings, authed: boolean)
   }
 }
 
+/** What to do with a frame refused before any handler: run in its turn, after the sends before it. */
+type Refusal = () => void;
+
 /** Why the frame's command may not run on this socket now, or null (PROTOCOL.md, decision 4). */
-function unauthorized(fc: FrameContext, spec: CommandSpec | null): (() => void) | null {
+function unauthorized(fc: FrameContext, spec: CommandSpec | null): Refusal | null {
   if (!spec) {
     const code = fc.state.authed ? Err.ERR_INVALID_PARAM : Err.ERR_AUTH_FAILED;
     return () => notice(fc, code, `unknown command ${fc.frame.command}`);
@@ -85,9 +88,6 @@ function badFrame(ws: WebSocket, message: string, ref: Frame | null): void {
     closeSocket(ws, CloseCode.policyViolation, "too many invalid frames");
   }
 }
-
-/** What to do with a frame refused before any handler: run in its turn, after the sends before it. */
-type Refusal = () => void;
 
 /** Checks and decodes one frame: its context, or the refusal it gets instead. */
 function openFrame(
