@@ -147,9 +147,16 @@ async function withServer<T>(
   o: Options,
   systems: Record<string, unknown>,
   body: (server: RunningServer) => Promise<T>,
+  extraArgs: string[] = [],
 ): Promise<T> {
   const t = Date.now();
-  const server = await startServer(kind, { via: o.via, readable: o.profile, stateParent: o.stateDir, label });
+  const server = await startServer(kind, {
+    via: o.via,
+    readable: o.profile,
+    stateParent: o.stateDir,
+    label,
+    extraArgs,
+  });
   systems[label] = { origin: server.origin, via: server.via, proxy: server.proxyOrigin, pids: server.pids };
   console.log(
     `\n== ${label}: wrangler dev ready in ${((Date.now() - t) / 1000).toFixed(1)} s; clients → ${server.origin} (${server.via})`,
@@ -226,14 +233,21 @@ async function main(): Promise<void> {
         measure(outcomes, "sparse", "baseline", () => sparse(relaySystem(server), p.sparse)),
       );
     }
-    await withServer("server", "server-sparse", o, systems, (server) =>
-      measure(outcomes, "sparse", "server", () =>
-        sparse(
-          imSystem(server),
-          p.sparse,
-          o.profile ? () => profileWindow(server, "server-sparse") : undefined,
+    // With the usage meter (D1 and storage rows written, GET /debug/usage) for the per-message counts.
+    await withServer(
+      "server",
+      "server-sparse",
+      o,
+      systems,
+      (server) =>
+        measure(outcomes, "sparse", "server", () =>
+          sparse(
+            imSystem(server),
+            p.sparse,
+            o.profile ? () => profileWindow(server, "server-sparse") : undefined,
+          ),
         ),
-      ),
+      ["--var", "USAGE_METER:true"],
     );
   }
 

@@ -7,7 +7,14 @@
 //                            group send (the sparse scenario): one push RPC per listed member, as the
 //                            IM server's fan-out makes one delivery per member; then "a <id>"
 //   "k <anything>"           delivered-ack from a receiver; dropped (it keeps the load shape equal)
+// GET /usage answers its invocation counts in the IM server's /debug/usage shape (one increment each).
 import { DurableObject } from "cloudflare:workers";
+
+/** Invocations by object and kind, as the IM server counts them (src/lib/usage-meter.ts). */
+const invocations: Record<string, number> = {};
+function count(key: string): void {
+  invocations[key] = (invocations[key] ?? 0) + 1;
+}
 
 interface Env {
   RELAY: DurableObjectNamespace<RelayObject>;
@@ -15,12 +22,14 @@ interface Env {
 
 export class RelayObject extends DurableObject<Env> {
   override async fetch(): Promise<Response> {
+    count("relay.request");
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    count("relay.frame");
     const text = typeof data === "string" ? data : new TextDecoder().decode(data);
     const kind = text[0];
     if (kind === "h") return ws.send(`H ${text.slice(2)}`);
@@ -37,6 +46,7 @@ export class RelayObject extends DurableObject<Env> {
 
   /** RPC from the sender's object: push to every socket of this user. */
   push(content: string): void {
+    count("relay.rpc");
     for (const ws of this.ctx.getWebSockets()) ws.send(`p ${content}`);
   }
 }
@@ -45,6 +55,17 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/health") return Response.json({ status: "healthy" });
+    if (url.pathname === "/usage") {
+      const none = {
+        d1Statements: 0,
+        d1RowsWritten: 0,
+        storageWriteStatements: 0,
+        storageRowsWritten: 0,
+        alarmWrites: 0,
+      };
+      return Response.json({ data: { invocations, ...none } });
+    }
+    count("worker.request");
     const user = url.searchParams.get("user");
     if (url.pathname !== "/ws" || !user || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return new Response("expected GET /ws?user=<id> with Upgrade: websocket", { status: 400 });

@@ -33,6 +33,25 @@ export interface ChatSystem {
   connect(userId: string): Promise<ChatClient>;
   /** A group of `ownerId` and `memberIds` (the IM server: over HTTP; the relay: just an id). */
   createGroup?(ownerId: string, memberIds: string[]): Promise<string>;
+  /** The server's usage counts so far (GET /debug/usage, on with USAGE_METER); the relay has none. */
+  usage?(): Promise<UsageCounts>;
+}
+
+/** GET /debug/usage's answer (src/lib/usage-meter.ts, `Usage`). */
+export interface UsageCounts {
+  /** By object and kind, e.g. "user.frame". */
+  invocations: Record<string, number>;
+  d1Statements: number;
+  d1RowsWritten: number;
+  storageWriteStatements: number;
+  storageRowsWritten: number;
+  alarmWrites: number;
+}
+
+async function readUsage(origin: string, path = "/debug/usage"): Promise<UsageCounts> {
+  const response = await fetch(`${origin}${path}`);
+  if (!response.ok) throw new Error(`GET ${path}: HTTP ${response.status} (is USAGE_METER set?)`);
+  return ((await response.json()) as { data: UsageCounts }).data;
 }
 
 const textDecoder = new TextDecoder();
@@ -130,6 +149,7 @@ export function imSystem(server: RunningServer): ImSystem {
     connectOnlyUsers: async (count, label) => keep(await registerAccounts(server.origin, count, label)),
     connect: async (userId) => new ImChatClient(await ImConnection.open(server.origin, account(userId))),
     createGroup: (ownerId, memberIds) => createImGroup(server, account(ownerId), memberIds),
+    usage: () => readUsage(server.origin),
   };
 }
 
@@ -158,5 +178,6 @@ export function relaySystem(server: RunningServer): ChatSystem {
     connectOnlyUsers: async (count, label) => names(count, label),
     connect: async (userId) => RelayConnection.open(server.origin, userId),
     createGroup: async () => `r${(counter++).toString(36)}`,
+    usage: () => readUsage(server.origin, "/usage"),
   };
 }

@@ -114,6 +114,15 @@ export function table(outcomes: Outcomes): Row[] {
       target: "CPU per message ≤ 2× baseline",
       check: (_, r) => r !== null && r <= 2,
     },
+    // The server's own counts (GET /debug/usage); the relay makes one frame and one RPC per send.
+    { key: "framesPerDelivery", figure: "socket frames per delivered message", unit: "" },
+    { key: "rpcsPerDelivery", figure: "RPC calls per delivered message", unit: "" },
+    { key: "alarmsPerDelivery", figure: "alarms per delivered message", unit: "" },
+    { key: "requestsPerDelivery", figure: "HTTP requests per delivered message", unit: "" },
+    { key: "d1StatementsPerDelivery", figure: "D1 statements per delivered message", unit: "" },
+    { key: "d1RowsPerDelivery", figure: "D1 rows written per delivered message", unit: "" },
+    { key: "storageRowsPerDelivery", figure: "object SQLite rows written per delivered message", unit: "" },
+    { key: "alarmWritesPerDelivery", figure: "alarm sets and deletes per delivered message", unit: "" },
   ]);
   return rows;
 }

@@ -7,7 +7,7 @@
 // (each recipient's push counts: a message to a group of 5 is 4 deliveries), send→push latency from
 // the time a message was due, failures, and workerd CPU per delivered message: the runtime's CPU
 // over the window (cores × window seconds × 1000, in ms) ÷ deliveries in the window.
-import type { ChatClient, ChatSystem } from "../clients/systems.ts";
+import type { ChatClient, ChatSystem, UsageCounts } from "../clients/systems.ts";
 import { cpuSeconds } from "../lib/proc.ts";
 import { ErrorTally, nowMs, round, Samples, sleep } from "../lib/stats.ts";
 import { mapLimited } from "../../src/lib/map-limited.ts";
@@ -49,6 +49,45 @@ async function closePaced(pairs: Pair[], perSec: number): Promise<void> {
     closePairs(pairs.slice(i, i + step));
     if (i + step < pairs.length) await sleep(100);
   }
+}
+
+/** What the server counted over the window (src/lib/usage-meter.ts). */
+function usageDelta(before: UsageCounts, after: UsageCounts): UsageCounts {
+  const invocations: Record<string, number> = {};
+  for (const [key, count] of Object.entries(after.invocations)) {
+    const grew = count - (before.invocations[key] ?? 0);
+    if (grew > 0) invocations[key] = grew;
+  }
+  return {
+    invocations,
+    d1Statements: after.d1Statements - before.d1Statements,
+    d1RowsWritten: after.d1RowsWritten - before.d1RowsWritten,
+    storageWriteStatements: after.storageWriteStatements - before.storageWriteStatements,
+    storageRowsWritten: after.storageRowsWritten - before.storageRowsWritten,
+    alarmWrites: after.alarmWrites - before.alarmWrites,
+  };
+}
+
+/** The counts per delivered message: invocations by kind (all objects), D1 and storage rows. */
+function perDelivery(usage: UsageCounts | null, delivered: number): Record<string, number | null> {
+  const per = (count: number | undefined) =>
+    usage && delivered > 0 && count !== undefined ? round(count / delivered, 2) : null;
+  const byKind = (kind: string) =>
+    usage
+      ? Object.entries(usage.invocations)
+          .filter(([key]) => key.endsWith(`.${kind}`))
+          .reduce((sum, [, count]) => sum + count, 0)
+      : undefined;
+  return {
+    framesPerDelivery: per(byKind("frame")),
+    rpcsPerDelivery: per(byKind("rpc")),
+    alarmsPerDelivery: per(byKind("alarm")),
+    requestsPerDelivery: per(byKind("request")),
+    d1StatementsPerDelivery: per(usage?.d1Statements),
+    d1RowsPerDelivery: per(usage?.d1RowsWritten),
+    storageRowsPerDelivery: per(usage?.storageRowsWritten),
+    alarmWritesPerDelivery: per(usage?.alarmWrites),
+  };
 }
 
 /** Runs around the measuring window only (a CPU profile, say); what `start` returns ends it. */
@@ -143,11 +182,14 @@ export async function sparse(
     const runtimePid = system.server.pids.runtime;
     await sleep(measureFrom - nowMs());
     const endHook = duringWindow ? await duringWindow() : null;
+    const usageBefore = await system.usage?.();
     const meter = cpuMeter(system.server);
     const runtimeBefore = runtimePid ? cpuSeconds(runtimePid) : null;
     await sleep(stopAt - nowMs());
     const runtimeAfter = runtimePid ? cpuSeconds(runtimePid) : null;
     const cpu = meter.stop();
+    const usageAfter = await system.usage?.();
+    const usage = usageBefore && usageAfter ? usageDelta(usageBefore, usageAfter) : null;
     await endHook?.();
     for (const timer of timers) clearTimeout(timer);
     const drainUntil = nowMs() + o.drainMs;
@@ -172,6 +214,7 @@ export async function sparse(
         failures: errors.total,
         workerdCores: cpu["workerd runtime"] ?? null,
         cpuMsPerDelivery: runtimeCpuMs !== null && delivered > 0 ? round(runtimeCpuMs / delivered, 3) : null,
+        ...perDelivery(usage, delivered),
       },
       details: {
         options: o,
@@ -182,6 +225,7 @@ export async function sparse(
         expected,
         received,
         latencyMs: summary,
+        usageInWindow: usage,
       },
       errors: errors.toJSON(),
       cpu,

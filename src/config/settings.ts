@@ -55,6 +55,8 @@ export interface Settings {
   /** Uploads per signed-in user: files per minute and bytes per hour. */
   uploadUserPerMinute: number;
   uploadUserBytesPerHour: number;
+  /** Count D1 and storage rows written and serve GET /debug/usage (the local benchmark's meter). */
+  usageMeter: boolean;
 }
 
 /** Minimum secret length: an HS256 key shorter than 32 bytes is guessable offline. */
@@ -121,6 +123,7 @@ const environment = z
     FRIEND_REQUESTS_PER_HOUR: positiveInt(60),
     FRIEND_REQUEST_COOLDOWN_SECONDS: positiveInt(86_400),
     PRESENCE_VISIBLE_TO: oneOf(PresenceVisibleTo, PresenceVisibleTo.friends),
+    USAGE_METER: flag,
   })
   .transform((vars): Settings => ({
     jwtSecret: vars.JWT_SECRET,
@@ -144,6 +147,7 @@ const environment = z
     friendRequestsPerHour: vars.FRIEND_REQUESTS_PER_HOUR,
     friendRequestCooldownSeconds: vars.FRIEND_REQUEST_COOLDOWN_SECONDS,
     presenceVisibleTo: vars.PRESENCE_VISIBLE_TO,
+    usageMeter: vars.USAGE_METER,
   }));
 
 /** One variable set to something its rule refuses. */

@@ -4,9 +4,14 @@
 // test's failing one) gets its own.
 import { drizzle } from "drizzle-orm/d1";
 import * as tables from "../../schema/tables";
+import { meteredD1 } from "../lib/usage-meter";
 
 function build(db: D1Database) {
   return drizzle(db, { schema: tables });
+}
+
+function buildFor(env: Env) {
+  return build(meteredD1(env.DB, env));
 }
 
 export type Database = ReturnType<typeof build>;
@@ -16,7 +21,7 @@ const built = new WeakMap<D1Database, Database>();
 export function database(env: Env): Database {
   let db = built.get(env.DB);
   if (!db) {
-    db = build(env.DB);
+    db = buildFor(env);
     built.set(env.DB, db);
   }
   return db;

@@ -2,8 +2,10 @@
 import { Hono } from "hono";
 import { ApiError, TransportError } from "../http/envelope";
 import { withSettings } from "./middleware/settings";
+import { countInvocation } from "../lib/usage-meter";
 import { auth } from "./routes/auth";
 import { conversationRoutes } from "./routes/conversations";
+import { debugUsage } from "./routes/debug-usage";
 import { fileRoutes, uploadRoute } from "./routes/files";
 import { friendRoutes } from "./routes/friends";
 import { groupRoutes } from "./routes/groups";
@@ -15,6 +17,10 @@ import type { AppEnv } from "./types";
 export function createApp() {
   const app = new Hono<AppEnv>();
   // First, for every path: a server with invalid settings answers nothing else (not even /health).
+  app.use(async function countRequest(_c, next) {
+    countInvocation("worker", "request");
+    await next();
+  });
   app.use(withSettings);
   app.route("/health", health);
   app.route("/api/auth", auth);
@@ -26,6 +32,7 @@ export function createApp() {
   app.route("/upload", uploadRoute);
   app.route("/api/upload", uploadRoute);
   app.route("/files", fileRoutes);
+  app.route("/debug/usage", debugUsage);
 
   app.notFound(() => new TransportError(404, "Not found").toResponse());
   app.onError(function toEnvelope(error, c) {

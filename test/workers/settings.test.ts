@@ -42,6 +42,7 @@ const DEFAULTS: Settings = {
   uploadAnonBytesPerHour: 1_073_741_824,
   uploadUserPerMinute: 60,
   uploadUserBytesPerHour: 2_147_483_648,
+  usageMeter: false,
 };
 
 /** The problems of an environment, each as "VARIABLE expected (got value)". */

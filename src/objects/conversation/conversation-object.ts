@@ -47,6 +47,7 @@ import { markDelivered, markRead } from "./read-receipts";
 import { revoke } from "./revoke";
 import { storeSends } from "./sends";
 import { relayTyping } from "./typing";
+import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
 
 export class ConversationObject extends DurableObject<Env> {
   /** The conversation this object is, from its name (identity.ts); or what every call answers. */
@@ -62,7 +63,7 @@ export class ConversationObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.fromName = ctx.id.name === undefined ? null : identityFromName(ctx.id.name);
-    const storage = ctx.storage;
+    const storage = meteredStorage(ctx.storage, env);
     const messages = new MessageStore(storage);
     const outbox = new OutboxStore(storage, messages);
     const members = new MemberStore(storage);
@@ -220,3 +221,17 @@ export class ConversationObject extends DurableObject<Env> {
     return "ok" in named ? null : named.id;
   }
 }
+
+meterInvocations(ConversationObject, "conversation", {
+  send: true,
+  read: true,
+  markRead: true,
+  markDelivered: true,
+  revoke: true,
+  typing: true,
+  groupCommand: true,
+  groupAccessList: true,
+  postNotice: true,
+  setBlocking: true,
+  now: false,
+});

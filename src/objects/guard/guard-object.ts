@@ -3,6 +3,7 @@
 // a registration, its size in bytes for an upload's byte budget. One object per key keeps each count
 // exact without a shared store; the events live in its SQLite, so a restart forgets nothing.
 import { DurableObject } from "cloudflare:workers";
+import { meterInvocations } from "../../lib/usage-meter";
 import { migrate } from "../sql-migrations";
 
 const SCHEMA = [
@@ -79,3 +80,5 @@ export class GuardObject extends DurableObject<Env> {
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((freesAt - now) / 1000)) };
   }
 }
+
+meterInvocations(GuardObject, "guard", { check: true, hit: true, take: true, remaining: true });

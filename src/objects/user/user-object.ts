@@ -26,6 +26,7 @@ import { PresenceStore } from "./presence-store";
 import { markConversationRead } from "./read-state";
 import { RecentPushes } from "./recent-pushes";
 import { closeSocket, liveSocket, saveSocketState, sendFrame, socketState } from "./socket-state";
+import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
 import { TokenBucket } from "./token-bucket";
 import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgrade";
 
@@ -44,13 +45,16 @@ export class UserObject extends DurableObject<Env> {
   private readonly presenceTracker: PresenceTracker;
   private readonly deliveryOrder: DeliveryOrder;
   private cachedServices: UserServices | null = null;
+  /** ctx.storage, counted when USAGE_METER is on (src/lib/usage-meter.ts). */
+  private readonly storage: DurableObjectStorage;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.inbox = new Inbox(ctx.storage);
-    this.deviceCursors = new DeviceCursors(ctx.storage.sql);
+    this.storage = meteredStorage(ctx.storage, env);
+    this.inbox = new Inbox(this.storage);
+    this.deviceCursors = new DeviceCursors(this.storage.sql);
     // After the inbox: the presence schema moves what the inbox's older tables held.
-    this.presenceStore = new PresenceStore(ctx.storage.sql);
+    this.presenceStore = new PresenceStore(this.storage.sql);
     this.presenceTracker = new PresenceTracker(this.presenceStore, env);
     this.deliveryOrder = new DeliveryOrder(
       inboxDelivery({
@@ -183,14 +187,14 @@ export class UserObject extends DurableObject<Env> {
     }
     const presenceDue = this.presenceTracker.pendingAt();
     if (presenceDue > 0) next = Math.min(next, presenceDue);
-    if (next !== Infinity) await this.ctx.storage.setAlarm(next);
-    else if ((await this.ctx.storage.getAlarm()) !== null) await this.ctx.storage.deleteAlarm();
+    if (next !== Infinity) await this.storage.setAlarm(next);
+    else if ((await this.storage.getAlarm()) !== null) await this.storage.deleteAlarm();
   }
 
   /** Sets the alarm to `at` unless one is already due sooner. */
   private async armAlarm(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+    const current = await this.storage.getAlarm();
+    if (current === null || current > at) await this.storage.setAlarm(at);
   }
 
   /**
@@ -292,3 +296,17 @@ export class UserObject extends DurableObject<Env> {
     return markConversationRead(this.services(), userId, conversationId, [], "");
   }
 }
+
+meterInvocations(UserObject, "user", {
+  endSessions: true,
+  deliver: true,
+  pushReceipt: true,
+  pushRevoke: true,
+  pushTyping: true,
+  presence: true,
+  pushStatus: true,
+  conversationPage: true,
+  conversation: true,
+  setConversationFlag: true,
+  markRead: true,
+});
