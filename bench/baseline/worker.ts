@@ -57,10 +57,12 @@ export default {
     if (url.pathname === "/health") return Response.json({ status: "healthy" });
     if (url.pathname === "/usage") {
       const none = {
+        d1Calls: 0,
         d1Statements: 0,
         d1RowsWritten: 0,
         storageWriteStatements: 0,
         storageRowsWritten: 0,
+        storageRowsByStatement: {},
         alarmWrites: 0,
       };
       return Response.json({ data: { invocations, ...none } });

@@ -41,10 +41,12 @@ export interface ChatSystem {
 export interface UsageCounts {
   /** By object and kind, e.g. "user.frame". */
   invocations: Record<string, number>;
+  d1Calls: number;
   d1Statements: number;
   d1RowsWritten: number;
   storageWriteStatements: number;
   storageRowsWritten: number;
+  storageRowsByStatement: Record<string, number>;
   alarmWrites: number;
 }
 

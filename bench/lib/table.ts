@@ -119,6 +119,7 @@ export function table(outcomes: Outcomes): Row[] {
     { key: "rpcsPerDelivery", figure: "RPC calls per delivered message", unit: "" },
     { key: "alarmsPerDelivery", figure: "alarms per delivered message", unit: "" },
     { key: "requestsPerDelivery", figure: "HTTP requests per delivered message", unit: "" },
+    { key: "d1CallsPerDelivery", figure: "D1 calls (round trips) per delivered message", unit: "" },
     { key: "d1StatementsPerDelivery", figure: "D1 statements per delivered message", unit: "" },
     { key: "d1RowsPerDelivery", figure: "D1 rows written per delivered message", unit: "" },
     { key: "storageRowsPerDelivery", figure: "object SQLite rows written per delivered message", unit: "" },

@@ -53,13 +53,18 @@ async function closePaced(pairs: Pair[], perSec: number): Promise<void> {
 
 /** What the server counted over the window (src/lib/usage-meter.ts). */
 function usageDelta(before: UsageCounts, after: UsageCounts): UsageCounts {
-  const invocations: Record<string, number> = {};
-  for (const [key, count] of Object.entries(after.invocations)) {
-    const grew = count - (before.invocations[key] ?? 0);
-    if (grew > 0) invocations[key] = grew;
-  }
+  const grown = (from: Record<string, number>, to: Record<string, number>) => {
+    const out: Record<string, number> = {};
+    for (const [key, count] of Object.entries(to)) {
+      const grew = count - (from[key] ?? 0);
+      if (grew > 0) out[key] = grew;
+    }
+    return out;
+  };
   return {
-    invocations,
+    invocations: grown(before.invocations, after.invocations),
+    storageRowsByStatement: grown(before.storageRowsByStatement, after.storageRowsByStatement),
+    d1Calls: after.d1Calls - before.d1Calls,
     d1Statements: after.d1Statements - before.d1Statements,
     d1RowsWritten: after.d1RowsWritten - before.d1RowsWritten,
     storageWriteStatements: after.storageWriteStatements - before.storageWriteStatements,
@@ -83,6 +88,7 @@ function perDelivery(usage: UsageCounts | null, delivered: number): Record<strin
     rpcsPerDelivery: per(byKind("rpc")),
     alarmsPerDelivery: per(byKind("alarm")),
     requestsPerDelivery: per(byKind("request")),
+    d1CallsPerDelivery: per(usage?.d1Calls),
     d1StatementsPerDelivery: per(usage?.d1Statements),
     d1RowsPerDelivery: per(usage?.d1RowsWritten),
     storageRowsPerDelivery: per(usage?.storageRowsWritten),

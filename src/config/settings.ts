@@ -55,6 +55,8 @@ export interface Settings {
   /** Uploads per signed-in user: files per minute and bytes per hour. */
   uploadUserPerMinute: number;
   uploadUserBytesPerHour: number;
+  /** HistoryWriter objects the conversations' D1 copies are spread over (src/objects/history/). */
+  historyWriters: number;
   /** Count D1 and storage rows written and serve GET /debug/usage (the local benchmark's meter). */
   usageMeter: boolean;
 }
@@ -123,6 +125,7 @@ const environment = z
     FRIEND_REQUESTS_PER_HOUR: positiveInt(60),
     FRIEND_REQUEST_COOLDOWN_SECONDS: positiveInt(86_400),
     PRESENCE_VISIBLE_TO: oneOf(PresenceVisibleTo, PresenceVisibleTo.friends),
+    HISTORY_WRITERS: positiveInt(4),
     USAGE_METER: flag,
   })
   .transform((vars): Settings => ({
@@ -147,6 +150,7 @@ const environment = z
     friendRequestsPerHour: vars.FRIEND_REQUESTS_PER_HOUR,
     friendRequestCooldownSeconds: vars.FRIEND_REQUEST_COOLDOWN_SECONDS,
     presenceVisibleTo: vars.PRESENCE_VISIBLE_TO,
+    historyWriters: vars.HISTORY_WRITERS,
     usageMeter: vars.USAGE_METER,
   }));
 

@@ -11,18 +11,22 @@
 // as that needs a wrapper around every statement.
 
 /** The objects, and "worker" for the stateless entry. */
-export type MeteredObject = "worker" | "user" | "conversation" | "guard";
+export type MeteredObject = "worker" | "user" | "conversation" | "guard" | "history";
 /** How an invocation came in. */
 export type InvocationKind = "request" | "frame" | "rpc" | "alarm" | "close";
 
 export interface Usage {
   /** `"user.frame": 1234`: invocations by object and kind. */
   invocations: Record<string, number>;
+  /** D1 round trips: a batch() is one, however many statements it carries. */
+  d1Calls: number;
   d1Statements: number;
   d1RowsWritten: number;
   /** Statements the objects ran on their SQLite that wrote at least one row, and the rows. */
   storageWriteStatements: number;
   storageRowsWritten: number;
+  /** Rows written by statement (its first words), to see which write costs what. */
+  storageRowsByStatement: Record<string, number>;
   /** setAlarm and deleteAlarm calls (each a storage write). */
   alarmWrites: number;
 }
@@ -30,10 +34,12 @@ export interface Usage {
 function emptyUsage(): Usage {
   return {
     invocations: {},
+    d1Calls: 0,
     d1Statements: 0,
     d1RowsWritten: 0,
     storageWriteStatements: 0,
     storageRowsWritten: 0,
+    storageRowsByStatement: {},
     alarmWrites: 0,
   };
 }
@@ -42,7 +48,11 @@ let usage = emptyUsage();
 
 /** A copy of the counts so far. */
 export function usageSnapshot(): Usage {
-  return { ...usage, invocations: { ...usage.invocations } };
+  return {
+    ...usage,
+    invocations: { ...usage.invocations },
+    storageRowsByStatement: { ...usage.storageRowsByStatement },
+  };
 }
 
 /** Starts the counts again from zero (tests). */
@@ -123,6 +133,8 @@ export function meteredStorage(storage: DurableObjectStorage, env: object): Dura
     if (cursor.rowsWritten > 0) {
       usage.storageWriteStatements++;
       usage.storageRowsWritten += cursor.rowsWritten;
+      const key = statementKey(query);
+      usage.storageRowsByStatement[key] = (usage.storageRowsByStatement[key] ?? 0) + cursor.rowsWritten;
     }
     return cursor;
   };
@@ -138,6 +150,11 @@ export function meteredStorage(storage: DurableObjectStorage, env: object): Dura
     setAlarm: countAlarmWrite(storage.setAlarm.bind(storage)),
     deleteAlarm: countAlarmWrite(storage.deleteAlarm.bind(storage)),
   });
+}
+
+/** "INSERT INTO messages", "UPDATE members SET fanout_seq": a statement's kind and table. */
+function statementKey(query: string): string {
+  return query.replace(/\s+/g, " ").trim().split(" ").slice(0, 4).join(" ").slice(0, 60);
 }
 
 /** `target` with some members replaced; its own methods bound to it (the runtime's need their `this`). */
@@ -181,6 +198,7 @@ function meteredStatement(statement: D1PreparedStatement): D1PreparedStatement {
       if (name === "run" || name === "all") {
         return async (...args: unknown[]) => {
           const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          usage.d1Calls++;
           countD1([result]);
           return result;
         };
@@ -188,6 +206,7 @@ function meteredStatement(statement: D1PreparedStatement): D1PreparedStatement {
       if (name === "first" || name === "raw") {
         // No meta comes back: a statement with no rows written (what reads use).
         return (...args: unknown[]) => {
+          usage.d1Calls++;
           usage.d1Statements++;
           return (value as (...a: unknown[]) => unknown).apply(target, args);
         };
@@ -212,6 +231,7 @@ export function meteredD1(db: D1Database, env: object): D1Database {
       if (name === "batch") {
         return async (list: D1PreparedStatement[]) => {
           const results = await target.batch(list.map((s) => unwrapped.get(s) ?? s));
+          usage.d1Calls++;
           countD1(results);
           return results;
         };

@@ -42,6 +42,7 @@ const DEFAULTS: Settings = {
   uploadAnonBytesPerHour: 1_073_741_824,
   uploadUserPerMinute: 60,
   uploadUserBytesPerHour: 2_147_483_648,
+  historyWriters: 4,
   usageMeter: false,
 };
 
@@ -90,6 +91,8 @@ describe("settings from the environment", () => {
       UPLOAD_ANON_BYTES_PER_HOUR: "15",
       UPLOAD_USER_PER_MINUTE: "16",
       UPLOAD_USER_BYTES_PER_HOUR: "17",
+      HISTORY_WRITERS: "18",
+      USAGE_METER: "true",
     });
     expect(check).toEqual({
       ok: true,
@@ -115,6 +118,8 @@ describe("settings from the environment", () => {
         uploadAnonBytesPerHour: 15,
         uploadUserPerMinute: 16,
         uploadUserBytesPerHour: 17,
+        historyWriters: 18,
+        usageMeter: true,
       },
     });
   });

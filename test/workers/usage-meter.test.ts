@@ -59,6 +59,7 @@ describe("the usage meter", () => {
       db.prepare("UPDATE meter_probe SET x = x + 10 WHERE x < 3"),
     ]);
     const after = usageSnapshot();
+    expect(after.d1Calls - before.d1Calls).toBe(2); // a batch is one round trip
     expect(after.d1Statements - before.d1Statements).toBe(3);
     expect(after.d1RowsWritten - before.d1RowsWritten).toBe(5);
   });

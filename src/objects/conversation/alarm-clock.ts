@@ -29,6 +29,13 @@ export class AlarmClock {
     await this.storage.setAlarm(at);
   }
 
+  /** Takes the alarm back: nothing is pending (the caller has checked every reason to keep it). */
+  async disarm(): Promise<void> {
+    if (this.at === null) return;
+    this.at = null;
+    await this.storage.deleteAlarm();
+  }
+
   /** Sets the alarm to exactly `at`, even over a sooner one. */
   async setExactly(at: number): Promise<void> {
     this.at = at;

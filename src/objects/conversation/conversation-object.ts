@@ -36,6 +36,7 @@ import { GroupOutbox } from "./group-outbox";
 import type { GroupFailure } from "./group-plan";
 import { GroupRunner } from "./group-runner";
 import { HistoryFlush } from "./history-flush";
+import { historyWriterFor } from "../history/writer-for";
 import type { Identity } from "../message";
 import { identityFromName, IdentityStore, type Named } from "./identity";
 import { MemberStore } from "./member-store";
@@ -85,7 +86,13 @@ export class ConversationObject extends DurableObject<Env> {
         this.fanoutRetry.failed(userId, error),
       ),
       alarms,
-      history: new HistoryFlush(outbox, alarms, db),
+      history: new HistoryFlush(
+        outbox,
+        alarms,
+        db,
+        (id) => historyWriterFor(env, id.conversationId, this.c.settings().historyWriters),
+        () => this.c.groupOutbox.pending() > 0 || members.lagging(messages.maxSeq()).length > 0,
+      ),
       db,
       settings: () => (this.settingsCache ??= readSettings(this.env)),
       now: () => this.now(),

@@ -61,7 +61,7 @@ export class GroupRunner {
       });
       if (notice) {
         c.fanout.kick(c.members.lagging(c.messages.maxSeq()), id);
-        await c.history.arm();
+        await c.history.afterSend(id);
       }
       if (plan.answer) return plan.answer;
     }

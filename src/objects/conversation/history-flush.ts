@@ -1,49 +1,94 @@
-// The alarm's copy of the outbox to D1 (outbox-store.ts, written by history-outbox.ts). A failure is
-// logged and retried with backoff, and new sends do not shorten it: a busy conversation must not
-// hammer a failing D1. A batch D1 refused last time is written in pieces, so one row D1 refuses on
-// its own cannot hold back the others (docs/RELIABILITY.md).
+// The copy of the outbox to D1 (outbox-store.ts). Right after a send the rows go to the conversation's
+// HistoryWriter, which writes many conversations' rows in one D1 batch (src/objects/history/); the
+// outbox keeps them until the writer answers that D1 has them. The send also arms the alarm, in its
+// own transaction, so a crash before that answer resumes the copy; once it is done and nothing else
+// needs the alarm, it is taken back, so a quiet conversation costs no alarm run per message and an
+// idle one nothing at all. A failure is logged and retried with backoff from the alarm, and new sends
+// do not shorten it: a busy conversation must not hammer a failing D1. A batch refused last time is
+// written to D1 directly in pieces, so one row D1 refuses on its own cannot hold back the others
+// (docs/RELIABILITY.md).
 import type { Database } from "../../db/client";
+import type { HistoryWriter } from "../history/history-writer";
 import type { Identity, StoredMessage } from "../message";
 import { backoff, type AlarmClock } from "./alarm-clock";
-import { FLUSH_BATCH_ROWS, writeHistory, writeHistoryBisecting } from "./history-outbox";
+import { FLUSH_BATCH_ROWS, writeHistoryBisecting } from "./history-outbox";
 import type { OutboxStore } from "./outbox-store";
 
 /**
- * Delay before the first D1 flush after a send: long enough to batch a burst into one D1 batch (each
- * flush is a D1 round trip; at 100 ms a busy conversation flushed ten times a second), short enough
- * for a D1 lag well under its 2 s target.
+ * When the alarm resumes a copy a crash interrupted: long after a copy normally ends (the writer's
+ * 200 ms window and a D1 round trip), so it never runs while one goes well; soon enough for the D1
+ * lag target after a restart.
  */
-const FLUSH_DELAY_MS = 500;
+export const RESUME_DELAY_MS = 2_000;
+
+/** Batches one copy writes before it leaves the rest to the alarm (a send storm cannot hold it). */
+const BATCHES_PER_RUN = 20;
 
 export class HistoryFlush {
   /** Flushes that failed in a row. */
   failures = 0;
   /** While D1 writes fail: no flush is armed sooner than this (the backoff holds under traffic). */
   notBefore = 0;
+  /** The copy under way, which later sends and the alarm join instead of starting another. */
+  private running: Promise<void> | null = null;
+  /** Rows were stored while the copy ran: it goes round again before it ends. */
+  private again = false;
 
   constructor(
     private readonly outbox: OutboxStore,
     private readonly alarms: AlarmClock,
     /** Read at each flush: a test swaps the object's env for a failing D1. */
     private readonly db: () => Database,
+    /** The writer that gathers this conversation's rows with others' (src/objects/history/). */
+    private readonly writer: (id: Identity) => Pick<DurableObjectStub<HistoryWriter>, "write">,
+    /** Whether anything but the history needs the alarm (group writes, fan-out behind). */
+    private readonly alarmNeededElsewhere: () => boolean,
   ) {}
 
-  /** Arms the flush FLUSH_DELAY_MS from now, but not inside the backoff of a failing D1. */
-  arm(): Promise<void> {
-    return this.alarms.arm(Math.max(Date.now() + FLUSH_DELAY_MS, this.notBefore));
+  /**
+   * After a send stored rows: arms the alarm (in the send's transaction) and starts the copy, which
+   * the send does not wait for. While D1 fails, the copy waits for the backoff's alarm instead.
+   */
+  async afterSend(id: Identity): Promise<void> {
+    const now = Date.now();
+    if (this.failures > 0 || now < this.notBefore) {
+      await this.alarms.arm(Math.max(now + RESUME_DELAY_MS, this.notBefore));
+      return;
+    }
+    await this.alarms.arm(now + RESUME_DELAY_MS);
+    void this.run(id);
   }
 
-  /** Copies the oldest batch D1 lacks; re-arms at once while more remain, or after the backoff. */
-  async run(id: Identity): Promise<void> {
+  /** Copies what D1 lacks; a call while a copy runs joins it (and makes it look again). */
+  run(id: Identity): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.copy(id).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async copy(id: Identity): Promise<void> {
     try {
-      const batch = this.outbox.batch(FLUSH_BATCH_ROWS, id);
-      if (batch.length > 0 && this.failures === 0) {
-        await writeHistory(this.db(), batch);
-        this.outbox.done(batch);
-      } else if (batch.length > 0) await this.writeRefused(batch, id);
-      this.failures = 0;
-      this.notBefore = 0;
-      if (this.outbox.hasUnflushed()) await this.alarms.arm(Date.now());
+      for (let round = 0; ; round++) {
+        this.again = false;
+        const batch = this.outbox.batch(FLUSH_BATCH_ROWS, id);
+        if (batch.length > 0 && this.failures === 0) {
+          await this.writer(id).write(batch);
+          this.outbox.done(batch);
+        } else if (batch.length > 0) await this.writeRefused(batch, id);
+        this.failures = 0;
+        this.notBefore = 0;
+        if (!this.again && !this.outbox.hasUnflushed()) break;
+        if (round + 1 >= BATCHES_PER_RUN) {
+          await this.alarms.arm(Date.now());
+          return;
+        }
+      }
+      if (!this.alarmNeededElsewhere()) await this.alarms.disarm();
     } catch (error) {
       this.failures++;
       const delay = backoff(this.failures);
@@ -59,9 +104,9 @@ export class HistoryFlush {
   }
 
   /**
-   * A batch D1 refused last time, written in pieces (writeHistoryBisecting): rows D1 refuses on
-   * their own are set aside with a log line, and every other row flows. If nothing goes in, D1 is
-   * down or full: this throws, every row stays, and the backoff goes on.
+   * A batch that failed last time, written to D1 directly in pieces (writeHistoryBisecting): rows D1
+   * refuses on their own are set aside with a log line, and every other row flows. If nothing goes
+   * in, D1 is down or full: this throws, every row stays, and the backoff goes on.
    */
   private async writeRefused(batch: StoredMessage[], id: Identity): Promise<void> {
     const outcome = await writeHistoryBisecting(this.db(), batch);

@@ -49,5 +49,5 @@ export async function postSystemNotice(
   if (!c.members.get(ownerId)) c.members.join(ownerId, Role.member, 1);
   appendNotice(c, id, SYSTEM_SENDER, payload);
   c.fanout.kick([ownerId], id);
-  await c.history.arm();
+  await c.history.afterSend(id);
 }

@@ -44,7 +44,7 @@ export async function revoke(
     c.messages.revoke(message.seq, input.userId, now);
     c.outbox.requeue(message.seq);
   });
-  await c.history.arm();
+  await c.history.afterSend(id);
   const push = {
     conversationId: id.conversationId,
     serverMsgId: message.serverMsgId,

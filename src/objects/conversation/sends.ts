@@ -46,7 +46,7 @@ export async function storeSends(
   const handedBack = c.fanout.handBack(sender, oldest.seq, newest.seq);
   const recipients = c.members.activeIds();
   c.fanout.kick(handedBack ? recipients.filter((m) => m !== sender) : recipients, id);
-  await c.history.arm();
+  await c.history.afterSend(id);
   return {
     results: answers,
     handedBack: handedBack ? { visibleFrom: c.members.get(sender)?.firstSeq ?? 1 } : null,

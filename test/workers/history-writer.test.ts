@@ -1,0 +1,97 @@
+// The history writer (src/objects/history/): many conversations' D1 copies in one batch, each caller
+// answered only once its rows are in D1, and a row D1 refuses failing only its own conversation's
+// call. And what it buys: a quiet conversation's message reaches D1 with no alarm run, and leaves
+// no alarm behind.
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { usageSnapshot } from "../../src/lib/usage-meter";
+import type { StoredMessage } from "../../src/objects/message";
+import { singleConversationId } from "../../src/protocol/conversation-id";
+import { newUser } from "./helpers/http";
+import { TestSocket } from "./helpers/socket";
+
+function row(conversationId: string, seq: number, clientMsgId = crypto.randomUUID()): StoredMessage {
+  return {
+    seq,
+    serverMsgId: crypto.randomUUID(),
+    clientMsgId,
+    conversationId,
+    conversationType: 1,
+    senderId: "writer-test-a",
+    receiverId: "writer-test-b",
+    groupId: "",
+    messageType: 1,
+    content: new TextEncoder().encode(`row ${seq}`),
+    sendTime: 1,
+    serverTime: 2,
+    extra: "",
+    attachedInfo: "",
+    originSession: "",
+    isRevoked: false,
+    revokedBy: "",
+    revokedTime: 0,
+  };
+}
+
+async function seqsInD1(conversationId: string): Promise<number[]> {
+  const { results } = await env.DB.prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
+    .bind(conversationId)
+    .all<{ seq: number }>();
+  return results.map((r) => r.seq);
+}
+
+describe("the history writer", () => {
+  it("writes several conversations' rows together and answers each caller once they are in D1", async () => {
+    const writer = env.HISTORY_WRITER.getByName("writer-test-1");
+    const [x, y] = ["single_writer_x", "single_writer_y"];
+    await Promise.all([writer.write([row(x, 1), row(x, 2)]), writer.write([row(y, 1)])]);
+    expect(await seqsInD1(x)).toEqual([1, 2]);
+    expect(await seqsInD1(y)).toEqual([1]);
+  });
+
+  it("fails only the call whose row D1 refuses; the other conversation's rows go in", async () => {
+    await env.DB.prepare(
+      `CREATE TRIGGER writer_poison BEFORE INSERT ON messages WHEN NEW.client_msg_id = 'writer-poison'
+       BEGIN SELECT RAISE(ABORT, 'row refused'); END`,
+    ).run();
+    try {
+      const writer = env.HISTORY_WRITER.getByName("writer-test-2");
+      const [bad, good] = ["single_writer_bad", "single_writer_good"];
+      const outcomes = await Promise.allSettled([
+        writer.write([row(bad, 1), row(bad, 2, "writer-poison")]),
+        writer.write([row(good, 1), row(good, 2)]),
+      ]);
+      expect(outcomes[0].status).toBe("rejected");
+      expect(outcomes[1].status).toBe("fulfilled");
+      expect(await seqsInD1(good)).toEqual([1, 2]);
+      expect(await seqsInD1(bad)).toEqual([]);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER writer_poison").run();
+    }
+  });
+
+  it("takes a quiet conversation's message to D1 with no alarm run, and leaves no alarm armed", async () => {
+    const [a, b] = [await newUser("quiet-a"), await newUser("quiet-b")];
+    const socket = await TestSocket.connect(a);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const before = usageSnapshot();
+    const ack = await socket.sendText(a.userId, b.userId, "one message, then silence");
+    const deadline = Date.now() + 5_000;
+    while ((await seqsInD1(conversationId)).length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await seqsInD1(conversationId)).toEqual([Number(ack.seq)]);
+    const after = usageSnapshot();
+    expect(
+      (after.invocations["conversation.alarm"] ?? 0) - (before.invocations["conversation.alarm"] ?? 0),
+    ).toBe(0);
+    expect(
+      (after.invocations["history.rpc"] ?? 0) - (before.invocations["history.rpc"] ?? 0),
+    ).toBeGreaterThan(0);
+    const alarm = await runInDurableObject(env.CONVERSATION_OBJECT.getByName(conversationId), (_i, state) =>
+      state.storage.getAlarm(),
+    );
+    expect(alarm).toBeNull();
+    socket.close();
+  });
+});
