@@ -226,25 +226,27 @@ async function main(): Promise<void> {
       measure(outcomes, "group-fanout", "server", () => groupFanout(imSystem(server), p.groupFanout)),
     );
   }
-  if (only("sparse")) {
-    // The same load on both, each on a fresh process: many quiet conversations (issue 20).
+  // The same load on both, each on a fresh process: many quiet conversations (issue 20), and the
+  // same counts for a few busy ones. The server runs with the usage meter (D1 and storage rows
+  // written, GET /debug/usage) for the per-message counts.
+  for (const pattern of ["sparse", "dense"] as const) {
+    if (!only(pattern)) continue;
     if (o.baseline) {
-      await withServer("baseline", "baseline-sparse", o, systems, (server) =>
-        measure(outcomes, "sparse", "baseline", () => sparse(relaySystem(server), p.sparse)),
+      await withServer("baseline", `baseline-${pattern}`, o, systems, (server) =>
+        measure(outcomes, pattern, "baseline", () => sparse(relaySystem(server), p[pattern])),
       );
     }
-    // With the usage meter (D1 and storage rows written, GET /debug/usage) for the per-message counts.
     await withServer(
       "server",
-      "server-sparse",
+      `server-${pattern}`,
       o,
       systems,
       (server) =>
-        measure(outcomes, "sparse", "server", () =>
+        measure(outcomes, pattern, "server", () =>
           sparse(
             imSystem(server),
-            p.sparse,
-            o.profile ? () => profileWindow(server, "server-sparse") : undefined,
+            p[pattern],
+            o.profile ? () => profileWindow(server, `server-${pattern}`) : undefined,
           ),
         ),
       ["--var", "USAGE_METER:true"],

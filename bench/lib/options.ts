@@ -14,6 +14,7 @@ export const SCENARIOS = [
   "connections",
   "group-fanout",
   "sparse",
+  "dense",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -142,6 +143,20 @@ export function plan(o: Options) {
       durationMs: q ? 30_000 : 90_000,
       contentBytes: 64,
       drainMs: q ? 5_000 : 10_000,
+      closeRatePerSec: 1_000,
+    },
+    // The same scenario and counts for the pattern the other scenarios drive: few busy
+    // conversations (each about four messages a second), for the cost table beside the sparse one.
+    dense: {
+      pairs: 50,
+      groups: 10,
+      groupSize: 5,
+      minIntervalMs: 150,
+      maxIntervalMs: 350,
+      warmupMs: 5_000,
+      durationMs: q ? 15_000 : 30_000,
+      contentBytes: 64,
+      drainMs: 5_000,
       closeRatePerSec: 1_000,
     },
     connections: {
