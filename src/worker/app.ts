@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { ApiError, TransportError } from "../http/envelope";
 import { withSettings } from "./middleware/settings";
+import { adminRoutes } from "./routes/admin";
 import { auth } from "./routes/auth";
 import { conversationRoutes } from "./routes/conversations";
 import { fileRoutes, uploadRoute } from "./routes/files";
@@ -22,6 +23,7 @@ export function createApp() {
   app.route("/api/conversations", conversationRoutes);
   app.route("/api/friend", friendRoutes);
   app.route("/api/group", groupRoutes);
+  app.route("/api/admin", adminRoutes);
   app.route("/ws", wsRoute);
   app.route("/upload", uploadRoute);
   app.route("/api/upload", uploadRoute);

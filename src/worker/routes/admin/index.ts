@@ -1,0 +1,13 @@
+// /api/admin: the admin API (docs/ADMIN.md). Every call needs the admin credential
+// (middleware/require-admin.ts) and, once past it, writes one audit row (middleware/admin-audit.ts).
+// One file per area.
+import { Hono } from "hono";
+import { requireAdmin } from "../../middleware/require-admin";
+import type { AppEnv } from "../../types";
+import { adminAuditRoutes } from "./audit";
+import { adminUserRoutes } from "./users";
+
+export const adminRoutes = new Hono<AppEnv>()
+  .use(requireAdmin)
+  .route("/users", adminUserRoutes)
+  .route("/audit", adminAuditRoutes);
