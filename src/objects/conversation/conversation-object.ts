@@ -17,6 +17,8 @@ import {
   type ReadQuery,
   type ReadResult,
   type Refusal,
+  type AdminRevokeResult,
+  type AdminRevokeTarget,
   type RevokeInput,
   type RevokeResult,
   type SendInput,
@@ -44,7 +46,7 @@ import { postSystemNotice, type NoticePayload } from "./notices";
 import { OutboxStore } from "./outbox-store";
 import { readPage } from "./read-page";
 import { markDelivered, markRead } from "./read-receipts";
-import { revoke } from "./revoke";
+import { adminRevoke, revoke } from "./revoke";
 import { storeSends } from "./sends";
 import { relayTyping } from "./typing";
 
@@ -132,6 +134,13 @@ export class ConversationObject extends DurableObject<Env> {
   async revoke(input: RevokeInput): Promise<RevokeResult> {
     const named = this.resolve("read");
     return "ok" in named ? named : revoke(this.c, named, input);
+  }
+
+  /** The admin API removes a message: no sender, role or time check (revoke.ts). */
+  async adminRevoke(target: AdminRevokeTarget): Promise<AdminRevokeResult> {
+    const named = this.resolve("read");
+    if ("ok" in named) return { ok: false, status: 404, message: "conversation not found" };
+    return adminRevoke(this.c, named, target);
   }
 
   /** Relays a group member's typing status to the other members. Never stored. */

@@ -5,9 +5,11 @@ import { Hono } from "hono";
 import { requireAdmin } from "../../middleware/require-admin";
 import type { AppEnv } from "../../types";
 import { adminAuditRoutes } from "./audit";
+import { adminMessageRoutes } from "./messages";
 import { adminUserRoutes } from "./users";
 
 export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdmin)
   .route("/users", adminUserRoutes)
+  .route("/messages", adminMessageRoutes)
   .route("/audit", adminAuditRoutes);
