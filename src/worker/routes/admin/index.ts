@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { requireAdmin } from "../../middleware/require-admin";
 import type { AppEnv } from "../../types";
 import { adminAuditRoutes } from "./audit";
+import { adminGroupRoutes } from "./groups";
 import { adminMessageRoutes } from "./messages";
 import { adminUserRoutes } from "./users";
 
@@ -12,4 +13,5 @@ export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdmin)
   .route("/users", adminUserRoutes)
   .route("/messages", adminMessageRoutes)
+  .route("/groups", adminGroupRoutes)
   .route("/audit", adminAuditRoutes);
