@@ -7,6 +7,8 @@ import type { AppEnv } from "../../types";
 import { adminAuditRoutes } from "./audit";
 import { adminGroupRoutes } from "./groups";
 import { adminMessageRoutes } from "./messages";
+import { adminStatsRoutes } from "./stats";
+import { adminSystemRoutes } from "./system";
 import { adminUserRoutes } from "./users";
 
 export const adminRoutes = new Hono<AppEnv>()
@@ -14,4 +16,6 @@ export const adminRoutes = new Hono<AppEnv>()
   .route("/users", adminUserRoutes)
   .route("/messages", adminMessageRoutes)
   .route("/groups", adminGroupRoutes)
+  .route("/system", adminSystemRoutes)
+  .route("/stats", adminStatsRoutes)
   .route("/audit", adminAuditRoutes);
