@@ -20,6 +20,8 @@ export default defineConfig({
               bindings: {
                 // A fresh secret per run: nothing secret lives in the repo.
                 JWT_SECRET: randomBytes(32).toString("hex"),
+                // The admin API's credential; tests read it from env.ADMIN_TOKEN.
+                ADMIN_TOKEN: randomBytes(32).toString("hex"),
                 // The lowest bcrypt cost keeps registration cheap in tests; the algorithm is the same.
                 BCRYPT_COST: "4",
                 // Tests send hundreds of messages back to back; the rate limit has its own test.

@@ -12,6 +12,10 @@ const bytes = customType<{ data: Uint8Array; driverData: ArrayBuffer | Uint8Arra
 
 const now = sql`(CAST(unixepoch('subsec') * 1000 AS INTEGER))`;
 
+/** users.status. Only an active account may log in or use a token (src/auth/sessions.ts). */
+export const AccountStatus = { active: 0, banned: 1 } as const;
+export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
+
 export const users = sqliteTable(
   "users",
   {
@@ -27,7 +31,7 @@ export const users = sqliteTable(
     birth: integer("birth").notNull().default(0),
     signature: text("signature").notNull().default(""),
     extra: text("extra").notNull().default(""),
-    // 0 active, 1 disabled.
+    // AccountStatus: 0 active, 1 banned (by the admin API; refused at login, refresh, upgrade and HTTP).
     status: integer("status").notNull().default(0),
     createdAt: integer("created_at").notNull().default(now),
     updatedAt: integer("updated_at").notNull().default(now),
@@ -107,6 +111,8 @@ export const messages = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.conversationId, t.seq] }),
     index("messages_sender_time").on(t.senderId, t.serverTime),
+    // The admin API's "messages today" (GET /api/admin/stats) counts by time without a table scan.
+    index("messages_server_time").on(t.serverTime),
   ],
 );
 
@@ -193,3 +199,23 @@ export const groupMembers = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index("group_members_user").on(t.userId)],
 );
+
+// ---- admin ----
+
+// One row per call of the admin API (/api/admin/*) that passed its credential: what was done to
+// what, with which parameters (never a password or token), from which address, and how it ended.
+// Read newest first by GET /api/admin/audit.
+export const adminAudit = sqliteTable("admin_audit", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  at: integer("at").notNull().default(now),
+  // e.g. "user.ban", "message.remove": the route's name (src/worker/routes/admin/).
+  action: text("action").notNull(),
+  // What it acted on: a user, group or conversation id, "" when none.
+  target: text("target").notNull().default(""),
+  // JSON of the validated parameters, secrets left out.
+  params: text("params").notNull().default("{}"),
+  clientIp: text("client_ip").notNull().default(""),
+  // 0 when it succeeded, else the envelope's code (400, 404, 500, ...); `outcome` says why.
+  outcomeCode: integer("outcome_code").notNull(),
+  outcome: text("outcome").notNull().default(""),
+});

@@ -1,5 +1,6 @@
 // `npm run dev [-- <wrangler dev options>]`: the whole system on localhost, no Cloudflare account.
-// 1. Writes .dev.vars with a random JWT_SECRET when it has none (the file is git-ignored).
+// 1. Writes .dev.vars with a random JWT_SECRET and ADMIN_TOKEN when it lacks them (the file is
+//    git-ignored; the values are never printed).
 // 2. Checks the settings wrangler dev will give the worker (wrangler.toml [vars], .dev.vars, --var)
 //    with the server's own rules (src/config/settings.ts), and stops at once if one is invalid.
 // 3. Applies the D1 migrations to the local database that `wrangler dev` will use.
@@ -22,13 +23,23 @@ const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
 const args = process.argv.slice(2);
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
+/**
+ * Appends a random value for each secret .dev.vars lacks: the JWT key and the admin API's
+ * credential. Values are never printed; an operator reads the admin token from the file.
+ */
 function ensureDevVars() {
   const file = join(root, ".dev.vars");
-  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
-  if (/^JWT_SECRET=.+$/m.test(text)) return;
-  const line = `JWT_SECRET=${randomBytes(32).toString("hex")}\n`;
-  writeFileSync(file, text && !text.endsWith("\n") ? `${text}\n${line}` : text + line, { mode: 0o600 });
-  console.log("dev: wrote a random JWT_SECRET to .dev.vars");
+  let text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const written = [];
+  for (const name of ["JWT_SECRET", "ADMIN_TOKEN"]) {
+    if (new RegExp(`^${name}=.+$`, "m").test(text)) continue;
+    if (text && !text.endsWith("\n")) text += "\n";
+    text += `${name}=${randomBytes(32).toString("hex")}\n`;
+    written.push(name);
+  }
+  if (written.length === 0) return;
+  writeFileSync(file, text, { mode: 0o600 });
+  console.log(`dev: wrote a random ${written.join(" and ")} to .dev.vars`);
 }
 
 /** The value of a wrangler option given as `--name V` or `--name=V`. */

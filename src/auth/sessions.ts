@@ -2,7 +2,7 @@
 // only while its user is active and its session stands, so logout, a password change or an admin
 // ends a session at once, however long the token itself would live (http-api.md §1.6).
 import { and, eq, isNull, ne } from "drizzle-orm";
-import { refreshTokens, sessions, users } from "../../schema/tables";
+import { AccountStatus, refreshTokens, sessions, users } from "../../schema/tables";
 import type { Database } from "../db/client";
 
 /** Starts a session for a login; its id goes into every access token issued for it. */
@@ -12,18 +12,32 @@ export async function startSession(db: Database, userId: string, platform: strin
   return id;
 }
 
+/** Whether a session is honoured: it stands, it ended (logout, password change), or its account is banned. */
+export type SessionVerdict = "stands" | "ended" | "banned";
+
 /**
  * Whether a token of `userId` naming session `sessionId` is still honoured: one indexed read
- * that also covers a disabled or deleted account.
+ * that also covers a banned or deleted account.
  */
-export async function sessionStands(db: Database, userId: string, sessionId: string): Promise<boolean> {
+export async function sessionVerdict(
+  db: Database,
+  userId: string,
+  sessionId: string,
+): Promise<SessionVerdict> {
   const row = await db
     .select({ status: users.status, revokedAt: sessions.revokedAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId)))
     .get();
-  return row !== undefined && row.status === 0 && row.revokedAt === null;
+  if (row === undefined) return "ended";
+  if (row.status !== AccountStatus.active) return "banned";
+  return row.revokedAt === null ? "stands" : "ended";
+}
+
+/** What a client is told when its token's session is not honoured. */
+export function sessionRefusal(verdict: Exclude<SessionVerdict, "stands">): string {
+  return verdict === "banned" ? "Account banned" : "Session ended";
 }
 
 /** Ends one session of the user, and the refresh tokens of its family. */

@@ -24,6 +24,8 @@ export type PresenceVisibleTo = (typeof PresenceVisibleTo)[keyof typeof Presence
 
 export interface Settings {
   jwtSecret: string;
+  /** The admin API's credential (`/api/admin/*`); null when unset, and then that API refuses every call. */
+  adminToken: string | null;
   bcryptCost: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -64,8 +66,8 @@ export interface Settings {
 /** Minimum secret length: an HS256 key shorter than 32 bytes is guessable offline. */
 const MIN_SECRET_LENGTH = 32;
 
-/** The one variable whose value is never shown, not even when it is wrong. */
-const SECRET_VARIABLE = "JWT_SECRET";
+/** Variables whose values are never shown, not even when they are wrong. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(["JWT_SECRET", "ADMIN_TOKEN"]);
 
 const secret = z
   .string({ error: `must be set to a secret of at least ${MIN_SECRET_LENGTH} characters` })
@@ -105,6 +107,8 @@ function oneOf<const T extends Record<string, string>>(values: T, fallback: T[ke
 const environment = z
   .object({
     JWT_SECRET: secret,
+    // Optional: without it the admin API is off (every call refused), never open.
+    ADMIN_TOKEN: secret.optional(),
     BCRYPT_COST: positiveInt(10),
     ACCESS_TOKEN_TTL_SECONDS: positiveInt(2_592_000),
     REFRESH_TOKEN_TTL_SECONDS: positiveInt(2_592_000),
@@ -130,6 +134,7 @@ const environment = z
   })
   .transform((vars): Settings => ({
     jwtSecret: vars.JWT_SECRET,
+    adminToken: vars.ADMIN_TOKEN ?? null,
     bcryptCost: vars.BCRYPT_COST,
     accessTokenTtlSeconds: vars.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: vars.REFRESH_TOKEN_TTL_SECONDS,
@@ -160,7 +165,7 @@ export interface SettingProblem {
   variable: string;
   /** What it must be, e.g. "must be a positive integer". */
   expected: string;
-  /** The value as set, quoted; absent for JWT_SECRET, whose value is never shown, and when unset. */
+  /** The value as set, quoted; absent for the secrets, whose values are never shown, and when unset. */
   got?: string;
 }
 
@@ -176,7 +181,7 @@ export function checkSettings(env: Readonly<Record<string, unknown>>): SettingsC
     const variable = String(issue.path[0] ?? "environment");
     if (problems.has(variable)) continue;
     const value = env[variable];
-    const shown = variable !== SECRET_VARIABLE && value !== undefined;
+    const shown = !SECRET_VARIABLES.has(variable) && value !== undefined;
     problems.set(variable, {
       variable,
       expected: issue.message,

@@ -1,6 +1,6 @@
 // User rows in D1 and their JSON shape for the SDK (`IMUser`, http-api.md §3.1).
-import { eq, inArray } from "drizzle-orm";
-import { users, type UserRow } from "../../schema/tables";
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import { AccountStatus, users, type UserRow } from "../../schema/tables";
 import type { UserJson } from "../protocol/http-shapes";
 import type { Database } from "./client";
 import { chunked, IDS_PER_STATEMENT } from "./limits";
@@ -58,4 +58,26 @@ export async function existingUserIds(db: Database, ids: readonly string[]): Pro
       .filter((r) => r.status === 0)
       .map((r) => r.id),
   );
+}
+
+/** Sets an account's status (the admin API's ban and unban); false when there is no such user. */
+export async function setAccountStatus(db: Database, id: string, status: AccountStatus): Promise<boolean> {
+  const updated = await db
+    .update(users)
+    .set({ status, updatedAt: Date.now() })
+    .where(eq(users.id, id))
+    .returning({ id: users.id });
+  return updated.length > 0;
+}
+
+/** Active users after `afterId` in id order, at most `limit`: the admin broadcast's pages. */
+export async function activeUserIdsAfter(db: Database, afterId: string, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(gt(users.id, afterId), eq(users.status, AccountStatus.active)))
+    .orderBy(asc(users.id))
+    .limit(limit)
+    .all();
+  return rows.map((r) => r.id);
 }

@@ -8,3 +8,9 @@ export const userIdField = z
 
 export const userIdList = (max: number) =>
   z.array(userIdField).min(1, "must not be empty").max(max, `at most ${max} ids`);
+
+/** bcrypt reads at most 72 bytes; longer passwords would be silently truncated, so refuse them. */
+export const passwordField = z
+  .string()
+  .min(6, "must be at least 6 characters")
+  .refine((p) => new TextEncoder().encode(p).length <= 72, "must be at most 72 bytes");

@@ -88,6 +88,14 @@ export interface RevokeInput {
 
 export type RevokeResult = { ok: true; revokedTime: number } | Refusal;
 
+/** A message the admin API removes: by its seq in the conversation or by its server_msg_id. */
+export type AdminRevokeTarget = { seq: number } | { serverMsgId: string };
+
+/** The admin API's removal, answered with an HTTP status (404 no such message, 409 already revoked). */
+export type AdminRevokeResult =
+  | { ok: true; seq: number; serverMsgId: string; revokedTime: number }
+  | { ok: false; status: 404 | 409; message: string };
+
 /** ConversationObject -> UserObject pushes that are not messages. */
 export interface ReceiptPush {
   conversationId: string;

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { ApiError, TransportError } from "../http/envelope";
 import { withSettings } from "./middleware/settings";
 import { countInvocation } from "../lib/usage-meter";
+import { adminRoutes } from "./routes/admin";
 import { auth } from "./routes/auth";
 import { conversationRoutes } from "./routes/conversations";
 import { debugUsage } from "./routes/debug-usage";
@@ -16,11 +17,11 @@ import type { AppEnv } from "./types";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
-  // First, for every path: a server with invalid settings answers nothing else (not even /health).
   app.use(async function countRequest(_c, next) {
     countInvocation("worker", "request");
     await next();
   });
+  // First, for every path: a server with invalid settings answers nothing else (not even /health).
   app.use(withSettings);
   app.route("/health", health);
   app.route("/api/auth", auth);
@@ -28,6 +29,7 @@ export function createApp() {
   app.route("/api/conversations", conversationRoutes);
   app.route("/api/friend", friendRoutes);
   app.route("/api/group", groupRoutes);
+  app.route("/api/admin", adminRoutes);
   app.route("/ws", wsRoute);
   app.route("/upload", uploadRoute);
   app.route("/api/upload", uploadRoute);

@@ -1,5 +1,6 @@
 // The Hono environment shared by every route: bindings plus what middleware puts on the context.
 import type { Settings } from "../config/settings";
+import type { AuditNote } from "./middleware/admin-audit";
 
 export interface AppEnv {
   Bindings: Env;
@@ -9,5 +10,7 @@ export interface AppEnv {
     userId: string;
     /** The caller's login session (the token's `sid`), set by requireAuth. */
     sessionId: string;
+    /** What an admin call acts on, for its audit row (middleware/admin-audit.ts). */
+    audit: AuditNote;
   };
 }

@@ -2,7 +2,7 @@
 // (src/config/settings.ts) and refuses to start on an invalid one, naming it, before it applies
 // migrations, builds the page or starts anything.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
@@ -51,4 +51,15 @@ it("refuses to start when a --var is invalid, naming each bad variable and its v
   expect(output).toContain('DEVICE_POLICY must be one of "per-platform", "single", "all" (got "multi")');
   // Stopped before the migrations (their output names the database) or anything else.
   expect(output).not.toMatch(/migrations|listening/i);
+});
+
+it("writes a random JWT_SECRET and ADMIN_TOKEN into .dev.vars, and prints neither", async () => {
+  // It writes them before it checks the settings, so a run stopped by a bad --var has done it.
+  const { output } = await runDev(["--var", "SEND_BURST:abc"]);
+  const vars = readFileSync(join(root, ".dev.vars"), "utf8");
+  for (const name of ["JWT_SECRET", "ADMIN_TOKEN"]) {
+    const value = new RegExp(`^${name}=(.+)$`, "m").exec(vars)?.[1];
+    expect(value, name).toMatch(/^[0-9a-f]{64}$/);
+    expect(output).not.toContain(value);
+  }
 });

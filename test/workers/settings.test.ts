@@ -22,6 +22,7 @@ afterEach(() => {
 
 const DEFAULTS: Settings = {
   jwtSecret: SECRET,
+  adminToken: null,
   bcryptCost: 10,
   accessTokenTtlSeconds: 2_592_000,
   refreshTokenTtlSeconds: 2_592_000,
@@ -71,6 +72,7 @@ describe("settings from the environment", () => {
   it("keeps every good value", () => {
     const check = checkSettings({
       JWT_SECRET: SECRET,
+      ADMIN_TOKEN: "t".repeat(40),
       BCRYPT_COST: "4",
       ACCESS_TOKEN_TTL_SECONDS: "3600",
       REFRESH_TOKEN_TTL_SECONDS: "7200",
@@ -98,6 +100,7 @@ describe("settings from the environment", () => {
       ok: true,
       settings: {
         jwtSecret: SECRET,
+        adminToken: "t".repeat(40),
         bcryptCost: 4,
         accessTokenTtlSeconds: 3600,
         refreshTokenTtlSeconds: 7200,
@@ -176,6 +179,19 @@ describe("settings from the environment", () => {
     const short = "not-long-enough-secret";
     const problems = problemsOf({ JWT_SECRET: short });
     expect(problems).toEqual(["JWT_SECRET must be at least 32 characters long"]);
+    expect(problems.join()).not.toContain(short);
+  });
+
+  it("leaves the admin API off without ADMIN_TOKEN, and refuses a short one without showing it", () => {
+    const admin = "a".repeat(32);
+    expect(checkSettings({ JWT_SECRET: SECRET, ADMIN_TOKEN: admin })).toEqual({
+      ok: true,
+      settings: { ...DEFAULTS, adminToken: admin },
+    });
+    expect(checkSettings({ JWT_SECRET: SECRET, ADMIN_TOKEN: "" })).toEqual({ ok: true, settings: DEFAULTS });
+    const short = "admin-token-too-short";
+    const problems = problemsOf({ JWT_SECRET: SECRET, ADMIN_TOKEN: short });
+    expect(problems).toEqual(["ADMIN_TOKEN must be at least 32 characters long"]);
     expect(problems.join()).not.toContain(short);
   });
 

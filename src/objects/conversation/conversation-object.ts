@@ -17,6 +17,8 @@ import {
   type ReadQuery,
   type ReadResult,
   type Refusal,
+  type AdminRevokeResult,
+  type AdminRevokeTarget,
   type RevokeInput,
   type RevokeResult,
   type SendInput,
@@ -45,7 +47,7 @@ import { postSystemNotice, type NoticePayload } from "./notices";
 import { OutboxStore } from "./outbox-store";
 import { readPage } from "./read-page";
 import { markDelivered, markRead } from "./read-receipts";
-import { revoke } from "./revoke";
+import { adminRevoke, revoke } from "./revoke";
 import { storeSends } from "./sends";
 import { relayTyping } from "./typing";
 import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
@@ -142,6 +144,13 @@ export class ConversationObject extends DurableObject<Env> {
     return "ok" in named ? named : revoke(this.c, named, input);
   }
 
+  /** The admin API removes a message: no sender, role or time check (revoke.ts). */
+  async adminRevoke(target: AdminRevokeTarget): Promise<AdminRevokeResult> {
+    const named = this.resolve("read");
+    if ("ok" in named) return { ok: false, status: 404, message: "conversation not found" };
+    return adminRevoke(this.c, named, target);
+  }
+
   /** Relays a group member's typing status to the other members. Never stored. */
   async typing(userId: string, status: number): Promise<Refusal | null> {
     const named = this.resolve("read");
@@ -235,6 +244,7 @@ meterInvocations(ConversationObject, "conversation", {
   markRead: true,
   markDelivered: true,
   revoke: true,
+  adminRevoke: true,
   typing: true,
   groupCommand: true,
   groupAccessList: true,

@@ -10,6 +10,14 @@ import { JoinMode, MAX_BANS, MAX_JOIN_REQUESTS } from "./group-access";
 import { fail, full, joinPlan, type GroupContext, type GroupFailure, type GroupPlan } from "./group-plan";
 import { GroupStatus } from "../../../schema/tables";
 import { Role } from "./member-store";
+import { ADMIN_ACTOR } from "../admin-actor";
+
+/**
+ * What the admin API may do to a group, as ADMIN_ACTOR with an owner's rights though it is no
+ * member: dismiss it, hand it to a new owner, remove (kick) members. Any other command by it is
+ * refused: the admin cannot join, leave or speak in a group.
+ */
+const ADMIN_OPS: ReadonlySet<GroupCommand["op"]> = new Set(["dismiss", "transfer", "kick"]);
 
 export type GroupCommand =
   | { op: "create"; actor: string; name: string; faceUrl: string; introduction: string; memberIds: string[] }
@@ -38,6 +46,8 @@ export async function planGroupCommand(
   g: GroupContext,
 ): Promise<GroupPlan | GroupFailure | null> {
   const { members, access } = g;
+  if (cmd.actor === ADMIN_ACTOR && !ADMIN_OPS.has(cmd.op))
+    return fail(400, `the admin API cannot ${cmd.op} a group`);
   if (cmd.op === "create") {
     if (!members.isEmpty()) return fail(409, "group already exists");
     const others = [...new Set(cmd.memberIds)].filter((id) => id !== cmd.actor);
@@ -64,9 +74,10 @@ export async function planGroupCommand(
 
   if (members.isEmpty()) return fail(404, "group not found");
   if (members.groupState().status === GroupStatus.dismissed) return fail(400, "group has been dismissed");
-  const actor = members.get(cmd.actor);
+  const byAdmin = cmd.actor === ADMIN_ACTOR;
+  const actor = byAdmin ? null : members.get(cmd.actor);
   const active = actor !== null && actor.leftSeq === null;
-  const role = active ? actor.role : -1;
+  const role = byAdmin ? Role.owner : active ? actor.role : -1;
   const isAdmin = role >= Role.admin;
 
   switch (cmd.op) {
@@ -135,7 +146,8 @@ export async function planGroupCommand(
       const targets = ids.filter((id) => members.get(id) !== null || access.hasRequest(id));
       for (const id of leaving) {
         const targetRole = members.get(id)?.role ?? Role.member;
-        if (targetRole === Role.owner) return fail(403, "the owner cannot be kicked");
+        if (targetRole === Role.owner)
+          return fail(403, "the owner cannot be kicked: transfer ownership first");
         if (targetRole === Role.admin && role !== Role.owner)
           return fail(403, "only the owner can kick an admin");
       }
@@ -176,19 +188,22 @@ export async function planGroupCommand(
       const target = members.get(cmd.userId);
       if (!target || target.leftSeq !== null || cmd.userId === cmd.actor)
         return fail(404, "the new owner must be another member");
+      // The owner hands over to someone else; the admin API, from whoever owns it now.
+      const previous = byAdmin ? members.active().find((m) => m.role === Role.owner)?.userId : cmd.actor;
+      if (previous === cmd.userId) return null;
       return {
         write: {
           group: { ownerId: cmd.userId },
           roles: [
             { userId: cmd.userId, role: Role.owner },
-            { userId: cmd.actor, role: Role.admin },
+            ...(previous === undefined ? [] : [{ userId: previous, role: Role.admin }]),
           ],
         },
         memberCountDelta: 0,
         notice: { type: "owner_transferred", operatorID: cmd.actor, userIDs: [cmd.userId] },
         apply: () => {
           members.setRole(cmd.userId, Role.owner);
-          members.setRole(cmd.actor, Role.admin);
+          if (previous !== undefined) members.setRole(previous, Role.admin);
         },
       };
     }

@@ -1,9 +1,18 @@
-// Revoking a message: its sender within REVOKE_WINDOW_MS, a group's owner or admins at any time.
-// The row keeps its seq, loses its content and is queued for D1 again in one transaction; every
-// member who had the message is told (one who joined after it never had it).
+// Revoking a message: its sender within REVOKE_WINDOW_MS, a group's owner or admins at any time,
+// the admin API (adminRevoke) any message at any time. The row keeps its seq, loses its content
+// and is queued for D1 again in one transaction; every member who had the message is told (one
+// who joined after it never had it).
 import { Err } from "../../protocol/codec";
 import { ConversationType } from "../../protocol/conversation-id";
-import { refusal, type RevokeInput, type RevokeResult } from "../rpc";
+import { ADMIN_ACTOR } from "../admin-actor";
+import type { Identity, StoredMessage } from "../message";
+import {
+  refusal,
+  type AdminRevokeResult,
+  type AdminRevokeTarget,
+  type RevokeInput,
+  type RevokeResult,
+} from "../rpc";
 import type { ConversationContext } from "./context";
 import { memberFor } from "./conversation-access";
 import type { Named } from "./identity";
@@ -12,8 +21,14 @@ import { Role } from "./member-store";
 /** A sender may revoke a message this long after its server_time (PROTOCOL.md, "Revoke"). */
 export const REVOKE_WINDOW_MS = 2 * 60 * 1000;
 
+type RevokeContext = Pick<
+  ConversationContext,
+  "history" | "members" | "messages" | "now" | "outbox" | "storage" | "users"
+>;
+
+/** A member's REVOKE_MSG_REQ: the sender within the window, or a group's owner or admins. */
 export async function revoke(
-  c: Pick<ConversationContext, "history" | "members" | "messages" | "now" | "outbox" | "storage" | "users">,
+  c: RevokeContext,
   { conversation, id }: Named,
   input: RevokeInput,
 ): Promise<RevokeResult> {
@@ -40,15 +55,51 @@ export async function revoke(
       );
     }
   }
+  await applyRevoke(c, id, message, input.userId, now, input.originSession);
+  return { ok: true, revokedTime: now };
+}
+
+/**
+ * The admin API's removal: any message, named by seq or server_msg_id, with no sender, role or
+ * time check; every member's devices see it revoked by ADMIN_ACTOR.
+ */
+export async function adminRevoke(
+  c: RevokeContext,
+  { id }: Named,
+  target: AdminRevokeTarget,
+): Promise<AdminRevokeResult> {
+  const message =
+    "seq" in target
+      ? (c.messages.range(target.seq, target.seq, 1, id)[0] ?? null)
+      : c.messages.findByServerMsgId(target.serverMsgId, id);
+  if (!message) return { ok: false, status: 404, message: "no such message in this conversation" };
+  if (message.isRevoked) return { ok: false, status: 409, message: "message already revoked" };
+  const now = c.now();
+  await applyRevoke(c, id, message, ADMIN_ACTOR, now, "");
+  return { ok: true, seq: message.seq, serverMsgId: message.serverMsgId, revokedTime: now };
+}
+
+/**
+ * Empties the message and queues it for D1 in one transaction, then tells every member who had
+ * it (all their devices but `originSession`, the one that asked).
+ */
+async function applyRevoke(
+  c: RevokeContext,
+  id: Identity,
+  message: StoredMessage,
+  revokedBy: string,
+  now: number,
+  originSession: string,
+): Promise<void> {
   c.storage.transactionSync(() => {
-    c.messages.revoke(message.seq, input.userId, now);
+    c.messages.revoke(message.seq, revokedBy, now);
     c.outbox.requeue(message.seq);
   });
   await c.history.afterSend(id);
   const push = {
     conversationId: id.conversationId,
     serverMsgId: message.serverMsgId,
-    revokedBy: input.userId,
+    revokedBy,
     revokedTime: now,
   };
   for (const userId of c.members.activeIds()) {
@@ -57,8 +108,7 @@ export async function revoke(
     void c
       .users()
       .getByName(userId)
-      .pushRevoke(push, message.seq, input.originSession)
+      .pushRevoke(push, message.seq, originSession)
       .catch((error: unknown) => console.error(`revoke push to ${userId} failed`, error));
   }
-  return { ok: true, revokedTime: now };
 }

@@ -16,6 +16,14 @@ export function sessionEndedFrame(): Uint8Array {
   return kickOutFrame(KickReason.accountProblem, "this session has ended: log in again");
 }
 
+/** KICK_OUT for every socket of an account the admin API banned. */
+export function accountBannedFrame(): Uint8Array {
+  return kickOutFrame(KickReason.accountProblem, "this account is banned");
+}
+
+/** Why sessions end: the socket's KICK_OUT says which. */
+export type SessionEnd = "ended" | "banned";
+
 /**
  * Logout, a password change or an admin ended the login sessions `ended` names: their sockets get
  * KICK_OUT (reason 2) and close, so a revoked token stops reading at once. True when one of them
@@ -24,15 +32,17 @@ export function sessionEndedFrame(): Uint8Array {
 export function closeEndedSessions(
   sockets: WebSocket[],
   ended: (loginSessionId: string) => boolean,
+  why: SessionEnd = "ended",
 ): boolean {
+  const frame = why === "banned" ? accountBannedFrame() : sessionEndedFrame();
   let closedAuthed = false;
   for (const ws of sockets) {
     const state = socketState(ws);
     if (!ended(state.loginSessionId)) continue;
     closedAuthed ||= state.authed;
     saveSocketState(ws, { ...state, authed: false });
-    sendFrame(ws, sessionEndedFrame());
-    closeSocket(ws, CloseCode.kicked, "session ended");
+    sendFrame(ws, frame);
+    closeSocket(ws, CloseCode.kicked, why === "banned" ? "account banned" : "session ended");
   }
   return closedAuthed;
 }

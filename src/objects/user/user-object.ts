@@ -14,7 +14,7 @@ import {
 import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
 import { handleFrames } from "./dispatch";
 import { FrameQueue } from "./frame-queue";
-import { closeEndedSessions } from "./kick-out";
+import { closeEndedSessions, type SessionEnd } from "./kick-out";
 import type { UserServices } from "./frame-context";
 import { DeliveredMarks } from "./delivered-marks";
 import { DeliveryOrder } from "./delivery-order";
@@ -223,12 +223,16 @@ export class UserObject extends DurableObject<Env> {
 
   /**
    * Logout, a password change or an admin ended these login sessions (all but `keep` when
-   * `loginSessionIds` is null): their sockets get KICK_OUT (reason 2) and close, so a revoked
-   * token stops reading at once.
+   * `loginSessionIds` is null), or banned the account (`why`): their sockets get KICK_OUT
+   * (reason 2) and close, so a revoked token stops reading at once.
    */
-  async endSessions(loginSessionIds: readonly string[] | null, keep: string | null): Promise<void> {
+  async endSessions(
+    loginSessionIds: readonly string[] | null,
+    keep: string | null,
+    why: SessionEnd = "ended",
+  ): Promise<void> {
     const ended = (id: string) => (loginSessionIds === null ? id !== keep : loginSessionIds.includes(id));
-    const closedAuthed = closeEndedSessions(this.ctx.getWebSockets(), ended);
+    const closedAuthed = closeEndedSessions(this.ctx.getWebSockets(), ended, why);
     // Friends hear "offline" as after any last device left (webSocketClose skips sockets no
     // longer authenticated).
     const stillOnline = this.ctx.getWebSockets().some((ws) => socketState(ws).authed);

@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { verifyAccessToken } from "../../auth/jwt";
-import { sessionStands } from "../../auth/sessions";
+import { sessionRefusal, sessionVerdict } from "../../auth/sessions";
 import { database } from "../../db/client";
 import { unauthorized } from "../../http/envelope";
 import type { AppEnv } from "../types";
@@ -24,7 +24,8 @@ export async function activeUserOf(
   if (!result.ok) throw unauthorized(result.reason === "expired" ? "Token expired" : "Invalid token");
   // A valid signature is not enough: the session may have ended, the account been disabled.
   const { userId, sessionId } = result.claims;
-  if (!(await sessionStands(database(c.env), userId, sessionId))) throw unauthorized("Session ended");
+  const verdict = await sessionVerdict(database(c.env), userId, sessionId);
+  if (verdict !== "stands") throw unauthorized(sessionRefusal(verdict));
   return { userId, sessionId };
 }
 

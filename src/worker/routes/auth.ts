@@ -2,15 +2,22 @@
 import { Hono } from "hono";
 import { ulid } from "ulid";
 import { z } from "zod";
-import { users } from "../../../schema/tables";
+import { AccountStatus, users } from "../../../schema/tables";
 import { signAccessToken } from "../../auth/jwt";
 import { hashPassword, verifyPassword } from "../../auth/passwords";
 import { issueRefreshToken, rotateRefreshToken, sessionOfToken } from "../../auth/refresh-tokens";
-import { revokeAllSessions, revokeSession, sessionStands, startSession } from "../../auth/sessions";
+import {
+  revokeAllSessions,
+  revokeSession,
+  sessionRefusal,
+  sessionVerdict,
+  startSession,
+} from "../../auth/sessions";
 import { database } from "../../db/client";
 import { findUserById, findUserByUsername, setPasswordHash, toUserJson, type UserJson } from "../../db/users";
 import type { LoginResult } from "../../protocol/http-shapes";
 import { ApiError, CredentialsRefused, ok, unauthorized } from "../../http/envelope";
+import { passwordField } from "../../http/schemas";
 import { jsonBody } from "../../http/validate";
 import type { Settings } from "../../config/settings";
 import {
@@ -21,6 +28,7 @@ import {
   throttled,
 } from "../../auth/throttle";
 import type { Verdict } from "../../objects/guard/guard-object";
+import { endLiveSessions } from "../../auth/live-sessions";
 import { requireAuth } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
 
@@ -33,16 +41,11 @@ const username = z
     /^[a-z0-9][a-z0-9._-]{2,31}$/,
     "must be 3-32 letters, digits, '.', '-' or '_', starting with a letter or digit",
   );
-/** bcrypt reads at most 72 bytes; longer passwords would be silently truncated, so refuse them. */
-const password = z
-  .string()
-  .min(6, "must be at least 6 characters")
-  .refine((p) => new TextEncoder().encode(p).length <= 72, "must be at most 72 bytes");
 const platform = z.string().trim().max(32).default("");
 
 const RegisterBody = z.object({
   username,
-  password,
+  password: passwordField,
   nickname: z.string().trim().max(64).optional(),
 });
 const LoginBody = z.object({ username, password: z.string().min(1).max(1024), platform });
@@ -51,7 +54,7 @@ const LogoutBody = z.object({
   refreshToken: z.string().min(1).max(256).optional(),
   all: z.boolean().optional(),
 });
-const PasswordBody = z.object({ oldPassword: z.string().min(1).max(1024), newPassword: password });
+const PasswordBody = z.object({ oldPassword: z.string().min(1).max(1024), newPassword: passwordField });
 
 function refuseWhenThrottled(verdict: Verdict, message: string): void {
   if (!verdict.allowed) throw throttled(verdict, message);
@@ -117,10 +120,12 @@ export const auth = new Hono<AppEnv>()
     refuseWhenThrottled(await loginAllowed(c.env, body.username, address), "Too many failed logins");
     const row = await findUserByUsername(database(c.env), body.username);
     const valid = await verifyPassword(body.password, row?.passwordHash, c.var.settings.bcryptCost);
-    if (!row || !valid || row.status !== 0) {
+    if (!row || !valid) {
       await loginFailed(c.env, body.username, address);
       throw new CredentialsRefused("Invalid username or password");
     }
+    // Said only to whoever knows the password: a ban is no secret from its owner.
+    if (row.status !== AccountStatus.active) throw new ApiError(403, "This account is banned");
     return ok(c, await issueSession(c.var.settings, c.env, toUserJson(row), body.platform));
   })
   .post("/refresh", async (c) => {
@@ -136,8 +141,9 @@ export const auth = new Hono<AppEnv>()
       throw unauthorized("Refresh token reuse detected; session revoked");
     }
     const row = await findUserById(db, rotated.userId);
-    if (!row || row.status !== 0) throw unauthorized("Invalid refresh token");
-    if (!(await sessionStands(db, row.id, rotated.sessionId))) throw unauthorized("Session ended");
+    if (!row) throw unauthorized("Invalid refresh token");
+    const verdict = await sessionVerdict(db, row.id, rotated.sessionId);
+    if (verdict !== "stands") throw unauthorized(sessionRefusal(verdict));
     const access = await signAccessToken(
       c.var.settings.jwtSecret,
       { userId: row.id, platform: rotated.platform, sessionId: rotated.sessionId },
@@ -181,25 +187,6 @@ export const auth = new Hono<AppEnv>()
     await setPasswordHash(db, userId, await hashPassword(body.newPassword, settings.bcryptCost));
     // Whoever else holds a token of this account loses it; the caller keeps this session.
     await revokeAllSessions(db, userId, sessionId);
-    await endLiveSessions(c.env, userId, null, sessionId);
+    await endLiveSessions(c.env, userId, null, { keep: sessionId });
     return ok(c, null);
   });
-
-/**
- * Closes the user's live sockets of the ended sessions (all of them when `sessionIds` is null,
- * but `keep`): a revoked session must stop reading at once, not at its next reconnect.
- */
-async function endLiveSessions(
-  env: Env,
-  userId: string,
-  sessionIds: readonly string[] | null,
-  keep?: string,
-): Promise<void> {
-  // The sessions are already revoked in D1: a failure here must not fail the call (a retry would
-  // find the token refused); those sockets are refused at their next AUTH or upgrade instead.
-  try {
-    await env.USER_OBJECT.getByName(userId).endSessions(sessionIds, keep ?? null);
-  } catch (error) {
-    console.error(`closing the ended sessions' sockets of ${userId} failed`, error);
-  }
-}

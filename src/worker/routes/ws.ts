@@ -3,7 +3,7 @@
 // `Sec-WebSocket-Protocol: im.v1, token.<JWT>` (PROTOCOL.md, "Transport" and decision 14).
 import { Hono } from "hono";
 import { verifyAccessToken } from "../../auth/jwt";
-import { sessionStands } from "../../auth/sessions";
+import { sessionRefusal, sessionVerdict } from "../../auth/sessions";
 import { database } from "../../db/client";
 import { TransportError, unauthorized } from "../../http/envelope";
 import { UPGRADE_HEADERS, SUBPROTOCOL } from "../../objects/user/upgrade";
@@ -30,7 +30,8 @@ export const wsRoute = new Hono<AppEnv>().get("/", async (c) => {
   if (!verified.ok) throw unauthorized(verified.reason === "expired" ? "Token expired" : "Invalid token");
 
   const { userId, sessionId } = verified.claims;
-  if (!(await sessionStands(database(c.env), userId, sessionId))) throw unauthorized("Session ended");
+  const verdict = await sessionVerdict(database(c.env), userId, sessionId);
+  if (verdict !== "stands") throw unauthorized(sessionRefusal(verdict));
   // These headers are set here, after verification, and overwrite anything the client sent.
   const headers = new Headers(c.req.raw.headers);
   headers.set(UPGRADE_HEADERS.userId, userId);

@@ -2,7 +2,7 @@
 // policy kicks the connections this one displaces.
 import { DevicePolicy } from "../../../config/settings";
 import { verifyAccessToken } from "../../../auth/jwt";
-import { sessionStands } from "../../../auth/sessions";
+import { sessionVerdict } from "../../../auth/sessions";
 import { database } from "../../../db/client";
 import { Cmd, Err, pb } from "../../../protocol/codec";
 import { CloseCode } from "../../../protocol/limits";
@@ -47,9 +47,9 @@ async function authenticate(fc: AuthContext, response: Cmd): Promise<void> {
   // REAUTH with a token of an ended session, is refused; the socket then belongs to the token's
   // session, so ending that session closes it.
   const { sessionId } = verified.claims;
-  if (!(await sessionStands(database(fc.env), tokenUser, sessionId))) {
-    return fail(Err.ERR_AUTH_FAILED, "this session has ended: log in again");
-  }
+  const verdict = await sessionVerdict(database(fc.env), tokenUser, sessionId);
+  if (verdict === "banned") return fail(Err.ERR_AUTH_FAILED, "this account is banned");
+  if (verdict === "ended") return fail(Err.ERR_AUTH_FAILED, "this session has ended: log in again");
   if (sessionId !== fc.state.loginSessionId) {
     saveSocketState(fc.ws, { ...fc.state, loginSessionId: sessionId });
     fc.state = socketState(fc.ws);

@@ -1,0 +1,21 @@
+// /api/admin: the admin API (docs/ADMIN.md). Every call needs the admin credential
+// (middleware/require-admin.ts) and, once past it, writes one audit row (middleware/admin-audit.ts).
+// One file per area.
+import { Hono } from "hono";
+import { requireAdmin } from "../../middleware/require-admin";
+import type { AppEnv } from "../../types";
+import { adminAuditRoutes } from "./audit";
+import { adminGroupRoutes } from "./groups";
+import { adminMessageRoutes } from "./messages";
+import { adminStatsRoutes } from "./stats";
+import { adminSystemRoutes } from "./system";
+import { adminUserRoutes } from "./users";
+
+export const adminRoutes = new Hono<AppEnv>()
+  .use(requireAdmin)
+  .route("/users", adminUserRoutes)
+  .route("/messages", adminMessageRoutes)
+  .route("/groups", adminGroupRoutes)
+  .route("/system", adminSystemRoutes)
+  .route("/stats", adminStatsRoutes)
+  .route("/audit", adminAuditRoutes);
