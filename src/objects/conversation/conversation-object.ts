@@ -1,7 +1,7 @@
 // ConversationObject: the single writer of one conversation (one-to-one, group, or a user's system
 // notices). It assigns the gapless seq and the server_msg_id, dedups on (sender, client_msg_id),
 // stores each message in its SQLite in one synchronous transaction before answering, then fans out
-// to the members' UserObjects and copies history to D1 from its outbox on an alarm. It holds the
+// to the members' UserObjects and copies history to D1 from its outbox through a history writer. It holds the
 // members with their read, delivered and fan-out watermarks, decides group membership changes,
 // and revokes messages. This class is its list of entry points: each one checks which conversation
 // it is (its name, read once) and hands the work to the module named after it.
@@ -74,6 +74,8 @@ export class ConversationObject extends DurableObject<Env> {
     const identities = new IdentityStore(storage);
     const label = () => ctx.id.name ?? identities.stored()?.conversationId ?? "(unnamed)";
     const db = () => database(this.env);
+    /** This conversation's history writer, looked up once (getByName hashes the name each time). */
+    let writer: ReturnType<typeof historyWriterFor> | undefined;
     this.fanoutRetry = new FanoutRetry(alarms, label);
     this.c = {
       storage,
@@ -92,8 +94,11 @@ export class ConversationObject extends DurableObject<Env> {
         outbox,
         alarms,
         db,
-        (id) => historyWriterFor(env, id.conversationId, this.c.settings().historyWriters),
-        () => this.c.groupOutbox.pending() > 0 || members.lagging(messages.maxSeq()).length > 0,
+        (id) => (writer ??= historyWriterFor(env, id.conversationId, this.c.settings().historyWriters)),
+        () => {
+          members.saveFanout();
+          return this.c.groupOutbox.pending() > 0 || members.lagging(messages.maxSeq()).length > 0;
+        },
       ),
       db,
       settings: () => (this.settingsCache ??= readSettings(this.env)),

@@ -4,11 +4,12 @@
 // own transaction, so a crash before that answer resumes the copy; once it is done and nothing else
 // needs the alarm, it is taken back, so a quiet conversation costs no alarm run per message and an
 // idle one nothing at all. A failure is logged and retried with backoff from the alarm, and new sends
-// do not shorten it: a busy conversation must not hammer a failing D1. A batch refused last time is
-// written to D1 directly in pieces, so one row D1 refuses on its own cannot hold back the others
-// (docs/RELIABILITY.md).
+// do not shorten it: a busy conversation must not hammer a failing D1. A batch with a row D1 refused
+// is written to D1 directly in pieces next time, so that row cannot hold back the others; any other
+// failure (the writer full or unreachable, D1 down) is retried through the writer (docs/RELIABILITY.md).
 import type { Database } from "../../db/client";
-import type { HistoryWriter } from "../history/history-writer";
+import { withinCopyBytes } from "../history/history-bytes";
+import type { HistoryWriter, WriteOutcome } from "../history/history-writer";
 import type { Identity, StoredMessage } from "../message";
 import { backoff, type AlarmClock } from "./alarm-clock";
 import { FLUSH_BATCH_ROWS, writeHistoryBisecting } from "./history-outbox";
@@ -24,6 +25,19 @@ export const RESUME_DELAY_MS = 2_000;
 /** Batches one copy writes before it leaves the rest to the alarm (a send storm cannot hold it). */
 const BATCHES_PER_RUN = 20;
 
+/** A writer that has not answered by then is taken as failing: the copy backs off and retries. */
+export const WRITER_TIMEOUT_MS = 10_000;
+
+/** The writer did not get the rows into D1; `refusedByD1` when D1 refused one of them. */
+class CopyFailed extends Error {
+  constructor(
+    message: string,
+    readonly refusedByD1: boolean,
+  ) {
+    super(message);
+  }
+}
+
 export class HistoryFlush {
   /** Flushes that failed in a row. */
   failures = 0;
@@ -33,6 +47,8 @@ export class HistoryFlush {
   private running: Promise<void> | null = null;
   /** Rows were stored while the copy ran: it goes round again before it ends. */
   private again = false;
+  /** The last failure was D1 refusing a row: the retry writes to D1 directly, in pieces. */
+  private refusedLastTime = false;
 
   constructor(
     private readonly outbox: OutboxStore,
@@ -41,8 +57,11 @@ export class HistoryFlush {
     private readonly db: () => Database,
     /** The writer that gathers this conversation's rows with others' (src/objects/history/). */
     private readonly writer: (id: Identity) => Pick<DurableObjectStub<HistoryWriter>, "write">,
-    /** Whether anything but the history needs the alarm (group writes, fan-out behind). */
-    private readonly alarmNeededElsewhere: () => boolean,
+    /**
+     * Whether anything but the history still needs the alarm (group writes, fan-out behind); it
+     * saves the fan-out watermarks first, so a crash after the alarm is gone repeats no delivery.
+     */
+    private readonly alarmStillNeeded: () => boolean,
   ) {}
 
   /**
@@ -75,22 +94,25 @@ export class HistoryFlush {
     try {
       for (let round = 0; ; round++) {
         this.again = false;
-        const batch = this.outbox.batch(FLUSH_BATCH_ROWS, id);
-        if (batch.length > 0 && this.failures === 0) {
-          await this.writer(id).write(batch);
+        const batch = withinCopyBytes(this.outbox.batch(FLUSH_BATCH_ROWS, id));
+        if (batch.length > 0 && this.refusedLastTime) await this.writeRefused(batch, id);
+        else if (batch.length > 0) {
+          await this.handOver(batch, id);
           this.outbox.done(batch);
-        } else if (batch.length > 0) await this.writeRefused(batch, id);
+        }
         this.failures = 0;
         this.notBefore = 0;
+        this.refusedLastTime = false;
         if (!this.again && !this.outbox.hasUnflushed()) break;
         if (round + 1 >= BATCHES_PER_RUN) {
           await this.alarms.arm(Date.now());
           return;
         }
       }
-      if (!this.alarmNeededElsewhere()) await this.alarms.disarm();
+      if (!this.alarmStillNeeded()) await this.alarms.disarm();
     } catch (error) {
       this.failures++;
+      this.refusedLastTime = error instanceof CopyFailed && error.refusedByD1;
       const delay = backoff(this.failures);
       this.notBefore = Date.now() + delay;
       console.error(
@@ -103,8 +125,28 @@ export class HistoryFlush {
     }
   }
 
+  /** Hands the rows to the writer; throws CopyFailed unless it answers that D1 has them. */
+  private async handOver(batch: StoredMessage[], id: Identity): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<WriteOutcome>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ ok: false, refusedByD1: false, error: `no answer in ${WRITER_TIMEOUT_MS} ms` }),
+        WRITER_TIMEOUT_MS,
+      );
+    });
+    try {
+      const outcome = await Promise.race([this.writer(id).write(batch), timeout]);
+      if (!outcome.ok) throw new CopyFailed(`history writer: ${outcome.error}`, outcome.refusedByD1);
+    } catch (error) {
+      if (error instanceof CopyFailed) throw error;
+      throw new CopyFailed(`history writer unreachable: ${String(error)}`, false);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
   /**
-   * A batch that failed last time, written to D1 directly in pieces (writeHistoryBisecting): rows D1
+   * A batch D1 refused last time, written to D1 directly in pieces (writeHistoryBisecting): rows D1
    * refuses on their own are set aside with a log line, and every other row flows. If nothing goes
    * in, D1 is down or full: this throws, every row stays, and the backoff goes on.
    */

@@ -1,7 +1,8 @@
 // Copies the outbox to D1's history table. Rows go in multi-row INSERT … ON CONFLICT statements,
 // chunked under D1's bound-parameter limit and sent as one batch (one round trip, one implicit
-// transaction). A repeat after a crash inserts nothing twice; on a conflict only the fields a
-// revoke changes are rewritten, so a revoked message's row loses its content in D1 too.
+// transaction). A repeat after a crash inserts nothing twice. On a conflict only a revoked copy
+// rewrites the row (the fields a revoke changes), so a revoked message loses its content in D1 too,
+// and a late copy from before the revoke (a batch that was still on its way) can never bring it back.
 import { getTableColumns, sql } from "drizzle-orm";
 import { conversations, messages } from "../../../schema/tables";
 import type { Database } from "../../db/client";
@@ -12,7 +13,7 @@ export const ROWS_PER_STATEMENT = Math.floor(
   MAX_BOUND_PARAMS / Object.keys(getTableColumns(messages)).length,
 );
 
-/** Rows flushed per alarm run; the alarm re-arms itself while more remain. */
+/** Most rows one copy hands over at a time (history-flush.ts), bytes permitting (history-bytes.ts). */
 export const FLUSH_BATCH_ROWS = 700;
 
 function toRow(m: StoredMessage): typeof messages.$inferInsert {
@@ -62,7 +63,11 @@ function statement(db: Database, rows: (typeof messages.$inferInsert)[]): D1Prep
     text = db
       .insert(messages)
       .values(rows)
-      .onConflictDoUpdate({ target: [messages.conversationId, messages.seq], set: revokeFields })
+      .onConflictDoUpdate({
+        target: [messages.conversationId, messages.seq],
+        set: revokeFields,
+        setWhere: sql`excluded.is_revoked = 1`,
+      })
       .toSQL().sql;
     statementText.set(rows.length, text);
   }

@@ -1,7 +1,8 @@
 // What D1 does not have yet, in the conversation's own SQLite: a watermark (D1 has every message up
 // to flushedSeq, so a new message costs no outbox row) and the revoked messages whose new state D1
-// must get again (requeue). The alarm copies them to D1 (history-flush.ts); messages D1 refused on
-// their own while the rows around them went in are set aside for an operator, never retried blindly.
+// must get again (requeue). The copy after each send takes them to D1 (history-flush.ts); messages
+// D1 refused on their own while the rows around them went in are set aside for an operator, never
+// retried blindly.
 import type { Identity, StoredMessage } from "../message";
 import type { MessageStore } from "./message-store";
 import { migrateMessages, toStored, type MessageRow } from "./message-tables";

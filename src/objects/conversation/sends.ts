@@ -1,6 +1,6 @@
 // Storing one sender's messages, once the sender may send (conversation-access.ts): each takes the
 // next seq, or answers with its earlier copy's when it is a resend, all in one transaction; then
-// the members' pumps are kicked and the D1 flush armed. The sender's own object may take its new
+// the members' pumps are kicked and the copy to D1 started. The sender's own object may take its new
 // messages from the answer instead of a delivery (fanout.ts, handBack).
 import { Err } from "../../protocol/codec";
 import { peerOf } from "../../protocol/conversation-id";

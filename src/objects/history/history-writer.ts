@@ -1,16 +1,18 @@
 // HistoryWriter: gathers the history copies of many conversations into one D1 batch. Each
 // conversation used to write its own batch to D1 after each burst of sends, so when conversations
-// are quiet every message cost a D1 round trip of its own (issue 20: two thirds of the server's CPU
-// per message in the sparse benchmark). A conversation now hands its rows to the writer its id hashes
-// to; the writer waits WRITE_WINDOW_MS for other conversations' rows and writes them all in one
-// batch, then answers every caller. It keeps nothing: a caller's rows stay in that conversation's
-// outbox until the writer answers that they are in D1, so a writer that fails, restarts or is never
-// reached loses nothing (the conversation retries with its backoff, docs/RELIABILITY.md).
+// are quiet every message cost a D1 round trip of its own (issue 20). A conversation now hands its
+// rows to the writer its id hashes to; the writer waits WRITE_WINDOW_MS for other conversations'
+// rows and writes them all in one batch, then answers every caller. It keeps nothing: a caller's rows
+// stay in that conversation's outbox until the writer answers that they are in D1, so a writer that
+// fails, restarts or is never reached loses nothing (the conversation retries with its backoff,
+// docs/RELIABILITY.md). One batch at a time: D1 runs one query at a time anyway, and a second batch
+// in flight would only hold more rows in memory.
 import { DurableObject } from "cloudflare:workers";
 import { database } from "../../db/client";
 import { meterInvocations } from "../../lib/usage-meter";
 import { FLUSH_BATCH_ROWS, writeHistory } from "../conversation/history-outbox";
 import type { StoredMessage } from "../message";
+import { historyBytes, MAX_COPY_BYTES } from "./history-bytes";
 
 /**
  * How long the writer waits for more conversations' rows before it writes. It adds that much to the
@@ -19,54 +21,80 @@ import type { StoredMessage } from "../message";
  */
 export const WRITE_WINDOW_MS = 200;
 
-/** Bytes of rows that make the writer write at once, and beyond which a caller is refused (it retries). */
-export const WRITE_NOW_BYTES = 4 * 1024 * 1024;
-export const MAX_WAITING_BYTES = 32 * 1024 * 1024;
+/** Rows held (waiting and being written) beyond which a caller is turned away; it retries later. */
+export const MAX_HELD_BYTES = 8 * MAX_COPY_BYTES;
 
-/** A row's weight in memory, roughly: its content and extras plus its fixed fields. */
-function rowBytes(m: StoredMessage): number {
-  return 256 + m.content.byteLength + m.extra.length + m.attachedInfo.length;
-}
+/**
+ * What a call comes to: written; refused by D1 (a row of this call's that D1 will not take, which the
+ * conversation finds by writing in pieces); or not written for another reason (the writer is full,
+ * D1 is down), which the conversation retries here after its backoff.
+ */
+export type WriteOutcome = { ok: true } | { ok: false; refusedByD1: boolean; error: string };
 
 interface Waiting {
   rows: readonly StoredMessage[];
   bytes: number;
-  resolve(): void;
-  reject(error: unknown): void;
+  answer(outcome: WriteOutcome): void;
 }
 
 export class HistoryWriter extends DurableObject<Env> {
   private waiting: Waiting[] = [];
-  private waitingBytes = 0;
+  private waitingRows = 0;
+  /** Bytes of rows waiting and being written. */
+  private heldBytes = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private writing = false;
 
-  /** Resolves once `rows` are in D1 (written with other conversations' rows); rejects if they are not. */
-  write(rows: readonly StoredMessage[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
-    const bytes = rows.reduce((sum, m) => sum + rowBytes(m), 0);
-    if (this.waitingBytes + bytes > MAX_WAITING_BYTES) {
-      return Promise.reject(new Error("history writer is full; the conversation retries"));
+  /** Answers once `rows` are in D1 (written with other conversations' rows), or why they are not. */
+  write(rows: readonly StoredMessage[]): Promise<WriteOutcome> {
+    if (rows.length === 0) return Promise.resolve({ ok: true });
+    const bytes = historyBytes(rows);
+    // Always room for one caller, however large its rows; beyond the bound, the caller backs off.
+    if (this.heldBytes > 0 && this.heldBytes + bytes > MAX_HELD_BYTES) {
+      return Promise.resolve({ ok: false, refusedByD1: false, error: "history writer is full" });
     }
-    return new Promise<void>((resolve, reject) => {
-      this.waiting.push({ rows, bytes, resolve, reject });
-      this.waitingBytes += bytes;
-      if (this.waitingRows() >= FLUSH_BATCH_ROWS || this.waitingBytes >= WRITE_NOW_BYTES) this.writeNow();
-      else this.timer ??= setTimeout(() => this.writeNow(), WRITE_WINDOW_MS);
+    return new Promise<WriteOutcome>((answer) => {
+      this.waiting.push({ rows, bytes, answer });
+      this.waitingRows += rows.length;
+      this.heldBytes += bytes;
+      this.schedule();
     });
   }
 
-  private waitingRows(): number {
-    return this.waiting.reduce((sum, w) => sum + w.rows.length, 0);
+  /** The next batch: at once when one is full, after the window otherwise, never two at a time. */
+  private schedule(): void {
+    if (this.writing || this.waiting.length === 0) return;
+    const full = this.waitingRows >= FLUSH_BATCH_ROWS || this.waitingBytes() >= MAX_COPY_BYTES;
+    if (full) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      void this.writeWaiting();
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = null;
+        void this.writeWaiting();
+      }, WRITE_WINDOW_MS);
+    }
   }
 
-  /** Writes everything waiting; later calls wait for the next window. */
-  private writeNow(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+  private waitingBytes(): number {
+    let bytes = 0;
+    for (const w of this.waiting) bytes += w.bytes;
+    return bytes;
+  }
+
+  private async writeWaiting(): Promise<void> {
     const callers = this.waiting;
     this.waiting = [];
-    this.waitingBytes = 0;
-    void this.writeAll(callers);
+    this.waitingRows = 0;
+    this.writing = true;
+    try {
+      await this.writeAll(callers);
+    } finally {
+      for (const caller of callers) this.heldBytes -= caller.bytes;
+      this.writing = false;
+      this.schedule();
+    }
   }
 
   private async writeAll(callers: Waiting[]): Promise<void> {
@@ -76,22 +104,29 @@ export class HistoryWriter extends DurableObject<Env> {
         db,
         callers.flatMap((c) => c.rows),
       );
-      for (const caller of callers) caller.resolve();
-    } catch {
-      // One batch is one transaction: a row D1 refuses fails everyone's. Each caller's rows are
-      // tried on their own, so only the conversation that holds such a row sees the error (and
-      // finds the row with its own retry).
-      await Promise.all(
-        callers.map(async (caller) => {
-          try {
-            await writeHistory(db, caller.rows);
-            caller.resolve();
-          } catch (error) {
-            caller.reject(error);
-          }
-        }),
-      );
+      for (const caller of callers) caller.answer({ ok: true });
+      return;
+    } catch (error) {
+      if (callers.length === 1) {
+        callers[0]?.answer({ ok: false, refusedByD1: true, error: String(error) });
+        return;
+      }
     }
+    // One batch is one transaction: a row D1 refuses fails everyone's. Each caller's rows are tried
+    // on their own, one after the other, so only the conversation that holds such a row is told D1
+    // refused it (it finds the row by writing in pieces). If none goes in, D1 itself is failing:
+    // every caller is told to retry here after its backoff, not to write in pieces.
+    const failed: { caller: Waiting; error: string }[] = [];
+    for (const caller of callers) {
+      try {
+        await writeHistory(db, caller.rows);
+        caller.answer({ ok: true });
+      } catch (error) {
+        failed.push({ caller, error: String(error) });
+      }
+    }
+    const d1Answering = failed.length < callers.length;
+    for (const { caller, error } of failed) caller.answer({ ok: false, refusedByD1: d1Answering, error });
   }
 }
 

@@ -1,6 +1,9 @@
 // MSG_ACK comes once per pushed message, but a conversation only needs the highest seq a user's
 // devices have. Acks are coalesced per conversation and written (inbox and conversation object)
 // at most every DELIVERED_FLUSH_MS, so a busy group costs one call per conversation, not per push.
+// A quiet user's marks are written at the end of the turn instead of a second later: a pending
+// timer keeps the object awake, and Cloudflare bills an awake object's wall time (a second of it
+// costs about ten times the call it would save; issue 20, docs/PERFORMANCE.md).
 import { ConversationType, parseConversationId } from "../../protocol/conversation-id";
 import type { Inbox } from "./inbox";
 
@@ -14,6 +17,7 @@ export const DELIVERED_FLUSH_MS = 1_000;
 export class DeliveredMarks {
   private readonly pending = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private lastFlushAt = -Infinity;
 
   constructor(
     private readonly env: Env,
@@ -22,11 +26,15 @@ export class DeliveredMarks {
 
   mark(userId: string, conversationId: string, seq: number): void {
     this.pending.set(conversationId, Math.max(seq, this.pending.get(conversationId) ?? 0));
-    this.timer ??= setTimeout(() => this.flush(userId), DELIVERED_FLUSH_MS);
+    if (this.timer) return;
+    // Quiet: at once (acks of the same turn still go together); busy: a second after the last write.
+    const wait = Math.max(0, this.lastFlushAt + DELIVERED_FLUSH_MS - Date.now());
+    this.timer = setTimeout(() => this.flush(userId), wait);
   }
 
   private flush(userId: string): void {
     this.timer = null;
+    this.lastFlushAt = Date.now();
     const marks = [...this.pending];
     this.pending.clear();
     for (const [conversationId, seq] of marks) {
