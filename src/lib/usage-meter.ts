@@ -152,9 +152,18 @@ export function meteredStorage(storage: DurableObjectStorage, env: object): Dura
   });
 }
 
+/** Keys by statement text: the objects run a few dozen statements, each many times. */
+const statementKeys = new Map<string, string>();
+
 /** "INSERT INTO messages", "UPDATE members SET fanout_seq": a statement's kind and table. */
 function statementKey(query: string): string {
-  return query.replace(/\s+/g, " ").trim().split(" ").slice(0, 4).join(" ").slice(0, 60);
+  let key = statementKeys.get(query);
+  if (key === undefined) {
+    key = query.replace(/\s+/g, " ").trim().split(" ").slice(0, 4).join(" ").slice(0, 60);
+    // Bounded: statements built with varying text (IN lists) would otherwise grow it.
+    if (statementKeys.size < 1_000) statementKeys.set(query, key);
+  }
+  return key;
 }
 
 /** `target` with some members replaced; its own methods bound to it (the runtime's need their `this`). */
