@@ -20,7 +20,7 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const USAGE = `npm run bench [-- options]
 
-  --quick              short runs (about 3 min 45 s; the sparse scenario is 1 min 40 s of it)
+  --quick              short runs (about 4 min 40 s; sparse is 1 min 40 s of it, dense 1 min)
   --only a,b           run only these scenarios: ${SCENARIOS.join(", ")}
   --no-baseline        skip the baseline relay (no ratios; the fixed rate needs --rate)
   --via direct|proxy   connect to workerd directly (default) or through wrangler's dev proxy
