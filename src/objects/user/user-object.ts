@@ -29,6 +29,7 @@ import { closeSocket, liveSocket, saveSocketState, sendFrame, socketState } from
 import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
 import { TokenBucket } from "./token-bucket";
 import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgrade";
+import { logEvent } from "../../observability/log";
 
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
 const TYPING_RATE_PER_SECOND = 2;
@@ -111,6 +112,11 @@ export class UserObject extends DurableObject<Env> {
     this.presenceStore.recordUserId(state.userId);
     this.ctx.acceptWebSocket(server);
     saveSocketState(server, state);
+    logEvent("info", "socket_opened", {
+      userId: state.userId,
+      sessionId: state.sessionId,
+      platform: state.platform,
+    });
     await this.armAlarm(state.openedAt + AUTH_TIMEOUT_MS);
     return upgradeAccepted(request, client);
   }
@@ -146,6 +152,9 @@ export class UserObject extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
+    // The code only: the reason is the client's text.
+    const closed = socketState(ws);
+    logEvent("info", "socket_closed", { userId: closed.userId, sessionId: closed.sessionId, code });
     this.deviceCursors.flush();
     const stillOnline = this.ctx.getWebSockets().some((other) => other !== ws && socketState(other).authed);
     if (socketState(ws).authed && !stillOnline)
@@ -154,7 +163,7 @@ export class UserObject extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     const state = socketState(ws);
-    console.warn(`user ${state.userId}: socket ${state.sessionId} errored`, error);
+    logEvent("warn", "socket_errored", { userId: state.userId, sessionId: state.sessionId }, error);
   }
 
   /**

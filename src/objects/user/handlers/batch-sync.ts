@@ -10,6 +10,7 @@ import { mapLimited } from "../../../lib/map-limited";
 import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
 import { startCatchUp, type LeftOut } from "../sync-catch-up";
 import { clampCount, fitPrefix, readConversation } from "../sync-pages";
+import { logEvent } from "../../../observability/log";
 
 /** Most conversation states one BATCH_SYNC may list. */
 export const MAX_SYNC_CONVERSATIONS = 1_000;
@@ -109,7 +110,12 @@ export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<vo
         });
       } catch (error) {
         // One conversation that cannot be read fails itself, not the whole sync.
-        console.warn(`user ${fc.state.userId}: sync read of ${plan.conversationId} failed`, error);
+        logEvent(
+          "warn",
+          "sync_read_failed",
+          { userId: fc.state.userId, conversationId: plan.conversationId },
+          error,
+        );
         return "failed";
       }
     },
