@@ -15,11 +15,13 @@ import { userRoutes } from "./routes/users";
 import { wsRoute } from "./routes/ws";
 import type { AppEnv } from "./types";
 import { logEvent } from "../observability/log";
+import { countMetric, Metric, useMetrics } from "../observability/metrics";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.use(async function countAndNameRequest(c, next) {
     countInvocation("worker", "request");
+    useMetrics(c.env);
     c.set("requestId", c.req.header("cf-ray") ?? crypto.randomUUID());
     await next();
   });
@@ -51,6 +53,7 @@ export function createApp() {
           reason: error.message,
         },
       );
+      countMetric(Metric.refusals, 1, `http_${error.status}`);
       return error.toResponse();
     }
     logEvent(

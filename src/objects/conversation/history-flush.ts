@@ -15,6 +15,7 @@ import { backoff, type AlarmClock } from "./alarm-clock";
 import { FLUSH_BATCH_ROWS, writeHistoryBisecting } from "./history-outbox";
 import type { OutboxStore } from "./outbox-store";
 import { logEvent } from "../../observability/log";
+import { countMetric, Metric } from "../../observability/metrics";
 
 /**
  * When the alarm resumes a copy a crash interrupted: long after a copy normally ends (the writer's
@@ -116,6 +117,7 @@ export class HistoryFlush {
       this.refusedLastTime = error instanceof CopyFailed && error.refusedByD1;
       const delay = backoff(this.failures);
       this.notBefore = Date.now() + delay;
+      countMetric(Metric.historyFailures, 1, this.refusedLastTime ? "refused_by_d1" : "unavailable");
       logEvent(
         "error",
         "history_flush_failed",

@@ -15,6 +15,7 @@ import type { RecentPushes } from "./recent-pushes";
 import { sendFrame, type SocketState } from "./socket-state";
 import type { TokenBucket } from "./token-bucket";
 import { logEvent, type LogFields } from "../../observability/log";
+import { countMetric, Metric } from "../../observability/metrics";
 
 export interface UserServices {
   env: Env;
@@ -73,6 +74,7 @@ export function notice(fc: FrameScope, code: Err, message: string): void {
  */
 export function refuse(fc: FrameScope, code: Err, message: string): void {
   logEvent("info", "request_refused", { ...frameLogFields(fc), code, reason: message });
+  countMetric(Metric.refusals, 1, String(code));
   const response = REFUSAL_RESPONSES[fc.frame.command];
   if (!response) return notice(fc, code, message);
   reply(fc, response.command, response.type, {

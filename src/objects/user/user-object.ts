@@ -30,6 +30,7 @@ import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
 import { TokenBucket } from "./token-bucket";
 import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgrade";
 import { logEvent } from "../../observability/log";
+import { conversationKind, countMetric, Metric, useMetrics } from "../../observability/metrics";
 
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
 const TYPING_RATE_PER_SECOND = 2;
@@ -52,6 +53,7 @@ export class UserObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.storage = meteredStorage(ctx.storage, env);
+    useMetrics(env);
     this.inbox = new Inbox(this.storage);
     this.deviceCursors = new DeviceCursors(this.storage.sql);
     // After the inbox: the presence schema moves what the inbox's older tables held.
@@ -117,6 +119,7 @@ export class UserObject extends DurableObject<Env> {
       sessionId: state.sessionId,
       platform: state.platform,
     });
+    countMetric(Metric.socketsOpened, 1, state.platform);
     await this.armAlarm(state.openedAt + AUTH_TIMEOUT_MS);
     return upgradeAccepted(request, client);
   }
@@ -155,6 +158,7 @@ export class UserObject extends DurableObject<Env> {
     // The code only: the reason is the client's text.
     const closed = socketState(ws);
     logEvent("info", "socket_closed", { userId: closed.userId, sessionId: closed.sessionId, code });
+    countMetric(Metric.socketsClosed, 1, String(code));
     this.deviceCursors.flush();
     const stillOnline = this.ctx.getWebSockets().some((other) => other !== ws && socketState(other).authed);
     if (socketState(ws).authed && !stillOnline)
@@ -254,6 +258,11 @@ export class UserObject extends DurableObject<Env> {
    * the device that sent a message, which had its SEND_MSG_RSP.
    */
   async deliver(delivery: Delivery): Promise<void> {
+    countMetric(
+      Metric.messagesDelivered,
+      delivery.messages.length,
+      conversationKind(delivery.conversationType),
+    );
     await this.deliveryOrder.deliver(delivery);
   }
 

@@ -10,6 +10,7 @@ import { decodeBody, frameLogFields, reply, type FrameContext } from "../frame-c
 import { kickOutFrame, KickReason } from "../kick-out";
 import { closeSocket, saveSocketState, sendFrame, socketState } from "../socket-state";
 import { logEvent } from "../../../observability/log";
+import { countMetric, Metric } from "../../../observability/metrics";
 
 /**
  * AUTH (and REAUTH on a live socket): the token must be valid and name the user whose token opened
@@ -31,6 +32,7 @@ async function authenticate(fc: AuthContext, response: Cmd): Promise<void> {
   const req = decodeBody(fc, pb.AuthRequest);
   const fail = (code: Err, message: string) => {
     logEvent("warn", "auth_refused", { ...frameLogFields(fc), code, reason: message });
+    countMetric(Metric.refusals, 1, String(code));
     reply(fc, response, pb.AuthResponse, { errorCode: code, errorMsg: message });
     closeSocket(fc.ws, CloseCode.policyViolation, message);
   };

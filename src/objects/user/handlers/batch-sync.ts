@@ -11,6 +11,7 @@ import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "..
 import { startCatchUp, type LeftOut } from "../sync-catch-up";
 import { clampCount, fitPrefix, readConversation } from "../sync-pages";
 import { logEvent } from "../../../observability/log";
+import { countMetric, Metric } from "../../../observability/metrics";
 
 /** Most conversation states one BATCH_SYNC may list. */
 export const MAX_SYNC_CONVERSATIONS = 1_000;
@@ -165,6 +166,7 @@ export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<vo
     serverTime: Date.now(),
     totalMessageCount: total,
   });
+  countMetric(Metric.syncMessages, 1, "batch_sync", total);
   // The rest follows the answer as pushes; a client that follows has_more asks for it itself.
   startCatchUp(fc, leftOut);
 }

@@ -17,6 +17,7 @@ import {
 import { sendRefusal } from "../membership";
 import { storeOwnSends } from "../own-sends";
 import { logEvent } from "../../../observability/log";
+import { countMetric, Metric } from "../../../observability/metrics";
 
 /** Message types a client may send (PROTOCOL.md, "Value sets"); 8 (notification) is the server's. */
 const CLIENT_MESSAGE_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 100]);
@@ -153,6 +154,7 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
         code: refused.code,
         reason: refused.message,
       });
+      countMetric(Metric.refusals, 1, String(refused.code));
       reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
         errorCode: refused.code,
         errorMsg: refused.message,
@@ -170,6 +172,7 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
       const code = result?.code ?? Err.ERR_UNKNOWN;
       const reason = result?.message ?? "no answer for this message: resend it with the same client_msg_id";
       logEvent("info", "request_refused", { ...frameLogFields(fc), conversationId, code, reason });
+      countMetric(Metric.refusals, 1, String(code));
       return reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
         errorCode: code,
         errorMsg: reason,
