@@ -92,10 +92,7 @@ export class MainView implements AppContext {
       c.on("presence", (e) => this.chat?.onPresence(e)),
       // Failures nobody awaits (a sync, a gap fill, the store): for whoever opens the console.
       c.on("error", (e) => console.warn(`edge-im: ${e.message}`)),
-      c.on("kicked", () => {
-        this.toast("Signed in on another device");
-        this.logout();
-      }),
+      // Kicked (another device, a ban, a logout elsewhere): the App shows the sign-in form with why.
     );
     // Back on a tab that was hidden: what arrived meanwhile in the open chat is read now.
     const onVisible = () => document.visibilityState === "visible" && this.chat?.markRead();
