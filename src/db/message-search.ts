@@ -1,0 +1,167 @@
+// Message search over D1: the trigram index `message_search`, its document ids
+// `message_search_docs`, and the reader ranges `history_readers`, all kept by triggers on
+// `messages` (schema/migrations/0004_message_search.sql). A row is a result only if the caller
+// reads its conversation at its seq (from the notice they joined with, up to the one they left
+// with), it is a text message, and it is not revoked.
+//
+// Results come newest first by document id, which is server_time * 1024 plus the message's place
+// in its millisecond: the index is walked in that order and SQLite stops at the page's end instead
+// of sorting every match of a common word. Paging is by that id (an exclusive cursor), which a row
+// keeps for good, so a page never repeats or skips a row whatever is written meanwhile.
+import { sql, type SQL } from "drizzle-orm";
+import type { Database } from "./client";
+import type { ParsedQuery } from "../search/query";
+
+/** message_type of a text message, the only kind indexed (PROTOCOL.md, "Value sets"). */
+export const TEXT_MESSAGE_TYPE = 1;
+
+/**
+ * Index matches examined for one page. D1 runs one query at a time, so a search for a common word
+ * in conversations that hold few of its matches must not hold the database for long: past this,
+ * the page may come back short (even empty) with a cursor to go on from.
+ */
+export const MATCHES_EXAMINED_PER_PAGE = 2000;
+
+/** Above any document id: the cursor of a first page. */
+const NO_CURSOR = Number.MAX_SAFE_INTEGER;
+
+export interface SearchFilters {
+  conversationId?: string;
+  senderId?: string;
+  /** server_time ≥ from (Unix ms). */
+  from?: number;
+  /** server_time < to (Unix ms). */
+  to?: number;
+}
+
+export interface SearchRequest {
+  userId: string;
+  query: ParsedQuery;
+  filters: SearchFilters;
+  /** Only rows stored before this one (the previous page's cursor). */
+  before: number | null;
+  limit: number;
+}
+
+export interface FoundMessage {
+  /** The document id: the order, and the cursor. */
+  doc_id: number;
+  conversation_id: string;
+  conversation_type: number;
+  seq: number;
+  server_msg_id: string;
+  sender_id: string;
+  message_type: number;
+  send_time: number;
+  server_time: number;
+  text: string;
+}
+
+export interface SearchPage {
+  messages: FoundMessage[];
+  /** Where the next page starts; null when nothing is left. */
+  nextCursor: number | null;
+}
+
+/** Document ids per millisecond of server_time (the migration's 1024). */
+export const DOC_IDS_PER_MS = 1024;
+
+const FOUND_COLUMNS = sql.raw(
+  `d.doc_id, m.conversation_id, m.conversation_type, m.seq, m.server_msg_id, m.sender_id,
+   m.message_type, m.send_time, m.server_time, CAST(m.content AS TEXT) AS text`,
+);
+
+/** What every result must satisfy beyond the words: readable, text, not revoked, the filters. */
+function conditions(request: SearchRequest): SQL {
+  const { filters, query } = request;
+  const parts = [
+    sql`m.seq >= r.first_seq AND (r.last_seq IS NULL OR m.seq <= r.last_seq)`,
+    sql`m.is_revoked = 0 AND m.message_type = ${TEXT_MESSAGE_TYPE}`,
+  ];
+  if (filters.conversationId !== undefined) parts.push(sql`m.conversation_id = ${filters.conversationId}`);
+  if (filters.senderId !== undefined) parts.push(sql`m.sender_id = ${filters.senderId}`);
+  if (filters.from !== undefined) parts.push(sql`m.server_time >= ${filters.from}`);
+  if (filters.to !== undefined) parts.push(sql`m.server_time < ${filters.to}`);
+  // Words too short for the index; lower() on both sides, as the words were folded (query.ts).
+  for (const word of query.short) parts.push(sql`instr(lower(CAST(m.content AS TEXT)), ${word}) > 0`);
+  return sql.join(parts, sql` AND `);
+}
+
+/** A page of the messages `request.userId` may read that hold every word, newest first. */
+export function searchMessages(db: Database, request: SearchRequest): Promise<SearchPage> {
+  return request.query.match !== null ? byIndex(db, request, request.query.match) : byScan(db, request);
+}
+
+/** The document ids to look at: below the cursor, and within the dates when asked. */
+function idRange(request: SearchRequest): { below: number; atLeast: number } {
+  const { from, to } = request.filters;
+  const below = Math.min(request.before ?? NO_CURSOR, to === undefined ? NO_CURSOR : to * DOC_IDS_PER_MS);
+  return { below, atLeast: from === undefined ? 0 : from * DOC_IDS_PER_MS };
+}
+
+/**
+ * Through the index: the next MATCHES_EXAMINED_PER_PAGE matches below the cursor, newest first
+ * (materialized once), then each one's row and the caller's range by primary key, in that order
+ * (CROSS JOIN fixes it). One statement; its first columns say how many matches were examined.
+ */
+async function byIndex(db: Database, request: SearchRequest, match: string): Promise<SearchPage> {
+  const { below, atLeast } = idRange(request);
+  type Row = Omit<FoundMessage, "doc_id"> & {
+    doc_id: number | null;
+    examined: number;
+    oldest: number | null;
+  };
+  const rows = await db.all<Row>(sql`
+    WITH matched AS MATERIALIZED (
+      SELECT rowid AS id FROM message_search
+      WHERE message_search MATCH ${match} AND rowid < ${below} AND rowid >= ${atLeast}
+      ORDER BY rowid DESC LIMIT ${MATCHES_EXAMINED_PER_PAGE}
+    ),
+    examined AS (SELECT count(*) AS examined, min(id) AS oldest FROM matched),
+    hits AS (
+      SELECT ${FOUND_COLUMNS}
+      FROM matched
+        CROSS JOIN message_search_docs d ON d.doc_id = matched.id
+        CROSS JOIN messages m ON m.conversation_id = d.conversation_id AND m.seq = d.seq
+        CROSS JOIN history_readers r ON r.user_id = ${request.userId} AND r.conversation_id = m.conversation_id
+      WHERE ${conditions(request)}
+      ORDER BY d.doc_id DESC LIMIT ${request.limit + 1}
+    )
+    SELECT examined.examined, examined.oldest, hits.* FROM examined LEFT JOIN hits ORDER BY hits.doc_id DESC`);
+  const found = rows.filter((row): row is Row & FoundMessage => row.doc_id !== null);
+  const window = rows[0];
+  const page = pageOf(found, request.limit);
+  if (page.nextCursor !== null || !window) return page;
+  // The page is short: more may lie past the matches examined, unless they were all examined.
+  const more = window.examined >= MATCHES_EXAMINED_PER_PAGE && window.oldest !== null;
+  return { messages: page.messages, nextCursor: more ? window.oldest : null };
+}
+
+/**
+ * Without the index (every word shorter than 3 characters): the caller's own readable history, by
+ * primary key, each conversation's range, then sorted newest first. Its cost is the caller's
+ * history (or one conversation's, with that filter), never the whole table.
+ */
+async function byScan(db: Database, request: SearchRequest): Promise<SearchPage> {
+  const { below, atLeast } = idRange(request);
+  const { conversationId } = request.filters;
+  const found = await db.all<FoundMessage>(sql`
+    SELECT ${FOUND_COLUMNS}
+    FROM history_readers r
+      CROSS JOIN messages m ON m.conversation_id = r.conversation_id
+        AND m.seq BETWEEN r.first_seq AND COALESCE(r.last_seq, ${NO_CURSOR})
+      CROSS JOIN message_search_docs d ON d.conversation_id = m.conversation_id AND d.seq = m.seq
+    WHERE r.user_id = ${request.userId}
+      ${conversationId !== undefined ? sql`AND r.conversation_id = ${conversationId}` : sql``}
+      AND d.doc_id < ${below} AND d.doc_id >= ${atLeast}
+      AND ${conditions(request)}
+    ORDER BY d.doc_id DESC LIMIT ${request.limit + 1}`);
+  return pageOf(found, request.limit);
+}
+
+/** The first `limit` rows, and a cursor after the last when there was one more. */
+function pageOf(found: FoundMessage[], limit: number): SearchPage {
+  const messages = found.slice(0, limit);
+  const last = messages[messages.length - 1];
+  return { messages, nextCursor: found.length > limit && last ? last.doc_id : null };
+}
