@@ -414,3 +414,37 @@ describe("the index and reader ranges in D1", () => {
     socket.close();
   });
 });
+
+describe("backing up the database", () => {
+  it("drops search for an export (no virtual table left) and rebuilds it from the history", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const socket = await TestSocket.connect(a);
+    const tag = unique("bak");
+    await socket.sendText(a.userId, b.userId, `${tag} kept through the backup`);
+    await expect.poll(async () => (await search(b, { q: tag })).messages.length).toBe(1);
+
+    const drop = env.TEST_SEARCH_INDEX_SQL.find((f) => f.name === "drop.sql")!;
+    await env.DB.batch(drop.queries.map((q) => env.DB.prepare(q)));
+    const virtualTables = await env.DB.prepare(
+      "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'",
+    ).all();
+    expect(virtualTables.results).toEqual([]);
+    // History still reaches D1 meanwhile: nothing on `messages` refers to what was dropped.
+    await socket.sendText(a.userId, b.userId, `${tag} written while search was out`);
+    await expect
+      .poll(async () => {
+        const row = await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE conversation_id = ?")
+          .bind(singleConversationId(a.userId, b.userId))
+          .first<{ n: number }>();
+        return row?.n;
+      })
+      .toBe(2);
+
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0004"))!;
+    await env.DB.batch(migration.queries.map((q) => env.DB.prepare(q)));
+    const found = await search(b, { q: tag });
+    expect(found.messages.map((m) => m.seq)).toEqual([2, 1]);
+    await env.DB.prepare("INSERT INTO message_search (message_search) VALUES ('integrity-check')").run();
+    socket.close();
+  });
+});
