@@ -4,6 +4,11 @@
 // reads its conversation at its seq (from the notice they joined with, up to the one they left
 // with), it is a text message, and it is not revoked.
 //
+// Two ways to find them. A caller whose readable history is small (most users, most single
+// conversations) has it scanned by primary key, every word checked with instr(): exact, complete
+// pages, and no cost from anyone else's messages. A larger one walks the trigram index, which a
+// word shorter than 3 characters cannot use (those are always scanned).
+//
 // Results come newest first by document id, which is server_time * 1024 plus the message's place
 // in its millisecond: the index is walked in that order and SQLite stops at the page's end instead
 // of sorting every match of a common word. Paging is by that id (an exclusive cursor), which a row
@@ -21,6 +26,12 @@ export const TEXT_MESSAGE_TYPE = 1;
  * the page may come back short (even empty) with a cursor to go on from.
  */
 export const MATCHES_EXAMINED_PER_PAGE = 2000;
+
+/**
+ * Readable rows (of the caller, or of the conversation asked for) up to which scanning them beats
+ * walking the index: a scan reads about 2 million rows a second in local D1, so this is ~10 ms.
+ */
+export const SCAN_MAX_ROWS = 20_000;
 
 /** Above any document id: the cursor of a first page. */
 const NO_CURSOR = Number.MAX_SAFE_INTEGER;
@@ -71,9 +82,13 @@ const FOUND_COLUMNS = sql.raw(
    m.message_type, m.send_time, m.server_time, CAST(m.content AS TEXT) AS text`,
 );
 
-/** What every result must satisfy beyond the words: readable, text, not revoked, the filters. */
-function conditions(request: SearchRequest): SQL {
-  const { filters, query } = request;
+/**
+ * What every result must satisfy beyond the index: readable, text, not revoked, the filters, and
+ * `words` found by instr(), lower-cased on both sides (query.ts; SQLite's lower() folds ASCII only,
+ * so the case of other letters counts here, where the index would ignore it).
+ */
+function conditions(request: SearchRequest, words: readonly string[]): SQL {
+  const { filters } = request;
   const parts = [
     sql`m.seq >= r.first_seq AND (r.last_seq IS NULL OR m.seq <= r.last_seq)`,
     sql`m.is_revoked = 0 AND m.message_type = ${TEXT_MESSAGE_TYPE}`,
@@ -82,14 +97,37 @@ function conditions(request: SearchRequest): SQL {
   if (filters.senderId !== undefined) parts.push(sql`m.sender_id = ${filters.senderId}`);
   if (filters.from !== undefined) parts.push(sql`m.server_time >= ${filters.from}`);
   if (filters.to !== undefined) parts.push(sql`m.server_time < ${filters.to}`);
-  // Words too short for the index; lower() on both sides, as the words were folded (query.ts).
-  for (const word of query.short) parts.push(sql`instr(lower(CAST(m.content AS TEXT)), ${word}) > 0`);
+  for (const word of words) parts.push(sql`instr(lower(CAST(m.content AS TEXT)), ${word}) > 0`);
   return sql.join(parts, sql` AND `);
 }
 
-/** A page of the messages `request.userId` may read that hold every word, newest first. */
-export function searchMessages(db: Database, request: SearchRequest): Promise<SearchPage> {
-  return request.query.match !== null ? byIndex(db, request, request.query.match) : byScan(db, request);
+/**
+ * A page of the messages `request.userId` may read that hold every word, newest first. The
+ * caller's readable history is scanned when it holds at most `scanMaxRows` rows (0: always use the
+ * index for words of 3 or more characters).
+ */
+export async function searchMessages(
+  db: Database,
+  request: SearchRequest,
+  scanMaxRows = SCAN_MAX_ROWS,
+): Promise<SearchPage> {
+  const { match, short, all } = request.query;
+  if (match === null) return byScan(db, request, short);
+  if (scanMaxRows > 0 && (await readableRows(db, request)) <= scanMaxRows) return byScan(db, request, all);
+  return byIndex(db, request, match);
+}
+
+/** How many rows the caller may read (in the conversation asked for): one seek per conversation. */
+async function readableRows(db: Database, request: SearchRequest): Promise<number> {
+  const { conversationId } = request.filters;
+  const [row] = await db.all<{ n: number }>(sql`
+    SELECT coalesce(sum(coalesce(r.last_seq,
+        (SELECT max(m.seq) FROM messages m WHERE m.conversation_id = r.conversation_id), 0)
+      - r.first_seq + 1), 0) AS n
+    FROM history_readers r
+    WHERE r.user_id = ${request.userId}
+      ${conversationId !== undefined ? sql`AND r.conversation_id = ${conversationId}` : sql``}`);
+  return row?.n ?? 0;
 }
 
 /** The document ids to look at: below the cursor, and within the dates when asked. */
@@ -124,7 +162,7 @@ async function byIndex(db: Database, request: SearchRequest, match: string): Pro
         CROSS JOIN message_search_docs d ON d.doc_id = matched.id
         CROSS JOIN messages m ON m.conversation_id = d.conversation_id AND m.seq = d.seq
         CROSS JOIN history_readers r ON r.user_id = ${request.userId} AND r.conversation_id = m.conversation_id
-      WHERE ${conditions(request)}
+      WHERE ${conditions(request, request.query.short)}
       ORDER BY d.doc_id DESC LIMIT ${request.limit + 1}
     )
     SELECT examined.examined, examined.oldest, hits.* FROM examined LEFT JOIN hits ORDER BY hits.doc_id DESC`);
@@ -138,11 +176,11 @@ async function byIndex(db: Database, request: SearchRequest, match: string): Pro
 }
 
 /**
- * Without the index (every word shorter than 3 characters): the caller's own readable history, by
- * primary key, each conversation's range, then sorted newest first. Its cost is the caller's
- * history (or one conversation's, with that filter), never the whole table.
+ * Without the index: the caller's own readable history, by primary key, each conversation's range,
+ * `words` checked in every row, then sorted newest first. Its cost is the caller's history (or one
+ * conversation's, with that filter), never the whole table.
  */
-async function byScan(db: Database, request: SearchRequest): Promise<SearchPage> {
+async function byScan(db: Database, request: SearchRequest, words: readonly string[]): Promise<SearchPage> {
   const { below, atLeast } = idRange(request);
   const { conversationId } = request.filters;
   const found = await db.all<FoundMessage>(sql`
@@ -154,7 +192,7 @@ async function byScan(db: Database, request: SearchRequest): Promise<SearchPage>
     WHERE r.user_id = ${request.userId}
       ${conversationId !== undefined ? sql`AND r.conversation_id = ${conversationId}` : sql``}
       AND d.doc_id < ${below} AND d.doc_id >= ${atLeast}
-      AND ${conditions(request)}
+      AND ${conditions(request, words)}
     ORDER BY d.doc_id DESC LIMIT ${request.limit + 1}`);
   return pageOf(found, request.limit);
 }

@@ -3,7 +3,8 @@
 // as query syntax: `c++`, `don't` and `(a)` are searched as written. The index is trigram
 // (schema/migrations/0004_message_search.sql), which matches a word of 3 or more characters
 // anywhere in a text; shorter words (1–2 characters, common in Chinese) cannot use it and are
-// matched by scanning instead (src/db/message-search.ts).
+// matched with instr() instead, as every word is when the caller's history is scanned
+// (src/db/message-search.ts).
 
 /** Longest query accepted, in characters: a search box, not a document. */
 export const MAX_QUERY_CHARS = 200;
@@ -19,6 +20,8 @@ export interface ParsedQuery {
   match: string | null;
   /** Words of 1–2 characters, lower-cased as SQLite's lower() does (ASCII only), for instr(). */
   short: string[];
+  /** Every word so lower-cased, for a search without the index. */
+  all: string[];
 }
 
 export type QueryProblem = { problem: string };
@@ -51,5 +54,6 @@ export function parseQuery(q: string): ParsedQuery | QueryProblem {
     // Juxtaposed strings are ANDed: a message must hold every word.
     match: long.length > 0 ? long.map(ftsString).join(" ") : null,
     short: words.filter((w) => charCount(w) < TRIGRAM).map(asciiLower),
+    all: words.map(asciiLower),
   };
 }
