@@ -4,10 +4,12 @@
 // reads its conversation at its seq (from the notice they joined with, up to the one they left
 // with), it is a text message, and it is not revoked.
 //
-// Two ways to find them. A caller whose readable history is small (most users, most single
+// Three ways to find them. A caller whose readable history is small (most users, most single
 // conversations) has it scanned by primary key, every word checked with instr(): exact, complete
-// pages, and no cost from anyone else's messages. A larger one walks the trigram index, which a
-// word shorter than 3 characters cannot use (those are always scanned).
+// pages, and no cost from anyone else's messages. A larger one walks the trigram index; or, when
+// every word is shorter than the 3 characters the index needs, every document newest first. Both
+// walks examine a bounded window per page (D1 runs one query at a time), so their pages may be
+// short with a cursor to go on from.
 //
 // Results come newest first by document id, which is server_time * 1024 plus the message's place
 // in its millisecond: the index is walked in that order and SQLite stops at the page's end instead
@@ -32,6 +34,12 @@ export const MATCHES_EXAMINED_PER_PAGE = 2000;
  * walking the index: a scan reads about 2 million rows a second in local D1, so this is ~10 ms.
  */
 export const SCAN_MAX_ROWS = 20_000;
+
+/**
+ * Documents walked for one page when every word is shorter than 3 characters and the caller's
+ * history is too large to scan: a bounded stretch of the newest, as the index path examines.
+ */
+export const ROWS_WALKED_PER_PAGE = 20_000;
 
 /** Above any document id: the cursor of a first page. */
 const NO_CURSOR = Number.MAX_SAFE_INTEGER;
@@ -101,20 +109,47 @@ function conditions(request: SearchRequest, words: readonly string[]): SQL {
   return sql.join(parts, sql` AND `);
 }
 
+/** How a search chooses its way and bounds its work; the defaults suit production, tests shrink them. */
+export interface SearchLimits {
+  /** Scan the caller's readable history when it holds at most this many rows (0: never). */
+  scanMaxRows: number;
+  /** Index matches examined for one page. */
+  matchesPerPage: number;
+  /** Document ids walked for one page when every word is too short for the index. */
+  rowsWalkedPerPage: number;
+}
+
+export const DEFAULT_LIMITS: SearchLimits = {
+  scanMaxRows: SCAN_MAX_ROWS,
+  matchesPerPage: MATCHES_EXAMINED_PER_PAGE,
+  rowsWalkedPerPage: ROWS_WALKED_PER_PAGE,
+};
+
 /**
- * A page of the messages `request.userId` may read that hold every word, newest first. The
- * caller's readable history is scanned when it holds at most `scanMaxRows` rows (0: always use the
- * index for words of 3 or more characters).
+ * A page of the messages `request.userId` may read that hold every word, newest first: a small
+ * readable history (or conversation) is scanned; a larger one walks the index, or, when every
+ * word is too short for it, every document newest first, a bounded stretch per page.
  */
 export async function searchMessages(
   db: Database,
   request: SearchRequest,
-  scanMaxRows = SCAN_MAX_ROWS,
+  limits: Partial<SearchLimits> = {},
 ): Promise<SearchPage> {
+  const { scanMaxRows, matchesPerPage, rowsWalkedPerPage } = { ...DEFAULT_LIMITS, ...limits };
   const { match, short, all } = request.query;
-  if (match === null) return byScan(db, request, short);
   if (scanMaxRows > 0 && (await readableRows(db, request)) <= scanMaxRows) return byScan(db, request, all);
-  return byIndex(db, request, match);
+  const { below, atLeast } = idRange(request);
+  if (match !== null) {
+    const matched = sql`SELECT rowid AS id FROM message_search
+      WHERE message_search MATCH ${match} AND rowid < ${below} AND rowid >= ${atLeast}
+      ORDER BY rowid DESC LIMIT ${matchesPerPage}`;
+    return byWindow(db, request, matched, matchesPerPage, short);
+  }
+  // One large conversation: its own rows, by primary key (docs are not indexed by conversation).
+  if (request.filters.conversationId !== undefined) return byScan(db, request, all);
+  const walked = sql`SELECT doc_id AS id FROM message_search_docs
+    WHERE doc_id < ${below} AND doc_id >= ${atLeast} ORDER BY doc_id DESC LIMIT ${rowsWalkedPerPage}`;
+  return byWindow(db, request, walked, rowsWalkedPerPage, all);
 }
 
 /** How many rows the caller may read (in the conversation asked for): one seek per conversation. */
@@ -138,41 +173,43 @@ function idRange(request: SearchRequest): { below: number; atLeast: number } {
 }
 
 /**
- * Through the index: the next MATCHES_EXAMINED_PER_PAGE matches below the cursor, newest first
- * (materialized once), then each one's row and the caller's range by primary key, in that order
- * (CROSS JOIN fixes it). One statement; its first columns say how many matches were examined.
+ * A bounded window of candidate document ids below the cursor, newest first (index matches, or
+ * every document), materialized once; then each one's row and the caller's range by primary key,
+ * in that order (CROSS JOIN fixes it), and `words` checked with instr(). One statement; its first
+ * columns say how many candidates were examined, so a short page knows whether more lie beyond.
  */
-async function byIndex(db: Database, request: SearchRequest, match: string): Promise<SearchPage> {
-  const { below, atLeast } = idRange(request);
+async function byWindow(
+  db: Database,
+  request: SearchRequest,
+  candidates: SQL,
+  window: number,
+  words: readonly string[],
+): Promise<SearchPage> {
   type Row = Omit<FoundMessage, "doc_id"> & {
     doc_id: number | null;
     examined: number;
     oldest: number | null;
   };
   const rows = await db.all<Row>(sql`
-    WITH matched AS MATERIALIZED (
-      SELECT rowid AS id FROM message_search
-      WHERE message_search MATCH ${match} AND rowid < ${below} AND rowid >= ${atLeast}
-      ORDER BY rowid DESC LIMIT ${MATCHES_EXAMINED_PER_PAGE}
-    ),
-    examined AS (SELECT count(*) AS examined, min(id) AS oldest FROM matched),
+    WITH candidates AS MATERIALIZED (${candidates}),
+    examined AS (SELECT count(*) AS examined, min(id) AS oldest FROM candidates),
     hits AS (
       SELECT ${FOUND_COLUMNS}
-      FROM matched
-        CROSS JOIN message_search_docs d ON d.doc_id = matched.id
+      FROM candidates
+        CROSS JOIN message_search_docs d ON d.doc_id = candidates.id
         CROSS JOIN messages m ON m.conversation_id = d.conversation_id AND m.seq = d.seq
         CROSS JOIN history_readers r ON r.user_id = ${request.userId} AND r.conversation_id = m.conversation_id
-      WHERE ${conditions(request, request.query.short)}
+      WHERE ${conditions(request, words)}
       ORDER BY d.doc_id DESC LIMIT ${request.limit + 1}
     )
     SELECT examined.examined, examined.oldest, hits.* FROM examined LEFT JOIN hits ORDER BY hits.doc_id DESC`);
   const found = rows.filter((row): row is Row & FoundMessage => row.doc_id !== null);
-  const window = rows[0];
+  const stats = rows[0];
   const page = pageOf(found, request.limit);
-  if (page.nextCursor !== null || !window) return page;
-  // The page is short: more may lie past the matches examined, unless they were all examined.
-  const more = window.examined >= MATCHES_EXAMINED_PER_PAGE && window.oldest !== null;
-  return { messages: page.messages, nextCursor: more ? window.oldest : null };
+  if (page.nextCursor !== null || !stats) return page;
+  // The page is short: more may lie past the window, unless it held every candidate.
+  const more = stats.examined >= window && stats.oldest !== null;
+  return { messages: page.messages, nextCursor: more ? stats.oldest : null };
 }
 
 /**

@@ -4,7 +4,12 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
-import { MATCHES_EXAMINED_PER_PAGE, searchMessages, type SearchPage } from "../../src/db/message-search";
+import {
+  MATCHES_EXAMINED_PER_PAGE,
+  searchMessages,
+  type SearchLimits,
+  type SearchPage,
+} from "../../src/db/message-search";
 import { Err } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import type { MessageSearchHitJson, MessageSearchPageJson } from "../../src/protocol/http-shapes";
@@ -21,8 +26,12 @@ function searchPath(params: Record<string, string | number>): string {
 
 type Params = Record<string, string | number>;
 
-/** The same search made in-process, choosing the way: 0 walks the index for words of 3+ characters. */
-async function searchDirect(user: TestUser, params: Params, scanMaxRows: number): Promise<SearchPage> {
+/** The same search made in-process, with its limits: `scanMaxRows: 0` never scans the caller's history. */
+async function searchDirect(
+  user: TestUser,
+  params: Params,
+  limits: Partial<SearchLimits>,
+): Promise<SearchPage> {
   const query = parseQuery(String(params.q));
   if ("problem" in query) throw new Error(query.problem);
   const given = (key: string) => (params[key] === undefined || params[key] === "" ? undefined : params[key]);
@@ -41,19 +50,20 @@ async function searchDirect(user: TestUser, params: Params, scanMaxRows: number)
       before: time("cursor") ?? null,
       limit: Number(given("limit") ?? 20),
     },
-    scanMaxRows,
+    limits,
   );
 }
 
 /**
  * GET /api/messages/search. The route scans these small histories; every answer is checked
- * against the same search through the index, so each test covers both ways.
+ * against the same search through the index (or, for short words, the walk over every
+ * document), so each test covers the ways a larger history takes too.
  */
 async function search(user: TestUser, params: Params) {
   const response = await api<MessageSearchPageJson>(searchPath(params), { token: user.token });
   expect(response.body.code, response.body.message).toBe(0);
   const page = response.body.data!;
-  const byIndex = await searchDirect(user, params, 0);
+  const byIndex = await searchDirect(user, params, { scanMaxRows: 0 });
   const where = (hits: { conversationID: string; seq: number }[]) =>
     hits.map((h) => `${h.conversationID}#${h.seq}`);
   expect(where(byIndex.messages.map((m) => ({ conversationID: m.conversation_id, seq: m.seq })))).toEqual(
@@ -324,12 +334,21 @@ describe("paging and filters", () => {
       .bind(other, MATCHES_EXAMINED_PER_PAGE + 10, tag, Date.now() + 1000)
       .run();
 
-    const first = await searchDirect(b, { q: tag }, 0);
+    const first = await searchDirect(b, { q: tag }, { scanMaxRows: 0 });
     expect(first.messages).toEqual([]);
     expect(first.nextCursor).not.toBeNull();
-    const second = await searchDirect(b, { q: tag, cursor: first.nextCursor! }, 0);
+    const second = await searchDirect(b, { q: tag, cursor: first.nextCursor! }, { scanMaxRows: 0 });
     expect(second.messages.map((m) => m.conversation_id)).toEqual([conversationID]);
     expect(second.nextCursor).toBeNull();
+    // Words too short for the index walk every document the same way, a window at a time.
+    const walk = { scanMaxRows: 0, rowsWalkedPerPage: 500 };
+    const pages: SearchPage[] = [await searchDirect(b, { q: "b" }, walk)];
+    while (pages.at(-1)!.nextCursor !== null && pages.length < 100)
+      pages.push(await searchDirect(b, { q: "b", cursor: pages.at(-1)!.nextCursor! }, walk));
+    expect(pages[0]!.messages).toEqual([]);
+    expect(pages.length).toBeGreaterThan(4);
+    expect(pages.at(-1)!.nextCursor).toBeNull();
+    expect(pages.flatMap((p) => p.messages.map((m) => m.text))).toEqual([`${tag} the one b may read`]);
     // b's own history is small: the route scans it, and the first page has the message.
     const response = await api<MessageSearchPageJson>(searchPath({ q: tag }), { token: b.token });
     expect(response.body.data!.messages.map((m) => m.seq)).toEqual([1]);
