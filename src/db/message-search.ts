@@ -39,7 +39,7 @@ export const SCAN_MAX_ROWS = 20_000;
  * Documents walked for one page when every word is shorter than 3 characters and the caller's
  * history is too large to scan: a bounded stretch of the newest, as the index path examines.
  */
-export const ROWS_WALKED_PER_PAGE = 20_000;
+export const ROWS_WALKED_PER_PAGE = 5000;
 
 /** Above any document id: the cursor of a first page. */
 const NO_CURSOR = Number.MAX_SAFE_INTEGER;
