@@ -1,7 +1,7 @@
 // Message search (GET /api/messages/search): words inside English, Chinese and Japanese sentences,
 // only what the caller may read (their conversations, from their join to their leave, never
 // revoked), stable paging, filters, and refusals of bad queries that never reach SQL.
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import {
@@ -427,6 +427,45 @@ describe("bad queries", () => {
 });
 
 describe("the index and reader ranges in D1", () => {
+  it("keeps the reader ranges the group's own object keeps, through joins, approvals, leaves, kicks and returns", async () => {
+    const users = await Promise.all(["o", "m", "m", "m", "m", "m"].map((p) => newUser(p)));
+    const [owner, m1, m2, m3, m4, m5] = users as [TestUser, TestUser, TestUser, TestUser, TestUser, TestUser];
+    const group = await createGroup(owner, [m1, m2, m3]);
+    const g = group.groupID;
+    const ok = async (path: string, user: TestUser, body: unknown = {}) =>
+      expect((await post(`/api/group/${g}/${path}`, user, body)).body.code).toBe(0);
+    await ok("leave", m1);
+    await ok("kick", owner, { userIDs: [m2.userId] });
+    await ok("invite", owner, { userIDs: [m2.userId] });
+    await ok("join-mode", owner, { joinMode: "approval" });
+    for (const u of [m4, m5, m1]) expect((await post(`/api/group/${g}/join`, u)).body.code).toBe(202);
+    await ok("requests/approve", owner, { userIDs: [m4.userId, m1.userId] });
+    await ok("kick", owner, { userIDs: [m5.userId] }); // a requester: banned, never a member
+    await ok("leave", m3);
+
+    const conversationId = `group_${g}`;
+    const objectRanges = await runInDurableObject(
+      env.CONVERSATION_OBJECT.getByName(conversationId),
+      (_o, state) =>
+        state.storage.sql
+          .exec<{ user_id: string; first_seq: number; left_seq: number | null }>(
+            "SELECT user_id, first_seq, left_seq FROM members ORDER BY user_id",
+          )
+          .toArray()
+          .map((r) => ({ ...r })),
+    );
+    expect(objectRanges.map((r) => r.user_id)).toEqual([owner, m1, m2, m3, m4].map((u) => u.userId).sort());
+    const d1Ranges = async () =>
+      (
+        await env.DB.prepare(
+          "SELECT user_id, first_seq, last_seq AS left_seq FROM history_readers WHERE conversation_id = ? ORDER BY user_id",
+        )
+          .bind(conversationId)
+          .all()
+      ).results;
+    await expect.poll(d1Ranges).toEqual(objectRanges);
+  });
+
   it("rebuilds from the history the same index and ranges the triggers keep (the migration's backfill)", async () => {
     const [owner, m1, m2] = [await newUser("o"), await newUser("m"), await newUser("m")];
     const group = await createGroup(owner, [m1, m2]);
