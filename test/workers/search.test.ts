@@ -466,6 +466,43 @@ describe("the index and reader ranges in D1", () => {
     await expect.poll(d1Ranges).toEqual(objectRanges);
   });
 
+  it("gives every message its own document id, even more than 1,024 in one millisecond, and never fails the write", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const conversationID = singleConversationId(a.userId, b.userId);
+    const tag = unique("same");
+    const at = Date.now() + 5_000;
+    const insert = (from: number, count: number) =>
+      env.DB.prepare(
+        `WITH RECURSIVE n(i) AS (SELECT ?2 UNION ALL SELECT i + 1 FROM n WHERE i < ?2 + ?3 - 1)
+         INSERT INTO messages (conversation_id, seq, server_msg_id, client_msg_id, sender_id,
+           conversation_type, message_type, content, send_time, server_time)
+         SELECT ?1, i, ?1 || '-' || i, 'c' || i, ?5, 1, 1, CAST(?4 || ' at once ' || i AS BLOB), ?6, ?6 FROM n`,
+      )
+        .bind(conversationID, from, count, tag, a.userId, at)
+        .run();
+    await insert(1, 1000);
+    await insert(1001, 30); // past the millisecond's 1,024 ids
+    const ids = await env.DB.prepare(
+      "SELECT count(*) AS n, count(DISTINCT doc_id) AS distinct_ids, min(doc_id) AS first FROM message_search_docs WHERE conversation_id = ?",
+    )
+      .bind(conversationID)
+      .first<{ n: number; distinct_ids: number; first: number }>();
+    expect(ids).toEqual({ n: 1030, distinct_ids: 1030, first: at * 1024 });
+    const all: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: MessageSearchPageJson = await search(b, {
+        q: tag,
+        limit: 50,
+        ...(cursor ? { cursor } : {}),
+      });
+      all.push(...page.messages.map((m) => m.seq));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    expect(new Set(all).size).toBe(1030);
+    await env.DB.prepare("INSERT INTO message_search (message_search) VALUES ('integrity-check')").run();
+  });
+
   it("rebuilds from the history the same index and ranges the triggers keep (the migration's backfill)", async () => {
     const [owner, m1, m2] = [await newUser("o"), await newUser("m"), await newUser("m")];
     const group = await createGroup(owner, [m1, m2]);
