@@ -2,13 +2,14 @@
 -- Everything here lives in the database that holds `messages` and is kept in step by triggers on
 -- `messages`, so when history is sharded over several D1 databases by conversation, each shard
 -- carries the index and the reader ranges of its own conversations, written in the same statement
--- as the history rows they describe: a search asks one shard, and nothing else has to be written.
+-- as the history rows they describe: nothing else has to be written, and a search asks the shards
+-- holding the caller's conversations and merges their pages by document id.
 -- (docs/ARCHITECTURE.md, "Search".)
 
 -- The full-text index of text messages (message_type 1; media, cards and notices hold JSON).
 -- trigram: every 3 characters is a token, so a word is found inside a Chinese or Japanese sentence
--- as well as inside an English one; queries shorter than 3 characters cannot use it
--- (src/db/message-search.ts scans the caller's own history for those). Contentless: the text stays
+-- as well as inside an English one; words shorter than 3 characters cannot use it
+-- (src/db/message-search.ts checks those with instr()). Contentless: the text stays
 -- only in `messages`, the index holds postings by document id; snippets are cut from
 -- `messages.content` (src/search/snippet.ts).
 CREATE VIRTUAL TABLE `message_search` USING fts5(`body`, content='', tokenize='trigram');
