@@ -1,6 +1,6 @@
 // Message search over D1: the trigram index `message_search`, its document ids
 // `message_search_docs`, and the reader ranges `history_readers`, all kept by triggers on
-// `messages` (schema/migrations/0004_message_search.sql). A row is a result only if the caller
+// `messages` (schema/migrations/0005_message_search.sql). A row is a result only if the caller
 // reads its conversation at its seq (from the notice they joined with, up to the one they left
 // with), it is a text message, and it is not revoked.
 //

@@ -1,7 +1,7 @@
 // A search query as the user typed it, turned into what the index can take. Every word is quoted
 // as an FTS5 string, so nothing the user types (quotes, *, ^, :, parentheses, AND/OR/NOT/NEAR) acts
 // as query syntax: `c++`, `don't` and `(a)` are searched as written. The index is trigram
-// (schema/migrations/0004_message_search.sql), which matches a word of 3 or more characters
+// (schema/migrations/0005_message_search.sql), which matches a word of 3 or more characters
 // anywhere in a text; shorter words (1–2 characters, common in Chinese) cannot use it and are
 // matched with instr() instead, as every word is when the caller's history is scanned
 // (src/db/message-search.ts).

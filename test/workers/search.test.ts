@@ -530,7 +530,7 @@ describe("the index and reader ranges in D1", () => {
       ]),
     );
 
-    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0004"))!;
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0005_message_search"))!;
     const withoutComments = (q: string) => q.replace(/^\s*--.*$/gm, "").trim();
     const backfill = migration.queries.map(withoutComments).filter((q) => /^INSERT/i.test(q));
     expect(backfill).toHaveLength(4);
@@ -579,7 +579,7 @@ describe("backing up the database", () => {
       })
       .toBe(2);
 
-    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0004"))!;
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0005_message_search"))!;
     await env.DB.batch(migration.queries.map((q) => env.DB.prepare(q)));
     const found = await search(b, { q: tag });
     expect(found.messages.map((m) => m.seq)).toEqual([2, 1]);
