@@ -15,6 +15,7 @@ import { singleConversationId } from "../../src/protocol/conversation-id";
 import type { MessageSearchHitJson, MessageSearchPageJson } from "../../src/protocol/http-shapes";
 import { createGroup, sendToGroup } from "./helpers/groups";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";
+import { adminOk } from "./helpers/admin";
 import { revoke } from "./helpers/protocol";
 import { parseQuery } from "../../src/search/query";
 import { TestSocket } from "./helpers/socket";
@@ -230,6 +231,20 @@ describe("only what the caller may read", () => {
     expect((await search(b, { q: "留下" })).messages.map((m) => m.serverMsgID)).toEqual([kept.serverMsgId]);
     // The index forgot the row cleanly (a contentless index given the wrong text would not be).
     await env.DB.prepare("INSERT INTO message_search (message_search) VALUES ('integrity-check')").run();
+    socket.close();
+  });
+
+  it("never finds a message an admin took down", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const socket = await TestSocket.connect(a);
+    const tag = unique("down");
+    const conversationID = singleConversationId(a.userId, b.userId);
+    await socket.sendText(a.userId, b.userId, `fine ${tag}`);
+    const abuse = await socket.sendText(a.userId, b.userId, `abuse ${tag}`);
+    await expect.poll(() => seqsFound(b, tag, conversationID)).toEqual([2, 1]);
+    await adminOk("/messages/remove", { body: { conversationID, seq: abuse.seq } });
+    await expect.poll(() => seqsFound(b, tag, conversationID)).toEqual([1]);
+    expect((await search(a, { q: "abuse" })).messages).toEqual([]);
     socket.close();
   });
 });
