@@ -11,6 +11,7 @@ import { fileRoutes, uploadRoute } from "./routes/files";
 import { friendRoutes } from "./routes/friends";
 import { groupRoutes } from "./routes/groups";
 import { health } from "./routes/health";
+import { messageRoutes } from "./routes/messages";
 import { userRoutes } from "./routes/users";
 import { wsRoute } from "./routes/ws";
 import type { AppEnv } from "./types";
@@ -31,6 +32,7 @@ export function createApp() {
   app.route("/api/auth", auth);
   app.route("/api/user", userRoutes);
   app.route("/api/conversations", conversationRoutes);
+  app.route("/api/messages", messageRoutes);
   app.route("/api/friend", friendRoutes);
   app.route("/api/group", groupRoutes);
   app.route("/api/admin", adminRoutes);
