@@ -20,6 +20,19 @@ const root = resolve(import.meta.dirname, "..");
 const source = join(root, "src/web");
 export const outDir = join(root, "dist/web");
 
+/** The admin page: the chat page's HTML with its own title and script, kept out of search engines. */
+function adminPage(html) {
+  const swaps = [
+    ["<title>Edge IM</title>", '<meta name="robots" content="noindex" />\n    <title>Edge IM admin</title>'],
+    ['src="/app.js?', 'src="/admin.js?'],
+  ];
+  for (const [from, to] of swaps) {
+    if (!html.includes(from)) throw new Error(`build:web: index.html no longer has ${from}`);
+    html = html.replace(from, to);
+  }
+  return html;
+}
+
 export async function buildWeb({ quiet = false } = {}) {
   const started = Date.now();
   mkdirSync(join(root, "dist"), { recursive: true });
@@ -47,11 +60,9 @@ export async function buildWeb({ quiet = false } = {}) {
     const hash = createHash("sha256");
     for (const name of ["app.js", "admin.js", "app.css"]) hash.update(readFileSync(join(temp, name)));
     const version = hash.digest("hex").slice(0, 12);
-    // The chat page, and the admin page (the same styles, its own script).
-    for (const page of ["index.html", "admin.html"]) {
-      const html = readFileSync(join(source, page), "utf8").replaceAll("__VERSION__", version);
-      writeFileSync(join(temp, page), html);
-    }
+    const html = readFileSync(join(source, "index.html"), "utf8").replaceAll("__VERSION__", version);
+    writeFileSync(join(temp, "index.html"), html);
+    writeFileSync(join(temp, "admin.html"), adminPage(html));
     mkdirSync(outDir, { recursive: true });
     for (const name of readdirSync(temp)) renameSync(join(temp, name), join(outDir, name));
     if (!quiet) console.log(`build:web: dist/web (${version}) in ${Date.now() - started} ms`);
