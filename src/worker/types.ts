@@ -1,6 +1,5 @@
 // The Hono environment shared by every route: bindings plus what middleware puts on the context.
 import type { Settings } from "../config/settings";
-import type { AuditNote } from "./middleware/admin-audit";
 
 export interface AppEnv {
   Bindings: Env;
@@ -15,4 +14,12 @@ export interface AppEnv {
     /** What an admin call acts on, for its audit row (middleware/admin-audit.ts). */
     audit: AuditNote;
   };
+}
+
+/** What an admin call acted on (middleware/admin-audit.ts): filled in by its handler once its input is validated. */
+export interface AuditNote {
+  action: string;
+  target: string;
+  /** The validated parameters, never a password or token. */
+  params: Record<string, unknown>;
 }

@@ -10,14 +10,6 @@ import { ApiError } from "../../http/envelope";
 import type { AppEnv } from "../types";
 import { logEvent } from "../../observability/log";
 
-/** What a call acted on: filled in by its handler once its input is validated. */
-export interface AuditNote {
-  action: string;
-  target: string;
-  /** The validated parameters, never a password or token. */
-  params: Record<string, unknown>;
-}
-
 /** Longest outcome text kept: an error's message, never its stack. */
 const MAX_OUTCOME_CHARS = 500;
 
