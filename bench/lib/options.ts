@@ -9,6 +9,7 @@ export const SCENARIOS = [
   "one-to-one-tcp",
   "fixed-rate",
   "fixed-rate-own",
+  "latency-sweep",
   "catch-up",
   "d1-lag",
   "connections",
@@ -17,6 +18,9 @@ export const SCENARIOS = [
   "dense",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** The latency sweep's steps: fixed rates at these fractions of each system's own one-to-one maximum. */
+export const SWEEP_FRACTIONS = [0.1, 0.25, 0.5, 0.75];
 
 export const USAGE = `npm run bench [-- options]
 
@@ -117,6 +121,19 @@ export function plan(o: Options) {
       contentBytes: 64,
       maxInFlightPerSender: 100,
       drainMs: q ? 3_000 : 10_000,
+    },
+    // Fixed rates at these fractions of each system's own one-to-one maximum (issue 17), and the
+    // baseline also at the server's `sameRateFraction` rate; each step is one fixed-rate run.
+    latencySweep: {
+      fractions: SWEEP_FRACTIONS,
+      sameRateFraction: 0.25,
+      step: {
+        warmupMs: q ? 1_000 : 3_000,
+        durationMs: q ? 10_000 : 30_000,
+        contentBytes: 64,
+        maxInFlightPerSender: 100,
+        drainMs: q ? 3_000 : 10_000,
+      },
     },
     catchUp: {
       conversations: 100,
