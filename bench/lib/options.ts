@@ -26,6 +26,7 @@ export const USAGE = `npm run bench [-- options]
 
   --quick              short runs (about 3 min 45 s; the sparse scenario is 1 min 40 s of it)
   --only a,b           run only these scenarios: ${SCENARIOS.join(", ")}
+                       (latency-sweep runs one-to-one too: its fixed rates are fractions of that one)
   --no-baseline        skip the baseline relay (no ratios; the fixed rate needs --rate)
   --via direct|proxy   connect to workerd directly (default) or through wrangler's dev proxy
   --rate N             fixed-rate scenario: N msgs/s instead of half the baseline's one-to-one rate
