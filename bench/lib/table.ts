@@ -70,6 +70,7 @@ export function table(outcomes: Outcomes): Row[] {
         p99,
         at("maxAt", "send→push max", "ms"),
         at("coresAt", "workerd CPU", "cores"),
+        at("cpuMsAt", "workerd CPU per message", "ms"),
       ];
     }),
     { key: "sameRate", figure: "both at the server's 25%: offered", unit: "msgs/s" },

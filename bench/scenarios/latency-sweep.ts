@@ -5,6 +5,7 @@
 // server's 25% rate: the target compares the two systems' p99 at the same offered rate.
 import type { ChatSystem } from "../clients/systems.ts";
 import { formatCpu } from "../lib/report.ts";
+import { round } from "../lib/stats.ts";
 import { fixedRate, type FixedRateOptions } from "./fixed-rate.ts";
 import type { Pair } from "./one-to-one.ts";
 import type { ScenarioResult } from "./result.ts";
@@ -28,6 +29,8 @@ export interface SweepStep {
   p99: number | null;
   max: number | null;
   workerdCores: number | null;
+  /** workerd CPU per delivered message (ms): what a message costs when it travels at this rate. */
+  cpuMsPerMsg: number | null;
   /** How late the client sent, p99 (ms): inside every latency figure of the step. */
   sendLagP99: number | null;
   failures: number;
@@ -48,6 +51,8 @@ async function step(
 ): Promise<SweepStep> {
   const result = await fixedRate(system, pairs, { ...o.step, ratePerSec });
   const f = result.figures;
+  const cores = result.cpu["workerd runtime"] ?? null;
+  const delivered = f.achievedPerSec ?? null;
   const lag = (result.details.sendLagMs as { p99: number | null } | undefined)?.p99 ?? null;
   const s: SweepStep = {
     label,
@@ -58,14 +63,16 @@ async function step(
     p50: f.p50 ?? null,
     p99: f.p99 ?? null,
     max: f.max ?? null,
-    workerdCores: result.cpu["workerd runtime"] ?? null,
+    workerdCores: cores,
+    cpuMsPerMsg: cores !== null && delivered ? round((cores * 1000) / delivered, 2) : null,
     sendLagP99: lag,
     failures: f.failures ?? 0,
     result,
   };
   console.log(
     `  ${label}: ${ratePerSec} msgs/s offered, ${s.achievedPerSec} delivered; p50 / p99 / max ` +
-      `${s.p50} / ${s.p99} / ${s.max} ms; client send lag p99 ${lag} ms; ${s.failures} failures`,
+      `${s.p50} / ${s.p99} / ${s.max} ms; workerd ${cores} cores, ${s.cpuMsPerMsg} ms a message; ` +
+      `client send lag p99 ${lag} ms; ${s.failures} failures`,
   );
   console.log(formatCpu(`at ${label}`, result.cpu));
   return s;
@@ -106,6 +113,7 @@ export async function latencySweep(
       figures[`p99At${k}`] = s.p99;
       figures[`maxAt${k}`] = s.max;
       figures[`coresAt${k}`] = s.workerdCores;
+      figures[`cpuMsAt${k}`] = s.cpuMsPerMsg;
     }
     for (const [what, n] of Object.entries(s.result.errors)) errors[`${s.label}: ${what}`] = n;
   }
