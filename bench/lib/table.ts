@@ -71,6 +71,7 @@ export function table(outcomes: Outcomes): Row[] {
         at("maxAt", "send→push max", "ms"),
         at("coresAt", "workerd CPU", "cores"),
         at("cpuMsAt", "workerd CPU per message", "ms"),
+        at("otherAt", "CPU of other processes (noise)", "cores"),
       ];
     }),
     { key: "sameRate", figure: "both at the server's 25%: offered", unit: "msgs/s" },

@@ -9,6 +9,7 @@ import { round } from "../lib/stats.ts";
 import { fixedRate, type FixedRateOptions } from "./fixed-rate.ts";
 import type { Pair } from "./one-to-one.ts";
 import type { ScenarioResult } from "./result.ts";
+import type { StallSummary } from "../lib/stalls.ts";
 
 export interface SweepOptions {
   fractions: number[];
@@ -31,6 +32,8 @@ export interface SweepStep {
   workerdCores: number | null;
   /** workerd CPU per delivered message (ms): what a message costs when it travels at this rate. */
   cpuMsPerMsg: number | null;
+  /** CPU of everything on the machine that is not the benchmark (cores): the noise in the tail. */
+  otherCores: number | null;
   /** How late the client sent, p99 (ms): inside every latency figure of the step. */
   sendLagP99: number | null;
   failures: number;
@@ -64,6 +67,7 @@ async function step(
     p99: f.p99 ?? null,
     max: f.max ?? null,
     workerdCores: cores,
+    otherCores: result.cpu["other (not this benchmark)"] ?? null,
     cpuMsPerMsg: cores !== null && delivered ? round((cores * 1000) / delivered, 2) : null,
     sendLagP99: lag,
     failures: f.failures ?? 0,
@@ -74,6 +78,13 @@ async function step(
       `${s.p50} / ${s.p99} / ${s.max} ms; workerd ${cores} cores, ${s.cpuMsPerMsg} ms a message; ` +
       `client send lag p99 ${lag} ms; ${s.failures} failures`,
   );
+  const st = result.details.stalls as StallSummary | undefined;
+  if (st && st.slow > 0)
+    console.log(
+      `  over ${st.thresholdMs} ms: ${st.slow} messages in ${st.bursts} bursts, each touching ` +
+        `${st.pairsPerBurstP50} pairs (p50; max ${st.pairsPerBurstMax}), lasting ${st.burstSpanP50Ms} ms ` +
+        `(p50; max ${st.burstSpanMaxMs}), one every ${st.periodP50Ms} ms (p50)`,
+    );
   console.log(formatCpu(`at ${label}`, result.cpu));
   return s;
 }
@@ -114,6 +125,7 @@ export async function latencySweep(
       figures[`maxAt${k}`] = s.max;
       figures[`coresAt${k}`] = s.workerdCores;
       figures[`cpuMsAt${k}`] = s.cpuMsPerMsg;
+      figures[`otherAt${k}`] = s.otherCores;
     }
     for (const [what, n] of Object.entries(s.result.errors)) errors[`${s.label}: ${what}`] = n;
   }
