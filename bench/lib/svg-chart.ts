@@ -20,9 +20,11 @@ export interface ChartSpec {
   rules?: { y: number; label: string }[];
 }
 
-const W = 760;
+const W = 800;
 const M = { left: 64, right: 24, top: 96, bottom: 52 };
 const H = 500;
+
+const RULE = "#2a2";
 
 const escape = (text: string) =>
   text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -42,7 +44,7 @@ export function lineChart(spec: ChartSpec): string {
   const ys = [...points.map((p) => p.y), ...(spec.rules ?? []).map((r) => r.y)];
   const low = Math.floor(Math.log10(Math.max(0.1, Math.min(...ys, 1))));
   const high = Math.ceil(Math.log10(Math.max(...ys, 10)));
-  const x = xScale(Math.max(...points.map((p) => p.x), 1));
+  const x = xScale(Math.max(...points.map((p) => p.x), 1) * 1.04);
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const px = (v: number) => M.left + (v / x.top) * plotW;
@@ -83,8 +85,7 @@ export function lineChart(spec: ChartSpec): string {
   for (const rule of spec.rules ?? []) {
     const y = f(py(rule.y));
     out.push(
-      `<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="#2a2" stroke-dasharray="2 3"/>`,
-      `<text x="${M.left + 6}" y="${y}" dy="-4" fill="#2a2" stroke="#fff" stroke-width="3" paint-order="stroke">${escape(rule.label)}</text>`,
+      `<line x1="${M.left}" x2="${W - M.right}" y1="${y}" y2="${y}" stroke="${RULE}" stroke-dasharray="2 3"/>`,
     );
   }
   for (const s of spec.series) {
@@ -99,15 +100,20 @@ export function lineChart(spec: ChartSpec): string {
       );
     }
   }
-  // Legend, one row between the subtitle and the plot.
-  spec.series.forEach((s, i) => {
-    const x = M.left + i * 170;
-    const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : "";
+  // Legend, one row between the subtitle and the plot: the series, then the rules.
+  const legend = [
+    ...spec.series.map((s) => ({ name: s.name, color: s.color, dash: s.dash, width: 2 })),
+    ...(spec.rules ?? []).map((r) => ({ name: r.label, color: RULE, dash: "2 3", width: 1 })),
+  ];
+  let lx = M.left;
+  for (const item of legend) {
+    const dash = item.dash ? ` stroke-dasharray="${item.dash}"` : "";
     out.push(
-      `<line x1="${x}" x2="${x + 28}" y1="80" y2="80" stroke="${s.color}" stroke-width="2"${dash}/>`,
-      `<text x="${x + 34}" y="84">${escape(s.name)}</text>`,
+      `<line x1="${lx}" x2="${lx + 28}" y1="80" y2="80" stroke="${item.color}" stroke-width="${item.width}"${dash}/>`,
+      `<text x="${lx + 34}" y="84">${escape(item.name)}</text>`,
     );
-  });
+    lx += 44 + item.name.length * 7;
+  }
   out.push("</svg>");
   return `${out.join("\n")}\n`;
 }
