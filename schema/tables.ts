@@ -85,7 +85,9 @@ export const conversations = sqliteTable("conversations", {
 });
 
 // The full message history, copied from each ConversationObject's outbox. (conversation_id, seq) is
-// the natural key, so a repeated flush inserts nothing twice.
+// the natural key, so a repeated flush inserts nothing twice. Triggers on it keep message search
+// beside it (an FTS5 index, document ids, reader ranges): migrations/0005_message_search.sql,
+// written by hand, as drizzle has no words for virtual tables or triggers.
 export const messages = sqliteTable(
   "messages",
   {

@@ -9,6 +9,7 @@
 //   "k <anything>"           delivered-ack from a receiver; dropped (it keeps the load shape equal)
 // GET /usage answers its invocation counts in the IM server's /debug/usage shape (one increment each).
 import { DurableObject } from "cloudflare:workers";
+import { emptyUsage } from "../../src/lib/usage.ts";
 
 /** Invocations by object and kind, as the IM server counts them (src/lib/usage-meter.ts). */
 const invocations: Record<string, number> = {};
@@ -56,16 +57,7 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === "/health") return Response.json({ status: "healthy" });
     if (url.pathname === "/usage") {
-      const none = {
-        d1Calls: 0,
-        d1Statements: 0,
-        d1RowsWritten: 0,
-        storageWriteStatements: 0,
-        storageRowsWritten: 0,
-        storageRowsByStatement: {},
-        alarmWrites: 0,
-      };
-      return Response.json({ data: { invocations, ...none } });
+      return Response.json({ data: emptyUsage(invocations) });
     }
     count("worker.request");
     const user = url.searchParams.get("user");

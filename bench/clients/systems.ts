@@ -1,5 +1,6 @@
 // One face for both systems under test, so a scenario drives the IM server and the baseline relay
 // with exactly the same load: users, connect, send (resolves on the server's ack), pushes, heartbeat.
+import type { Usage } from "../../src/lib/usage.ts";
 import { groupConversationId } from "../../src/protocol/conversation-id.ts";
 import { registerAccounts, type Account } from "../lib/accounts.ts";
 import type { RunningServer, SystemKind } from "../lib/server.ts";
@@ -37,18 +38,8 @@ export interface ChatSystem {
   usage?(): Promise<UsageCounts>;
 }
 
-/** GET /debug/usage's answer (src/lib/usage-meter.ts, `Usage`). */
-export interface UsageCounts {
-  /** By object and kind, e.g. "user.frame". */
-  invocations: Record<string, number>;
-  d1Calls: number;
-  d1Statements: number;
-  d1RowsWritten: number;
-  storageWriteStatements: number;
-  storageRowsWritten: number;
-  storageRowsByStatement: Record<string, number>;
-  alarmWrites: number;
-}
+/** GET /debug/usage's answer. */
+export type UsageCounts = Usage;
 
 async function readUsage(origin: string, path = "/debug/usage"): Promise<UsageCounts> {
   const response = await fetch(`${origin}${path}`);

@@ -1,6 +1,7 @@
 // Closing the live sockets of sessions already ended in D1 (logout, password change, refresh-token
 // reuse, the admin API): a revoked session must stop reading at once, not at its next reconnect.
 import type { SessionEnd } from "../objects/user/kick-out";
+import { logEvent } from "../observability/log";
 
 /**
  * Closes the user's live sockets of the ended sessions (all of them when `sessionIds` is null,
@@ -17,6 +18,6 @@ export async function endLiveSessions(
   try {
     await env.USER_OBJECT.getByName(userId).endSessions(sessionIds, options.keep ?? null, options.why);
   } catch (error) {
-    console.error(`closing the ended sessions' sockets of ${userId} failed`, error);
+    logEvent("error", "ended_sessions_close_failed", { userId }, error);
   }
 }

@@ -11,6 +11,7 @@ import { resolveOptions, type IMClientOptions, type ResolvedOptions } from "./op
 import { Outbox } from "./outbox.ts";
 import { Receiver } from "./receiver.ts";
 import { dispatchSignal, Signals } from "./signals.ts";
+import { readSearchPage, searchQuery, type SearchOptions, type SearchPage } from "./message-search.ts";
 import { ConversationsApi, FriendsApi, GroupsApi } from "./social-api.ts";
 import { batchSyncOver, syncRangeOver } from "./sync-requests.ts";
 import type { IMStore } from "./store.ts";
@@ -151,6 +152,22 @@ export class IMClient extends TypedEmitter<IMEvents> {
   /** Users by exact id, username prefix or nickname prefix. */
   searchUsers(keyword: string, options?: { offset?: number; limit?: number }): Promise<User[]> {
     return this.api.searchUsers(keyword, options);
+  }
+
+  /**
+   * Searches the text messages this user may read (their conversations, from when they joined,
+   * never revoked ones), newest first. Words are found inside sentences, Chinese and Japanese
+   * included; each hit names its conversation and seq (`history` or `getMessages` around it) and
+   * marks the words in its snippet.
+   *
+   * @example
+   * const { hits, nextCursor } = await client.search("北京", { limit: 20 });
+   * const more = nextCursor ? await client.search("北京", { cursor: nextCursor }) : null;
+   */
+  search(query: string, options?: SearchOptions): Promise<SearchPage> {
+    return this.api
+      .request("GET", `/api/messages/search?${searchQuery(query, options)}`)
+      .then(readSearchPage);
   }
 
   // ---- realtime ------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ export {
   type LatestMessage,
 } from "./social-shapes.ts";
 export { HISTORY_PAGE } from "./history.ts";
+export type { SearchHit, SearchOptions, SearchPage } from "./message-search.ts";
 export type { Frame } from "../protocol/codec.ts";
 export { Cmd as CommandType, Err as ErrorCode } from "../protocol/codec.ts";
 export * from "./types.ts";

@@ -10,39 +10,14 @@
 // Invocations are always counted (an increment each); D1 and storage rows only with USAGE_METER,
 // as that needs a wrapper around every statement.
 
+import { emptyUsage, type Usage } from "./usage";
+
 /** The objects, and "worker" for the stateless entry. */
 export type MeteredObject = "worker" | "user" | "conversation" | "guard" | "history";
 /** How an invocation came in. */
 export type InvocationKind = "request" | "frame" | "rpc" | "alarm" | "close";
 
-export interface Usage {
-  /** `"user.frame": 1234`: invocations by object and kind. */
-  invocations: Record<string, number>;
-  /** D1 round trips: a batch() is one, however many statements it carries. */
-  d1Calls: number;
-  d1Statements: number;
-  d1RowsWritten: number;
-  /** Statements the objects ran on their SQLite that wrote at least one row, and the rows. */
-  storageWriteStatements: number;
-  storageRowsWritten: number;
-  /** Rows written by statement (its first words), to see which write costs what. */
-  storageRowsByStatement: Record<string, number>;
-  /** setAlarm and deleteAlarm calls (each a storage write). */
-  alarmWrites: number;
-}
-
-function emptyUsage(): Usage {
-  return {
-    invocations: {},
-    d1Calls: 0,
-    d1Statements: 0,
-    d1RowsWritten: 0,
-    storageWriteStatements: 0,
-    storageRowsWritten: 0,
-    storageRowsByStatement: {},
-    alarmWrites: 0,
-  };
-}
+export type { Usage };
 
 let usage = emptyUsage();
 

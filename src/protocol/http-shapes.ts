@@ -81,3 +81,29 @@ export interface MemberJson {
   /** Unix ms; 0 or past when not muted. */
   mutedUntil: number;
 }
+
+/**
+ * One message found by `GET /api/messages/search`: where it is (conversation and seq, enough for
+ * SYNC_RANGE to fetch it and its neighbours) and an excerpt with the matched words' ranges.
+ */
+export interface MessageSearchHitJson {
+  conversationID: string;
+  conversationType: number;
+  seq: number;
+  serverMsgID: string;
+  senderID: string;
+  messageType: number;
+  sendTime: number;
+  serverTime: number;
+  /** Plain text around the first match, "…" where it was cut. */
+  snippet: string;
+  /** [start, end) of each matched word in `snippet`, in UTF-16 code units (JS strings, NSRange). */
+  highlights: [number, number][];
+}
+
+/** A page of search results, newest first; pass `nextCursor` back as `cursor` for the next. */
+export interface MessageSearchPageJson {
+  messages: MessageSearchHitJson[];
+  /** null when nothing is left. A page may be short, even empty, with a cursor: keep going. */
+  nextCursor: string | null;
+}

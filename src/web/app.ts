@@ -33,8 +33,12 @@ export class App {
     });
     this.client.on("session", (session) => {
       saveSession(session);
-      if (!session && this.main) this.showAuth(); // a refused refresh ends the session
+      // A refused refresh or call ends the session (logout elsewhere, a password change, a ban).
+      if (!session && this.main) this.showAuth("Signed out: your session has ended.");
     });
+    // Kicked: by a login elsewhere (reason 1), or because the session ended: logout on another
+    // device, a password change, an admin's ban (reason 2). Back to the sign-in form, saying why.
+    this.client.on("kicked", (info) => void this.kickedOut(info.message));
   }
 
   start(): void {
@@ -47,10 +51,18 @@ export class App {
     }
   }
 
-  private showAuth(): void {
+  private showAuth(notice = ""): void {
     this.main?.stop();
     this.main = null;
-    renderAuth(this.root, (mode, credentials) => this.signIn(mode, credentials));
+    renderAuth(this.root, (mode, credentials) => this.signIn(mode, credentials), "login", notice);
+  }
+
+  private async kickedOut(message: string): Promise<void> {
+    this.main?.stop();
+    this.main = null;
+    await this.client.logout().catch(() => undefined); // the session is over: forget it here too
+    history.replaceState(null, "", location.pathname);
+    this.showAuth(message ? `Signed out: ${message}` : "Signed out.");
   }
 
   private async signIn(mode: AuthMode, { username, password, nickname }: Credentials): Promise<void> {

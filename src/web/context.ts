@@ -10,6 +10,8 @@ export interface AppContext {
   conversations: ConversationList;
   /** Shows a conversation (and, on a narrow window, switches to the chat pane). */
   openConversation(conversationId: string): void;
+  /** Shows a conversation scrolled to one message, marked (a search hit). */
+  openMessage(conversationId: string, seq: number): void;
   /** Back to the list (narrow windows). */
   closeConversation(): void;
   /** Friend requests or friendships changed: reload what shows them. */

@@ -11,14 +11,19 @@ import { fileRoutes, uploadRoute } from "./routes/files";
 import { friendRoutes } from "./routes/friends";
 import { groupRoutes } from "./routes/groups";
 import { health } from "./routes/health";
+import { messageRoutes } from "./routes/messages";
 import { userRoutes } from "./routes/users";
 import { wsRoute } from "./routes/ws";
 import type { AppEnv } from "./types";
+import { logEvent } from "../observability/log";
+import { countMetric, Metric, useMetrics } from "../observability/metrics";
 
 export function createApp() {
   const app = new Hono<AppEnv>();
-  app.use(async function countRequest(_c, next) {
+  app.use(async function countAndNameRequest(c, next) {
     countInvocation("worker", "request");
+    useMetrics(c.env);
+    c.set("requestId", c.req.header("cf-ray") ?? crypto.randomUUID());
     await next();
   });
   // First, for every path: a server with invalid settings answers nothing else (not even /health).
@@ -27,6 +32,7 @@ export function createApp() {
   app.route("/api/auth", auth);
   app.route("/api/user", userRoutes);
   app.route("/api/conversations", conversationRoutes);
+  app.route("/api/messages", messageRoutes);
   app.route("/api/friend", friendRoutes);
   app.route("/api/group", groupRoutes);
   app.route("/api/admin", adminRoutes);
@@ -38,8 +44,26 @@ export function createApp() {
 
   app.notFound(() => new TransportError(404, "Not found").toResponse());
   app.onError(function toEnvelope(error, c) {
-    if (error instanceof ApiError) return error.toResponse();
-    console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed`, error);
+    if (error instanceof ApiError) {
+      const fields = { requestId: c.var.requestId, method: c.req.method, path: new URL(c.req.url).pathname };
+      logEvent(
+        error.status === 401 ? "warn" : "info",
+        error.status === 401 ? "auth_refused" : "request_refused",
+        {
+          ...fields,
+          code: error.status,
+          reason: error.message,
+        },
+      );
+      countMetric(Metric.refusals, 1, `http_${error.status}`);
+      return error.toResponse();
+    }
+    logEvent(
+      "error",
+      "request_failed",
+      { requestId: c.var.requestId, method: c.req.method, path: new URL(c.req.url).pathname, code: 500 },
+      error,
+    );
     return new ApiError(500, "Internal server error").toResponse();
   });
   return app;

@@ -2,6 +2,7 @@
 // in the user's own system conversation `system_<userId>`. Online devices get it as a push;
 // offline ones find it in their next BATCH_SYNC, so no notice is lost while a user is away.
 import { systemConversationId } from "../protocol/conversation-id";
+import { logEvent } from "../observability/log";
 
 export type Notice = { type: string } & Record<string, unknown>;
 
@@ -10,6 +11,6 @@ export async function notifyUser(env: Env, userId: string, notice: Notice): Prom
     await env.CONVERSATION_OBJECT.getByName(systemConversationId(userId)).postNotice(notice);
   } catch (error) {
     // The change itself is stored; a lost notice only delays when the user hears of it.
-    console.error(`notice ${notice.type} to ${userId} failed`, error);
+    logEvent("error", "notice_failed", { userId, reason: notice.type }, error);
   }
 }

@@ -6,6 +6,8 @@ export interface AppEnv {
   Bindings: Env;
   Variables: {
     settings: Settings;
+    /** This request's id for log lines: Cloudflare's cf-ray, or one made up (locally). */
+    requestId: string;
     /** The authenticated caller, set by requireAuth. */
     userId: string;
     /** The caller's login session (the token's `sid`), set by requireAuth. */

@@ -1,6 +1,7 @@
 // The web chat page in a real browser (Debian's chromium via playwright-core) against a real
 // `wrangler dev`: two users in two browser contexts register, become friends through the UI,
-// chat both ways, see typing and read ticks, revoke, make a group, and come back after a reload.
+// chat both ways, see typing and read ticks, revoke, make a group, search and jump to a message,
+// and come back after a reload.
 // Screenshots of each user (desktop width) and of a narrow window go to test-results/browser/.
 import { crc32, deflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -409,6 +410,30 @@ describe("web chat page", () => {
           .getByText(/^Backlog \d+$/)
           .count(),
       ).toBe(40);
+    });
+
+    await step(both, "searching and jumping to a message", async () => {
+      // "Saturday" is 40 backlog messages and more back: not on the chat's first page.
+      await tab(alice, "Chats").click();
+      const box = alice.page.getByRole("searchbox", { name: "Search messages" });
+      await box.fill("saturday");
+      await box.press("Enter");
+      const hit = alice.page
+        .getByRole("list", { name: "Search results" })
+        .locator(".search-hit", { hasText: "Are we still on for" });
+      await visible(hit, "the hit in Alice's search results");
+      await visible(hit.locator("mark", { hasText: "Saturday" }), "the matched word marked");
+      await visible(hit.locator(".conversation-title", { hasText: "Bob" }), "the hit's conversation");
+      await screenshot(alice.page, "alice-search");
+      await hit.click();
+      await visible(
+        alice.page.locator(".timeline .msg.theirs.found", { hasText: "Are we still on for Saturday?" }),
+        "the message, loaded, scrolled to and marked",
+      );
+      await screenshot(alice.page, "alice-found");
+      await expect(alice.page.locator(".chat-header h2", { hasText: "Bob" }).count()).resolves.toBe(1);
+      await box.fill("");
+      await visible(chatRow(alice, "Bob"), "the chat list back once the search is cleared");
     });
 
     await step(both, "a reload", async () => {

@@ -137,6 +137,37 @@ describe("IMClient friends, groups and conversations over HTTP", () => {
   });
 });
 
+describe("IMClient message search", () => {
+  it("finds words inside sentences newest first, pages with the cursor, and marks the words", async () => {
+    const [alice, bob] = await Promise.all([connected("alice"), connected("bob")]);
+    const conversationId = alice.client.conversationWith(bob.userId);
+    const tag = `t${Date.now().toString(36)}`;
+    await alice.client.sendText(bob.userId, `${tag} 我们明天去北京吃饭吧`);
+    await alice.client.sendText(bob.userId, `${tag} see you in Beijing`);
+    await alice.client.sendText(bob.userId, `${tag} 北京见`);
+    await untilMessages(bob, conversationId, 3);
+
+    // History reaches D1 (and the index) shortly after the send.
+    let first = await bob.client.search(tag, { limit: 2 });
+    for (let i = 0; i < 50 && first.hits.length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      first = await bob.client.search(tag, { limit: 2 });
+    }
+    expect(first.hits.map((h) => h.seq)).toEqual([3, 2]);
+    expect(first.nextCursor).not.toBeNull();
+    const second = await bob.client.search(tag, { limit: 2, cursor: first.nextCursor! });
+    expect(second.hits.map((h) => h.seq)).toEqual([1]);
+    expect(second.nextCursor).toBeNull();
+
+    const beijing = await bob.client.search("北京", { conversationId });
+    expect(beijing.hits.map((h) => h.seq)).toEqual([3, 1]);
+    const [hit] = beijing.hits;
+    expect(hit).toMatchObject({ conversationID: conversationId, senderID: alice.userId, messageType: 1 });
+    expect(hit!.highlights.map(([s, e]) => hit!.snippet.slice(s, e))).toEqual(["北京"]);
+    await expect(bob.client.search("  ")).rejects.toMatchObject({ code: 400 });
+  });
+});
+
 describe("IMClient history and signals", () => {
   it("pages backwards with SYNC_RANGE, with statuses as the reader sees them, and writes older pages to the store", async () => {
     const [alice, bob] = await Promise.all([connected("alice"), connected("bob")]);

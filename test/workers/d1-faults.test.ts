@@ -11,6 +11,7 @@ import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { newUser, type TestUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
+import { loggedEvents } from "./helpers/logs";
 
 /** Sends `count` texts without waiting for each ack (the SDK pipelines too); resolves with all acks. */
 function sendPipelined(socket: TestSocket, from: TestUser, to: TestUser, count: number, label: string) {
@@ -146,13 +147,16 @@ describe("D1 history writes failing for a while", () => {
       }
 
       // Never silent: every failure was logged with the conversation, its count and the next retry.
-      const logged = errors.mock.calls
-        .map((call) => String(call[0]))
-        .filter((line) => line.startsWith(`history flush of ${conversationId} failed`));
-      expect(logged.length).toBe(last.failures);
-      expect(logged.at(-1)).toBe(
-        `history flush of ${conversationId} failed (${last.failures}); retry in ${last.delay} ms`,
+      const logged = loggedEvents(errors).filter(
+        (line) => line.event === "history_flush_failed" && line.conversationId === conversationId,
       );
+      expect(logged.length).toBe(last.failures);
+      expect(logged.at(-1)).toMatchObject({
+        level: "error",
+        attempt: last.failures,
+        delayMs: last.delay,
+        error: { message: expect.any(String) },
+      });
 
       // D1 is back: the alarm runs until the outbox is empty (the rows take more than one batch).
       await bringHistoryBack();

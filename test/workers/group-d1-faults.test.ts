@@ -10,6 +10,7 @@ import { injectD1Fault } from "./helpers/d1-fault";
 import { createGroup, sendToGroup } from "./helpers/groups";
 import { api, newUser, type TestUser } from "./helpers/http";
 import { TestSocket, text } from "./helpers/socket";
+import { loggedEvents } from "./helpers/logs";
 
 const post = (path: string, user: TestUser, body?: unknown) =>
   api(path, body === undefined ? { method: "POST", token: user.token } : { body, token: user.token });
@@ -96,7 +97,9 @@ describe("group commands while D1 fails", () => {
     const during = await bothViews(g);
     expect(during.d1).not.toEqual(during.local); // D1 lags, nothing lost
     expect(
-      errors.mock.calls.some((call) => String(call[0]).startsWith(`group write of group_${g} to D1 failed`)),
+      loggedEvents(errors).some(
+        (line) => line.event === "group_write_failed" && line.conversationId === `group_${g}`,
+      ),
     ).toBe(true);
 
     await restore();

@@ -51,6 +51,7 @@ import { adminRevoke, revoke } from "./revoke";
 import { storeSends } from "./sends";
 import { relayTyping } from "./typing";
 import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
+import { useMetrics } from "../../observability/metrics";
 
 export class ConversationObject extends DurableObject<Env> {
   /** The conversation this object is, from its name (identity.ts); or what every call answers. */
@@ -67,6 +68,7 @@ export class ConversationObject extends DurableObject<Env> {
     super(ctx, env);
     this.fromName = ctx.id.name === undefined ? null : identityFromName(ctx.id.name);
     const storage = meteredStorage(ctx.storage, env);
+    useMetrics(env);
     const messages = new MessageStore(storage);
     const outbox = new OutboxStore(storage, messages);
     const members = new MemberStore(storage);

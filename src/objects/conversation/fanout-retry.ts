@@ -5,6 +5,7 @@ import { backoff, type AlarmClock } from "./alarm-clock";
 import type { Fanout } from "./fanout";
 import type { Identity } from "../message";
 import type { MemberStore } from "./member-store";
+import { logEvent } from "../../observability/log";
 
 export class FanoutRetry {
   /** Deliveries that failed since every member last had everything. */
@@ -19,7 +20,12 @@ export class FanoutRetry {
   failed(userId: string, error: unknown): void {
     this.failures++;
     const delay = backoff(this.failures);
-    console.error(`fan-out of ${this.label()} to ${userId} failed; retry in ${delay} ms`, error);
+    logEvent(
+      "error",
+      "fanout_failed",
+      { conversationId: this.label(), userId, attempt: this.failures, delayMs: delay },
+      error,
+    );
     void this.alarms.arm(Date.now() + delay);
   }
 

@@ -9,6 +9,7 @@ import { planGroupCommand, type GroupCommand, type GroupResult } from "./group-c
 import { MAX_PENDING_GROUP_WRITES } from "./group-outbox";
 import type { Identity } from "../message";
 import { appendNotice } from "./notices";
+import { logEvent } from "../../observability/log";
 
 export class GroupRunner {
   private chain: Promise<unknown> = Promise.resolve();
@@ -42,7 +43,12 @@ export class GroupRunner {
       });
     } catch (error) {
       // Only D1 reads (do the users exist?) can fail here, before anything changed.
-      console.error(`group command ${command.op} in ${id.conversationId} could not check D1`, error);
+      logEvent(
+        "error",
+        "group_command_d1_check_failed",
+        { conversationId: id.conversationId, action: command.op },
+        error,
+      );
       return {
         ok: false,
         status: 503,
@@ -78,8 +84,10 @@ export class GroupRunner {
     } catch (error) {
       this.writeFailures++;
       const delay = backoff(this.writeFailures);
-      console.error(
-        `group write of ${this.c.label()} to D1 failed (${this.writeFailures}); retry in ${delay} ms`,
+      logEvent(
+        "error",
+        "group_write_failed",
+        { conversationId: this.c.label(), attempt: this.writeFailures, delayMs: delay },
         error,
       );
       await this.c.alarms.arm(Date.now() + delay);

@@ -14,6 +14,8 @@ import type { Identity, StoredMessage } from "../message";
 import { backoff, type AlarmClock } from "./alarm-clock";
 import { FLUSH_BATCH_ROWS, writeHistoryBisecting } from "./history-outbox";
 import type { OutboxStore } from "./outbox-store";
+import { logEvent } from "../../observability/log";
+import { countMetric, Metric } from "../../observability/metrics";
 
 /**
  * When the alarm resumes a copy a crash interrupted: long after a copy normally ends (the writer's
@@ -115,8 +117,11 @@ export class HistoryFlush {
       this.refusedLastTime = error instanceof CopyFailed && error.refusedByD1;
       const delay = backoff(this.failures);
       this.notBefore = Date.now() + delay;
-      console.error(
-        `history flush of ${id.conversationId} failed (${this.failures}); retry in ${delay} ms`,
+      countMetric(Metric.historyFailures, 1, this.refusedLastTime ? "refused_by_d1" : "unavailable");
+      logEvent(
+        "error",
+        "history_flush_failed",
+        { conversationId: id.conversationId, attempt: this.failures, delayMs: delay },
         error,
       );
       // Exactly then, even if a send during this flush armed a sooner one (its fan-out was kicked
@@ -154,13 +159,11 @@ export class HistoryFlush {
     const outcome = await writeHistoryBisecting(this.db(), batch);
     if (!outcome.wroteAny) throw new Error("D1 refused every row of the batch");
     for (const { message, error } of outcome.refused) {
-      console.error(
-        JSON.stringify({
-          event: "history_row_set_aside",
-          conversationId: id.conversationId,
-          seq: message.seq,
-          error: error.slice(0, 300),
-        }),
+      logEvent(
+        "error",
+        "history_row_set_aside",
+        { conversationId: id.conversationId, seq: message.seq },
+        error,
       );
     }
     this.outbox.setAside(outcome.refused);

@@ -9,6 +9,7 @@ import type { ConversationContext } from "./context";
 import { memberFor, visibleMax } from "./conversation-access";
 import type { Named } from "./identity";
 import { SYSTEM_SENDER } from "./notices";
+import { logEvent } from "../../observability/log";
 
 /**
  * How many newly read messages one receipt push names, and the answer lists (PROTOCOL.md,
@@ -59,7 +60,7 @@ export function markRead(
         .users()
         .getByName(sender)
         .pushReceipt(push)
-        .catch((error: unknown) => console.error(`receipt push to ${sender} failed`, error));
+        .catch((error: unknown) => logEvent("error", "receipt_push_failed", { userId: sender }, error));
     }
   }
   return result(

@@ -17,6 +17,7 @@ import type { ConversationContext } from "./context";
 import { memberFor } from "./conversation-access";
 import type { Named } from "./identity";
 import { Role } from "./member-store";
+import { logEvent } from "../../observability/log";
 
 /** A sender may revoke a message this long after its server_time (PROTOCOL.md, "Revoke"). */
 export const REVOKE_WINDOW_MS = 2 * 60 * 1000;
@@ -109,6 +110,8 @@ async function applyRevoke(
       .users()
       .getByName(userId)
       .pushRevoke(push, message.seq, originSession)
-      .catch((error: unknown) => console.error(`revoke push to ${userId} failed`, error));
+      .catch((error: unknown) =>
+        logEvent("error", "revoke_push_failed", { userId, conversationId: id.conversationId }, error),
+      );
   }
 }

@@ -9,6 +9,7 @@ import { newMessageId } from "../message-ids";
 import { refusal, type SendInput, type SendOutcome, type SendResult } from "../rpc";
 import type { ConversationContext } from "./context";
 import type { Named } from "./identity";
+import { conversationKind, countMetric, Metric } from "../../observability/metrics";
 
 export async function storeSends(
   c: Pick<ConversationContext, "fanout" | "history" | "members" | "messages">,
@@ -38,6 +39,7 @@ export async function storeSends(
     answers[index] = acceptedResult(message, duplicate);
   });
   const fresh = stored.filter((s) => !s.duplicate).map((s) => s.message);
+  countMetric(Metric.messagesSent, fresh.length, conversationKind(conversation.type));
   const [oldest] = fresh;
   const newest = fresh[fresh.length - 1];
   if (!oldest || !newest) return { results: answers, handedBack: null };

@@ -5,6 +5,7 @@ import { refusal, type Refusal } from "../rpc";
 import type { ConversationContext } from "./context";
 import { memberFor } from "./conversation-access";
 import type { Named } from "./identity";
+import { logEvent } from "../../observability/log";
 
 export function relayTyping(
   c: Pick<ConversationContext, "members" | "users">,
@@ -22,7 +23,7 @@ export function relayTyping(
       .users()
       .getByName(other)
       .pushTyping(push)
-      .catch((error: unknown) => console.warn(`typing push to ${other} failed`, error));
+      .catch((error: unknown) => logEvent("warn", "typing_push_failed", { userId: other }, error));
   }
   return null;
 }

@@ -13,6 +13,7 @@ import { meterInvocations } from "../../lib/usage-meter";
 import { FLUSH_BATCH_ROWS, writeHistory } from "../conversation/history-outbox";
 import type { StoredMessage } from "../message";
 import { historyBytes, MAX_COPY_BYTES } from "./history-bytes";
+import { countMetric, Metric, useMetrics } from "../../observability/metrics";
 
 /**
  * How long the writer waits for more conversations' rows before it writes. It adds that much to the
@@ -44,6 +45,11 @@ export class HistoryWriter extends DurableObject<Env> {
   private heldBytes = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private writing = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    useMetrics(env);
+  }
 
   /** Answers once `rows` are in D1 (written with other conversations' rows), or why they are not. */
   write(rows: readonly StoredMessage[]): Promise<WriteOutcome> {
@@ -105,6 +111,7 @@ export class HistoryWriter extends DurableObject<Env> {
         callers.flatMap((c) => c.rows),
       );
       for (const caller of callers) caller.answer({ ok: true });
+      recordWritten(callers.flatMap((c) => c.rows));
       return;
     } catch (error) {
       if (callers.length === 1) {
@@ -121,6 +128,7 @@ export class HistoryWriter extends DurableObject<Env> {
       try {
         await writeHistory(db, caller.rows);
         caller.answer({ ok: true });
+        recordWritten(caller.rows);
       } catch (error) {
         failed.push({ caller, error: String(error) });
       }
@@ -128,6 +136,15 @@ export class HistoryWriter extends DurableObject<Env> {
     const d1Answering = failed.length < callers.length;
     for (const { caller, error } of failed) caller.answer({ ok: false, refusedByD1: d1Answering, error });
   }
+}
+
+/** Rows now in D1, and how long the oldest waited since it was stored (the D1 lag). */
+function recordWritten(rows: readonly StoredMessage[]): void {
+  const now = Date.now();
+  let oldest = now;
+  for (const m of rows) if (m.serverTime < oldest) oldest = m.serverTime;
+  countMetric(Metric.historyWritten, rows.length);
+  countMetric(Metric.historyLag, rows.length, "", now - oldest);
 }
 
 meterInvocations(HistoryWriter, "history", { write: true });

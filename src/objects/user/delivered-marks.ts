@@ -6,6 +6,7 @@
 // costs about ten times the call it would save; issue 20, docs/PERFORMANCE.md).
 import { ConversationType, parseConversationId } from "../../protocol/conversation-id";
 import type { Inbox } from "./inbox";
+import { logEvent } from "../../observability/log";
 
 /**
  * How long acks gather before their delivered marks are written. Each write is a call to the
@@ -44,7 +45,9 @@ export class DeliveredMarks {
       if (parseConversationId(conversationId)?.type === ConversationType.group) continue;
       void this.env.CONVERSATION_OBJECT.getByName(conversationId)
         .markDelivered(userId, seq)
-        .catch((error: unknown) => console.warn(`delivered mark for ${conversationId} failed`, error));
+        .catch((error: unknown) =>
+          logEvent("warn", "delivered_mark_failed", { userId, conversationId, seq }, error),
+        );
     }
   }
 }

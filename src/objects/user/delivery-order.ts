@@ -8,6 +8,7 @@
 //   that failed) first has the missing messages read from the conversation, then goes in.
 import type { DeliveredMessage } from "../message";
 import type { Delivery } from "../rpc";
+import { logEvent } from "../../observability/log";
 
 /** Most messages one gap fill reads; a longer gap is left to the clients' SYNC_RANGE. */
 export const MAX_GAP_FILL = 200;
@@ -53,7 +54,7 @@ export class DeliveryOrder {
       this.park(
         handedBack,
         () => {},
-        (error) => console.error("own messages not applied", error),
+        (error) => logEvent("error", "own_messages_not_applied", {}, error),
       );
     }
     this.drain(conversationId);
@@ -171,7 +172,7 @@ export class DeliveryOrder {
       }
     } catch (error) {
       // The delivery goes in with its gap, which the clients see in the seqs and fill themselves.
-      console.warn(`gap before seq ${firstSeq(before.delivery)} in ${conversationId} not filled`, error);
+      logEvent("warn", "gap_not_filled", { conversationId, seq: firstSeq(before.delivery) }, error);
     } finally {
       before.filled = true;
       this.filling.delete(conversationId);

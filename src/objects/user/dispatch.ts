@@ -12,6 +12,7 @@ import {
 import { spendAck } from "./ack-credit";
 import { commandSpec, type CommandSpec, type GatheredCommand } from "./commands";
 import {
+  frameLogFields,
   notice,
   refuse,
   RequestError,
@@ -29,6 +30,7 @@ import {
   socketState,
   type SocketBudgets,
 } from "./socket-state";
+import { logEvent } from "../../observability/log";
 
 /** A socket's budgets; in memory, so a hibernated socket wakes with full ones. */
 function budgetsOf(ws: WebSocket, settings: Settings): SocketBudgets {
@@ -125,7 +127,7 @@ function openFrame(
 /** A refusal becomes the request's error answer; anything else is logged and answered as internal. */
 function answerFailure(fc: FrameScope, error: unknown): void {
   if (error instanceof RequestError) return refuse(fc, error.code, error.message);
-  console.error(`user ${fc.state.userId}: command ${fc.frame.command} failed`, error);
+  logEvent("error", "command_failed", { ...frameLogFields(fc), code: Err.ERR_UNKNOWN }, error);
   refuse(fc, Err.ERR_UNKNOWN, "internal error");
 }
 

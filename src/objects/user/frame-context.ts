@@ -14,6 +14,8 @@ import type { PresenceTracker } from "./presence";
 import type { RecentPushes } from "./recent-pushes";
 import { sendFrame, type SocketState } from "./socket-state";
 import type { TokenBucket } from "./token-bucket";
+import { logEvent, type LogFields } from "../../observability/log";
+import { countMetric, Metric } from "../../observability/metrics";
 
 export interface UserServices {
   env: Env;
@@ -46,6 +48,16 @@ export interface FrameScope {
 export type FrameContext<K extends keyof UserServices = keyof UserServices> = FrameScope &
   Pick<UserServices, K>;
 
+/** What a log line says of a frame: its request id (socket session and sequence), user and command. */
+export function frameLogFields(fc: FrameScope): LogFields {
+  return {
+    requestId: `${fc.state.sessionId}:${fc.frame.sequence}`,
+    userId: fc.state.userId,
+    sessionId: fc.state.sessionId,
+    command: fc.frame.command,
+  };
+}
+
 /** Answers the frame with `command`, repeating its sequence. */
 export function reply<T>(fc: FrameScope, command: Cmd, type: Encoder<T>, body: T): void {
   sendFrame(fc.ws, encodeFrame(command, fc.frame.sequence, type, body));
@@ -61,6 +73,8 @@ export function notice(fc: FrameScope, code: Err, message: string): void {
  * pending call completes), an ErrorNotice otherwise.
  */
 export function refuse(fc: FrameScope, code: Err, message: string): void {
+  logEvent("info", "request_refused", { ...frameLogFields(fc), code, reason: message });
+  countMetric(Metric.refusals, 1, String(code));
   const response = REFUSAL_RESPONSES[fc.frame.command];
   if (!response) return notice(fc, code, message);
   reply(fc, response.command, response.type, {

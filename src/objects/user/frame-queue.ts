@@ -2,6 +2,7 @@
 // while earlier ones are being handled (a send waiting on its conversation, say) are handed over
 // together, so the handler can send a device's queued messages in one call. The frames waiting
 // (queued or being handled) are bounded in count and bytes: past either bound a frame is refused.
+import { logEvent } from "../../observability/log";
 
 /** Most frames handed over at once. */
 const MAX_FRAMES_AT_ONCE = 64;
@@ -45,7 +46,7 @@ export class FrameQueue<T> {
         try {
           await this.handle(batch.map((b) => b.item));
         } catch (error) {
-          console.error("frame handling failed", error);
+          logEvent("error", "frame_handling_failed", {}, error);
         } finally {
           for (const b of batch) {
             this.frames--;

@@ -14,6 +14,7 @@ import type { ParsedConversation } from "../../protocol/conversation-id";
 import { identityOf, newMessageFromSend, storedMessage, toDelivered } from "../message";
 import type { Delivery, SendInput, SendOutcome, SendResult } from "../rpc";
 import type { UserServices } from "./frame-context";
+import { logEvent } from "../../observability/log";
 
 /** The device the sends came from. */
 export interface Sender {
@@ -40,7 +41,7 @@ export async function storeOwnSends(
   try {
     ({ results, handedBack } = await services.env.CONVERSATION_OBJECT.getByName(conversation.id).send(sends));
   } catch (error) {
-    console.error(`send to ${conversation.id} failed`, error);
+    logEvent("error", "send_failed", { conversationId: conversation.id }, error);
     const unknown: SendResult = {
       ok: false,
       code: Err.ERR_UNKNOWN,
@@ -64,7 +65,7 @@ export async function storeOwnSends(
     await order
       .ensureHeld(recipient, { seqs: resent, originSession: sender.sessionId })
       .catch((error: unknown) =>
-        console.error(`own resent message of ${conversation.id} not applied`, error),
+        logEvent("error", "own_resend_not_applied", { conversationId: conversation.id }, error),
       );
   }
   return results;

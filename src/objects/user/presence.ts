@@ -6,6 +6,7 @@ import { database } from "../../db/client";
 import { friendIds } from "../../db/social";
 import type { Presence } from "../rpc";
 import type { PresenceStore } from "./presence-store";
+import { logEvent } from "../../observability/log";
 
 export const PRESENCE_GRACE_MS = 500;
 /** Tries to tell friends a user came online, the first retry after ANNOUNCE_RETRY_MS, doubling. */
@@ -38,8 +39,10 @@ export class PresenceTracker {
         return;
       } catch (error) {
         if (attempt + 1 >= ANNOUNCE_ATTEMPTS) {
-          console.error(
-            `presence: telling ${status.userId}'s friends failed ${ANNOUNCE_ATTEMPTS} times`,
+          logEvent(
+            "error",
+            "presence_announce_failed",
+            { userId: status.userId, attempt: ANNOUNCE_ATTEMPTS },
             error,
           );
           return;
@@ -81,7 +84,7 @@ export class PresenceTracker {
       friends.map((friend) =>
         this.env.USER_OBJECT.getByName(friend)
           .pushStatus(status)
-          .catch((error: unknown) => console.warn(`status push to ${friend} failed`, error)),
+          .catch((error: unknown) => logEvent("warn", "status_push_failed", { userId: friend }, error)),
       ),
     );
   }

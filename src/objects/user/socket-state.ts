@@ -10,6 +10,7 @@
 // MAX_SOCKETS_PER_USER sockets, so a scan is short.
 import type { FrameQueue } from "./frame-queue";
 import type { TokenBucket } from "./token-bucket";
+import { logEvent } from "../../observability/log";
 
 export interface SocketState {
   userId: string;
@@ -39,7 +40,9 @@ type Attachment = SocketState & { v: typeof ATTACHMENT_VERSION };
 function upgradeAttachment(raw: unknown): SocketState {
   const stored = raw as Partial<Attachment>;
   if (stored.v === undefined || stored.v <= ATTACHMENT_VERSION) return stored as Attachment;
-  console.warn(`socket attachment version ${stored.v} is newer than ${ATTACHMENT_VERSION}: re-authenticate`);
+  logEvent("warn", "socket_attachment_newer", {
+    reason: `version ${stored.v} > ${ATTACHMENT_VERSION}: re-authenticate`,
+  });
   return { ...(stored as Attachment), authed: false, openedAt: 0 };
 }
 

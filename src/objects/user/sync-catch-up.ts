@@ -8,6 +8,7 @@ import { creditPushes, unackedPushes } from "./ack-credit";
 import { deviceOf, type FrameContext } from "./frame-context";
 import { liveSocket, sendFrame, type LiveSocket } from "./socket-state";
 import { fitPrefix, readConversation } from "./sync-pages";
+import { logEvent } from "../../observability/log";
 
 /** What one conversation's answer left out: seqs from `fromSeq` to `toSeq`, both inclusive. */
 export interface LeftOut {
@@ -43,7 +44,7 @@ export function startCatchUp(fc: CatchUpContext, leftOut: readonly LeftOut[]): v
   socket.catchUp = run;
   // Not awaited: the socket's later frames (its MSG_ACKs among them) must be handled meanwhile.
   void pushLeftOut(fc, leftOut, run)
-    .catch((error: unknown) => console.warn(`user ${fc.state.userId}: catch-up stopped`, error))
+    .catch((error: unknown) => logEvent("warn", "catch_up_stopped", { userId: fc.state.userId }, error))
     .finally(() => {
       if (socket.catchUp === run) socket.catchUp = null;
     });

@@ -29,6 +29,8 @@ import { closeSocket, liveSocket, saveSocketState, sendFrame, socketState } from
 import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
 import { TokenBucket } from "./token-bucket";
 import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgrade";
+import { logEvent } from "../../observability/log";
+import { conversationKind, countMetric, Metric, useMetrics } from "../../observability/metrics";
 
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
 const TYPING_RATE_PER_SECOND = 2;
@@ -51,6 +53,7 @@ export class UserObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.storage = meteredStorage(ctx.storage, env);
+    useMetrics(env);
     this.inbox = new Inbox(this.storage);
     this.deviceCursors = new DeviceCursors(this.storage.sql);
     // After the inbox: the presence schema moves what the inbox's older tables held.
@@ -111,6 +114,12 @@ export class UserObject extends DurableObject<Env> {
     this.presenceStore.recordUserId(state.userId);
     this.ctx.acceptWebSocket(server);
     saveSocketState(server, state);
+    logEvent("info", "socket_opened", {
+      userId: state.userId,
+      sessionId: state.sessionId,
+      platform: state.platform,
+    });
+    countMetric(Metric.socketsOpened, 1, state.platform);
     await this.armAlarm(state.openedAt + AUTH_TIMEOUT_MS);
     return upgradeAccepted(request, client);
   }
@@ -146,6 +155,10 @@ export class UserObject extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
+    // The code only: the reason is the client's text.
+    const closed = socketState(ws);
+    logEvent("info", "socket_closed", { userId: closed.userId, sessionId: closed.sessionId, code });
+    countMetric(Metric.socketsClosed, 1, String(code));
     this.deviceCursors.flush();
     const stillOnline = this.ctx.getWebSockets().some((other) => other !== ws && socketState(other).authed);
     if (socketState(ws).authed && !stillOnline)
@@ -154,7 +167,7 @@ export class UserObject extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     const state = socketState(ws);
-    console.warn(`user ${state.userId}: socket ${state.sessionId} errored`, error);
+    logEvent("warn", "socket_errored", { userId: state.userId, sessionId: state.sessionId }, error);
   }
 
   /**
@@ -245,6 +258,11 @@ export class UserObject extends DurableObject<Env> {
    * the device that sent a message, which had its SEND_MSG_RSP.
    */
   async deliver(delivery: Delivery): Promise<void> {
+    countMetric(
+      Metric.messagesDelivered,
+      delivery.messages.length,
+      conversationKind(delivery.conversationType),
+    );
     await this.deliveryOrder.deliver(delivery);
   }
 

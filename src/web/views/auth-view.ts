@@ -14,9 +14,11 @@ export function renderAuth(
   root: HTMLElement,
   submit: (mode: AuthMode, credentials: Credentials) => Promise<void>,
   mode: AuthMode = "login",
+  /** Why the form is shown (a session that ended), until the next submit. */
+  notice = "",
 ): void {
   const registering = mode === "register";
-  const error = h("p", { class: "form-error", role: "alert" });
+  const error = h("p", { class: "form-error", role: "alert" }, notice);
   const username = h("input", {
     name: "username",
     autocomplete: "username",

@@ -24,6 +24,10 @@ const PAGE = 30;
 const TYPING_SHOWN_MS = 6_000;
 /** Scrolled this close to the top, the next page loads. */
 const LOAD_MORE_PX = 80;
+/** Pages loaded backwards to reach a message (a search hit) before fetching its page alone. */
+const REVEAL_PAGES = 20;
+/** How long a revealed message stays marked. */
+const REVEAL_MARK_MS = 4_000;
 
 export class ChatView {
   readonly element: HTMLElement;
@@ -138,6 +142,29 @@ export class ChatView {
     this.add(messages);
     this.render(messages.some((m) => m.senderId === this.ctx.me.userID));
     if (messages.some((m) => m.senderId !== this.ctx.me.userID)) this.scheduleRead();
+  }
+
+  /**
+   * Scrolls to the message `seq` and marks it for a moment (a search hit). Earlier pages load
+   * until it is there, as scrolling up would load them; one far back is fetched with its page alone.
+   */
+  async reveal(seq: number): Promise<void> {
+    for (let page = 0; !this.messages.has(seq) && this.edge === "more" && page < REVEAL_PAGES; page++)
+      await this.loadOlder();
+    if (!this.messages.has(seq)) {
+      try {
+        this.add(await this.ctx.client.history(this.id, { beforeSeq: seq + 1, limit: PAGE }));
+      } catch (error) {
+        this.ctx.toast(`Could not load that message: ${errorText(error)}`);
+      }
+      this.render();
+    }
+    if (this.closed) return;
+    const item = this.timeline.querySelector<HTMLElement>(`[data-seq="${seq}"]`);
+    if (!item) return this.ctx.toast("That message is no longer there");
+    item.scrollIntoView({ block: "center" });
+    item.classList.add("found");
+    setTimeout(() => item.classList.remove("found"), REVEAL_MARK_MS);
   }
 
   /** The highest seq among `serverMsgIds` that this view has loaded (0 when none). */

@@ -12,6 +12,7 @@ import { avatar } from "./avatar.ts";
 import { ChatView } from "./chat-view.ts";
 import { ContactsView } from "./contacts-view.ts";
 import { renderConversationList } from "./conversation-list.ts";
+import { SearchPanel } from "./search-panel.ts";
 
 type Tab = "chats" | "contacts";
 
@@ -22,6 +23,9 @@ export class MainView implements AppContext {
   readonly conversations: ConversationList;
   private readonly root: HTMLElement;
   private readonly contacts: ContactsView;
+  private readonly search: SearchPanel;
+  /** The message to show once its conversation opens (a search hit). */
+  private jump: { conversationId: string; seq: number } | null = null;
   private readonly list = h("div", { class: "list-pane" });
   private readonly tabs = h("nav", { class: "tabs", "aria-label": "Sidebar" });
   private readonly status = h("small", { class: "connection", "aria-live": "polite" }, "Connecting…");
@@ -44,6 +48,7 @@ export class MainView implements AppContext {
     this.directory.addUsers([me]);
     this.conversations = new ConversationList(me.userID);
     this.contacts = new ContactsView(this, () => this.queueRender());
+    this.search = new SearchPanel(this, () => this.queueRender());
     const sidebar = h(
       "aside",
       { class: "sidebar" },
@@ -60,6 +65,8 @@ export class MainView implements AppContext {
         ),
       ),
       this.tabs,
+      this.search.form,
+      this.search.results,
       this.list,
       this.contacts.element,
     );
@@ -92,10 +99,7 @@ export class MainView implements AppContext {
       c.on("presence", (e) => this.chat?.onPresence(e)),
       // Failures nobody awaits (a sync, a gap fill, the store): for whoever opens the console.
       c.on("error", (e) => console.warn(`edge-im: ${e.message}`)),
-      c.on("kicked", () => {
-        this.toast("Signed in on another device");
-        this.logout();
-      }),
+      // Kicked (another device, a ban, a logout elsewhere): the App shows the sign-in form with why.
     );
     // Back on a tab that was hidden: what arrived meanwhile in the open chat is read now.
     const onVisible = () => document.visibilityState === "visible" && this.chat?.markRead();
@@ -120,6 +124,16 @@ export class MainView implements AppContext {
     const hash = `#${encodeURIComponent(conversationId)}`;
     if (location.hash === hash) this.showConversation(conversationId);
     else location.hash = hash;
+  }
+
+  openMessage(conversationId: string, seq: number): void {
+    if (this.chat?.id === conversationId) {
+      void this.chat.reveal(seq);
+      this.shell.classList.add("show-chat");
+      return;
+    }
+    this.jump = { conversationId, seq };
+    this.openConversation(conversationId);
   }
 
   closeConversation(): void {
@@ -215,9 +229,15 @@ export class MainView implements AppContext {
     if (!conversationId) {
       this.renderEmptyChat();
     } else {
-      this.chat = new ChatView(this, conversationId);
-      replace(this.chatPane, this.chat.element);
-      void this.chat.load().then(() => this.queueRender());
+      const chat = new ChatView(this, conversationId);
+      const jump = this.jump?.conversationId === conversationId ? this.jump.seq : null;
+      this.jump = null;
+      this.chat = chat;
+      replace(this.chatPane, chat.element);
+      void chat.load().then(async () => {
+        if (jump !== null) await chat.reveal(jump);
+        this.queueRender();
+      });
     }
     this.queueRender();
   }
@@ -247,6 +267,7 @@ export class MainView implements AppContext {
 
   private refreshAll(): void {
     this.chat?.refresh();
+    this.search.render();
     this.contacts.render();
     this.queueRender();
   }
@@ -271,7 +292,9 @@ export class MainView implements AppContext {
         count > 0 && h("span", { class: "badge", "aria-label": `${count} new` }, count > 99 ? "99+" : count),
       );
     replace(this.tabs, tab("chats", "Chats", unread), tab("contacts", "Contacts", requests));
-    this.list.hidden = this.tab !== "chats";
+    this.search.form.hidden = this.tab !== "chats";
+    this.search.results.hidden = this.tab !== "chats" || !this.search.active;
+    this.list.hidden = this.tab !== "chats" || this.search.active;
     this.contacts.element.hidden = this.tab !== "contacts";
     if (this.tab === "chats")
       renderConversationList(this.list, this, this.chat?.id ?? null, () => {

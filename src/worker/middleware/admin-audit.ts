@@ -8,6 +8,7 @@ import { database } from "../../db/client";
 import { recordAudit } from "../../db/admin-audit";
 import { ApiError } from "../../http/envelope";
 import type { AppEnv } from "../types";
+import { logEvent } from "../../observability/log";
 
 /** What a call acted on: filled in by its handler once its input is validated. */
 export interface AuditNote {
@@ -36,6 +37,13 @@ export function audited(action: string) {
     const outcome =
       error === undefined ? "ok" : error instanceof ApiError ? error.message : "Internal server error";
     const { target, params } = c.var.audit;
+    logEvent("info", "admin_action", {
+      requestId: c.var.requestId,
+      action,
+      target,
+      code: outcomeCode,
+      clientIp: clientAddress(c.req.raw),
+    });
     try {
       await recordAudit(database(c.env), {
         at: Date.now(),
@@ -48,7 +56,7 @@ export function audited(action: string) {
       });
     } catch (failure) {
       // The action itself is done (or refused); a lost row must not turn its answer into an error.
-      console.error(`admin audit row for ${action} on ${target || "-"} could not be written`, failure);
+      logEvent("error", "admin_audit_write_failed", { action, target, requestId: c.var.requestId }, failure);
     }
   });
 }

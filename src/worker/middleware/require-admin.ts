@@ -5,6 +5,7 @@ import { clientAddress } from "../../auth/throttle";
 import { ApiError, unauthorized } from "../../http/envelope";
 import type { AppEnv } from "../types";
 import { bearerToken } from "./require-auth";
+import { logEvent } from "../../observability/log";
 
 async function digest(text: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -26,7 +27,10 @@ export const requireAdmin = createMiddleware<AppEnv>(async function requireAdmin
   if (!given) throw unauthorized("Missing admin credential");
   if (!(await isAdminToken(given, expected))) {
     // The address only: never what was sent, which may be a user's token or a near miss.
-    console.warn(`admin API: credential refused from ${clientAddress(c.req.raw)}`);
+    logEvent("warn", "admin_credential_refused", {
+      clientIp: clientAddress(c.req.raw),
+      requestId: c.var.requestId,
+    });
     throw unauthorized("Invalid admin credential");
   }
   await next();

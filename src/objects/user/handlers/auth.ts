@@ -6,9 +6,11 @@ import { sessionVerdict } from "../../../auth/sessions";
 import { database } from "../../../db/client";
 import { Cmd, Err, pb } from "../../../protocol/codec";
 import { CloseCode } from "../../../protocol/limits";
-import { decodeBody, reply, type FrameContext } from "../frame-context";
+import { decodeBody, frameLogFields, reply, type FrameContext } from "../frame-context";
 import { kickOutFrame, KickReason } from "../kick-out";
 import { closeSocket, saveSocketState, sendFrame, socketState } from "../socket-state";
+import { logEvent } from "../../../observability/log";
+import { countMetric, Metric } from "../../../observability/metrics";
 
 /**
  * AUTH (and REAUTH on a live socket): the token must be valid and name the user whose token opened
@@ -29,6 +31,8 @@ type AuthContext = FrameContext<
 async function authenticate(fc: AuthContext, response: Cmd): Promise<void> {
   const req = decodeBody(fc, pb.AuthRequest);
   const fail = (code: Err, message: string) => {
+    logEvent("warn", "auth_refused", { ...frameLogFields(fc), code, reason: message });
+    countMetric(Metric.refusals, 1, String(code));
     reply(fc, response, pb.AuthResponse, { errorCode: code, errorMsg: message });
     closeSocket(fc.ws, CloseCode.policyViolation, message);
   };
@@ -68,7 +72,7 @@ async function authenticate(fc: AuthContext, response: Cmd): Promise<void> {
     fc.presence.deviceOnline(fc.currentStatus());
     await fc.authenticated();
   } catch (error) {
-    console.error(`user ${fc.state.userId}: work after AUTH failed`, error);
+    logEvent("error", "after_auth_failed", { userId: fc.state.userId, sessionId: fc.state.sessionId }, error);
   }
 }
 

@@ -10,6 +10,8 @@ import { mapLimited } from "../../../lib/map-limited";
 import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
 import { startCatchUp, type LeftOut } from "../sync-catch-up";
 import { clampCount, fitPrefix, readConversation } from "../sync-pages";
+import { logEvent } from "../../../observability/log";
+import { countMetric, Metric } from "../../../observability/metrics";
 
 /** Most conversation states one BATCH_SYNC may list. */
 export const MAX_SYNC_CONVERSATIONS = 1_000;
@@ -109,7 +111,12 @@ export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<vo
         });
       } catch (error) {
         // One conversation that cannot be read fails itself, not the whole sync.
-        console.warn(`user ${fc.state.userId}: sync read of ${plan.conversationId} failed`, error);
+        logEvent(
+          "warn",
+          "sync_read_failed",
+          { userId: fc.state.userId, conversationId: plan.conversationId },
+          error,
+        );
         return "failed";
       }
     },
@@ -159,6 +166,7 @@ export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<vo
     serverTime: Date.now(),
     totalMessageCount: total,
   });
+  countMetric(Metric.syncMessages, 1, "batch_sync", total);
   // The rest follows the answer as pushes; a client that follows has_more asks for it itself.
   startCatchUp(fc, leftOut);
 }

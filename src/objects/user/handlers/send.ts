@@ -8,6 +8,7 @@ import type { SendInput } from "../../rpc";
 import {
   decodeBody,
   deviceOf,
+  frameLogFields,
   reply,
   RequestError,
   requestedConversation,
@@ -15,6 +16,8 @@ import {
 } from "../frame-context";
 import { sendRefusal } from "../membership";
 import { storeOwnSends } from "../own-sends";
+import { logEvent } from "../../../observability/log";
+import { countMetric, Metric } from "../../../observability/metrics";
 
 /** Message types a client may send (PROTOCOL.md, "Value sets"); 8 (notification) is the server's. */
 const CLIENT_MESSAGE_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 100]);
@@ -145,6 +148,13 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   const refused = await sendRefusal(first.fc, first.fc.state.userId, conversation);
   if (refused) {
     for (const { fc, input } of sends) {
+      logEvent("info", "request_refused", {
+        ...frameLogFields(fc),
+        conversationId,
+        code: refused.code,
+        reason: refused.message,
+      });
+      countMetric(Metric.refusals, 1, String(refused.code));
       reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
         errorCode: refused.code,
         errorMsg: refused.message,
@@ -159,9 +169,13 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   sends.forEach(({ fc, input }, i) => {
     const result = results[i];
     if (!result?.ok) {
+      const code = result?.code ?? Err.ERR_UNKNOWN;
+      const reason = result?.message ?? "no answer for this message: resend it with the same client_msg_id";
+      logEvent("info", "request_refused", { ...frameLogFields(fc), conversationId, code, reason });
+      countMetric(Metric.refusals, 1, String(code));
       return reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
-        errorCode: result?.code ?? Err.ERR_UNKNOWN,
-        errorMsg: result?.message ?? "no answer for this message: resend it with the same client_msg_id",
+        errorCode: code,
+        errorMsg: reason,
         clientMsgId: input.clientMsgId,
       });
     }

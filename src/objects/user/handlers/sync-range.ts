@@ -6,6 +6,7 @@ import { toMessageInfo } from "../../message";
 import { decodeBody, reply, RequestError, requestedConversation, type FrameContext } from "../frame-context";
 import { memberRefusal } from "../membership";
 import { clampCount, fitPrefix, readConversation } from "../sync-pages";
+import { countMetric, Metric } from "../../../observability/metrics";
 
 export async function syncRange(fc: FrameContext<"env" | "inbox" | "deliveredMarks">): Promise<void> {
   const req = decodeBody(fc, pb.SyncRangeRequest);
@@ -38,6 +39,7 @@ export async function syncRange(fc: FrameContext<"env" | "inbox" | "deliveredMar
   // A sync answer is a delivery: marked up to what the device was given, not what was read.
   if (last) fc.deliveredMarks.mark(fc.state.userId, conversation.id, last.seq);
   const messages: MessageInfo[] = kept.map(toMessageInfo);
+  countMetric(Metric.syncMessages, 1, "sync_range", kept.length);
   reply(fc, Cmd.CMD_SYNC_RANGE_RSP, pb.SyncRangeResponse, {
     errorCode: Err.ERR_SUCCESS,
     requestId: req.requestId,

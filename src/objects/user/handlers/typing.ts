@@ -5,6 +5,7 @@ import { Err, pb } from "../../../protocol/codec";
 import { ConversationType, parseConversationId, peerOf } from "../../../protocol/conversation-id";
 import { decodeBody, notice, type FrameContext } from "../frame-context";
 import { memberRefusal } from "../membership";
+import { logEvent } from "../../../observability/log";
 
 export async function typing(fc: FrameContext<"env" | "inbox" | "typingLimiter">): Promise<void> {
   const req = decodeBody(fc, pb.TypingStatusRequest);
@@ -37,5 +38,5 @@ export async function typing(fc: FrameContext<"env" | "inbox" | "typingLimiter">
   const push = { conversationId: conversation.id, userId: me, status };
   void fc.env.USER_OBJECT.getByName(peer)
     .pushTyping(push)
-    .catch((error: unknown) => console.warn(`typing push to ${peer} failed`, error));
+    .catch((error: unknown) => logEvent("warn", "typing_push_failed", { userId: peer }, error));
 }

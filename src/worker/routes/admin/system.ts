@@ -12,6 +12,7 @@ import { mapLimited } from "../../../lib/map-limited";
 import { systemConversationId } from "../../../protocol/conversation-id";
 import { audited, noteAudit } from "../../middleware/admin-audit";
 import type { AppEnv } from "../../types";
+import { logEvent } from "../../../observability/log";
 
 /**
  * Users one broadcast call reaches: each is one RPC to a system conversation, and a Worker
@@ -56,7 +57,7 @@ export const adminSystemRoutes = new Hono<AppEnv>()
       try {
         await systemMessage(c, userId, text);
       } catch (error) {
-        console.error(`system message to ${userId} failed`, error);
+        logEvent("error", "system_message_failed", { userId }, error);
         failed.push(userId);
       }
     });
