@@ -10,6 +10,7 @@ import { parseOptions, plan, USAGE, type Options, type ScenarioName } from "./li
 import { filesystemType } from "./lib/proc.ts";
 import { startCpuProfile } from "./lib/profile.ts";
 import { formatCpu, formatTable } from "./lib/report.ts";
+import { sweepPlot } from "./lib/sweep-plot.ts";
 import { table, type Outcomes } from "./lib/table.ts";
 import { logTail, root, startServer, stopAll, type RunningServer, type SystemKind } from "./lib/server.ts";
 import { catchUp } from "./scenarios/catch-up.ts";
@@ -17,6 +18,7 @@ import { connections } from "./scenarios/connections.ts";
 import { d1Lag } from "./scenarios/d1-lag.ts";
 import { fixedRate } from "./scenarios/fixed-rate.ts";
 import { groupFanout } from "./scenarios/group-fanout.ts";
+import { latencySweep } from "./scenarios/latency-sweep.ts";
 import { closePairs, connectPairs, oneToOne } from "./scenarios/one-to-one.ts";
 import { sparse } from "./scenarios/sparse.ts";
 import type { ScenarioResult } from "./scenarios/result.ts";
@@ -67,7 +69,11 @@ async function measure(
   }
 }
 
-/** One-to-one then fixed rate over the same 50 pairs; returns the one-to-one msgs/s. */
+/**
+ * One-to-one then fixed rate over the same 50 pairs; returns the one-to-one msgs/s. The latency
+ * sweep needs that maximum, so it runs one-to-one even when not asked for; the server's sweep runs
+ * here, the baseline's later (baselineSweep), once the server's maximum is known.
+ */
 async function messaging(
   o: Options,
   outcomes: Outcomes,
@@ -75,11 +81,12 @@ async function messaging(
   rate: (oneToOneMax: number | null) => number,
 ): Promise<number | null> {
   const p = plan(o);
-  if (!["one-to-one", "fixed-rate", "fixed-rate-own"].some((n) => o.only.has(n as ScenarioName))) return null;
+  const wanted: ScenarioName[] = ["one-to-one", "fixed-rate", "fixed-rate-own", "latency-sweep"];
+  if (!wanted.some((n) => o.only.has(n))) return null;
   const pairs = await connectPairs(system, p.pairs, "p");
   try {
     let max: number | null = null;
-    if (o.only.has("one-to-one")) {
+    if (o.only.has("one-to-one") || o.only.has("latency-sweep")) {
       const profile = o.profile && system.kind === "server" ? await startCpuProfile(system.server) : null;
       const result = await measure(outcomes, "one-to-one", system.kind, () =>
         oneToOne(system, pairs, p.oneToOne),
@@ -105,7 +112,37 @@ async function messaging(
         fixedRate(system, pairs, { ...p.fixedRateOwn, ratePerSec }),
       );
     }
+    if (o.only.has("latency-sweep") && system.kind === "server") {
+      const sweepMax = max;
+      await measure(outcomes, "latency-sweep", system.kind, () => {
+        if (!sweepMax) throw new Error("no one-to-one maximum for the server in this run");
+        return latencySweep(system, pairs, sweepMax, sweepMax, p.latencySweep);
+      });
+    }
     return max;
+  } finally {
+    closePairs(pairs);
+  }
+}
+
+/**
+ * The baseline's latency sweep, on a fresh relay after the server ran: at fractions of its own
+ * maximum (measured earlier in the run) and at the server's 25% rate, known only now.
+ */
+async function baselineSweep(
+  o: Options,
+  outcomes: Outcomes,
+  server: RunningServer,
+  baselineMax: number | null,
+  serverMax: number | null,
+): Promise<void> {
+  const system = relaySystem(server);
+  const pairs = await connectPairs(system, plan(o).pairs, "s");
+  try {
+    await measure(outcomes, "latency-sweep", "baseline", () => {
+      if (!baselineMax) throw new Error("no one-to-one maximum for the baseline in this run");
+      return latencySweep(system, pairs, baselineMax, serverMax, plan(o).latencySweep);
+    });
   } finally {
     closePairs(pairs);
   }
@@ -194,7 +231,7 @@ async function main(): Promise<void> {
   // cannot disturb anything else.
   const only = (...names: ScenarioName[]) => names.some((n) => o.only.has(n));
   let baselineMax: number | null = null;
-  if (o.baseline && only("one-to-one", "fixed-rate")) {
+  if (o.baseline && only("one-to-one", "fixed-rate", "latency-sweep")) {
     await withServer("baseline", "baseline", o, systems, async (server) => {
       const rate = (max: number | null) => o.rate ?? (max ? Math.round(max / 2) : FALLBACK_RATE);
       baselineMax = await messaging(o, outcomes, relaySystem(server), rate);
@@ -205,15 +242,24 @@ async function main(): Promise<void> {
       measure(outcomes, "connections", "baseline", () => connections(relaySystem(server), p.connections)),
     );
   }
-  if (only("one-to-one", "one-to-one-tcp", "fixed-rate", "fixed-rate-own", "catch-up", "d1-lag")) {
+  let serverMax: number | null = null;
+  const onServer: ScenarioName[] = ["one-to-one", "one-to-one-tcp", "fixed-rate", "fixed-rate-own"];
+  if (only(...onServer, "latency-sweep", "catch-up", "d1-lag")) {
     await withServer("server", "server", o, systems, async (server) => {
       const system = imSystem(server);
       const rate = () => o.rate ?? (baselineMax ? Math.round(baselineMax / 2) : FALLBACK_RATE);
       const wsMax = await messaging(o, outcomes, system, rate);
+      serverMax = wsMax;
       if (only("one-to-one-tcp")) await tcpOneToOne(o, outcomes, system, wsMax);
       if (only("catch-up")) await measure(outcomes, "catch-up", "server", () => catchUp(system, p.catchUp));
       if (only("d1-lag")) await measure(outcomes, "d1-lag", "server", () => d1Lag(system, p.d1Lag));
     });
+  }
+  if (o.baseline && only("latency-sweep")) {
+    const ownMax = baselineMax;
+    await withServer("baseline", "baseline-sweep", o, systems, (server) =>
+      baselineSweep(o, outcomes, server, ownMax, serverMax),
+    );
   }
   if (only("connections")) {
     await withServer("server", "server-connections", o, systems, (server) =>
@@ -276,6 +322,17 @@ async function main(): Promise<void> {
   };
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwrote ${relative(process.cwd(), out)} in ${results.seconds} s total`);
+  // The plot in the docs comes from the default results file; one elsewhere (--out) gets its own.
+  const svg = sweepPlot(results);
+  if (svg) {
+    const file = o.out
+      ? out.replace(/(\.json)?$/, "-latency-sweep.svg")
+      : join(root, "bench/results/latency-sweep.svg");
+    writeFileSync(file, svg);
+    console.log(
+      `wrote ${relative(process.cwd(), file)} (again: npm run bench:plot -- ${relative(process.cwd(), out)} ${relative(process.cwd(), file)})`,
+    );
+  }
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -9,6 +9,7 @@ export const SCENARIOS = [
   "one-to-one-tcp",
   "fixed-rate",
   "fixed-rate-own",
+  "latency-sweep",
   "catch-up",
   "d1-lag",
   "connections",
@@ -18,10 +19,14 @@ export const SCENARIOS = [
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
+/** The latency sweep's steps: fixed rates at these fractions of each system's own one-to-one maximum. */
+export const SWEEP_FRACTIONS = [0.1, 0.25, 0.5, 0.75];
+
 export const USAGE = `npm run bench [-- options]
 
-  --quick              short runs (about 4 min 40 s; sparse is 1 min 40 s of it, dense 1 min)
+  --quick              short runs (about 6 min 25 s; sparse 1 min 40 s, dense 1 min, latency-sweep 1 min 45 s)
   --only a,b           run only these scenarios: ${SCENARIOS.join(", ")}
+                       (latency-sweep runs one-to-one too: its fixed rates are fractions of that one)
   --no-baseline        skip the baseline relay (no ratios; the fixed rate needs --rate)
   --via direct|proxy   connect to workerd directly (default) or through wrangler's dev proxy
   --rate N             fixed-rate scenario: N msgs/s instead of half the baseline's one-to-one rate
@@ -91,7 +96,7 @@ export function parseOptions(argv: string[]): Options | null {
   };
 }
 
-/** The load of each scenario; quick mode trims durations and counts (about 3 min 45 s in all). */
+/** The load of each scenario; quick mode trims durations and counts (about 6 min 25 s in all). */
 export function plan(o: Options) {
   const q = o.quick;
   return {
@@ -117,6 +122,19 @@ export function plan(o: Options) {
       contentBytes: 64,
       maxInFlightPerSender: 100,
       drainMs: q ? 3_000 : 10_000,
+    },
+    // Fixed rates at these fractions of each system's own one-to-one maximum (issue 17), and the
+    // baseline also at the server's `sameRateFraction` rate; each step is one fixed-rate run.
+    latencySweep: {
+      fractions: SWEEP_FRACTIONS,
+      sameRateFraction: 0.25,
+      step: {
+        warmupMs: q ? 1_000 : 3_000,
+        durationMs: q ? 10_000 : 30_000,
+        contentBytes: 64,
+        maxInFlightPerSender: 100,
+        drainMs: q ? 3_000 : 10_000,
+      },
     },
     catchUp: {
       conversations: 100,

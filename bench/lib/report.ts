@@ -19,6 +19,8 @@ export interface RowSpec {
   figure: string;
   unit: string;
   target?: string;
+  /** False where the two systems' figures are taken at different rates: no ratio then. */
+  ratio?: boolean;
   /** Whether the target is met, given the server's figure and the ratio to the baseline. */
   check?: (server: number, ratio: number | null) => boolean;
 }
@@ -49,7 +51,7 @@ export function rowsFor(scenario: string, outcome: ScenarioOutcome, specs: RowSp
     const server = outcome.server?.figures[spec.key] ?? null;
     const baseline = outcome.baseline?.figures[spec.key] ?? null;
     const ratio =
-      server !== null && baseline !== null && baseline !== 0
+      spec.ratio !== false && server !== null && baseline !== null && baseline !== 0
         ? Math.round((server / baseline) * 100) / 100
         : null;
     return {

@@ -1,6 +1,6 @@
 // The table's rows: which figures each scenario shows, and its target from issue 6.
-import type { ScenarioName } from "./options.ts";
-import { rowsFor, type Row, type ScenarioOutcome } from "./report.ts";
+import { SWEEP_FRACTIONS, type ScenarioName } from "./options.ts";
+import { rowsFor, type Row, type RowSpec, type ScenarioOutcome } from "./report.ts";
 
 export type Outcomes = Partial<Record<ScenarioName, ScenarioOutcome>>;
 
@@ -48,6 +48,41 @@ export function table(outcomes: Outcomes): Row[] {
     { key: "achievedPerSec", figure: "delivered", unit: "msgs/s" },
     { key: "p50", figure: "send→push p50", unit: "ms" },
     { key: "p99", figure: "send→push p99", unit: "ms" },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
+  // Each system at fractions of its own maximum, so the rows compare different rates (no ratio),
+  // except the last: both at the server's 25% rate.
+  add("latency-sweep", [
+    { key: "closedLoopMax", figure: "100% = own closed-loop one-to-one", unit: "msgs/s", ratio: false },
+    ...SWEEP_FRACTIONS.flatMap((fraction) => {
+      const k = Math.round(fraction * 100);
+      const at = (key: string, figure: string, unit: string): RowSpec => ({
+        key: `${key}${k}`,
+        figure: `${k}%: ${figure}`,
+        unit,
+        ratio: false,
+      });
+      const p99 = at("p99At", "send→push p99", "ms");
+      if (k === 50) Object.assign(p99, { target: "p99 ≤ 50 ms at 50%", check: (s: number) => s <= 50 });
+      return [
+        at("rate", "offered", "msgs/s"),
+        at("p50At", "send→push p50", "ms"),
+        p99,
+        at("maxAt", "send→push max", "ms"),
+        at("coresAt", "workerd CPU", "cores"),
+        at("cpuMsAt", "workerd CPU per message", "ms"),
+        at("otherAt", "CPU of other processes (noise)", "cores"),
+      ];
+    }),
+    { key: "sameRate", figure: "both at the server's 25%: offered", unit: "msgs/s" },
+    { key: "sameRateP50", figure: "both at the server's 25%: send→push p50", unit: "ms" },
+    {
+      key: "sameRateP99",
+      figure: "both at the server's 25%: send→push p99",
+      unit: "ms",
+      target: "25%: p99 within 2× of the baseline's p99 at the same rate",
+      check: (_, r) => r !== null && r <= 2,
+    },
     { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
   ]);
   add("catch-up", [

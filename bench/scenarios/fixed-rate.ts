@@ -3,6 +3,7 @@
 // message was *due* to its push, so a sender that falls behind shows up in the figures (no
 // coordinated omission).
 import type { ChatSystem } from "../clients/systems.ts";
+import { stallSummary, type SlowMessage } from "../lib/stalls.ts";
 import { ErrorTally, nowMs, round, Samples, sleep } from "../lib/stats.ts";
 import { sentAtOf, stampedContent, type Pair } from "./one-to-one.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
@@ -19,6 +20,9 @@ export interface FixedRateOptions {
 }
 
 const TICK_MS = 2;
+/** Messages slower than this (ms) are grouped into stalls (lib/stalls.ts); at most MAX_SLOW kept. */
+const SLOW_MS = 50;
+const MAX_SLOW = 20_000;
 
 /** Runs the open loop over pairs from connectPairs (the same pairs as the one-to-one scenario). */
 export async function fixedRate(
@@ -27,6 +31,10 @@ export async function fixedRate(
   o: FixedRateOptions,
 ): Promise<ScenarioResult> {
   const latency = new Samples();
+  // How late the client sent each message after it was due (its 2 ms tick, its own event loop):
+  // part of every latency figure here, whichever system is measured.
+  const sendLag = new Samples();
+  const slow: SlowMessage[] = [];
   const errors = new ErrorTally();
   const interval = (1000 * pairs.length) / o.ratePerSec;
   const start = nowMs() + 50;
@@ -41,13 +49,17 @@ export async function fixedRate(
   let expected = 0;
   let received = 0;
 
-  pairs.forEach(({ receiver }) => {
+  pairs.forEach(({ receiver }, pair) => {
     receiver.onPush = (content) => {
       received++;
       const sentAt = sentAtOf(content);
       const now = nowMs();
       // Latency for every message due in the window, whenever it lands; the rate only within it.
-      if (sentAt >= measureFrom && sentAt < stopAt) latency.add(now - sentAt);
+      if (sentAt >= measureFrom && sentAt < stopAt) {
+        latency.add(now - sentAt);
+        if (now - sentAt > SLOW_MS && slow.length < MAX_SLOW)
+          slow.push({ at: sentAt, latencyMs: now - sentAt, pair });
+      }
       if (now >= measureFrom && now < stopAt) delivered++;
     };
   });
@@ -67,7 +79,10 @@ export async function fixedRate(
         }
         inFlight[i]!++;
         expected++;
-        if (measured) sent++;
+        if (measured) {
+          sent++;
+          sendLag.add(nowMs() - at);
+        }
         sender.send(receiver.userId, stampedContent(at, o.contentBytes)).then(
           () => inFlight[i]!--,
           (error: unknown) => {
@@ -100,7 +115,15 @@ export async function fixedRate(
       max: summary.max,
       failures: errors.total,
     },
-    details: { options: o, sent, delivered, skipped, latencyMs: summary },
+    details: {
+      options: o,
+      sent,
+      delivered,
+      skipped,
+      latencyMs: summary,
+      sendLagMs: sendLag.summary(),
+      stalls: stallSummary(slow, SLOW_MS),
+    },
     errors: errors.toJSON(),
     cpu,
   };
