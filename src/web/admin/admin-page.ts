@@ -1,4 +1,4 @@
-// The admin page (`/admin.html`): nothing but the credential form until the server accepts the
+// The admin page (`/admin`, built as admin.html): nothing but the credential form until the server accepts the
 // credential; then the counts, a user lookup with ban and unban, message removal and a broadcast.
 // The credential lives in this tab's sessionStorage only (closed with the tab, never in a cookie).
 import { h, replace } from "../dom.ts";
