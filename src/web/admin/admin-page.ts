@@ -1,5 +1,6 @@
-// The admin page (`/admin`, built as admin.html): nothing but the credential form until the server accepts the
-// credential; then the counts, a user lookup with ban and unban, message removal and a broadcast.
+// The admin page (`/admin`, built as admin.html): nothing but the credential form until the server
+// accepts the credential; then the counts, a user lookup with ban and unban, message removal and a
+// broadcast.
 // The credential lives in this tab's sessionStorage only (closed with the tab, never in a cookie).
 import { h, replace } from "../dom.ts";
 import { AdminApi, type AdminUser } from "./admin-api.ts";
