@@ -18,6 +18,19 @@ export const DevicePolicy = {
 } as const;
 export type DevicePolicy = (typeof DevicePolicy)[keyof typeof DevicePolicy];
 
+/** What a send does when the before-send webhook does not answer in time: goes through, or is refused. */
+export const WebhookTimeoutPolicy = { allow: "allow", refuse: "refuse" } as const;
+export type WebhookTimeoutPolicy = (typeof WebhookTimeoutPolicy)[keyof typeof WebhookTimeoutPolicy];
+
+export interface WebhookSettings {
+  url: string;
+  secret: string;
+  /** Ask the receiver before each send is stored (it may refuse or rewrite it). */
+  beforeSend: boolean;
+  timeoutMs: number;
+  onTimeout: WebhookTimeoutPolicy;
+}
+
 /** Who may see a user's presence (ONLINE_STATUS_REQ): their friends only (the default) or anyone. */
 export const PresenceVisibleTo = { friends: "friends", everyone: "everyone" } as const;
 export type PresenceVisibleTo = (typeof PresenceVisibleTo)[keyof typeof PresenceVisibleTo];
@@ -26,6 +39,8 @@ export interface Settings {
   jwtSecret: string;
   /** The admin API's credential (`/api/admin/*`); null when unset, and then that API refuses every call. */
   adminToken: string | null;
+  /** The team's webhook receiver (src/webhooks/); null when WEBHOOK_URL is unset. */
+  webhook: WebhookSettings | null;
   bcryptCost: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -67,7 +82,7 @@ export interface Settings {
 const MIN_SECRET_LENGTH = 32;
 
 /** Variables whose values are never shown, not even when they are wrong. */
-const SECRET_VARIABLES: ReadonlySet<string> = new Set(["JWT_SECRET", "ADMIN_TOKEN"]);
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(["JWT_SECRET", "ADMIN_TOKEN", "WEBHOOK_SECRET"]);
 
 const secret = z
   .string({ error: `must be set to a secret of at least ${MIN_SECRET_LENGTH} characters` })
@@ -131,6 +146,20 @@ const environment = z
     PRESENCE_VISIBLE_TO: oneOf(PresenceVisibleTo, PresenceVisibleTo.friends),
     HISTORY_WRITERS: positiveInt(4),
     USAGE_METER: flag,
+    WEBHOOK_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
+    WEBHOOK_SECRET: secret.optional(),
+    WEBHOOK_BEFORE_SEND: flag,
+    WEBHOOK_TIMEOUT_MS: positiveInt(1_000),
+    WEBHOOK_ON_TIMEOUT: oneOf(WebhookTimeoutPolicy, WebhookTimeoutPolicy.allow),
+  })
+  .superRefine((vars, context) => {
+    // A receiver must be able to tell our calls from anyone's: no webhook without its secret.
+    if (vars.WEBHOOK_URL !== undefined && vars.WEBHOOK_SECRET === undefined)
+      context.addIssue({
+        code: "custom",
+        path: ["WEBHOOK_SECRET"],
+        message: "must be set when WEBHOOK_URL is",
+      });
   })
   .transform((vars): Settings => ({
     jwtSecret: vars.JWT_SECRET,
@@ -157,6 +186,16 @@ const environment = z
     presenceVisibleTo: vars.PRESENCE_VISIBLE_TO,
     historyWriters: vars.HISTORY_WRITERS,
     usageMeter: vars.USAGE_METER,
+    webhook:
+      vars.WEBHOOK_URL !== undefined && vars.WEBHOOK_SECRET !== undefined
+        ? {
+            url: vars.WEBHOOK_URL,
+            secret: vars.WEBHOOK_SECRET,
+            beforeSend: vars.WEBHOOK_BEFORE_SEND,
+            timeoutMs: vars.WEBHOOK_TIMEOUT_MS,
+            onTimeout: vars.WEBHOOK_ON_TIMEOUT,
+          }
+        : null,
   }));
 
 /** One variable set to something its rule refuses. */

@@ -23,6 +23,7 @@ afterEach(() => {
 const DEFAULTS: Settings = {
   jwtSecret: SECRET,
   adminToken: null,
+  webhook: null,
   bcryptCost: 10,
   accessTokenTtlSeconds: 2_592_000,
   refreshTokenTtlSeconds: 2_592_000,
@@ -101,6 +102,7 @@ describe("settings from the environment", () => {
       settings: {
         jwtSecret: SECRET,
         adminToken: "t".repeat(40),
+        webhook: null,
         bcryptCost: 4,
         accessTokenTtlSeconds: 3600,
         refreshTokenTtlSeconds: 7200,
@@ -193,6 +195,32 @@ describe("settings from the environment", () => {
     const problems = problemsOf({ JWT_SECRET: SECRET, ADMIN_TOKEN: short });
     expect(problems).toEqual(["ADMIN_TOKEN must be at least 32 characters long"]);
     expect(problems.join()).not.toContain(short);
+  });
+
+  it("takes a webhook only with its secret, never showing the secret", () => {
+    const hook = { WEBHOOK_URL: "https://hooks.example.com/im", WEBHOOK_SECRET: "w".repeat(32) };
+    expect(checkSettings({ JWT_SECRET: SECRET, ...hook, WEBHOOK_BEFORE_SEND: "true" })).toEqual({
+      ok: true,
+      settings: {
+        ...DEFAULTS,
+        webhook: {
+          url: hook.WEBHOOK_URL,
+          secret: hook.WEBHOOK_SECRET,
+          beforeSend: true,
+          timeoutMs: 1_000,
+          onTimeout: "allow",
+        },
+      },
+    });
+    expect(problemsOf({ JWT_SECRET: SECRET, WEBHOOK_URL: hook.WEBHOOK_URL })).toEqual([
+      "WEBHOOK_SECRET must be set when WEBHOOK_URL is",
+    ]);
+    expect(
+      problemsOf({ JWT_SECRET: SECRET, WEBHOOK_URL: "ftp://example.com", WEBHOOK_SECRET: "short-one" }),
+    ).toEqual([
+      'WEBHOOK_URL must be an http(s) URL (got "ftp://example.com")',
+      "WEBHOOK_SECRET must be at least 32 characters long",
+    ]);
   });
 
   it("checks an environment once, and throws for an invalid one", () => {

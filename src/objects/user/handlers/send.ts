@@ -16,6 +16,8 @@ import {
 } from "../frame-context";
 import { sendRefusal } from "../membership";
 import { storeOwnSends } from "../own-sends";
+import { askBeforeSend } from "../../../webhooks/before-send";
+import type { Settings } from "../../../config/settings";
 import { logEvent } from "../../../observability/log";
 import { countMetric, Metric } from "../../../observability/metrics";
 
@@ -147,37 +149,21 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   const conversation = requestedConversation(conversationId);
   const refused = await sendRefusal(first.fc, first.fc.state.userId, conversation);
   if (refused) {
-    for (const { fc, input } of sends) {
-      logEvent("info", "request_refused", {
-        ...frameLogFields(fc),
-        conversationId,
-        code: refused.code,
-        reason: refused.message,
-      });
-      countMetric(Metric.refusals, 1, String(refused.code));
-      reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
-        errorCode: refused.code,
-        errorMsg: refused.message,
-        clientMsgId: input.clientMsgId,
-      });
-    }
+    for (const { fc, input } of sends)
+      refuseSend(fc, conversationId, input.clientMsgId, refused.code, refused.message);
     return;
   }
   const { userId, sessionId } = first.fc.state;
-  const inputs = sends.map((s) => s.input);
+  const going = await screened(first.fc.settings, userId, conversationId, sends);
+  if (going.length === 0) return;
+  const inputs = going.map((s) => s.input);
   const results = await storeOwnSends(first.fc, { userId, sessionId }, conversation, inputs);
-  sends.forEach(({ fc, input }, i) => {
+  going.forEach(({ fc, input }, i) => {
     const result = results[i];
     if (!result?.ok) {
       const code = result?.code ?? Err.ERR_UNKNOWN;
       const reason = result?.message ?? "no answer for this message: resend it with the same client_msg_id";
-      logEvent("info", "request_refused", { ...frameLogFields(fc), conversationId, code, reason });
-      countMetric(Metric.refusals, 1, String(code));
-      return reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
-        errorCode: code,
-        errorMsg: reason,
-        clientMsgId: input.clientMsgId,
-      });
+      return refuseSend(fc, conversationId, input.clientMsgId, code, reason);
     }
     reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, {
       errorCode: Err.ERR_SUCCESS,
@@ -188,4 +174,55 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
     });
     fc.deviceCursors.sent(deviceOf(fc), conversationId, result.seq);
   });
+}
+
+/**
+ * The sends the team's before-send webhook lets through (src/webhooks/before-send.ts), rewritten
+ * where it said so; the ones it refused are answered here. Without the webhook, all of them.
+ */
+async function screened(
+  settings: Settings,
+  userId: string,
+  conversationId: string,
+  sends: readonly PreparedSend[],
+): Promise<PreparedSend[]> {
+  if (!settings.webhook?.beforeSend) return [...sends];
+  const decisions = await askBeforeSend(
+    settings,
+    userId,
+    conversationId,
+    sends.map((s) => s.input),
+  );
+  const going: PreparedSend[] = [];
+  sends.forEach((send, i) => {
+    const decision = decisions[i] ?? { action: "allow" };
+    const { fc, input } = send;
+    if (decision.action === "refuse") {
+      const reason = decision.reason
+        ? `refused: ${decision.reason}`
+        : "refused by the server's content policy";
+      return refuseSend(fc, conversationId, input.clientMsgId, Err.ERR_PERMISSION_DENIED, reason);
+    }
+    if (decision.action === "rewrite" && decision.content.byteLength > settings.messageMaxBytes) {
+      const reason = "the content policy's rewrite is larger than a message may be";
+      return refuseSend(fc, conversationId, input.clientMsgId, Err.ERR_PERMISSION_DENIED, reason);
+    }
+    going.push(
+      decision.action === "rewrite" ? { ...send, input: { ...input, content: decision.content } } : send,
+    );
+  });
+  return going;
+}
+
+/** Answers one send with a refusal, logged and counted. */
+function refuseSend(
+  fc: SendContext,
+  conversationId: string,
+  clientMsgId: string,
+  code: Err,
+  reason: string,
+): void {
+  logEvent("info", "request_refused", { ...frameLogFields(fc), conversationId, code, reason });
+  countMetric(Metric.refusals, 1, String(code));
+  reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, { errorCode: code, errorMsg: reason, clientMsgId });
 }

@@ -1,0 +1,97 @@
+// The before-send webhook: a team's own service sees each message before it is stored and may let
+// it through, refuse it (with a reason the sender's device is told) or rewrite its content. It is
+// asked by the sender's UserObject, before the conversation is called, so a slow or hanging
+// receiver holds only that device's sends, and never past WEBHOOK_TIMEOUT_MS: then the message goes
+// through or is refused as WEBHOOK_ON_TIMEOUT says. An answer that cannot be read counts as no
+// answer. The receiver sees ids and the content (it is a moderation hook), never a token.
+import type { Settings } from "../config/settings";
+import { logEvent } from "../observability/log";
+import type { SendInput } from "../objects/rpc";
+import { SIGNATURE_HEADER, signatureOf } from "./signature";
+
+export type SendDecision =
+  { action: "allow" } | { action: "refuse"; reason: string } | { action: "rewrite"; content: Uint8Array };
+
+/** Longest refusal reason passed on to the sender. */
+const MAX_REASON = 200;
+
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/** One decision read from the receiver's answer, or null when it is not one. */
+function readDecision(value: unknown): SendDecision | null {
+  if (!value || typeof value !== "object") return null;
+  const d = value as { action?: unknown; reason?: unknown; content?: unknown };
+  if (d.action === "allow") return { action: "allow" };
+  if (d.action === "refuse")
+    return { action: "refuse", reason: typeof d.reason === "string" ? d.reason.slice(0, MAX_REASON) : "" };
+  if (d.action === "rewrite" && typeof d.content === "string") {
+    try {
+      return { action: "rewrite", content: fromBase64(d.content) };
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** What the receiver decided for each message, in order; the timeout policy where it did not. */
+export async function askBeforeSend(
+  settings: Settings,
+  senderId: string,
+  conversationId: string,
+  inputs: readonly SendInput[],
+): Promise<SendDecision[]> {
+  const hook = settings.webhook;
+  const fallback: SendDecision =
+    hook?.onTimeout === "refuse"
+      ? { action: "refuse", reason: "the message could not be checked: try again" }
+      : { action: "allow" };
+  if (!hook || !hook.beforeSend) return inputs.map(() => ({ action: "allow" }));
+  const body = JSON.stringify({
+    event: "before_send",
+    senderID: senderId,
+    conversationID: conversationId,
+    messages: inputs.map((m) => ({
+      clientMsgID: m.clientMsgId,
+      receiverID: m.receiverId,
+      messageType: m.messageType,
+      content: base64(m.content),
+    })),
+  });
+  const timestamp = Math.floor(Date.now() / 1000);
+  try {
+    const response = await fetch(hook.url, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        "X-Edge-IM-Event": "before_send",
+        [SIGNATURE_HEADER]: await signatureOf(hook.secret, timestamp, body),
+      },
+      body,
+      signal: AbortSignal.timeout(hook.timeoutMs),
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const answer = (await response.json()) as { decisions?: unknown };
+    const decisions = Array.isArray(answer.decisions) ? answer.decisions.map(readDecision) : [];
+    if (decisions.length !== inputs.length || decisions.some((d) => d === null))
+      throw new Error("the answer does not hold one decision per message");
+    return decisions as SendDecision[];
+  } catch (error) {
+    logEvent(
+      "warn",
+      "webhook_before_send_failed",
+      { userId: senderId, conversationId, count: inputs.length, reason: hook.onTimeout },
+      error,
+    );
+    return inputs.map(() => fallback);
+  }
+}
