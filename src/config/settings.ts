@@ -149,7 +149,8 @@ const environment = z
     WEBHOOK_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
     WEBHOOK_SECRET: secret.optional(),
     WEBHOOK_BEFORE_SEND: flag,
-    WEBHOOK_TIMEOUT_MS: positiveInt(1_000),
+    // At most 3 s: a device's later frames wait behind the hook, and the SDK resends after 5 s.
+    WEBHOOK_TIMEOUT_MS: positiveInt(1_000).refine((ms) => ms <= 3_000, { error: "must be at most 3000" }),
     WEBHOOK_ON_TIMEOUT: oneOf(WebhookTimeoutPolicy, WebhookTimeoutPolicy.allow),
   })
   .superRefine((vars, context) => {
@@ -159,6 +160,13 @@ const environment = z
         code: "custom",
         path: ["WEBHOOK_SECRET"],
         message: "must be set when WEBHOOK_URL is",
+      });
+    // Moderation asked for but nowhere to ask: refused rather than silently off.
+    if (vars.WEBHOOK_BEFORE_SEND && vars.WEBHOOK_URL === undefined)
+      context.addIssue({
+        code: "custom",
+        path: ["WEBHOOK_URL"],
+        message: "must be set when WEBHOOK_BEFORE_SEND is true",
       });
   })
   .transform((vars): Settings => ({

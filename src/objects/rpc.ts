@@ -12,8 +12,12 @@ export interface Refusal {
 
 export const refusal = (code: Err, message: string): Refusal => ({ ok: false, code, message });
 
-/** UserObject -> ConversationObject: store one message in the conversation called. */
-export type SendInput = SentMessage;
+/**
+ * UserObject -> ConversationObject: store one message in the conversation called. With `refused`,
+ * the sender's side refused it (the before-send webhook): the conversation stores nothing, and
+ * answers a resend of a message it already holds with that message, anything else with the refusal.
+ */
+export type SendInput = SentMessage & { refused?: { code: Err; message: string } };
 
 export type SendResult =
   { ok: true; serverMsgId: string; seq: number; serverTime: number; duplicate: boolean } | Refusal;

@@ -102,6 +102,15 @@ describe("the before-send webhook", () => {
     expect(Number(rewritten.seq)).toBe(Number(allowed.seq) + 1); // the refused one took no seq
     expect((await b.pushed(1)).map((m) => Buffer.from(m.content!).toString())).toEqual(["oh **** it"]);
 
+    // A resend of a stored message (its answer lost) gets the stored message, even when the hook
+    // would now refuse it.
+    const first = await a.sendText(ab, alice!.userId, bob!.userId, "said once", "resent-id");
+    await b.pushed(1);
+    const again = await a.sendText(ab, alice!.userId, bob!.userId, "now forbidden", "resent-id");
+    expect(again.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+    expect(again.serverMsgId).toBe(first.serverMsgId);
+    expect(Number(again.seq)).toBe(Number(first.seq));
+
     // A hanging receiver: Alice's send waits for the timeout, then goes through; meanwhile Carol's
     // send to Bob (another conversation, another object) is answered.
     const started = Date.now();
@@ -120,7 +129,14 @@ describe("the before-send webhook", () => {
     expect(seen.length).toBeGreaterThanOrEqual(5);
     expect(seen.every((s) => s.signatureOk)).toBe(true);
     expect(seen.flatMap((s) => s.texts)).toEqual(
-      expect.arrayContaining(["hello bob", "something forbidden", "oh darn it", "please hang", "meanwhile"]),
+      expect.arrayContaining([
+        "hello bob",
+        "something forbidden",
+        "oh darn it",
+        "now forbidden",
+        "please hang",
+        "meanwhile",
+      ]),
     );
     for (const client of [a, b, c]) client.close();
   });

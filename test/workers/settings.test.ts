@@ -215,6 +215,12 @@ describe("settings from the environment", () => {
     expect(problemsOf({ JWT_SECRET: SECRET, WEBHOOK_URL: hook.WEBHOOK_URL })).toEqual([
       "WEBHOOK_SECRET must be set when WEBHOOK_URL is",
     ]);
+    expect(problemsOf({ JWT_SECRET: SECRET, WEBHOOK_BEFORE_SEND: "true" })).toEqual([
+      "WEBHOOK_URL must be set when WEBHOOK_BEFORE_SEND is true",
+    ]);
+    expect(problemsOf({ JWT_SECRET: SECRET, ...hook, WEBHOOK_TIMEOUT_MS: "10000" })).toEqual([
+      'WEBHOOK_TIMEOUT_MS must be at most 3000 (got "10000")',
+    ]);
     expect(
       problemsOf({ JWT_SECRET: SECRET, WEBHOOK_URL: "ftp://example.com", WEBHOOK_SECRET: "short-one" }),
     ).toEqual([

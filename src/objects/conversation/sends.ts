@@ -25,6 +25,11 @@ export async function storeSends(
       answers[index] = refusal(Err.ERR_INVALID_PARAM, "one call carries one sender's messages");
     } else if (input.receiverId !== peer) {
       answers[index] = refusal(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
+    } else if (input.refused) {
+      const stored = c.messages.findByClientMsgId(sender, input.clientMsgId, id);
+      answers[index] = stored
+        ? acceptedResult(stored, true)
+        : refusal(input.refused.code, input.refused.message);
     } else toStore.push({ index, input });
   });
   const now = Date.now();

@@ -155,7 +155,6 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
   }
   const { userId, sessionId } = first.fc.state;
   const going = await screened(first.fc.settings, userId, conversationId, sends);
-  if (going.length === 0) return;
   const inputs = going.map((s) => s.input);
   const results = await storeOwnSends(first.fc, { userId, sessionId }, conversation, inputs);
   going.forEach(({ fc, input }, i) => {
@@ -193,27 +192,26 @@ async function screened(
     conversationId,
     sends.map((s) => s.input),
   );
-  const going: PreparedSend[] = [];
-  sends.forEach((send, i) => {
-    const decision = decisions[i] ?? { action: "allow" };
-    const { fc, input } = send;
-    if (decision.action === "refuse") {
-      const reason = decision.reason
-        ? `refused: ${decision.reason}`
-        : "refused by the server's content policy";
-      return refuseSend(fc, conversationId, input.clientMsgId, Err.ERR_PERMISSION_DENIED, reason);
+  return sends.map((send, i) => {
+    const decision = decisions[i];
+    const { input } = send;
+    // A refused send still goes to the conversation, marked: a resend of one it already holds
+    // (its first answer lost) gets the stored message, not the refusal.
+    if (decision?.action === "refuse")
+      return { ...send, input: { ...input, refused: { code: decision.code, message: decision.reason } } };
+    if (decision?.action === "rewrite") {
+      const refused =
+        decision.content.byteLength > settings.messageMaxBytes
+          ? {
+              code: Err.ERR_PERMISSION_DENIED,
+              message: "the content policy's rewrite is larger than a message may be",
+            }
+          : undefined;
+      return { ...send, input: { ...input, content: decision.content, refused } };
     }
-    if (decision.action === "rewrite" && decision.content.byteLength > settings.messageMaxBytes) {
-      const reason = "the content policy's rewrite is larger than a message may be";
-      return refuseSend(fc, conversationId, input.clientMsgId, Err.ERR_PERMISSION_DENIED, reason);
-    }
-    going.push(
-      decision.action === "rewrite" ? { ...send, input: { ...input, content: decision.content } } : send,
-    );
+    return send;
   });
-  return going;
 }
-
 /** Answers one send with a refusal, logged and counted. */
 function refuseSend(
   fc: SendContext,
@@ -222,7 +220,8 @@ function refuseSend(
   code: Err,
   reason: string,
 ): void {
-  logEvent("info", "request_refused", { ...frameLogFields(fc), conversationId, code, reason });
+  // The reason the device gets may be the webhook receiver's words: the log gets only the code.
+  logEvent("info", "request_refused", { ...frameLogFields(fc), conversationId, code });
   countMetric(Metric.refusals, 1, String(code));
   reply(fc, Cmd.CMD_SEND_MSG_RSP, pb.SendMessageResponse, { errorCode: code, errorMsg: reason, clientMsgId });
 }
