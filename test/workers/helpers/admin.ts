@@ -1,33 +1,23 @@
 // The admin API (/api/admin/*) as an operator calls it: with the admin credential from the test
 // environment (vitest.config.ts), a client address, and the same envelope as every route.
 import { env } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
-import { ORIGIN, type ApiResponse } from "./http";
+import { api, type ApiResponse } from "./http";
 
 /** The address the admin calls come from (Cloudflare sets CF-Connecting-IP). */
 export const ADMIN_ADDRESS = "203.0.113.7";
 
-export async function adminApi<T = unknown>(
+export function adminApi<T = unknown>(
   path: string,
   options: { method?: string; body?: unknown; rawBody?: string; credential?: string | null } = {},
 ): Promise<ApiResponse<T>> {
-  const headers: Record<string, string> = {
-    "Content-Type": "application/json",
-    "CF-Connecting-IP": ADMIN_ADDRESS,
-  };
   const credential = options.credential === undefined ? env.ADMIN_TOKEN : options.credential;
-  if (credential !== null) headers.Authorization = `Bearer ${credential}`;
-  const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-  const response = await exports.default.fetch(`${ORIGIN}/api/admin${path}`, {
-    method: options.method ?? (body === undefined ? "GET" : "POST"),
-    headers,
-    body,
+  return api<T>(`/api/admin${path}`, {
+    method: options.method,
+    body: options.body,
+    rawBody: options.rawBody,
+    token: credential ?? undefined,
+    headers: { "CF-Connecting-IP": ADMIN_ADDRESS },
   });
-  return {
-    status: response.status,
-    contentType: response.headers.get("Content-Type") ?? "",
-    body: await response.json(),
-  };
 }
 
 /** The data of a successful admin call; fails the test with the message otherwise. */

@@ -13,9 +13,19 @@ export interface ApiResponse<T = unknown> {
 
 export async function api<T = unknown>(
   path: string,
-  options: { method?: string; body?: unknown; rawBody?: string; token?: string } = {},
+  options: {
+    method?: string;
+    body?: unknown;
+    rawBody?: string;
+    token?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<ApiResponse<T>> {
-  const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json",
+    Accept: "application/json",
+    ...options.headers,
+  };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   const response = await exports.default.fetch(`${ORIGIN}${path}`, {
