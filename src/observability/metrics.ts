@@ -24,10 +24,14 @@ export const Metric = {
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 
+/** Built once: a kind is named on every send and delivery call. */
+const KIND_NAMES = new Map<number, string>(
+  Object.entries(ConversationType).map(([name, type]) => [type, name]),
+);
+
 /** A conversation type as a dimension: "single", "group", "chatroom", "system". */
 export function conversationKind(type: number): string {
-  const name = Object.entries(ConversationType).find(([, value]) => value === type)?.[0];
-  return name ?? String(type);
+  return KIND_NAMES.get(type) ?? String(type);
 }
 
 let dataset: AnalyticsEngineDataset | undefined;

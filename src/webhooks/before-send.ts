@@ -19,9 +19,12 @@ export type SendDecision =
 /** Longest refusal reason passed on to the sender. */
 const MAX_REASON = 200;
 
+/** Base64 of bytes, 32 KiB at a time (a character at a time is a string append per byte). */
 function base64(bytes: Uint8Array): string {
   let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
   return btoa(binary);
 }
 

@@ -44,26 +44,18 @@ export function createApp() {
 
   app.notFound(() => new TransportError(404, "Not found").toResponse());
   app.onError(function toEnvelope(error, c) {
+    const request = { requestId: c.var.requestId, method: c.req.method, path: c.req.path };
     if (error instanceof ApiError) {
-      const fields = { requestId: c.var.requestId, method: c.req.method, path: new URL(c.req.url).pathname };
-      logEvent(
-        error.status === 401 ? "warn" : "info",
-        error.status === 401 ? "auth_refused" : "request_refused",
-        {
-          ...fields,
-          code: error.status,
-          reason: error.message,
-        },
-      );
+      const auth = error.status === 401;
+      logEvent(auth ? "warn" : "info", auth ? "auth_refused" : "request_refused", {
+        ...request,
+        code: error.status,
+        reason: error.message,
+      });
       countMetric(Metric.refusals, 1, `http_${error.status}`);
       return error.toResponse();
     }
-    logEvent(
-      "error",
-      "request_failed",
-      { requestId: c.var.requestId, method: c.req.method, path: new URL(c.req.url).pathname, code: 500 },
-      error,
-    );
+    logEvent("error", "request_failed", { ...request, code: 500 }, error);
     return new ApiError(500, "Internal server error").toResponse();
   });
   return app;

@@ -47,8 +47,6 @@ export class HistoryFlush {
   notBefore = 0;
   /** The copy under way, which later sends and the alarm join instead of starting another. */
   private running: Promise<void> | null = null;
-  /** Rows were stored while the copy ran: it goes round again before it ends. */
-  private again = false;
   /** The last failure was D1 refusing a row: the retry writes to D1 directly, in pieces. */
   private refusedLastTime = false;
 
@@ -80,12 +78,12 @@ export class HistoryFlush {
     void this.run(id);
   }
 
-  /** Copies what D1 lacks; a call while a copy runs joins it (and makes it look again). */
+  /**
+   * Copies what D1 lacks; a call while a copy runs joins it (the copy goes round while the outbox
+   * holds rows, so what the caller stored is taken too).
+   */
   run(id: Identity): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
+    if (this.running) return this.running;
     this.running = this.copy(id).finally(() => {
       this.running = null;
     });
@@ -95,7 +93,6 @@ export class HistoryFlush {
   private async copy(id: Identity): Promise<void> {
     try {
       for (let round = 0; ; round++) {
-        this.again = false;
         const batch = withinCopyBytes(this.outbox.batch(FLUSH_BATCH_ROWS, id));
         if (batch.length > 0 && this.refusedLastTime) await this.writeRefused(batch, id);
         else if (batch.length > 0) {
@@ -105,7 +102,7 @@ export class HistoryFlush {
         this.failures = 0;
         this.notBefore = 0;
         this.refusedLastTime = false;
-        if (!this.again && !this.outbox.hasUnflushed()) break;
+        if (!this.outbox.hasUnflushed()) break;
         if (round + 1 >= BATCHES_PER_RUN) {
           await this.alarms.arm(Date.now());
           return;

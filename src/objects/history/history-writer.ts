@@ -41,6 +41,7 @@ interface Waiting {
 export class HistoryWriter extends DurableObject<Env> {
   private waiting: Waiting[] = [];
   private waitingRows = 0;
+  private waitingBytes = 0;
   /** Bytes of rows waiting and being written. */
   private heldBytes = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -62,6 +63,7 @@ export class HistoryWriter extends DurableObject<Env> {
     return new Promise<WriteOutcome>((answer) => {
       this.waiting.push({ rows, bytes, answer });
       this.waitingRows += rows.length;
+      this.waitingBytes += bytes;
       this.heldBytes += bytes;
       this.schedule();
     });
@@ -70,7 +72,7 @@ export class HistoryWriter extends DurableObject<Env> {
   /** The next batch: at once when one is full, after the window otherwise, never two at a time. */
   private schedule(): void {
     if (this.writing || this.waiting.length === 0) return;
-    const full = this.waitingRows >= FLUSH_BATCH_ROWS || this.waitingBytes() >= MAX_COPY_BYTES;
+    const full = this.waitingRows >= FLUSH_BATCH_ROWS || this.waitingBytes >= MAX_COPY_BYTES;
     if (full) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
@@ -83,16 +85,11 @@ export class HistoryWriter extends DurableObject<Env> {
     }
   }
 
-  private waitingBytes(): number {
-    let bytes = 0;
-    for (const w of this.waiting) bytes += w.bytes;
-    return bytes;
-  }
-
   private async writeWaiting(): Promise<void> {
     const callers = this.waiting;
     this.waiting = [];
     this.waitingRows = 0;
+    this.waitingBytes = 0;
     this.writing = true;
     try {
       await this.writeAll(callers);
