@@ -1,7 +1,15 @@
 // D1 tables (drizzle-orm). D1 holds the durable truth for accounts and the full message history;
 // live sync state lives in the Durable Objects. Times are Unix milliseconds.
 import { sql } from "drizzle-orm";
-import { customType, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import {
+  customType,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 /** A BLOB as a Uint8Array: Workers have no Buffer, and D1 binds typed arrays and returns byte arrays. */
 const bytes = customType<{ data: Uint8Array; driverData: ArrayBuffer | Uint8Array | number[] }>({
@@ -221,3 +229,22 @@ export const adminAudit = sqliteTable("admin_audit", {
   outcomeCode: integer("outcome_code").notNull(),
   outcome: text("outcome").notNull().default(""),
 });
+
+// ---- webhooks ----
+
+// Events the team's receiver did not take after every retry (the webhook Queue's dead-letter queue,
+// src/webhooks/dead-letters.ts): kept for an admin to read and send again
+// (/api/admin/webhooks/dead-letters). The newest 10,000 are kept.
+export const webhookDeadLetters = sqliteTable(
+  "webhook_dead_letters",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    // The event's id (events.ts): a repeat from the Queue is one row.
+    eventId: text("event_id").notNull(),
+    event: text("event").notNull(),
+    // The event as it was queued (JSON), content included: what a replay sends again.
+    body: text("body").notNull(),
+    at: integer("at").notNull().default(now),
+  },
+  (t) => [uniqueIndex("webhook_dead_letters_event_id").on(t.eventId)],
+);

@@ -22,6 +22,14 @@ export type DevicePolicy = (typeof DevicePolicy)[keyof typeof DevicePolicy];
 export const WebhookTimeoutPolicy = { allow: "allow", refuse: "refuse" } as const;
 export type WebhookTimeoutPolicy = (typeof WebhookTimeoutPolicy)[keyof typeof WebhookTimeoutPolicy];
 
+/** The events delivered to the receiver after the fact, through the webhook Queue (docs/WEBHOOKS.md). */
+export const WebhookEventName = {
+  afterSend: "after_send",
+  userRegistered: "user_registered",
+  groupChanged: "group_changed",
+} as const;
+export type WebhookEventName = (typeof WebhookEventName)[keyof typeof WebhookEventName];
+
 export interface WebhookSettings {
   url: string;
   secret: string;
@@ -29,6 +37,10 @@ export interface WebhookSettings {
   beforeSend: boolean;
   timeoutMs: number;
   onTimeout: WebhookTimeoutPolicy;
+  /** The events sent after the fact (WEBHOOK_EVENTS); empty when none is. */
+  events: ReadonlySet<WebhookEventName>;
+  /** The first retry's delay; each later one doubles it, up to an hour. 0 retries at once. */
+  retryDelaySeconds: number;
 }
 
 /** Who may see a user's presence (ONLINE_STATUS_REQ): their friends only (the default) or anyone. */
@@ -111,6 +123,39 @@ const flag = z
   .transform((value) => value === true || value === "true" || value === "1")
   .default(false);
 
+/** A whole number from zero up. */
+function nonNegativeInt(fallback: number) {
+  return z
+    .custom<string | number>(
+      (value) =>
+        (typeof value === "string" || typeof value === "number") &&
+        Number.isInteger(Number(value)) &&
+        Number(value) >= 0,
+      { error: "must be a whole number, 0 or more" },
+    )
+    .transform(Number)
+    .default(fallback);
+}
+
+/** A comma-separated list of names from `values` ("" or unset: none); a name twice counts once. */
+function listOf<const T extends Record<string, string>>(values: T) {
+  const known = new Set<string>(Object.values(values));
+  const listed = [...known].map((value) => `"${value}"`).join(", ");
+  return z
+    .string()
+    .transform((text) =>
+      text
+        .split(",")
+        .map((name) => name.trim())
+        .filter((name) => name !== ""),
+    )
+    .refine((names) => names.every((name) => known.has(name)), {
+      error: `must be a comma-separated list of ${listed}`,
+    })
+    .transform((names) => new Set(names as T[keyof T][]) as ReadonlySet<T[keyof T]>)
+    .default(new Set<T[keyof T]>());
+}
+
 function oneOf<const T extends Record<string, string>>(values: T, fallback: T[keyof T]) {
   const listed = Object.values(values)
     .map((value) => `"${value}"`)
@@ -152,6 +197,8 @@ const environment = z
     // At most 3 s: a device's later frames wait behind the hook, and the SDK resends after 5 s.
     WEBHOOK_TIMEOUT_MS: positiveInt(1_000).refine((ms) => ms <= 3_000, { error: "must be at most 3000" }),
     WEBHOOK_ON_TIMEOUT: oneOf(WebhookTimeoutPolicy, WebhookTimeoutPolicy.allow),
+    WEBHOOK_EVENTS: listOf(WebhookEventName),
+    WEBHOOK_RETRY_DELAY_SECONDS: nonNegativeInt(10),
   })
   .superRefine((vars, context) => {
     // A receiver must be able to tell our calls from anyone's: no webhook without its secret.
@@ -167,6 +214,12 @@ const environment = z
         code: "custom",
         path: ["WEBHOOK_URL"],
         message: "must be set when WEBHOOK_BEFORE_SEND is true",
+      });
+    if (vars.WEBHOOK_EVENTS.size > 0 && vars.WEBHOOK_URL === undefined)
+      context.addIssue({
+        code: "custom",
+        path: ["WEBHOOK_URL"],
+        message: "must be set when WEBHOOK_EVENTS lists events",
       });
   })
   .transform((vars): Settings => ({
@@ -202,6 +255,8 @@ const environment = z
             beforeSend: vars.WEBHOOK_BEFORE_SEND,
             timeoutMs: vars.WEBHOOK_TIMEOUT_MS,
             onTimeout: vars.WEBHOOK_ON_TIMEOUT,
+            events: vars.WEBHOOK_EVENTS,
+            retryDelaySeconds: vars.WEBHOOK_RETRY_DELAY_SECONDS,
           }
         : null,
   }));

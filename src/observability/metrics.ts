@@ -21,6 +21,8 @@ export const Metric = {
   historyWritten: "history_written",
   historyLag: "history_lag_ms",
   historyFailures: "history_failures",
+  /** Webhook events by outcome: delivered, retried, dead_letter (value: the attempt). */
+  webhookDeliveries: "webhook_deliveries",
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 

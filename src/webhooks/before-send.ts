@@ -8,6 +8,7 @@ import type { Settings } from "../config/settings";
 import { Err } from "../protocol/codec";
 import { logEvent } from "../observability/log";
 import type { SendInput } from "../objects/rpc";
+import { base64, fromBase64 } from "./base64";
 import { SIGNATURE_HEADER, signatureOf } from "./signature";
 
 /** A refusal carries the code the device gets: final for the receiver's no, a retry for no answer. */
@@ -18,20 +19,6 @@ export type SendDecision =
 
 /** Longest refusal reason passed on to the sender. */
 const MAX_REASON = 200;
-
-/** Base64 of bytes, 32 KiB at a time (a character at a time is a string append per byte). */
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-}
 
 /** One decision read from the receiver's answer, or null when it is not one. */
 function readDecision(value: unknown): SendDecision | null {

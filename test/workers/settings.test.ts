@@ -209,9 +209,30 @@ describe("settings from the environment", () => {
           beforeSend: true,
           timeoutMs: 1_000,
           onTimeout: "allow",
+          events: new Set(),
+          retryDelaySeconds: 10,
         },
       },
     });
+    const withEvents = checkSettings({
+      JWT_SECRET: SECRET,
+      ...hook,
+      WEBHOOK_EVENTS: " after_send, group_changed,after_send ",
+      WEBHOOK_RETRY_DELAY_SECONDS: "0",
+    });
+    expect(withEvents.ok && withEvents.settings.webhook).toMatchObject({
+      events: new Set(["after_send", "group_changed"]),
+      retryDelaySeconds: 0,
+    });
+    expect(problemsOf({ JWT_SECRET: SECRET, ...hook, WEBHOOK_EVENTS: "after_send,message_read" })).toEqual([
+      'WEBHOOK_EVENTS must be a comma-separated list of "after_send", "user_registered", "group_changed" (got "after_send,message_read")',
+    ]);
+    expect(problemsOf({ JWT_SECRET: SECRET, WEBHOOK_EVENTS: "user_registered" })).toEqual([
+      "WEBHOOK_URL must be set when WEBHOOK_EVENTS lists events",
+    ]);
+    expect(problemsOf({ JWT_SECRET: SECRET, ...hook, WEBHOOK_RETRY_DELAY_SECONDS: "-1" })).toEqual([
+      'WEBHOOK_RETRY_DELAY_SECONDS must be a whole number, 0 or more (got "-1")',
+    ]);
     expect(problemsOf({ JWT_SECRET: SECRET, WEBHOOK_URL: hook.WEBHOOK_URL })).toEqual([
       "WEBHOOK_SECRET must be set when WEBHOOK_URL is",
     ]);

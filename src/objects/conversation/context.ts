@@ -14,6 +14,7 @@ import type { IdentityStore } from "./identity";
 import type { MemberStore } from "./member-store";
 import type { MessageStore } from "./message-store";
 import type { OutboxStore } from "./outbox-store";
+import type { WebhookEvents } from "./webhook-events";
 
 export interface ConversationContext {
   readonly storage: DurableObjectStorage;
@@ -27,6 +28,7 @@ export interface ConversationContext {
   readonly fanout: Fanout;
   readonly alarms: AlarmClock;
   readonly history: HistoryFlush;
+  readonly webhookEvents: WebhookEvents;
   db(): Database;
   settings(): Settings;
   /** The clock revoke windows and mutes are measured with. */

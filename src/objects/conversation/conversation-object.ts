@@ -50,8 +50,10 @@ import { markDelivered, markRead } from "./read-receipts";
 import { adminRevoke, revoke } from "./revoke";
 import { storeSends } from "./sends";
 import { relayTyping } from "./typing";
+import { WebhookEvents } from "./webhook-events";
 import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
 import { useMetrics } from "../../observability/metrics";
+import { logEvent } from "../../observability/log";
 
 export class ConversationObject extends DurableObject<Env> {
   /** The conversation this object is, from its name (identity.ts); or what every call answers. */
@@ -79,6 +81,23 @@ export class ConversationObject extends DurableObject<Env> {
     /** This conversation's history writer, looked up once (getByName hashes the name each time). */
     let writer: ReturnType<typeof historyWriterFor> | undefined;
     this.fanoutRetry = new FanoutRetry(alarms, label);
+    const groupOutbox = new GroupOutbox(storage);
+    const settings = () => (this.settingsCache ??= readSettings(this.env));
+    /** Whatever but the history copy and the webhook events keeps the alarm (their own checks add theirs). */
+    const othersNeedAlarm = () => {
+      members.saveFanout();
+      return groupOutbox.pending() > 0 || members.lagging(messages.maxSeq()).length > 0;
+    };
+    const webhookEvents = new WebhookEvents(
+      storage,
+      messages,
+      outbox,
+      groupOutbox,
+      alarms,
+      () => env.WEBHOOK_QUEUE,
+      settings,
+      () => othersNeedAlarm() || outbox.hasUnflushed(),
+    );
     this.c = {
       storage,
       messages,
@@ -87,7 +106,7 @@ export class ConversationObject extends DurableObject<Env> {
       members,
       blocks: new BlockStore(storage), // after the members: its migration moves their blocks
       access: new GroupAccess(storage),
-      groupOutbox: new GroupOutbox(storage),
+      groupOutbox,
       fanout: new Fanout(messages, members, env.USER_OBJECT, (userId, error) =>
         this.fanoutRetry.failed(userId, error),
       ),
@@ -97,18 +116,24 @@ export class ConversationObject extends DurableObject<Env> {
         alarms,
         db,
         (id) => (writer ??= historyWriterFor(env, id.conversationId, this.c.settings().historyWriters)),
-        () => {
-          members.saveFanout();
-          return this.c.groupOutbox.pending() > 0 || members.lagging(messages.maxSeq()).length > 0;
-        },
+        () => othersNeedAlarm() || webhookEvents.pending(),
+        (id) => void webhookEvents.run(id),
       ),
+      webhookEvents,
       db,
-      settings: () => (this.settingsCache ??= readSettings(this.env)),
+      settings,
       now: () => this.now(),
       users: () => this.env.USER_OBJECT,
       label,
     };
     this.groups = new GroupRunner(this.c);
+    const fromName = this.fromName;
+    try {
+      webhookEvents.start(fromName && "conversation" in fromName ? fromName.conversation.type : null);
+    } catch (error) {
+      // Settings that do not parse: the Worker refuses every request and says why; events wait.
+      logEvent("error", "webhook_events_not_started", { conversationId: label() }, error);
+    }
   }
 
   /**
@@ -213,6 +238,7 @@ export class ConversationObject extends DurableObject<Env> {
     if (!id) return; // never held a message: nothing to flush or fan out
     if (c.groupOutbox.pending() > 0) await this.groups.flushWrites();
     await c.history.run(id);
+    await c.webhookEvents.run(id);
     await this.fanoutRetry.resume(c.fanout, c.members, c.messages.maxSeq(), id, c.history.notBefore);
   }
 

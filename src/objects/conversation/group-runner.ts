@@ -10,6 +10,7 @@ import { MAX_PENDING_GROUP_WRITES } from "./group-outbox";
 import type { Identity } from "../message";
 import { appendNotice } from "./notices";
 import { logEvent } from "../../observability/log";
+import { groupChangedEvent } from "../../webhooks/events";
 
 export class GroupRunner {
   private chain: Promise<unknown> = Promise.resolve();
@@ -63,7 +64,10 @@ export class GroupRunner {
       // The notice, the change and its D1 write to come: all or nothing.
       c.storage.transactionSync(() => {
         plan.apply(notice ? appendNotice(c, id, command.actor, notice).seq : c.messages.maxSeq());
-        if (write) c.groupOutbox.add(write);
+        if (write) {
+          c.groupOutbox.add(write);
+          c.webhookEvents.addGroupChange(groupChangedEvent(command.op, command.actor, write));
+        }
       });
       if (notice) {
         c.fanout.kick(c.members.lagging(c.messages.maxSeq()), id);
@@ -72,6 +76,7 @@ export class GroupRunner {
       if (plan.answer) return plan.answer;
     }
     const synced = c.groupOutbox.pending() === 0 || (await this.flushWrites());
+    if (synced) void c.webhookEvents.run(id); // once D1 has the change (a failed write: the alarm)
     return { ok: true, changed: plan !== null, synced };
   }
 

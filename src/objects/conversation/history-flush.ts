@@ -62,6 +62,8 @@ export class HistoryFlush {
      * saves the fan-out watermarks first, so a crash after the alarm is gone repeats no delivery.
      */
     private readonly alarmStillNeeded: () => boolean,
+    /** What follows each copy that got everything into D1 (the after_send webhook events). */
+    private readonly copied: (id: Identity) => void = () => {},
   ) {}
 
   /**
@@ -109,6 +111,7 @@ export class HistoryFlush {
         }
       }
       if (!this.alarmStillNeeded()) await this.alarms.disarm();
+      this.copied(id);
     } catch (error) {
       this.failures++;
       this.refusedLastTime = error instanceof CopyFailed && error.refusedByD1;

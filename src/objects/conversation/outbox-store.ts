@@ -45,6 +45,11 @@ export class OutboxStore {
       .map((row) => toStored(row, id));
   }
 
+  /** D1 has every message up to this seq (a revoked one may wait in requeue for its new state). */
+  copiedUpTo(): number {
+    return this.flushedSeq();
+  }
+
   /** Whether D1 lacks anything. */
   hasUnflushed(): boolean {
     return (

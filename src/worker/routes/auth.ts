@@ -31,6 +31,7 @@ import type { Verdict } from "../../objects/guard/guard-object";
 import { endLiveSessions } from "../../auth/live-sessions";
 import { requireAuth } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
+import { enqueueOrLog, userRegisteredEvent, wants } from "../../webhooks/events";
 
 /** Usernames are case-insensitive: stored lower-case, 3–32 of letters, digits, ".", "-", "_". */
 const username = z
@@ -112,6 +113,8 @@ export const auth = new Hono<AppEnv>()
       .returning();
     const row = inserted[0];
     if (!row) throw new ApiError(409, "username already exists");
+    if (wants(c.var.settings.webhook, "user_registered"))
+      await enqueueOrLog(c.env.WEBHOOK_QUEUE, userRegisteredEvent(row), { userId: row.id });
     return ok(c, toUserJson(row));
   })
   .post("/login", async (c) => {

@@ -10,6 +10,7 @@ import { adminMessageRoutes } from "./messages";
 import { adminStatsRoutes } from "./stats";
 import { adminSystemRoutes } from "./system";
 import { adminUserRoutes } from "./users";
+import { adminWebhookRoutes } from "./webhooks";
 
 export const adminRoutes = new Hono<AppEnv>()
   .use(requireAdmin)
@@ -18,4 +19,5 @@ export const adminRoutes = new Hono<AppEnv>()
   .route("/groups", adminGroupRoutes)
   .route("/system", adminSystemRoutes)
   .route("/stats", adminStatsRoutes)
-  .route("/audit", adminAuditRoutes);
+  .route("/audit", adminAuditRoutes)
+  .route("/webhooks", adminWebhookRoutes);
