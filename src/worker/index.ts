@@ -7,6 +7,7 @@ export { UserObject } from "../objects/user/user-object";
 export { ConversationObject } from "../objects/conversation/conversation-object";
 export { GuardObject } from "../objects/guard/guard-object";
 export { HistoryWriter } from "../objects/history/history-writer";
+export { SocketGauge } from "../objects/stats/socket-gauge";
 
 const app = createApp();
 

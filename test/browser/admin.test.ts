@@ -57,7 +57,10 @@ describe("the admin page", () => {
 
     await admin.locator('input[name="credential"]').fill(ADMIN_TOKEN);
     await admin.getByRole("button", { name: "Open" }).click();
-    await visible(admin.getByLabel("Counts").getByText(/users, .* banned, .* messages today/), "the counts");
+    await visible(
+      admin.getByLabel("Counts").getByText(/users, .* banned, .* messages today, \d+ live sockets/),
+      "the counts",
+    );
     await admin.locator('input[name="username"]').fill(username);
     await admin.getByRole("button", { name: "Find" }).click();
     await visible(admin.getByText(`${username} (`).getByText(/active/), "the user, active");

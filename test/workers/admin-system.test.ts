@@ -101,14 +101,15 @@ describe("a broadcast", () => {
 });
 
 describe("the stats", () => {
-  it("count users, banned users and today's messages, and say live sockets are not counted", async () => {
-    type Stats = {
-      users: number;
-      bannedUsers: number;
-      messagesToday: number;
-      liveSockets: null;
-      dayStart: number;
-    };
+  type Stats = {
+    users: number;
+    bannedUsers: number;
+    messagesToday: number;
+    liveSockets: number;
+    dayStart: number;
+  };
+
+  it("count users, banned users and today's messages", async () => {
     const before = await adminOk<Stats>("/stats");
     const [a, b] = [await newUser("counted"), await newUser("counted")];
     await adminOk(`/users/${b.userId}/ban`, { body: {} });
@@ -124,7 +125,55 @@ describe("the stats", () => {
     expect(after.users - before.users).toBeGreaterThanOrEqual(2);
     expect(after.bannedUsers - before.bannedUsers).toBeGreaterThanOrEqual(1);
     expect(after.messagesToday - before.messagesToday).toBeGreaterThanOrEqual(2);
-    expect(after.liveSockets).toBeNull();
     expect(after.dayStart % 86_400_000).toBe(0);
+  });
+
+  it("count live sockets: authenticated ones, as they open and close, not those that never authenticate", async () => {
+    /** The count once it settles at `expected` (reports reach the gauge just after the socket event). */
+    async function liveSocketsReach(expected: number): Promise<number> {
+      let seen = -1;
+      for (let i = 0; i < 100 && seen !== expected; i++) {
+        seen = (await adminOk<Stats>("/stats")).liveSockets;
+        if (seen !== expected) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return seen;
+    }
+    const base = (await adminOk<Stats>("/stats")).liveSockets;
+    const [a, b] = [await newUser("live"), await newUser("live")];
+    const phone = await TestSocket.connect(a, "iOS");
+    const desktop = await TestSocket.connect(a, "macOS");
+    const other = await TestSocket.connect(b, "Android");
+    const unauthenticated = await TestSocket.open(b.token, "&platform=Web");
+    expect(await liveSocketsReach(base + 3)).toBe(base + 3);
+    desktop.close();
+    expect(await liveSocketsReach(base + 2)).toBe(base + 2);
+    phone.close();
+    other.close();
+    unauthenticated.close();
+    expect(await liveSocketsReach(base)).toBe(base);
+  });
+
+  it("are refreshed by a socket's heartbeat once GAUGE_REFRESH_MS has passed, not by every beat", async () => {
+    const user = await newUser("beating");
+    const socket = await TestSocket.connect(user);
+    const beat = () =>
+      socket.request(
+        Cmd.CMD_HEARTBEAT_REQ,
+        pb.HeartbeatRequest,
+        {},
+        Cmd.CMD_HEARTBEAT_RSP,
+        pb.HeartbeatResponse,
+      );
+    const reportedAt = () =>
+      runInDurableObject(env.USER_OBJECT.getByName(user.userId), (_instance, state) => {
+        const [ws] = state.getWebSockets();
+        return (ws!.deserializeAttachment() as { gaugeAt?: number }).gaugeAt;
+      });
+    await beat();
+    const first = await reportedAt();
+    expect(first).toBeGreaterThan(0); // never reported by this socket: now
+    await beat();
+    expect(await reportedAt()).toBe(first); // within GAUGE_REFRESH_MS: not again
+    socket.close();
   });
 });

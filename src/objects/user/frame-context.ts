@@ -12,6 +12,7 @@ import { DeviceCursors } from "./device-cursors";
 import type { Inbox } from "./inbox";
 import type { PresenceTracker } from "./presence";
 import type { RecentPushes } from "./recent-pushes";
+import type { SocketReport } from "./socket-report";
 import { sendFrame, type SocketState } from "./socket-state";
 import type { TokenBucket } from "./token-bucket";
 import { logEvent, type LogFields } from "../../observability/log";
@@ -29,8 +30,10 @@ export interface UserServices {
   presence: PresenceTracker;
   deliveredMarks: DeliveredMarks;
   deliveryOrder: DeliveryOrder;
-  /** A socket authenticated: its authentication deadline no longer needs the alarm. */
-  authenticated(): Promise<void>;
+  /** A socket of `userId` authenticated: its deadline no longer needs the alarm; the gauge hears of it. */
+  authenticated(userId: string): Promise<void>;
+  /** The user's socket count for the admin API's stats (socket-report.ts). */
+  socketReport: SocketReport;
   /** The user's presence as their friends should see it now. */
   currentStatus(): Presence;
   /** Sends a frame to every authenticated socket of the user, except the one named. */

@@ -24,6 +24,8 @@ export interface SocketState {
   openedAt: number;
   /** Text or undecodable frames in a row (PROTOCOL.md, decision 3). */
   badFrames: number;
+  /** When this socket last reported the user's sockets to the gauge (socket-report.ts); absent: never. */
+  gaugeAt?: number;
 }
 
 /** The attachment's layout version; bump it (and add a step to `upgradeAttachment`) on a change. */

@@ -1,5 +1,6 @@
 // UserObject: one per user. It holds the user's live sockets (hibernation API), answers their
 // frames, keeps the inbox, and takes deliveries from conversation objects to push to devices.
+import { SocketReport } from "./socket-report";
 import { DurableObject } from "cloudflare:workers";
 import { readSettings, type Settings } from "../../config/settings";
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
@@ -45,6 +46,7 @@ export class UserObject extends DurableObject<Env> {
   private readonly deviceCursors: DeviceCursors;
   private readonly presenceStore: PresenceStore;
   private readonly presenceTracker: PresenceTracker;
+  private readonly socketReport: SocketReport;
   private readonly deliveryOrder: DeliveryOrder;
   private cachedServices: UserServices | null = null;
   /** ctx.storage, counted when USAGE_METER is on (src/lib/usage-meter.ts). */
@@ -56,6 +58,7 @@ export class UserObject extends DurableObject<Env> {
     useMetrics(env);
     this.inbox = new Inbox(this.storage);
     this.deviceCursors = new DeviceCursors(this.storage.sql);
+    this.socketReport = new SocketReport(ctx, env);
     // After the inbox: the presence schema moves what the inbox's older tables held.
     this.presenceStore = new PresenceStore(this.storage.sql);
     this.presenceTracker = new PresenceTracker(this.presenceStore, env);
@@ -88,8 +91,10 @@ export class UserObject extends DurableObject<Env> {
         deliveredMarks: new DeliveredMarks(this.env, this.inbox),
         deliveryOrder: this.deliveryOrder,
         currentStatus: () => this.status(),
-        authenticated: () => {
+        socketReport: this.socketReport,
+        authenticated: (userId) => {
           this.deviceCursors.prune(Date.now());
+          this.socketReport.report(userId);
           return this.rearmAlarm();
         },
       };
@@ -160,6 +165,7 @@ export class UserObject extends DurableObject<Env> {
     logEvent("info", "socket_closed", { userId: closed.userId, sessionId: closed.sessionId, code });
     countMetric(Metric.socketsClosed, 1, String(code));
     this.deviceCursors.flush();
+    if (closed.authed) this.socketReport.report(closed.userId, ws);
     const stillOnline = this.ctx.getWebSockets().some((other) => other !== ws && socketState(other).authed);
     if (socketState(ws).authed && !stillOnline)
       await this.armAlarm(this.presenceTracker.lastDeviceGone(Date.now()));

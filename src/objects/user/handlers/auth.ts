@@ -70,7 +70,7 @@ async function authenticate(fc: AuthContext, response: Cmd): Promise<void> {
   try {
     kickOthers(fc, platform);
     fc.presence.deviceOnline(fc.currentStatus());
-    await fc.authenticated();
+    await fc.authenticated(fc.state.userId);
   } catch (error) {
     logEvent("error", "after_auth_failed", { userId: fc.state.userId, sessionId: fc.state.sessionId }, error);
   }

@@ -1,8 +1,10 @@
-// GET /api/admin/stats: the service's counts now, from D1 (users, banned users, messages today).
+// GET /api/admin/stats: the service's counts now, from D1 (users, banned users, messages today) and
+// the socket gauge (live sockets).
 import { Hono } from "hono";
 import { serviceCounts } from "../../../db/admin-reads";
 import { database } from "../../../db/client";
 import { ok } from "../../../http/envelope";
+import { liveSocketCount } from "../../../objects/stats/socket-gauge";
 import { audited } from "../../middleware/admin-audit";
 import type { AppEnv } from "../../types";
 
@@ -21,8 +23,7 @@ export const adminStatsRoutes = new Hono<AppEnv>().get("/", audited("stats.read"
     // From D1's history (system notices included), which trails the conversations by ~500 ms.
     messagesToday: counts.messagesSince,
     dayStart,
-    // Sockets live in each user's object; counting them would wake every one. Not counted here
-    // (the metrics of issue 16 item 4 are where a live count belongs).
-    liveSockets: null,
+    // Authenticated sockets as the users' objects report them to the gauge's shards (socket-gauge.ts).
+    liveSockets: await liveSocketCount(c.env),
   });
 });
