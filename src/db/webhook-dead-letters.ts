@@ -3,6 +3,7 @@
 import { desc, eq, lt, lte, sql } from "drizzle-orm";
 import { webhookDeadLetters } from "../../schema/tables";
 import type { Database } from "./client";
+import { chunked, MAX_BOUND_PARAMS } from "./limits";
 
 export type DeadLetterRow = typeof webhookDeadLetters.$inferSelect;
 export type DeadLetterInsert = Omit<typeof webhookDeadLetters.$inferInsert, "id" | "at">;
@@ -10,26 +11,30 @@ export type DeadLetterInsert = Omit<typeof webhookDeadLetters.$inferInsert, "id"
 /** Rows kept: the newest; older ones go as new ones come (a receiver down for weeks fills no disk). */
 export const MAX_DEAD_LETTERS = 10_000;
 
-/** Records events; one already recorded (a repeat from the Queue) takes the new time. */
+/** Bound parameters of one row (event id, event, body). */
+const PARAMS_PER_ROW = 3;
+
+/**
+ * Records events, in statements of at most D1's bound parameters; one already recorded (a repeat
+ * from the Queue) takes the new time. One batch: all or nothing.
+ */
 export async function recordDeadLetters(db: Database, rows: readonly DeadLetterInsert[]): Promise<void> {
   if (rows.length === 0) return;
-  await db.batch([
+  const inserts = chunked(rows, Math.floor(MAX_BOUND_PARAMS / PARAMS_PER_ROW)).map((chunk) =>
     db
       .insert(webhookDeadLetters)
-      .values([...rows])
-      .onConflictDoUpdate({
-        target: webhookDeadLetters.eventId,
-        set: { at: sql`excluded.at` },
-      }),
-    db
-      .delete(webhookDeadLetters)
-      .where(
-        lte(
-          webhookDeadLetters.id,
-          sql`(SELECT MAX(${webhookDeadLetters.id}) FROM ${webhookDeadLetters}) - ${MAX_DEAD_LETTERS}`,
-        ),
+      .values(chunk)
+      .onConflictDoUpdate({ target: webhookDeadLetters.eventId, set: { at: sql`excluded.at` } }),
+  );
+  const prune = db
+    .delete(webhookDeadLetters)
+    .where(
+      lte(
+        webhookDeadLetters.id,
+        sql`(SELECT MAX(${webhookDeadLetters.id}) FROM ${webhookDeadLetters}) - ${MAX_DEAD_LETTERS}`,
       ),
-  ]);
+    );
+  await db.batch([prune, ...inserts]); // pruned first: what it removes is older than this batch anyway
 }
 
 /** Rows older than `before` (an id; none for the newest), newest first, at most `limit`. */

@@ -1,7 +1,7 @@
 // The webhook dead-letter queue's consumer: an event the receiver did not take after every retry is
 // kept in D1 (`webhook_dead_letters`) with an error log line, where an admin finds it and sends it
 // again once the receiver is fixed (/api/admin/webhooks/dead-letters, docs/ADMIN.md). If D1 fails,
-// the batch stays in the dead-letter queue and comes back.
+// the batch is retried from the dead-letter queue every 5 minutes, about 8 hours (wrangler.toml).
 import { database } from "../db/client";
 import { recordDeadLetters } from "../db/webhook-dead-letters";
 import { logEvent } from "../observability/log";

@@ -117,21 +117,42 @@ function fitted(event: WebhookEvent): { body: WebhookEvent; bytes: number } {
   return { body, bytes };
 }
 
-/** Puts events on the Queue, in order, in as few sendBatch calls as its limits allow. Throws on failure. */
+/** A Queue call that has not answered by then counts as failed (the caller retries). */
+export const ENQUEUE_TIMEOUT_MS = 10_000;
+
+async function sendBatchWithin(queue: Queue, batch: MessageSendRequest<WebhookEvent>[]): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the Queue did not answer in ${ENQUEUE_TIMEOUT_MS} ms`)),
+      ENQUEUE_TIMEOUT_MS,
+    );
+  });
+  try {
+    await Promise.race([queue.sendBatch(batch), timeout]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+/**
+ * Puts events on the Queue, in order, in as few sendBatch calls as its limits allow. Throws on
+ * failure, or when the Queue does not answer within ENQUEUE_TIMEOUT_MS.
+ */
 export async function enqueueEvents(queue: Queue, events: readonly WebhookEvent[]): Promise<void> {
   let batch: MessageSendRequest<WebhookEvent>[] = [];
   let batchBytes = 0;
   for (const event of events) {
     const { body, bytes } = fitted(event);
     if (batch.length > 0 && (batch.length >= MAX_BATCH_MESSAGES || batchBytes + bytes > MAX_BATCH_BYTES)) {
-      await queue.sendBatch(batch);
+      await sendBatchWithin(queue, batch);
       batch = [];
       batchBytes = 0;
     }
     batch.push({ body, contentType: "json" });
     batchBytes += bytes;
   }
-  if (batch.length > 0) await queue.sendBatch(batch);
+  if (batch.length > 0) await sendBatchWithin(queue, batch);
 }
 
 /**

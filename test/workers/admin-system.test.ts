@@ -5,6 +5,8 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { Cmd, pb } from "../../src/protocol/codec";
 import { singleConversationId, systemConversationId } from "../../src/protocol/conversation-id";
+import { GAUGE_REFRESH_MS } from "../../src/objects/stats/socket-gauge";
+import { saveSocketState, socketState } from "../../src/objects/user/socket-state";
 import { BROADCAST_USERS_PER_CALL } from "../../src/worker/routes/admin/system";
 import { adminApi, adminOk } from "./helpers/admin";
 import { newUser, refusal, type TestUser } from "./helpers/http";
@@ -164,16 +166,33 @@ describe("the stats", () => {
         Cmd.CMD_HEARTBEAT_RSP,
         pb.HeartbeatResponse,
       );
+    const object = env.USER_OBJECT.getByName(user.userId);
     const reportedAt = () =>
-      runInDurableObject(env.USER_OBJECT.getByName(user.userId), (_instance, state) => {
+      runInDurableObject(object, (_instance, state) => {
         const [ws] = state.getWebSockets();
         return (ws!.deserializeAttachment() as { gaugeAt?: number }).gaugeAt;
       });
+    const atAuth = await reportedAt();
+    expect(atAuth).toBeGreaterThan(0); // authentication reported
     await beat();
-    const first = await reportedAt();
-    expect(first).toBeGreaterThan(0); // never reported by this socket: now
+    expect(await reportedAt()).toBe(atAuth); // within GAUGE_REFRESH_MS: not again
+    const longAgo = Date.now() - GAUGE_REFRESH_MS - 1;
+    await runInDurableObject(object, (_instance, state) => {
+      const [ws] = state.getWebSockets();
+      saveSocketState(ws!, { ...socketState(ws!), gaugeAt: longAgo });
+    });
     await beat();
-    expect(await reportedAt()).toBe(first); // within GAUGE_REFRESH_MS: not again
+    expect(await reportedAt()).toBeGreaterThan(longAgo); // reported again
+    socket.close();
+  });
+
+  it("stop counting the sockets a ban closes", async () => {
+    const base = (await adminOk<Stats>("/stats")).liveSockets;
+    const user = await newUser("banned-live");
+    const socket = await TestSocket.connect(user);
+    await expect.poll(async () => (await adminOk<Stats>("/stats")).liveSockets).toBe(base + 1);
+    await adminOk(`/users/${user.userId}/ban`, { body: {} });
+    await expect.poll(async () => (await adminOk<Stats>("/stats")).liveSockets).toBe(base);
     socket.close();
   });
 });

@@ -87,6 +87,14 @@ describe("after_send events of a conversation", () => {
       expect(events!.pending()).toBe(true);
       expect(await state.storage.getAlarm()).not.toBeNull();
 
+      // An alarm that ran for something else meanwhile took the one the failure set: a run while
+      // backing off sets it again, for the end of the backoff.
+      await state.storage.deleteAlarm();
+      c.alarms.fired();
+      await events!.run(id);
+      expect(await state.storage.getAlarm()).toBe(events!["notBefore"]);
+      expect(queue.taken).toEqual([]);
+
       queue.failing = false;
       events!["notBefore"] = 0; // the backoff's alarm has come
       await events!.run(id);

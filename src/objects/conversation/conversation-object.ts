@@ -127,9 +127,10 @@ export class ConversationObject extends DurableObject<Env> {
       label,
     };
     this.groups = new GroupRunner(this.c);
-    const fromName = this.fromName;
     try {
-      webhookEvents.start(fromName && "conversation" in fromName ? fromName.conversation.type : null);
+      // The stored identity for an instance an old alarm started without its name.
+      const named = this.named();
+      webhookEvents.start("conversation" in named ? named.conversation.type : null);
     } catch (error) {
       // Settings that do not parse: the Worker refuses every request and says why; events wait.
       logEvent("error", "webhook_events_not_started", { conversationId: label() }, error);
@@ -238,8 +239,8 @@ export class ConversationObject extends DurableObject<Env> {
     if (!id) return; // never held a message: nothing to flush or fan out
     if (c.groupOutbox.pending() > 0) await this.groups.flushWrites();
     await c.history.run(id);
-    await c.webhookEvents.run(id);
     await this.fanoutRetry.resume(c.fanout, c.members, c.messages.maxSeq(), id, c.history.notBefore);
+    await c.webhookEvents.run(id); // last: a slow Queue holds nothing the members wait for
   }
 
   /** This conversation for a call that reads, writes or creates it (conversation-access.ts). */

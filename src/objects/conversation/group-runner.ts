@@ -4,6 +4,7 @@
 // notice and its queued D1 write in one transaction, then written to D1 (group-outbox.ts); what D1
 // does not take, the alarm retries with backoff.
 import { backoff } from "./alarm-clock";
+import { RESUME_DELAY_MS } from "./history-flush";
 import type { ConversationContext } from "./context";
 import { planGroupCommand, type GroupCommand, type GroupResult } from "./group-commands";
 import { MAX_PENDING_GROUP_WRITES } from "./group-outbox";
@@ -72,6 +73,8 @@ export class GroupRunner {
       if (notice) {
         c.fanout.kick(c.members.lagging(c.messages.maxSeq()), id);
         await c.history.afterSend(id);
+      } else if (c.webhookEvents.pending()) {
+        await c.alarms.arm(Date.now() + RESUME_DELAY_MS); // a restart before the event is queued resumes it
       }
       if (plan.answer) return plan.answer;
     }

@@ -46,6 +46,8 @@ export class WebhookEvents {
   private failures = 0;
   private notBefore = 0;
   private running: Promise<void> | null = null;
+  /** Whether webhook_outbox holds rows; null until read. */
+  private hasGroupEvents: boolean | null = null;
 
   constructor(
     storage: DurableObjectStorage,
@@ -88,10 +90,12 @@ export class WebhookEvents {
   addGroupChange(change: GroupChange): void {
     if (!wants(this.settings().webhook, "group_changed")) return;
     this.sql.exec("INSERT INTO webhook_outbox (event) VALUES (?)", JSON.stringify(change));
-    this.sql.exec(
+    this.hasGroupEvents = null; // the caller's transaction may yet roll back: read it again
+    const dropped = this.sql.exec(
       "DELETE FROM webhook_outbox WHERE id <= (SELECT MAX(id) FROM webhook_outbox) - ?",
       MAX_GROUP_EVENTS,
-    );
+    ).rowsWritten;
+    if (dropped > 0) logEvent("error", "webhook_events_dropped", { reason: "group_changed", count: dropped });
   }
 
   /** Whether the Queue still lacks events. */
@@ -103,14 +107,18 @@ export class WebhookEvents {
     return this.eventSeq !== null && this.eventSeq < this.outbox.copiedUpTo();
   }
 
+  /** Read once, then kept in step: asked after every D1 copy, and almost always false. */
   private groupEventsPending(): boolean {
-    return this.sql.exec("SELECT 1 FROM webhook_outbox LIMIT 1").toArray().length > 0;
+    this.hasGroupEvents ??= this.sql.exec("SELECT 1 FROM webhook_outbox LIMIT 1").toArray().length > 0;
+    return this.hasGroupEvents;
   }
 
   /** Sends what the Queue lacks; a call while a run is under way joins it. Never throws. */
-  run(id: Identity): Promise<void> {
-    if (!this.pending()) return Promise.resolve();
-    if (this.failures > 0 && Date.now() < this.notBefore) return Promise.resolve(); // the alarm will
+  async run(id: Identity): Promise<void> {
+    if (!this.pending()) return;
+    // Backing off: the alarm comes back for it (set here too: an alarm that ran for something else
+    // meanwhile took the one the failure set).
+    if (this.failures > 0 && Date.now() < this.notBefore) return this.alarms.arm(this.notBefore);
     this.running ??= this.send(id).finally(() => {
       this.running = null;
     });
@@ -160,6 +168,7 @@ export class WebhookEvents {
     }));
     await enqueueEvents(this.queue(), events);
     this.sql.exec("DELETE FROM webhook_outbox WHERE id <= ?", rows[rows.length - 1]!.id);
+    this.hasGroupEvents = null;
     return true;
   }
 

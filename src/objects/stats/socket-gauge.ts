@@ -32,18 +32,15 @@ export class SocketGauge extends DurableObject<Env> {
 
   /** The user holds `sockets` authenticated sockets as of `at`; an older report than the stored one changes nothing. */
   report(userId: string, sockets: number, at: number): void {
-    if (sockets > 0) {
-      this.sql.exec(
-        `INSERT INTO live (user_id, sockets, at) VALUES (?, ?, ?)
-         ON CONFLICT (user_id) DO UPDATE SET sockets = excluded.sockets, at = excluded.at
-         WHERE excluded.at >= live.at`,
-        userId,
-        sockets,
-        at,
-      );
-    } else {
-      this.sql.exec("DELETE FROM live WHERE user_id = ? AND at <= ?", userId, at);
-    }
+    // A 0 is kept too (pruned once stale): a late report from before it must not count again.
+    this.sql.exec(
+      `INSERT INTO live (user_id, sockets, at) VALUES (?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET sockets = excluded.sockets, at = excluded.at
+       WHERE excluded.at >= live.at`,
+      userId,
+      sockets,
+      at,
+    );
     this.sql.exec(
       "DELETE FROM live WHERE user_id IN (SELECT user_id FROM live WHERE at < ? LIMIT ?)",
       Date.now() - GAUGE_STALE_MS,

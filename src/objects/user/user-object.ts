@@ -252,6 +252,8 @@ export class UserObject extends DurableObject<Env> {
   ): Promise<void> {
     const ended = (id: string) => (loginSessionIds === null ? id !== keep : loginSessionIds.includes(id));
     const closedAuthed = closeEndedSessions(this.ctx.getWebSockets(), ended, why);
+    // Those sockets are no longer authenticated, so their close events will not report them.
+    if (closedAuthed) this.socketReport.report(this.presenceStore.userId());
     // Friends hear "offline" as after any last device left (webSocketClose skips sockets no
     // longer authenticated).
     const stillOnline = this.ctx.getWebSockets().some((ws) => socketState(ws).authed);

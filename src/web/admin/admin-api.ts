@@ -12,7 +12,7 @@ export interface AdminStats {
   users: number;
   bannedUsers: number;
   messagesToday: number;
-  liveSockets: number;
+  liveSockets: number | null;
 }
 
 export class AdminApi {

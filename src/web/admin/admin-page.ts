@@ -91,7 +91,7 @@ export class AdminPage {
     const counts = h(
       "p",
       { class: "admin-counts", "aria-label": "Counts" },
-      `${stats.users} users, ${stats.bannedUsers} banned, ${stats.messagesToday} messages today, ${stats.liveSockets} live sockets`,
+      `${stats.users} users, ${stats.bannedUsers} banned, ${stats.messagesToday} messages today, ${stats.liveSockets ?? "?"} live sockets`,
     );
     replace(
       this.root,

@@ -61,7 +61,8 @@ async function authenticate(fc: AuthContext, response: Cmd): Promise<void> {
   const platform = (req.platform || fc.state.platform).slice(0, 32);
   const firstAuth = !fc.state.authed;
   if (firstAuth || platform !== fc.state.platform) {
-    saveSocketState(fc.ws, { ...fc.state, authed: true, platform });
+    // gaugeAt: the socket's first report is the one authentication makes (socket-report.ts).
+    saveSocketState(fc.ws, { ...fc.state, authed: true, platform, gaugeAt: fc.state.gaugeAt ?? Date.now() });
   }
   reply(fc, response, pb.AuthResponse, { errorCode: Err.ERR_SUCCESS, maxSeq: fc.inbox.inboxSeq() });
   if (!firstAuth) return;

@@ -5,6 +5,7 @@ import { serviceCounts } from "../../../db/admin-reads";
 import { database } from "../../../db/client";
 import { ok } from "../../../http/envelope";
 import { liveSocketCount } from "../../../objects/stats/socket-gauge";
+import { logEvent } from "../../../observability/log";
 import { audited } from "../../middleware/admin-audit";
 import type { AppEnv } from "../../types";
 
@@ -24,6 +25,9 @@ export const adminStatsRoutes = new Hono<AppEnv>().get("/", audited("stats.read"
     messagesToday: counts.messagesSince,
     dayStart,
     // Authenticated sockets as the users' objects report them to the gauge's shards (socket-gauge.ts).
-    liveSockets: await liveSocketCount(c.env),
+    liveSockets: await liveSocketCount(c.env).catch((error: unknown) => {
+      logEvent("error", "socket_gauge_read_failed", { requestId: c.var.requestId }, error);
+      return null; // the other counts still answer
+    }),
   });
 });

@@ -4,6 +4,7 @@
 // it after all drops the repeat) and leaves the list.
 import { Hono } from "hono";
 import { z } from "zod";
+import type { WebhookEventName } from "../../../config/settings";
 import { database } from "../../../db/client";
 import {
   deadLetter,
@@ -51,10 +52,14 @@ export const adminWebhookRoutes = new Hono<AppEnv>()
   .post("/dead-letters/:id/replay", audited("webhook.replay"), async (c) => {
     const { id } = validated(IdParam, c.req.param());
     noteAudit(c, String(id));
-    if (!c.var.settings.webhook) throw new ApiError(409, "no webhook receiver is set (WEBHOOK_URL)");
+    const hook = c.var.settings.webhook;
+    if (!hook) throw new ApiError(409, "no webhook receiver is set (WEBHOOK_URL)");
     const db = database(c.env);
     const row = await deadLetter(db, id);
     if (!row) throw new ApiError(404, "dead letter not found");
+    // The consumer would drop it, and the row would be gone: kept until the event is wanted again.
+    if (!hook.events.has(row.event as WebhookEventName))
+      throw new ApiError(409, `${row.event} is not in WEBHOOK_EVENTS: the receiver would not get it`);
     await enqueueEvents(c.env.WEBHOOK_QUEUE, [JSON.parse(row.body) as WebhookEvent]);
     await removeDeadLetter(db, id);
     return ok(c, { id, eventID: row.eventId, requeued: true });
