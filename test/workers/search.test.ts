@@ -1,7 +1,9 @@
 // Message search (GET /api/messages/search): words inside English, Chinese and Japanese sentences,
 // only what the caller may read (their conversations, from their join to their leave, never
-// revoked), stable paging, filters, and refusals of bad queries that never reach SQL.
+// revoked), stable paging, filters, refusals of bad queries that never reach SQL, and the per-user
+// throttle.
 import { env, runInDurableObject } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import {
@@ -14,10 +16,12 @@ import { Err } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import type { MessageSearchHitJson, MessageSearchPageJson } from "../../src/protocol/http-shapes";
 import { createGroup, sendToGroup } from "./helpers/groups";
-import { api, newUser, refusal, type TestUser } from "./helpers/http";
+import { api, newUser, ORIGIN, refusal, type TestUser } from "./helpers/http";
 import { adminOk } from "./helpers/admin";
 import { revoke } from "./helpers/protocol";
 import { parseQuery } from "../../src/search/query";
+import { SEARCH_WINDOW_MS } from "../../src/search/throttle";
+import { readSettings } from "../../src/config/settings";
 import { TestSocket } from "./helpers/socket";
 
 function searchPath(params: Record<string, string | number>): string {
@@ -438,6 +442,40 @@ describe("bad queries", () => {
     const response = await api(searchPath({ q: "hello" }));
     expect(response.status).toBe(401);
     expect(response.body.code).toBe(401);
+  });
+});
+
+describe("the search throttle", () => {
+  it("refuses a user's searches past SEARCHES_PER_MINUTE with 429 and Retry-After, and no one else's", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const perMinute = readSettings(env).searchesPerMinute;
+    // The minute's budget spent but one (as by perMinute - 1 searches), then two more searches.
+    const guard = env.GUARD_OBJECT.getByName(`search-user:${a.userId}`);
+    expect((await guard.take(perMinute, SEARCH_WINDOW_MS, perMinute - 1)).allowed).toBe(true);
+    expect((await api(searchPath({ q: "hello" }), { token: a.token })).body.code).toBe(0);
+    const response = await exports.default.fetch(`${ORIGIN}${searchPath({ q: "hello" })}`, {
+      headers: { Authorization: `Bearer ${a.token}` },
+    });
+    expect(response.status).toBe(200);
+    const body = await response.json<{ code: number; message: string; data: unknown }>();
+    expect(body).toMatchObject({ code: 429, data: null });
+    expect(body.message).toMatch(/too many searches: at most \d+ a minute: try again in \d+ s/);
+    const retryAfter = Number(response.headers.get("Retry-After"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(SEARCH_WINDOW_MS / 1000);
+    // A refused or throttled search counts nothing; another user searches as before.
+    expect(await guard.remaining(perMinute, SEARCH_WINDOW_MS)).toBe(0);
+    expect((await api(searchPath({ q: "hello" }), { token: b.token })).body.code).toBe(0);
+  });
+
+  it("counts no refused query: a 400 leaves the budget as it was", async () => {
+    const a = await newUser("a");
+    const perMinute = readSettings(env).searchesPerMinute;
+    const guard = env.GUARD_OBJECT.getByName(`search-user:${a.userId}`);
+    expect(refusal(await api(searchPath({ q: "" }), { token: a.token }))).toBe(400);
+    expect(await guard.remaining(perMinute, SEARCH_WINDOW_MS)).toBe(perMinute);
+    expect((await api(searchPath({ q: "hello" }), { token: a.token })).body.code).toBe(0);
+    expect(await guard.remaining(perMinute, SEARCH_WINDOW_MS)).toBe(perMinute - 1);
   });
 });
 
