@@ -16,6 +16,7 @@ export const SCENARIOS = [
   "group-fanout",
   "sparse",
   "dense",
+  "search",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -176,6 +177,23 @@ export function plan(o: Options) {
       contentBytes: 64,
       drainMs: 5_000,
       closeRatePerSec: 1_000,
+    },
+    // Issue 15: 1,000,000 stored messages (quick: 100,000, of which 30,000 the searcher's, still
+    // past the 20,000 up to which a history is scanned rather than searched through the index).
+    search: {
+      corpus: {
+        messages: q ? 100_000 : 1_000_000,
+        userMessages: q ? 30_000 : 100_000,
+        userSingles: 40,
+        userGroups: 10,
+        otherConversations: q ? 500 : 2_000,
+        groupSize: 20,
+        days: 365,
+        seed: 15,
+      },
+      rounds: q ? 10 : 30,
+      warmupRounds: 1,
+      limit: 20,
     },
     connections: {
       count: o.connections ?? (q ? 500 : 5_000),

@@ -98,6 +98,8 @@ export interface StartOptions {
   label?: string;
   /** Where the temporary --persist-to directory goes (default: the OS temp dir). */
   stateParent?: string | null;
+  /** Runs on the fresh --persist-to directory before `wrangler dev` starts (e.g. writes its D1). */
+  prepare?: (persistDir: string) => Promise<void>;
   readyTimeoutMs?: number;
 }
 
@@ -109,6 +111,7 @@ export async function startServer(kind: SystemKind, options: StartOptions): Prom
     extraArgs = [],
     readyTimeoutMs = 90_000,
     label = kind,
+    prepare,
   } = options;
   const port = await freePort();
   const inspectorPort = await freePort();
@@ -116,6 +119,14 @@ export async function startServer(kind: SystemKind, options: StartOptions): Prom
   // the runtime directly, lib/gateway.ts); a free port keeps it clear of 8082 and of other runs.
   const tcpPort = await freePort();
   const persistDir = mkdtempSync(join(stateParent ?? tmpdir(), `im-bench-${kind}-`));
+  if (prepare) {
+    try {
+      await prepare(persistDir);
+    } catch (error) {
+      rmSync(persistDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
   const logFile = join(persistDir, "wrangler.log");
   const keptLog = join(root, `bench/results/${label}-wrangler.log`);
   mkdirSync(dirname(keptLog), { recursive: true });
