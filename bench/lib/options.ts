@@ -25,7 +25,8 @@ export const SWEEP_FRACTIONS = [0.1, 0.25, 0.5, 0.75];
 
 export const USAGE = `npm run bench [-- options]
 
-  --quick              short runs (about 6 min 25 s; sparse 1 min 40 s, dense 1 min, latency-sweep 1 min 45 s)
+  --quick              short runs (about 7 min; sparse 1 min 40 s, dense 1 min, latency-sweep 1 min 45 s,
+                       search 40 s: 100,000 messages instead of 1,000,000)
   --only a,b           run only these scenarios: ${SCENARIOS.join(", ")}
                        (latency-sweep runs one-to-one too: its fixed rates are fractions of that one)
   --no-baseline        skip the baseline relay (no ratios; the fixed rate needs --rate)
@@ -97,7 +98,7 @@ export function parseOptions(argv: string[]): Options | null {
   };
 }
 
-/** The load of each scenario; quick mode trims durations and counts (about 6 min 25 s in all). */
+/** The load of each scenario; quick mode trims durations and counts (about 7 min in all). */
 export function plan(o: Options) {
   const q = o.quick;
   return {
