@@ -43,7 +43,7 @@ export const PLANTED = {
   elsewhere: "marmalade",
   /** A Chinese word in 2% of Chinese texts (3 characters: the index serves it). */
   chinese: "会议室",
-  /** Common 2-character Chinese word (too short for the index): in the word list, ~8% of Chinese texts. */
+  /** The list's most common Chinese word, 2 characters (too short for the index): in ~70% of Chinese texts. */
   chineseShort: "我们",
 } as const;
 
