@@ -29,6 +29,8 @@ export default defineConfig({
                 SEND_BURST: "100000",
                 SOCKET_REQUESTS_PER_SECOND: "100000",
                 SOCKET_REQUEST_BURST: "100000",
+                // Tests poll searches until history reaches D1; the search throttle has its own test.
+                SEARCHES_PER_MINUTE: "1000",
                 TEST_MIGRATIONS: await readD1Migrations("./schema/migrations"),
                 // The README's way to take message search out before `wrangler d1 export`.
                 TEST_SEARCH_INDEX_SQL: await readD1Migrations("./schema/search-index"),

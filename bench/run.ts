@@ -12,7 +12,16 @@ import { startCpuProfile } from "./lib/profile.ts";
 import { formatCpu, formatTable } from "./lib/report.ts";
 import { sweepPlot } from "./lib/sweep-plot.ts";
 import { table, type Outcomes } from "./lib/table.ts";
-import { logTail, root, startServer, stopAll, type RunningServer, type SystemKind } from "./lib/server.ts";
+import {
+  logTail,
+  root,
+  startServer,
+  stopAll,
+  type RunningServer,
+  type StartOptions,
+  type SystemKind,
+} from "./lib/server.ts";
+import { writeCorpus, type Corpus } from "./lib/search-corpus.ts";
 import { catchUp } from "./scenarios/catch-up.ts";
 import { connections } from "./scenarios/connections.ts";
 import { d1Lag } from "./scenarios/d1-lag.ts";
@@ -20,6 +29,7 @@ import { fixedRate } from "./scenarios/fixed-rate.ts";
 import { groupFanout } from "./scenarios/group-fanout.ts";
 import { latencySweep } from "./scenarios/latency-sweep.ts";
 import { closePairs, connectPairs, oneToOne } from "./scenarios/one-to-one.ts";
+import { search } from "./scenarios/search.ts";
 import { sparse } from "./scenarios/sparse.ts";
 import type { ScenarioResult } from "./scenarios/result.ts";
 
@@ -184,7 +194,7 @@ async function withServer<T>(
   o: Options,
   systems: Record<string, unknown>,
   body: (server: RunningServer) => Promise<T>,
-  extraArgs: string[] = [],
+  start: Pick<StartOptions, "extraArgs" | "prepare"> = {},
 ): Promise<T> {
   const t = Date.now();
   const server = await startServer(kind, {
@@ -192,7 +202,7 @@ async function withServer<T>(
     readable: o.profile,
     stateParent: o.stateDir,
     label,
-    extraArgs,
+    ...start,
   });
   systems[label] = { origin: server.origin, via: server.via, proxy: server.proxyOrigin, pids: server.pids };
   console.log(
@@ -295,7 +305,32 @@ async function main(): Promise<void> {
             o.profile ? () => profileWindow(server, `server-${pattern}`) : undefined,
           ),
         ),
-      ["--var", "USAGE_METER:true"],
+      { extraArgs: ["--var", "USAGE_METER:true"] },
+    );
+  }
+  // Search over a history written into the server's D1 before it starts (lib/search-corpus.ts).
+  if (only("search")) {
+    let corpus: Corpus | null = null;
+    const prepare = async (persistDir: string) => {
+      console.log(
+        `\n== search: writing ${p.search.corpus.messages.toLocaleString("en-US")} messages into D1`,
+      );
+      corpus = await writeCorpus(persistDir, p.search.corpus);
+      console.log(
+        `  ${JSON.stringify(corpus.counts)} in ${corpus.seconds} s (${corpus.rowsPerSecond} rows/s)`,
+      );
+    };
+    await withServer(
+      "server",
+      "server-search",
+      o,
+      systems,
+      (server) =>
+        measure(outcomes, "search", "server", () => {
+          if (!corpus) throw new Error("no corpus written");
+          return search(imSystem(server), corpus, p.search);
+        }),
+      { prepare },
     );
   }
 

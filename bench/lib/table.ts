@@ -1,5 +1,6 @@
 // The table's rows: which figures each scenario shows, and its target from issue 6.
 import { SWEEP_FRACTIONS, type ScenarioName } from "./options.ts";
+import { QUERY_KINDS } from "../scenarios/search.ts";
 import { rowsFor, type Row, type RowSpec, type ScenarioOutcome } from "./report.ts";
 
 export type Outcomes = Partial<Record<ScenarioName, ScenarioOutcome>>;
@@ -162,5 +163,25 @@ export function table(outcomes: Outcomes): Row[] {
   ];
   add("sparse", quietTraffic("2–10 s"));
   add("dense", quietTraffic("150–350 ms"));
+  add("search", [
+    { key: "messages", figure: "messages stored in D1", unit: "" },
+    { key: "readable", figure: "of them the searcher may read", unit: "" },
+    { key: "corpusSeconds", figure: "time to write them (triggers included)", unit: "s" },
+    { key: "p50", figure: "search p50, all kinds", unit: "ms" },
+    {
+      key: "p95",
+      figure: "search p95, all kinds",
+      unit: "ms",
+      target: "search p95 ≤ 100 ms",
+      check: (s) => s <= 100,
+    },
+    { key: "max", figure: "search max, all kinds", unit: "ms" },
+    ...QUERY_KINDS.flatMap((kind) => [
+      { key: `${kind.key}P50`, figure: `${kind.label}: p50`, unit: "ms" },
+      { key: `${kind.key}P95`, figure: `${kind.label}: p95`, unit: "ms" },
+      { key: `${kind.key}Max`, figure: `${kind.label}: max`, unit: "ms" },
+    ]),
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
   return rows;
 }

@@ -2,11 +2,9 @@
 // SEND_MSG_RSP (the ack) until its row is in D1's history table. D1 is read straight from the local
 // database file under --persist-to with node:sqlite, read-only, every POLL_MS: no server endpoint is
 // added and the server is not asked anything. The poll interval bounds the resolution.
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { ImConnection, singleConversationId } from "../clients/im-connection.ts";
 import type { ImSystem } from "../clients/systems.ts";
+import { openLocalD1 } from "../lib/local-d1.ts";
 import { ErrorTally, nowMs, Samples, sleep } from "../lib/stats.ts";
 import { mapLimited } from "../../src/lib/map-limited.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
@@ -21,25 +19,12 @@ export interface D1LagOptions {
 
 const POLL_MS = 10;
 
-/** The local D1 database file: the one under v3/d1 that has the history table. */
-function openD1(persistDir: string): DatabaseSync {
-  const dir = join(persistDir, "v3/d1/miniflare-D1DatabaseObject");
-  for (const name of readdirSync(dir)) {
-    if (!name.endsWith(".sqlite") || name === "metadata.sqlite") continue;
-    const db = new DatabaseSync(join(dir, name), { readOnly: true });
-    const found = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'").get();
-    if (found) return db;
-    db.close();
-  }
-  throw new Error(`no D1 database with a messages table under ${dir}`);
-}
-
 export async function d1Lag(system: ImSystem, o: D1LagOptions): Promise<ScenarioResult> {
   const origin = system.server.origin;
   const errors = new ErrorTally();
   const userIds = await system.reuseUsers(o.pairs * 2, "d");
   const clients = await mapLimited(userIds, 20, (id) => ImConnection.open(origin, system.account(id)));
-  const db = openD1(system.server.persistDir);
+  const db = openLocalD1(system.server.persistDir, { readOnly: true });
   const ackedAt = new Map<string, number>();
   const seenAt = new Map<string, number>();
   const lag = new Samples();

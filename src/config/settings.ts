@@ -68,6 +68,8 @@ export interface Settings {
   friendRequestsPerHour: number;
   /** After a rejection, a request to the same user is refused for this long. */
   friendRequestCooldownSeconds: number;
+  /** Message searches one user may make a minute (each holds D1, which runs one query at a time). */
+  searchesPerMinute: number;
   /** Whose ONLINE_STATUS_REQ sees a user's platforms and last_seen; others see "offline". */
   presenceVisibleTo: PresenceVisibleTo;
   /** Largest group, owner included. */
@@ -188,6 +190,7 @@ const environment = z
     DEVICE_POLICY: oneOf(DevicePolicy, DevicePolicy.perPlatform),
     FRIEND_REQUESTS_PER_HOUR: positiveInt(60),
     FRIEND_REQUEST_COOLDOWN_SECONDS: positiveInt(86_400),
+    SEARCHES_PER_MINUTE: positiveInt(60),
     PRESENCE_VISIBLE_TO: oneOf(PresenceVisibleTo, PresenceVisibleTo.friends),
     HISTORY_WRITERS: positiveInt(4),
     USAGE_METER: flag,
@@ -244,6 +247,7 @@ const environment = z
     devicePolicy: vars.DEVICE_POLICY,
     friendRequestsPerHour: vars.FRIEND_REQUESTS_PER_HOUR,
     friendRequestCooldownSeconds: vars.FRIEND_REQUEST_COOLDOWN_SECONDS,
+    searchesPerMinute: vars.SEARCHES_PER_MINUTE,
     presenceVisibleTo: vars.PRESENCE_VISIBLE_TO,
     historyWriters: vars.HISTORY_WRITERS,
     usageMeter: vars.USAGE_METER,

@@ -7,9 +7,9 @@
 // Three ways to find them. A caller whose readable history is small (most users, most single
 // conversations) has it scanned by primary key, every word checked with instr(): exact, complete
 // pages, and no cost from anyone else's messages. A larger one walks the trigram index; or, when
-// every word is shorter than the 3 characters the index needs, every document newest first. Both
-// walks examine a bounded window per page (D1 runs one query at a time), so their pages may be
-// short with a cursor to go on from.
+// every word is shorter than the 3 characters the index needs, every document newest first (only
+// the conversation's, when one is asked for). Both walks examine a bounded window per page (D1
+// runs one query at a time), so their pages may be short with a cursor to go on from.
 //
 // Results come newest first by document id, which is server_time * 1024 plus the message's place
 // in its millisecond: the index is walked in that order and SQLite stops at the page's end instead
@@ -37,7 +37,9 @@ export const SCAN_MAX_ROWS = 20_000;
 
 /**
  * Documents walked for one page when every word is shorter than 3 characters and the caller's
- * history is too large to scan: a bounded stretch of the newest, as the index path examines.
+ * history (or the conversation asked for) is too large to scan: a bounded stretch of the newest,
+ * as the index path examines. A whole large conversation scanned instead took 70 ms at 30,000
+ * messages (docs/PERFORMANCE.md, "Search").
  */
 export const ROWS_WALKED_PER_PAGE = 5000;
 
@@ -128,7 +130,8 @@ export const DEFAULT_LIMITS: SearchLimits = {
 /**
  * A page of the messages `request.userId` may read that hold every word, newest first: a small
  * readable history (or conversation) is scanned; a larger one walks the index, or, when every
- * word is too short for it, every document newest first, a bounded stretch per page.
+ * word is too short for it, every document (of the conversation asked for) newest first, a
+ * bounded stretch per page.
  */
 export async function searchMessages(
   db: Database,
@@ -140,16 +143,31 @@ export async function searchMessages(
   if (scanMaxRows > 0 && (await readableRows(db, request)) <= scanMaxRows) return byScan(db, request, all);
   const { below, atLeast } = idRange(request);
   if (match !== null) {
-    const matched = sql`SELECT rowid AS id FROM message_search
+    const window = sql`SELECT rowid AS id FROM message_search
       WHERE message_search MATCH ${match} AND rowid < ${below} AND rowid >= ${atLeast}
       ORDER BY rowid DESC LIMIT ${matchesPerPage}`;
-    return byWindow(db, request, matched, matchesPerPage, short);
+    // One index word: its matches again, newest first, straight from the index. Several: their
+    // intersection is the costly part, and its matches few, so the window is sorted instead.
+    const indexWords = request.query.words.length - short.length;
+    const inOrder =
+      indexWords === 1
+        ? {
+            from: sql`message_search s CROSS JOIN message_search_docs d ON d.doc_id = s.rowid`,
+            where: sql`s.message_search MATCH ${match}`,
+            id: sql`s.rowid`,
+          }
+        : null;
+    return byWindow(db, request, { window, size: matchesPerPage, inOrder }, short);
   }
-  // One large conversation: its own rows, by primary key (docs are not indexed by conversation).
-  if (request.filters.conversationId !== undefined) return byScan(db, request, all);
-  const walked = sql`SELECT doc_id AS id FROM message_search_docs
-    WHERE doc_id < ${below} AND doc_id >= ${atLeast} ORDER BY doc_id DESC LIMIT ${rowsWalkedPerPage}`;
-  return byWindow(db, request, walked, rowsWalkedPerPage, all);
+  // Every word too short for the index: the newest documents (of the one conversation asked for,
+  // by its index of 0007), a bounded window per page, every word checked in each.
+  const { conversationId } = request.filters;
+  const inConversation = conversationId !== undefined ? sql`d.conversation_id = ${conversationId}` : sql`1`;
+  const window = sql`SELECT doc_id AS id FROM message_search_docs d
+    WHERE ${inConversation} AND doc_id < ${below} AND doc_id >= ${atLeast}
+    ORDER BY doc_id DESC LIMIT ${rowsWalkedPerPage}`;
+  const inOrder = { from: sql`message_search_docs d`, where: inConversation, id: sql`d.doc_id` };
+  return byWindow(db, request, { window, size: rowsWalkedPerPage, inOrder }, all);
 }
 
 /** How many rows the caller may read (in the conversation asked for): one seek per conversation. */
@@ -173,16 +191,30 @@ function idRange(request: SearchRequest): { below: number; atLeast: number } {
 }
 
 /**
- * A bounded window of candidate document ids below the cursor, newest first (index matches, or
- * every document), materialized once; then each one's row and the caller's range by primary key,
- * in that order (CROSS JOIN fixes it), and `words` checked with instr(). One statement; its first
- * columns say how many candidates were examined, so a short page knows whether more lie beyond.
+ * Candidate documents below the cursor, newest first, a bounded window of them per page.
+ * `window`: the first `size` ids (`id`), the index or the id order alone, no row read.
+ * `inOrder`: the same documents again as `d` from `from` where `where`, in the order of their id
+ * `id` (the index's own order: no sort), so that a page reads rows only until it is full; null
+ * when producing them twice costs more than sorting the window once.
+ */
+interface Walk {
+  window: SQL;
+  size: number;
+  inOrder: { from: SQL; where: SQL; id: SQL } | null;
+}
+
+/**
+ * A page from a window of candidates: each one's document, row and the caller's range by primary
+ * key, in that order (CROSS JOIN fixes it), and `words` checked with instr(). Newest first through
+ * `walk.inOrder` when it is given: a common word's page stops after the candidates it needs, not
+ * the whole window (docs/PERFORMANCE.md, "Search"); otherwise the window is materialized and the
+ * page sorted. One statement; its first columns say how many candidates the window held, so a
+ * short page knows whether more lie beyond.
  */
 async function byWindow(
   db: Database,
   request: SearchRequest,
-  candidates: SQL,
-  window: number,
+  walk: Walk,
   words: readonly string[],
 ): Promise<SearchPage> {
   type Row = Omit<FoundMessage, "doc_id"> & {
@@ -190,25 +222,38 @@ async function byWindow(
     examined: number;
     oldest: number | null;
   };
-  const rows = await db.all<Row>(sql`
-    WITH candidates AS MATERIALIZED (${candidates}),
-    examined AS (SELECT count(*) AS examined, min(id) AS oldest FROM candidates),
-    hits AS (
-      SELECT ${FOUND_COLUMNS}
-      FROM candidates
-        CROSS JOIN message_search_docs d ON d.doc_id = candidates.id
-        CROSS JOIN messages m ON m.conversation_id = d.conversation_id AND m.seq = d.seq
-        CROSS JOIN history_readers r ON r.user_id = ${request.userId} AND r.conversation_id = m.conversation_id
-      WHERE ${conditions(request, words)}
-      ORDER BY d.doc_id DESC LIMIT ${request.limit + 1}
-    )
-    SELECT examined.examined, examined.oldest, hits.* FROM examined LEFT JOIN hits ORDER BY hits.doc_id DESC`);
+  const joinRows = sql`
+    CROSS JOIN messages m ON m.conversation_id = d.conversation_id AND m.seq = d.seq
+    CROSS JOIN history_readers r ON r.user_id = ${request.userId} AND r.conversation_id = m.conversation_id`;
+  const { inOrder } = walk;
+  const rows = inOrder
+    ? await db.all<Row>(sql`
+        WITH examined AS (SELECT count(*) AS examined, min(id) AS oldest FROM (${walk.window})),
+        hits AS (
+          SELECT ${FOUND_COLUMNS}
+          FROM ${inOrder.from} ${joinRows}
+          WHERE ${inOrder.where} AND ${inOrder.id} < ${idRange(request).below}
+            AND ${inOrder.id} >= (SELECT oldest FROM examined)
+            AND ${conditions(request, words)}
+          ORDER BY ${inOrder.id} DESC LIMIT ${request.limit + 1}
+        )
+        SELECT examined.examined, examined.oldest, hits.* FROM examined LEFT JOIN hits ORDER BY hits.doc_id DESC`)
+    : await db.all<Row>(sql`
+        WITH candidates AS MATERIALIZED (${walk.window}),
+        examined AS (SELECT count(*) AS examined, min(id) AS oldest FROM candidates),
+        hits AS (
+          SELECT ${FOUND_COLUMNS}
+          FROM candidates CROSS JOIN message_search_docs d ON d.doc_id = candidates.id ${joinRows}
+          WHERE ${conditions(request, words)}
+          ORDER BY d.doc_id DESC LIMIT ${request.limit + 1}
+        )
+        SELECT examined.examined, examined.oldest, hits.* FROM examined LEFT JOIN hits ORDER BY hits.doc_id DESC`);
   const found = rows.filter((row): row is Row & FoundMessage => row.doc_id !== null);
   const stats = rows[0];
   const page = pageOf(found, request.limit);
   if (page.nextCursor !== null || !stats) return page;
   // The page is short: more may lie past the window, unless it held every candidate.
-  const more = stats.examined >= window && stats.oldest !== null;
+  const more = stats.examined >= walk.size && stats.oldest !== null;
   return { messages: page.messages, nextCursor: more ? stats.oldest : null };
 }
 

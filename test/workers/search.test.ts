@@ -1,7 +1,9 @@
 // Message search (GET /api/messages/search): words inside English, Chinese and Japanese sentences,
 // only what the caller may read (their conversations, from their join to their leave, never
-// revoked), stable paging, filters, and refusals of bad queries that never reach SQL.
+// revoked), stable paging, filters, refusals of bad queries that never reach SQL, and the per-user
+// throttle.
 import { env, runInDurableObject } from "cloudflare:test";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { database } from "../../src/db/client";
 import {
@@ -14,10 +16,12 @@ import { Err } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import type { MessageSearchHitJson, MessageSearchPageJson } from "../../src/protocol/http-shapes";
 import { createGroup, sendToGroup } from "./helpers/groups";
-import { api, newUser, refusal, type TestUser } from "./helpers/http";
+import { api, newUser, ORIGIN, refusal, type TestUser } from "./helpers/http";
 import { adminOk } from "./helpers/admin";
 import { revoke } from "./helpers/protocol";
 import { parseQuery } from "../../src/search/query";
+import { SEARCH_WINDOW_MS } from "../../src/search/throttle";
+import { readSettings } from "../../src/config/settings";
 import { TestSocket } from "./helpers/socket";
 
 function searchPath(params: Record<string, string | number>): string {
@@ -370,6 +374,54 @@ describe("paging and filters", () => {
     expect(response.body.data!.nextCursor).toBeNull();
     socket.close();
   });
+
+  it("walks one large conversation's own documents for short words, a bounded window a page", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const conversationID = singleConversationId(a.userId, b.userId);
+    // 1,200 messages of a and b, written as the history writer would; "熊猫" in the oldest 3 only.
+    // Newer ones elsewhere hold it too: a walk over every document would find only those first.
+    const insert = (
+      conversation: string,
+      type: number,
+      count: number,
+      time: number,
+      word: (i: number) => string,
+    ) =>
+      env.DB.prepare(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+         INSERT INTO messages (conversation_id, seq, server_msg_id, client_msg_id, sender_id,
+           conversation_type, message_type, content, send_time, server_time)
+         SELECT ?1, i, ?1 || '-' || i, 'c' || i, ?3, ?4, 1,
+           CAST((CASE WHEN i <= 3 THEN ?5 ELSE ?6 END) || ' 今天 ' || i AS BLOB), ?7 + i, ?7 + i
+         FROM n`,
+      )
+        .bind(conversation, count, a.userId, type, word(0), word(1), time)
+        .run();
+    const now = Date.now();
+    await insert(conversationID, 1, 1200, now, (i) => (i === 0 ? "熊猫" : "没有"));
+    await insert(`group_${unique("other")}`, 2, 600, now + 10_000, () => "熊猫");
+
+    const walk = { scanMaxRows: 0, rowsWalkedPerPage: 500 };
+    const pages: SearchPage[] = [await searchDirect(b, { q: "熊猫", conversationID }, walk)];
+    while (pages.at(-1)!.nextCursor !== null && pages.length < 10)
+      pages.push(
+        await searchDirect(b, { q: "熊猫", conversationID, cursor: pages.at(-1)!.nextCursor! }, walk),
+      );
+    // 1,200 documents, 500 a page: two empty pages with a cursor, then the three, then nothing.
+    expect(pages.map((p) => p.messages.map((m) => m.seq))).toEqual([[], [], [3, 2, 1]]);
+    expect(pages.at(-1)!.nextCursor).toBeNull();
+    // A full page goes on exactly after its last row.
+    const first = await searchDirect(b, { q: "今天", conversationID, limit: 5 }, walk);
+    expect(first.messages.map((m) => m.seq)).toEqual([1200, 1199, 1198, 1197, 1196]);
+    const next = await searchDirect(
+      b,
+      { q: "今天", conversationID, limit: 5, cursor: first.nextCursor! },
+      walk,
+    );
+    expect(next.messages.map((m) => m.seq)).toEqual([1195, 1194, 1193, 1192, 1191]);
+    // The route scans this conversation (under SCAN_MAX_ROWS), whole: the same three on one page.
+    expect((await search(b, { q: "熊猫", conversationID })).messages.map((m) => m.seq)).toEqual([3, 2, 1]);
+  });
 });
 
 describe("bad queries", () => {
@@ -438,6 +490,40 @@ describe("bad queries", () => {
     const response = await api(searchPath({ q: "hello" }));
     expect(response.status).toBe(401);
     expect(response.body.code).toBe(401);
+  });
+});
+
+describe("the search throttle", () => {
+  it("refuses a user's searches past SEARCHES_PER_MINUTE with 429 and Retry-After, and no one else's", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const perMinute = readSettings(env).searchesPerMinute;
+    // The minute's budget spent but one (as by perMinute - 1 searches), then two more searches.
+    const guard = env.GUARD_OBJECT.getByName(`search-user:${a.userId}`);
+    expect((await guard.take(perMinute, SEARCH_WINDOW_MS, perMinute - 1)).allowed).toBe(true);
+    expect((await api(searchPath({ q: "hello" }), { token: a.token })).body.code).toBe(0);
+    const response = await exports.default.fetch(`${ORIGIN}${searchPath({ q: "hello" })}`, {
+      headers: { Authorization: `Bearer ${a.token}` },
+    });
+    expect(response.status).toBe(200);
+    const body = await response.json<{ code: number; message: string; data: unknown }>();
+    expect(body).toMatchObject({ code: 429, data: null });
+    expect(body.message).toMatch(/too many searches: at most \d+ a minute: try again in \d+ s/);
+    const retryAfter = Number(response.headers.get("Retry-After"));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(SEARCH_WINDOW_MS / 1000);
+    // A refused or throttled search counts nothing; another user searches as before.
+    expect(await guard.remaining(perMinute, SEARCH_WINDOW_MS)).toBe(0);
+    expect((await api(searchPath({ q: "hello" }), { token: b.token })).body.code).toBe(0);
+  });
+
+  it("counts no refused query: a 400 leaves the budget as it was", async () => {
+    const a = await newUser("a");
+    const perMinute = readSettings(env).searchesPerMinute;
+    const guard = env.GUARD_OBJECT.getByName(`search-user:${a.userId}`);
+    expect(refusal(await api(searchPath({ q: "" }), { token: a.token }))).toBe(400);
+    expect(await guard.remaining(perMinute, SEARCH_WINDOW_MS)).toBe(perMinute);
+    expect((await api(searchPath({ q: "hello" }), { token: a.token })).body.code).toBe(0);
+    expect(await guard.remaining(perMinute, SEARCH_WINDOW_MS)).toBe(perMinute - 1);
   });
 });
 
@@ -594,8 +680,14 @@ describe("backing up the database", () => {
       })
       .toBe(2);
 
-    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0005_message_search"))!;
-    await env.DB.batch(migration.queries.map((q) => env.DB.prepare(q)));
+    for (const name of ["0005_message_search", "0007_message_search_by_conversation"]) {
+      const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith(name))!;
+      await env.DB.batch(migration.queries.map((q) => env.DB.prepare(q)));
+    }
+    const index = await env.DB.prepare(
+      "SELECT name FROM sqlite_master WHERE name = 'message_search_docs_conversation'",
+    ).first();
+    expect(index).not.toBeNull();
     const found = await search(b, { q: tag });
     expect(found.messages.map((m) => m.seq)).toEqual([2, 1]);
     await env.DB.prepare("INSERT INTO message_search (message_search) VALUES ('integrity-check')").run();

@@ -1,5 +1,5 @@
 // /api/messages (extension): full-text search over the messages the caller may read, newest first,
-// paged by an opaque cursor. The query's words are parsed in src/search/query.ts, the rows found in
+// paged by an opaque cursor, at most SEARCHES_PER_MINUTE a user (src/search/throttle.ts). The query's words are parsed in src/search/query.ts, the rows found in
 // src/db/message-search.ts, the excerpts cut in src/search/snippet.ts.
 import { Hono } from "hono";
 import { z } from "zod";
@@ -12,6 +12,7 @@ import { parseConversationId } from "../../protocol/conversation-id";
 import type { MessageSearchHitJson, MessageSearchPageJson } from "../../protocol/http-shapes";
 import { parseQuery, type ParsedQuery } from "../../search/query";
 import { snippet } from "../../search/snippet";
+import { takeSearch } from "../../search/throttle";
 import { requireAuth } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
 
@@ -62,6 +63,8 @@ export const messageRoutes = new Hono<AppEnv>().use(requireAuth).get("/search", 
   const params = validated(SearchParams, c.req.query());
   const query = parseQuery(params.q);
   if ("problem" in query) throw badRequest(query.problem);
+  // Only a search that reaches D1 counts against the caller's budget.
+  await takeSearch(c.env, c.var.userId, c.var.settings.searchesPerMinute);
   const page = await searchMessages(database(c.env), {
     userId: c.var.userId,
     query,

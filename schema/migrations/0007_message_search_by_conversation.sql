@@ -1,0 +1,11 @@
+-- Message search within one large conversation (issue 15, the search benchmark), written by hand
+-- like 0005: drizzle knows nothing of message_search_docs, so this file has no drizzle journal
+-- entry or snapshot. (0006 is the push migration's number.)
+--
+-- A search in one conversation whose words are all too short for the trigram index (1–2 Chinese
+-- characters) walks that conversation's documents newest first, a bounded window per page
+-- (src/db/message-search.ts). With only (conversation_id, seq), SQLite read and sorted every
+-- document of the conversation for each page; this index gives them in document-id order, so a
+-- page reads its window and nothing more, whatever the conversation's size, and a date range is
+-- a range of it. Re-run after 0005 when search is rebuilt (README, "Back up the database").
+CREATE INDEX IF NOT EXISTS `message_search_docs_conversation` ON `message_search_docs` (`conversation_id`, `doc_id`);
