@@ -21,6 +21,15 @@ export const Metric = {
   historyWritten: "history_written",
   historyLag: "history_lag_ms",
   historyFailures: "history_failures",
+  /** Push (src/push/): jobs queued (dimension "new" or "redelivered"), notifications not made and why. */
+  pushEnqueued: "push_enqueued",
+  pushSkipped: "push_skipped",
+  /** Per device and provider: sent (value: the call's milliseconds), retried, dead tokens, failures. */
+  pushSent: "push_sent",
+  pushRetried: "push_retried",
+  pushDeadTokens: "push_dead_tokens",
+  pushFailed: "push_failed",
+  pushDeadLettered: "push_dead_lettered",
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 

@@ -1,9 +1,16 @@
-// Worker entry point: the HTTP API and WebSocket entry, plus the Durable Object classes it binds.
+// Worker entry point: the HTTP API and WebSocket entry, the queue consumers, plus the Durable Object
+// classes it binds.
 import { createApp } from "./app";
+import { handleQueue } from "./queue";
 
 export { UserObject } from "../objects/user/user-object";
 export { ConversationObject } from "../objects/conversation/conversation-object";
 export { GuardObject } from "../objects/guard/guard-object";
 export { HistoryWriter } from "../objects/history/history-writer";
 
-export default createApp();
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  queue: handleQueue,
+} satisfies ExportedHandler<Env>;
