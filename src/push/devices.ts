@@ -97,7 +97,7 @@ export async function registerDevice(
     db
       .prepare(
         `DELETE FROM push_devices WHERE user_id = ? AND id NOT IN (
-           SELECT id FROM push_devices WHERE user_id = ? ORDER BY updated_at DESC, id DESC LIMIT ?)`,
+           SELECT id FROM push_devices WHERE user_id = ? ORDER BY updated_at DESC, rowid DESC LIMIT ?)`,
       )
       .bind(userId, userId, MAX_DEVICES_PER_USER),
     db.prepare("SELECT COUNT(*) AS n FROM push_devices WHERE user_id = ?").bind(userId),
