@@ -136,6 +136,77 @@ describe("offline push through the queue", () => {
     expect(standIns.requests(token)).toHaveLength(1);
   });
 
+  it("no push inside the user's do-not-disturb window, in their time zone", async () => {
+    const judy = await newAccount(server.origin, "judy");
+    const token = apnsToken();
+    await register(server.origin, judy, { provider: "apns", token, appID: BUNDLE_ID });
+    // A window around the present moment in Tokyo (UTC+9, no daylight saving time).
+    const tokyo = (offsetMinutes: number) => {
+      const at = new Date(Date.now() + offsetMinutes * 60_000 + 9 * 3_600_000);
+      return `${String(at.getUTCHours()).padStart(2, "0")}:${String(at.getUTCMinutes()).padStart(2, "0")}`;
+    };
+    const quietHours = { start: tokyo(-60), end: tokyo(60), timeZone: "Asia/Tokyo" };
+    const set = await postJson(server.origin, "/api/push/settings", { quietHours }, judy.token);
+    expect(set.body.code).toBe(0);
+    await send(judy, "shh");
+    await sleep(DEBOUNCE_MS + 3_000);
+    expect(standIns.requests(token)).toHaveLength(0);
+    // Out of the window again, the next message is pushed, with the full badge.
+    expect(
+      (await postJson(server.origin, "/api/push/settings", { quietHours: null }, judy.token)).body.code,
+    ).toBe(0);
+    await send(judy, "morning");
+    expect(await eventually(() => standIns.delivered(token).length === 1)).toBe(true);
+    const aps = (standIns.delivered(token)[0]?.body as { aps: { badge: number; alert: { title: string } } })
+      .aps;
+    expect(aps.badge).toBe(2);
+    expect(aps.alert.title).toMatch(/\(2\)$/);
+  });
+
+  it("hidden previews show neither sender nor text, for the user or one conversation", async () => {
+    const kate = await newAccount(server.origin, "kate");
+    const token = fcmToken();
+    await register(server.origin, kate, { provider: "fcm", token, appID: FCM_PROJECT });
+    type Message = { message: { notification: { title: string; body?: string } } };
+    const notification = (i: number) =>
+      ((standIns.delivered(token)[i] as Received).body as Message).message.notification;
+    await send(kate, "secret plan");
+    expect(await eventually(() => standIns.delivered(token).length === 1)).toBe(true);
+    expect(notification(0).body).toBe("secret plan");
+    const conversation = single(alice.userId, kate.userId);
+    const hidden = await postJson(
+      server.origin,
+      `/api/push/conversations/${conversation}/preview`,
+      { hidden: true },
+      kate.token,
+    );
+    expect(hidden.body.code).toBe(0);
+    await send(kate, "more secrets");
+    expect(await eventually(() => standIns.delivered(token).length === 2)).toBe(true);
+    expect(notification(1)).toEqual({ title: "2 new messages" });
+    // Shown again for the conversation, hidden for the user.
+    await postJson(
+      server.origin,
+      `/api/push/conversations/${conversation}/preview`,
+      { hidden: false },
+      kate.token,
+    );
+    expect(
+      (await postJson(server.origin, "/api/push/settings", { previews: false }, kate.token)).body.code,
+    ).toBe(0);
+    await send(kate, "the last secret");
+    expect(await eventually(() => standIns.delivered(token).length === 3)).toBe(true);
+    expect(notification(2)).toEqual({ title: "3 new messages" });
+    expect(
+      JSON.stringify(
+        standIns
+          .requests(token)
+          .slice(1)
+          .map((r) => r.body),
+      ),
+    ).not.toContain("secret");
+  });
+
   it("50 messages in a burst make one collapsed notification with the count, not 50", async () => {
     const erin = await newAccount(server.origin, "erin");
     const token = fcmToken();
