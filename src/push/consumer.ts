@@ -6,6 +6,7 @@
 // ran out of retries reaches the dead-letter queue: logged, counted, and confirmed too (given up).
 import { readSettings } from "../config/settings";
 import type { PushSettings } from "../config/push-settings";
+import { mapLimited } from "../lib/map-limited";
 import { logEvent } from "../observability/log";
 import { countMetric, Metric, useMetrics } from "../observability/metrics";
 import { sendApns } from "./apns";
@@ -47,16 +48,23 @@ async function sendOne(
 }
 
 /** Sends the job to every device it has not reached; whether any is worth another try, and how many devices are left. */
-async function deliver(
-  env: Env,
-  push: PushSettings,
-  job: PushJob,
-): Promise<{ retry: boolean; devices: number }> {
+/** Whether a device is worth another try; how many devices the user had left when looked at, and when. */
+interface Delivered {
+  retry: boolean;
+  devices: number | null;
+  checkedAt: number;
+}
+
+/** Jobs of one batch sent at once: each waits mostly on its providers. */
+const JOBS_AT_ONCE = 5;
+
+async function deliver(env: Env, push: PushSettings, job: PushJob): Promise<Delivered> {
+  const checkedAt = Date.now();
   const devices = await activeDevices(env.DB, job.userId);
-  if (devices.length === 0) return { retry: false, devices: 0 };
+  if (devices.length === 0) return { retry: false, devices: 0, checkedAt };
   const reached = await deliveredDevices(env.DB, job.id);
   const waiting = devices.filter((d) => !reached.has(d.id));
-  if (waiting.length === 0) return { retry: false, devices: devices.length };
+  if (waiting.length === 0) return { retry: false, devices: devices.length, checkedAt };
   const n = await notificationOf(env.DB, job);
   let retry = false;
   let left = devices.length;
@@ -109,13 +117,13 @@ async function deliver(
         break;
     }
   }
-  return { retry, devices: left };
+  return { retry, devices: left, checkedAt };
 }
 
 /** Tells the user's object it may forget the job (and whether any device is left to push to). */
-async function settle(env: Env, job: PushJob, devices: number | null): Promise<void> {
+async function settle(env: Env, job: PushJob, devices: number | null, checkedAt: number): Promise<void> {
   try {
-    await env.USER_OBJECT.getByName(job.userId).pushSettled(job.id, devices);
+    await env.USER_OBJECT.getByName(job.userId).pushSettled(job.id, devices, checkedAt);
   } catch (error) {
     // The object puts the job on the queue again later; the delivery records make that send nothing.
     logEvent("warn", "push_settle_failed", { userId: job.userId, conversationId: job.conversationId }, error);
@@ -129,14 +137,14 @@ export async function consumePushBatch(batch: MessageBatch, env: Env): Promise<v
   const push = readSettings(env).push;
   // Now and then, not on every batch: the records of a day-old job are no longer needed.
   if (batches++ % 50 === 0) await pruneDeliveries(env.DB, Date.now());
-  for (const message of batch.messages) {
+  await mapLimited(batch.messages, JOBS_AT_ONCE, async (message) => {
     const job = parsePushJob(message.body);
     if (!job) {
       logEvent("error", "push_job_invalid", { attempt: message.attempts });
       message.ack();
-      continue;
+      return;
     }
-    let result: { retry: boolean; devices: number | null };
+    let result: Delivered;
     try {
       result = await deliver(env, push, job);
     } catch (error) {
@@ -147,7 +155,7 @@ export async function consumePushBatch(batch: MessageBatch, env: Env): Promise<v
         { userId: job.userId, conversationId: job.conversationId, attempt: message.attempts },
         error,
       );
-      result = { retry: true, devices: null };
+      result = { retry: true, devices: null, checkedAt: Date.now() };
     }
     if (result.retry) {
       const delaySeconds = retryDelaySeconds(push.retryBaseSeconds, message.attempts);
@@ -158,11 +166,11 @@ export async function consumePushBatch(batch: MessageBatch, env: Env): Promise<v
         attempt: message.attempts,
         delayMs: delaySeconds * 1000,
       });
-      continue;
+      return;
     }
     message.ack();
-    await settle(env, job, result.devices);
-  }
+    await settle(env, job, result.devices, result.checkedAt);
+  });
 }
 
 /** Jobs that ran out of retries: logged (never their content), counted, and given up. */
@@ -177,7 +185,7 @@ export async function consumePushDeadLetters(batch: MessageBatch, env: Env): Pro
         seq: job.seq,
         attempt: message.attempts,
       });
-      await settle(env, job, null);
+      await settle(env, job, null, Date.now());
     } else logEvent("error", "push_dead_lettered", { reason: "not a push job" });
     countMetric(Metric.pushDeadLettered, 1);
     message.ack();

@@ -13,7 +13,8 @@ const SCHEMA = [
      quiet_start INTEGER NOT NULL DEFAULT -1,
      quiet_end INTEGER NOT NULL DEFAULT -1,
      quiet_zone TEXT NOT NULL DEFAULT '',
-     has_devices INTEGER NOT NULL DEFAULT 0
+     has_devices INTEGER NOT NULL DEFAULT 0,
+     devices_changed_at INTEGER NOT NULL DEFAULT 0
    )`,
   `INSERT INTO push_prefs (id) VALUES (1)`,
   `CREATE TABLE push_hidden_previews (conversation_id TEXT PRIMARY KEY)`,
@@ -25,6 +26,7 @@ interface PrefsRow extends Record<string, SqlStorageValue> {
   quiet_end: number;
   quiet_zone: string;
   has_devices: number;
+  devices_changed_at: number;
 }
 
 /** What GET /api/push/settings shows and POST sets. */
@@ -44,7 +46,7 @@ export class PushPreferences {
   private read(): PrefsRow {
     return this.sql
       .exec<PrefsRow>(
-        "SELECT previews, quiet_start, quiet_end, quiet_zone, has_devices FROM push_prefs WHERE id = 1",
+        "SELECT previews, quiet_start, quiet_end, quiet_zone, has_devices, devices_changed_at FROM push_prefs WHERE id = 1",
       )
       .one();
   }
@@ -62,9 +64,23 @@ export class PushPreferences {
     return this.row.has_devices === 1;
   }
 
-  setHasDevices(has: boolean): void {
-    if (this.hasDevices() === has) return;
-    this.sql.exec("UPDATE push_prefs SET has_devices = ? WHERE id = 1", has ? 1 : 0);
+  /** A registration or unregistration (the HTTP routes) says how many devices the user has. */
+  devicesChanged(devices: number, at: number): void {
+    this.sql.exec(
+      "UPDATE push_prefs SET has_devices = ?, devices_changed_at = ? WHERE id = 1",
+      devices > 0 ? 1 : 0,
+      at,
+    );
+    this.row = this.read();
+  }
+
+  /**
+   * The consumer found no device left when it looked at `checkedAt` (dead tokens, ended sessions):
+   * believed unless a registration came after that look.
+   */
+  noDevicesSeen(checkedAt: number): void {
+    if (!this.hasDevices() || checkedAt <= this.row.devices_changed_at) return;
+    this.sql.exec("UPDATE push_prefs SET has_devices = 0 WHERE id = 1");
     this.row = this.read();
   }
 

@@ -382,13 +382,17 @@ export class UserObject extends DurableObject<Env> {
 
   /** The user's device count changed (registered, unregistered, a dead token removed). */
   async pushDevicesChanged(devices: number): Promise<void> {
-    this.pushPrefs.setHasDevices(devices > 0);
+    this.pushPrefs.devicesChanged(devices, Date.now());
   }
 
-  /** The consumer is done with a job; `devices` is how many it found left (null: unknown). */
-  async pushSettled(jobId: string, devices: number | null): Promise<void> {
+  /**
+   * The consumer is done with a job; `devices` is how many it found left when it looked at
+   * `checkedAt` (null: unknown). The redelivery the alarm was kept for is no longer needed.
+   */
+  async pushSettled(jobId: string, devices: number | null, checkedAt: number): Promise<void> {
     this.pushScheduler.settle(jobId);
-    if (devices === 0) this.pushPrefs.setHasDevices(false);
+    if (devices === 0) this.pushPrefs.noDevicesSeen(checkedAt);
+    await this.rearmAlarm();
   }
 }
 
