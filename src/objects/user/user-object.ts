@@ -51,6 +51,8 @@ export class UserObject extends DurableObject<Env> {
   private readonly deliveryOrder: DeliveryOrder;
   private readonly pushPrefs: PushPreferences;
   private readonly pushScheduler: PushScheduler;
+  /** The alarm being set for a pending notification; a delivery call answers only once it is. */
+  private pushArming: Promise<void> = Promise.resolve();
   private cachedServices: UserServices | null = null;
   /** ctx.storage, counted when USAGE_METER is on (src/lib/usage-meter.ts). */
   private readonly storage: DurableObjectStorage;
@@ -87,7 +89,12 @@ export class UserObject extends DurableObject<Env> {
             delivery.conversationType,
             fresh,
           );
-          if (due > 0) ctx.waitUntil(this.armAlarm(due));
+          if (due > 0)
+            this.pushArming = this.pushArming
+              .then(() => this.armAlarm(due))
+              .catch((error: unknown) =>
+                logEvent("error", "push_alarm_failed", { userId: this.userId() }, error),
+              );
         },
       }),
     );
@@ -296,6 +303,8 @@ export class UserObject extends DurableObject<Env> {
       conversationKind(delivery.conversationType),
     );
     await this.deliveryOrder.deliver(delivery);
+    // The pending notification is stored; its alarm is too before the conversation hears "done".
+    await this.pushArming;
   }
 
   /** RPC: someone read this user's messages (READ_RECEIPT_PUSH to every device). */
