@@ -2,11 +2,14 @@
 // per session, at most MAX_DEVICES_PER_USER per user, only for a provider the server has), lists it
 // without the token, loses it on logout; bad tokens, app ids, settings and time zones get a clear
 // 400; do-not-disturb windows follow the user's time zone; half-configured providers stop the server.
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { checkSettings } from "../../src/config/settings";
 import { MAX_DEVICES_PER_USER } from "../../src/push/limits";
 import { inQuietHours, minuteOfDay } from "../../src/push/quiet-hours";
 import { retryDelaySeconds } from "../../src/push/consumer";
+import { PUSH_JOB_VERSION, pushJobId, type PushJob } from "../../src/push/job";
+import { handleQueue } from "../../src/worker/queue";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";
 
 interface DeviceJson {
@@ -204,5 +207,61 @@ describe("push rules", () => {
       "PUSH_WEBHOOK_SECRET",
     ]);
     expect(problems({ PUSH_DEBOUNCE_MS: "-1" }).map((p) => p.variable)).toEqual(["PUSH_DEBOUNCE_MS"]);
+  });
+});
+
+describe("the queue handler", () => {
+  const jobFor = (userId: string): PushJob => ({
+    v: PUSH_JOB_VERSION,
+    id: pushJobId(userId, `single_${userId}_peer`, 7),
+    userId,
+    conversationId: `single_${userId}_peer`,
+    conversationType: 1,
+    senderId: "peer",
+    seq: 7,
+    messageType: 1,
+    count: 1,
+    badge: 1,
+    preview: "hello",
+    showPreview: true,
+    createdAt: Date.now(),
+  });
+
+  async function run(queue: string, bodies: unknown[], attempts = 1) {
+    const batch = createMessageBatch(
+      queue,
+      bodies.map((body, i) => ({ id: `m${i}`, timestamp: Date.now(), attempts, body })),
+    );
+    const ctx = createExecutionContext();
+    await handleQueue(batch, env);
+    return getQueueResult(batch, ctx);
+  }
+
+  it("retries a job whose receiver cannot be reached", async () => {
+    const user = await newUser("pushq");
+    expect(
+      (await register(user, { provider: "webhook", token: "unreachable", appID: "app" })).body.code,
+    ).toBe(0);
+    // The test server's PUSH_WEBHOOK_URL is a closed port on loopback.
+    const result = await run("edge-im-push", [jobFor(user.userId)], 2);
+    // getQueueResult does not report a retry's delay (the plugin keeps only the id); the backoff's
+    // timing is measured end to end (test/node/push-e2e.test.ts).
+    expect(result.retryMessages).toEqual([expect.objectContaining({ msgId: "m0" })]);
+    expect(result.explicitAcks).toEqual([]);
+  });
+
+  it("acks a job with no device to reach, and a body that is not a job", async () => {
+    const user = await newUser("pushnone");
+    const result = await run("edge-im-push", [jobFor(user.userId), { v: 99, id: "x" }]);
+    expect(result.explicitAcks.sort()).toEqual(["m0", "m1"]);
+    expect(result.retryMessages).toEqual([]);
+  });
+
+  it("acks what reaches the dead-letter queue, and leaves a batch of an unknown queue to retry", async () => {
+    const user = await newUser("pushdlq");
+    const dead = await run("edge-im-push-dlq", [jobFor(user.userId)], 5);
+    expect(dead.explicitAcks).toEqual(["m0"]);
+    const unknown = await run("someone-elses-queue", [jobFor(user.userId)]);
+    expect(unknown.retryBatch.retry).toBe(true);
   });
 });
