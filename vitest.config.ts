@@ -32,6 +32,11 @@ export default defineConfig({
                 // Tests poll searches until history reaches D1; the search throttle has its own test.
                 SEARCHES_PER_MINUTE: "1000",
                 TEST_MIGRATIONS: await readD1Migrations("./schema/migrations"),
+                // Push through a team's webhook, so devices can register (test/workers/push.test.ts,
+                // which never sends them a message: nothing listens here; test/node/push-e2e.test.ts
+                // sends through stand-ins).
+                PUSH_WEBHOOK_URL: "http://127.0.0.1:9/push",
+                PUSH_WEBHOOK_SECRET: randomBytes(32).toString("hex"),
                 // The README's way to take message search out before `wrangler d1 export`.
                 TEST_SEARCH_INDEX_SQL: await readD1Migrations("./schema/search-index"),
               },

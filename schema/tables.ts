@@ -248,3 +248,43 @@ export const webhookDeadLetters = sqliteTable(
   },
   (t) => [uniqueIndex("webhook_dead_letters_event_id").on(t.eventId)],
 );
+
+// ---- offline push (src/push/, docs/PUSH.md) ----
+
+// A device's push token, one per login session: logout (or any end of the session) stops its pushes,
+// and a token the provider calls dead is deleted. provider: "apns", "fcm" or "webhook"; app_id: the
+// iOS bundle id (the apns-topic), the FCM project id, or the team's own app name. A token is unique
+// per provider: registering it again (another login on the same phone) moves it.
+export const pushDevices = sqliteTable(
+  "push_devices",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    sessionId: text("session_id").notNull(),
+    provider: text("provider").notNull(),
+    token: text("token").notNull(),
+    appId: text("app_id").notNull(),
+    // APNs only: 1 for a development build, which the sandbox endpoint serves.
+    sandbox: integer("sandbox").notNull().default(0),
+    createdAt: integer("created_at").notNull().default(now),
+    updatedAt: integer("updated_at").notNull().default(now),
+  },
+  (t) => [
+    uniqueIndex("push_devices_token").on(t.provider, t.token),
+    index("push_devices_user").on(t.userId),
+    index("push_devices_session").on(t.sessionId),
+  ],
+);
+
+// What the push consumer has already sent: one row per (job, device), written right after the
+// provider accepted it, so a retried or redelivered job skips the devices that have it. Rows older
+// than a day are pruned by the consumer (a job is never redelivered that late).
+export const pushDeliveries = sqliteTable(
+  "push_deliveries",
+  {
+    jobId: text("job_id").notNull(),
+    deviceId: text("device_id").notNull(),
+    sentAt: integer("sent_at").notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.deviceId] }), index("push_deliveries_sent_at").on(t.sentAt)],
+);

@@ -6,6 +6,13 @@
 import { z } from "zod";
 import { DEFAULT_UPLOAD_MAX_BYTES } from "../files/limits.ts";
 import { DEFAULT_MESSAGE_MAX_BYTES } from "../protocol/limits.ts";
+import {
+  checkPushVariables,
+  PUSH_SECRET_VARIABLES,
+  PUSH_VARIABLES,
+  pushSettingsOf,
+  type PushSettings,
+} from "./push-settings.ts";
 
 /** How many live connections a user may hold (PROTOCOL.md, "Kick"). */
 export const DevicePolicy = {
@@ -90,13 +97,20 @@ export interface Settings {
   historyWriters: number;
   /** Count D1 and storage rows written and serve GET /debug/usage (the local benchmark's meter). */
   usageMeter: boolean;
+  /** Offline push: timing, bounds and the providers configured (push-settings.ts). */
+  push: PushSettings;
 }
 
 /** Minimum secret length: an HS256 key shorter than 32 bytes is guessable offline. */
 const MIN_SECRET_LENGTH = 32;
 
 /** Variables whose values are never shown, not even when they are wrong. */
-const SECRET_VARIABLES: ReadonlySet<string> = new Set(["JWT_SECRET", "ADMIN_TOKEN", "WEBHOOK_SECRET"]);
+const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  "JWT_SECRET",
+  "ADMIN_TOKEN",
+  "WEBHOOK_SECRET",
+  ...PUSH_SECRET_VARIABLES,
+]);
 
 const secret = z
   .string({ error: `must be set to a secret of at least ${MIN_SECRET_LENGTH} characters` })
@@ -202,8 +216,10 @@ const environment = z
     WEBHOOK_ON_TIMEOUT: oneOf(WebhookTimeoutPolicy, WebhookTimeoutPolicy.allow),
     WEBHOOK_EVENTS: listOf(WebhookEventName),
     WEBHOOK_RETRY_DELAY_SECONDS: nonNegativeInt(10),
+    ...PUSH_VARIABLES,
   })
   .superRefine((vars, context) => {
+    checkPushVariables(vars, (path, message) => context.addIssue({ code: "custom", path: [path], message }));
     // A receiver must be able to tell our calls from anyone's: no webhook without its secret.
     if (vars.WEBHOOK_URL !== undefined && vars.WEBHOOK_SECRET === undefined)
       context.addIssue({
@@ -251,6 +267,7 @@ const environment = z
     presenceVisibleTo: vars.PRESENCE_VISIBLE_TO,
     historyWriters: vars.HISTORY_WRITERS,
     usageMeter: vars.USAGE_METER,
+    push: pushSettingsOf(vars),
     webhook:
       vars.WEBHOOK_URL !== undefined && vars.WEBHOOK_SECRET !== undefined
         ? {

@@ -160,7 +160,7 @@ export async function searchMessages(
     return byWindow(db, request, { window, size: matchesPerPage, inOrder }, short);
   }
   // Every word too short for the index: the newest documents (of the one conversation asked for,
-  // by its index of 0007), a bounded window per page, every word checked in each.
+  // by its index of migration 0008), a bounded window per page, every word checked in each.
   const { conversationId } = request.filters;
   const inConversation = conversationId !== undefined ? sql`d.conversation_id = ${conversationId}` : sql`1`;
   const window = sql`SELECT doc_id AS id FROM message_search_docs d

@@ -27,6 +27,8 @@ export interface LogFields {
   target?: string;
   method?: string;
   path?: string;
+  /** A push provider ("apns", "fcm", "webhook"); never a token. */
+  provider?: string;
   /** The client's address (CF-Connecting-IP), for refusals an operator may want to block. */
   clientIp?: string;
 }

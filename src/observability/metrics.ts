@@ -23,6 +23,15 @@ export const Metric = {
   historyFailures: "history_failures",
   /** Webhook events by outcome: delivered, retried, dead_letter (value: the attempt). */
   webhookDeliveries: "webhook_deliveries",
+  /** Push (src/push/): jobs queued (dimension "new" or "redelivered"), notifications not made and why. */
+  pushEnqueued: "push_enqueued",
+  pushSkipped: "push_skipped",
+  /** Per device and provider: sent (value: the call's milliseconds), retried, dead tokens, failures. */
+  pushSent: "push_sent",
+  pushRetried: "push_retried",
+  pushDeadTokens: "push_dead_tokens",
+  pushFailed: "push_failed",
+  pushDeadLettered: "push_dead_lettered",
 } as const;
 export type MetricName = (typeof Metric)[keyof typeof Metric];
 

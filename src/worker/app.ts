@@ -12,6 +12,7 @@ import { friendRoutes } from "./routes/friends";
 import { groupRoutes } from "./routes/groups";
 import { health } from "./routes/health";
 import { messageRoutes } from "./routes/messages";
+import { pushRoutes } from "./routes/push";
 import { userRoutes } from "./routes/users";
 import { wsRoute } from "./routes/ws";
 import type { AppEnv } from "./types";
@@ -33,6 +34,7 @@ export function createApp() {
   app.route("/api/user", userRoutes);
   app.route("/api/conversations", conversationRoutes);
   app.route("/api/messages", messageRoutes);
+  app.route("/api/push", pushRoutes);
   app.route("/api/friend", friendRoutes);
   app.route("/api/group", groupRoutes);
   app.route("/api/admin", adminRoutes);

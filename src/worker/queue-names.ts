@@ -3,4 +3,6 @@
 export const QueueName = {
   webhooks: "edge-im-webhooks",
   webhookDeadLetters: "edge-im-webhooks-dlq",
+  push: "edge-im-push",
+  pushDeadLetters: "edge-im-push-dlq",
 } as const;

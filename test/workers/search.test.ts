@@ -680,7 +680,7 @@ describe("backing up the database", () => {
       })
       .toBe(2);
 
-    for (const name of ["0005_message_search", "0007_message_search_by_conversation"]) {
+    for (const name of ["0005_message_search", "0008_message_search_by_conversation"]) {
       const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith(name))!;
       await env.DB.batch(migration.queries.map((q) => env.DB.prepare(q)));
     }

@@ -47,6 +47,15 @@ const DEFAULTS: Settings = {
   uploadUserBytesPerHour: 2_147_483_648,
   historyWriters: 4,
   usageMeter: false,
+  push: {
+    debounceMs: 2_000,
+    maxPerMinute: 30,
+    retryBaseSeconds: 10,
+    redeliverSeconds: 300,
+    apns: null,
+    fcm: null,
+    webhook: null,
+  },
 };
 
 /** The problems of an environment, each as "VARIABLE expected (got value)". */
@@ -128,6 +137,7 @@ describe("settings from the environment", () => {
         uploadUserBytesPerHour: 17,
         historyWriters: 18,
         usageMeter: true,
+        push: DEFAULTS.push,
       },
     });
   });

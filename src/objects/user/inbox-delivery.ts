@@ -23,6 +23,8 @@ export interface InboxDeliveryParts {
   inbox: Inbox;
   recentPushes: RecentPushes;
   deviceCursors: DeviceCursors;
+  /** New messages that reached no device: offline push takes them (src/push/scheduler.ts). */
+  unreached: (delivery: Delivery, fresh: DeliveredMessage[]) => void;
 }
 
 export function inboxDelivery(parts: InboxDeliveryParts): InboxAccess {
@@ -44,7 +46,7 @@ function receive(parts: InboxDeliveryParts, delivery: Delivery): void {
     if (m.senderId !== delivery.recipientId)
       parts.recentPushes.remember(m.serverMsgId, delivery.conversationId, m.seq);
   }
-  push(parts, fresh, delivery.conversationId);
+  if (!push(parts, fresh, delivery.conversationId)) parts.unreached(delivery, fresh);
 }
 
 /** Messages the inbox missed, read from the conversation like a sync. */
@@ -69,12 +71,17 @@ async function readMissing(
   return result.messages.map(({ status: _s, readBy: _b, readCount: _c, ...message }) => toDelivered(message));
 }
 
-/** Pushes new messages to every authenticated device but the one that sent each. */
-function push(parts: InboxDeliveryParts, messages: DeliveredMessage[], conversationId: string): void {
+/**
+ * Pushes new messages to every authenticated device but the one that sent each; false when no
+ * device is authenticated (the user is offline).
+ */
+function push(parts: InboxDeliveryParts, messages: DeliveredMessage[], conversationId: string): boolean {
+  let online = false;
   const byOrigin = new Map<string, { frames: Uint8Array[]; pushed: DeliveredMessage[] }>();
   for (const ws of parts.ctx.getWebSockets()) {
     const state = socketState(ws);
     if (!state.authed) continue;
+    online = true;
     // Frames differ only in whether this device's own sends are left out; encode each once.
     const own = messages.some((m) => m.originSession === state.sessionId);
     const key = own ? state.sessionId : "";
@@ -90,4 +97,5 @@ function push(parts: InboxDeliveryParts, messages: DeliveredMessage[], conversat
     const device = DeviceCursors.device(state.loginSessionId, state.platform);
     parts.deviceCursors.pushed(ws, device, conversationId, entry.pushed);
   }
+  return online;
 }

@@ -31,6 +31,9 @@ import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
 import { TokenBucket } from "./token-bucket";
 import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgrade";
 import { logEvent } from "../../observability/log";
+import { PushPreferences, type PushPreferencesJson } from "../../push/preferences";
+import { formatMinute, type QuietHours } from "../../push/quiet-hours";
+import { PushScheduler } from "../../push/scheduler";
 import { conversationKind, countMetric, Metric, useMetrics } from "../../observability/metrics";
 
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
@@ -48,6 +51,10 @@ export class UserObject extends DurableObject<Env> {
   private readonly presenceTracker: PresenceTracker;
   private readonly socketReport: SocketReport;
   private readonly deliveryOrder: DeliveryOrder;
+  private readonly pushPrefs: PushPreferences;
+  private readonly pushScheduler: PushScheduler;
+  /** The alarm being set for a pending notification; a delivery call answers only once it is. */
+  private pushArming: Promise<void> = Promise.resolve();
   private cachedServices: UserServices | null = null;
   /** ctx.storage, counted when USAGE_METER is on (src/lib/usage-meter.ts). */
   private readonly storage: DurableObjectStorage;
@@ -62,6 +69,15 @@ export class UserObject extends DurableObject<Env> {
     // After the inbox: the presence schema moves what the inbox's older tables held.
     this.presenceStore = new PresenceStore(this.storage.sql);
     this.presenceTracker = new PresenceTracker(this.presenceStore, env);
+    this.pushPrefs = new PushPreferences(this.storage.sql);
+    this.pushScheduler = new PushScheduler({
+      storage: this.storage,
+      env,
+      inbox: this.inbox,
+      prefs: this.pushPrefs,
+      settings: () => this.services().settings.push,
+      userId: () => this.userId(),
+    });
     this.deliveryOrder = new DeliveryOrder(
       inboxDelivery({
         ctx,
@@ -69,6 +85,20 @@ export class UserObject extends DurableObject<Env> {
         inbox: this.inbox,
         recentPushes: this.recentPushes,
         deviceCursors: this.deviceCursors,
+        unreached: (delivery, fresh) => {
+          const due = this.pushScheduler.note(
+            delivery.recipientId,
+            delivery.conversationId,
+            delivery.conversationType,
+            fresh,
+          );
+          if (due > 0)
+            this.pushArming = this.pushArming
+              .then(() => this.armAlarm(due))
+              .catch((error: unknown) =>
+                logEvent("error", "push_alarm_failed", { userId: this.userId() }, error),
+              );
+        },
       }),
     );
   }
@@ -187,7 +217,14 @@ export class UserObject extends DurableObject<Env> {
       if (!state.authed && state.openedAt + AUTH_TIMEOUT_MS <= now)
         closeSocket(ws, CloseCode.policyViolation, "authentication timeout");
     }
-    await this.presenceTracker.settle(now, this.status());
+    const status = this.status();
+    await this.presenceTracker.settle(now, status);
+    try {
+      await this.pushScheduler.run(now, status.online);
+    } catch (error) {
+      // The jobs stay in the outbox and go out again once PUSH_REDELIVER_SECONDS have passed.
+      logEvent("error", "push_enqueue_failed", { userId: status.userId }, error);
+    }
     await this.rearmAlarm();
   }
 
@@ -206,6 +243,8 @@ export class UserObject extends DurableObject<Env> {
     }
     const presenceDue = this.presenceTracker.pendingAt();
     if (presenceDue > 0) next = Math.min(next, presenceDue);
+    const pushDue = this.pushScheduler.nextDueAt();
+    if (pushDue > 0) next = Math.min(next, pushDue);
     if (next !== Infinity) await this.storage.setAlarm(next);
     else if ((await this.storage.getAlarm()) !== null) await this.storage.deleteAlarm();
   }
@@ -272,6 +311,8 @@ export class UserObject extends DurableObject<Env> {
       conversationKind(delivery.conversationType),
     );
     await this.deliveryOrder.deliver(delivery);
+    // The pending notification is stored; its alarm is too before the conversation hears "done".
+    await this.pushArming;
   }
 
   /** RPC: someone read this user's messages (READ_RECEIPT_PUSH to every device). */
@@ -325,6 +366,51 @@ export class UserObject extends DurableObject<Env> {
   async markRead(userId: string, conversationId: string): Promise<MarkReadResult> {
     return markConversationRead(this.services(), userId, conversationId, [], "");
   }
+
+  // ---- offline push (src/push/; HTTP: src/worker/routes/push.ts; the consumer) ----
+
+  async pushPreferences(): Promise<PushPreferencesJson> {
+    const quiet = this.pushPrefs.quietHours();
+    return {
+      previews: this.pushPrefs.previews(),
+      quietHours: quiet
+        ? {
+            start: formatMinute(quiet.startMinute),
+            end: formatMinute(quiet.endMinute),
+            timeZone: quiet.timeZone,
+          }
+        : null,
+    };
+  }
+
+  async setPushPreferences(previews: boolean, quietHours: QuietHours | null): Promise<PushPreferencesJson> {
+    this.pushPrefs.set(previews, quietHours);
+    return this.pushPreferences();
+  }
+
+  /** Hides or shows one conversation's previews; false when too many are hidden already. */
+  async setPreviewHidden(conversationId: string, hidden: boolean): Promise<boolean> {
+    return this.pushPrefs.setPreviewHidden(conversationId, hidden);
+  }
+
+  async previewHidden(conversationId: string): Promise<boolean> {
+    return this.pushPrefs.previewHidden(conversationId);
+  }
+
+  /** The user's device count changed (registered, unregistered, a dead token removed). */
+  async pushDevicesChanged(devices: number): Promise<void> {
+    this.pushPrefs.devicesChanged(devices, Date.now());
+  }
+
+  /**
+   * The consumer is done with a job; `devices` is how many it found left when it looked at
+   * `checkedAt` (null: unknown). The redelivery the alarm was kept for is no longer needed.
+   */
+  async pushSettled(jobId: string, devices: number | null, checkedAt: number): Promise<void> {
+    this.pushScheduler.settle(jobId);
+    if (devices === 0) this.pushPrefs.noDevicesSeen(checkedAt);
+    await this.rearmAlarm();
+  }
 }
 
 meterInvocations(UserObject, "user", {
@@ -339,4 +425,10 @@ meterInvocations(UserObject, "user", {
   conversation: true,
   setConversationFlag: true,
   markRead: true,
+  pushPreferences: true,
+  setPushPreferences: true,
+  setPreviewHidden: true,
+  previewHidden: true,
+  pushDevicesChanged: true,
+  pushSettled: true,
 });

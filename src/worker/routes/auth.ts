@@ -29,6 +29,7 @@ import {
 } from "../../auth/throttle";
 import type { Verdict } from "../../objects/guard/guard-object";
 import { endLiveSessions } from "../../auth/live-sessions";
+import { forgetPushDevices } from "./push";
 import { requireAuth } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
 import { enqueueOrLog, userRegisteredEvent, wants } from "../../webhooks/events";
@@ -177,6 +178,8 @@ export const auth = new Hono<AppEnv>()
       }
     }
     await endLiveSessions(c.env, userId, body.all ? null : ended);
+    // A logged-out device gets no more pushes (its session's token is gone).
+    await forgetPushDevices(c.env, userId, body.all ? null : ended);
     return ok(c, null);
   })
   .post("/password", requireAuth, async (c) => {
