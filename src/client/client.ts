@@ -12,6 +12,13 @@ import { Outbox } from "./outbox.ts";
 import { Receiver } from "./receiver.ts";
 import { dispatchSignal, Signals } from "./signals.ts";
 import { readSearchPage, searchQuery, type SearchOptions, type SearchPage } from "./message-search.ts";
+import {
+  readDeviceId,
+  readPushSettings,
+  registrationBody,
+  type PushSettings,
+  type PushTokenRegistration,
+} from "./push.ts";
 import { ConversationsApi, FriendsApi, GroupsApi } from "./social-api.ts";
 import { batchSyncOver, syncRangeOver } from "./sync-requests.ts";
 import type { IMStore } from "./store.ts";
@@ -168,6 +175,35 @@ export class IMClient extends TypedEmitter<IMEvents> {
     return this.api
       .request("GET", `/api/messages/search?${searchQuery(query, options)}`)
       .then(readSearchPage);
+  }
+
+  // ---- offline push --------------------------------------------------------------------------
+
+  /**
+   * Registers this device's push token for the logged-in session: while no socket of the user is
+   * live, messages reach the device as notifications (docs/PUSH.md). Registering again replaces the
+   * session's token; `logout()` removes it. Resolves with the server's device id.
+   *
+   * @example
+   * await client.registerPushToken({ provider: "apns", token: hexToken, appId: "com.example.chat" });
+   */
+  registerPushToken(registration: PushTokenRegistration): Promise<string> {
+    return this.api.request("POST", "/api/push/devices", registrationBody(registration)).then(readDeviceId);
+  }
+
+  /** Stops notifications to this session's device (without logging out). */
+  async unregisterPushToken(): Promise<void> {
+    await this.api.request("POST", "/api/push/devices/unregister", {});
+  }
+
+  /** The user's push settings: previews, and the do-not-disturb window. */
+  pushSettings(): Promise<PushSettings> {
+    return this.api.request("GET", "/api/push/settings").then(readPushSettings);
+  }
+
+  /** Changes the push settings given (`quietHours: null` clears the window); answers them all. */
+  setPushSettings(change: Partial<PushSettings>): Promise<PushSettings> {
+    return this.api.request("POST", "/api/push/settings", change).then(readPushSettings);
   }
 
   // ---- realtime ------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ export {
 } from "./social-shapes.ts";
 export { HISTORY_PAGE } from "./history.ts";
 export type { SearchHit, SearchOptions, SearchPage } from "./message-search.ts";
+export type { PushProvider, PushSettings, PushTokenRegistration, QuietHours } from "./push.ts";
 export type { Frame } from "../protocol/codec.ts";
 export { Cmd as CommandType, Err as ErrorCode } from "../protocol/codec.ts";
 export * from "./types.ts";

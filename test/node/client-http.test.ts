@@ -1,12 +1,20 @@
 // The client SDK's HTTP half against a real `wrangler dev`: register, login, user look-ups,
-// token refresh (rotation, single flight, automatic on 401 and before connecting), logout, errors.
+// token refresh (rotation, single flight, automatic on 401 and before connecting), logout, errors,
+// push token registration and push settings.
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IMClient, IMHttpError, type Session } from "edge-im/client";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
 
 let server: DevServer;
 beforeAll(async () => {
-  server = await startDevServer();
+  // A push webhook is configured (never called here: nobody is offline with a message waiting).
+  server = await startDevServer({
+    vars: {
+      PUSH_WEBHOOK_URL: "http://127.0.0.1:9/push",
+      PUSH_WEBHOOK_SECRET: randomBytes(32).toString("hex"),
+    },
+  });
 });
 afterAll(async () => {
   await server?.stop();
@@ -97,5 +105,43 @@ describe("IMClient over HTTP", () => {
     other.useSession(session);
     await expect(other.refresh()).rejects.toMatchObject({ status: 401 });
     expect(other.session).toBeNull();
+  });
+
+  it("registers and unregisters this session's push token, and keeps the push settings", async () => {
+    const { client, session } = await loggedIn("pia");
+    const devices = async () => {
+      const response = await fetch(`${server.origin}/api/push/devices`, {
+        headers: { Authorization: `Bearer ${client.session!.token}` },
+      });
+      return ((await response.json()) as { data: { deviceID: string; provider: string; current: boolean }[] })
+        .data;
+    };
+    const deviceId = await client.registerPushToken({
+      provider: "webhook",
+      token: "device-token-1",
+      appId: "chat.test",
+    });
+    expect(await devices()).toEqual([
+      expect.objectContaining({ deviceID: deviceId, provider: "webhook", current: true }),
+    ]);
+    // APNs is not configured here: a clear refusal, nothing registered.
+    const refused = await client
+      .registerPushToken({ provider: "apns", token: "ab".repeat(32), appId: "com.example.chat" })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(IMHttpError);
+    expect((refused as IMHttpError).code).toBe(400);
+    expect(await devices()).toHaveLength(1);
+
+    expect(await client.pushSettings()).toEqual({ previews: true, quietHours: null });
+    const quietHours = { start: "22:30", end: "07:00", timeZone: "Asia/Shanghai" };
+    expect(await client.setPushSettings({ previews: false, quietHours })).toEqual({
+      previews: false,
+      quietHours,
+    });
+    expect(await client.setPushSettings({ quietHours: null })).toEqual({ previews: false, quietHours: null });
+
+    await client.unregisterPushToken();
+    expect(await devices()).toEqual([]);
+    expect(session.userID).toBeTruthy();
   });
 });
