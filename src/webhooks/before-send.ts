@@ -9,7 +9,7 @@ import { Err } from "../protocol/codec";
 import { logEvent } from "../observability/log";
 import type { SendInput } from "../objects/rpc";
 import { base64, fromBase64 } from "./base64";
-import { SIGNATURE_HEADER, signatureOf } from "./signature";
+import { EVENT_HEADER, signedJsonHeaders } from "./signature";
 
 /** A refusal carries the code the device gets: final for the receiver's no, a retry for no answer. */
 export type SendDecision =
@@ -103,15 +103,10 @@ export async function askBeforeSend(
       content: base64(m.content),
     })),
   });
-  const timestamp = Math.floor(Date.now() / 1000);
   try {
     const response = await fetch(hook.url, {
       method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        "X-Edge-IM-Event": "before_send",
-        [SIGNATURE_HEADER]: await signatureOf(hook.secret, timestamp, body),
-      },
+      headers: await signedJsonHeaders(hook.secret, body, { [EVENT_HEADER]: "before_send" }),
       body,
       signal: AbortSignal.timeout(hook.timeoutMs),
     });

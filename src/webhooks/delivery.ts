@@ -9,16 +9,12 @@ import { readSettings, type WebhookSettings } from "../config/settings";
 import { logEvent } from "../observability/log";
 import { countMetric, Metric } from "../observability/metrics";
 import type { WebhookEvent } from "./events";
-import { SIGNATURE_HEADER, signatureOf } from "./signature";
+import { ATTEMPT_HEADER, EVENT_HEADER, EVENT_ID_HEADER, signedJsonHeaders } from "./signature";
 
 /** How long one delivery waits for the receiver's answer. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
 /** The longest delay between two attempts. */
 const MAX_RETRY_DELAY_SECONDS = 3_600;
-
-export const EVENT_HEADER = "X-Edge-IM-Event";
-export const EVENT_ID_HEADER = "X-Edge-IM-Event-Id";
-export const ATTEMPT_HEADER = "X-Edge-IM-Attempt";
 
 /** The delay before attempt `attempts + 1`: the base doubled per attempt, or the receiver's wish. */
 export function retryDelaySeconds(
@@ -36,17 +32,14 @@ type Outcome = { ok: true } | { ok: false; status: number; retryAfter: string | 
 /** One attempt: the signed POST and what came of it. */
 async function post(hook: WebhookSettings, event: WebhookEvent, attempt: number): Promise<Outcome> {
   const body = JSON.stringify(event);
-  const timestamp = Math.floor(Date.now() / 1000);
   try {
     const response = await fetch(hook.url, {
       method: "POST",
-      headers: {
-        "Content-Type": "application/json",
+      headers: await signedJsonHeaders(hook.secret, body, {
         [EVENT_HEADER]: event.event,
         [EVENT_ID_HEADER]: event.eventID,
         [ATTEMPT_HEADER]: String(attempt),
-        [SIGNATURE_HEADER]: await signatureOf(hook.secret, timestamp, body),
-      },
+      }),
       body,
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
     });

@@ -4,6 +4,10 @@
 // and refuses a timestamp older than a few minutes (a replay).
 
 export const SIGNATURE_HEADER = "X-Edge-IM-Signature";
+/** Which event a call carries, its id (the same on every attempt) and the attempt's number. */
+export const EVENT_HEADER = "X-Edge-IM-Event";
+export const EVENT_ID_HEADER = "X-Edge-IM-Event-Id";
+export const ATTEMPT_HEADER = "X-Edge-IM-Attempt";
 
 const encoder = new TextEncoder();
 
@@ -21,4 +25,17 @@ export async function signatureOf(secret: string, timestamp: number, body: strin
   );
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${timestamp}.${body}`));
   return `t=${timestamp},v1=${hex(mac)}`;
+}
+
+/** The headers of a signed JSON POST: its type, its signature (timestamped now) and `extra`. */
+export async function signedJsonHeaders(
+  secret: string,
+  body: string,
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  return {
+    "Content-Type": "application/json",
+    ...extra,
+    [SIGNATURE_HEADER]: await signatureOf(secret, Math.floor(Date.now() / 1000), body),
+  };
 }
