@@ -43,6 +43,9 @@ const SCHEMA = [
 
 const WINDOW_MS = 60_000;
 
+/** What a notification shows in place of a message revoked before it went out. */
+export const REVOKED_PREVIEW = "[Message revoked]";
+
 /** Message types that make no notification: notices (a member joined, a group renamed). */
 const SILENT_TYPES: ReadonlySet<number> = new Set([8]);
 
@@ -146,6 +149,30 @@ export class PushScheduler {
       dueAt,
     );
     return this.nextDueAt();
+  }
+
+  /**
+   * A message was revoked: a pending notification, or a job not yet confirmed, that shows it shows
+   * REVOKED_PREVIEW instead (an older message of the burst is never in the preview: only the newest).
+   */
+  revoked(conversationId: string, seq: number): void {
+    this.sql.exec(
+      "UPDATE push_pending SET preview = ? WHERE conversation_id = ? AND seq = ?",
+      REVOKED_PREVIEW,
+      conversationId,
+      seq,
+    );
+    const jobId = pushJobId(this.parts.userId(), conversationId, seq);
+    const row = this.sql
+      .exec<{ job: string }>("SELECT job FROM push_outbox WHERE job_id = ?", jobId)
+      .toArray()[0];
+    const job = row ? parsePushJob(JSON.parse(row.job)) : null;
+    if (!job || job.preview === null) return;
+    this.sql.exec(
+      "UPDATE push_outbox SET job = ? WHERE job_id = ?",
+      JSON.stringify({ ...job, preview: REVOKED_PREVIEW }),
+      jobId,
+    );
   }
 
   /** When the alarm is next needed for push (0: never). */

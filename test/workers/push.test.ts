@@ -2,15 +2,26 @@
 // per session, at most MAX_DEVICES_PER_USER per user, only for a provider the server has), lists it
 // without the token, loses it on logout; bad tokens, app ids, settings and time zones get a clear
 // 400; do-not-disturb windows follow the user's time zone; half-configured providers stop the server.
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { checkSettings } from "../../src/config/settings";
 import { MAX_DEVICES_PER_USER } from "../../src/push/limits";
 import { inQuietHours, minuteOfDay } from "../../src/push/quiet-hours";
 import { retryDelaySeconds } from "../../src/push/consumer";
 import { PUSH_JOB_VERSION, pushJobId, type PushJob } from "../../src/push/job";
+import { REVOKED_PREVIEW } from "../../src/push/scheduler";
+import { singleConversationId } from "../../src/protocol/conversation-id";
 import { consumeQueue as handleQueue } from "../../src/worker/queues";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";
+import { revoke } from "./helpers/protocol";
+import { TestSocket } from "./helpers/socket";
 
 interface DeviceJson {
   deviceID: string;
@@ -263,5 +274,57 @@ describe("the queue handler", () => {
     expect(dead.explicitAcks).toEqual(["m0"]);
     const unknown = await run("someone-elses-queue", [jobFor(user.userId)]);
     expect(unknown.retryBatch.retry).toBe(true);
+  });
+});
+
+describe("the push scheduler in the user's object", () => {
+  const pending = (userId: string) =>
+    runInDurableObject(env.USER_OBJECT.getByName(userId), (_instance, state) =>
+      state.storage.sql
+        .exec<{ seq: number; preview: string | null }>("SELECT seq, preview FROM push_pending")
+        .toArray(),
+    );
+  const outboxJobs = (userId: string) =>
+    runInDurableObject(env.USER_OBJECT.getByName(userId), (_instance, state) =>
+      state.storage.sql
+        .exec<{ job: string }>("SELECT job FROM push_outbox")
+        .toArray()
+        .map((row) => JSON.parse(row.job) as PushJob),
+    );
+  /** The pending notifications are due now, and the alarm runs. */
+  async function dueNow(userId: string): Promise<void> {
+    await runInDurableObject(env.USER_OBJECT.getByName(userId), (_instance, state) => {
+      state.storage.sql.exec("UPDATE push_pending SET due_at = 0");
+    });
+    await runDurableObjectAlarm(env.USER_OBJECT.getByName(userId));
+  }
+
+  it("never shows a message revoked before its notification went out, pending or in the outbox", async () => {
+    const [alice, bob] = [await newUser("pushrva"), await newUser("pushrvb")];
+    expect((await register(bob, { provider: "webhook", token: "bob-phone", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const conversationId = singleConversationId(alice.userId, bob.userId);
+    const phone = await TestSocket.connect(alice);
+    // Revoked within the debounce: the pending notification loses its text.
+    const first = await phone.sendText(alice.userId, bob.userId, "the secret plan");
+    expect(await pending(bob.userId)).toEqual([{ seq: first.seq, preview: "the secret plan" }]);
+    await revoke(phone, conversationId, first.serverMsgId!);
+    expect(await pending(bob.userId)).toEqual([{ seq: first.seq, preview: REVOKED_PREVIEW }]);
+    await dueNow(bob.userId);
+    const [job] = await outboxJobs(bob.userId);
+    expect(job).toMatchObject({ seq: first.seq, preview: REVOKED_PREVIEW });
+
+    // Revoked once the job is made but before the consumer confirmed it: a redelivery carries no text.
+    const second = await phone.sendText(alice.userId, bob.userId, "the other secret");
+    await dueNow(bob.userId);
+    expect((await outboxJobs(bob.userId)).find((j) => j.seq === second.seq)?.preview).toBe(
+      "the other secret",
+    );
+    await revoke(phone, conversationId, second.serverMsgId!);
+    const jobs = await outboxJobs(bob.userId);
+    expect(jobs.find((j) => j.seq === second.seq)?.preview).toBe(REVOKED_PREVIEW);
+    expect(JSON.stringify(jobs)).not.toContain("secret");
+    phone.close();
   });
 });

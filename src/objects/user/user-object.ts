@@ -326,6 +326,7 @@ export class UserObject extends DurableObject<Env> {
     // it waits, so devices and the inbox see the message first and then its revoke.
     await this.deliveryOrder.whenHeld(push.conversationId ?? "", seq, REVOKE_WAIT_MS);
     this.inbox.applyRevoke(push);
+    this.pushScheduler.revoked(push.conversationId, seq);
     this.broadcast(encodeFrame(Cmd.CMD_REVOKE_MSG_PUSH, 0, pb.RevokeMessagePush, push), originSession);
   }
 
