@@ -10,9 +10,9 @@ import {
   runDurableObjectAlarm,
   runInDurableObject,
 } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { checkSettings } from "../../src/config/settings";
-import { MAX_DEVICES_PER_USER } from "../../src/push/limits";
+import { CLAIM_TIMEOUT_MS, MAX_DEVICES_PER_USER } from "../../src/push/limits";
 import { inQuietHours, minuteOfDay } from "../../src/push/quiet-hours";
 import { retryDelaySeconds } from "../../src/push/consumer";
 import { PUSH_JOB_VERSION, pushJobId, type PushJob } from "../../src/push/job";
@@ -266,6 +266,75 @@ describe("the queue handler", () => {
     const result = await run("edge-im-push", [jobFor(user.userId), { v: 99, id: "x" }]);
     expect(result.explicitAcks.sort()).toEqual(["m0", "m1"]);
     expect(result.retryMessages).toEqual([]);
+  });
+
+  /** The webhook receiver (PUSH_WEBHOOK_URL) stood in for: it takes every push, slowly. */
+  function standInReceiver() {
+    const real = globalThis.fetch;
+    return vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.startsWith("http://127.0.0.1:9/")) return real(input, init);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return new Response("ok");
+    });
+  }
+  const pushesTo = (spy: ReturnType<typeof standInReceiver>) =>
+    spy.mock.calls.filter(([input]) =>
+      (input instanceof Request ? input.url : String(input)).startsWith("http://127.0.0.1:9/"),
+    ).length;
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("sends once when one job comes twice in a batch, or to two consumers at once", async () => {
+    const user = await newUser("pushdup");
+    expect((await register(user, { provider: "webhook", token: "dup-phone", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const receiver = standInReceiver();
+    const job = jobFor(user.userId);
+    const twice = await run("edge-im-push", [job, job]);
+    expect(twice.explicitAcks.sort()).toEqual(["m0", "m1"]);
+    expect(pushesTo(receiver)).toBe(1);
+
+    // Two copies handled at the same time (a duplicate in another batch, a redelivery): one sends,
+    // the other finds the device claimed and looks again later.
+    const other = { ...job, id: pushJobId(user.userId, job.conversationId, 8), seq: 8 };
+    const [a, b] = await Promise.all([run("edge-im-push", [other]), run("edge-im-push", [other])]);
+    expect(pushesTo(receiver)).toBe(2);
+    expect([...a.explicitAcks, ...b.explicitAcks]).toEqual(["m0"]);
+    expect([...a.retryMessages, ...b.retryMessages]).toEqual([expect.objectContaining({ msgId: "m0" })]);
+    // Its retry finds the device reached: acked, nothing sent.
+    const retried = await run("edge-im-push", [other], 2);
+    expect(retried.explicitAcks).toEqual(["m0"]);
+    expect(pushesTo(receiver)).toBe(2);
+
+    // A claim younger than CLAIM_TIMEOUT_MS holds; an older one (its consumer died mid-send) is taken over.
+    const [device] = await devices(user);
+    const claimed = (seq: number, age: number) =>
+      env.DB.prepare(
+        "INSERT INTO push_deliveries (job_id, device_id, sent_at, claimed_at) VALUES (?, ?, ?, ?)",
+      )
+        .bind(
+          pushJobId(user.userId, job.conversationId, seq),
+          device!.deviceID,
+          Date.now() - age,
+          Date.now() - age,
+        )
+        .run();
+    await claimed(9, 1_000);
+    await claimed(10, CLAIM_TIMEOUT_MS + 1_000);
+    const held = await run("edge-im-push", [
+      { ...job, id: pushJobId(user.userId, job.conversationId, 9), seq: 9 },
+    ]);
+    expect(held.retryMessages).toEqual([expect.objectContaining({ msgId: "m0" })]);
+    expect(pushesTo(receiver)).toBe(2);
+    const stale = await run("edge-im-push", [
+      { ...job, id: pushJobId(user.userId, job.conversationId, 10), seq: 10 },
+    ]);
+    expect(stale.explicitAcks).toEqual(["m0"]);
+    expect(pushesTo(receiver)).toBe(3);
   });
 
   it("acks what reaches the dead-letter queue, and leaves a batch of an unknown queue to retry", async () => {
