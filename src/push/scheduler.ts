@@ -10,6 +10,7 @@
 // provider's answer ends in one push, not none.
 import type { PushSettings } from "../config/push-settings";
 import { pb } from "../protocol/codec";
+import { ConversationType } from "../protocol/conversation-id";
 import type { DeliveredMessage } from "../objects/message";
 import type { Inbox } from "../objects/user/inbox";
 import { migrate } from "../objects/sql-migrations";
@@ -352,10 +353,19 @@ export class PushScheduler {
       logEvent("warn", "push_outbox_trimmed", { userId: this.parts.userId(), count: cursor.rowsWritten });
   }
 
-  /** The badge: every conversation's unread count, summed. */
+  /**
+   * The badge: the unread total the app shows (src/web/conversations.ts, totalUnread): the unread
+   * counts of the conversations in the list (not hidden), single and group chats only, muted ones
+   * left out.
+   */
   private unreadTotal(): number {
     return this.sql
-      .exec<{ n: number }>("SELECT COALESCE(SUM(MAX(max_seq - read_seq, 0)), 0) AS n FROM inbox")
+      .exec<{ n: number }>(
+        `SELECT COALESCE(SUM(MAX(max_seq - read_seq, 0)), 0) AS n FROM inbox
+         WHERE hidden = 0 AND muted = 0 AND conversation_type IN (?, ?)`,
+        ConversationType.single,
+        ConversationType.group,
+      )
       .one().n;
   }
 }

@@ -396,4 +396,36 @@ describe("the push scheduler in the user's object", () => {
     expect(JSON.stringify(jobs)).not.toContain("secret");
     phone.close();
   });
+
+  it("badges the unread total the app shows: no hidden, read, muted conversation in it", async () => {
+    const bob = await newUser("pushbdg");
+    expect((await register(bob, { provider: "webhook", token: "bob-badge", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const peers = [
+      await newUser("pushbd1"),
+      await newUser("pushbd2"),
+      await newUser("pushbd3"),
+      await newUser("pushbd4"),
+    ];
+    const conversation = (peer: TestUser) => singleConversationId(peer.userId, bob.userId);
+    for (const [i, peer] of peers.entries()) {
+      const phone = await TestSocket.connect(peer);
+      for (let n = 0; n <= i; n++) await phone.sendText(peer.userId, bob.userId, `hello ${n}`);
+      phone.close();
+    }
+    // 1 unread with peer 0, 2 hidden (deleted) with peer 1, 3 read with peer 2, 4 muted with peer 3.
+    const [shown, hidden, read, muted] = peers.map(conversation) as [string, string, string, string];
+    expect((await api(`/api/conversations/${hidden}/delete`, { token: bob.token, body: {} })).body.code).toBe(
+      0,
+    );
+    expect((await api(`/api/conversations/${read}/read`, { token: bob.token, body: {} })).body.code).toBe(0);
+    expect(
+      (await api(`/api/conversations/${muted}/mute`, { token: bob.token, body: { muted: true } })).body.code,
+    ).toBe(0);
+    await dueNow(bob.userId);
+    const jobs = await outboxJobs(bob.userId);
+    expect(jobs.find((j) => j.conversationId === shown)).toMatchObject({ count: 1, badge: 1 });
+    expect(jobs.map((j) => j.badge)).toEqual(jobs.map(() => 1));
+  });
 });
