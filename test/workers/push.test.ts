@@ -6,6 +6,7 @@ import {
   createExecutionContext,
   createMessageBatch,
   env,
+  evictDurableObject,
   getQueueResult,
   runDurableObjectAlarm,
   runInDurableObject,
@@ -395,6 +396,26 @@ describe("the push scheduler in the user's object", () => {
     expect(jobs.find((j) => j.seq === second.seq)?.preview).toBe(REVOKED_PREVIEW);
     expect(JSON.stringify(jobs)).not.toContain("secret");
     phone.close();
+  });
+
+  it("arms the alarm on the next wake when a crash came between a pending notification and its alarm", async () => {
+    const [alice, bob] = [await newUser("pushcra"), await newUser("pushcrb")];
+    expect((await register(bob, { provider: "webhook", token: "bob-crash", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const phone = await TestSocket.connect(alice);
+    await phone.sendText(alice.userId, bob.userId, "are you there?");
+    phone.close();
+    const stub = env.USER_OBJECT.getByName(bob.userId);
+    // The row was written, the process died before setAlarm.
+    await runInDurableObject(stub, async (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT 1 FROM push_pending").toArray()).toHaveLength(1);
+      await state.storage.deleteAlarm();
+    });
+    await evictDurableObject(stub);
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
   });
 
   it("badges the unread total the app shows: no hidden, read, muted conversation in it", async () => {

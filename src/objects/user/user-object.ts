@@ -101,6 +101,13 @@ export class UserObject extends DurableObject<Env> {
         },
       }),
     );
+    // A pending notification is written before its alarm is set: a crash between the two left it
+    // with no alarm, so the first wake after one sets it (a getAlarm only when push has work due).
+    if (this.pushScheduler.nextDueAt() > 0)
+      void ctx.blockConcurrencyWhile(async () => {
+        const due = this.pushScheduler.nextDueAt();
+        if (due > 0 && (await this.storage.getAlarm()) === null) await this.storage.setAlarm(due);
+      });
   }
 
   /** Built on first use: settings are read (and checked) once per instance. */
