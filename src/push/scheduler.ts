@@ -44,6 +44,8 @@ const SCHEMA = [
 
 const WINDOW_MS = 60_000;
 
+const utf8 = new TextEncoder();
+
 /** What a notification shows in place of a message revoked before it went out. */
 export const REVOKED_PREVIEW = "[Message revoked]";
 
@@ -96,6 +98,32 @@ function previewOf(messageType: number, content: Uint8Array | null | undefined):
     return chars.length > PREVIEW_MAX_CHARS ? `${chars.slice(0, PREVIEW_MAX_CHARS - 1).join("")}…` : text;
   }
   return MEDIA_LABELS[messageType] ?? "[Message]";
+}
+
+/** Queues' bounds on one sendBatch call: 100 messages, 256 KB in all (a margin kept for overhead). */
+export const QUEUE_BATCH_MESSAGES = 100;
+export const QUEUE_BATCH_BYTES = 240_000;
+
+/**
+ * `items` in order, cut into chunks of at most QUEUE_BATCH_MESSAGES items and QUEUE_BATCH_BYTES
+ * (as `bytesOf` counts them; an item over it alone is a chunk of its own).
+ */
+export function queueChunks<T>(items: readonly T[], bytesOf: (item: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = bytesOf(item);
+    if (chunk.length > 0 && (chunk.length >= QUEUE_BATCH_MESSAGES || bytes + size > QUEUE_BATCH_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(item);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 export class PushScheduler {
@@ -212,9 +240,12 @@ export class PushScheduler {
         now,
         job.id,
       );
-    await this.parts.env.PUSH_QUEUE.sendBatch(
-      all.map((job) => ({ body: job, contentType: "json" as const })),
-    );
+    // One call per chunk within the Queues bounds (PUSH_MAX_PER_MINUTE new jobs and up to
+    // MAX_OUTBOX_JOBS redeliveries may be due at once).
+    for (const chunk of queueChunks(all, (job) => utf8.encode(JSON.stringify(job)).length))
+      await this.parts.env.PUSH_QUEUE.sendBatch(
+        chunk.map((job) => ({ body: job, contentType: "json" as const })),
+      );
     for (const job of jobs)
       logEvent("info", "push_enqueued", {
         userId: job.userId,

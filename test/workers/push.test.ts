@@ -17,10 +17,11 @@ import { CLAIM_TIMEOUT_MS, MAX_DEVICES_PER_USER } from "../../src/push/limits";
 import { inQuietHours, minuteOfDay } from "../../src/push/quiet-hours";
 import { retryDelaySeconds } from "../../src/push/consumer";
 import { PUSH_JOB_VERSION, pushJobId, type PushJob } from "../../src/push/job";
-import { REVOKED_PREVIEW } from "../../src/push/scheduler";
+import { QUEUE_BATCH_BYTES, queueChunks, REVOKED_PREVIEW } from "../../src/push/scheduler";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { consumeQueue as handleQueue } from "../../src/worker/queues";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";
+import { loggedEvents } from "./helpers/logs";
 import { revoke } from "./helpers/protocol";
 import { TestSocket } from "./helpers/socket";
 
@@ -222,23 +223,23 @@ describe("push rules", () => {
   });
 });
 
-describe("the queue handler", () => {
-  const jobFor = (userId: string): PushJob => ({
-    v: PUSH_JOB_VERSION,
-    id: pushJobId(userId, `single_${userId}_peer`, 7),
-    userId,
-    conversationId: `single_${userId}_peer`,
-    conversationType: 1,
-    senderId: "peer",
-    seq: 7,
-    messageType: 1,
-    count: 1,
-    badge: 1,
-    preview: "hello",
-    showPreview: true,
-    createdAt: Date.now(),
-  });
+const jobFor = (userId: string): PushJob => ({
+  v: PUSH_JOB_VERSION,
+  id: pushJobId(userId, `single_${userId}_peer`, 7),
+  userId,
+  conversationId: `single_${userId}_peer`,
+  conversationType: 1,
+  senderId: "peer",
+  seq: 7,
+  messageType: 1,
+  count: 1,
+  badge: 1,
+  preview: "hello",
+  showPreview: true,
+  createdAt: Date.now(),
+});
 
+describe("the queue handler", () => {
   async function run(queue: string, bodies: unknown[], attempts = 1) {
     const batch = createMessageBatch(
       queue,
@@ -348,6 +349,10 @@ describe("the queue handler", () => {
 });
 
 describe("the push scheduler in the user's object", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   const pending = (userId: string) =>
     runInDurableObject(env.USER_OBJECT.getByName(userId), (_instance, state) =>
       state.storage.sql
@@ -416,6 +421,42 @@ describe("the push scheduler in the user's object", () => {
     const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
     expect(alarm).not.toBeNull();
     expect(await runDurableObjectAlarm(stub)).toBe(true);
+  });
+
+  it("puts more than 100 due jobs on the queue in chunks within Queues' bounds", async () => {
+    expect(queueChunks([...Array(250).keys()], () => 10).map((c) => c.length)).toEqual([100, 100, 50]);
+    const big = Math.floor(QUEUE_BATCH_BYTES / 3);
+    expect(queueChunks([1, 2, 3, 4, 5], () => big).map((c) => c.length)).toEqual([3, 2]);
+    expect(queueChunks([1, 2], () => QUEUE_BATCH_BYTES * 2)).toEqual([[1], [2]]);
+
+    // 101 jobs nobody confirmed, all due for redelivery at once (no device: the consumer acks them).
+    const user = await newUser("pushmany");
+    const stub = env.USER_OBJECT.getByName(user.userId);
+    await runInDurableObject(stub, async (_instance, state) => {
+      await state.storage.setAlarm(Date.now());
+      for (let seq = 1; seq <= 101; seq++) {
+        const job = {
+          ...jobFor(user.userId),
+          id: pushJobId(user.userId, `single_${user.userId}_peer`, seq),
+          seq,
+        };
+        state.storage.sql.exec(
+          "INSERT INTO push_outbox (job_id, job, created_at, enqueued_at, enqueues) VALUES (?, ?, 0, 0, 1)",
+          job.id,
+          JSON.stringify(job),
+        );
+      }
+    });
+    const warn = vi.spyOn(console, "warn");
+    const error = vi.spyOn(console, "error");
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const events = loggedEvents(warn, error).map((line) => line.event);
+    expect(events.filter((event) => event === "push_redelivered")).toHaveLength(101);
+    expect(events).not.toContain("push_enqueue_failed");
+    // The consumer takes them all (no device: each acked and confirmed), so the outbox empties.
+    await expect
+      .poll(async () => (await outboxJobs(user.userId)).length, { timeout: 20_000, interval: 200 })
+      .toBe(0);
   });
 
   it("badges the unread total the app shows: no hidden, read, muted conversation in it", async () => {
