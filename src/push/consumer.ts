@@ -62,8 +62,39 @@ interface Delivered {
 /** Jobs of one batch sent at once: each waits mostly on its providers. */
 const JOBS_AT_ONCE = 5;
 
-async function deliver(env: Env, push: PushSettings, job: PushJob): Promise<Delivered> {
+/** A job older than this when it is handled is asked about again (a redelivery from the outbox). */
+const STALE_AFTER_MS = 30_000;
+
+/**
+ * A job tried before, or made a while ago (put on the queue again by the user's object): the user's
+ * object says whether it is still wanted, and the badge, count and preview as they are now. Null:
+ * not wanted (logged and counted).
+ */
+async function current(env: Env, job: PushJob, attempts: number): Promise<PushJob | null> {
+  if (attempts < 2 && Date.now() - job.createdAt < STALE_AFTER_MS) return job;
+  const now = await env.USER_OBJECT.getByName(job.userId).pushRecheck(
+    job.id,
+    job.conversationId,
+    job.seq,
+    job.preview,
+  );
+  if (!now.wanted) {
+    logEvent("info", "push_stale", {
+      userId: job.userId,
+      conversationId: job.conversationId,
+      seq: job.seq,
+      reason: now.reason,
+    });
+    countMetric(Metric.pushSkipped, 1, now.reason);
+    return null;
+  }
+  return { ...job, badge: now.badge, count: now.count, preview: job.preview === null ? null : now.preview };
+}
+
+async function deliver(env: Env, push: PushSettings, queued: PushJob, attempts: number): Promise<Delivered> {
   const checkedAt = Date.now();
+  const job = await current(env, queued, attempts);
+  if (!job) return { retry: false, devices: null, checkedAt };
   const devices = await activeDevices(env.DB, job.userId);
   if (devices.length === 0) return { retry: false, devices: 0, checkedAt };
   const reached = await deliveredDevices(env.DB, job.id);
@@ -178,7 +209,7 @@ export async function consumePushBatch(batch: MessageBatch, env: Env): Promise<v
     seen.add(job.id);
     let result: Delivered;
     try {
-      result = await deliver(env, push, job);
+      result = await deliver(env, push, job, message.attempts);
     } catch (error) {
       // D1 unreachable, say: the whole job again later.
       logEvent(

@@ -78,6 +78,10 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
   enqueues: number;
 }
 
+/** What the user's object says of a job sent again: skip it, or send it with what is true now. */
+export type PushRecheck =
+  { wanted: false; reason: string } | { wanted: true; badge: number; preview: string | null; count: number };
+
 export interface PushSchedulerParts {
   storage: DurableObjectStorage;
   env: Env;
@@ -202,6 +206,39 @@ export class PushScheduler {
       JSON.stringify({ ...job, preview: REVOKED_PREVIEW }),
       jobId,
     );
+  }
+
+  /**
+   * Whether a job retried or redelivered is still wanted now (the consumer asks before sending it
+   * again): not when the user came online, the conversation was muted or read since, or
+   * do-not-disturb began. When it is: the badge now and
+   * the job's preview as the outbox has it (a revoke since replaced the text).
+   */
+  recheck(
+    jobId: string,
+    conversationId: string,
+    seq: number,
+    preview: string | null,
+    now: number,
+    online: boolean,
+  ): PushRecheck {
+    const row = this.sql
+      .exec<{ job: string }>("SELECT job FROM push_outbox WHERE job_id = ?", jobId)
+      .toArray()[0];
+    // Not in the outbox: confirmed by another copy, or given up on while its retries went on (the
+    // device records still keep a second send away); the preview then is the job's own.
+    const job = row ? parsePushJob(JSON.parse(row.job)) : null;
+    if (online) return { wanted: false, reason: "online" };
+    const entry = this.parts.inbox.entry(conversationId);
+    if (!entry || entry.muted) return { wanted: false, reason: "muted" };
+    if (entry.readSeq >= seq) return { wanted: false, reason: "read" };
+    if (inQuietHours(this.parts.prefs.quietHours(), now)) return { wanted: false, reason: "quiet_hours" };
+    return {
+      wanted: true,
+      badge: this.unreadTotal(),
+      preview: job ? job.preview : preview,
+      count: Math.max(1, entry.maxSeq - entry.readSeq),
+    };
   }
 
   /** When the alarm is next needed for push (0: never). */

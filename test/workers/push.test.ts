@@ -256,7 +256,7 @@ describe("the queue handler", () => {
       (await register(user, { provider: "webhook", token: "unreachable", appID: "app" })).body.code,
     ).toBe(0);
     // The test server's PUSH_WEBHOOK_URL is a closed port on loopback.
-    const result = await run("edge-im-push", [jobFor(user.userId)], 2);
+    const result = await run("edge-im-push", [jobFor(user.userId)]);
     // getQueueResult does not report a retry's delay (the plugin keeps only the id); the backoff's
     // timing is measured end to end (test/node/push-e2e.test.ts).
     expect(result.retryMessages).toEqual([expect.objectContaining({ msgId: "m0" })]);
@@ -337,6 +337,53 @@ describe("the queue handler", () => {
     ]);
     expect(stale.explicitAcks).toEqual(["m0"]);
     expect(pushesTo(receiver)).toBe(3);
+  });
+
+  it("asks the user's object before sending a job again: skipped once read, sent with today's badge", async () => {
+    const [alice, bob] = [await newUser("pushsta"), await newUser("pushstb")];
+    const phone = await TestSocket.connect(alice);
+    // Sent before Bob had a device: no notification pending of its own.
+    const first = await phone.sendText(alice.userId, bob.userId, "one");
+    const second = await phone.sendText(alice.userId, bob.userId, "two");
+    phone.close();
+    expect((await register(bob, { provider: "webhook", token: "bob-stale", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const conversationId = singleConversationId(alice.userId, bob.userId);
+    // Two jobs the object made a minute ago and still waits to hear about, with an old badge.
+    const made = (seq: number): PushJob => ({
+      ...jobFor(bob.userId),
+      id: pushJobId(bob.userId, conversationId, seq),
+      conversationId,
+      senderId: alice.userId,
+      seq,
+      badge: 99,
+      createdAt: Date.now() - 60_000,
+    });
+    await runInDurableObject(env.USER_OBJECT.getByName(bob.userId), (_instance, state) => {
+      for (const job of [made(first.seq!), made(second.seq!)])
+        state.storage.sql.exec(
+          "INSERT INTO push_outbox (job_id, job, created_at, enqueued_at, enqueues) VALUES (?, ?, ?, ?, 1)",
+          job.id,
+          JSON.stringify(job),
+          job.createdAt,
+          job.createdAt,
+        );
+    });
+    const receiver = standInReceiver();
+    const retried = await run("edge-im-push", [made(second.seq!)], 2);
+    expect(retried.explicitAcks).toEqual(["m0"]);
+    expect(pushesTo(receiver)).toBe(1);
+    const [, init] = receiver.mock.calls.find(([input]) => String(input).startsWith("http://127.0.0.1:9/"))!;
+    expect(JSON.parse(String(init?.body))).toMatchObject({ notification: { badge: 2, count: 2 } });
+
+    // Read on another device since: the redelivered job (first try, an old job) sends nothing.
+    expect(
+      (await api(`/api/conversations/${conversationId}/read`, { token: bob.token, body: {} })).body.code,
+    ).toBe(0);
+    const redelivered = await run("edge-im-push", [made(first.seq!)]);
+    expect(redelivered.explicitAcks).toEqual(["m0"]);
+    expect(pushesTo(receiver)).toBe(1);
   });
 
   it("acks what reaches the dead-letter queue, and leaves a batch of an unknown queue to retry", async () => {

@@ -33,7 +33,7 @@ import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgra
 import { logEvent } from "../../observability/log";
 import { PushPreferences, type PushPreferencesJson } from "../../push/preferences";
 import { formatMinute, type QuietHours } from "../../push/quiet-hours";
-import { PushScheduler } from "../../push/scheduler";
+import { PushScheduler, type PushRecheck } from "../../push/scheduler";
 import { conversationKind, countMetric, Metric, useMetrics } from "../../observability/metrics";
 
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
@@ -410,6 +410,16 @@ export class UserObject extends DurableObject<Env> {
     this.pushPrefs.devicesChanged(devices, Date.now());
   }
 
+  /** RPC from the consumer before it sends a retried or redelivered job: still wanted, and with what. */
+  async pushRecheck(
+    jobId: string,
+    conversationId: string,
+    seq: number,
+    preview: string | null,
+  ): Promise<PushRecheck> {
+    return this.pushScheduler.recheck(jobId, conversationId, seq, preview, Date.now(), this.status().online);
+  }
+
   /**
    * The consumer is done with a job; `devices` is how many it found left when it looked at
    * `checkedAt` (null: unknown). The redelivery the alarm was kept for is no longer needed.
@@ -439,4 +449,5 @@ meterInvocations(UserObject, "user", {
   previewHidden: true,
   pushDevicesChanged: true,
   pushSettled: true,
+  pushRecheck: true,
 });
