@@ -270,8 +270,9 @@ export class PushScheduler {
     const all = [...jobs, ...again];
     if (all.length === 0) return;
     // Written before it is sent: a crash after the send leaves a job the consumer may see twice,
-    // which its delivery records absorb; a crash before leaves one redelivered later.
-    for (const job of all)
+    // which its delivery records absorb; a crash before leaves one redelivered later. (A new job
+    // was inserted counted once already.)
+    for (const job of again)
       this.sql.exec(
         "UPDATE push_outbox SET enqueued_at = ?, enqueues = enqueues + 1 WHERE job_id = ?",
         now,
@@ -371,7 +372,7 @@ export class PushScheduler {
       sent++;
       this.parts.storage.transactionSync(() => {
         this.sql.exec(
-          `INSERT INTO push_outbox (job_id, job, created_at, enqueued_at) VALUES (?, ?, ?, ?)
+          `INSERT INTO push_outbox (job_id, job, created_at, enqueued_at, enqueues) VALUES (?, ?, ?, ?, 1)
            ON CONFLICT (job_id) DO NOTHING`,
           job.id,
           JSON.stringify(job),

@@ -506,6 +506,31 @@ describe("the push scheduler in the user's object", () => {
       .toBe(0);
   });
 
+  it("writes a new job to the outbox once: inserted as queued once, not inserted then updated", async () => {
+    const [alice, bob] = [await newUser("pushwra"), await newUser("pushwrb")];
+    expect((await register(bob, { provider: "webhook", token: "bob-writes", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const phone = await TestSocket.connect(alice);
+    await phone.sendText(alice.userId, bob.userId, "count my writes");
+    phone.close();
+    const stub = env.USER_OBJECT.getByName(bob.userId);
+    const writes = await runInDurableObject(stub, async (instance, state) => {
+      state.storage.sql.exec("UPDATE push_pending SET due_at = 0");
+      const exec = vi.spyOn(state.storage.sql, "exec");
+      await instance.alarm();
+      return exec.mock.calls
+        .map(([query]) => query)
+        .filter((query) => /push_outbox/.test(query) && !/^\s*SELECT/i.test(query));
+    });
+    expect(writes.filter((query) => /^\s*UPDATE push_outbox/.test(query))).toEqual([]);
+    expect(
+      await runInDurableObject(stub, (_instance, state) =>
+        state.storage.sql.exec<{ enqueues: number }>("SELECT enqueues FROM push_outbox").toArray(),
+      ),
+    ).toEqual([{ enqueues: 1 }]);
+  });
+
   it("badges the unread total the app shows: no hidden, read, muted conversation in it", async () => {
     const bob = await newUser("pushbdg");
     expect((await register(bob, { provider: "webhook", token: "bob-badge", appID: "app" })).body.code).toBe(
