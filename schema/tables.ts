@@ -276,8 +276,9 @@ export const pushDevices = sqliteTable(
   ],
 );
 
-// What the push consumer has already sent: one row per (job, device), written right after the
-// provider accepted it, so a retried or redelivered job skips the devices that have it. Rows older
+// What the push consumer has sent or is sending: one row per (job, device), claimed (claimed_at)
+// before the provider is called and marked sent (claimed_at null) once it accepted, so a retried,
+// redelivered or duplicated job skips the devices that have it or that another copy is sending to. Rows older
 // than a day are pruned by the consumer (a job is never redelivered that late).
 export const pushDeliveries = sqliteTable(
   "push_deliveries",
@@ -285,6 +286,8 @@ export const pushDeliveries = sqliteTable(
     jobId: text("job_id").notNull(),
     deviceId: text("device_id").notNull(),
     sentAt: integer("sent_at").notNull().default(now),
+    /** Set while a consumer is sending to the device (its claim); null once the provider took it. */
+    claimedAt: integer("claimed_at"),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.deviceId] }), index("push_deliveries_sent_at").on(t.sentAt)],
 );

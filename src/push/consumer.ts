@@ -12,11 +12,13 @@ import { countMetric, Metric, useMetrics } from "../observability/metrics";
 import { sendApns } from "./apns";
 import {
   activeDevices,
+  claimDelivery,
   deleteDevice,
   deliveredDevices,
   pruneDeliveries,
   PushProvider,
   recordDelivery,
+  releaseClaim,
   type PushDevice,
 } from "./devices";
 import { sendFcm } from "./fcm";
@@ -51,6 +53,8 @@ async function sendOne(
 /** Whether a device is worth another try; how many devices the user had left when looked at, and when. */
 interface Delivered {
   retry: boolean;
+  /** Not before this (another copy's claim lapses then); 0: the backoff alone. */
+  retryAt?: number;
   devices: number | null;
   checkedAt: number;
 }
@@ -58,8 +62,39 @@ interface Delivered {
 /** Jobs of one batch sent at once: each waits mostly on its providers. */
 const JOBS_AT_ONCE = 5;
 
-async function deliver(env: Env, push: PushSettings, job: PushJob): Promise<Delivered> {
+/** A job older than this when it is handled is asked about again (a redelivery from the outbox). */
+const STALE_AFTER_MS = 30_000;
+
+/**
+ * A job tried before, or made a while ago (put on the queue again by the user's object): the user's
+ * object says whether it is still wanted, and the badge, count and preview as they are now. Null:
+ * not wanted (logged and counted).
+ */
+async function current(env: Env, job: PushJob, attempts: number): Promise<PushJob | null> {
+  if (attempts < 2 && Date.now() - job.createdAt < STALE_AFTER_MS) return job;
+  const now = await env.USER_OBJECT.getByName(job.userId).pushRecheck(
+    job.id,
+    job.conversationId,
+    job.seq,
+    job.preview,
+  );
+  if (!now.wanted) {
+    logEvent("info", "push_stale", {
+      userId: job.userId,
+      conversationId: job.conversationId,
+      seq: job.seq,
+      reason: now.reason,
+    });
+    countMetric(Metric.pushSkipped, 1, now.reason);
+    return null;
+  }
+  return { ...job, badge: now.badge, count: now.count, preview: job.preview === null ? null : now.preview };
+}
+
+async function deliver(env: Env, push: PushSettings, queued: PushJob, attempts: number): Promise<Delivered> {
   const checkedAt = Date.now();
+  const job = await current(env, queued, attempts);
+  if (!job) return { retry: false, devices: null, checkedAt };
   const devices = await activeDevices(env.DB, job.userId);
   if (devices.length === 0) return { retry: false, devices: 0, checkedAt };
   const reached = await deliveredDevices(env.DB, job.id);
@@ -67,13 +102,32 @@ async function deliver(env: Env, push: PushSettings, job: PushJob): Promise<Deli
   if (waiting.length === 0) return { retry: false, devices: devices.length, checkedAt };
   const n = await notificationOf(env.DB, job);
   let retry = false;
+  let retryAt = 0;
   let left = devices.length;
   const fields = { userId: job.userId, conversationId: job.conversationId, seq: job.seq };
   for (const device of waiting) {
+    const claimedAt = Date.now();
+    const heldUntil = await claimDelivery(env.DB, job.id, device.id, claimedAt);
+    if (heldUntil === 0) continue; // another copy has just sent it
+    if (heldUntil !== null) {
+      // Another copy of the job is sending to it: this one looks again once that claim lapses (sent
+      // by then, or released, or its consumer died mid-send), so a copy that died loses nothing.
+      retry = true;
+      retryAt = Math.max(retryAt, heldUntil);
+      logEvent("info", "push_claimed_elsewhere", { ...fields, provider: device.provider });
+      continue;
+    }
     const started = Date.now();
-    const outcome = await sendOne(push, job, device, n);
+    let outcome: SendOutcome | null;
+    try {
+      outcome = await sendOne(push, job, device, n);
+    } catch (error) {
+      await releaseClaim(env.DB, job.id, device.id, claimedAt);
+      throw error;
+    }
     const ms = Date.now() - started;
     if (outcome === null) {
+      await releaseClaim(env.DB, job.id, device.id, claimedAt);
       logEvent("warn", "push_provider_off", { ...fields, provider: device.provider });
       continue;
     }
@@ -90,6 +144,7 @@ async function deliver(env: Env, push: PushSettings, job: PushJob): Promise<Deli
         break;
       case "dead":
         await deleteDevice(env.DB, device);
+        await releaseClaim(env.DB, job.id, device.id, claimedAt);
         left--;
         logEvent("info", "push_token_dead", { ...fields, provider: device.provider, reason: outcome.reason });
         countMetric(Metric.pushDeadTokens, 1, device.provider);
@@ -107,6 +162,7 @@ async function deliver(env: Env, push: PushSettings, job: PushJob): Promise<Deli
         break;
       case "retry":
         retry = true;
+        await releaseClaim(env.DB, job.id, device.id, claimedAt);
         logEvent("warn", "push_send_failed", {
           ...fields,
           provider: device.provider,
@@ -117,7 +173,7 @@ async function deliver(env: Env, push: PushSettings, job: PushJob): Promise<Deli
         break;
     }
   }
-  return { retry, devices: left, checkedAt };
+  return { retry, retryAt, devices: left, checkedAt };
 }
 
 /** Tells the user's object it may forget the job (and whether any device is left to push to). */
@@ -137,6 +193,8 @@ export async function consumePushBatch(batch: MessageBatch, env: Env): Promise<v
   const push = readSettings(env).push;
   // Now and then, not on every batch: the records of a day-old job are no longer needed.
   if (batches++ % 50 === 0) await pruneDeliveries(env.DB, Date.now());
+  // A job twice in one batch (a Queues duplicate, a redelivery): the first copy is the one handled.
+  const seen = new Set<string>();
   await mapLimited(batch.messages, JOBS_AT_ONCE, async (message) => {
     const job = parsePushJob(message.body);
     if (!job) {
@@ -144,9 +202,14 @@ export async function consumePushBatch(batch: MessageBatch, env: Env): Promise<v
       message.ack();
       return;
     }
+    if (seen.has(job.id)) {
+      message.ack();
+      return;
+    }
+    seen.add(job.id);
     let result: Delivered;
     try {
-      result = await deliver(env, push, job);
+      result = await deliver(env, push, job, message.attempts);
     } catch (error) {
       // D1 unreachable, say: the whole job again later.
       logEvent(
@@ -158,7 +221,10 @@ export async function consumePushBatch(batch: MessageBatch, env: Env): Promise<v
       result = { retry: true, devices: null, checkedAt: Date.now() };
     }
     if (result.retry) {
-      const delaySeconds = retryDelaySeconds(push.retryBaseSeconds, message.attempts);
+      const delaySeconds = Math.max(
+        retryDelaySeconds(push.retryBaseSeconds, message.attempts),
+        Math.ceil(((result.retryAt ?? 0) - Date.now()) / 1000),
+      );
       message.retry({ delaySeconds });
       logEvent("info", "push_retry_scheduled", {
         userId: job.userId,

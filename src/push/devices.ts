@@ -1,9 +1,9 @@
-// Push tokens in D1 (`push_devices`, schema/tables.ts) and the consumer's record of what it sent
-// (`push_deliveries`). A token belongs to a login session: only tokens of sessions that still stand
-// are pushed to, so logout, a password change, a ban or an admin's end of a session stops them
+// Push tokens in D1 (`push_devices`, schema/tables.ts) and the consumer's record of what it sent or
+// is sending (`push_deliveries`). A token belongs to a login session: only tokens of sessions that
+// still stand are pushed to, so logout, a password change, a ban or an admin's end of a session stops them
 // even before the row is deleted.
 import { ulid } from "ulid";
-import { MAX_DEVICES_PER_USER, DELIVERY_RECORD_TTL_MS } from "./limits";
+import { CLAIM_TIMEOUT_MS, MAX_DEVICES_PER_USER, DELIVERY_RECORD_TTL_MS } from "./limits";
 
 export const PushProvider = { apns: "apns", fcm: "fcm", webhook: "webhook" } as const;
 export type PushProvider = (typeof PushProvider)[keyof typeof PushProvider];
@@ -156,21 +156,62 @@ export async function deleteDevice(db: D1Database, device: PushDevice): Promise<
     .run();
 }
 
-/** The devices this job has already reached. */
+/** The devices this job has reached (sent, not merely claimed). */
 export async function deliveredDevices(db: D1Database, jobId: string): Promise<Set<string>> {
   const { results } = await db
-    .prepare("SELECT device_id FROM push_deliveries WHERE job_id = ?")
+    .prepare("SELECT device_id FROM push_deliveries WHERE job_id = ? AND claimed_at IS NULL")
     .bind(jobId)
     .all<{ device_id: string }>();
   return new Set(results.map((row) => row.device_id));
 }
 
+/**
+ * Claims the job's send to this device, just before it: null when claimed (no copy of the job has
+ * it, sent or being sent, or another copy's claim is older than CLAIM_TIMEOUT_MS: that consumer died
+ * mid-send). Otherwise when the other copy's claim lapses (0: the device has it already). Two
+ * copies of a job (a Queues duplicate, a redelivery while the first is handled) so never both send
+ * to one device.
+ */
+export async function claimDelivery(
+  db: D1Database,
+  jobId: string,
+  deviceId: string,
+  now: number,
+): Promise<number | null> {
+  const result = await db
+    .prepare(
+      `INSERT INTO push_deliveries (job_id, device_id, sent_at, claimed_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (job_id, device_id) DO UPDATE SET sent_at = excluded.sent_at, claimed_at = excluded.claimed_at
+       WHERE push_deliveries.claimed_at IS NOT NULL AND push_deliveries.claimed_at < ?`,
+    )
+    .bind(jobId, deviceId, now, now, now - CLAIM_TIMEOUT_MS)
+    .run();
+  if (result.meta.changes > 0) return null;
+  const held = await db
+    .prepare("SELECT claimed_at FROM push_deliveries WHERE job_id = ? AND device_id = ?")
+    .bind(jobId, deviceId)
+    .first<{ claimed_at: number | null }>();
+  return held?.claimed_at == null ? 0 : held.claimed_at + CLAIM_TIMEOUT_MS;
+}
+
+/** The provider took it (or refused it for good): the claim becomes the record that it is done. */
 export async function recordDelivery(db: D1Database, jobId: string, deviceId: string): Promise<void> {
   await db
-    .prepare(
-      "INSERT INTO push_deliveries (job_id, device_id, sent_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .bind(jobId, deviceId, Date.now())
+    .prepare("UPDATE push_deliveries SET claimed_at = NULL, sent_at = ? WHERE job_id = ? AND device_id = ?")
+    .bind(Date.now(), jobId, deviceId)
+    .run();
+}
+
+/** Not sent (worth another try, provider off, an error): another copy or try may claim it at once. */
+export async function releaseClaim(
+  db: D1Database,
+  jobId: string,
+  deviceId: string,
+  claimedAt: number,
+): Promise<void> {
+  await db
+    .prepare("DELETE FROM push_deliveries WHERE job_id = ? AND device_id = ? AND claimed_at = ?")
+    .bind(jobId, deviceId, claimedAt)
     .run();
 }
 

@@ -29,3 +29,10 @@ export const MAX_RETRY_DELAY_SECONDS = 900;
 
 /** How long a job's sent records are kept: far longer than any retry or redelivery of it. */
 export const DELIVERY_RECORD_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How long a consumer's claim on a (job, device) send holds before another copy of the job may take
+ * it over (the first died mid-send): longer than the calls one send makes (an access token and the
+ * send, PROVIDER_TIMEOUT_MS each). A copy that found the claim held retries once it lapses.
+ */
+export const CLAIM_TIMEOUT_MS = 30_000;

@@ -10,6 +10,7 @@
 // provider's answer ends in one push, not none.
 import type { PushSettings } from "../config/push-settings";
 import { pb } from "../protocol/codec";
+import { ConversationType } from "../protocol/conversation-id";
 import type { DeliveredMessage } from "../objects/message";
 import type { Inbox } from "../objects/user/inbox";
 import { migrate } from "../objects/sql-migrations";
@@ -43,6 +44,11 @@ const SCHEMA = [
 
 const WINDOW_MS = 60_000;
 
+const utf8 = new TextEncoder();
+
+/** What a notification shows in place of a message revoked before it went out. */
+export const REVOKED_PREVIEW = "[Message revoked]";
+
 /** Message types that make no notification: notices (a member joined, a group renamed). */
 const SILENT_TYPES: ReadonlySet<number> = new Set([8]);
 
@@ -72,6 +78,10 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
   enqueues: number;
 }
 
+/** What the user's object says of a job sent again: skip it, or send it with what is true now. */
+export type PushRecheck =
+  { wanted: false; reason: string } | { wanted: true; badge: number; preview: string | null; count: number };
+
 export interface PushSchedulerParts {
   storage: DurableObjectStorage;
   env: Env;
@@ -92,6 +102,32 @@ function previewOf(messageType: number, content: Uint8Array | null | undefined):
     return chars.length > PREVIEW_MAX_CHARS ? `${chars.slice(0, PREVIEW_MAX_CHARS - 1).join("")}…` : text;
   }
   return MEDIA_LABELS[messageType] ?? "[Message]";
+}
+
+/** Queues' bounds on one sendBatch call: 100 messages, 256 KB in all (a margin kept for overhead). */
+export const QUEUE_BATCH_MESSAGES = 100;
+export const QUEUE_BATCH_BYTES = 240_000;
+
+/**
+ * `items` in order, cut into chunks of at most QUEUE_BATCH_MESSAGES items and QUEUE_BATCH_BYTES
+ * (as `bytesOf` counts them; an item over it alone is a chunk of its own).
+ */
+export function queueChunks<T>(items: readonly T[], bytesOf: (item: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = bytesOf(item);
+    if (chunk.length > 0 && (chunk.length >= QUEUE_BATCH_MESSAGES || bytes + size > QUEUE_BATCH_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(item);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 export class PushScheduler {
@@ -148,6 +184,63 @@ export class PushScheduler {
     return this.nextDueAt();
   }
 
+  /**
+   * A message was revoked: a pending notification, or a job not yet confirmed, that shows it shows
+   * REVOKED_PREVIEW instead (an older message of the burst is never in the preview: only the newest).
+   */
+  revoked(conversationId: string, seq: number): void {
+    this.sql.exec(
+      "UPDATE push_pending SET preview = ? WHERE conversation_id = ? AND seq = ?",
+      REVOKED_PREVIEW,
+      conversationId,
+      seq,
+    );
+    const jobId = pushJobId(this.parts.userId(), conversationId, seq);
+    const row = this.sql
+      .exec<{ job: string }>("SELECT job FROM push_outbox WHERE job_id = ?", jobId)
+      .toArray()[0];
+    const job = row ? parsePushJob(JSON.parse(row.job)) : null;
+    if (!job || job.preview === null) return;
+    this.sql.exec(
+      "UPDATE push_outbox SET job = ? WHERE job_id = ?",
+      JSON.stringify({ ...job, preview: REVOKED_PREVIEW }),
+      jobId,
+    );
+  }
+
+  /**
+   * Whether a job retried or redelivered is still wanted now (the consumer asks before sending it
+   * again): not when the user came online, the conversation was muted or read since, or
+   * do-not-disturb began. When it is: the badge now and
+   * the job's preview as the outbox has it (a revoke since replaced the text).
+   */
+  recheck(
+    jobId: string,
+    conversationId: string,
+    seq: number,
+    preview: string | null,
+    now: number,
+    online: boolean,
+  ): PushRecheck {
+    const row = this.sql
+      .exec<{ job: string }>("SELECT job FROM push_outbox WHERE job_id = ?", jobId)
+      .toArray()[0];
+    // Not in the outbox: confirmed by another copy, or given up on while its retries went on (the
+    // device records still keep a second send away); the preview then is the job's own.
+    const job = row ? parsePushJob(JSON.parse(row.job)) : null;
+    if (online) return { wanted: false, reason: "online" };
+    const entry = this.parts.inbox.entry(conversationId);
+    if (!entry || entry.muted) return { wanted: false, reason: "muted" };
+    if (entry.readSeq >= seq) return { wanted: false, reason: "read" };
+    if (inQuietHours(this.parts.prefs.quietHours(), now)) return { wanted: false, reason: "quiet_hours" };
+    return {
+      wanted: true,
+      badge: this.unreadTotal(),
+      preview: job ? job.preview : preview,
+      count: Math.max(1, entry.maxSeq - entry.readSeq),
+    };
+  }
+
   /** When the alarm is next needed for push (0: never). */
   nextDueAt(): number {
     const pending = this.sql
@@ -177,16 +270,20 @@ export class PushScheduler {
     const all = [...jobs, ...again];
     if (all.length === 0) return;
     // Written before it is sent: a crash after the send leaves a job the consumer may see twice,
-    // which its delivery records absorb; a crash before leaves one redelivered later.
-    for (const job of all)
+    // which its delivery records absorb; a crash before leaves one redelivered later. (A new job
+    // was inserted counted once already.)
+    for (const job of again)
       this.sql.exec(
         "UPDATE push_outbox SET enqueued_at = ?, enqueues = enqueues + 1 WHERE job_id = ?",
         now,
         job.id,
       );
-    await this.parts.env.PUSH_QUEUE.sendBatch(
-      all.map((job) => ({ body: job, contentType: "json" as const })),
-    );
+    // One call per chunk within the Queues bounds (PUSH_MAX_PER_MINUTE new jobs and up to
+    // MAX_OUTBOX_JOBS redeliveries may be due at once).
+    for (const chunk of queueChunks(all, (job) => utf8.encode(JSON.stringify(job)).length))
+      await this.parts.env.PUSH_QUEUE.sendBatch(
+        chunk.map((job) => ({ body: job, contentType: "json" as const })),
+      );
     for (const job of jobs)
       logEvent("info", "push_enqueued", {
         userId: job.userId,
@@ -275,7 +372,7 @@ export class PushScheduler {
       sent++;
       this.parts.storage.transactionSync(() => {
         this.sql.exec(
-          `INSERT INTO push_outbox (job_id, job, created_at, enqueued_at) VALUES (?, ?, ?, ?)
+          `INSERT INTO push_outbox (job_id, job, created_at, enqueued_at, enqueues) VALUES (?, ?, ?, ?, 1)
            ON CONFLICT (job_id) DO NOTHING`,
           job.id,
           JSON.stringify(job),
@@ -325,10 +422,19 @@ export class PushScheduler {
       logEvent("warn", "push_outbox_trimmed", { userId: this.parts.userId(), count: cursor.rowsWritten });
   }
 
-  /** The badge: every conversation's unread count, summed. */
+  /**
+   * The badge: the unread total the app shows (src/web/conversations.ts, totalUnread): the unread
+   * counts of the conversations in the list (not hidden), single and group chats only, muted ones
+   * left out.
+   */
   private unreadTotal(): number {
     return this.sql
-      .exec<{ n: number }>("SELECT COALESCE(SUM(MAX(max_seq - read_seq, 0)), 0) AS n FROM inbox")
+      .exec<{ n: number }>(
+        `SELECT COALESCE(SUM(MAX(max_seq - read_seq, 0)), 0) AS n FROM inbox
+         WHERE hidden = 0 AND muted = 0 AND conversation_type IN (?, ?)`,
+        ConversationType.single,
+        ConversationType.group,
+      )
       .one().n;
   }
 }

@@ -2,15 +2,28 @@
 // per session, at most MAX_DEVICES_PER_USER per user, only for a provider the server has), lists it
 // without the token, loses it on logout; bad tokens, app ids, settings and time zones get a clear
 // 400; do-not-disturb windows follow the user's time zone; half-configured providers stop the server.
-import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  env,
+  evictDurableObject,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { checkSettings } from "../../src/config/settings";
-import { MAX_DEVICES_PER_USER } from "../../src/push/limits";
+import { CLAIM_TIMEOUT_MS, MAX_DEVICES_PER_USER } from "../../src/push/limits";
 import { inQuietHours, minuteOfDay } from "../../src/push/quiet-hours";
 import { retryDelaySeconds } from "../../src/push/consumer";
 import { PUSH_JOB_VERSION, pushJobId, type PushJob } from "../../src/push/job";
+import { QUEUE_BATCH_BYTES, queueChunks, REVOKED_PREVIEW } from "../../src/push/scheduler";
+import { singleConversationId } from "../../src/protocol/conversation-id";
 import { consumeQueue as handleQueue } from "../../src/worker/queues";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";
+import { loggedEvents } from "./helpers/logs";
+import { revoke } from "./helpers/protocol";
+import { TestSocket } from "./helpers/socket";
 
 interface DeviceJson {
   deviceID: string;
@@ -210,23 +223,23 @@ describe("push rules", () => {
   });
 });
 
-describe("the queue handler", () => {
-  const jobFor = (userId: string): PushJob => ({
-    v: PUSH_JOB_VERSION,
-    id: pushJobId(userId, `single_${userId}_peer`, 7),
-    userId,
-    conversationId: `single_${userId}_peer`,
-    conversationType: 1,
-    senderId: "peer",
-    seq: 7,
-    messageType: 1,
-    count: 1,
-    badge: 1,
-    preview: "hello",
-    showPreview: true,
-    createdAt: Date.now(),
-  });
+const jobFor = (userId: string): PushJob => ({
+  v: PUSH_JOB_VERSION,
+  id: pushJobId(userId, `single_${userId}_peer`, 7),
+  userId,
+  conversationId: `single_${userId}_peer`,
+  conversationType: 1,
+  senderId: "peer",
+  seq: 7,
+  messageType: 1,
+  count: 1,
+  badge: 1,
+  preview: "hello",
+  showPreview: true,
+  createdAt: Date.now(),
+});
 
+describe("the queue handler", () => {
   async function run(queue: string, bodies: unknown[], attempts = 1) {
     const batch = createMessageBatch(
       queue,
@@ -243,7 +256,7 @@ describe("the queue handler", () => {
       (await register(user, { provider: "webhook", token: "unreachable", appID: "app" })).body.code,
     ).toBe(0);
     // The test server's PUSH_WEBHOOK_URL is a closed port on loopback.
-    const result = await run("edge-im-push", [jobFor(user.userId)], 2);
+    const result = await run("edge-im-push", [jobFor(user.userId)]);
     // getQueueResult does not report a retry's delay (the plugin keeps only the id); the backoff's
     // timing is measured end to end (test/node/push-e2e.test.ts).
     expect(result.retryMessages).toEqual([expect.objectContaining({ msgId: "m0" })]);
@@ -257,11 +270,296 @@ describe("the queue handler", () => {
     expect(result.retryMessages).toEqual([]);
   });
 
+  /** The webhook receiver (PUSH_WEBHOOK_URL) stood in for: it takes every push, slowly. */
+  function standInReceiver() {
+    const real = globalThis.fetch;
+    return vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.startsWith("http://127.0.0.1:9/")) return real(input, init);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return new Response("ok");
+    });
+  }
+  const pushesTo = (spy: ReturnType<typeof standInReceiver>) =>
+    spy.mock.calls.filter(([input]) =>
+      (input instanceof Request ? input.url : String(input)).startsWith("http://127.0.0.1:9/"),
+    ).length;
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("sends once when one job comes twice in a batch, or to two consumers at once", async () => {
+    const user = await newUser("pushdup");
+    expect((await register(user, { provider: "webhook", token: "dup-phone", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const receiver = standInReceiver();
+    const job = jobFor(user.userId);
+    const twice = await run("edge-im-push", [job, job]);
+    expect(twice.explicitAcks.sort()).toEqual(["m0", "m1"]);
+    expect(pushesTo(receiver)).toBe(1);
+
+    // Two copies handled at the same time (a duplicate in another batch, a redelivery): one sends,
+    // the other finds the device claimed and looks again later.
+    const other = { ...job, id: pushJobId(user.userId, job.conversationId, 8), seq: 8 };
+    const [a, b] = await Promise.all([run("edge-im-push", [other]), run("edge-im-push", [other])]);
+    expect(pushesTo(receiver)).toBe(2);
+    expect([...a.explicitAcks, ...b.explicitAcks]).toEqual(["m0"]);
+    expect([...a.retryMessages, ...b.retryMessages]).toEqual([expect.objectContaining({ msgId: "m0" })]);
+    // Its retry finds the device reached: acked, nothing sent.
+    const retried = await run("edge-im-push", [other], 2);
+    expect(retried.explicitAcks).toEqual(["m0"]);
+    expect(pushesTo(receiver)).toBe(2);
+
+    // A claim younger than CLAIM_TIMEOUT_MS holds; an older one (its consumer died mid-send) is taken over.
+    const [device] = await devices(user);
+    const claimed = (seq: number, age: number) =>
+      env.DB.prepare(
+        "INSERT INTO push_deliveries (job_id, device_id, sent_at, claimed_at) VALUES (?, ?, ?, ?)",
+      )
+        .bind(
+          pushJobId(user.userId, job.conversationId, seq),
+          device!.deviceID,
+          Date.now() - age,
+          Date.now() - age,
+        )
+        .run();
+    await claimed(9, 1_000);
+    await claimed(10, CLAIM_TIMEOUT_MS + 1_000);
+    const held = await run("edge-im-push", [
+      { ...job, id: pushJobId(user.userId, job.conversationId, 9), seq: 9 },
+    ]);
+    expect(held.retryMessages).toEqual([expect.objectContaining({ msgId: "m0" })]);
+    expect(pushesTo(receiver)).toBe(2);
+    const stale = await run("edge-im-push", [
+      { ...job, id: pushJobId(user.userId, job.conversationId, 10), seq: 10 },
+    ]);
+    expect(stale.explicitAcks).toEqual(["m0"]);
+    expect(pushesTo(receiver)).toBe(3);
+  });
+
+  it("asks the user's object before sending a job again: skipped once read, sent with today's badge", async () => {
+    const [alice, bob] = [await newUser("pushsta"), await newUser("pushstb")];
+    const phone = await TestSocket.connect(alice);
+    // Sent before Bob had a device: no notification pending of its own.
+    const first = await phone.sendText(alice.userId, bob.userId, "one");
+    const second = await phone.sendText(alice.userId, bob.userId, "two");
+    phone.close();
+    expect((await register(bob, { provider: "webhook", token: "bob-stale", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const conversationId = singleConversationId(alice.userId, bob.userId);
+    // Two jobs the object made a minute ago and still waits to hear about, with an old badge.
+    const made = (seq: number): PushJob => ({
+      ...jobFor(bob.userId),
+      id: pushJobId(bob.userId, conversationId, seq),
+      conversationId,
+      senderId: alice.userId,
+      seq,
+      badge: 99,
+      createdAt: Date.now() - 60_000,
+    });
+    await runInDurableObject(env.USER_OBJECT.getByName(bob.userId), (_instance, state) => {
+      for (const job of [made(first.seq!), made(second.seq!)])
+        state.storage.sql.exec(
+          "INSERT INTO push_outbox (job_id, job, created_at, enqueued_at, enqueues) VALUES (?, ?, ?, ?, 1)",
+          job.id,
+          JSON.stringify(job),
+          job.createdAt,
+          job.createdAt,
+        );
+    });
+    const receiver = standInReceiver();
+    const retried = await run("edge-im-push", [made(second.seq!)], 2);
+    expect(retried.explicitAcks).toEqual(["m0"]);
+    expect(pushesTo(receiver)).toBe(1);
+    const [, init] = receiver.mock.calls.find(([input]) => String(input).startsWith("http://127.0.0.1:9/"))!;
+    expect(JSON.parse(String(init?.body))).toMatchObject({ notification: { badge: 2, count: 2 } });
+
+    // Read on another device since: the redelivered job (first try, an old job) sends nothing.
+    expect(
+      (await api(`/api/conversations/${conversationId}/read`, { token: bob.token, body: {} })).body.code,
+    ).toBe(0);
+    const redelivered = await run("edge-im-push", [made(first.seq!)]);
+    expect(redelivered.explicitAcks).toEqual(["m0"]);
+    expect(pushesTo(receiver)).toBe(1);
+  });
+
   it("acks what reaches the dead-letter queue, and leaves a batch of an unknown queue to retry", async () => {
     const user = await newUser("pushdlq");
     const dead = await run("edge-im-push-dlq", [jobFor(user.userId)], 5);
     expect(dead.explicitAcks).toEqual(["m0"]);
     const unknown = await run("someone-elses-queue", [jobFor(user.userId)]);
     expect(unknown.retryBatch.retry).toBe(true);
+  });
+});
+
+describe("the push scheduler in the user's object", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const pending = (userId: string) =>
+    runInDurableObject(env.USER_OBJECT.getByName(userId), (_instance, state) =>
+      state.storage.sql
+        .exec<{ seq: number; preview: string | null }>("SELECT seq, preview FROM push_pending")
+        .toArray(),
+    );
+  const outboxJobs = (userId: string) =>
+    runInDurableObject(env.USER_OBJECT.getByName(userId), (_instance, state) =>
+      state.storage.sql
+        .exec<{ job: string }>("SELECT job FROM push_outbox")
+        .toArray()
+        .map((row) => JSON.parse(row.job) as PushJob),
+    );
+  /** The pending notifications are due now, and the alarm runs. */
+  async function dueNow(userId: string): Promise<void> {
+    await runInDurableObject(env.USER_OBJECT.getByName(userId), (_instance, state) => {
+      state.storage.sql.exec("UPDATE push_pending SET due_at = 0");
+    });
+    await runDurableObjectAlarm(env.USER_OBJECT.getByName(userId));
+  }
+
+  it("never shows a message revoked before its notification went out, pending or in the outbox", async () => {
+    const [alice, bob] = [await newUser("pushrva"), await newUser("pushrvb")];
+    expect((await register(bob, { provider: "webhook", token: "bob-phone", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const conversationId = singleConversationId(alice.userId, bob.userId);
+    const phone = await TestSocket.connect(alice);
+    // Revoked within the debounce: the pending notification loses its text.
+    const first = await phone.sendText(alice.userId, bob.userId, "the secret plan");
+    expect(await pending(bob.userId)).toEqual([{ seq: first.seq, preview: "the secret plan" }]);
+    await revoke(phone, conversationId, first.serverMsgId!);
+    expect(await pending(bob.userId)).toEqual([{ seq: first.seq, preview: REVOKED_PREVIEW }]);
+    await dueNow(bob.userId);
+    const [job] = await outboxJobs(bob.userId);
+    expect(job).toMatchObject({ seq: first.seq, preview: REVOKED_PREVIEW });
+
+    // Revoked once the job is made but before the consumer confirmed it: a redelivery carries no text.
+    const second = await phone.sendText(alice.userId, bob.userId, "the other secret");
+    await dueNow(bob.userId);
+    expect((await outboxJobs(bob.userId)).find((j) => j.seq === second.seq)?.preview).toBe(
+      "the other secret",
+    );
+    await revoke(phone, conversationId, second.serverMsgId!);
+    const jobs = await outboxJobs(bob.userId);
+    expect(jobs.find((j) => j.seq === second.seq)?.preview).toBe(REVOKED_PREVIEW);
+    expect(JSON.stringify(jobs)).not.toContain("secret");
+    phone.close();
+  });
+
+  it("arms the alarm on the next wake when a crash came between a pending notification and its alarm", async () => {
+    const [alice, bob] = [await newUser("pushcra"), await newUser("pushcrb")];
+    expect((await register(bob, { provider: "webhook", token: "bob-crash", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const phone = await TestSocket.connect(alice);
+    await phone.sendText(alice.userId, bob.userId, "are you there?");
+    phone.close();
+    const stub = env.USER_OBJECT.getByName(bob.userId);
+    // The row was written, the process died before setAlarm.
+    await runInDurableObject(stub, async (_instance, state) => {
+      expect(state.storage.sql.exec("SELECT 1 FROM push_pending").toArray()).toHaveLength(1);
+      await state.storage.deleteAlarm();
+    });
+    await evictDurableObject(stub);
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+  });
+
+  it("puts more than 100 due jobs on the queue in chunks within Queues' bounds", async () => {
+    expect(queueChunks([...Array(250).keys()], () => 10).map((c) => c.length)).toEqual([100, 100, 50]);
+    const big = Math.floor(QUEUE_BATCH_BYTES / 3);
+    expect(queueChunks([1, 2, 3, 4, 5], () => big).map((c) => c.length)).toEqual([3, 2]);
+    expect(queueChunks([1, 2], () => QUEUE_BATCH_BYTES * 2)).toEqual([[1], [2]]);
+
+    // 101 jobs nobody confirmed, all due for redelivery at once (no device: the consumer acks them).
+    const user = await newUser("pushmany");
+    const stub = env.USER_OBJECT.getByName(user.userId);
+    await runInDurableObject(stub, async (_instance, state) => {
+      await state.storage.setAlarm(Date.now());
+      for (let seq = 1; seq <= 101; seq++) {
+        const job = {
+          ...jobFor(user.userId),
+          id: pushJobId(user.userId, `single_${user.userId}_peer`, seq),
+          seq,
+        };
+        state.storage.sql.exec(
+          "INSERT INTO push_outbox (job_id, job, created_at, enqueued_at, enqueues) VALUES (?, ?, 0, 0, 1)",
+          job.id,
+          JSON.stringify(job),
+        );
+      }
+    });
+    const warn = vi.spyOn(console, "warn");
+    const error = vi.spyOn(console, "error");
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const events = loggedEvents(warn, error).map((line) => line.event);
+    expect(events.filter((event) => event === "push_redelivered")).toHaveLength(101);
+    expect(events).not.toContain("push_enqueue_failed");
+    // The consumer takes them all (no device: each acked and confirmed), so the outbox empties.
+    await expect
+      .poll(async () => (await outboxJobs(user.userId)).length, { timeout: 20_000, interval: 200 })
+      .toBe(0);
+  });
+
+  it("writes a new job to the outbox once: inserted as queued once, not inserted then updated", async () => {
+    const [alice, bob] = [await newUser("pushwra"), await newUser("pushwrb")];
+    expect((await register(bob, { provider: "webhook", token: "bob-writes", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const phone = await TestSocket.connect(alice);
+    await phone.sendText(alice.userId, bob.userId, "count my writes");
+    phone.close();
+    const stub = env.USER_OBJECT.getByName(bob.userId);
+    const writes = await runInDurableObject(stub, async (instance, state) => {
+      state.storage.sql.exec("UPDATE push_pending SET due_at = 0");
+      const exec = vi.spyOn(state.storage.sql, "exec");
+      await instance.alarm();
+      return exec.mock.calls
+        .map(([query]) => query)
+        .filter((query) => /push_outbox/.test(query) && !/^\s*SELECT/i.test(query));
+    });
+    expect(writes.filter((query) => /^\s*UPDATE push_outbox/.test(query))).toEqual([]);
+    expect(
+      await runInDurableObject(stub, (_instance, state) =>
+        state.storage.sql.exec<{ enqueues: number }>("SELECT enqueues FROM push_outbox").toArray(),
+      ),
+    ).toEqual([{ enqueues: 1 }]);
+  });
+
+  it("badges the unread total the app shows: no hidden, read, muted conversation in it", async () => {
+    const bob = await newUser("pushbdg");
+    expect((await register(bob, { provider: "webhook", token: "bob-badge", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const peers = [
+      await newUser("pushbd1"),
+      await newUser("pushbd2"),
+      await newUser("pushbd3"),
+      await newUser("pushbd4"),
+    ];
+    const conversation = (peer: TestUser) => singleConversationId(peer.userId, bob.userId);
+    for (const [i, peer] of peers.entries()) {
+      const phone = await TestSocket.connect(peer);
+      for (let n = 0; n <= i; n++) await phone.sendText(peer.userId, bob.userId, `hello ${n}`);
+      phone.close();
+    }
+    // 1 unread with peer 0, 2 hidden (deleted) with peer 1, 3 read with peer 2, 4 muted with peer 3.
+    const [shown, hidden, read, muted] = peers.map(conversation) as [string, string, string, string];
+    expect((await api(`/api/conversations/${hidden}/delete`, { token: bob.token, body: {} })).body.code).toBe(
+      0,
+    );
+    expect((await api(`/api/conversations/${read}/read`, { token: bob.token, body: {} })).body.code).toBe(0);
+    expect(
+      (await api(`/api/conversations/${muted}/mute`, { token: bob.token, body: { muted: true } })).body.code,
+    ).toBe(0);
+    await dueNow(bob.userId);
+    const jobs = await outboxJobs(bob.userId);
+    expect(jobs.find((j) => j.conversationId === shown)).toMatchObject({ count: 1, badge: 1 });
+    expect(jobs.map((j) => j.badge)).toEqual(jobs.map(() => 1));
   });
 });

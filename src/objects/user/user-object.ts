@@ -33,7 +33,7 @@ import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgra
 import { logEvent } from "../../observability/log";
 import { PushPreferences, type PushPreferencesJson } from "../../push/preferences";
 import { formatMinute, type QuietHours } from "../../push/quiet-hours";
-import { PushScheduler } from "../../push/scheduler";
+import { PushScheduler, type PushRecheck } from "../../push/scheduler";
 import { conversationKind, countMetric, Metric, useMetrics } from "../../observability/metrics";
 
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
@@ -101,6 +101,13 @@ export class UserObject extends DurableObject<Env> {
         },
       }),
     );
+    // A pending notification is written before its alarm is set: a crash between the two left it
+    // with no alarm, so the first wake after one sets it (a getAlarm only when push has work due).
+    if (this.pushScheduler.nextDueAt() > 0)
+      void ctx.blockConcurrencyWhile(async () => {
+        const due = this.pushScheduler.nextDueAt();
+        if (due > 0 && (await this.storage.getAlarm()) === null) await this.storage.setAlarm(due);
+      });
   }
 
   /** Built on first use: settings are read (and checked) once per instance. */
@@ -326,6 +333,7 @@ export class UserObject extends DurableObject<Env> {
     // it waits, so devices and the inbox see the message first and then its revoke.
     await this.deliveryOrder.whenHeld(push.conversationId ?? "", seq, REVOKE_WAIT_MS);
     this.inbox.applyRevoke(push);
+    this.pushScheduler.revoked(push.conversationId, seq);
     this.broadcast(encodeFrame(Cmd.CMD_REVOKE_MSG_PUSH, 0, pb.RevokeMessagePush, push), originSession);
   }
 
@@ -402,6 +410,16 @@ export class UserObject extends DurableObject<Env> {
     this.pushPrefs.devicesChanged(devices, Date.now());
   }
 
+  /** RPC from the consumer before it sends a retried or redelivered job: still wanted, and with what. */
+  async pushRecheck(
+    jobId: string,
+    conversationId: string,
+    seq: number,
+    preview: string | null,
+  ): Promise<PushRecheck> {
+    return this.pushScheduler.recheck(jobId, conversationId, seq, preview, Date.now(), this.status().online);
+  }
+
   /**
    * The consumer is done with a job; `devices` is how many it found left when it looked at
    * `checkedAt` (null: unknown). The redelivery the alarm was kept for is no longer needed.
@@ -431,4 +449,5 @@ meterInvocations(UserObject, "user", {
   previewHidden: true,
   pushDevicesChanged: true,
   pushSettled: true,
+  pushRecheck: true,
 });
