@@ -3,7 +3,7 @@
 // HMAC-SHA256 over `<t>.<body>` with PUSH_WEBHOOK_SECRET), with `X-Edge-IM-Event: push` and
 // `X-Edge-IM-Delivery` (the job and device, the same on every retry: a receiver may dedup on it).
 // A 2xx is delivered; 404 or 410 say the token is dead; 408, 429 and 5xx are retried.
-import { SIGNATURE_HEADER, signatureOf } from "../webhooks/signature";
+import { EVENT_HEADER, signedJsonHeaders } from "../webhooks/signature";
 import type { PushDevice } from "./devices";
 import type { PushJob } from "./job";
 import { PROVIDER_TIMEOUT_MS } from "./limits";
@@ -35,12 +35,10 @@ export async function sendPushWebhook(
   try {
     response = await fetch(webhook.url, {
       method: "POST",
-      headers: {
-        "content-type": "application/json",
-        [SIGNATURE_HEADER]: await signatureOf(webhook.secret, Math.floor(Date.now() / 1000), body),
-        "X-Edge-IM-Event": "push",
+      headers: await signedJsonHeaders(webhook.secret, body, {
+        [EVENT_HEADER]: "push",
         "X-Edge-IM-Delivery": `${job.id}/${device.id}`,
-      },
+      }),
       body,
       signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS),
     });
