@@ -15,7 +15,8 @@
 //   issued and {message: {token, notification, data (strings), android.collapse_key}}. Dead tokens
 //   answer 404 NOT_FOUND with errorCode UNREGISTERED in the details.
 // - Webhook: POST /hook signed `X-Edge-IM-Signature: t=…,v1=…` (HMAC-SHA256 over `<t>.<body>`).
-import { createHmac, generateKeyPairSync, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
+import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import { signedBy } from "./webhook-signature";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { decodeProtectedHeader, importSPKI, jwtVerify } from "jose";
@@ -296,10 +297,6 @@ export class PushStandIns {
   }
 
   private signed(raw: string, header: string | string[] | undefined): boolean {
-    const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(header ?? ""));
-    if (!match) return false;
-    if (Math.abs(Date.now() / 1000 - Number(match[1])) > 300) return false;
-    const expected = createHmac("sha256", this.webhookSecret).update(`${match[1]}.${raw}`).digest();
-    return timingSafeEqual(expected, Buffer.from(match[2] ?? "", "hex"));
+    return signedBy(this.webhookSecret, raw, header);
   }
 }
