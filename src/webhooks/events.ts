@@ -8,6 +8,7 @@ import type { GroupWrite } from "../db/groups";
 import type { StoredMessage } from "../objects/message";
 import { ConversationType } from "../protocol/conversation-id";
 import { logEvent, type LogFields } from "../observability/log";
+import { withTimeout } from "../lib/with-timeout";
 import { base64 } from "./base64";
 
 /** What goes on the Queue: the event, signed only when it is sent (the secret never sits in the Queue). */
@@ -121,18 +122,9 @@ function fitted(event: WebhookEvent): { body: WebhookEvent; bytes: number } {
 export const ENQUEUE_TIMEOUT_MS = 10_000;
 
 async function sendBatchWithin(queue: Queue, batch: MessageSendRequest<WebhookEvent>[]): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`the Queue did not answer in ${ENQUEUE_TIMEOUT_MS} ms`)),
-      ENQUEUE_TIMEOUT_MS,
-    );
+  await withTimeout<unknown>(queue.sendBatch(batch), ENQUEUE_TIMEOUT_MS, () => {
+    throw new Error(`the Queue did not answer in ${ENQUEUE_TIMEOUT_MS} ms`);
   });
-  try {
-    await Promise.race([queue.sendBatch(batch), timeout]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
 }
 
 /**

@@ -15,6 +15,7 @@ import { backoff, type AlarmClock } from "./alarm-clock";
 import { FLUSH_BATCH_ROWS, writeHistoryBisecting } from "./history-outbox";
 import type { OutboxStore } from "./outbox-store";
 import { logEvent } from "../../observability/log";
+import { withTimeout } from "../../lib/with-timeout";
 import { countMetric, Metric } from "../../observability/metrics";
 
 /**
@@ -132,21 +133,20 @@ export class HistoryFlush {
 
   /** Hands the rows to the writer; throws CopyFailed unless it answers that D1 has them. */
   private async handOver(batch: StoredMessage[], id: Identity): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<WriteOutcome>((resolve) => {
-      timer = setTimeout(
-        () => resolve({ ok: false, refusedByD1: false, error: `no answer in ${WRITER_TIMEOUT_MS} ms` }),
-        WRITER_TIMEOUT_MS,
-      );
-    });
     try {
-      const outcome = await Promise.race([this.writer(id).write(batch), timeout]);
+      const outcome = await withTimeout<WriteOutcome>(
+        this.writer(id).write(batch),
+        WRITER_TIMEOUT_MS,
+        () => ({
+          ok: false,
+          refusedByD1: false,
+          error: `no answer in ${WRITER_TIMEOUT_MS} ms`,
+        }),
+      );
       if (!outcome.ok) throw new CopyFailed(`history writer: ${outcome.error}`, outcome.refusedByD1);
     } catch (error) {
       if (error instanceof CopyFailed) throw error;
       throw new CopyFailed(`history writer unreachable: ${String(error)}`, false);
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
     }
   }
 
