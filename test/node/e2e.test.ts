@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
 import { newAccount, postJson } from "./helpers/http-accounts";
 import { Cmd, Err, NodeImClient, pb } from "./helpers/im-client";
+import { singleConversationId } from "../../src/protocol/conversation-id.ts";
 
 let server: DevServer;
 beforeAll(async () => {
@@ -84,8 +85,6 @@ describe("against wrangler dev", () => {
 });
 
 describe("social and live features against wrangler dev", () => {
-  const single = (a: string, b: string) => (a < b ? `single_${a}_${b}` : `single_${b}_${a}`);
-
   it("runs a friend flow with notices, then a group conversation", async () => {
     const alice = await account("falice");
     const bob = await account("fbob");
@@ -138,7 +137,7 @@ describe("social and live features against wrangler dev", () => {
   it("shows one receipt, one revoke and one typing push", async () => {
     const dana = await account("dana");
     const erin = await account("erin");
-    const conversationId = single(dana.userId, erin.userId);
+    const conversationId = singleConversationId(dana.userId, erin.userId);
     const d = await NodeImClient.connect(server.wsOrigin, dana.userId, dana.token);
     const e = await NodeImClient.connect(server.wsOrigin, erin.userId, erin.token);
 

@@ -12,6 +12,7 @@ import { silentLogger } from "../../src/gateway/log.ts";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
 import { newAccount, postJson } from "./helpers/http-accounts";
 import { Cmd, Err, pb, sdkCrc16, sdkPacket, SdkTcpClient } from "./helpers/sdk-tcp-client";
+import { singleConversationId } from "../../src/protocol/conversation-id.ts";
 
 let server: DevServer;
 beforeAll(async () => {
@@ -36,7 +37,6 @@ async function befriend(a: { userId: string; token: string }, b: { userId: strin
   expect((await post("/api/friend/accept", { userID: a.userId }, b.token)).code).toBe(0);
 }
 
-const single = (a: string, b: string) => (a < b ? `single_${a}_${b}` : `single_${b}_${a}`);
 const text = (bytes: Uint8Array | null | undefined) => new TextDecoder().decode(bytes ?? new Uint8Array());
 
 function sendText(client: SdkTcpClient, conversationId: string, from: string, to: string, content: string) {
@@ -99,7 +99,7 @@ describe("TCP gateway: the SDK's session", () => {
   it("carries one-to-one messages, sync, receipts, typing and revoke both ways", async () => {
     const alice = await account("alice");
     const bob = await account("bob");
-    const conversationId = single(alice.userId, bob.userId);
+    const conversationId = singleConversationId(alice.userId, bob.userId);
     const a = await SdkTcpClient.connect(server.tcpPort, alice.userId, alice.token);
     const b = await SdkTcpClient.connect(server.tcpPort, bob.userId, bob.token);
     expect((await a.heartbeat()).command).toBe(Cmd.CMD_HEARTBEAT_RSP);
@@ -297,7 +297,7 @@ describe("TCP gateway: a broken client is closed, the others are served", () => 
     const sender = await account("flood");
     const reader = await account("slow");
     await befriend(sender, reader);
-    const conversationId = single(sender.userId, reader.userId);
+    const conversationId = singleConversationId(sender.userId, reader.userId);
     const s = await SdkTcpClient.connect(server.tcpPort, sender.userId, sender.token);
     const r = await SdkTcpClient.connect(server.tcpPort, reader.userId, reader.token);
     r.pauseReading();

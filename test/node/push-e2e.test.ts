@@ -14,10 +14,10 @@ import { freePort, startDevServer, type DevServer } from "./helpers/dev-server";
 import { newAccount, postJson } from "./helpers/http-accounts";
 import { Err, NodeImClient } from "./helpers/im-client";
 import { BUNDLE_ID, FCM_PROJECT, PushStandIns, type Received } from "./helpers/push-stand-ins";
+import { singleConversationId } from "../../src/protocol/conversation-id.ts";
 
 const DEBOUNCE_MS = 1_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const single = (a: string, b: string) => (a < b ? `single_${a}_${b}` : `single_${b}_${a}`);
 
 /** Polls until `check` holds or the time is up; returns whether it held. */
 async function eventually(check: () => boolean, timeoutMs = 20_000): Promise<boolean> {
@@ -83,7 +83,12 @@ describe("offline push through the queue", () => {
   });
 
   async function send(to: Account, text: string) {
-    const answer = await sender.sendText(single(alice.userId, to.userId), alice.userId, to.userId, text);
+    const answer = await sender.sendText(
+      singleConversationId(alice.userId, to.userId),
+      alice.userId,
+      to.userId,
+      text,
+    );
     expect(answer.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
     return answer;
   }
@@ -102,7 +107,7 @@ describe("offline push through the queue", () => {
     expect(aps.alert.body).toBe("are you there?");
     expect(aps.alert.title).toMatch(/^alice/);
     expect(aps.badge).toBe(1);
-    expect(push.headers["apns-collapse-id"]).toBe(single(alice.userId, bob.userId));
+    expect(push.headers["apns-collapse-id"]).toBe(singleConversationId(alice.userId, bob.userId));
     expect(standIns.violations).toEqual([]);
   });
 
@@ -126,7 +131,7 @@ describe("offline push through the queue", () => {
     expect(await eventually(() => standIns.delivered(token).length === 1)).toBe(true);
     const muted = await postJson(
       server.origin,
-      `/api/conversations/${single(alice.userId, dave.userId)}/mute`,
+      `/api/conversations/${singleConversationId(alice.userId, dave.userId)}/mute`,
       { muted: true },
       dave.token,
     );
@@ -173,7 +178,7 @@ describe("offline push through the queue", () => {
     await send(kate, "secret plan");
     expect(await eventually(() => standIns.delivered(token).length === 1)).toBe(true);
     expect(notification(0).body).toBe("secret plan");
-    const conversation = single(alice.userId, kate.userId);
+    const conversation = singleConversationId(alice.userId, kate.userId);
     const hidden = await postJson(
       server.origin,
       `/api/push/conversations/${conversation}/preview`,
@@ -223,7 +228,7 @@ describe("offline push through the queue", () => {
     const last = (pushes[pushes.length - 1] as Received).body as Message;
     expect(last.message.data.count).toBe("50");
     expect(new Set(pushes.map((p) => (p.body as Message).message.android.collapse_key))).toEqual(
-      new Set([single(alice.userId, erin.userId)]),
+      new Set([singleConversationId(alice.userId, erin.userId)]),
     );
   });
 
@@ -309,7 +314,7 @@ describe("a crash between the enqueue and the send", () => {
     standIns.holdTokenRequests = true;
     const tokenRequestsBefore = standIns.tokenRequests.length;
     const answer = await a.sendText(
-      single(alice.userId, ivy.userId),
+      singleConversationId(alice.userId, ivy.userId),
       alice.userId,
       ivy.userId,
       "survive this",

@@ -7,14 +7,15 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueueName } from "../../src/worker/queue-names.ts";
 import { signedBy } from "./helpers/webhook-signature";
+import { closeLoopback, listenOnLoopback } from "./helpers/loopback";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
 import { newAccount, postJson } from "./helpers/http-accounts";
 import { Err, NodeImClient } from "./helpers/im-client";
+import { singleConversationId } from "../../src/protocol/conversation-id.ts";
 
 const SECRET = randomBytes(24).toString("hex");
 const ADMIN_TOKEN = randomBytes(24).toString("hex");
@@ -73,12 +74,11 @@ const receiver: Server = createServer((request, response) => {
 
 let server: DevServer;
 beforeAll(async () => {
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const port = (receiver.address() as AddressInfo).port;
+  const origin = await listenOnLoopback(receiver);
   server = await startDevServer({
     vars: {
       ADMIN_TOKEN,
-      WEBHOOK_URL: `http://127.0.0.1:${port}/events`,
+      WEBHOOK_URL: `${origin}/events`,
       WEBHOOK_SECRET: SECRET,
       WEBHOOK_EVENTS: "after_send,user_registered,group_changed",
       // Retries at once, so that every retry up to the dead-letter queue fits in a test.
@@ -88,11 +88,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.stop();
-  receiver.closeAllConnections();
-  await new Promise((resolve) => receiver.close(resolve));
+  await closeLoopback(receiver);
 });
-
-const single = (a: string, b: string) => (a < b ? `single_${a}_${b}` : `single_${b}_${a}`);
 
 async function until<T>(what: string, find: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -131,7 +128,7 @@ describe("webhook events through the Queue", () => {
     }
 
     const a = await NodeImClient.connect(server.wsOrigin, alice!.userId, alice!.token);
-    const ab = single(alice!.userId, bob!.userId);
+    const ab = singleConversationId(alice!.userId, bob!.userId);
     const sent = [];
     for (const words of ["first", "second", "third"])
       sent.push(await a.sendText(ab, alice!.userId, bob!.userId, words));
@@ -194,7 +191,7 @@ describe("webhook events through the Queue", () => {
     const [alice, bob] = await Promise.all(["carl", "dora"].map((n) => newAccount(server.origin, n)));
     const a = await NodeImClient.connect(server.wsOrigin, alice!.userId, alice!.token);
     const rsp = await a.sendText(
-      single(alice!.userId, bob!.userId),
+      singleConversationId(alice!.userId, bob!.userId),
       alice!.userId,
       bob!.userId,
       "fail twice then ok",
@@ -214,7 +211,7 @@ describe("webhook events through the Queue", () => {
     const [alice, bob] = await Promise.all(["emil", "fay"].map((n) => newAccount(server.origin, n)));
     const a = await NodeImClient.connect(server.wsOrigin, alice!.userId, alice!.token);
     const b = await NodeImClient.connect(server.wsOrigin, bob!.userId, bob!.token);
-    const ab = single(alice!.userId, bob!.userId);
+    const ab = singleConversationId(alice!.userId, bob!.userId);
     await a.sendText(ab, alice!.userId, bob!.userId, "not answered");
     await until("the hanging delivery", () => deliveries.some((d) => text(d) === "not answered"));
     // While the receiver holds that delivery, the conversation sends, pushes and reports on.
@@ -236,7 +233,7 @@ describe("webhook events through the Queue", () => {
     const [alice, bob] = await Promise.all(["gus", "hal"].map((n) => newAccount(server.origin, n)));
     const a = await NodeImClient.connect(server.wsOrigin, alice!.userId, alice!.token);
     const rsp = await a.sendText(
-      single(alice!.userId, bob!.userId),
+      singleConversationId(alice!.userId, bob!.userId),
       alice!.userId,
       bob!.userId,
       "always fail",

@@ -6,12 +6,13 @@
 // holds no other conversation.
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signedBy } from "./helpers/webhook-signature";
+import { closeLoopback, listenOnLoopback } from "./helpers/loopback";
 import { startDevServer, type DevServer } from "./helpers/dev-server";
 import { newAccount } from "./helpers/http-accounts";
 import { Err, NodeImClient } from "./helpers/im-client";
+import { singleConversationId } from "../../src/protocol/conversation-id.ts";
 
 const SECRET = randomBytes(24).toString("hex");
 const TIMEOUT_MS = 800;
@@ -52,11 +53,10 @@ const receiver: Server = createServer((request, response) => {
 
 let server: DevServer;
 beforeAll(async () => {
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  const port = (receiver.address() as AddressInfo).port;
+  const origin = await listenOnLoopback(receiver);
   server = await startDevServer({
     vars: {
-      WEBHOOK_URL: `http://127.0.0.1:${port}/before-send`,
+      WEBHOOK_URL: `${origin}/before-send`,
       WEBHOOK_SECRET: SECRET,
       WEBHOOK_BEFORE_SEND: "true",
       WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
@@ -66,11 +66,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.stop();
-  receiver.closeAllConnections();
-  await new Promise((resolve) => receiver.close(resolve));
+  await closeLoopback(receiver);
 });
-
-const single = (a: string, b: string) => (a < b ? `single_${a}_${b}` : `single_${b}_${a}`);
 
 describe("the before-send webhook", () => {
   it("lets through, refuses and rewrites, signed; a receiver that hangs holds only its own send, until the timeout", async () => {
@@ -80,7 +77,7 @@ describe("the before-send webhook", () => {
     const a = await NodeImClient.connect(server.wsOrigin, alice!.userId, alice!.token);
     const b = await NodeImClient.connect(server.wsOrigin, bob!.userId, bob!.token);
     const c = await NodeImClient.connect(server.wsOrigin, carol!.userId, carol!.token);
-    const ab = single(alice!.userId, bob!.userId);
+    const ab = singleConversationId(alice!.userId, bob!.userId);
 
     const allowed = await a.sendText(ab, alice!.userId, bob!.userId, "hello bob");
     expect(allowed.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
@@ -110,7 +107,7 @@ describe("the before-send webhook", () => {
     const started = Date.now();
     const hanging = a.sendText(ab, alice!.userId, bob!.userId, "please hang");
     const other = await c.sendText(
-      single(carol!.userId, bob!.userId),
+      singleConversationId(carol!.userId, bob!.userId),
       carol!.userId,
       bob!.userId,
       "meanwhile",

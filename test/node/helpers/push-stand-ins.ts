@@ -16,9 +16,9 @@
 //   answer 404 NOT_FOUND with errorCode UNREGISTERED in the details.
 // - Webhook: POST /hook signed `X-Edge-IM-Signature: t=…,v1=…` (HMAC-SHA256 over `<t>.<body>`).
 import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+import { closeLoopback, listenOnLoopback } from "./loopback";
 import { signedBy } from "./webhook-signature";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { decodeProtectedHeader, importSPKI, jwtVerify } from "jose";
 
 export const APNS_KEY_ID = "ABC123DEFG";
@@ -73,13 +73,11 @@ export class PushStandIns {
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.origin = await listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
+    await closeLoopback(this.server);
   }
 
   /** The server's variables for these stand-ins (keys as base64: a PEM cannot be a `--var`). */
