@@ -125,16 +125,71 @@ export function toMessageInfo(m: StoredMessage): MessageInfo {
 }
 
 /**
- * An upper bound on a MessageInfo's encoded size, cheap enough to sum over a sync page: the
- * variable parts at their byte length (strings at 3 bytes a UTF-16 unit, the UTF-8 worst case)
- * plus a fixed allowance for ids, numbers and tags.
+ * An upper bound on the bytes a MessageInfo takes inside a sync page, cheap enough to sum over one:
+ * the exact protobuf size of what `toMessageInfo` encodes (fields at their default are not written)
+ * with strings at their UTF-8 length (ASCII exact, any other UTF-16 unit counted as 3 bytes), plus
+ * the tag and length that embed it in a repeated field. It was a rough bound before (every string
+ * unit at 3 bytes, 256 bytes for the rest), about twice a typical message's size, which cut a
+ * catch-up into twice the BATCH_SYNC rounds it needs.
  */
 export function encodedSizeBound(m: StoredMessage): number {
-  const text = m.extra.length + m.attachedInfo.length + m.clientMsgId.length + m.conversationId.length;
-  // read_by lists up to GROUP_RECEIPT_MAX_MEMBERS ids on the sender's own group messages.
   let readBy = 0;
-  for (const id of m.readBy ?? []) readBy += 3 * id.length + 3;
-  return m.content.byteLength + 3 * text + readBy + 256;
+  // A repeated string is written even when empty: tag, length, bytes.
+  for (const id of m.readBy ?? []) readBy += 2 + varintBytes(utf8BytesBound(id)) + utf8BytesBound(id);
+  const size =
+    stringField(m.serverMsgId, 1) +
+    stringField(m.clientMsgId, 1) +
+    stringField(m.conversationId, 1) +
+    stringField(m.senderId, 1) +
+    stringField(m.receiverId, 1) +
+    stringField(m.groupId, 1) +
+    numberField(m.messageType, 1) +
+    (m.content.byteLength === 0 ? 0 : 1 + varintBytes(m.content.byteLength) + m.content.byteLength) +
+    numberField(m.sendTime, 1) +
+    2 * numberField(m.serverTime, 1) + // server_time and create_time
+    numberField(m.seq, 1) +
+    numberField(m.status ?? MessageStatus.sent, 1) +
+    (m.status === MessageStatus.read ? 2 : 0) + // is_read
+    stringField(m.extra, 1) +
+    readBy +
+    (m.isRevoked ? 3 : 0) +
+    stringField(m.revokedBy, 2) +
+    numberField(m.revokedTime, 2) +
+    stringField(m.attachedInfo, 2) +
+    numberField(m.conversationType, 2) +
+    numberField(m.readCount ?? 0, 2);
+  return size + EMBEDDING_BYTES_MAX_TAG + varintBytes(size);
+}
+
+/** A repeated message field's tag: two bytes for any field number below 2,048. */
+const EMBEDDING_BYTES_MAX_TAG = 2;
+
+/** A varint's bytes for n (a negative int32 or int64 takes 10). */
+function varintBytes(n: number): number {
+  if (n < 0) return 10;
+  let bytes = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    bytes++;
+  }
+  return bytes;
+}
+
+/** A string's UTF-8 bytes at most: ASCII exact, any other UTF-16 unit 3 (a surrogate pair's 4 as 6). */
+function utf8BytesBound(s: string): number {
+  let bytes = s.length;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) bytes += 2;
+  return bytes;
+}
+
+function stringField(s: string, tagBytes: number): number {
+  if (s === "") return 0;
+  const n = utf8BytesBound(s);
+  return tagBytes + varintBytes(n) + n;
+}
+
+function numberField(n: number, tagBytes: number): number {
+  return n === 0 ? 0 : tagBytes + varintBytes(n);
 }
 
 /**
