@@ -142,6 +142,8 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private firstJoin: { resolve: () => void; reject: (error: Error) => void } | null = null;
+  /** Frames that arrived while the first join waits for the caller to subscribe. */
+  private held: Frame[] | null = null;
   private readonly pending = new PendingRequests();
   private readonly backoff: Backoff;
   private readonly timeline: ChatroomTimeline;
@@ -269,7 +271,11 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
       current.attach({ frame: (f) => this.route(f), closed: (code, why) => this.lost(current, code, why) });
       const joined = await this.pending.wait("joined", this.deps.authTimeoutMs, "CHATROOM_JOINED");
       if (this.stale(attempt) || this.socket !== current) return;
+      if (!this.everJoined) await this.letCallerSubscribe();
+      if (this.stale(attempt) || this.socket !== current) return;
       this.onJoined(current, pb.ChatroomJoined.decode(joined.body));
+      for (const frame of this.held?.splice(0) ?? []) this.route(frame);
+      this.held = null;
     } catch (error) {
       if (this.stale(attempt)) return;
       // A live socket reports its own loss (and the retry); a failed open is judged here.
@@ -309,6 +315,17 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
     this.scheduleReconnect();
   }
 
+  /**
+   * The first join resolves `joinChatroom` before anything is emitted: frames that arrive meanwhile
+   * are held for one task, so listeners added right after the `await` hear the recent messages.
+   */
+  private async letCallerSubscribe(): Promise<void> {
+    this.held = [];
+    this.firstJoin?.resolve();
+    this.firstJoin = null;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+
   private onJoined(socket: FrameSocket, joined: ReturnType<typeof pb.ChatroomJoined.decode>): void {
     this.isJoined = true;
     this.roomName = joined.name;
@@ -333,6 +350,10 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
   }
 
   private route(frame: Frame): void {
+    if (this.held) {
+      this.held.push(frame);
+      return;
+    }
     try {
       switch (frame.command) {
         case Cmd.CMD_CHATROOM_JOINED:
@@ -369,6 +390,7 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
     if (socket !== this.socket) return;
     this.socket = null;
     this.isJoined = false;
+    this.held = null;
     clearInterval(this.heartbeat);
     this.acks.cancel();
     this.outbox.pause();
@@ -404,6 +426,7 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
     const socket = this.socket;
     this.socket = null;
     this.isJoined = false;
+    this.held = null;
     socket?.close(1000, reason);
     this.pending.failAll(new IMConnectionError(`the room is ${reason}`));
     this.outbox.failAll(`the room is ${reason}: ${message}`);
