@@ -274,8 +274,9 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
       if (!this.everJoined) await this.letCallerSubscribe();
       if (this.stale(attempt) || this.socket !== current) return;
       this.onJoined(current, pb.ChatroomJoined.decode(joined.body));
-      for (const frame of this.held?.splice(0) ?? []) this.route(frame);
+      const held = this.held ?? [];
       this.held = null;
+      for (const frame of held) this.route(frame);
     } catch (error) {
       if (this.stale(attempt)) return;
       // A live socket reports its own loss (and the retry); a failed open is judged here.
