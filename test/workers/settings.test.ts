@@ -56,6 +56,16 @@ const DEFAULTS: Settings = {
     fcm: null,
     webhook: null,
   },
+  chatroom: {
+    perUser: 20,
+    listenersPerRelay: 1_000,
+    maxListeners: 100_000,
+    historyKeep: 500,
+    messageMaxBytes: 4_096,
+    sendPerSecond: 5,
+    sendBurst: 10,
+    maxUnacked: 1_000,
+  },
 };
 
 /** The problems of an environment, each as "VARIABLE expected (got value)". */
