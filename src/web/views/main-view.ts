@@ -318,6 +318,7 @@ export class MainView implements AppContext {
 
   private refreshAll(): void {
     this.chat?.refresh();
+    this.room?.refresh();
     this.search.render();
     this.contacts.render();
     this.queueRender();
