@@ -3,10 +3,9 @@
 // It waits for CHATROOM_JOINED, hands each push's messages to `onMessages`, acknowledges at the SDK's
 // cadence (src/client/chatroom-acks.ts: every 100 messages or 2 s) and matches sends to their
 // CHATROOM_SEND_RSP by client_msg_id.
-import type WebSocket from "ws";
+import WebSocket from "ws";
 import { AckCadence } from "../../src/client/chatroom-acks.ts";
 import { Cmd, decodeFrame, encodeFrame, Err, pb, type Encoder } from "../../src/protocol/codec.ts";
-import { openWebSocket } from "../../test/support/ws-socket.ts";
 import type { im } from "../../src/protocol/generated/im.js";
 import { wsUrl } from "./im-connection.ts";
 
@@ -42,7 +41,8 @@ export class ChatroomSocket {
   closedWith: { code: number; reason: string } | null = null;
   /** The highest seq received; acknowledged at the SDK's cadence. */
   highest = 0;
-  readonly joined: Joined;
+  /** CHATROOM_JOINED, once it came. */
+  joined: Joined | null = null;
 
   private sequence = 1;
   private readonly ws: WebSocket;
@@ -51,12 +51,23 @@ export class ChatroomSocket {
     string,
     { resolve: (answer: SendAnswer) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }
   >();
+  private joinedOrFailed: { resolve: () => void; reject: (error: Error) => void } | null = null;
 
-  private constructor(ws: WebSocket, joined: Joined) {
+  /**
+   * Listens before the socket opens: CHATROOM_JOINED (and pushes after it) can come in the same read
+   * as the upgrade's answer, and `ws` emits them right after "open", before code awaiting the open
+   * could listen.
+   */
+  private constructor(ws: WebSocket) {
     this.ws = ws;
-    this.joined = joined;
-    this.highest = Number(joined.maxSeq);
     this.acks = new AckCadence(() => this.send(Cmd.CMD_CHATROOM_ACK, pb.ChatroomAck, { seq: this.highest }));
+    ws.on("message", (data: Buffer) => this.receive(data));
+    ws.on("close", (code, reason) => this.ended(code, reason.toString()));
+    ws.on("error", (error) => this.failJoin(error)); // the close follows
+    ws.on("unexpected-response", (_request, response) => {
+      this.failJoin(new Error(`upgrade refused: HTTP ${response.statusCode}`));
+      ws.terminate();
+    });
   }
 
   /** Opens the room's socket (token in the query, as the SDK does) and waits for CHATROOM_JOINED. */
@@ -67,31 +78,21 @@ export class ChatroomSocket {
     timeoutMs = REQUEST_TIMEOUT_MS,
   ): Promise<ChatroomSocket> {
     const url = wsUrl(origin, `/ws/chatroom/${roomId}?token=${encodeURIComponent(token)}`);
-    const ws = await openWebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
-    // The first frame is CHATROOM_JOINED; it is taken here, before anything else can look at frames.
-    const joined = await new Promise<Joined>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`no CHATROOM_JOINED within ${timeoutMs} ms`)), timeoutMs);
-      const fail = (error: Error) => {
-        clearTimeout(timer);
-        ws.terminate();
-        reject(error);
-      };
-      ws.once("message", (data: Buffer) => {
-        clearTimeout(timer);
-        const frame = decodeFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-        if (frame.command !== Cmd.CMD_CHATROOM_JOINED)
-          return fail(new Error(`first frame ${Cmd[frame.command] ?? frame.command}, not CHATROOM_JOINED`));
-        resolve(pb.ChatroomJoined.decode(frame.body));
-      });
-      ws.once("close", (code, reason) =>
-        fail(new Error(`closed before joining (${code} ${reason.toString()})`)),
-      );
-    });
-    const socket = new ChatroomSocket(ws, joined);
-    ws.removeAllListeners("close");
-    ws.on("message", (data: Buffer) => socket.receive(data));
-    ws.on("close", (code, reason) => socket.ended(code, reason.toString()));
-    ws.on("error", () => undefined); // the close follows
+    const socket = new ChatroomSocket(
+      new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs }),
+    );
+    const timer = setTimeout(
+      () => socket.failJoin(new Error(`no CHATROOM_JOINED within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    try {
+      await new Promise<void>((resolve, reject) => (socket.joinedOrFailed = { resolve, reject }));
+    } catch (error) {
+      socket.terminate();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     return socket;
   }
 
@@ -132,7 +133,12 @@ export class ChatroomSocket {
 
   private receive(data: Buffer): void {
     const frame = decodeFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    if (frame.command === Cmd.CMD_CHATROOM_PUSH) {
+    if (frame.command === Cmd.CMD_CHATROOM_JOINED && !this.joined) {
+      this.joined = pb.ChatroomJoined.decode(frame.body);
+      this.highest = Number(this.joined.maxSeq);
+      this.joinedOrFailed?.resolve();
+      this.joinedOrFailed = null;
+    } else if (frame.command === Cmd.CMD_CHATROOM_PUSH) {
       const messages = pb.ChatroomPush.decode(frame.body).messages;
       for (const m of messages) if (Number(m.seq) > this.highest) this.highest = Number(m.seq);
       this.onMessages?.(messages);
@@ -148,8 +154,14 @@ export class ChatroomSocket {
     }
   }
 
+  private failJoin(error: Error): void {
+    this.joinedOrFailed?.reject(error);
+    this.joinedOrFailed = null;
+  }
+
   private ended(code: number, reason: string): void {
     this.closedWith = { code, reason };
+    this.failJoin(new Error(`closed before joining (${code} ${reason})`));
     this.acks.cancel();
     for (const [id, waiting] of this.sends) {
       clearTimeout(waiting.timer);
