@@ -2,6 +2,7 @@
 // order (chatroom-timeline.ts), acks at the room's cadence (chatroom-acks.ts), heartbeats, sends
 // with acks and resends (outbox.ts), and reconnects with backoff that resume from the last seq.
 import { Cmd, Err, pb, type Encoder, type Frame } from "../protocol/codec.ts";
+import type { im } from "../protocol/generated/im.js";
 import { AckCadence } from "./chatroom-acks.ts";
 import type { ChatroomInfo, ChatroomMessage } from "./chatroom-shapes.ts";
 import { ChatroomTimeline, type HistoryPage } from "./chatroom-timeline.ts";
@@ -100,18 +101,19 @@ export function chatroomEndpoint(
   return [url.toString(), transport === "subprotocol" ? ["im.v1", `token.${token}`] : []];
 }
 
+/** A wire message as the app sees it: numbers as numbers, the content also as text. */
 export function toChatroomMessage(
   roomId: string,
-  m: ReturnType<typeof pb.ChatroomMessage.decode> | { [K in keyof ChatroomMessage]?: unknown },
+  m: im.protocol.ChatroomMessage.$Properties,
 ): ChatroomMessage {
-  const content = m.content instanceof Uint8Array ? m.content : new Uint8Array();
+  const content = m.content ?? new Uint8Array();
   return {
     roomId,
-    serverMsgId: String(m.serverMsgId ?? ""),
-    clientMsgId: String(m.clientMsgId ?? ""),
-    senderId: String(m.senderId ?? ""),
+    serverMsgId: m.serverMsgId ?? "",
+    clientMsgId: m.clientMsgId ?? "",
+    senderId: m.senderId ?? "",
     seq: Number(m.seq ?? 0),
-    messageType: Number(m.messageType ?? 0),
+    messageType: m.messageType ?? 0,
     content,
     text: utf8.decode(content),
     serverTime: Number(m.serverTime ?? 0),

@@ -257,7 +257,7 @@ export class IMClient extends TypedEmitter<IMEvents> {
     }
   }
 
-  /** Closes a room (its creator, or an admin): every listener gets `closed`, later joins are refused. */
+  /** Closes a room (its creator only): every listener gets `closed`, later joins are refused. */
   async closeChatroom(roomId: string): Promise<void> {
     await this.api.request("DELETE", roomPath(roomId));
   }

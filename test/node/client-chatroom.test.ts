@@ -188,6 +188,33 @@ describe("IMClient chatrooms", () => {
     expect(seqs(b.timeline)).toEqual(range(1, 7));
   });
 
+  it("heartbeats on the room socket, and comes back when a heartbeat goes unanswered", async () => {
+    let dropBeats = false;
+    const alice = await user("alice", {
+      heartbeatIntervalMs: 300,
+      heartbeatTimeoutMs: 5_000,
+      hooks: { inbound: (frame) => !(dropBeats && frame.command === Cmd.CMD_HEARTBEAT_RSP) },
+    });
+    const info = await alice.client.createChatroom({ name: "Heartbeat" });
+    const a = await listen(alice, info.id);
+    const joins: ChatroomEvents["joined"][] = [];
+    const lost: ChatroomEvents["disconnected"][] = [];
+    a.room.on("joined", (e) => joins.push(e));
+    a.room.on("disconnected", (e) => lost.push(e));
+    const beats = () => sentCommands(alice, Cmd.CMD_HEARTBEAT_REQ).length;
+    await expect.poll(beats, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    expect(lost).toEqual([]); // answered: the socket stays
+
+    dropBeats = true;
+    await untilRoom(a.room, "disconnected", () => lost.length > 0, "the close after an unanswered heartbeat");
+    expect(lost[0]).toMatchObject({ reason: "heartbeat timeout", willReconnect: true });
+    dropBeats = false;
+    await untilRoom(a.room, "joined", () => joins.some((j) => j.rejoined), "the rejoin");
+    await a.room.send("still here");
+    await untilRoom(a.room, "message", () => a.timeline.length >= 1, "the message after the rejoin");
+    expect(a.timeline.map((m) => m.text)).toEqual(["still here"]);
+  });
+
   it("ends a closed room for every listener and refuses later joins", async () => {
     const alice = await user("alice");
     const bob = await user("bob");
