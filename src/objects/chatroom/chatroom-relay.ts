@@ -58,17 +58,18 @@ export class ChatroomRelay extends DurableObject<Env> {
     );
   }
 
+  /** Built on first use; again once the relay learns its room (its settings carried over). */
   private services(): RelayServices {
-    if (!this.cachedServices) {
+    const roomId = this.identity?.roomId ?? "";
+    if (!this.cachedServices || this.cachedServices.roomId !== roomId) {
       const settings = readSettings(this.env);
-      const roomId = this.identity?.roomId ?? "";
       this.cachedServices = {
         env: this.env,
-        settings: settings.chatroom,
+        settings: this.cachedServices?.settings ?? settings.chatroom,
         socketRequestsPerSecond: settings.socketRequestsPerSecond,
         socketRequestBurst: settings.socketRequestBurst,
         roomId,
-        room: this.env.CHATROOM_OBJECT.getByName(roomObjectName(roomId)) as DurableObjectStub<ChatroomObject>,
+        room: this.env.CHATROOM_OBJECT.getByName(roomObjectName(roomId)),
       };
     }
     return this.cachedServices;
