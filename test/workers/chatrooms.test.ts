@@ -370,6 +370,11 @@ describe("room socket frames", () => {
       pb.HeartbeatResponse,
     );
     expect(user.drainAll().filter((f) => f.command >= 1000)).toEqual([]);
+    // And /ws takes no chatroom request: it points the client to the room socket.
+    user.send(Cmd.CMD_CHATROOM_SEND_REQ, pb.ChatroomSendRequest, { clientMsgId: "x" });
+    const notice = pb.ErrorNotice.decode((await user.nextCommand(Cmd.CMD_UNKNOWN)).body);
+    expect(notice.errorCode).toBe(Err.ERR_INVALID_PARAM);
+    expect(notice.errorMsg).toMatch(/chatroom socket/);
     socket.close();
     user.close();
   });

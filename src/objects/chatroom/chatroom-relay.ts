@@ -13,7 +13,6 @@ import { migrate } from "../sql-migrations";
 import { FrameQueue } from "../user/frame-queue";
 import { closeSocket, sendFrame } from "../user/socket-state";
 import { SUBPROTOCOL } from "../user/upgrade";
-import type { ChatroomObject } from "./chatroom-object";
 import { liveListener, saveListener } from "./listener-state";
 import { ListenerReport } from "./listener-report";
 import { roomObjectName } from "./names";
