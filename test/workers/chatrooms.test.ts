@@ -10,6 +10,7 @@ import { adminOk } from "./helpers/admin";
 import { joinToken, newRoom, RoomSocket, text, upgradeRoom } from "./helpers/chatroom";
 import { api, newUser, refusal } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
+import { CHATROOM_CREATIONS_PER_DAY } from "../../src/worker/routes/chatrooms";
 
 /** Changes a room object's chatroom settings (before its first send, for the send limiter). */
 async function roomSettings(roomId: string, changes: Partial<ChatroomSettings>): Promise<void> {
@@ -78,6 +79,20 @@ describe("chatroom HTTP routes", () => {
       (await api(`/api/chatrooms/${rooms[0]!.id}`, { method: "DELETE", token: bob.token })).body.code,
     ).toBe(0);
     await newRoom(bob, "open", "now fits");
+  });
+
+  it("bounds the rooms one user creates a day, closed ones included", async () => {
+    const carol = await newUser("carol");
+    // As if the day's creations but one were spent already.
+    await env.GUARD_OBJECT.getByName(`chatroom-create-user:${carol.userId}`).take(
+      CHATROOM_CREATIONS_PER_DAY,
+      86_400_000,
+      CHATROOM_CREATIONS_PER_DAY - 1,
+    );
+    await newRoom(carol);
+    const refused = await api("/api/chatrooms", { token: carol.token, body: { name: "again" } });
+    expect(refusal(refused)).toBe(429);
+    expect(refused.body.message).toMatch(/a day/);
   });
 
   it("makes join tokens for the creator of a token room only", async () => {
@@ -303,6 +318,7 @@ describe("speaking in a room", () => {
     const room = await newRoom(a);
     await roomSettings(room.id, { listenersPerRelay: 1 });
     const listeners = [await RoomSocket.join(a, room.id), await RoomSocket.join(b, room.id)];
+    expect((await listeners[0]!.socket.speak("before")).seq).toBe(1);
     expect((await api(`/api/chatrooms/${room.id}`, { method: "DELETE", token: a.token })).body.code).toBe(0);
     for (const { socket } of listeners) {
       const closed = pb.ChatroomClosed.decode((await socket.nextCommand(Cmd.CMD_CHATROOM_CLOSED)).body);
@@ -310,8 +326,9 @@ describe("speaking in a room", () => {
       expect((await socket.closed).code).toBe(1000);
     }
     expect((await upgradeRoom(b, room.id)).status).toBe(404);
-    // The room object itself refuses, whatever D1 says.
+    // The room object itself refuses, whatever D1 says, and keeps no message.
     const stub = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
+    expect((await stub.history(0, 10)).messages).toEqual([]);
     expect(
       await stub.send(a.userId, { clientMsgId: "x", messageType: 1, content: new Uint8Array() }),
     ).toMatchObject({

@@ -26,6 +26,12 @@ export const TOO_SLOW_CLOSE = 4008;
 /** Frames one room socket may have waiting, and their bytes: a listener sends little. */
 const MAX_QUEUED_FRAMES = 256;
 const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
+/**
+ * Sockets a relay takes past CHATROOM_LISTENERS_PER_RELAY: the room counts each admission at once,
+ * but a relay's report can land while admitted listeners are still on their way and lower the count,
+ * so a few more may arrive than the room meant; they are taken rather than refused.
+ */
+export const RELAY_SLACK = 100;
 /** Newest delivered messages held, so a listener accepted while a delivery arrived misses none. */
 const RING = 256;
 
@@ -92,7 +98,7 @@ export class ChatroomRelay extends DurableObject<Env> {
     }
     if (this.identity.closed) return refusal(404, "chatroom closed");
     const services = this.services();
-    if (this.openSockets().length >= services.settings.listenersPerRelay)
+    if (this.openSockets().length >= services.settings.listenersPerRelay + RELAY_SLACK)
       return refusal(503, "chatroom relay full: try again");
     const snapshot = await services.room.snapshot();
     if (!snapshot.ok) return refusal(snapshot.status, snapshot.message);
