@@ -208,7 +208,7 @@ describe("speaking in a room", () => {
   it("spreads listeners over relays and pushes every message to each, in seq order", async () => {
     const [a, b, c] = [await newUser("a"), await newUser("b"), await newUser("c")];
     const room = await newRoom(a);
-    await roomSettings(room.id, { listenersPerRelay: 1 });
+    await roomSettings(room.id, { listenersPerRelay: 1, sendBurst: 100 });
     const first = await RoomSocket.join(a, room.id);
     const second = await RoomSocket.join(b, room.id);
     const third = await RoomSocket.join(c, room.id);
@@ -217,16 +217,19 @@ describe("speaking in a room", () => {
       await socketsOnRelay(room.id, 1),
       await socketsOnRelay(room.id, 2),
     ]).toEqual([1, 1, 1]);
-    const acks = [];
-    for (let i = 1; i <= 5; i++) acks.push(await first.socket.speak(`m${i}`));
-    expect(acks.map((r) => [r.errorCode, r.seq])).toEqual(
-      [1, 2, 3, 4, 5].map((seq) => [Err.ERR_SUCCESS, seq]),
-    );
+    // Two speakers at once, without waiting: sends pile up while deliveries are in flight, so relays
+    // get batches of several messages.
+    const sends = [];
+    for (let i = 0; i < 15; i++) sends.push(first.socket.speak(`a${i}`), second.socket.speak(`b${i}`));
+    const acks = await Promise.all(sends);
+    expect(acks.every((r) => r.errorCode === Err.ERR_SUCCESS)).toBe(true);
+    const sentBySeq = new Map(acks.map((r) => [r.seq, r.clientMsgId]));
+    expect([...sentBySeq.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     for (const listener of [first, second, third]) {
-      const got = await listener.socket.pushedThrough(5);
-      expect(got.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
-      expect(got.map((m) => text(m.content))).toEqual(["m1", "m2", "m3", "m4", "m5"]);
-      expect(got.every((m) => m.senderId === a.userId && m.serverMsgId.length === 26)).toBe(true);
+      const got = await listener.socket.pushedThrough(30);
+      expect(got.map((m) => m.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      expect(got.map((m) => m.clientMsgId)).toEqual(got.map((m) => sentBySeq.get(m.seq)));
+      expect(got.every((m) => m.serverMsgId.length === 26)).toBe(true);
       listener.socket.close();
     }
   });
@@ -279,6 +282,31 @@ describe("speaking in a room", () => {
     expect(rest.hasMore).toBe(false);
     expect((await socket.history(0, 201)).errorCode).toBe(Err.ERR_INVALID_PARAM);
     socket.close();
+  });
+
+  it("lets a listener that sees a seq gap (a delivery the room lost) fill it with HISTORY_REQ", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    const speaker = await RoomSocket.join(a, room.id);
+    const listener = await RoomSocket.join(b, room.id);
+    await speaker.socket.speak("m1");
+    expect((await listener.socket.pushedThrough(1)).map((m) => m.seq)).toEqual([1]);
+    // As after a room restart: the room believes relay 0 already has seq 2, so seq 2 never reaches it.
+    await runInDurableObject(env.CHATROOM_OBJECT.getByName(roomObjectName(room.id)), (instance) => {
+      instance["pumps"]["delivered"].set(0, 2);
+    });
+    await speaker.socket.speak("m2");
+    await speaker.socket.speak("m3");
+    const pushed = await listener.socket.pushedThrough(3);
+    expect(pushed.map((m) => m.seq)).toEqual([3]);
+    const fill = await listener.socket.history(1, 200);
+    expect(fill.messages.map((m) => [m.seq, text(m.content)])).toEqual([
+      [2, "m2"],
+      [3, "m3"],
+    ]);
+    expect(fill.hasMore).toBe(false);
+    speaker.socket.close();
+    listener.socket.close();
   });
 
   it("closes a listener that never acks past CHATROOM_MAX_UNACKED with 4008, and keeps the room going", async () => {
