@@ -98,10 +98,15 @@ export class ChatroomRelay extends DurableObject<Env> {
     }
     if (this.identity.closed) return refusal(404, "chatroom closed");
     const services = this.services();
-    if (this.openSockets().length >= services.settings.listenersPerRelay + RELAY_SLACK)
+    if (this.openSockets().length >= services.settings.listenersPerRelay + RELAY_SLACK) {
+      // The room counted this listener when it admitted it: the relay's own count corrects that.
+      this.report.changed();
       return refusal(503, "chatroom relay full: try again");
+    }
     const snapshot = await services.room.snapshot();
     if (!snapshot.ok) return refusal(snapshot.status, snapshot.message);
+    // The room may have closed while the snapshot was on its way.
+    if (this.identity.closed) return refusal(404, "chatroom closed");
     // What reached this relay while the snapshot was on its way is newer than it: the listener gets that too.
     const later = this.ring.filter((m) => m.seq > snapshot.maxSeq);
     const recent = [...snapshot.recent, ...later];
