@@ -131,7 +131,11 @@ describe("chatroom HTTP routes", () => {
       0,
     );
     expect(refusal(await api(`/api/chatrooms/${room.id}`, { token: owner.token }))).toBe(404);
-    expect(refusal(await api(`/api/chatrooms/${room.id}`, { method: "DELETE", token: owner.token }))).toBe(
+    // Closing again is harmless (it finishes a close whose call to the room failed).
+    expect((await api(`/api/chatrooms/${room.id}`, { method: "DELETE", token: owner.token })).body.code).toBe(
+      0,
+    );
+    expect(refusal(await api("/api/chatrooms/nosuchroom", { method: "DELETE", token: owner.token }))).toBe(
       404,
     );
 
