@@ -57,6 +57,7 @@ export class ChatroomObject extends DurableObject<Env> {
     });
     // Closed while some relay was not told: a restart tells them all again (telling twice is harmless).
     if (this.meta.isClosed()) for (const relay of this.loads.busy()) this.closesPending.add(relay);
+    if (this.closesPending.size > 0) this.scheduleRetry();
   }
 
   private settings(): ChatroomSettings {
@@ -166,6 +167,7 @@ export class ChatroomObject extends DurableObject<Env> {
   /** Worker -> room (DELETE): refuses every later join and send, and closes every listener. */
   async close(roomId: string, reason: string): Promise<void> {
     this.meta.close(roomId);
+    this.messages.clear();
     for (const relay of this.loads.all()) this.closesPending.add(relay);
     await this.tellClosed(reason);
   }

@@ -13,7 +13,6 @@ import { migrate } from "../sql-migrations";
 import { FrameQueue } from "../user/frame-queue";
 import { closeSocket, sendFrame } from "../user/socket-state";
 import { SUBPROTOCOL } from "../user/upgrade";
-import type { ChatroomObject } from "./chatroom-object";
 import { liveListener, saveListener } from "./listener-state";
 import { ListenerReport } from "./listener-report";
 import { roomObjectName } from "./names";
@@ -27,6 +26,12 @@ export const TOO_SLOW_CLOSE = 4008;
 /** Frames one room socket may have waiting, and their bytes: a listener sends little. */
 const MAX_QUEUED_FRAMES = 256;
 const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
+/**
+ * Sockets a relay takes past CHATROOM_LISTENERS_PER_RELAY: the room counts each admission at once,
+ * but a relay's report can land while admitted listeners are still on their way and lower the count,
+ * so a few more may arrive than the room meant; they are taken rather than refused.
+ */
+export const RELAY_SLACK = 100;
 /** Newest delivered messages held, so a listener accepted while a delivery arrived misses none. */
 const RING = 256;
 
@@ -58,17 +63,18 @@ export class ChatroomRelay extends DurableObject<Env> {
     );
   }
 
+  /** Built on first use; again once the relay learns its room (its settings carried over). */
   private services(): RelayServices {
-    if (!this.cachedServices) {
+    const roomId = this.identity?.roomId ?? "";
+    if (!this.cachedServices || this.cachedServices.roomId !== roomId) {
       const settings = readSettings(this.env);
-      const roomId = this.identity?.roomId ?? "";
       this.cachedServices = {
         env: this.env,
-        settings: settings.chatroom,
+        settings: this.cachedServices?.settings ?? settings.chatroom,
         socketRequestsPerSecond: settings.socketRequestsPerSecond,
         socketRequestBurst: settings.socketRequestBurst,
         roomId,
-        room: this.env.CHATROOM_OBJECT.getByName(roomObjectName(roomId)) as DurableObjectStub<ChatroomObject>,
+        room: this.env.CHATROOM_OBJECT.getByName(roomObjectName(roomId)),
       };
     }
     return this.cachedServices;
@@ -92,10 +98,15 @@ export class ChatroomRelay extends DurableObject<Env> {
     }
     if (this.identity.closed) return refusal(404, "chatroom closed");
     const services = this.services();
-    if (this.openSockets().length >= services.settings.listenersPerRelay)
+    if (this.openSockets().length >= services.settings.listenersPerRelay + RELAY_SLACK) {
+      // The room counted this listener when it admitted it: the relay's own count corrects that.
+      this.report.changed();
       return refusal(503, "chatroom relay full: try again");
+    }
     const snapshot = await services.room.snapshot();
     if (!snapshot.ok) return refusal(snapshot.status, snapshot.message);
+    // The room may have closed while the snapshot was on its way.
+    if (this.identity.closed) return refusal(404, "chatroom closed");
     // What reached this relay while the snapshot was on its way is newer than it: the listener gets that too.
     const later = this.ring.filter((m) => m.seq > snapshot.maxSeq);
     const recent = [...snapshot.recent, ...later];

@@ -125,6 +125,12 @@ export class RoomMessages {
       .map(fromRow);
   }
 
+  /** Drops every message (the room closed: nobody may read them again). The seq stays where it was. */
+  clear(): void {
+    this.sql.exec("DELETE FROM room_messages");
+    this.newest = [];
+  }
+
   /** The newest `count` messages, oldest first. */
   recent(count: number): RoomMessage[] {
     return this.newest.slice(-count);

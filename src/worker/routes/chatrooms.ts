@@ -9,7 +9,8 @@ import {
   MAX_JOIN_TOKEN_TTL_SECONDS,
   signJoinToken,
 } from "../../auth/chatroom-join-token";
-import { createChatroom, findOpenChatroom, type ChatroomRow } from "../../db/chatrooms";
+import { throttled } from "../../auth/throttle";
+import { createChatroom, findChatroom, findOpenChatroom, type ChatroomRow } from "../../db/chatrooms";
 import { database } from "../../db/client";
 import { ApiError, badRequest, notFound, ok } from "../../http/envelope";
 import { jsonBody, validated } from "../../http/validate";
@@ -19,6 +20,13 @@ import { isValidId } from "../../protocol/conversation-id";
 import { closeChatroom } from "../chatroom-close";
 import { requireAuth } from "../middleware/require-auth";
 import type { AppEnv } from "../types";
+
+/**
+ * Rooms one user may create a day, closed ones included: CHATROOMS_PER_USER bounds the open rooms,
+ * this bounds how fast closed ones (a D1 row and a room object each) can pile up.
+ */
+export const CHATROOM_CREATIONS_PER_DAY = 100;
+const DAY_MS = 86_400_000;
 
 export const chatroomIdField = z.string().refine(isValidId, "must be a chatroom id");
 
@@ -65,6 +73,12 @@ export const chatroomRoutes = new Hono<AppEnv>()
   .post("/", async (c) => {
     const { name, access } = await jsonBody(c, CreateBody);
     const perUser = c.var.settings.chatroom.perUser;
+    const creations = await c.env.GUARD_OBJECT.getByName(`chatroom-create-user:${c.var.userId}`).take(
+      CHATROOM_CREATIONS_PER_DAY,
+      DAY_MS,
+    );
+    if (!creations.allowed)
+      throw throttled(creations, `Too many chatrooms created: at most ${CHATROOM_CREATIONS_PER_DAY} a day`);
     const row = await createChatroom(
       database(c.env),
       { id: ulid(), name, creatorId: c.var.userId, access },
@@ -87,7 +101,9 @@ export const chatroomRoutes = new Hono<AppEnv>()
     return ok(c, await signJoinToken(c.var.settings.jwtSecret, row.id, ttlSeconds));
   })
   .delete("/:id", async (c) => {
-    const row = await openRoom(c);
+    // A closed room too: closing again finishes a close whose call to the room failed.
+    const row = await findChatroom(database(c.env), validated(chatroomIdField, c.req.param("id")));
+    if (!row) throw notFound("Chatroom not found");
     creatorOnly(c, row);
     await closeChatroom(c.env, database(c.env), row.id, "closed by its creator");
     return ok(c, null);
