@@ -81,10 +81,11 @@ interface RoomSend {
 export type ChatroomOutgoing =
   string | { content: string | Uint8Array; messageType?: number; clientMsgId?: string };
 
-/** The relay closes a listener this far behind with this code; it reconnects and resumes. */
-export const CLOSE_TOO_SLOW = 4008;
-/** The server ends a socket whose session ended with this code (PROTOCOL.md, decision 14). */
-const CLOSE_SESSION_ENDED = 4001;
+/**
+ * Tries of a first join to a room that exists before it counts as refused: a full relay (503) is
+ * worth a retry, a missing join token (403) is not, and a browser cannot tell the two apart.
+ */
+export const FIRST_JOIN_ATTEMPTS = 3;
 
 /** `ws://host/ws` → `ws://host/ws/chatroom/<id>?token=…&join=…` and the subprotocols to offer. */
 export function chatroomEndpoint(
@@ -144,6 +145,8 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private firstJoin: { resolve: () => void; reject: (error: Error) => void } | null = null;
+  /** Opens a reachable room refused before the first join; FIRST_JOIN_ATTEMPTS refuse it. */
+  private firstJoinFailures = 0;
   /** Frames that arrived while the first join waits for the caller to subscribe. */
   private held: Frame[] | null = null;
   private readonly pending = new PendingRequests();
@@ -289,31 +292,28 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
 
   /**
    * A refused upgrade looks like any failed socket (browsers do not show its HTTP status), so the
-   * room is asked over HTTP: gone means over; reachable but refusing a first join means refused;
-   * anything else (the network) is retried.
+   * room is asked over HTTP. Gone (404) ends the room. A room that is there but refused a first
+   * join either wants a valid join token (403) or is full for now (503, worth a retry): a first
+   * join gets FIRST_JOIN_ATTEMPTS tries before it is refused. Anything else (the network), and
+   * any failed rejoin to a room that is still there, is retried with the backoff.
    */
   private async judgeFailedOpen(attempt: number, error: unknown): Promise<void> {
-    let verdict: "gone" | "there" | "unknown" = "unknown";
+    let room: ChatroomInfo | "gone" | null = null;
     try {
-      await this.deps.probe();
-      verdict = "there";
+      room = await this.deps.probe();
     } catch (probeError) {
       if (probeError instanceof IMHttpError && probeError.status === 401)
         return this.end("session", "the session has ended");
-      if (
-        probeError instanceof IMHttpError &&
-        [probeError.status, probeError.code].some((c) => c === 404 || c === 410)
-      )
-        verdict = "gone";
+      const codes = probeError instanceof IMHttpError ? [probeError.status, probeError.code] : [];
+      if (codes.some((c) => c === 404 || c === 410)) room = "gone";
     }
     if (this.stale(attempt)) return;
-    if (verdict === "gone")
-      return this.end(this.everJoined ? "closed" : "refused", "the room does not exist");
-    if (verdict === "there" && !this.everJoined)
-      return this.end(
-        "refused",
-        "the room refused the join (a missing or expired join token, or a full room)",
-      );
+    if (room === "gone") return this.end(this.everJoined ? "closed" : "refused", "the room does not exist");
+    if (room && !this.everJoined && ++this.firstJoinFailures >= FIRST_JOIN_ATTEMPTS) {
+      const why =
+        room.access === "token" ? "a missing or expired join token, or a full room" : "the room is full";
+      return this.end("refused", `the room refused the join (${why})`);
+    }
     this.emit("error", asIMError(error));
     this.scheduleReconnect();
   }
@@ -399,8 +399,8 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
     this.outbox.pause();
     this.pending.failAll(new IMConnectionError(`room socket lost (${code})`));
     if (this.ended) return;
-    if (code === CLOSE_SESSION_ENDED) return this.end("session", reason || "the session has ended");
-    // 4008 "too slow" and every other loss: come back and resume from the cursor.
+    // 4008 "too slow", 1008 (a session that ended is then refused at the upgrade, told by the
+    // probe) and every other loss: come back and resume from the cursor.
     this.emit("disconnected", { code, reason, willReconnect: true });
     this.scheduleReconnect();
   }
