@@ -8,6 +8,7 @@ import { startDevServer, type DevServer } from "../node/helpers/dev-server";
 import { chromiumMissing, gone, launchChromium, screenshot, visible, WAIT_MS } from "./browser";
 
 const DESKTOP = { width: 1280, height: 800 };
+const NARROW = { width: 390, height: 844 };
 const PASSWORD = "browser-test-password";
 
 let server: DevServer | undefined;
@@ -160,9 +161,15 @@ describe("chatrooms on the web page", () => {
         "Doors open at eight",
         "See you there",
       ]);
-      await gone(alice.page.locator(".toast.visible"), "toasts");
+      for (const u of both) await gone(u.page.locator(".toast.visible"), `${u.name}'s toasts`);
       await screenshot(alice.page, "room-alice");
       await screenshot(bob.page, "room-bob");
+      // A phone-sized window shows the room alone, with a way back.
+      await bob.page.setViewportSize(NARROW);
+      await visible(theirs(bob, "Doors open at eight"), "the room on a narrow window");
+      await visible(bob.page.getByRole("button", { name: "Back to rooms" }), "the back button");
+      await screenshot(bob.page, "room-narrow");
+      await bob.page.setViewportSize(DESKTOP);
     });
 
     await step(both, "closing the room", async () => {

@@ -3,7 +3,7 @@
 import type { ChatroomMessage } from "edge-im/client";
 import { errorText, type AppContext } from "../context.ts";
 import { h, replace } from "../dom.ts";
-import { clockTime } from "../format.ts";
+import { clockTime, dayLabel } from "../format.ts";
 import { icon } from "../icons.ts";
 import type { JoinedRoom, Rooms } from "../rooms.ts";
 import { avatar } from "./avatar.ts";
@@ -102,7 +102,8 @@ export class RoomView {
 
   private renderHeader(): void {
     const name = this.entry.info?.name || this.entry.room.name || "Room";
-    const listeners = this.entry.info?.listeners ?? this.entry.room.listenersAtJoin;
+    // Both approximate (the relays' last reports): the newer of the two is not known, the larger is kept.
+    const listeners = Math.max(this.entry.info?.listeners ?? 0, this.entry.room.listenersAtJoin);
     const status = this.entry.online ? `${listeners} listening` : "Reconnecting…";
     const copyId = () =>
       navigator.clipboard.writeText(this.id).then(
@@ -177,7 +178,12 @@ export class RoomView {
         { class: "small", type: "button", onclick: () => void fresh() },
         token ? "New token" : "Make one",
       ),
-      token && h("small", { class: "muted" }, `valid until ${clockTime(token.expiresAt)}`),
+      token &&
+        h(
+          "small",
+          { class: "muted" },
+          `valid until ${dayLabel(token.expiresAt)}, ${clockTime(token.expiresAt)}`,
+        ),
     );
   }
 
