@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { readSettings, type ChatroomSettings } from "../../src/config/settings";
 import { relayObjectName, roomObjectName } from "../../src/objects/chatroom/names";
 import { Cmd, Err, encodeFrame, pb } from "../../src/protocol/codec";
+import { MAX_FRAME_BYTES } from "../../src/protocol/limits";
 import { adminOk } from "./helpers/admin";
 import { joinToken, newRoom, RoomSocket, text, upgradeRoom } from "./helpers/chatroom";
 import { api, newUser, refusal } from "./helpers/http";
@@ -311,6 +312,35 @@ describe("speaking in a room", () => {
     expect(fill.hasMore).toBe(false);
     speaker.socket.close();
     listener.socket.close();
+  });
+
+  it("keeps every frame within the frame limit with the largest messages: pushes, the join and history pages", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    const big = { messageMaxBytes: 65_536, sendBurst: 100 };
+    await roomSettings(room.id, big);
+    await relaySettings(room.id, 0, big);
+    const speaker = await RoomSocket.join(a, room.id);
+    const content = "x".repeat(60_000);
+    // Sent without waiting, so they pile up into batches larger than one frame may carry.
+    const acks = await Promise.all(Array.from({ length: 40 }, () => speaker.socket.speak(content)));
+    expect(acks.every((r) => r.errorCode === Err.ERR_SUCCESS)).toBe(true);
+    expect((await speaker.socket.pushedThrough(40)).map((m) => m.seq)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
+    const late = await RoomSocket.join(b, room.id);
+    expect(late.joined.maxSeq).toBe(40);
+    expect(late.joined.recent.length).toBeGreaterThan(0);
+    expect(late.joined.recent.length).toBeLessThan(40);
+    expect(late.joined.recent.at(-1)?.seq).toBe(40);
+    const page = await late.socket.history(0, 200);
+    expect(page.messages[0]?.seq).toBe(1);
+    expect(page.messages.length).toBeLessThan(40);
+    expect(page.hasMore).toBe(true);
+    for (const socket of [speaker.socket, late.socket]) {
+      expect(socket.largestFrame).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+      socket.close();
+    }
   });
 
   it("closes a listener that never acks past CHATROOM_MAX_UNACKED with 4008, and keeps the room going", async () => {

@@ -16,6 +16,7 @@ import { SUBPROTOCOL } from "../user/upgrade";
 import { liveListener, saveListener } from "./listener-state";
 import { ListenerReport } from "./listener-report";
 import { roomObjectName } from "./names";
+import { newestWithinBytes } from "./page-bytes";
 import { handleRelayFrames } from "./relay-dispatch";
 import type { RelayServices } from "./relay-frame";
 import type { RoomMessage } from "./types";
@@ -109,7 +110,7 @@ export class ChatroomRelay extends DurableObject<Env> {
     if (this.identity.closed) return refusal(404, "chatroom closed");
     // What reached this relay while the snapshot was on its way is newer than it: the listener gets that too.
     const later = this.ring.filter((m) => m.seq > snapshot.maxSeq);
-    const recent = [...snapshot.recent, ...later];
+    const recent = newestWithinBytes([...snapshot.recent, ...later]);
     const maxSeq = Math.max(snapshot.maxSeq, later[later.length - 1]?.seq ?? 0);
 
     const { 0: client, 1: server } = new WebSocketPair();
