@@ -1,6 +1,6 @@
 // Chatrooms (docs/CHATROOMS.md): the HTTP routes, and listeners on real room sockets through the
 // worker's fetch, against the real ChatroomObject and ChatroomRelay objects.
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { readSettings, type ChatroomSettings } from "../../src/config/settings";
@@ -397,6 +397,50 @@ describe("speaking in a room", () => {
       ok: false,
       code: Err.ERR_CONVERSATION_NOT_EXIST,
     });
+  });
+});
+
+describe("a room across hibernation", () => {
+  it("keeps listeners, seqs, dedup and acks when the room and its relays are evicted, and arms no alarm", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    await roomSettings(room.id, { listenersPerRelay: 1 });
+    const speaker = await RoomSocket.join(a, room.id);
+    const listener = await RoomSocket.join(b, room.id);
+    const first = await speaker.socket.speak("one", "keep-me");
+    await speaker.socket.speak("two");
+    expect((await listener.socket.pushedThrough(2)).map((m) => m.seq)).toEqual([1, 2]);
+    listener.socket.ack(2);
+    // A heartbeat's answer: the ack before it has been applied.
+    await listener.socket.request(
+      Cmd.CMD_HEARTBEAT_REQ,
+      pb.HeartbeatRequest,
+      {},
+      Cmd.CMD_HEARTBEAT_RSP,
+      pb.HeartbeatResponse,
+    );
+
+    const roomStub = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
+    expect(await runInDurableObject(roomStub, (_i, state) => state.storage.getAlarm())).toBeNull();
+    await evictDurableObject(roomStub);
+    await evictDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)));
+    await evictDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 1)));
+
+    expect(await speaker.socket.speak("one", "keep-me")).toMatchObject({
+      seq: first.seq,
+      serverMsgId: first.serverMsgId,
+    });
+    expect((await speaker.socket.speak("three")).seq).toBe(3);
+    const pushed = await listener.socket.pushedThrough(3);
+    expect(pushed.map((m) => [m.seq, text(m.content)])).toEqual([[3, "three"]]);
+    const acked = await runInDurableObject(
+      env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 1)),
+      (_i, state) =>
+        state.getWebSockets().map((ws) => (ws.deserializeAttachment() as { ackedSeq: number }).ackedSeq),
+    );
+    expect(acked).toEqual([2]);
+    speaker.socket.close();
+    listener.socket.close();
   });
 });
 
