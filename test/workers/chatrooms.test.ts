@@ -1,11 +1,12 @@
 // Chatrooms (docs/CHATROOMS.md): the HTTP routes, and listeners on real room sockets through the
 // worker's fetch, against the real ChatroomObject and ChatroomRelay objects.
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { readSettings, type ChatroomSettings } from "../../src/config/settings";
 import { relayObjectName, roomObjectName } from "../../src/objects/chatroom/names";
 import { Cmd, Err, encodeFrame, pb } from "../../src/protocol/codec";
+import { MAX_FRAME_BYTES } from "../../src/protocol/limits";
 import { adminOk } from "./helpers/admin";
 import { joinToken, newRoom, RoomSocket, text, upgradeRoom } from "./helpers/chatroom";
 import { api, newUser, refusal } from "./helpers/http";
@@ -313,6 +314,35 @@ describe("speaking in a room", () => {
     listener.socket.close();
   });
 
+  it("keeps every frame within the frame limit with the largest messages: pushes, the join and history pages", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    const big = { messageMaxBytes: 65_536, sendBurst: 100 };
+    await roomSettings(room.id, big);
+    await relaySettings(room.id, 0, big);
+    const speaker = await RoomSocket.join(a, room.id);
+    const content = "x".repeat(60_000);
+    // Sent without waiting, so they pile up into batches larger than one frame may carry.
+    const acks = await Promise.all(Array.from({ length: 40 }, () => speaker.socket.speak(content)));
+    expect(acks.every((r) => r.errorCode === Err.ERR_SUCCESS)).toBe(true);
+    expect((await speaker.socket.pushedThrough(40)).map((m) => m.seq)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
+    const late = await RoomSocket.join(b, room.id);
+    expect(late.joined.maxSeq).toBe(40);
+    expect(late.joined.recent.length).toBeGreaterThan(0);
+    expect(late.joined.recent.length).toBeLessThan(40);
+    expect(late.joined.recent.at(-1)?.seq).toBe(40);
+    const page = await late.socket.history(0, 200);
+    expect(page.messages[0]?.seq).toBe(1);
+    expect(page.messages.length).toBeLessThan(40);
+    expect(page.hasMore).toBe(true);
+    for (const socket of [speaker.socket, late.socket]) {
+      expect(socket.largestFrame).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+      socket.close();
+    }
+  });
+
   it("closes a listener that never acks past CHATROOM_MAX_UNACKED with 4008, and keeps the room going", async () => {
     const [a, slow] = [await newUser("a"), await newUser("slow")];
     const room = await newRoom(a);
@@ -367,6 +397,50 @@ describe("speaking in a room", () => {
       ok: false,
       code: Err.ERR_CONVERSATION_NOT_EXIST,
     });
+  });
+});
+
+describe("a room across hibernation", () => {
+  it("keeps listeners, seqs, dedup and acks when the room and its relays are evicted, and arms no alarm", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    await roomSettings(room.id, { listenersPerRelay: 1 });
+    const speaker = await RoomSocket.join(a, room.id);
+    const listener = await RoomSocket.join(b, room.id);
+    const first = await speaker.socket.speak("one", "keep-me");
+    await speaker.socket.speak("two");
+    expect((await listener.socket.pushedThrough(2)).map((m) => m.seq)).toEqual([1, 2]);
+    listener.socket.ack(2);
+    // A heartbeat's answer: the ack before it has been applied.
+    await listener.socket.request(
+      Cmd.CMD_HEARTBEAT_REQ,
+      pb.HeartbeatRequest,
+      {},
+      Cmd.CMD_HEARTBEAT_RSP,
+      pb.HeartbeatResponse,
+    );
+
+    const roomStub = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
+    expect(await runInDurableObject(roomStub, (_i, state) => state.storage.getAlarm())).toBeNull();
+    await evictDurableObject(roomStub);
+    await evictDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)));
+    await evictDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 1)));
+
+    expect(await speaker.socket.speak("one", "keep-me")).toMatchObject({
+      seq: first.seq,
+      serverMsgId: first.serverMsgId,
+    });
+    expect((await speaker.socket.speak("three")).seq).toBe(3);
+    const pushed = await listener.socket.pushedThrough(3);
+    expect(pushed.map((m) => [m.seq, text(m.content)])).toEqual([[3, "three"]]);
+    const acked = await runInDurableObject(
+      env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 1)),
+      (_i, state) =>
+        state.getWebSockets().map((ws) => (ws.deserializeAttachment() as { ackedSeq: number }).ackedSeq),
+    );
+    expect(acked).toEqual([2]);
+    speaker.socket.close();
+    listener.socket.close();
   });
 });
 

@@ -9,6 +9,7 @@ import { Err } from "../../protocol/codec";
 import { logEvent } from "../../observability/log";
 import type { ChatroomRelay } from "./chatroom-relay";
 import { relayObjectName, roomIdOfName } from "./names";
+import { newestWithinBytes, oldestWithinBytes } from "./page-bytes";
 import { RelayLoads } from "./relay-loads";
 import { RelayPumps } from "./relay-pumps";
 import { RoomMessages } from "./room-messages";
@@ -102,7 +103,7 @@ export class ChatroomObject extends DurableObject<Env> {
       ok: true,
       name: meta.name,
       maxSeq: this.messages.maxSeq(),
-      recent: this.messages.recent(JOIN_RECENT),
+      recent: newestWithinBytes(this.messages.recent(JOIN_RECENT)),
       listeners: this.loads.total(),
     };
   }
@@ -149,7 +150,9 @@ export class ChatroomObject extends DurableObject<Env> {
   /** Relay -> room: kept messages after `afterSeq` (a listener filling a gap). */
   history(afterSeq: number, limit: number): HistoryPage {
     const max = this.messages.maxSeq();
-    const page = this.messages.range(afterSeq, max, Math.min(Math.max(limit, 1), MAX_HISTORY_PAGE));
+    const page = oldestWithinBytes(
+      this.messages.range(afterSeq, max, Math.min(Math.max(limit, 1), MAX_HISTORY_PAGE)),
+    );
     const last = page[page.length - 1];
     return { messages: page, hasMore: last !== undefined && last.seq < max };
   }

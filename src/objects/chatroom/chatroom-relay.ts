@@ -16,6 +16,7 @@ import { SUBPROTOCOL } from "../user/upgrade";
 import { liveListener, saveListener } from "./listener-state";
 import { ListenerReport } from "./listener-report";
 import { roomObjectName } from "./names";
+import { newestWithinBytes } from "./page-bytes";
 import { handleRelayFrames } from "./relay-dispatch";
 import type { RelayServices } from "./relay-frame";
 import type { RoomMessage } from "./types";
@@ -47,6 +48,7 @@ export class ChatroomRelay extends DurableObject<Env> {
   private identity: { roomId: string; relay: number; closed: boolean } | null;
   private cachedServices: RelayServices | null = null;
   private ring: RoomMessage[] = [];
+  private live: Set<WebSocket> | null = null;
   private readonly report: ListenerReport;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -59,7 +61,7 @@ export class ChatroomRelay extends DurableObject<Env> {
     this.report = new ListenerReport(
       () => this.services().room,
       () => this.identity?.relay ?? 0,
-      () => this.openSockets().length,
+      () => this.sockets().size,
     );
   }
 
@@ -80,8 +82,13 @@ export class ChatroomRelay extends DurableObject<Env> {
     return this.cachedServices;
   }
 
-  private openSockets(except?: WebSocket): WebSocket[] {
-    return this.ctx.getWebSockets().filter((ws) => ws !== except && ws.readyState === WebSocket.OPEN);
+  /**
+   * The open listener sockets, kept in memory beside the runtime's list (rebuilt from it after a
+   * wake): a delivery walks them without asking the runtime for every socket and its state.
+   */
+  private sockets(): Set<WebSocket> {
+    this.live ??= new Set(this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN));
+    return this.live;
   }
 
   /** Accepts a listener the worker authenticated and the room admitted (src/worker/routes/chatroom-socket.ts). */
@@ -98,7 +105,7 @@ export class ChatroomRelay extends DurableObject<Env> {
     }
     if (this.identity.closed) return refusal(404, "chatroom closed");
     const services = this.services();
-    if (this.openSockets().length >= services.settings.listenersPerRelay + RELAY_SLACK) {
+    if (this.sockets().size >= services.settings.listenersPerRelay + RELAY_SLACK) {
       // The room counted this listener when it admitted it: the relay's own count corrects that.
       this.report.changed();
       return refusal(503, "chatroom relay full: try again");
@@ -109,11 +116,12 @@ export class ChatroomRelay extends DurableObject<Env> {
     if (this.identity.closed) return refusal(404, "chatroom closed");
     // What reached this relay while the snapshot was on its way is newer than it: the listener gets that too.
     const later = this.ring.filter((m) => m.seq > snapshot.maxSeq);
-    const recent = [...snapshot.recent, ...later];
+    const recent = newestWithinBytes([...snapshot.recent, ...later]);
     const maxSeq = Math.max(snapshot.maxSeq, later[later.length - 1]?.seq ?? 0);
 
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
+    this.sockets().add(server);
     saveListener(server, {
       userId: upgrade.userId,
       sessionId: upgrade.sessionId,
@@ -140,7 +148,7 @@ export class ChatroomRelay extends DurableObject<Env> {
   /** Room -> relay: new messages, in seq order. One frame for every socket. Answers the listeners held. */
   deliver(messages: RoomMessage[]): number {
     const last = messages[messages.length - 1];
-    if (!last || !this.identity || this.identity.closed) return this.openSockets().length;
+    if (!last || !this.identity || this.identity.closed) return this.sockets().size;
     this.ring.push(...messages);
     if (this.ring.length > RING) this.ring.splice(0, this.ring.length - RING);
     const frame = encodeFrame(Cmd.CMD_CHATROOM_PUSH, 0, pb.ChatroomPush, {
@@ -149,13 +157,15 @@ export class ChatroomRelay extends DurableObject<Env> {
     });
     const { maxUnacked } = this.services().settings;
     let held = 0;
-    for (const ws of this.openSockets()) {
+    const sockets = this.sockets();
+    for (const ws of sockets) {
       const memory = liveListener(ws);
       if (memory.sentSeq >= last.seq) {
         held++;
         continue;
       }
       if (last.seq - memory.state.ackedSeq > maxUnacked) {
+        sockets.delete(ws);
         closeSocket(ws, TOO_SLOW_CLOSE, `too slow: more than ${maxUnacked} messages unacknowledged`);
         continue;
       }
@@ -176,10 +186,11 @@ export class ChatroomRelay extends DurableObject<Env> {
       this.identity = { ...this.identity, closed: true };
     }
     const frame = encodeFrame(Cmd.CMD_CHATROOM_CLOSED, 0, pb.ChatroomClosed, { roomId, reason });
-    for (const ws of this.openSockets()) {
+    for (const ws of this.sockets()) {
       sendFrame(ws, frame);
       closeSocket(ws, CloseCode.normal, "chatroom closed");
     }
+    this.sockets().clear();
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
@@ -200,6 +211,7 @@ export class ChatroomRelay extends DurableObject<Env> {
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    this.sockets().delete(ws);
     closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
     if (this.identity && !this.identity.closed) this.report.changed();
   }

@@ -1,9 +1,10 @@
 // The room's pushes to its relays: one pump per relay, one deliver() in flight at a time; what is
-// stored meanwhile travels in the next call (at most BATCH messages each). Where each relay is, is
+// stored meanwhile travels in the next call (at most BATCH messages, and one frame's bytes, each). Where each relay is, is
 // kept in memory only (no write per message): a room that restarts starts every relay at its newest
 // seq, and a listener who missed something sees the gap in seqs and asks (CHATROOM_HISTORY_REQ). A
 // failed call leaves its relay behind; the room's alarm runs its pump again.
 import type { ChatroomRelay } from "./chatroom-relay";
+import { oldestWithinBytes } from "./page-bytes";
 import type { RoomMessages } from "./room-messages";
 import type { RoomMessage } from "./types";
 
@@ -59,7 +60,7 @@ export class RelayPumps {
         const from = this.delivered.get(relay) ?? this.baseline;
         const max = this.deps.messages.maxSeq();
         if (from >= max) break;
-        const batch: RoomMessage[] = this.deps.messages.range(from, max, BATCH);
+        const batch: RoomMessage[] = oldestWithinBytes(this.deps.messages.range(from, max, BATCH));
         const last = batch[batch.length - 1];
         if (!last) break;
         const listeners = await this.deps.relay(relay).deliver(batch);

@@ -32,11 +32,13 @@ export const chatroomSocketRoute = new Hono<AppEnv>().get("/:id", async (c) => {
     throw new TransportError(401, verified.reason === "expired" ? "Token expired" : "Invalid token");
   const { userId, sessionId } = verified.claims;
   const db = database(c.env);
-  const verdict = await sessionVerdict(db, userId, sessionId);
-  if (verdict !== "stands") throw new TransportError(401, sessionRefusal(verdict));
-
   const roomId = c.req.param("id");
-  const row = isValidId(roomId) ? await findOpenChatroom(db, roomId) : undefined;
+  // Two independent D1 reads at once: a join storm (thousands of listeners) waits on them.
+  const [verdict, row] = await Promise.all([
+    sessionVerdict(db, userId, sessionId),
+    isValidId(roomId) ? findOpenChatroom(db, roomId) : undefined,
+  ]);
+  if (verdict !== "stands") throw new TransportError(401, sessionRefusal(verdict));
   if (!row) throw new TransportError(404, "Chatroom not found");
   if (row.access === ChatroomAccess.token) {
     const join = c.req.query("join");
