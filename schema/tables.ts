@@ -291,3 +291,21 @@ export const pushDeliveries = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.jobId, t.deviceId] }), index("push_deliveries_sent_at").on(t.sentAt)],
 );
+
+// Chatrooms (docs/CHATROOMS.md): the list of rooms, for their creators' bound and for joins. A room's
+// messages and listeners live in its ChatroomObject and relays, never here. `access`: "open" or
+// "token" (a join token signed for the room is needed). A closed room keeps its row (closed_at set)
+// and refuses joins; only open rooms count toward CHATROOMS_PER_USER.
+export const chatrooms = sqliteTable(
+  "chatrooms",
+  {
+    // ULID, like group ids.
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    creatorId: text("creator_id").notNull(),
+    access: text("access").notNull().default("open"),
+    createdAt: integer("created_at").notNull().default(now),
+    closedAt: integer("closed_at"),
+  },
+  (t) => [index("chatrooms_creator_open").on(t.creatorId, t.closedAt)],
+);

@@ -14,6 +14,7 @@ export const SCENARIOS = [
   "d1-lag",
   "connections",
   "group-fanout",
+  "chatroom",
   "sparse",
   "dense",
   "search",
@@ -34,6 +35,7 @@ export const USAGE = `npm run bench [-- options]
   --rate N             fixed-rate scenario: N msgs/s instead of half the baseline's one-to-one rate
   --connections N      connections scenario: N sockets
   --connect-rate N     connections scenario: open at most N a second (default: as fast as they open)
+  --listeners N        chatroom scenario: N listeners (default 5,000; --quick 1,000)
   --state-dir DIR      put the fresh --persist-to directories under DIR; default /dev/shm (memory)
                        where it exists, so the shared disk's fsync latency stays out of the
                        figures; e.g. --state-dir /tmp measures with the disk
@@ -48,6 +50,7 @@ export interface Options {
   rate: number | null;
   connections: number | null;
   connectRate: number | null;
+  listeners: number | null;
   profile: boolean;
   stateDir: string;
   out: string | null;
@@ -64,6 +67,7 @@ export function parseOptions(argv: string[]): Options | null {
       rate: { type: "string" },
       connections: { type: "string" },
       "connect-rate": { type: "string" },
+      listeners: { type: "string" },
       profile: { type: "boolean", default: false },
       "state-dir": { type: "string" },
       out: { type: "string" },
@@ -92,6 +96,7 @@ export function parseOptions(argv: string[]): Options | null {
     rate: positive(values.rate, "rate"),
     connections: positive(values.connections, "connections"),
     connectRate: positive(values["connect-rate"], "connect-rate"),
+    listeners: positive(values.listeners, "listeners"),
     profile: values.profile,
     stateDir: values["state-dir"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()),
     out: values.out ?? null,
@@ -152,6 +157,18 @@ export function plan(o: Options) {
       window: 5,
       durationMs: q ? 3_000 : 10_000,
       roundTimeoutMs: 15_000,
+    },
+    // Issue 14: one room, one sender at a steady rate, many listeners (the client process and
+    // workerd each have a 20,000-descriptor limit here: 5,000 sockets stay well below it).
+    chatroom: {
+      listeners: o.listeners ?? (q ? 1_000 : 5_000),
+      joinConcurrency: 32,
+      ratePerSec: 20,
+      durationMs: q ? 10_000 : 30_000,
+      maxInFlight: 100,
+      contentBytes: 64,
+      drainMs: q ? 10_000 : 20_000,
+      closeRatePerSec: 1_000,
     },
     sparse: {
       pairs: q ? 250 : 1_000,

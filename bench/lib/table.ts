@@ -135,6 +135,32 @@ export function table(outcomes: Outcomes): Row[] {
     { key: "deliveriesPerSec", figure: "deliveries/s to members", unit: "/s" },
     { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
   ]);
+  add("chatroom", [
+    { key: "listeners", figure: "listeners in one room", unit: "" },
+    { key: "joinsPerSec", figure: "joins (open → CHATROOM_JOINED)", unit: "/s" },
+    { key: "joinP99", figure: "join p99", unit: "ms" },
+    { key: "ratePerSec", figure: "one sender's steady rate", unit: "msgs/s" },
+    { key: "lastP50", figure: "send → last listener has it, p50", unit: "ms" },
+    {
+      key: "lastP99",
+      figure: "send → last listener has it, p99",
+      unit: "ms",
+      target: "chatroom p99 to last listener ≤ 1 s at 5,000 listeners",
+      check: (s) => s <= 1000,
+    },
+    { key: "lastMax", figure: "send → last listener has it, max", unit: "ms" },
+    { key: "anyP99", figure: "send → a listener has it, p99", unit: "ms" },
+    { key: "deliveriesPerSec", figure: "deliveries to listeners", unit: "/s" },
+    {
+      key: "lost",
+      figure: "lost (a listener never got it)",
+      unit: "",
+      target: "0 lost",
+      check: (s) => s === 0,
+    },
+    { key: "duplicated", figure: "duplicated pushes", unit: "", target: "0", check: (s) => s === 0 },
+    { key: "failures", figure: "failures", unit: "", target: "0", check: (s) => s === 0 },
+  ]);
   const quietTraffic = (every: string): Parameters<typeof rowsFor>[2] => [
     { key: "sockets", figure: "sockets (one-to-one pairs × 2; groups of 5 among them)", unit: "" },
     { key: "offeredPerSec", figure: `offered, each conversation every ${every}`, unit: "msgs/s" },

@@ -1,12 +1,22 @@
 // IMClient, the SDK's entry point: wires HTTP, connection, outbox, receiver and signals into typed events.
 import { Cmd, type Frame, pb } from "../protocol/codec.ts";
+import { Chatroom } from "./chatroom.ts";
+import {
+  createBody,
+  readChatroom,
+  readJoinToken,
+  roomPath,
+  type ChatroomInfo,
+  type ChatroomJoinToken,
+  type CreateChatroomInput,
+} from "./chatroom-shapes.ts";
 import { Connection } from "./connection.ts";
 import { TypedEmitter } from "./emitter.ts";
 import { IMConnectionError, IMError } from "./errors.ts";
 import { fileContent, imageContent, type UploadedFile } from "./files.ts";
 import { fetchHistory } from "./history.ts";
 import { ApiClient, type LoginInput, type RegisterInput } from "./http-api.ts";
-import { ackedMessage, conversationWith, toMessage, toOutgoingInfo } from "./message.ts";
+import { ackedMessage, conversationWith, toMessage, toOutgoingInfo, type Outgoing } from "./message.ts";
 import { resolveOptions, type IMClientOptions, type ResolvedOptions } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Receiver } from "./receiver.ts";
@@ -57,11 +67,13 @@ export class IMClient extends TypedEmitter<IMEvents> {
   private readonly options: ResolvedOptions;
   private readonly api: ApiClient;
   private readonly connection: Connection;
-  private readonly outbox: Outbox;
+  private readonly outbox: Outbox<Outgoing>;
   private readonly signals: Signals;
   /** Bound to one user: made at the first connect, remade when another user logs in. */
   private user: { id: string; store: IMStore; receiver: Receiver } | null = null;
   private currentState: ConnectionState = "idle";
+  /** Rooms joined and not ended; logout leaves them. */
+  private readonly rooms = new Set<Chatroom>();
 
   constructor(options: IMClientOptions) {
     super();
@@ -93,7 +105,8 @@ export class IMClient extends TypedEmitter<IMEvents> {
         error: (error) => this.emit("error", error),
       },
     );
-    this.outbox = new Outbox({
+    this.outbox = new Outbox<Outgoing>({
+      command: Cmd.CMD_SEND_MSG_REQ,
       ackTimeoutMs: o.ackTimeoutMs,
       maxAttempts: o.maxResends + 1,
       transmit: (info) =>
@@ -141,6 +154,7 @@ export class IMClient extends TypedEmitter<IMEvents> {
   /** Disconnects, revokes the refresh token (all of the user's with `all`) and forgets the session. */
   async logout(options: { all?: boolean; clearStore?: boolean } = {}): Promise<void> {
     this.disconnect();
+    for (const room of [...this.rooms]) room.leave();
     try {
       await this.api.logout(options);
     } finally {
@@ -204,6 +218,91 @@ export class IMClient extends TypedEmitter<IMEvents> {
   /** Changes the push settings given (`quietHours: null` clears the window); answers them all. */
   setPushSettings(change: Partial<PushSettings>): Promise<PushSettings> {
     return this.api.request("POST", "/api/push/settings", change).then(readPushSettings);
+  }
+
+  // ---- chatrooms (docs/CHATROOMS.md) ---------------------------------------------------------
+
+  /**
+   * Creates a room; this user is its creator. An "open" room takes anyone signed in; a "token" room
+   * only holders of a join token (`chatroomJoinToken`).
+   *
+   * @example
+   * const room = await client.createChatroom({ name: "Launch day", access: "token" });
+   * const { token } = await client.chatroomJoinToken(room.id); // share it with the guests
+   */
+  createChatroom(input: CreateChatroomInput): Promise<ChatroomInfo> {
+    try {
+      return this.api.request("POST", "/api/chatrooms", createBody(input)).then(readChatroom);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A room and its approximate listener count; rejects (IMHttpError 404) for an unknown or closed room. */
+  chatroomInfo(roomId: string): Promise<ChatroomInfo> {
+    try {
+      return this.api.request("GET", roomPath(roomId)).then(readChatroom);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A join token for a "token" room (creator only); valid `ttlSeconds` (≤ 7 days, default 1 day). */
+  chatroomJoinToken(roomId: string, options: { ttlSeconds?: number } = {}): Promise<ChatroomJoinToken> {
+    try {
+      const body = options.ttlSeconds === undefined ? {} : { ttlSeconds: options.ttlSeconds };
+      return this.api.request("POST", roomPath(roomId, "/tokens"), body).then(readJoinToken);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Closes a room (its creator only): every listener gets `closed`, later joins are refused. */
+  async closeChatroom(roomId: string): Promise<void> {
+    await this.api.request("DELETE", roomPath(roomId));
+  }
+
+  /**
+   * Joins a room on its own socket; resolves once joined (with the room's recent messages on their
+   * way as `message` events). The room then delivers every message once, in seq order, and comes
+   * back by itself after a lost connection until `leave()` or the room's close.
+   *
+   * @example
+   * const room = await client.joinChatroom(roomId, { joinToken });
+   * room.on("message", (m) => show(m));
+   * await room.send("hi all");
+   */
+  async joinChatroom(roomId: string, options: { joinToken?: string } = {}): Promise<Chatroom> {
+    const userId = this.requireUserId();
+    roomPath(roomId); // refuses an id that cannot name a room
+    const o = this.options;
+    const room: Chatroom = new Chatroom({
+      roomId,
+      joinToken: options.joinToken,
+      userId,
+      wsUrl: o.wsUrl,
+      tokenTransport: o.tokenTransport,
+      heartbeatIntervalMs: o.heartbeatIntervalMs,
+      heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+      authTimeoutMs: o.authTimeoutMs,
+      requestTimeoutMs: o.requestTimeoutMs,
+      reconnect: o.reconnect,
+      ackTimeoutMs: o.ackTimeoutMs,
+      maxResends: o.maxResends,
+      createWebSocket: o.createWebSocket,
+      hooks: o.hooks,
+      token: () => this.api.freshToken(),
+      probe: () => this.chatroomInfo(roomId),
+      ended: (ended) => this.rooms.delete(ended),
+    });
+    this.rooms.add(room);
+    await room.start();
+    return room;
+  }
+
+  /** The rooms this client has joined and not left. */
+  chatrooms(): Chatroom[] {
+    return [...this.rooms];
   }
 
   // ---- realtime ------------------------------------------------------------------------------

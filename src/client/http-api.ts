@@ -32,7 +32,7 @@ export interface LoginInput {
 /** A token this close to expiry is refreshed before it is used, in ms. */
 export const TOKEN_REFRESH_MARGIN_MS = 60_000;
 
-export type Method = "GET" | "POST";
+export type Method = "GET" | "POST" | "DELETE";
 
 export class ApiClient {
   private current: Session | null = null;

@@ -28,6 +28,16 @@ export type { LoginInput, RegisterInput } from "./http-api.ts";
 export { conversationWith } from "./message.ts";
 export { groupConversationId, systemConversationId } from "../protocol/conversation-id.ts";
 export { ConversationsApi, FriendsApi, GroupsApi } from "./social-api.ts";
+export { Chatroom, type ChatroomEndReason, type ChatroomEvents, type ChatroomOutgoing } from "./chatroom.ts";
+export {
+  CHATROOM_NAME_MAX,
+  type ChatroomAccess,
+  type ChatroomInfo,
+  type ChatroomJoinToken,
+  type ChatroomMessage,
+  type CreateChatroomInput,
+} from "./chatroom-shapes.ts";
+
 export {
   GroupRole,
   type Conversation,

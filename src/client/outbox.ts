@@ -1,16 +1,31 @@
 // Sends in flight: acked by client_msg_id, resent unchanged on ack timeout and reconnect, within a budget.
-import { Cmd, Err, pb } from "../protocol/codec.ts";
+// One outbox serves the main socket's SEND_MSG_REQ and each chatroom socket's CHATROOM_SEND_REQ:
+// both answers carry the same fields.
+import { Err } from "../protocol/codec.ts";
 import { IMConnectionError, IMError, IMProtocolError, IMTimeoutError } from "./errors.ts";
-import type { Outgoing } from "./message.ts";
 import type { SendResult } from "./types.ts";
 
-type SendResponse = ReturnType<typeof pb.SendMessageResponse.decode>;
+/** What the outbox keys a send on, and where its result says it went. */
+export interface OutboxItem {
+  clientMsgId: string;
+  conversationId: string;
+}
+
+/** SEND_MSG_RSP and CHATROOM_SEND_RSP alike. */
+export interface SendAnswer {
+  errorCode?: number | null;
+  errorMsg?: string | null;
+  clientMsgId: string;
+  serverMsgId: string;
+  seq: number;
+  serverTime: number;
+}
 
 /** Refusals the server asks the client to retry: the message was not stored. */
 const RETRYABLE = new Set<number>([Err.ERR_UNKNOWN, Err.ERR_SEND_TOO_FAST]);
 
-interface InFlight {
-  info: Outgoing;
+interface InFlight<T extends OutboxItem> {
+  info: T;
   attempts: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   lastError: IMError | null;
@@ -19,22 +34,24 @@ interface InFlight {
   reject: (error: Error) => void;
 }
 
-export interface OutboxOptions {
+export interface OutboxOptions<T extends OutboxItem> {
+  /** The request's command, named in a refusal (IMProtocolError.command). */
+  command: number;
   /** How long to wait for SEND_MSG_RSP before sending again, in ms. */
   ackTimeoutMs: number;
   /** Transmissions per message, the first included. */
   maxAttempts: number;
   /** Puts a SEND_MSG_REQ on the wire; false when no authenticated socket is open. */
-  transmit: (info: Outgoing) => boolean;
+  transmit: (info: T) => boolean;
   /** The server stored a message of ours: it belongs in the conversation's timeline now. */
-  acked: (sent: Outgoing, result: SendResult) => void;
+  acked: (sent: T, result: SendResult) => void;
 }
 
-export class Outbox {
-  private readonly inFlight = new Map<string, InFlight>();
-  private readonly options: OutboxOptions;
+export class Outbox<T extends OutboxItem> {
+  private readonly inFlight = new Map<string, InFlight<T>>();
+  private readonly options: OutboxOptions<T>;
 
-  constructor(options: OutboxOptions) {
+  constructor(options: OutboxOptions<T>) {
     this.options = options;
   }
 
@@ -43,7 +60,7 @@ export class Outbox {
   }
 
   /** Sends now if connected, else at the next (re)connect. A repeated client_msg_id joins the first. */
-  send(info: Outgoing): Promise<SendResult> {
+  send(info: T): Promise<SendResult> {
     const existing = this.inFlight.get(info.clientMsgId);
     if (existing) return existing.promise;
     let resolve!: (result: SendResult) => void;
@@ -52,7 +69,7 @@ export class Outbox {
       resolve = res;
       reject = rej;
     });
-    const entry: InFlight = {
+    const entry: InFlight<T> = {
       info,
       attempts: 0,
       timer: undefined,
@@ -67,12 +84,12 @@ export class Outbox {
   }
 
   /** A SEND_MSG_RSP: settles its send; a late duplicate (after a resend) finds nothing and is ignored. */
-  handle(response: SendResponse): void {
+  handle(response: SendAnswer): void {
     const entry = this.inFlight.get(response.clientMsgId);
     if (!entry) return;
     const code = response.errorCode ?? Err.ERR_SUCCESS;
     if (code !== Err.ERR_SUCCESS) {
-      const error = new IMProtocolError(code, response.errorMsg, Cmd.CMD_SEND_MSG_REQ);
+      const error = new IMProtocolError(code, response.errorMsg ?? "", this.options.command);
       if (RETRYABLE.has(code) && entry.attempts < this.options.maxAttempts) {
         entry.lastError = error; // the timer sends it again
         return;
@@ -111,7 +128,7 @@ export class Outbox {
     for (const entry of [...this.inFlight.values()]) this.settle(entry, new IMConnectionError(reason));
   }
 
-  private transmit(entry: InFlight): void {
+  private transmit(entry: InFlight<T>): void {
     if (entry.attempts >= this.options.maxAttempts) {
       const spent = `no ack for ${entry.info.clientMsgId} after ${entry.attempts} attempts`;
       return this.settle(entry, entry.lastError ?? new IMTimeoutError(spent));
@@ -124,7 +141,7 @@ export class Outbox {
     }, this.options.ackTimeoutMs);
   }
 
-  private settle(entry: InFlight, outcome: SendResult | Error): void {
+  private settle(entry: InFlight<T>, outcome: SendResult | Error): void {
     clearTimeout(entry.timer);
     this.inFlight.delete(entry.info.clientMsgId);
     if (outcome instanceof Error) entry.reject(outcome);

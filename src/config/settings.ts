@@ -99,6 +99,27 @@ export interface Settings {
   usageMeter: boolean;
   /** Offline push: timing, bounds and the providers configured (push-settings.ts). */
   push: PushSettings;
+  /** Chatrooms' bounds (docs/CHATROOMS.md). */
+  chatroom: ChatroomSettings;
+}
+
+/** Chatrooms (src/objects/chatroom/, docs/CHATROOMS.md). */
+export interface ChatroomSettings {
+  /** Rooms one user may have created and not closed. */
+  perUser: number;
+  /** Sockets one relay object holds before the room opens another relay. */
+  listenersPerRelay: number;
+  /** Listeners one room admits at once, over all its relays. */
+  maxListeners: number;
+  /** Newest messages a room keeps (recent history on join, gap fills). */
+  historyKeep: number;
+  /** Largest content of one room message, in bytes. */
+  messageMaxBytes: number;
+  /** Per-sender send rate in a room: a token bucket refilled at this rate, holding at most `sendBurst`. */
+  sendPerSecond: number;
+  sendBurst: number;
+  /** Messages a listener may be behind its last ack before its relay closes it (4008). */
+  maxUnacked: number;
 }
 
 /** Minimum secret length: an HS256 key shorter than 32 bytes is guessable offline. */
@@ -207,6 +228,18 @@ const environment = z
     SEARCHES_PER_MINUTE: positiveInt(60),
     PRESENCE_VISIBLE_TO: oneOf(PresenceVisibleTo, PresenceVisibleTo.friends),
     HISTORY_WRITERS: positiveInt(4),
+    CHATROOMS_PER_USER: positiveInt(20),
+    CHATROOM_LISTENERS_PER_RELAY: positiveInt(1_000).refine((n) => n <= 30_000, {
+      error: "must be at most 30000 (an object holds at most 32,768 sockets)",
+    }),
+    CHATROOM_MAX_LISTENERS: positiveInt(100_000),
+    CHATROOM_HISTORY_KEEP: positiveInt(500).refine((n) => n <= 100_000, { error: "must be at most 100000" }),
+    CHATROOM_MESSAGE_MAX_BYTES: positiveInt(4_096).refine((n) => n <= 65_536, {
+      error: "must be at most 65536",
+    }),
+    CHATROOM_SEND_PER_SECOND: positiveInt(5),
+    CHATROOM_SEND_BURST: positiveInt(10),
+    CHATROOM_MAX_UNACKED: positiveInt(1_000),
     USAGE_METER: flag,
     WEBHOOK_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
     WEBHOOK_SECRET: secret.optional(),
@@ -268,6 +301,16 @@ const environment = z
     historyWriters: vars.HISTORY_WRITERS,
     usageMeter: vars.USAGE_METER,
     push: pushSettingsOf(vars),
+    chatroom: {
+      perUser: vars.CHATROOMS_PER_USER,
+      listenersPerRelay: vars.CHATROOM_LISTENERS_PER_RELAY,
+      maxListeners: vars.CHATROOM_MAX_LISTENERS,
+      historyKeep: vars.CHATROOM_HISTORY_KEEP,
+      messageMaxBytes: vars.CHATROOM_MESSAGE_MAX_BYTES,
+      sendPerSecond: vars.CHATROOM_SEND_PER_SECOND,
+      sendBurst: vars.CHATROOM_SEND_BURST,
+      maxUnacked: vars.CHATROOM_MAX_UNACKED,
+    },
     webhook:
       vars.WEBHOOK_URL !== undefined && vars.WEBHOOK_SECRET !== undefined
         ? {

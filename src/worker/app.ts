@@ -5,6 +5,8 @@ import { withSettings } from "./middleware/settings";
 import { countInvocation } from "../lib/usage-meter";
 import { adminRoutes } from "./routes/admin";
 import { auth } from "./routes/auth";
+import { chatroomRoutes } from "./routes/chatrooms";
+import { chatroomSocketRoute } from "./routes/chatroom-socket";
 import { conversationRoutes } from "./routes/conversations";
 import { debugUsage } from "./routes/debug-usage";
 import { fileRoutes, uploadRoute } from "./routes/files";
@@ -37,7 +39,9 @@ export function createApp() {
   app.route("/api/push", pushRoutes);
   app.route("/api/friend", friendRoutes);
   app.route("/api/group", groupRoutes);
+  app.route("/api/chatrooms", chatroomRoutes);
   app.route("/api/admin", adminRoutes);
+  app.route("/ws/chatroom", chatroomSocketRoute);
   app.route("/ws", wsRoute);
   app.route("/upload", uploadRoute);
   app.route("/api/upload", uploadRoute);

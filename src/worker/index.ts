@@ -8,6 +8,8 @@ export { ConversationObject } from "../objects/conversation/conversation-object"
 export { GuardObject } from "../objects/guard/guard-object";
 export { HistoryWriter } from "../objects/history/history-writer";
 export { SocketGauge } from "../objects/stats/socket-gauge";
+export { ChatroomObject } from "../objects/chatroom/chatroom-object";
+export { ChatroomRelay } from "../objects/chatroom/chatroom-relay";
 
 const app = createApp();
 

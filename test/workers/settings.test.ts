@@ -56,6 +56,16 @@ const DEFAULTS: Settings = {
     fcm: null,
     webhook: null,
   },
+  chatroom: {
+    perUser: 20,
+    listenersPerRelay: 1_000,
+    maxListeners: 100_000,
+    historyKeep: 500,
+    messageMaxBytes: 4_096,
+    sendPerSecond: 5,
+    sendBurst: 10,
+    maxUnacked: 1_000,
+  },
 };
 
 /** The problems of an environment, each as "VARIABLE expected (got value)". */
@@ -107,6 +117,14 @@ describe("settings from the environment", () => {
       UPLOAD_USER_BYTES_PER_HOUR: "17",
       HISTORY_WRITERS: "18",
       USAGE_METER: "true",
+      CHATROOMS_PER_USER: "21",
+      CHATROOM_LISTENERS_PER_RELAY: "22",
+      CHATROOM_MAX_LISTENERS: "23",
+      CHATROOM_HISTORY_KEEP: "24",
+      CHATROOM_MESSAGE_MAX_BYTES: "25",
+      CHATROOM_SEND_PER_SECOND: "26",
+      CHATROOM_SEND_BURST: "27",
+      CHATROOM_MAX_UNACKED: "28",
     });
     expect(check).toEqual({
       ok: true,
@@ -138,6 +156,16 @@ describe("settings from the environment", () => {
         historyWriters: 18,
         usageMeter: true,
         push: DEFAULTS.push,
+        chatroom: {
+          perUser: 21,
+          listenersPerRelay: 22,
+          maxListeners: 23,
+          historyKeep: 24,
+          messageMaxBytes: 25,
+          sendPerSecond: 26,
+          sendBurst: 27,
+          maxUnacked: 28,
+        },
       },
     });
   });
@@ -161,6 +189,9 @@ describe("settings from the environment", () => {
 
   it("refuses each kind of bad value, naming its variable, the value and what is expected", () => {
     const base = { JWT_SECRET: SECRET };
+    expect(problemsOf({ ...base, CHATROOM_LISTENERS_PER_RELAY: "40000" })).toEqual([
+      'CHATROOM_LISTENERS_PER_RELAY must be at most 30000 (an object holds at most 32,768 sockets) (got "40000")',
+    ]);
     expect(problemsOf({ ...base, SEND_RATE_PER_SECOND: "abc" })).toEqual([
       'SEND_RATE_PER_SECOND must be a positive integer (got "abc")',
     ]);

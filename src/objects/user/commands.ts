@@ -63,10 +63,19 @@ export const CLIENT_COMMANDS: ReadonlyMap<number, CommandSpec> = new Map<Cmd, Co
   [Cmd.CMD_TYPING_STATUS_REQ, { handler: typing, response: null, needsAuth: true }],
 ]);
 
-/** One of the server's own commands (CMD_UNKNOWN among them), sent by a client. */
+/**
+ * One of the server's own commands (CMD_UNKNOWN among them), or a chatroom command, which belongs on
+ * a /ws/chatroom socket (docs/CHATROOMS.md), sent by a client on /ws.
+ */
 const SERVER_COMMAND: EachCommand = {
   handler: (fc) =>
-    notice(fc, Err.ERR_INVALID_PARAM, `command ${fc.frame.command} is sent by the server, not the client`),
+    notice(
+      fc,
+      Err.ERR_INVALID_PARAM,
+      fc.frame.command >= Cmd.CMD_CHATROOM_JOINED && fc.frame.command <= Cmd.CMD_CHATROOM_CLOSED
+        ? `command ${fc.frame.command} belongs on a chatroom socket (/ws/chatroom/:id), not /ws`
+        : `command ${fc.frame.command} is sent by the server, not the client`,
+    ),
   response: null,
   needsAuth: true,
 };

@@ -64,7 +64,15 @@ export namespace im {
             CMD_READ_RECEIPT_RSP = 501,
             CMD_READ_RECEIPT_PUSH = 502,
             CMD_TYPING_STATUS_REQ = 600,
-            CMD_TYPING_STATUS_PUSH = 601
+            CMD_TYPING_STATUS_PUSH = 601,
+            CMD_CHATROOM_JOINED = 1000,
+            CMD_CHATROOM_SEND_REQ = 1001,
+            CMD_CHATROOM_SEND_RSP = 1002,
+            CMD_CHATROOM_PUSH = 1003,
+            CMD_CHATROOM_ACK = 1004,
+            CMD_CHATROOM_HISTORY_REQ = 1005,
+            CMD_CHATROOM_HISTORY_RSP = 1006,
+            CMD_CHATROOM_CLOSED = 1007
         }
 
         enum ErrorCode {
@@ -856,6 +864,223 @@ export namespace im {
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.StatusChangePush.$Properties;
+        }
+
+        interface IChatroomMessage extends im.protocol.ChatroomMessage.$Properties {
+        }
+
+        class ChatroomMessage {
+            constructor(properties?: im.protocol.ChatroomMessage.$Properties);
+            $unknowns?: Uint8Array[];
+            serverMsgId: string;
+            clientMsgId: string;
+            senderId: string;
+            seq: number;
+            messageType: number;
+            content: Uint8Array;
+            serverTime: number;
+            static encode(message: im.protocol.ChatroomMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomMessage & im.protocol.ChatroomMessage.$Shape;
+        }
+
+        namespace ChatroomMessage {
+            interface $Properties {
+                serverMsgId?: (string|null);
+                clientMsgId?: (string|null);
+                senderId?: (string|null);
+                seq?: (number|null);
+                messageType?: (number|null);
+                content?: (Uint8Array|null);
+                serverTime?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChatroomMessage.$Properties;
+        }
+
+        interface IChatroomJoined extends im.protocol.ChatroomJoined.$Properties {
+        }
+
+        class ChatroomJoined {
+            constructor(properties?: im.protocol.ChatroomJoined.$Properties);
+            $unknowns?: Uint8Array[];
+            roomId: string;
+            name: string;
+            maxSeq: number;
+            recent: im.protocol.ChatroomMessage.$Properties[];
+            listeners: number;
+            static encode(message: im.protocol.ChatroomJoined.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomJoined & im.protocol.ChatroomJoined.$Shape;
+        }
+
+        namespace ChatroomJoined {
+            interface $Properties {
+                roomId?: (string|null);
+                name?: (string|null);
+                maxSeq?: (number|null);
+                recent?: (im.protocol.ChatroomMessage.$Properties[]|null);
+                listeners?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChatroomJoined.$Properties;
+        }
+
+        interface IChatroomSendRequest extends im.protocol.ChatroomSendRequest.$Properties {
+        }
+
+        class ChatroomSendRequest {
+            constructor(properties?: im.protocol.ChatroomSendRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            clientMsgId: string;
+            messageType: number;
+            content: Uint8Array;
+            static encode(message: im.protocol.ChatroomSendRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomSendRequest & im.protocol.ChatroomSendRequest.$Shape;
+        }
+
+        namespace ChatroomSendRequest {
+            interface $Properties {
+                clientMsgId?: (string|null);
+                messageType?: (number|null);
+                content?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChatroomSendRequest.$Properties;
+        }
+
+        interface IChatroomSendResponse extends im.protocol.ChatroomSendResponse.$Properties {
+        }
+
+        class ChatroomSendResponse {
+            constructor(properties?: im.protocol.ChatroomSendResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            errorCode: im.protocol.ErrorCode;
+            errorMsg: string;
+            clientMsgId: string;
+            serverMsgId: string;
+            seq: number;
+            serverTime: number;
+            static encode(message: im.protocol.ChatroomSendResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomSendResponse & im.protocol.ChatroomSendResponse.$Shape;
+        }
+
+        namespace ChatroomSendResponse {
+            interface $Properties {
+                errorCode?: (im.protocol.ErrorCode|null);
+                errorMsg?: (string|null);
+                clientMsgId?: (string|null);
+                serverMsgId?: (string|null);
+                seq?: (number|null);
+                serverTime?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChatroomSendResponse.$Properties;
+        }
+
+        interface IChatroomPush extends im.protocol.ChatroomPush.$Properties {
+        }
+
+        class ChatroomPush {
+            constructor(properties?: im.protocol.ChatroomPush.$Properties);
+            $unknowns?: Uint8Array[];
+            roomId: string;
+            messages: im.protocol.ChatroomMessage.$Properties[];
+            static encode(message: im.protocol.ChatroomPush.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomPush & im.protocol.ChatroomPush.$Shape;
+        }
+
+        namespace ChatroomPush {
+            interface $Properties {
+                roomId?: (string|null);
+                messages?: (im.protocol.ChatroomMessage.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChatroomPush.$Properties;
+        }
+
+        interface IChatroomAck extends im.protocol.ChatroomAck.$Properties {
+        }
+
+        class ChatroomAck {
+            constructor(properties?: im.protocol.ChatroomAck.$Properties);
+            $unknowns?: Uint8Array[];
+            seq: number;
+            static encode(message: im.protocol.ChatroomAck.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomAck & im.protocol.ChatroomAck.$Shape;
+        }
+
+        namespace ChatroomAck {
+            interface $Properties {
+                seq?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChatroomAck.$Properties;
+        }
+
+        interface IChatroomHistoryRequest extends im.protocol.ChatroomHistoryRequest.$Properties {
+        }
+
+        class ChatroomHistoryRequest {
+            constructor(properties?: im.protocol.ChatroomHistoryRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            afterSeq: number;
+            limit: number;
+            static encode(message: im.protocol.ChatroomHistoryRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomHistoryRequest & im.protocol.ChatroomHistoryRequest.$Shape;
+        }
+
+        namespace ChatroomHistoryRequest {
+            interface $Properties {
+                afterSeq?: (number|null);
+                limit?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChatroomHistoryRequest.$Properties;
+        }
+
+        interface IChatroomHistoryResponse extends im.protocol.ChatroomHistoryResponse.$Properties {
+        }
+
+        class ChatroomHistoryResponse {
+            constructor(properties?: im.protocol.ChatroomHistoryResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            errorCode: im.protocol.ErrorCode;
+            errorMsg: string;
+            messages: im.protocol.ChatroomMessage.$Properties[];
+            hasMore: boolean;
+            static encode(message: im.protocol.ChatroomHistoryResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomHistoryResponse & im.protocol.ChatroomHistoryResponse.$Shape;
+        }
+
+        namespace ChatroomHistoryResponse {
+            interface $Properties {
+                errorCode?: (im.protocol.ErrorCode|null);
+                errorMsg?: (string|null);
+                messages?: (im.protocol.ChatroomMessage.$Properties[]|null);
+                hasMore?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChatroomHistoryResponse.$Properties;
+        }
+
+        interface IChatroomClosed extends im.protocol.ChatroomClosed.$Properties {
+        }
+
+        class ChatroomClosed {
+            constructor(properties?: im.protocol.ChatroomClosed.$Properties);
+            $unknowns?: Uint8Array[];
+            roomId: string;
+            reason: string;
+            static encode(message: im.protocol.ChatroomClosed.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomClosed & im.protocol.ChatroomClosed.$Shape;
+        }
+
+        namespace ChatroomClosed {
+            interface $Properties {
+                roomId?: (string|null);
+                reason?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChatroomClosed.$Properties;
         }
     }
 }

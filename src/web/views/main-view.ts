@@ -1,4 +1,4 @@
-// The signed-in page: sidebar (who I am, connection, Chats and Contacts tabs) and the chat pane.
+// The signed-in page: sidebar (who I am, connection, Chats, Contacts and Rooms tabs) and the chat pane.
 // It routes the client's events to the list and the open chat, and is the views' AppContext.
 import type { IMClient, Message, ReceiptEvent, User } from "edge-im/client";
 import { MessageType, systemConversationId } from "edge-im/client";
@@ -12,9 +12,15 @@ import { avatar } from "./avatar.ts";
 import { ChatView } from "./chat-view.ts";
 import { ContactsView } from "./contacts-view.ts";
 import { renderConversationList } from "./conversation-list.ts";
+import { Rooms } from "../rooms.ts";
+import { RoomView } from "./room-view.ts";
+import { roomRoute, RoomsView } from "./rooms-view.ts";
 import { SearchPanel } from "./search-panel.ts";
 
-type Tab = "chats" | "contacts";
+type Tab = "chats" | "contacts" | "rooms";
+
+/** `chatroom_<id>` routes to a room's view (the hash is how the page says what is open). */
+const ROOM_PREFIX = roomRoute("");
 
 export class MainView implements AppContext {
   readonly client: IMClient;
@@ -24,6 +30,8 @@ export class MainView implements AppContext {
   private readonly root: HTMLElement;
   private readonly contacts: ContactsView;
   private readonly search: SearchPanel;
+  private readonly rooms: Rooms;
+  private readonly roomsView: RoomsView;
   /** The message to show once its conversation opens (a search hit). */
   private jump: { conversationId: string; seq: number } | null = null;
   private readonly list = h("div", { class: "list-pane" });
@@ -34,6 +42,7 @@ export class MainView implements AppContext {
   private readonly shell: HTMLElement;
   private tab: Tab = "chats";
   private chat: ChatView | null = null;
+  private room: RoomView | null = null;
   private renderQueued = false;
   private toastTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly unsubscribe: (() => void)[] = [];
@@ -49,6 +58,18 @@ export class MainView implements AppContext {
     this.conversations = new ConversationList(me.userID);
     this.contacts = new ContactsView(this, () => this.queueRender());
     this.search = new SearchPanel(this, () => this.queueRender());
+    this.rooms = new Rooms(client, {
+      changed: (roomId) => {
+        if (this.room?.id === roomId) this.room.refresh();
+        this.roomsView.render();
+      },
+      ended: (roomId, reason, message) => {
+        if (reason !== "left") this.toast(`Room ${reason === "closed" ? "closed" : "ended"}: ${message}`);
+        if (this.room?.id === roomId) this.closeConversation();
+        this.roomsView.render();
+      },
+    });
+    this.roomsView = new RoomsView(this, this.rooms);
     const sidebar = h(
       "aside",
       { class: "sidebar" },
@@ -69,6 +90,7 @@ export class MainView implements AppContext {
       this.search.results,
       this.list,
       this.contacts.element,
+      this.roomsView.element,
     );
     this.shell = h("div", { class: "app-shell" }, sidebar, this.chatPane, this.toastBox);
   }
@@ -115,6 +137,7 @@ export class MainView implements AppContext {
   stop(): void {
     for (const off of this.unsubscribe) off();
     this.chat?.close();
+    this.rooms.leaveAll();
     clearTimeout(this.toastTimer);
   }
 
@@ -223,11 +246,15 @@ export class MainView implements AppContext {
 
   private showConversation(conversationId: string | null): void {
     if (this.chat?.id === conversationId) return;
+    if (this.room && conversationId === roomRoute(this.room.id)) return;
     this.chat?.close();
     this.chat = null;
+    this.room = null;
     this.shell.classList.toggle("show-chat", conversationId !== null);
     if (!conversationId) {
       this.renderEmptyChat();
+    } else if (conversationId.startsWith(ROOM_PREFIX)) {
+      this.showRoom(conversationId.slice(ROOM_PREFIX.length));
     } else {
       const chat = new ChatView(this, conversationId);
       const jump = this.jump?.conversationId === conversationId ? this.jump.seq : null;
@@ -240,6 +267,30 @@ export class MainView implements AppContext {
       });
     }
     this.queueRender();
+  }
+
+  /** A joined room's view; a room not joined yet (a link, a reload) is joined first (open rooms). */
+  private showRoom(roomId: string): void {
+    const joined = this.rooms.get(roomId);
+    if (joined) {
+      this.room = new RoomView(this, this.rooms, joined);
+      replace(this.chatPane, this.room.element);
+      this.room.focus();
+      return;
+    }
+    replace(this.chatPane, h("div", { class: "empty-state" }, h("p", null, "Joining the room…")));
+    this.rooms.join(roomId).then(
+      () => {
+        if (location.hash === `#${encodeURIComponent(roomRoute(roomId))}`) {
+          this.room = null;
+          this.showRoom(roomId);
+        }
+      },
+      (error: unknown) => {
+        this.toast(`Could not join the room: ${error instanceof Error ? error.message : String(error)}`);
+        this.closeConversation();
+      },
+    );
   }
 
   private renderEmptyChat(): void {
@@ -267,6 +318,7 @@ export class MainView implements AppContext {
 
   private refreshAll(): void {
     this.chat?.refresh();
+    this.room?.refresh();
     this.search.render();
     this.contacts.render();
     this.queueRender();
@@ -291,11 +343,17 @@ export class MainView implements AppContext {
         label,
         count > 0 && h("span", { class: "badge", "aria-label": `${count} new` }, count > 99 ? "99+" : count),
       );
-    replace(this.tabs, tab("chats", "Chats", unread), tab("contacts", "Contacts", requests));
+    replace(
+      this.tabs,
+      tab("chats", "Chats", unread),
+      tab("contacts", "Contacts", requests),
+      tab("rooms", "Rooms", 0),
+    );
     this.search.form.hidden = this.tab !== "chats";
     this.search.results.hidden = this.tab !== "chats" || !this.search.active;
     this.list.hidden = this.tab !== "chats" || this.search.active;
     this.contacts.element.hidden = this.tab !== "contacts";
+    this.roomsView.element.hidden = this.tab !== "rooms";
     if (this.tab === "chats")
       renderConversationList(this.list, this, this.chat?.id ?? null, () => {
         this.tab = "contacts";

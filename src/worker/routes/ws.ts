@@ -12,7 +12,7 @@ import type { AppEnv } from "../types";
 
 const TOKEN_PROTOCOL_PREFIX = "token.";
 
-function tokenFromSubprotocols(header: string | undefined): string | null {
+export function tokenFromSubprotocols(header: string | undefined): string | null {
   if (!header) return null;
   const offered = header.split(",").map((p) => p.trim());
   const token = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX));

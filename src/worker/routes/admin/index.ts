@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { requireAdmin } from "../../middleware/require-admin";
 import type { AppEnv } from "../../types";
 import { adminAuditRoutes } from "./audit";
+import { adminChatroomRoutes } from "./chatrooms";
 import { adminGroupRoutes } from "./groups";
 import { adminMessageRoutes } from "./messages";
 import { adminStatsRoutes } from "./stats";
@@ -17,6 +18,7 @@ export const adminRoutes = new Hono<AppEnv>()
   .route("/users", adminUserRoutes)
   .route("/messages", adminMessageRoutes)
   .route("/groups", adminGroupRoutes)
+  .route("/chatrooms", adminChatroomRoutes)
   .route("/system", adminSystemRoutes)
   .route("/stats", adminStatsRoutes)
   .route("/audit", adminAuditRoutes)

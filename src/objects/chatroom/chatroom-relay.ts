@@ -1,0 +1,222 @@
+// ChatroomRelay: `chatroom_<roomId>#<n>`, a share of one room's listener sockets (at most
+// CHATROOM_LISTENERS_PER_RELAY), accepted with the hibernation API so an idle room costs nothing.
+// The room hands it each batch of new messages (deliver); it encodes ONE push frame and sends it to
+// every socket, and closes a socket that falls more than CHATROOM_MAX_UNACKED messages behind its
+// acks (4008): a slow listener is dropped, never waited for. Sends, acks and history requests come
+// in on its sockets (relay-dispatch.ts); sends and history go to the room.
+import { DurableObject } from "cloudflare:workers";
+import { readSettings } from "../../config/settings";
+import { Cmd, encodeFrame, pb } from "../../protocol/codec";
+import { CloseCode, MAX_FRAME_BYTES } from "../../protocol/limits";
+import { logEvent } from "../../observability/log";
+import { migrate } from "../sql-migrations";
+import { FrameQueue } from "../user/frame-queue";
+import { closeSocket, sendFrame } from "../user/socket-state";
+import { SUBPROTOCOL } from "../user/upgrade";
+import { liveListener, saveListener } from "./listener-state";
+import { ListenerReport } from "./listener-report";
+import { roomObjectName } from "./names";
+import { newestWithinBytes } from "./page-bytes";
+import { handleRelayFrames } from "./relay-dispatch";
+import type { RelayServices } from "./relay-frame";
+import type { RoomMessage } from "./types";
+import { relayUpgradeOf } from "./upgrade";
+
+/** Close code for a listener too far behind its acks. */
+export const TOO_SLOW_CLOSE = 4008;
+/** Frames one room socket may have waiting, and their bytes: a listener sends little. */
+const MAX_QUEUED_FRAMES = 256;
+const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
+/**
+ * Sockets a relay takes past CHATROOM_LISTENERS_PER_RELAY: the room counts each admission at once,
+ * but a relay's report can land while admitted listeners are still on their way and lower the count,
+ * so a few more may arrive than the room meant; they are taken rather than refused.
+ */
+export const RELAY_SLACK = 100;
+/** Newest delivered messages held, so a listener accepted while a delivery arrived misses none. */
+const RING = 256;
+
+const STEPS = [
+  "CREATE TABLE relay_meta (room_id TEXT NOT NULL, relay INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)",
+];
+
+function refusal(status: 400 | 404 | 503, message: string): Response {
+  return Response.json({ code: status, message, data: null }, { status });
+}
+
+export class ChatroomRelay extends DurableObject<Env> {
+  private identity: { roomId: string; relay: number; closed: boolean } | null;
+  private cachedServices: RelayServices | null = null;
+  private ring: RoomMessage[] = [];
+  private live: Set<WebSocket> | null = null;
+  private readonly report: ListenerReport;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    migrate(ctx.storage.sql, "relay_meta", STEPS);
+    const row = ctx.storage.sql
+      .exec<{ room_id: string; relay: number; closed: number }>("SELECT * FROM relay_meta LIMIT 1")
+      .toArray()[0];
+    this.identity = row ? { roomId: row.room_id, relay: row.relay, closed: row.closed === 1 } : null;
+    this.report = new ListenerReport(
+      () => this.services().room,
+      () => this.identity?.relay ?? 0,
+      () => this.sockets().size,
+    );
+  }
+
+  /** Built on first use; again once the relay learns its room (its settings carried over). */
+  private services(): RelayServices {
+    const roomId = this.identity?.roomId ?? "";
+    if (!this.cachedServices || this.cachedServices.roomId !== roomId) {
+      const settings = readSettings(this.env);
+      this.cachedServices = {
+        env: this.env,
+        settings: this.cachedServices?.settings ?? settings.chatroom,
+        socketRequestsPerSecond: settings.socketRequestsPerSecond,
+        socketRequestBurst: settings.socketRequestBurst,
+        roomId,
+        room: this.env.CHATROOM_OBJECT.getByName(roomObjectName(roomId)),
+      };
+    }
+    return this.cachedServices;
+  }
+
+  /**
+   * The open listener sockets, kept in memory beside the runtime's list (rebuilt from it after a
+   * wake): a delivery walks them without asking the runtime for every socket and its state.
+   */
+  private sockets(): Set<WebSocket> {
+    this.live ??= new Set(this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN));
+    return this.live;
+  }
+
+  /** Accepts a listener the worker authenticated and the room admitted (src/worker/routes/chatroom-socket.ts). */
+  override async fetch(request: Request): Promise<Response> {
+    const upgrade = relayUpgradeOf(request);
+    if (!upgrade) return refusal(400, "expected an admitted chatroom upgrade");
+    if (!this.identity) {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO relay_meta (room_id, relay) VALUES (?, ?)",
+        upgrade.roomId,
+        upgrade.relay,
+      );
+      this.identity = { roomId: upgrade.roomId, relay: upgrade.relay, closed: false };
+    }
+    if (this.identity.closed) return refusal(404, "chatroom closed");
+    const services = this.services();
+    if (this.sockets().size >= services.settings.listenersPerRelay + RELAY_SLACK) {
+      // The room counted this listener when it admitted it: the relay's own count corrects that.
+      this.report.changed();
+      return refusal(503, "chatroom relay full: try again");
+    }
+    const snapshot = await services.room.snapshot();
+    if (!snapshot.ok) return refusal(snapshot.status, snapshot.message);
+    // The room may have closed while the snapshot was on its way.
+    if (this.identity.closed) return refusal(404, "chatroom closed");
+    // What reached this relay while the snapshot was on its way is newer than it: the listener gets that too.
+    const later = this.ring.filter((m) => m.seq > snapshot.maxSeq);
+    const recent = newestWithinBytes([...snapshot.recent, ...later]);
+    const maxSeq = Math.max(snapshot.maxSeq, later[later.length - 1]?.seq ?? 0);
+
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    this.sockets().add(server);
+    saveListener(server, {
+      userId: upgrade.userId,
+      sessionId: upgrade.sessionId,
+      ackedSeq: maxSeq,
+      checkedAt: 0,
+    });
+    liveListener(server).sentSeq = maxSeq;
+    sendFrame(
+      server,
+      encodeFrame(Cmd.CMD_CHATROOM_JOINED, 0, pb.ChatroomJoined, {
+        roomId: this.identity.roomId,
+        name: snapshot.name,
+        maxSeq,
+        recent,
+        listeners: snapshot.listeners,
+      }),
+    );
+    this.report.changed();
+    const headers = new Headers();
+    if (upgrade.subprotocol) headers.set("Sec-WebSocket-Protocol", SUBPROTOCOL);
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  /** Room -> relay: new messages, in seq order. One frame for every socket. Answers the listeners held. */
+  deliver(messages: RoomMessage[]): number {
+    const last = messages[messages.length - 1];
+    if (!last || !this.identity || this.identity.closed) return this.sockets().size;
+    this.ring.push(...messages);
+    if (this.ring.length > RING) this.ring.splice(0, this.ring.length - RING);
+    const frame = encodeFrame(Cmd.CMD_CHATROOM_PUSH, 0, pb.ChatroomPush, {
+      roomId: this.identity.roomId,
+      messages,
+    });
+    const { maxUnacked } = this.services().settings;
+    let held = 0;
+    const sockets = this.sockets();
+    for (const ws of sockets) {
+      const memory = liveListener(ws);
+      if (memory.sentSeq >= last.seq) {
+        held++;
+        continue;
+      }
+      if (last.seq - memory.state.ackedSeq > maxUnacked) {
+        sockets.delete(ws);
+        closeSocket(ws, TOO_SLOW_CLOSE, `too slow: more than ${maxUnacked} messages unacknowledged`);
+        continue;
+      }
+      sendFrame(ws, frame);
+      memory.sentSeq = last.seq;
+      held++;
+    }
+    return held;
+  }
+
+  /** Room -> relay: the room closed; every listener is told and closed, later upgrades refused. */
+  roomClosed(roomId: string, reason: string): void {
+    if (!this.identity) {
+      this.ctx.storage.sql.exec("INSERT INTO relay_meta (room_id, relay, closed) VALUES (?, 0, 1)", roomId);
+      this.identity = { roomId, relay: 0, closed: true };
+    } else if (!this.identity.closed) {
+      this.ctx.storage.sql.exec("UPDATE relay_meta SET closed = 1");
+      this.identity = { ...this.identity, closed: true };
+    }
+    const frame = encodeFrame(Cmd.CMD_CHATROOM_CLOSED, 0, pb.ChatroomClosed, { roomId, reason });
+    for (const ws of this.sockets()) {
+      sendFrame(ws, frame);
+      closeSocket(ws, CloseCode.normal, "chatroom closed");
+    }
+    this.sockets().clear();
+  }
+
+  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const bytes = typeof data === "string" ? data.length : data.byteLength;
+    if (bytes > MAX_FRAME_BYTES)
+      return closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
+    const memory = liveListener(ws);
+    if (memory.frames?.owner !== this) {
+      const queue = new FrameQueue<string | ArrayBuffer>(
+        (frames) => handleRelayFrames(this.services(), ws, frames),
+        { maxFrames: MAX_QUEUED_FRAMES, maxBytes: MAX_QUEUED_BYTES },
+      );
+      memory.frames = { owner: this, queue };
+    }
+    const handled = memory.frames.queue.push(data, bytes);
+    if (!handled) return closeSocket(ws, CloseCode.policyViolation, "too many frames waiting");
+    await handled;
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    this.sockets().delete(ws);
+    closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
+    if (this.identity && !this.identity.closed) this.report.changed();
+  }
+
+  override webSocketError(ws: WebSocket, error: unknown): void {
+    logEvent("warn", "chatroom_socket_errored", { userId: liveListener(ws).state.userId }, error);
+  }
+}

@@ -1,0 +1,62 @@
+// What a relay knows about one listener socket. The attachment (survives hibernation) is who it is
+// and where its acks stand; budgets, the frame queue and the last seq pushed to it live in memory
+// and start afresh after a wake (an idle socket has nothing in flight).
+import type { FrameQueue } from "../user/frame-queue";
+import type { TokenBucket } from "../user/token-bucket";
+
+export interface Listener {
+  userId: string;
+  /** The login session of the token the socket was opened with (checked again before it speaks). */
+  sessionId: string;
+  /** The highest seq the listener acknowledged (CHATROOM_ACK); at join, the room's newest. */
+  ackedSeq: number;
+  /** When its session was last found standing in D1 (speaker-check.ts). */
+  checkedAt: number;
+}
+
+/** The attachment's layout version; bump it on a change. */
+const ATTACHMENT_VERSION = 1;
+
+interface LiveListener {
+  state: Listener;
+  /** The highest seq pushed to it: a delivery it already has is not pushed again. */
+  sentSeq: number;
+  requests: TokenBucket | null;
+  heartbeats: TokenBucket | null;
+  badFrames: number;
+  frames: { owner: object; queue: FrameQueue<string | ArrayBuffer> } | null;
+}
+
+const live = new WeakMap<WebSocket, LiveListener>();
+
+function remember(ws: WebSocket, state: Listener): LiveListener {
+  const memory: LiveListener = {
+    state,
+    sentSeq: state.ackedSeq,
+    requests: null,
+    heartbeats: null,
+    badFrames: 0,
+    frames: null,
+  };
+  live.set(ws, memory);
+  return memory;
+}
+
+export function liveListener(ws: WebSocket): LiveListener {
+  const found = live.get(ws);
+  if (found) return found;
+  const stored = ws.deserializeAttachment() as (Listener & { v: number }) | null;
+  // An attachment this code cannot read (none, or from a newer deploy): a listener with no rights.
+  const state: Listener =
+    stored && stored.v === ATTACHMENT_VERSION
+      ? stored
+      : { userId: "", sessionId: "", ackedSeq: Number.MAX_SAFE_INTEGER, checkedAt: 0 };
+  return remember(ws, state);
+}
+
+export function saveListener(ws: WebSocket, state: Listener): void {
+  ws.serializeAttachment({ ...state, v: ATTACHMENT_VERSION });
+  const found = live.get(ws);
+  if (found) found.state = state;
+  else remember(ws, state);
+}

@@ -1,0 +1,104 @@
+// One room socket's frames, in the order they arrived: each is checked against the socket's budget,
+// decoded once and handled by its command's entry (relay-commands.ts). As on /ws (user/dispatch.ts):
+// a text or undecodable frame gets an ErrorNotice and too many in a row close the socket; past the
+// request budget a frame gets ERR_SEND_TOO_FAST (an ack is dropped); a refusal is answered with the
+// request's own response type, or an ErrorNotice.
+import { Cmd, decodeFrame, Err, errorNotice, encodeFrame, pb, type Frame } from "../../protocol/codec";
+import {
+  CloseCode,
+  HEARTBEAT_BURST,
+  HEARTBEATS_PER_SECOND,
+  MAX_CONSECUTIVE_BAD_FRAMES,
+} from "../../protocol/limits";
+import { logEvent } from "../../observability/log";
+import { closeSocket, sendFrame } from "../user/socket-state";
+import { TokenBucket } from "../user/token-bucket";
+import { liveListener } from "./listener-state";
+import { RELAY_COMMANDS } from "./relay-commands";
+import { ChatroomRequestError, type RelayFrame, type RelayServices } from "./relay-frame";
+
+function badFrame(ws: WebSocket, message: string): void {
+  const memory = liveListener(ws);
+  memory.badFrames++;
+  sendFrame(ws, errorNotice(Err.ERR_INVALID_PARAM, message, null));
+  if (memory.badFrames >= MAX_CONSECUTIVE_BAD_FRAMES)
+    closeSocket(ws, CloseCode.policyViolation, "too many invalid frames");
+}
+
+function admitted(ws: WebSocket, frame: Frame, services: RelayServices): boolean {
+  const memory = liveListener(ws);
+  memory.requests ??= new TokenBucket(services.socketRequestsPerSecond, services.socketRequestBurst);
+  memory.heartbeats ??= new TokenBucket(HEARTBEATS_PER_SECOND, HEARTBEAT_BURST);
+  if (frame.command === Cmd.CMD_HEARTBEAT_REQ) return memory.heartbeats.take() || memory.requests.take();
+  return memory.requests.take();
+}
+
+/** Answers a refusal with the request's response type when it has one. */
+function refuse(fc: RelayFrame, response: Cmd | null, code: Err, message: string): void {
+  const { ws, frame } = fc;
+  if (response === Cmd.CMD_CHATROOM_SEND_RSP)
+    return sendFrame(
+      ws,
+      encodeFrame(response, frame.sequence, pb.ChatroomSendResponse, { errorCode: code, errorMsg: message }),
+    );
+  if (response === Cmd.CMD_CHATROOM_HISTORY_RSP)
+    return sendFrame(
+      ws,
+      encodeFrame(response, frame.sequence, pb.ChatroomHistoryResponse, {
+        errorCode: code,
+        errorMsg: message,
+      }),
+    );
+  sendFrame(ws, errorNotice(code, message, frame));
+}
+
+async function handleOne(services: RelayServices, ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+  if (typeof data === "string")
+    return badFrame(ws, "text frames are not accepted: send binary protobuf frames");
+  let frame: Frame;
+  try {
+    frame = decodeFrame(new Uint8Array(data));
+  } catch {
+    return badFrame(ws, "undecodable frame: expected a WebSocketMessage");
+  }
+  const memory = liveListener(ws);
+  memory.badFrames = 0;
+  if (!admitted(ws, frame, services)) {
+    if (frame.command === Cmd.CMD_CHATROOM_ACK) return;
+    const message = `too many requests: at most ${services.socketRequestsPerSecond} a second`;
+    return sendFrame(ws, errorNotice(Err.ERR_SEND_TOO_FAST, message, frame));
+  }
+  const fc: RelayFrame = { ...services, ws, frame, listener: memory.state };
+  const command = RELAY_COMMANDS.get(frame.command);
+  if (!command) {
+    const known = frame.command in Cmd;
+    const message = known
+      ? `command ${frame.command} is not a request on a chatroom socket`
+      : `unknown command ${frame.command}`;
+    return sendFrame(ws, errorNotice(Err.ERR_INVALID_PARAM, message, frame));
+  }
+  try {
+    await command.handler(fc);
+  } catch (error) {
+    if (error instanceof ChatroomRequestError) return refuse(fc, command.response, error.code, error.message);
+    logEvent(
+      "error",
+      "chatroom_command_failed",
+      { userId: fc.listener.userId, command: frame.command },
+      error,
+    );
+    refuse(fc, command.response, Err.ERR_UNKNOWN, "internal error");
+  }
+}
+
+/** Handles a socket's frames one after another (a send's answer comes before the next frame's). */
+export async function handleRelayFrames(
+  services: RelayServices,
+  ws: WebSocket,
+  frames: readonly (string | ArrayBuffer)[],
+): Promise<void> {
+  for (const data of frames) {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    await handleOne(services, ws, data);
+  }
+}

@@ -1,0 +1,78 @@
+// The room's pushes to its relays: one pump per relay, one deliver() in flight at a time; what is
+// stored meanwhile travels in the next call (at most BATCH messages, and one frame's bytes, each). Where each relay is, is
+// kept in memory only (no write per message): a room that restarts starts every relay at its newest
+// seq, and a listener who missed something sees the gap in seqs and asks (CHATROOM_HISTORY_REQ). A
+// failed call leaves its relay behind; the room's alarm runs its pump again.
+import type { ChatroomRelay } from "./chatroom-relay";
+import { oldestWithinBytes } from "./page-bytes";
+import type { RoomMessages } from "./room-messages";
+import type { RoomMessage } from "./types";
+
+/** Most messages one deliver() carries. */
+export const BATCH = 200;
+
+export interface RelayPumpsDeps {
+  messages: RoomMessages;
+  relay: (index: number) => DurableObjectStub<ChatroomRelay>;
+  /** What a relay answers to a delivery: the listeners it holds now. */
+  onCount: (relay: number, listeners: number) => void;
+  onFailure: (relay: number, error: unknown) => void;
+}
+
+export class RelayPumps {
+  /** The last seq handed to each relay this instance knows. */
+  private readonly delivered = new Map<number, number>();
+  private readonly running = new Set<number>();
+  private readonly failed = new Set<number>();
+  /** Where a relay this instance has not delivered to yet stands: the newest seq when it started. */
+  private readonly baseline: number;
+
+  constructor(private readonly deps: RelayPumpsDeps) {
+    this.baseline = deps.messages.maxSeq();
+  }
+
+  /**
+   * A relay that gets its first listener (again) starts at the newest seq: its listeners joined
+   * after that, and their join brought them the recent messages.
+   */
+  start(relay: number): void {
+    if (this.running.has(relay)) return;
+    this.delivered.set(relay, this.deps.messages.maxSeq());
+    this.failed.delete(relay);
+  }
+
+  /** Relays whose last delivery failed, for the alarm. */
+  lagging(): number[] {
+    return [...this.failed];
+  }
+
+  kick(relays: Iterable<number>): void {
+    for (const relay of relays) {
+      if (this.running.has(relay)) continue;
+      this.running.add(relay);
+      void this.pump(relay);
+    }
+  }
+
+  private async pump(relay: number): Promise<void> {
+    try {
+      for (;;) {
+        const from = this.delivered.get(relay) ?? this.baseline;
+        const max = this.deps.messages.maxSeq();
+        if (from >= max) break;
+        const batch: RoomMessage[] = oldestWithinBytes(this.deps.messages.range(from, max, BATCH));
+        const last = batch[batch.length - 1];
+        if (!last) break;
+        const listeners = await this.deps.relay(relay).deliver(batch);
+        this.delivered.set(relay, last.seq);
+        this.failed.delete(relay);
+        this.deps.onCount(relay, listeners);
+      }
+    } catch (error) {
+      this.failed.add(relay);
+      this.deps.onFailure(relay, error);
+    } finally {
+      this.running.delete(relay);
+    }
+  }
+}
