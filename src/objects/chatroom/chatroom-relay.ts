@@ -17,7 +17,7 @@ import { liveListener, saveListener } from "./listener-state";
 import { ListenerReport } from "./listener-report";
 import { roomObjectName } from "./names";
 import { newestWithinBytes } from "./page-bytes";
-import { handleRelayFrames } from "./relay-dispatch";
+import { handleAckAtOnce, handleRelayFrames, incoming, type Incoming } from "./relay-dispatch";
 import type { RelayServices } from "./relay-frame";
 import type { RoomMessage } from "./types";
 import { relayUpgradeOf } from "./upgrade";
@@ -197,15 +197,17 @@ export class ChatroomRelay extends DurableObject<Env> {
     const bytes = typeof data === "string" ? data.length : data.byteLength;
     if (bytes > MAX_FRAME_BYTES)
       return closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
+    const frame = incoming(data);
+    if (handleAckAtOnce(this.services(), ws, frame)) return;
     const memory = liveListener(ws);
     if (memory.frames?.owner !== this) {
-      const queue = new FrameQueue<string | ArrayBuffer>(
-        (frames) => handleRelayFrames(this.services(), ws, frames),
-        { maxFrames: MAX_QUEUED_FRAMES, maxBytes: MAX_QUEUED_BYTES },
-      );
+      const queue = new FrameQueue<Incoming>((frames) => handleRelayFrames(this.services(), ws, frames), {
+        maxFrames: MAX_QUEUED_FRAMES,
+        maxBytes: MAX_QUEUED_BYTES,
+      });
       memory.frames = { owner: this, queue };
     }
-    const handled = memory.frames.queue.push(data, bytes);
+    const handled = memory.frames.queue.push(frame, bytes);
     if (!handled) return closeSocket(ws, CloseCode.policyViolation, "too many frames waiting");
     await handled;
   }

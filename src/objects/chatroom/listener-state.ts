@@ -2,6 +2,7 @@
 // and where its acks stand; budgets, the frame queue and the last seq pushed to it live in memory
 // and start afresh after a wake (an idle socket has nothing in flight).
 import type { FrameQueue } from "../user/frame-queue";
+import type { Incoming } from "./relay-dispatch";
 import type { TokenBucket } from "../user/token-bucket";
 
 export interface Listener {
@@ -24,7 +25,7 @@ interface LiveListener {
   requests: TokenBucket | null;
   heartbeats: TokenBucket | null;
   badFrames: number;
-  frames: { owner: object; queue: FrameQueue<string | ArrayBuffer> } | null;
+  frames: { owner: object; queue: FrameQueue<Incoming> } | null;
 }
 
 const live = new WeakMap<WebSocket, LiveListener>();

@@ -52,15 +52,32 @@ function refuse(fc: RelayFrame, response: Cmd | null, code: Err, message: string
   sendFrame(ws, errorNotice(code, message, frame));
 }
 
-async function handleOne(services: RelayServices, ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-  if (typeof data === "string")
-    return badFrame(ws, "text frames are not accepted: send binary protobuf frames");
-  let frame: Frame;
+/** A frame as it arrived: decoded once, on arrival (acks are handled then, the rest queued). */
+export type Incoming = Frame | "text" | "undecodable";
+
+export function incoming(data: string | ArrayBuffer): Incoming {
+  if (typeof data === "string") return "text";
   try {
-    frame = decodeFrame(new Uint8Array(data));
+    return decodeFrame(new Uint8Array(data));
   } catch {
-    return badFrame(ws, "undecodable frame: expected a WebSocketMessage");
+    return "undecodable";
   }
+}
+
+/**
+ * Whether this is an ack, handled at once rather than queued behind the socket's other frames: it
+ * has no answer, its effect does not depend on their order, and every listener sends one every
+ * few seconds, so it is the relay's most frequent frame.
+ */
+export function handleAckAtOnce(services: RelayServices, ws: WebSocket, frame: Incoming): boolean {
+  if (typeof frame === "string" || frame.command !== Cmd.CMD_CHATROOM_ACK) return false;
+  void handleOne(services, ws, frame);
+  return true;
+}
+
+async function handleOne(services: RelayServices, ws: WebSocket, frame: Incoming): Promise<void> {
+  if (frame === "text") return badFrame(ws, "text frames are not accepted: send binary protobuf frames");
+  if (frame === "undecodable") return badFrame(ws, "undecodable frame: expected a WebSocketMessage");
   const memory = liveListener(ws);
   memory.badFrames = 0;
   if (!admitted(ws, frame, services)) {
@@ -95,10 +112,10 @@ async function handleOne(services: RelayServices, ws: WebSocket, data: string | 
 export async function handleRelayFrames(
   services: RelayServices,
   ws: WebSocket,
-  frames: readonly (string | ArrayBuffer)[],
+  frames: readonly Incoming[],
 ): Promise<void> {
-  for (const data of frames) {
+  for (const frame of frames) {
     if (ws.readyState !== WebSocket.OPEN) return;
-    await handleOne(services, ws, data);
+    await handleOne(services, ws, frame);
   }
 }
