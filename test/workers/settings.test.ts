@@ -46,6 +46,7 @@ const DEFAULTS: Settings = {
   uploadUserPerMinute: 60,
   uploadUserBytesPerHour: 2_147_483_648,
   historyWriters: 4,
+  historyShards: { all: ["DB"], open: ["DB"] },
   usageMeter: false,
   push: {
     debounceMs: 2_000,
