@@ -88,6 +88,44 @@ describe("the history writer", () => {
     }
   });
 
+  it("writes each shard's rows to that shard; a shard that takes nothing fails only its own callers", async () => {
+    const shard = env.HISTORY_1;
+    const seqsOn = async (d1: D1Database, conversationId: string) =>
+      (
+        await d1
+          .prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
+          .bind(conversationId)
+          .all<{ seq: number }>()
+      ).results.map((r) => r.seq);
+    const writer = env.HISTORY_WRITER.getByName("writer-test-shards");
+    const [x1, x2, y1, y2] = ["single_shard_x1", "single_shard_x2", "single_shard_y1", "single_shard_y2"];
+    await shard.prepare("ALTER TABLE messages RENAME TO messages_offline").run();
+    try {
+      const outcomes = await Promise.all([
+        writer.write([row(x1, 1)], "HISTORY_1"),
+        writer.write([row(x2, 1)], "HISTORY_1"),
+        writer.write([row(y1, 1), row(y1, 2)], "DB"),
+        writer.write([row(y2, 1)], "DB"),
+      ]);
+      expect(outcomes.map((o) => o.ok || o.refusedByD1)).toEqual([false, false, true, true]);
+      expect(outcomes.slice(2)).toEqual([{ ok: true }, { ok: true }]);
+    } finally {
+      await shard.prepare("ALTER TABLE messages_offline RENAME TO messages").run();
+    }
+    expect(await seqsInD1(y1)).toEqual([1, 2]);
+    expect(await seqsOn(shard, y1)).toEqual([]);
+    // Back: the retried rows go to their shard, not to DB.
+    expect(await writer.write([row(x1, 1)], "HISTORY_1")).toEqual({ ok: true });
+    expect(await seqsOn(shard, x1)).toEqual([1]);
+    expect(await seqsInD1(x1)).toEqual([]);
+    // A shard the Worker has no D1 binding for: retried later, never written elsewhere.
+    expect(await writer.write([row("single_shard_z", 1)], "HISTORY_9")).toEqual({
+      ok: false,
+      refusedByD1: false,
+      error: expect.stringMatching(/HISTORY_9 is not a D1 binding/),
+    });
+  });
+
   it("never lets a late copy from before a revoke bring the content back", async () => {
     const writer = env.HISTORY_WRITER.getByName("writer-test-4");
     const conversationId = "single_writer_revoked";

@@ -123,6 +123,7 @@ export class ConversationObject extends DurableObject<Env> {
         () => othersNeedAlarm() || webhookEvents.pending(),
         (id) => void webhookEvents.run(id),
       ),
+      historyShard,
       webhookEvents,
       db,
       settings,

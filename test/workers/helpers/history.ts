@@ -34,18 +34,28 @@ export function historyShardD1s(): [string, D1Database][] {
 }
 
 /**
- * Two new users whose one-to-one conversation hashes to `shard` among `open` (the shards taking new
- * conversations): new pairs until one does, so a test places a conversation where it needs it.
+ * A new user whose one-to-one conversation with `a` hashes to `shard` among `open` (the shards
+ * taking new conversations): new users until one does, so a test places a conversation where it
+ * needs it.
  */
-export async function pairOnShard(
+export async function partnerOnShard(
+  a: TestUser,
   shard: string,
   open: readonly string[] = readSettings(env).historyShards.open,
-): Promise<{ a: TestUser; b: TestUser; conversationId: string }> {
-  const a = await newUser("a");
+): Promise<{ b: TestUser; conversationId: string }> {
   for (let tries = 0; tries < 64; tries++) {
     const b = await newUser("b");
     const conversationId = singleConversationId(a.userId, b.userId);
-    if (chooseShard(conversationId, open) === shard) return { a, b, conversationId };
+    if (chooseShard(conversationId, open) === shard) return { b, conversationId };
   }
   throw new Error(`no conversation hashed to ${shard} in 64 tries`);
+}
+
+/** Two new users whose one-to-one conversation hashes to `shard` (partnerOnShard). */
+export async function pairOnShard(
+  shard: string,
+  open?: readonly string[],
+): Promise<{ a: TestUser; b: TestUser; conversationId: string }> {
+  const a = await newUser("a");
+  return { a, ...(await partnerOnShard(a, shard, open)) };
 }
