@@ -3,8 +3,15 @@
 // hashes to among the open ones, recorded in DB before its first row; every reader (search, the admin
 // API's messages and counts) finds it there; a shard added later takes new conversations while the
 // old ones keep theirs; and a conversation whose history reached DB before shards stays there.
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import {
+  createExecutionContext,
+  env,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { createApp } from "../../src/worker/app";
 import { checkSettings, readSettings } from "../../src/config/settings";
 import { chooseShard } from "../../src/db/history-shards";
 import type { ConversationObject } from "../../src/objects/conversation/conversation-object";
@@ -12,7 +19,7 @@ import { singleConversationId } from "../../src/protocol/conversation-id";
 import type { MessageSearchPageJson } from "../../src/protocol/http-shapes";
 import { adminOk } from "./helpers/admin";
 import { historyShardName, pairOnShard, partnerOnShard, shardD1 } from "./helpers/history";
-import { api, newUser, type TestUser } from "./helpers/http";
+import { api, newUser, ORIGIN, type TestUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 
 /** A word no other test (or run) sends. */
@@ -289,6 +296,20 @@ describe("a shard added later", () => {
   });
 });
 
+describe("the health check", () => {
+  it("is healthy only when every history shard has its migrations", async () => {
+    expect((await api("/health", { method: "GET" })).status).toBe(200);
+    await env.HISTORY_1.prepare("ALTER TABLE messages RENAME TO messages_offline").run();
+    try {
+      const response = await api("/health", { method: "GET" });
+      expect(response.status).toBe(503);
+      expect(response.body.message).toBe("Database not ready");
+    } finally {
+      await env.HISTORY_1.prepare("ALTER TABLE messages_offline RENAME TO messages").run();
+    }
+  });
+});
+
 describe("shard settings", () => {
   const SECRET = "s".repeat(32);
   const problems = (vars: Record<string, unknown>) => {
@@ -315,7 +336,7 @@ describe("shard settings", () => {
     expect(["DB", "HISTORY_1"]).toContain(chooseShard(id, ["DB", "HISTORY_1"]));
   });
 
-  it("refuses a name that is not a D1 binding, a list without DB, and an open shard not listed", () => {
+  it("refuses a name that is not a D1 binding, a list without DB, and an open shard not listed", async () => {
     expect(problems({ HISTORY_SHARDS: "DB,HISTORY_2" })).toEqual([
       "HISTORY_SHARDS must name D1 bindings of the Worker ([[d1_databases]] in wrangler.toml); not one: HISTORY_2",
     ]);
@@ -333,6 +354,18 @@ describe("shard settings", () => {
     expect(problems({ HISTORY_SHARDS: "DB", HISTORY_SHARDS_OPEN: "HISTORY_1" })).toEqual([
       "HISTORY_SHARDS_OPEN must name only shards listed in HISTORY_SHARDS",
     ]);
+    // The Worker so configured refuses every request, naming the variable.
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const ctx = createExecutionContext();
+    const misconfigured = { ...env, HISTORY_SHARDS: "DB,HISTORY_1,HISTORY_2" } as unknown as Env;
+    const response = await createApp().fetch(new Request(`${ORIGIN}/health`), misconfigured, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({
+      message:
+        "server misconfigured: HISTORY_SHARDS must name D1 bindings of the Worker ([[d1_databases]] in wrangler.toml); not one: HISTORY_2",
+    });
+    errors.mockRestore();
     // Declared bindings given (scripts/dev.mjs, from wrangler.toml) are checked instead of the env.
     const declared = checkSettings(
       { JWT_SECRET: SECRET, HISTORY_SHARDS: "DB,HISTORY_9" },
