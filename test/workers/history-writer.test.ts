@@ -10,6 +10,7 @@ import type { StoredMessage } from "../../src/objects/message";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { newUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
+import { historyD1 } from "./helpers/history";
 
 function row(conversationId: string, seq: number, clientMsgId = crypto.randomUUID()): StoredMessage {
   return {
@@ -165,11 +166,21 @@ describe("the history writer", () => {
     const conversationId = singleConversationId(a.userId, b.userId);
     const before = usageSnapshot();
     const ack = await socket.sendText(a.userId, b.userId, "one message, then silence");
+    // On the conversation's history shard, recorded before its row is written there.
+    const inHistory = async () => {
+      const { results } = await (
+        await historyD1(conversationId)
+      )
+        .prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
+        .bind(conversationId)
+        .all<{ seq: number }>();
+      return results.map((r) => r.seq);
+    };
     const deadline = Date.now() + 5_000;
-    while ((await seqsInD1(conversationId)).length === 0 && Date.now() < deadline) {
+    while ((await inHistory()).length === 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(await seqsInD1(conversationId)).toEqual([Number(ack.seq)]);
+    expect(await inHistory()).toEqual([Number(ack.seq)]);
     // The copy takes the alarm back once the writer has answered (which may land just after D1 has the row).
     const alarm = () =>
       runInDurableObject(env.CONVERSATION_OBJECT.getByName(conversationId), (_i, state) =>
