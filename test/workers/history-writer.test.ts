@@ -6,6 +6,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { usageSnapshot } from "../../src/lib/usage-meter";
 import { historyBytes, MAX_COPY_BYTES, withinCopyBytes } from "../../src/objects/history/history-bytes";
+import { MAX_HELD_BYTES, type HistoryWriter } from "../../src/objects/history/history-writer";
 import type { StoredMessage } from "../../src/objects/message";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { newUser } from "./helpers/http";
@@ -125,6 +126,36 @@ describe("the history writer", () => {
       refusedByD1: false,
       error: expect.stringMatching(/HISTORY_9 is not a D1 binding/),
     });
+  });
+
+  it("turns away only the callers of a shard whose lane is full (a shard that stopped answering)", async () => {
+    const writer = env.HISTORY_WRITER.getByName("writer-test-full-lane");
+    // HISTORY_1's lane as a hung D1 call leaves it: a batch under way, and the lane's bound reached.
+    await runInDurableObject(writer, (instance: HistoryWriter) => {
+      instance["lanes"].set("HISTORY_1", {
+        waiting: [],
+        rows: 0,
+        bytes: 0,
+        timer: null,
+        writing: true,
+        held: MAX_HELD_BYTES,
+      });
+      instance["heldBytes"] = MAX_HELD_BYTES;
+    });
+    try {
+      expect(await writer.write([row("single_full_lane_x", 1)], "HISTORY_1")).toEqual({
+        ok: false,
+        refusedByD1: false,
+        error: "history writer is full",
+      });
+      expect(await writer.write([row("single_full_lane_y", 1)], "DB")).toEqual({ ok: true });
+      expect(await seqsInD1("single_full_lane_y")).toEqual([1]);
+    } finally {
+      await runInDurableObject(writer, (instance: HistoryWriter) => {
+        instance["lanes"].delete("HISTORY_1");
+        instance["heldBytes"] = 0;
+      });
+    }
   });
 
   it("never lets a late copy from before a revoke bring the content back", async () => {

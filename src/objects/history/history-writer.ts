@@ -25,8 +25,14 @@ import { countMetric, Metric, useMetrics } from "../../observability/metrics";
  */
 export const WRITE_WINDOW_MS = 200;
 
-/** Rows held (waiting and being written) beyond which a caller is turned away; it retries later. */
+/**
+ * Rows one shard's lane holds (waiting and being written) beyond which a caller is turned away; it
+ * retries later. A shard that stops answering fills only its own lane.
+ */
 export const MAX_HELD_BYTES = 8 * MAX_COPY_BYTES;
+
+/** Rows all lanes together may hold: room for the others while one shard's lane is full. */
+export const MAX_HELD_BYTES_ALL = 2 * MAX_HELD_BYTES;
 
 /**
  * What a call comes to: written; refused by D1 (a row of this call's that D1 will not take, which the
@@ -48,6 +54,8 @@ interface Lane {
   bytes: number;
   timer: ReturnType<typeof setTimeout> | null;
   writing: boolean;
+  /** Bytes of rows waiting and being written in this lane. */
+  held: number;
 }
 
 export class HistoryWriter extends DurableObject<Env> {
@@ -68,20 +76,28 @@ export class HistoryWriter extends DurableObject<Env> {
   write(rows: readonly StoredMessage[], shard: string = MAIN_DATABASE): Promise<WriteOutcome> {
     if (rows.length === 0) return Promise.resolve({ ok: true });
     const bytes = historyBytes(rows);
-    // Always room for one caller, however large its rows; beyond the bound, the caller backs off.
-    if (this.heldBytes > 0 && this.heldBytes + bytes > MAX_HELD_BYTES) {
+    const lane = this.lanes.get(shard) ?? {
+      waiting: [],
+      rows: 0,
+      bytes: 0,
+      timer: null,
+      writing: false,
+      held: 0,
+    };
+    // Always room for one caller of a lane, however large its rows; beyond the bounds, the caller
+    // backs off.
+    const laneFull = lane.held > 0 && lane.held + bytes > MAX_HELD_BYTES;
+    const writerFull = lane.held > 0 && this.heldBytes + bytes > MAX_HELD_BYTES_ALL;
+    if (laneFull || writerFull) {
       return Promise.resolve({ ok: false, refusedByD1: false, error: "history writer is full" });
     }
-    let lane = this.lanes.get(shard);
-    if (!lane) {
-      lane = { waiting: [], rows: 0, bytes: 0, timer: null, writing: false };
-      this.lanes.set(shard, lane);
-    }
+    this.lanes.set(shard, lane);
     const into = lane;
     return new Promise<WriteOutcome>((answer) => {
       into.waiting.push({ rows, bytes, answer });
       into.rows += rows.length;
       into.bytes += bytes;
+      into.held += bytes;
       this.heldBytes += bytes;
       this.schedule(shard, into);
     });
@@ -116,7 +132,10 @@ export class HistoryWriter extends DurableObject<Env> {
     try {
       await this.writeAll(shard, callers);
     } finally {
-      for (const caller of callers) this.heldBytes -= caller.bytes;
+      for (const caller of callers) {
+        this.heldBytes -= caller.bytes;
+        lane.held -= caller.bytes;
+      }
       lane.writing = false;
       this.schedule(shard, lane);
     }
