@@ -126,6 +126,18 @@ export const messages = sqliteTable(
   ],
 );
 
+// Which D1 database holds each conversation's history (src/db/history-shards.ts): chosen by the
+// conversation's object before its first history row is written, recorded here in the main
+// database, and never changed, so shards can be added without moving anything. A conversation with
+// no row here has its history in the main database (`DB`), as every conversation had before shards.
+// `shard` is the D1 binding's name (HISTORY_SHARDS), never a position, so the list can be re-ordered.
+// Every database gets every migration (one schema): in a history shard this table stays empty.
+export const conversationShards = sqliteTable("conversation_shards", {
+  conversationId: text("conversation_id").primaryKey(),
+  shard: text("shard").notNull(),
+  createdAt: integer("created_at").notNull().default(now),
+});
+
 export type UserRow = typeof users.$inferSelect;
 export type MessageRow = typeof messages.$inferInsert;
 

@@ -3,7 +3,8 @@
 //    git-ignored; the values are never printed).
 // 2. Checks the settings wrangler dev will give the worker (wrangler.toml [vars], .dev.vars, --var)
 //    with the server's own rules (src/config/settings.ts), and stops at once if one is invalid.
-// 3. Applies the D1 migrations to the local database that `wrangler dev` will use.
+// 3. Applies the D1 migrations to every local D1 database `wrangler dev` will use: the main one and
+//    each history shard (one schema everywhere, docs/ARCHITECTURE.md, "History shards").
 // 4. Builds the web chat page (src/web → dist/web, served at `/`).
 // 5. Starts the TCP gateway for the SDK's default transport (src/gateway) on TCP_PORT (default 8082),
 //    on wrangler's --ip, bridged to wrangler's /ws; it listens before wrangler serves, and a port
@@ -64,12 +65,8 @@ function varOptions() {
  * Checks what `wrangler dev` will give the worker ([vars], then .dev.vars, then --var) with the
  * worker's own rules; an invalid value stops the command before anything starts.
  */
-function checkDevSettings() {
+function checkDevSettings(config) {
   const environment = option("--env");
-  const config = unstable_readConfig({
-    config: option("--config") ?? join(root, "wrangler.toml"),
-    env: environment,
-  });
   const bindings = unstable_getVarsForDev(
     config.configPath,
     undefined,
@@ -80,11 +77,25 @@ function checkDevSettings() {
   );
   const vars = Object.fromEntries(Object.entries(bindings).map(([name, binding]) => [name, binding.value]));
   for (const [name, value] of varOptions()) vars[name] = value;
-  const check = checkSettings(vars);
+  // HISTORY_SHARDS must name D1 bindings: those the configuration declares.
+  const check = checkSettings(vars, new Set(d1Bindings(config)));
   if (check.ok) return;
   console.error(`dev: invalid settings (wrangler.toml [vars], .dev.vars or --var), not starting:`);
   for (const problem of check.problems) console.error(`  ${describeProblemsWithValues([problem])}`);
   process.exit(1);
+}
+
+/** The configuration `wrangler dev` will run with (`--config`, `--env`). */
+function readDevConfig() {
+  return unstable_readConfig({
+    config: option("--config") ?? join(root, "wrangler.toml"),
+    env: option("--env"),
+  });
+}
+
+/** Every D1 binding the configuration declares (DB and the history shards). */
+function d1Bindings(config) {
+  return config.d1_databases.map((database) => database.binding);
 }
 
 /** Starts the gateway and resolves once it listens; exits the whole command when it cannot. */
@@ -144,19 +155,23 @@ function persistArgs() {
 }
 
 ensureDevVars();
-checkDevSettings();
-const migrate = spawnSync(
-  process.execPath,
-  [wrangler, "d1", "migrations", "apply", "DB", "--local", ...persistArgs()],
-  {
-    cwd: root,
-    env: { ...env, CI: "true" },
-    stdio: "inherit",
-  },
-);
-if (migrate.status !== 0) {
-  console.error("dev: applying D1 migrations failed");
-  process.exit(migrate.status ?? 1);
+const config = readDevConfig();
+checkDevSettings(config);
+const configArgs = ["--config", config.configPath, ...(option("--env") ? ["--env", option("--env")] : [])];
+for (const binding of d1Bindings(config)) {
+  const migrate = spawnSync(
+    process.execPath,
+    [wrangler, "d1", "migrations", "apply", binding, "--local", ...configArgs, ...persistArgs()],
+    {
+      cwd: root,
+      env: { ...env, CI: "true" },
+      stdio: "inherit",
+    },
+  );
+  if (migrate.status !== 0) {
+    console.error(`dev: applying D1 migrations to ${binding} failed`);
+    process.exit(migrate.status ?? 1);
+  }
 }
 try {
   await buildWeb();

@@ -4,7 +4,7 @@
 // added and the server is not asked anything. The poll interval bounds the resolution.
 import { ImConnection, singleConversationId } from "../clients/im-connection.ts";
 import type { ImSystem } from "../clients/systems.ts";
-import { openLocalD1 } from "../lib/local-d1.ts";
+import { openLocalHistoryD1s } from "../lib/local-d1.ts";
 import { ErrorTally, nowMs, Samples, sleep } from "../lib/stats.ts";
 import { mapLimited } from "../../src/lib/map-limited.ts";
 import { cpuMeter, type ScenarioResult } from "./result.ts";
@@ -24,20 +24,26 @@ export async function d1Lag(system: ImSystem, o: D1LagOptions): Promise<Scenario
   const errors = new ErrorTally();
   const userIds = await system.reuseUsers(o.pairs * 2, "d");
   const clients = await mapLimited(userIds, 20, (id) => ImConnection.open(origin, system.account(id)));
-  const db = openLocalD1(system.server.persistDir, { readOnly: true });
+  // History is sharded (docs/ARCHITECTURE.md, "History shards"): every shard's new rows are watched.
+  const dbs = openLocalHistoryD1s(system.server.persistDir, { readOnly: true });
   const ackedAt = new Map<string, number>();
   const seenAt = new Map<string, number>();
   const lag = new Samples();
-  const newRows = db.prepare(
-    "SELECT rowid AS r, conversation_id AS c, seq AS s FROM messages WHERE rowid > ? ORDER BY rowid",
-  );
-  let lastRowid = Number(
-    (db.prepare("SELECT COALESCE(MAX(rowid), 0) AS r FROM messages").get() as { r: number }).r,
-  );
+  const shards = dbs.map((db) => ({
+    newRows: db.prepare(
+      "SELECT rowid AS r, conversation_id AS c, seq AS s FROM messages WHERE rowid > ? ORDER BY rowid",
+    ),
+    lastRowid: Number(
+      (db.prepare("SELECT COALESCE(MAX(rowid), 0) AS r FROM messages").get() as { r: number }).r,
+    ),
+  }));
   const poll = () => {
     const now = nowMs();
-    for (const row of newRows.all(lastRowid) as { r: number; c: string; s: number }[]) {
-      lastRowid = row.r;
+    for (const shard of shards) pollShard(shard, now);
+  };
+  const pollShard = (shard: (typeof shards)[number], now: number) => {
+    for (const row of shard.newRows.all(shard.lastRowid) as { r: number; c: string; s: number }[]) {
+      shard.lastRowid = row.r;
       const key = `${row.c}#${row.s}`;
       const acked = ackedAt.get(key);
       if (acked === undefined) seenAt.set(key, now);
@@ -98,7 +104,7 @@ export async function d1Lag(system: ImSystem, o: D1LagOptions): Promise<Scenario
     };
   } finally {
     clearInterval(poller);
-    db.close();
+    for (const db of dbs) db.close();
     for (const c of clients) c.close();
   }
 }

@@ -148,7 +148,7 @@ END;
 --> statement-breakpoint
 
 -- Backfill from the history already stored: the index, the one-to-one pairs, and each group
--- member's range (their last join, and the first leave after it, if any).
+-- member's range (their last join, and the first leave after it, if any). From `messages` alone.
 INSERT OR IGNORE INTO message_search_docs (doc_id, conversation_id, seq)
 	SELECT min(max(server_time, 0), 8796093022207) * 1024
 			+ row_number() OVER (PARTITION BY server_time ORDER BY rowid) - 1,
@@ -159,10 +159,17 @@ INSERT INTO message_search (rowid, body)
 	SELECT d.doc_id, CAST(m.content AS TEXT)
 	FROM message_search_docs d JOIN messages m ON m.conversation_id = d.conversation_id AND m.seq = d.seq;
 --> statement-breakpoint
+-- One-to-one pairs from the history's own conversation ids, as the trigger does: a history shard has
+-- no `conversations` table rows to go by (they stay in the main database), and this file is run
+-- again to rebuild a shard's index (README, "Back up the database").
 INSERT OR IGNORE INTO history_readers (user_id, conversation_id, first_seq, last_seq, event_seq)
-	SELECT member_a, id, 1, NULL, 0 FROM conversations WHERE type = 1 AND member_a IS NOT NULL
+	WITH pairs AS (
+		SELECT DISTINCT conversation_id, substr(conversation_id, 8) AS pair FROM messages
+		WHERE conversation_type = 1 AND conversation_id LIKE 'single\_%\_%' ESCAPE '\'
+	)
+	SELECT substr(pair, 1, instr(pair, '_') - 1), conversation_id, 1, NULL, 0 FROM pairs
 	UNION ALL
-	SELECT member_b, id, 1, NULL, 0 FROM conversations WHERE type = 1 AND member_b IS NOT NULL;
+	SELECT substr(pair, instr(pair, '_') + 1), conversation_id, 1, NULL, 0 FROM pairs;
 --> statement-breakpoint
 INSERT OR REPLACE INTO history_readers (user_id, conversation_id, first_seq, last_seq, event_seq)
 	WITH notices AS (

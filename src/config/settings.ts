@@ -95,6 +95,8 @@ export interface Settings {
   uploadUserBytesPerHour: number;
   /** HistoryWriter objects the conversations' D1 copies are spread over (src/objects/history/). */
   historyWriters: number;
+  /** The D1 databases history is sharded over (src/db/history-shards.ts). */
+  historyShards: HistoryShards;
   /** Count D1 and storage rows written and serve GET /debug/usage (the local benchmark's meter). */
   usageMeter: boolean;
   /** Offline push: timing, bounds and the providers configured (push-settings.ts). */
@@ -120,6 +122,16 @@ export interface ChatroomSettings {
   sendBurst: number;
   /** Messages a listener may be behind its last ack before its relay closes it (4008). */
   maxUnacked: number;
+}
+
+/** The main database's binding: history shard 0, where history written before shards lives. */
+export const MAIN_DATABASE = "DB";
+
+export interface HistoryShards {
+  /** Every history shard's D1 binding name, as listed (DB always among them). */
+  all: readonly string[];
+  /** Those a new conversation's history may be placed on (a non-empty part of `all`). */
+  open: readonly string[];
 }
 
 /** Minimum secret length: an HS256 key shorter than 32 bytes is guessable offline. */
@@ -193,6 +205,26 @@ function listOf<const T extends Record<string, string>>(values: T) {
     .default(new Set<T[keyof T]>());
 }
 
+/** A binding name as wrangler accepts it in [[d1_databases]] (a JavaScript identifier). */
+const BINDING_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * A comma-separated list of D1 binding names, in order, each once. Only the names are checked here;
+ * that each is a D1 binding of the Worker is checked against the environment (checkSettings).
+ */
+const bindingNames = z
+  .string()
+  .transform((text) =>
+    text
+      .split(",")
+      .map((name) => name.trim())
+      .filter((name) => name !== ""),
+  )
+  .refine((names) => names.length > 0 && names.every((name) => BINDING_NAME.test(name)), {
+    error: "must be a comma-separated list of D1 binding names",
+  })
+  .refine((names) => new Set(names).size === names.length, { error: "must name each binding once" });
+
 function oneOf<const T extends Record<string, string>>(values: T, fallback: T[keyof T]) {
   const listed = Object.values(values)
     .map((value) => `"${value}"`)
@@ -240,6 +272,13 @@ const environment = z
     CHATROOM_SEND_PER_SECOND: positiveInt(5),
     CHATROOM_SEND_BURST: positiveInt(10),
     CHATROOM_MAX_UNACKED: positiveInt(1_000),
+    // DB must stay listed: every conversation without a recorded shard has its history there.
+    HISTORY_SHARDS: bindingNames
+      .refine((names) => names.includes(MAIN_DATABASE), {
+        error: `must include ${MAIN_DATABASE}, the main database, which holds the history written before shards`,
+      })
+      .default([MAIN_DATABASE]),
+    HISTORY_SHARDS_OPEN: bindingNames.optional(),
     USAGE_METER: flag,
     WEBHOOK_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
     WEBHOOK_SECRET: secret.optional(),
@@ -252,6 +291,13 @@ const environment = z
     ...PUSH_VARIABLES,
   })
   .superRefine((vars, context) => {
+    const shards = new Set(vars.HISTORY_SHARDS);
+    if (vars.HISTORY_SHARDS_OPEN?.some((name) => !shards.has(name)))
+      context.addIssue({
+        code: "custom",
+        path: ["HISTORY_SHARDS_OPEN"],
+        message: "must name only shards listed in HISTORY_SHARDS",
+      });
     checkPushVariables(vars, (path, message) => context.addIssue({ code: "custom", path: [path], message }));
     // A receiver must be able to tell our calls from anyone's: no webhook without its secret.
     if (vars.WEBHOOK_URL !== undefined && vars.WEBHOOK_SECRET === undefined)
@@ -299,6 +345,7 @@ const environment = z
     searchesPerMinute: vars.SEARCHES_PER_MINUTE,
     presenceVisibleTo: vars.PRESENCE_VISIBLE_TO,
     historyWriters: vars.HISTORY_WRITERS,
+    historyShards: { all: vars.HISTORY_SHARDS, open: vars.HISTORY_SHARDS_OPEN ?? vars.HISTORY_SHARDS },
     usageMeter: vars.USAGE_METER,
     push: pushSettingsOf(vars),
     chatroom: {
@@ -337,11 +384,55 @@ export interface SettingProblem {
 
 export type SettingsCheck = { ok: true; settings: Settings } | { ok: false; problems: SettingProblem[] };
 
+/**
+ * Whether a binding's value is a D1 database (what `[[d1_databases]]` gives the Worker): it has
+ * D1's methods, and is not an RPC stub (a service binding), which answers any name with a method.
+ */
+export function isD1(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const d1 = value as Record<string, unknown>;
+  return (
+    typeof d1.prepare === "function" &&
+    typeof d1.batch === "function" &&
+    typeof d1.noSuchD1Method === "undefined"
+  );
+}
+
+/**
+ * The history shards named in a variable set in `env` that are not D1 bindings: a typo would
+ * otherwise place conversations on a database that does not exist. `d1Bindings`, when given, are
+ * the D1 bindings declared (scripts/dev.mjs, from wrangler.toml); otherwise `env`'s values are looked at.
+ */
+function shardBindingProblems(
+  env: Readonly<Record<string, unknown>>,
+  shards: HistoryShards,
+  d1Bindings: ReadonlySet<string> | undefined,
+): SettingProblem[] {
+  const bound = (name: string) => (d1Bindings ? d1Bindings.has(name) : isD1(env[name]));
+  // Unset, the list is DB alone: the main database, which everything else needs anyway.
+  if (env.HISTORY_SHARDS === undefined || env.HISTORY_SHARDS === "") return [];
+  const missing = shards.all.filter((name) => !bound(name));
+  if (missing.length === 0) return [];
+  return [
+    {
+      variable: "HISTORY_SHARDS",
+      expected: `must name D1 bindings of the Worker ([[d1_databases]] in wrangler.toml); not one: ${missing.join(", ")}`,
+      got: JSON.stringify(env.HISTORY_SHARDS),
+    },
+  ];
+}
+
 /** Checks the environment against every rule; pure, no cache (readSettings caches). */
-export function checkSettings(env: Readonly<Record<string, unknown>>): SettingsCheck {
+export function checkSettings(
+  env: Readonly<Record<string, unknown>>,
+  d1Bindings?: ReadonlySet<string>,
+): SettingsCheck {
   // An empty value (`SEND_BURST=` in .dev.vars) is unset, as it was before settings were checked.
   const parsed = environment.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")));
-  if (parsed.success) return { ok: true, settings: parsed.data };
+  if (parsed.success) {
+    const problems = shardBindingProblems(env, parsed.data.historyShards, d1Bindings);
+    return problems.length === 0 ? { ok: true, settings: parsed.data } : { ok: false, problems };
+  }
   const problems = new Map<string, SettingProblem>();
   for (const issue of parsed.error.issues) {
     const variable = String(issue.path[0] ?? "environment");

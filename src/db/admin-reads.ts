@@ -1,8 +1,10 @@
 // D1 reads only the admin API makes: a user's open sessions, a user's recent messages for a
-// report, and the service's counts.
+// report, and the service's counts. History is read on every shard (src/db/history-shards.ts) and
+// merged; users and sessions are in the main database.
 import { and, count, desc, eq, gte, isNull, lt, or, sql } from "drizzle-orm";
 import { AccountStatus, messages, sessions, users } from "../../schema/tables";
 import type { Database } from "./client";
+import type { HistoryShard } from "./history-shards";
 
 export type HistoryRow = typeof messages.$inferSelect;
 
@@ -22,11 +24,28 @@ export interface MessageCursor {
   serverMsgId: string;
 }
 
+/** Newest first: server time, then id (ids are unique across shards, so the order is total). */
+function newestFirst(a: HistoryRow, b: HistoryRow): number {
+  if (a.serverTime !== b.serverTime) return b.serverTime - a.serverTime;
+  return a.serverMsgId < b.serverMsgId ? 1 : a.serverMsgId > b.serverMsgId ? -1 : 0;
+}
+
 /**
- * Messages the user sent, newest first, older than `before` when given (by the
- * messages_sender_time index). D1 has them once each conversation's history flush ran (~500 ms).
+ * Messages the user sent, newest first, older than `before` when given, over every history shard:
+ * each shard's newest `limit` (by its messages_sender_time index), merged. D1 has them once each
+ * conversation's history flush ran (~500 ms).
  */
 export async function messagesBySender(
+  shards: readonly HistoryShard[],
+  senderId: string,
+  before: MessageCursor | null,
+  limit: number,
+): Promise<HistoryRow[]> {
+  const pages = await Promise.all(shards.map(({ db }) => messagesBySenderOn(db, senderId, before, limit)));
+  return pages.flat().sort(newestFirst).slice(0, limit);
+}
+
+async function messagesBySenderOn(
   db: Database,
   senderId: string,
   before: MessageCursor | null,
@@ -51,24 +70,34 @@ export async function messagesBySender(
 export interface ServiceCounts {
   users: number;
   bannedUsers: number;
-  /** Messages D1 holds with a server time since `since` (by the messages_server_time index). */
+  /**
+   * Messages the history shards hold with a server time since `since` (by each one's
+   * messages_server_time index), summed.
+   */
   messagesSince: number;
 }
 
-/** The counts, in one batch (one round trip to D1). */
-export async function serviceCounts(db: Database, since: number): Promise<ServiceCounts> {
-  const [userCounts, messageCount] = await db.batch([
-    db
+/** The counts: one query to the main database and one to each history shard, at once. */
+export async function serviceCounts(
+  main: Database,
+  shards: readonly HistoryShard[],
+  since: number,
+): Promise<ServiceCounts> {
+  const [userCounts, ...messageCounts] = await Promise.all([
+    main
       .select({
         all: count(),
         banned: sql<number>`coalesce(sum(${users.status} = ${AccountStatus.banned}), 0)`,
       })
-      .from(users),
-    db.select({ n: count() }).from(messages).where(gte(messages.serverTime, since)),
+      .from(users)
+      .get(),
+    ...shards.map(({ db }) =>
+      db.select({ n: count() }).from(messages).where(gte(messages.serverTime, since)).get(),
+    ),
   ]);
   return {
-    users: userCounts[0]?.all ?? 0,
-    bannedUsers: Number(userCounts[0]?.banned ?? 0),
-    messagesSince: messageCount[0]?.n ?? 0,
+    users: userCounts?.all ?? 0,
+    bannedUsers: Number(userCounts?.banned ?? 0),
+    messagesSince: messageCounts.reduce((sum, row) => sum + (row?.n ?? 0), 0),
   };
 }

@@ -306,14 +306,24 @@ async function readAll(client: ChaosClient, conversationId: string): Promise<Mes
 
 // ---- D1, read the way an operator would: wrangler d1 execute on the same local state ----
 
-async function d1<T>(command: string): Promise<T[]> {
+/** The history shards wrangler.toml lists (HISTORY_SHARDS): each holds some conversations' history. */
+const HISTORY_SHARDS = ["DB", "HISTORY_1"];
+
+/** The command's rows on every history shard, one after the other. */
+async function history<T>(command: string): Promise<T[]> {
+  const rows: T[] = [];
+  for (const shard of HISTORY_SHARDS) rows.push(...(await d1<T>(command, shard)));
+  return rows;
+}
+
+async function d1<T>(command: string, binding = "DB"): Promise<T[]> {
   const { stdout } = await run(
     process.execPath,
     [
       join(root, "node_modules/wrangler/bin/wrangler.js"),
       "d1",
       "execute",
-      "DB",
+      binding,
       "--local",
       "--persist-to",
       persistTo,
@@ -630,13 +640,13 @@ it(
     const total = conversations.reduce((n, c) => n + maxSeq(c), 0);
     let counts: { c: string; n: number; d: number }[] = [];
     for (const deadline = Date.now() + CONVERGE_MS; ;) {
-      counts = await d1<{ c: string; n: number; d: number }>(
+      counts = await history<{ c: string; n: number; d: number }>(
         `SELECT conversation_id AS c, COUNT(*) AS n, COUNT(DISTINCT seq) AS d FROM messages WHERE conversation_id IN (${inList}) GROUP BY conversation_id`,
       );
       if (counts.reduce((n, r) => n + r.n, 0) >= total || Date.now() > deadline) break;
       await sleep(2_000);
     }
-    const rows = await d1<{ c: string; seq: number; s: string; m: string }>(
+    const rows = await history<{ c: string; seq: number; s: string; m: string }>(
       `SELECT conversation_id AS c, seq, server_msg_id AS s, client_msg_id AS m FROM messages WHERE conversation_id IN (${inList}) ORDER BY conversation_id, seq`,
     );
     for (const c of conversations) {

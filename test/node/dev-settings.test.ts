@@ -53,6 +53,15 @@ it("refuses to start when a --var is invalid, naming each bad variable and its v
   expect(output).not.toMatch(/migrations|listening/i);
 });
 
+it("refuses a history shard wrangler.toml declares no D1 database for", async () => {
+  const { code, output } = await runDev(["--var", "HISTORY_SHARDS:DB,HISTORY_1,HISTORY_2"]);
+  expect(code).toBe(1);
+  expect(output).toContain(
+    'HISTORY_SHARDS must name D1 bindings of the Worker ([[d1_databases]] in wrangler.toml); not one: HISTORY_2 (got "DB,HISTORY_1,HISTORY_2")',
+  );
+  expect(output).not.toMatch(/migrations|listening/i);
+});
+
 it("writes a random JWT_SECRET and ADMIN_TOKEN into .dev.vars, and prints neither", async () => {
   // It writes them before it checks the settings, so a run stopped by a bad --var has done it.
   const { output } = await runDev(["--var", "SEND_BURST:abc"]);

@@ -11,6 +11,7 @@ import { createGroup, sendToGroup } from "./helpers/groups";
 import { newUser, refusal } from "./helpers/http";
 import { nextRevoke, syncRange } from "./helpers/protocol";
 import { TestSocket, text } from "./helpers/socket";
+import { historyD1 } from "./helpers/history";
 
 describe("removing a message", () => {
   it("reaches every member's devices as a revoke by the admin and syncs as revoked, past the revoke window", async () => {
@@ -43,9 +44,10 @@ describe("removing a message", () => {
     expect(text(synced!.content)).toBe("");
 
     while (await runDurableObjectAlarm(conversation));
-    const row = await env.DB.prepare(
-      "SELECT is_revoked, revoked_by, length(content) AS size FROM messages WHERE server_msg_id = ?",
+    const row = await (
+      await historyD1(conversationId)
     )
+      .prepare("SELECT is_revoked, revoked_by, length(content) AS size FROM messages WHERE server_msg_id = ?")
       .bind(ack.serverMsgId)
       .first();
     expect(row).toEqual({ is_revoked: 1, revoked_by: ADMIN_ACTOR, size: 0 });

@@ -10,6 +10,7 @@ import { Err } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { api, newUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
+import { historyD1 } from "./helpers/history";
 
 const text = (senderId: string, receiverId: string, body: string): SendInput => ({
   senderId,
@@ -37,7 +38,7 @@ const storedIdentity = (stub: DurableObjectStub) =>
   runInDurableObject(stub, (_instance, state) =>
     state.storage.sql
       .exec<{ key: string; value: string }>(
-        "SELECT key, value FROM meta WHERE key != 'flushedSeq' ORDER BY key",
+        "SELECT key, value FROM meta WHERE key NOT IN ('flushedSeq', 'historyShard') ORDER BY key",
       )
       .toArray(),
   );
@@ -102,7 +103,8 @@ describe("a conversation object's identity", () => {
       // Whatever the named instance flushed already is unflushed again, and its alarm is gone.
       await state.storage.deleteAlarm();
       state.storage.sql.exec("UPDATE meta SET value = '0' WHERE key = 'flushedSeq'");
-      await env.DB.prepare("DELETE FROM messages WHERE conversation_id = ?").bind(conversationId).run();
+      const history = await historyD1(conversationId);
+      await history.prepare("DELETE FROM messages WHERE conversation_id = ?").bind(conversationId).run();
       // The object as such an alarm starts it: its id without a name. (Every id has its name here,
       // so the name is hidden while the instance is made.)
       const name = Object.getOwnPropertyDescriptor(state.id, "name");
@@ -120,7 +122,8 @@ describe("a conversation object's identity", () => {
       expect(read).toMatchObject({ ok: true, maxSeq: 3 });
       expect(read.ok && read.messages.map((m) => m.conversationId)).toEqual(Array(3).fill(conversationId));
       await unnamed.alarm();
-      return env.DB.prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
+      return history
+        .prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
         .bind(conversationId)
         .all<{ seq: number }>();
     });

@@ -1,7 +1,8 @@
 // D1 faults (issue 7, point 2): history writes to D1 fail for a while. The conversation keeps
 // answering sends (its own SQLite is the seq authority), its outbox holds every row D1 does not have,
 // the alarm retries with a growing backoff that new sends do not cut short, every failure is counted
-// and logged, and once D1 is back the history is complete with no duplicates.
+// and logged, and once D1 is back the history is complete with no duplicates. With history sharded
+// over several D1 databases, one shard failing holds back only its own conversations.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { backoff } from "../../src/objects/conversation/alarm-clock";
@@ -12,6 +13,7 @@ import { singleConversationId } from "../../src/protocol/conversation-id";
 import { newUser, type TestUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 import { loggedEvents } from "./helpers/logs";
+import { historyD1, historyShardD1s, historyShardName, pairOnShard, shardD1 } from "./helpers/history";
 
 /** Sends `count` texts without waiting for each ack (the SDK pipelines too); resolves with all acks. */
 function sendPipelined(socket: TestSocket, from: TestUser, to: TestUser, count: number, label: string) {
@@ -57,15 +59,17 @@ function flushState(conversationId: string) {
   );
 }
 
+/** The conversation's history in D1, on its shard. */
 async function historyInD1(conversationId: string) {
-  const rows = await env.DB.prepare(
-    "SELECT seq, server_msg_id FROM messages WHERE conversation_id = ? ORDER BY seq",
-  )
+  const history = await historyD1(conversationId);
+  const rows = await history
+    .prepare("SELECT seq, server_msg_id FROM messages WHERE conversation_id = ? ORDER BY seq")
     .bind(conversationId)
     .all<{ seq: number; server_msg_id: string }>();
-  const stats = await env.DB.prepare(
-    "SELECT COUNT(*) AS rows, COUNT(DISTINCT seq) AS seqs, COUNT(DISTINCT server_msg_id) AS ids FROM messages WHERE conversation_id = ?",
-  )
+  const stats = await history
+    .prepare(
+      "SELECT COUNT(*) AS rows, COUNT(DISTINCT seq) AS seqs, COUNT(DISTINCT server_msg_id) AS ids FROM messages WHERE conversation_id = ?",
+    )
     .bind(conversationId)
     .first<{ rows: number; seqs: number; ids: number }>();
   return { rows: rows.results, stats };
@@ -73,21 +77,23 @@ async function historyInD1(conversationId: string) {
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-/** The outage: D1's history table is renamed away, so every INSERT into `messages` fails. */
-async function takeHistoryDown() {
-  await env.DB.prepare("ALTER TABLE messages RENAME TO messages_offline").run();
+/** The outage: a shard's history table is renamed away, so every INSERT into `messages` fails. */
+async function takeHistoryDown(d1: D1Database) {
+  await d1.prepare("ALTER TABLE messages RENAME TO messages_offline").run();
 }
-async function bringHistoryBack() {
-  await env.DB.prepare("ALTER TABLE messages_offline RENAME TO messages").run();
+async function bringHistoryBack(d1: D1Database) {
+  await d1.prepare("ALTER TABLE messages_offline RENAME TO messages").run();
 }
 
 afterEach(async () => {
   vi.restoreAllMocks();
-  // Whatever a failed test left behind, the next one starts with the table in place.
-  const offline = await env.DB.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages_offline'",
-  ).first();
-  if (offline) await bringHistoryBack();
+  // Whatever a failed test left behind, the next one starts with the tables in place.
+  for (const [, d1] of historyShardD1s()) {
+    const offline = await d1
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'messages_offline'")
+      .first();
+    if (offline) await bringHistoryBack(d1);
+  }
 });
 
 describe("D1 history writes failing for a while", () => {
@@ -105,7 +111,9 @@ describe("D1 history writes failing for a while", () => {
       while (await runDurableObjectAlarm(stub));
       expect((await historyInD1(conversationId)).rows.map((r) => r.seq)).toEqual(range(1, 5));
 
-      await takeHistoryDown();
+      // The conversation's shard goes down (its shard was recorded before its first rows).
+      const shard = await historyD1(conversationId);
+      await takeHistoryDown(shard);
       const errors = vi.spyOn(console, "error").mockImplementation(() => {});
       // Sends keep working: more than one flush batch of them, all acked while D1 is down.
       const outageCount = FLUSH_BATCH_ROWS + 10;
@@ -159,7 +167,7 @@ describe("D1 history writes failing for a while", () => {
       });
 
       // D1 is back: the alarm runs until the outbox is empty (the rows take more than one batch).
-      await bringHistoryBack();
+      await bringHistoryBack(shard);
       let drainRuns = 0;
       while (await runDurableObjectAlarm(stub)) expect(++drainRuns).toBeLessThan(200);
       const state = await flushState(conversationId);
@@ -204,9 +212,10 @@ describe("D1 history writes failing for a while", () => {
     });
     while (await runDurableObjectAlarm(stub));
 
-    const row = await env.DB.prepare(
-      "SELECT is_revoked, revoked_by, length(content) AS size FROM messages WHERE server_msg_id = ?",
+    const row = await (
+      await historyD1(conversationId)
     )
+      .prepare("SELECT is_revoked, revoked_by, length(content) AS size FROM messages WHERE server_msg_id = ?")
       .bind(ack.serverMsgId)
       .first();
     expect(row).toEqual({ is_revoked: 1, revoked_by: a.userId, size: 0 });
@@ -218,11 +227,15 @@ describe("a row D1 refuses", () => {
   it("is set aside with a log line while every other row reaches D1; D1 refusing everything sets nothing aside", async () => {
     const [a, b] = [await newUser("a"), await newUser("b")];
     const conversationId = singleConversationId(a.userId, b.userId);
-    // D1 refuses one row as it would refuse a row it cannot take, and only that row.
-    await env.DB.prepare(
-      `CREATE TRIGGER refuse_poison BEFORE INSERT ON messages WHEN NEW.client_msg_id = 'poison'
-       BEGIN SELECT RAISE(ABORT, 'row refused'); END`,
-    ).run();
+    // D1 refuses one row as it would refuse a row it cannot take, and only that row (on every
+    // shard: the conversation's is chosen at its first copy).
+    for (const [, d1] of historyShardD1s())
+      await d1
+        .prepare(
+          `CREATE TRIGGER refuse_poison BEFORE INSERT ON messages WHEN NEW.client_msg_id = 'poison'
+           BEGIN SELECT RAISE(ABORT, 'row refused'); END`,
+        )
+        .run();
     try {
       const socket = await TestSocket.connect(a);
       for (let i = 0; i < 9; i++) await socket.sendText(a.userId, b.userId, `ok ${i}`);
@@ -241,15 +254,15 @@ describe("a row D1 refuses", () => {
       );
       expect(setAside).toEqual([{ seq: poison.seq, error: expect.stringMatching(/row refused/) }]);
     } finally {
-      await env.DB.prepare("DROP TRIGGER refuse_poison").run();
+      for (const [, d1] of historyShardD1s()) await d1.prepare("DROP TRIGGER refuse_poison").run();
     }
 
     // D1 refusing every row (down or full) sets nothing aside: every row waits in the outbox.
     const [c, d] = [await newUser("c"), await newUser("d")];
     const other = singleConversationId(c.userId, d.userId);
     const socket = await TestSocket.connect(c);
-    // Down before the sends: each send starts a copy at once (history-flush.ts).
-    await env.DB.prepare("ALTER TABLE messages RENAME TO messages_offline").run();
+    // Every shard down before the sends: each send starts a copy at once (history-flush.ts).
+    for (const [, d1] of historyShardD1s()) await takeHistoryDown(d1);
     for (let i = 0; i < 5; i++) await socket.sendText(c.userId, d.userId, `kept ${i}`);
     socket.close();
     try {
@@ -261,7 +274,70 @@ describe("a row D1 refuses", () => {
         await runInDurableObject(stub, (instance: ConversationObject) => outboxOf(instance).setAsideSeqs()),
       ).toEqual([]);
     } finally {
-      await env.DB.prepare("ALTER TABLE messages_offline RENAME TO messages").run();
+      for (const [, d1] of historyShardD1s()) await bringHistoryBack(d1);
     }
   });
+});
+
+describe("one history shard failing", () => {
+  it(
+    "holds back only its own conversations: the other shard's keep reaching D1, and the failed one is complete once it is back",
+    { timeout: 180_000 },
+    async () => {
+      const down = await pairOnShard("HISTORY_1");
+      const up = await pairOnShard("DB");
+      const [downSocket, upSocket] = [await TestSocket.connect(down.a), await TestSocket.connect(up.a)];
+      const downStub = env.CONVERSATION_OBJECT.getByName(down.conversationId);
+      const upStub = env.CONVERSATION_OBJECT.getByName(up.conversationId);
+      const before = await sendPipelined(downSocket, down.a, down.b, 3, "before");
+      await sendPipelined(upSocket, up.a, up.b, 3, "before");
+      while (await runDurableObjectAlarm(downStub));
+      while (await runDurableObjectAlarm(upStub));
+      expect(await historyShardName(down.conversationId)).toBe("HISTORY_1");
+      expect(await historyShardName(up.conversationId)).toBe("DB");
+
+      const failing = shardD1("HISTORY_1");
+      await takeHistoryDown(failing);
+      const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+      const count = 40;
+      const during = await sendPipelined(downSocket, down.a, down.b, count, "during");
+      const upDuring = await sendPipelined(upSocket, up.a, up.b, count, "during");
+      expect([...during, ...upDuring].every((ack) => (ack.errorCode ?? 0) === Err.ERR_SUCCESS)).toBe(true);
+
+      // The healthy shard's conversation reaches D1 through the writers as ever, no alarm run needed.
+      await expect
+        .poll(async () => (await historyInD1(up.conversationId)).stats?.rows, { timeout: 30_000 })
+        .toBe(3 + count);
+      expect((await flushState(up.conversationId)).outbox).toEqual([]);
+      // The failing shard's conversation holds every row in its outbox and backs off.
+      expect(await runDurableObjectAlarm(downStub)).toBe(true);
+      const held = await flushState(down.conversationId);
+      expect(held.failures).toBeGreaterThan(0);
+      expect(held.outbox).toEqual(range(4, 3 + count));
+      expect(loggedEvents(errors).some((line) => line.conversationId === up.conversationId)).toBe(false);
+
+      // Back: the failed shard gets exactly what was acked, once; nothing of it went to another shard.
+      await bringHistoryBack(failing);
+      while (await runDurableObjectAlarm(downStub));
+      expect(await flushState(down.conversationId)).toEqual({ failures: 0, outbox: [], alarm: null });
+      const history = await historyInD1(down.conversationId);
+      const total = 3 + count;
+      expect(history.stats).toEqual({ rows: total, seqs: total, ids: total });
+      const acked = [...before, ...during].sort((x, y) => Number(x.seq) - Number(y.seq));
+      expect(history.rows).toEqual(
+        acked.map((ack) => ({ seq: Number(ack.seq), server_msg_id: ack.serverMsgId })),
+      );
+      const strays = await env.DB.prepare("SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?")
+        .bind(down.conversationId)
+        .first<{ n: number }>();
+      expect(strays?.n).toBe(0);
+      console.log(
+        `d1-faults (one shard down): healthy shard's conversation in D1 ${3 + count}/${3 + count} during the outage; ` +
+          `failed shard's outbox held ${held.outbox.length}, after recovery ${history.stats?.rows} rows ` +
+          `(distinct seqs ${history.stats?.seqs}, ids ${history.stats?.ids}); lost 0, duplicates 0`,
+      );
+      downSocket.close();
+      upSocket.close();
+    },
+  );
 });

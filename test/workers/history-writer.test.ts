@@ -6,10 +6,12 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { usageSnapshot } from "../../src/lib/usage-meter";
 import { historyBytes, MAX_COPY_BYTES, withinCopyBytes } from "../../src/objects/history/history-bytes";
+import { MAX_HELD_BYTES, type HistoryWriter } from "../../src/objects/history/history-writer";
 import type { StoredMessage } from "../../src/objects/message";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { newUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
+import { historyD1 } from "./helpers/history";
 
 function row(conversationId: string, seq: number, clientMsgId = crypto.randomUUID()): StoredMessage {
   return {
@@ -88,6 +90,74 @@ describe("the history writer", () => {
     }
   });
 
+  it("writes each shard's rows to that shard; a shard that takes nothing fails only its own callers", async () => {
+    const shard = env.HISTORY_1;
+    const seqsOn = async (d1: D1Database, conversationId: string) =>
+      (
+        await d1
+          .prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
+          .bind(conversationId)
+          .all<{ seq: number }>()
+      ).results.map((r) => r.seq);
+    const writer = env.HISTORY_WRITER.getByName("writer-test-shards");
+    const [x1, x2, y1, y2] = ["single_shard_x1", "single_shard_x2", "single_shard_y1", "single_shard_y2"];
+    await shard.prepare("ALTER TABLE messages RENAME TO messages_offline").run();
+    try {
+      const outcomes = await Promise.all([
+        writer.write([row(x1, 1)], "HISTORY_1"),
+        writer.write([row(x2, 1)], "HISTORY_1"),
+        writer.write([row(y1, 1), row(y1, 2)], "DB"),
+        writer.write([row(y2, 1)], "DB"),
+      ]);
+      expect(outcomes.map((o) => o.ok || o.refusedByD1)).toEqual([false, false, true, true]);
+      expect(outcomes.slice(2)).toEqual([{ ok: true }, { ok: true }]);
+    } finally {
+      await shard.prepare("ALTER TABLE messages_offline RENAME TO messages").run();
+    }
+    expect(await seqsInD1(y1)).toEqual([1, 2]);
+    expect(await seqsOn(shard, y1)).toEqual([]);
+    // Back: the retried rows go to their shard, not to DB.
+    expect(await writer.write([row(x1, 1)], "HISTORY_1")).toEqual({ ok: true });
+    expect(await seqsOn(shard, x1)).toEqual([1]);
+    expect(await seqsInD1(x1)).toEqual([]);
+    // A shard the Worker has no D1 binding for: retried later, never written elsewhere.
+    expect(await writer.write([row("single_shard_z", 1)], "HISTORY_9")).toEqual({
+      ok: false,
+      refusedByD1: false,
+      error: expect.stringMatching(/HISTORY_9 is not a D1 binding/),
+    });
+  });
+
+  it("turns away only the callers of a shard whose lane is full (a shard that stopped answering)", async () => {
+    const writer = env.HISTORY_WRITER.getByName("writer-test-full-lane");
+    // HISTORY_1's lane as a hung D1 call leaves it: a batch under way, and the lane's bound reached.
+    await runInDurableObject(writer, (instance: HistoryWriter) => {
+      instance["lanes"].set("HISTORY_1", {
+        waiting: [],
+        rows: 0,
+        bytes: 0,
+        timer: null,
+        writing: true,
+        held: MAX_HELD_BYTES,
+      });
+      instance["heldBytes"] = MAX_HELD_BYTES;
+    });
+    try {
+      expect(await writer.write([row("single_full_lane_x", 1)], "HISTORY_1")).toEqual({
+        ok: false,
+        refusedByD1: false,
+        error: "history writer is full",
+      });
+      expect(await writer.write([row("single_full_lane_y", 1)], "DB")).toEqual({ ok: true });
+      expect(await seqsInD1("single_full_lane_y")).toEqual([1]);
+    } finally {
+      await runInDurableObject(writer, (instance: HistoryWriter) => {
+        instance["lanes"].delete("HISTORY_1");
+        instance["heldBytes"] = 0;
+      });
+    }
+  });
+
   it("never lets a late copy from before a revoke bring the content back", async () => {
     const writer = env.HISTORY_WRITER.getByName("writer-test-4");
     const conversationId = "single_writer_revoked";
@@ -127,11 +197,21 @@ describe("the history writer", () => {
     const conversationId = singleConversationId(a.userId, b.userId);
     const before = usageSnapshot();
     const ack = await socket.sendText(a.userId, b.userId, "one message, then silence");
+    // On the conversation's history shard, recorded before its row is written there.
+    const inHistory = async () => {
+      const { results } = await (
+        await historyD1(conversationId)
+      )
+        .prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
+        .bind(conversationId)
+        .all<{ seq: number }>();
+      return results.map((r) => r.seq);
+    };
     const deadline = Date.now() + 5_000;
-    while ((await seqsInD1(conversationId)).length === 0 && Date.now() < deadline) {
+    while ((await inHistory()).length === 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(await seqsInD1(conversationId)).toEqual([Number(ack.seq)]);
+    expect(await inHistory()).toEqual([Number(ack.seq)]);
     // The copy takes the alarm back once the writer has answered (which may land just after D1 has the row).
     const alarm = () =>
       runInDurableObject(env.CONVERSATION_OBJECT.getByName(conversationId), (_i, state) =>

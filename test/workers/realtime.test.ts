@@ -19,6 +19,7 @@ import {
 } from "./helpers/protocol";
 import { afterConversationSends, restoreConversationSends } from "./helpers/faults";
 import { TestSocket, text } from "./helpers/socket";
+import { historyD1 } from "./helpers/history";
 
 describe("read receipts", () => {
   it("reaches the sender's every device and the reader's other devices", async () => {
@@ -151,9 +152,10 @@ describe("revoke", () => {
     expect(text(seen!.content)).toBe("");
 
     while (await runDurableObjectAlarm(env.CONVERSATION_OBJECT.getByName(conversationId)));
-    const row = await env.DB.prepare(
-      "SELECT is_revoked, revoked_by, length(content) AS size FROM messages WHERE server_msg_id = ?",
+    const row = await (
+      await historyD1(conversationId)
     )
+      .prepare("SELECT is_revoked, revoked_by, length(content) AS size FROM messages WHERE server_msg_id = ?")
       .bind(ack.serverMsgId)
       .first();
     expect(row).toEqual({ is_revoked: 1, revoked_by: a.userId, size: 0 });

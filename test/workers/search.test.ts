@@ -5,13 +5,10 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { database } from "../../src/db/client";
-import {
-  MATCHES_EXAMINED_PER_PAGE,
-  searchMessages,
-  type SearchLimits,
-  type SearchPage,
-} from "../../src/db/message-search";
+import { allShards, shardOf } from "../../src/db/history-shards";
+import { MATCHES_EXAMINED_PER_PAGE, type SearchLimits } from "../../src/db/message-search";
+import { searchShards, type ShardFound } from "../../src/db/sharded-search";
+import { decodeCursor, encodeCursor } from "../../src/search/cursor";
 import { Err } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import type { MessageSearchHitJson, MessageSearchPageJson } from "../../src/protocol/http-shapes";
@@ -23,6 +20,7 @@ import { parseQuery } from "../../src/search/query";
 import { SEARCH_WINDOW_MS } from "../../src/search/throttle";
 import { readSettings } from "../../src/config/settings";
 import { TestSocket } from "./helpers/socket";
+import { historyD1, historyShardD1s, partnerOnShard } from "./helpers/history";
 
 function searchPath(params: Record<string, string | number>): string {
   const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
@@ -31,7 +29,16 @@ function searchPath(params: Record<string, string | number>): string {
 
 type Params = Record<string, string | number>;
 
-/** The same search made in-process, with its limits: `scanMaxRows: 0` never scans the caller's history. */
+/** A page as the route gives it: the rows, and the cursor as the client sees it. */
+interface SearchPage {
+  messages: ShardFound[];
+  nextCursor: string | null;
+}
+
+/**
+ * The same search made in-process, on the shards the route asks, with its limits: `scanMaxRows: 0`
+ * never scans the caller's history.
+ */
 async function searchDirect(
   user: TestUser,
   params: Params,
@@ -41,8 +48,11 @@ async function searchDirect(
   if ("problem" in query) throw new Error(query.problem);
   const given = (key: string) => (params[key] === undefined || params[key] === "" ? undefined : params[key]);
   const time = (key: string) => (given(key) === undefined ? undefined : Number(given(key)));
-  return searchMessages(
-    database(env),
+  const conversationId = given("conversationID") as string | undefined;
+  const shards =
+    conversationId === undefined ? allShards(env, readSettings(env)) : [await shardOf(env, conversationId)];
+  const page = await searchShards(
+    shards,
     {
       userId: user.userId,
       query,
@@ -52,11 +62,15 @@ async function searchDirect(
         from: time("from"),
         to: time("to"),
       },
-      before: time("cursor") ?? null,
+      cursor: given("cursor") === undefined ? null : decodeCursor(String(given("cursor"))),
       limit: Number(given("limit") ?? 20),
     },
     limits,
   );
+  return {
+    messages: page.messages,
+    nextCursor: page.nextCursor === null ? null : encodeCursor(page.nextCursor),
+  };
 }
 
 /**
@@ -74,7 +88,7 @@ async function search(user: TestUser, params: Params) {
   expect(where(byIndex.messages.map((m) => ({ conversationID: m.conversation_id, seq: m.seq })))).toEqual(
     where(page.messages),
   );
-  expect(byIndex.nextCursor === null ? null : String(byIndex.nextCursor)).toEqual(page.nextCursor);
+  expect(byIndex.nextCursor).toEqual(page.nextCursor);
   return page;
 }
 
@@ -234,7 +248,11 @@ describe("only what the caller may read", () => {
     expect((await search(b, { q: "撤回" })).messages).toEqual([]);
     expect((await search(b, { q: "留下" })).messages.map((m) => m.serverMsgID)).toEqual([kept.serverMsgId]);
     // The index forgot the row cleanly (a contentless index given the wrong text would not be).
-    await env.DB.prepare("INSERT INTO message_search (message_search) VALUES ('integrity-check')").run();
+    await (
+      await historyD1(conversationID)
+    )
+      .prepare("INSERT INTO message_search (message_search) VALUES ('integrity-check')")
+      .run();
     socket.close();
   });
 
@@ -558,9 +576,12 @@ describe("the index and reader ranges in D1", () => {
     expect(objectRanges.map((r) => r.user_id)).toEqual([owner, m1, m2, m3, m4].map((u) => u.userId).sort());
     const d1Ranges = async () =>
       (
-        await env.DB.prepare(
-          "SELECT user_id, first_seq, last_seq AS left_seq FROM history_readers WHERE conversation_id = ? ORDER BY user_id",
+        await (
+          await historyD1(conversationId)
         )
+          .prepare(
+            "SELECT user_id, first_seq, last_seq AS left_seq FROM history_readers WHERE conversation_id = ? ORDER BY user_id",
+          )
           .bind(conversationId)
           .all()
       ).results;
@@ -605,7 +626,9 @@ describe("the index and reader ranges in D1", () => {
   });
 
   it("rebuilds from the history the same index and ranges the triggers keep (the migration's backfill)", async () => {
-    const [owner, m1, m2] = [await newUser("o"), await newUser("m"), await newUser("m")];
+    // The one-to-one below on a history shard, whose rebuild has no `conversations` table to go by.
+    const owner = await newUser("o");
+    const [m1, m2] = [await newUser("m"), (await partnerOnShard(owner, "HISTORY_1")).b];
     const group = await createGroup(owner, [m1, m2]);
     const socket = await TestSocket.connect(owner);
     const tag = unique("fill");
@@ -616,13 +639,23 @@ describe("the index and reader ranges in D1", () => {
     await socket.sendText(owner.userId, m2.userId, `${tag} two`);
     await expect.poll(async () => (await search(owner, { q: tag })).messages.length).toBe(2);
     const conversationID = `group_${group.groupID}`;
-    const ranges = () =>
-      env.DB.prepare(
-        "SELECT user_id, first_seq, last_seq FROM history_readers WHERE conversation_id IN (?, ?) ORDER BY conversation_id, user_id",
-      )
-        .bind(conversationID, singleConversationId(owner.userId, m2.userId))
-        .all();
-    const byTriggers = (await ranges()).results;
+    // Each conversation's ranges are on its own history shard.
+    const ranges = async () => {
+      const rows = [];
+      for (const id of [conversationID, singleConversationId(owner.userId, m2.userId)]) {
+        const { results } = await (
+          await historyD1(id)
+        )
+          .prepare(
+            "SELECT user_id, first_seq, last_seq FROM history_readers WHERE conversation_id = ? ORDER BY user_id",
+          )
+          .bind(id)
+          .all();
+        rows.push(...results);
+      }
+      return rows;
+    };
+    const byTriggers = await ranges();
     expect(byTriggers).toEqual(
       expect.arrayContaining([
         { user_id: owner.userId, first_seq: 1, last_seq: null },
@@ -635,13 +668,15 @@ describe("the index and reader ranges in D1", () => {
     const withoutComments = (q: string) => q.replace(/^\s*--.*$/gm, "").trim();
     const backfill = migration.queries.map(withoutComments).filter((q) => /^INSERT/i.test(q));
     expect(backfill).toHaveLength(4);
-    await env.DB.batch([
-      env.DB.prepare("INSERT INTO message_search (message_search) VALUES ('delete-all')"),
-      env.DB.prepare("DELETE FROM history_readers"),
-      env.DB.prepare("DELETE FROM message_search_docs"),
-      ...backfill.map((q) => env.DB.prepare(q)),
-    ]);
-    expect((await ranges()).results).toEqual(byTriggers);
+    // On every shard: each rebuilds from its own history.
+    for (const [, d1] of historyShardD1s())
+      await d1.batch([
+        d1.prepare("INSERT INTO message_search (message_search) VALUES ('delete-all')"),
+        d1.prepare("DELETE FROM history_readers"),
+        d1.prepare("DELETE FROM message_search_docs"),
+        ...backfill.map((q) => d1.prepare(q)),
+      ]);
+    expect(await ranges()).toEqual(byTriggers);
     expect((await search(owner, { q: tag })).messages.map((m) => m.snippet)).toEqual([
       `${tag} two`,
       `${tag} one`,
@@ -662,18 +697,21 @@ describe("backing up the database", () => {
     const tag = unique("bak");
     await socket.sendText(a.userId, b.userId, `${tag} kept through the backup`);
     await expect.poll(async () => (await search(b, { q: tag })).messages.length).toBe(1);
+    // The export of the shard holding this conversation (README: each shard is exported the same way).
+    const history = await historyD1(singleConversationId(a.userId, b.userId));
 
     const drop = env.TEST_SEARCH_INDEX_SQL.find((f) => f.name === "drop.sql")!;
-    await env.DB.batch(drop.queries.map((q) => env.DB.prepare(q)));
-    const virtualTables = await env.DB.prepare(
-      "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'",
-    ).all();
+    await history.batch(drop.queries.map((q) => history.prepare(q)));
+    const virtualTables = await history
+      .prepare("SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'")
+      .all();
     expect(virtualTables.results).toEqual([]);
     // History still reaches D1 meanwhile: nothing on `messages` refers to what was dropped.
     await socket.sendText(a.userId, b.userId, `${tag} written while search was out`);
     await expect
       .poll(async () => {
-        const row = await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE conversation_id = ?")
+        const row = await history
+          .prepare("SELECT count(*) AS n FROM messages WHERE conversation_id = ?")
           .bind(singleConversationId(a.userId, b.userId))
           .first<{ n: number }>();
         return row?.n;
@@ -682,15 +720,15 @@ describe("backing up the database", () => {
 
     for (const name of ["0005_message_search", "0008_message_search_by_conversation"]) {
       const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith(name))!;
-      await env.DB.batch(migration.queries.map((q) => env.DB.prepare(q)));
+      await history.batch(migration.queries.map((q) => history.prepare(q)));
     }
-    const index = await env.DB.prepare(
-      "SELECT name FROM sqlite_master WHERE name = 'message_search_docs_conversation'",
-    ).first();
+    const index = await history
+      .prepare("SELECT name FROM sqlite_master WHERE name = 'message_search_docs_conversation'")
+      .first();
     expect(index).not.toBeNull();
     const found = await search(b, { q: tag });
     expect(found.messages.map((m) => m.seq)).toEqual([2, 1]);
-    await env.DB.prepare("INSERT INTO message_search (message_search) VALUES ('integrity-check')").run();
+    await history.prepare("INSERT INTO message_search (message_search) VALUES ('integrity-check')").run();
     socket.close();
   });
 });

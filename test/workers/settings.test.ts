@@ -46,6 +46,7 @@ const DEFAULTS: Settings = {
   uploadUserPerMinute: 60,
   uploadUserBytesPerHour: 2_147_483_648,
   historyWriters: 4,
+  historyShards: { all: ["DB"], open: ["DB"] },
   usageMeter: false,
   push: {
     debounceMs: 2_000,
@@ -116,6 +117,11 @@ describe("settings from the environment", () => {
       UPLOAD_USER_PER_MINUTE: "16",
       UPLOAD_USER_BYTES_PER_HOUR: "17",
       HISTORY_WRITERS: "18",
+      HISTORY_SHARDS: "DB,HISTORY_1",
+      HISTORY_SHARDS_OPEN: "HISTORY_1",
+      // The shards named must be D1 bindings of the environment.
+      DB: env.DB,
+      HISTORY_1: env.HISTORY_1,
       USAGE_METER: "true",
       CHATROOMS_PER_USER: "21",
       CHATROOM_LISTENERS_PER_RELAY: "22",
@@ -154,6 +160,7 @@ describe("settings from the environment", () => {
         uploadUserPerMinute: 16,
         uploadUserBytesPerHour: 17,
         historyWriters: 18,
+        historyShards: { all: ["DB", "HISTORY_1"], open: ["HISTORY_1"] },
         usageMeter: true,
         push: DEFAULTS.push,
         chatroom: {

@@ -4,6 +4,7 @@ import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { newUser, type TestUser } from "./helpers/http";
 import { TestSocket, text } from "./helpers/socket";
+import { historyD1 } from "./helpers/history";
 
 async function sendMany(socket: TestSocket, from: TestUser, to: TestUser, count: number) {
   const acks = [];
@@ -167,9 +168,12 @@ describe("history in D1", () => {
     const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
     // Run the alarm now instead of waiting for it: it flushes the outbox in one batch.
     while (await runDurableObjectAlarm(stub));
-    const rows = await env.DB.prepare(
-      "SELECT seq, server_msg_id, sender_id, receiver_id, content FROM messages WHERE conversation_id = ? ORDER BY seq",
+    const rows = await (
+      await historyD1(conversationId)
     )
+      .prepare(
+        "SELECT seq, server_msg_id, sender_id, receiver_id, content FROM messages WHERE conversation_id = ? ORDER BY seq",
+      )
       .bind(conversationId)
       .all<{
         seq: number;

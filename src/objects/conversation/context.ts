@@ -10,6 +10,7 @@ import type { Fanout } from "./fanout";
 import type { GroupAccess } from "./group-access";
 import type { GroupOutbox } from "./group-outbox";
 import type { HistoryFlush } from "./history-flush";
+import type { HistoryShardChoice } from "./history-shard";
 import type { IdentityStore } from "./identity";
 import type { MemberStore } from "./member-store";
 import type { MessageStore } from "./message-store";
@@ -28,6 +29,8 @@ export interface ConversationContext {
   readonly fanout: Fanout;
   readonly alarms: AlarmClock;
   readonly history: HistoryFlush;
+  /** Which D1 history shard the copy writes to (chosen once, recorded in D1). */
+  readonly historyShard: HistoryShardChoice;
   readonly webhookEvents: WebhookEvents;
   db(): Database;
   settings(): Settings;

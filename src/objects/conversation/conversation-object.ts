@@ -8,6 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { readSettings, type Settings } from "../../config/settings";
 import { database } from "../../db/client";
+import { shardDatabase } from "../../db/history-shards";
 import { ConversationType } from "../../protocol/conversation-id";
 import { Err } from "../../protocol/codec";
 import {
@@ -38,6 +39,7 @@ import { GroupOutbox } from "./group-outbox";
 import type { GroupFailure } from "./group-plan";
 import { GroupRunner } from "./group-runner";
 import { HistoryFlush } from "./history-flush";
+import { HistoryShardChoice } from "./history-shard";
 import { historyWriterFor } from "../history/writer-for";
 import type { Identity } from "../message";
 import { identityFromName, IdentityStore, type Named } from "./identity";
@@ -83,6 +85,7 @@ export class ConversationObject extends DurableObject<Env> {
     this.fanoutRetry = new FanoutRetry(alarms, label);
     const groupOutbox = new GroupOutbox(storage);
     const settings = () => (this.settingsCache ??= readSettings(this.env));
+    const historyShard = new HistoryShardChoice(storage, outbox, () => this.env, settings);
     /** Whatever but the history copy and the webhook events keeps the alarm (their own checks add theirs). */
     const othersNeedAlarm = () => {
       members.saveFanout();
@@ -114,11 +117,13 @@ export class ConversationObject extends DurableObject<Env> {
       history: new HistoryFlush(
         outbox,
         alarms,
-        db,
+        (shard) => shardDatabase(this.env, shard),
+        (id) => historyShard.shard(id.conversationId),
         (id) => (writer ??= historyWriterFor(env, id.conversationId, this.c.settings().historyWriters)),
         () => othersNeedAlarm() || webhookEvents.pending(),
         (id) => void webhookEvents.run(id),
       ),
+      historyShard,
       webhookEvents,
       db,
       settings,

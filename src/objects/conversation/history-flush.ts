@@ -7,6 +7,7 @@
 // do not shorten it: a busy conversation must not hammer a failing D1. A batch with a row D1 refused
 // is written to D1 directly in pieces next time, so that row cannot hold back the others; any other
 // failure (the writer full or unreachable, D1 down) is retried through the writer (docs/RELIABILITY.md).
+// Every row goes to the conversation's history shard (history-shard.ts), recorded before the first.
 import type { Database } from "../../db/client";
 import { withinCopyBytes } from "../history/history-bytes";
 import type { HistoryWriter, WriteOutcome } from "../history/history-writer";
@@ -54,8 +55,10 @@ export class HistoryFlush {
   constructor(
     private readonly outbox: OutboxStore,
     private readonly alarms: AlarmClock,
-    /** Read at each flush: a test swaps the object's env for a failing D1. */
-    private readonly db: () => Database,
+    /** The history shard's database, read at each flush: a test swaps the object's env for a failing D1. */
+    private readonly db: (shard: string) => Database,
+    /** Which shard the rows go to: chosen and recorded before the first copy (history-shard.ts). */
+    private readonly shard: (id: Identity) => Promise<string>,
     /** The writer that gathers this conversation's rows with others' (src/objects/history/). */
     private readonly writer: (id: Identity) => Pick<DurableObjectStub<HistoryWriter>, "write">,
     /**
@@ -97,9 +100,10 @@ export class HistoryFlush {
     try {
       for (let round = 0; ; round++) {
         const batch = withinCopyBytes(this.outbox.batch(FLUSH_BATCH_ROWS, id));
-        if (batch.length > 0 && this.refusedLastTime) await this.writeRefused(batch, id);
+        const shard = batch.length > 0 ? await this.shard(id) : "";
+        if (batch.length > 0 && this.refusedLastTime) await this.writeRefused(batch, id, shard);
         else if (batch.length > 0) {
-          await this.handOver(batch, id);
+          await this.handOver(batch, id, shard);
           this.outbox.done(batch);
         }
         this.failures = 0;
@@ -132,10 +136,10 @@ export class HistoryFlush {
   }
 
   /** Hands the rows to the writer; throws CopyFailed unless it answers that D1 has them. */
-  private async handOver(batch: StoredMessage[], id: Identity): Promise<void> {
+  private async handOver(batch: StoredMessage[], id: Identity, shard: string): Promise<void> {
     try {
       const outcome = await withTimeout<WriteOutcome>(
-        this.writer(id).write(batch),
+        this.writer(id).write(batch, shard),
         WRITER_TIMEOUT_MS,
         () => ({
           ok: false,
@@ -155,8 +159,8 @@ export class HistoryFlush {
    * refuses on their own are set aside with a log line, and every other row flows. If nothing goes
    * in, D1 is down or full: this throws, every row stays, and the backoff goes on.
    */
-  private async writeRefused(batch: StoredMessage[], id: Identity): Promise<void> {
-    const outcome = await writeHistoryBisecting(this.db(), batch);
+  private async writeRefused(batch: StoredMessage[], id: Identity, shard: string): Promise<void> {
+    const outcome = await writeHistoryBisecting(this.db(shard), batch);
     if (!outcome.wroteAny) throw new Error("D1 refused every row of the batch");
     for (const { message, error } of outcome.refused) {
       logEvent(

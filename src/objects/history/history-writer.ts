@@ -5,10 +5,13 @@
 // rows and writes them all in one batch, then answers every caller. It keeps nothing: a caller's rows
 // stay in that conversation's outbox until the writer answers that they are in D1, so a writer that
 // fails, restarts or is never reached loses nothing (the conversation retries with its backoff,
-// docs/RELIABILITY.md). One batch at a time: D1 runs one query at a time anyway, and a second batch
-// in flight would only hold more rows in memory.
+// docs/RELIABILITY.md). Rows carry their history shard (src/db/history-shards.ts): each shard has
+// its own lane here, one batch at a time per shard (a D1 database runs one query at a time anyway,
+// and a second batch in flight would only hold more rows in memory), so a failing or slow shard
+// never fails or delays the callers of another.
 import { DurableObject } from "cloudflare:workers";
-import { database } from "../../db/client";
+import { MAIN_DATABASE } from "../../config/settings";
+import { shardDatabase } from "../../db/history-shards";
 import { meterInvocations } from "../../lib/usage-meter";
 import { FLUSH_BATCH_ROWS, writeHistory } from "../conversation/history-outbox";
 import type { StoredMessage } from "../message";
@@ -22,8 +25,14 @@ import { countMetric, Metric, useMetrics } from "../../observability/metrics";
  */
 export const WRITE_WINDOW_MS = 200;
 
-/** Rows held (waiting and being written) beyond which a caller is turned away; it retries later. */
+/**
+ * Rows one shard's lane holds (waiting and being written) beyond which a caller is turned away; it
+ * retries later. A shard that stops answering fills only its own lane.
+ */
 export const MAX_HELD_BYTES = 8 * MAX_COPY_BYTES;
+
+/** Rows all lanes together may hold: room for the others while one shard's lane is full. */
+export const MAX_HELD_BYTES_ALL = 2 * MAX_HELD_BYTES;
 
 /**
  * What a call comes to: written; refused by D1 (a row of this call's that D1 will not take, which the
@@ -38,70 +47,109 @@ interface Waiting {
   answer(outcome: WriteOutcome): void;
 }
 
+/** One shard's callers: those waiting for its next batch, and whether one is being written. */
+interface Lane {
+  waiting: Waiting[];
+  rows: number;
+  bytes: number;
+  timer: ReturnType<typeof setTimeout> | null;
+  writing: boolean;
+  /** Bytes of rows waiting and being written in this lane. */
+  held: number;
+}
+
 export class HistoryWriter extends DurableObject<Env> {
-  private waiting: Waiting[] = [];
-  private waitingRows = 0;
-  private waitingBytes = 0;
-  /** Bytes of rows waiting and being written. */
+  /** One per shard with callers waiting or a batch under way; dropped when idle. */
+  private readonly lanes = new Map<string, Lane>();
+  /** Bytes of rows waiting and being written, every shard together. */
   private heldBytes = 0;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private writing = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     useMetrics(env);
   }
 
-  /** Answers once `rows` are in D1 (written with other conversations' rows), or why they are not. */
-  write(rows: readonly StoredMessage[]): Promise<WriteOutcome> {
+  /**
+   * Answers once `rows` are in `shard`'s D1 (written with other conversations' rows), or why they
+   * are not. A caller from before shards names none: its history is in DB.
+   */
+  write(rows: readonly StoredMessage[], shard: string = MAIN_DATABASE): Promise<WriteOutcome> {
     if (rows.length === 0) return Promise.resolve({ ok: true });
     const bytes = historyBytes(rows);
-    // Always room for one caller, however large its rows; beyond the bound, the caller backs off.
-    if (this.heldBytes > 0 && this.heldBytes + bytes > MAX_HELD_BYTES) {
+    const lane = this.lanes.get(shard) ?? {
+      waiting: [],
+      rows: 0,
+      bytes: 0,
+      timer: null,
+      writing: false,
+      held: 0,
+    };
+    // Always room for one caller of a lane, however large its rows; beyond the bounds, the caller
+    // backs off.
+    const laneFull = lane.held > 0 && lane.held + bytes > MAX_HELD_BYTES;
+    const writerFull = lane.held > 0 && this.heldBytes + bytes > MAX_HELD_BYTES_ALL;
+    if (laneFull || writerFull) {
       return Promise.resolve({ ok: false, refusedByD1: false, error: "history writer is full" });
     }
+    this.lanes.set(shard, lane);
+    const into = lane;
     return new Promise<WriteOutcome>((answer) => {
-      this.waiting.push({ rows, bytes, answer });
-      this.waitingRows += rows.length;
-      this.waitingBytes += bytes;
+      into.waiting.push({ rows, bytes, answer });
+      into.rows += rows.length;
+      into.bytes += bytes;
+      into.held += bytes;
       this.heldBytes += bytes;
-      this.schedule();
+      this.schedule(shard, into);
     });
   }
 
-  /** The next batch: at once when one is full, after the window otherwise, never two at a time. */
-  private schedule(): void {
-    if (this.writing || this.waiting.length === 0) return;
-    const full = this.waitingRows >= FLUSH_BATCH_ROWS || this.waitingBytes >= MAX_COPY_BYTES;
+  /** A shard's next batch: at once when one is full, after the window otherwise, never two at a time. */
+  private schedule(shard: string, lane: Lane): void {
+    if (lane.writing) return;
+    if (lane.waiting.length === 0) {
+      this.lanes.delete(shard);
+      return;
+    }
+    const full = lane.rows >= FLUSH_BATCH_ROWS || lane.bytes >= MAX_COPY_BYTES;
     if (full) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = null;
-      void this.writeWaiting();
+      if (lane.timer) clearTimeout(lane.timer);
+      lane.timer = null;
+      void this.writeWaiting(shard, lane);
     } else {
-      this.timer ??= setTimeout(() => {
-        this.timer = null;
-        void this.writeWaiting();
+      lane.timer ??= setTimeout(() => {
+        lane.timer = null;
+        void this.writeWaiting(shard, lane);
       }, WRITE_WINDOW_MS);
     }
   }
 
-  private async writeWaiting(): Promise<void> {
-    const callers = this.waiting;
-    this.waiting = [];
-    this.waitingRows = 0;
-    this.waitingBytes = 0;
-    this.writing = true;
+  private async writeWaiting(shard: string, lane: Lane): Promise<void> {
+    const callers = lane.waiting;
+    lane.waiting = [];
+    lane.rows = 0;
+    lane.bytes = 0;
+    lane.writing = true;
     try {
-      await this.writeAll(callers);
+      await this.writeAll(shard, callers);
     } finally {
-      for (const caller of callers) this.heldBytes -= caller.bytes;
-      this.writing = false;
-      this.schedule();
+      for (const caller of callers) {
+        this.heldBytes -= caller.bytes;
+        lane.held -= caller.bytes;
+      }
+      lane.writing = false;
+      this.schedule(shard, lane);
     }
   }
 
-  private async writeAll(callers: Waiting[]): Promise<void> {
-    const db = database(this.env);
+  private async writeAll(shard: string, callers: Waiting[]): Promise<void> {
+    let db;
+    try {
+      db = shardDatabase(this.env, shard);
+    } catch (error) {
+      // No such D1 binding: nothing to write to; the conversations retry after their backoff.
+      for (const caller of callers) caller.answer({ ok: false, refusedByD1: false, error: String(error) });
+      return;
+    }
     try {
       await writeHistory(
         db,

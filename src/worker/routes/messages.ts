@@ -1,15 +1,18 @@
 // /api/messages (extension): full-text search over the messages the caller may read, newest first,
 // paged by an opaque cursor, at most SEARCHES_PER_MINUTE a user (src/search/throttle.ts). The query's words are parsed in src/search/query.ts, the rows found in
-// src/db/message-search.ts, the excerpts cut in src/search/snippet.ts.
+// src/db/message-search.ts on each history shard that can hold them (src/db/sharded-search.ts), the
+// excerpts cut in src/search/snippet.ts.
 import { Hono } from "hono";
 import { z } from "zod";
-import { database } from "../../db/client";
-import { searchMessages, type FoundMessage } from "../../db/message-search";
+import { allShards, shardOf } from "../../db/history-shards";
+import type { FoundMessage } from "../../db/message-search";
+import { searchShards } from "../../db/sharded-search";
 import { badRequest, ok } from "../../http/envelope";
 import { userIdField } from "../../http/schemas";
 import { validated } from "../../http/validate";
 import { parseConversationId } from "../../protocol/conversation-id";
 import type { MessageSearchHitJson, MessageSearchPageJson } from "../../protocol/http-shapes";
+import { CURSOR_PATTERN, decodeCursor, encodeCursor } from "../../search/cursor";
 import { parseQuery, type ParsedQuery } from "../../search/query";
 import { snippet } from "../../search/snippet";
 import { takeSearch } from "../../search/throttle";
@@ -34,8 +37,8 @@ const SearchParams = z
     senderID: optional(userIdField),
     from: optional(time),
     to: optional(time),
-    // A document id (db/message-search.ts), opaque to clients.
-    cursor: optional(z.string().regex(/^[1-9][0-9]{0,15}$/, "must be a nextCursor this API returned")),
+    // A document id and its shard (search/cursor.ts), opaque to clients.
+    cursor: optional(z.string().regex(CURSOR_PATTERN, "must be a nextCursor this API returned")),
     limit: optional(z.coerce.number().int().min(1).max(MAX_SEARCH_RESULTS)),
   })
   .refine((p) => p.from === undefined || p.to === undefined || p.from < p.to, {
@@ -65,7 +68,12 @@ export const messageRoutes = new Hono<AppEnv>().use(requireAuth).get("/search", 
   if ("problem" in query) throw badRequest(query.problem);
   // Only a search that reaches D1 counts against the caller's budget.
   await takeSearch(c.env, c.var.userId, c.var.settings.searchesPerMinute);
-  const page = await searchMessages(database(c.env), {
+  // One conversation's history is on its shard; the caller's may be on any of them.
+  const shards =
+    params.conversationID === undefined
+      ? allShards(c.env, c.var.settings)
+      : [await shardOf(c.env, params.conversationID)];
+  const page = await searchShards(shards, {
     userId: c.var.userId,
     query,
     filters: {
@@ -74,12 +82,12 @@ export const messageRoutes = new Hono<AppEnv>().use(requireAuth).get("/search", 
       from: params.from,
       to: params.to,
     },
-    before: params.cursor === undefined ? null : Number(params.cursor),
+    cursor: params.cursor === undefined ? null : decodeCursor(params.cursor),
     limit: params.limit ?? 20,
   });
   const body: MessageSearchPageJson = {
     messages: page.messages.map((m) => toHit(m, query)),
-    nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
+    nextCursor: page.nextCursor === null ? null : encodeCursor(page.nextCursor),
   };
   return ok(c, body);
 });

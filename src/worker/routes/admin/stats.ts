@@ -1,8 +1,9 @@
-// GET /api/admin/stats: the service's counts now, from D1 (users, banned users, messages today) and
-// the socket gauge (live sockets).
+// GET /api/admin/stats: the service's counts now, from D1 (users, banned users; messages today over
+// every history shard) and the socket gauge (live sockets).
 import { Hono } from "hono";
 import { serviceCounts } from "../../../db/admin-reads";
 import { database } from "../../../db/client";
+import { allShards } from "../../../db/history-shards";
 import { ok } from "../../../http/envelope";
 import { liveSocketCount } from "../../../objects/stats/socket-gauge";
 import { logEvent } from "../../../observability/log";
@@ -17,7 +18,7 @@ function startOfUtcDay(now: number): number {
 
 export const adminStatsRoutes = new Hono<AppEnv>().get("/", audited("stats.read"), async (c) => {
   const dayStart = startOfUtcDay(Date.now());
-  const counts = await serviceCounts(database(c.env), dayStart);
+  const counts = await serviceCounts(database(c.env), allShards(c.env, c.var.settings), dayStart);
   return ok(c, {
     users: counts.users,
     bannedUsers: counts.bannedUsers,

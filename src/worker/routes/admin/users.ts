@@ -8,6 +8,7 @@ import { endLiveSessions } from "../../../auth/live-sessions";
 import { hashPassword } from "../../../auth/passwords";
 import { revokeAllSessions } from "../../../auth/sessions";
 import { database } from "../../../db/client";
+import { allShards } from "../../../db/history-shards";
 import { messagesBySender, openSessionCount, type HistoryRow } from "../../../db/admin-reads";
 import {
   findUserById,
@@ -160,7 +161,7 @@ export const adminUserRoutes = new Hono<AppEnv>()
     noteAudit(c, userId, query);
     const [time, id] = query.before?.split(".") ?? [];
     const before = time && id ? { serverTime: Number(time), serverMsgId: id } : null;
-    const rows = await messagesBySender(database(c.env), userId, before, query.limit);
+    const rows = await messagesBySender(allShards(c.env, c.var.settings), userId, before, query.limit);
     const last = rows.at(-1);
     return ok(c, {
       messages: rows.map(toMessageJson),
