@@ -1,0 +1,85 @@
+// Big groups (issue 14, item 3): a message to a group of 2,000 members costs one delivery per member
+// and nothing else per member: a delivery carries only its message's bytes, and the fan-out's
+// watermarks are written as one floor row per save, not one row per member.
+import { env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { meteredStorage, usageSnapshot } from "../../src/lib/usage-meter";
+import { FANOUT_ROW_AHEAD, MemberStore } from "../../src/objects/conversation/member-store";
+import { newMessageFromSend, storedMessage, toDelivered } from "../../src/objects/message";
+import { ConversationType } from "../../src/protocol/conversation-id";
+
+const METER_ON = { USAGE_METER: "true" };
+const MEMBERS = 2_000;
+const ids = Array.from({ length: MEMBERS }, (_, i) => `member${i}`);
+
+describe("big groups", () => {
+  it("deliver a message in a buffer of its own, so each member's call carries only its bytes", () => {
+    const message = storedMessage(
+      newMessageFromSend(
+        {
+          senderId: "s",
+          receiverId: "",
+          clientMsgId: "c1",
+          messageType: 1,
+          content: new TextEncoder().encode("hello"),
+          sendTime: 1,
+          extra: "",
+          attachedInfo: "",
+          originSession: "",
+        },
+        "01JAAAAAAAAAAAAAAAAAAAAAAA",
+        1,
+      ),
+      1,
+      { conversationId: "group_g", conversationType: ConversationType.group, groupId: "g" },
+    );
+    const { info } = toDelivered(message);
+    // An RPC argument carries a Uint8Array's whole buffer: the encoder's shared 8 KiB pool otherwise.
+    expect(info.byteLength).toBeLessThan(200);
+    expect(info.buffer.byteLength).toBe(info.byteLength);
+  });
+
+  it("write one floor row for a message that moved every member's fan-out, and resume from it", async () => {
+    await runInDurableObject(env.CONVERSATION_OBJECT.getByName("fanout-floor-probe"), (_instance, state) => {
+      const storage = meteredStorage(state.storage, METER_ON);
+      const members = new MemberStore(storage);
+      for (const id of ids) members.join(id, 0, 1);
+      members.join("departed", 0, 1);
+      members.leave("departed", 3);
+      const rowsWritten = (save: () => void) => {
+        const before = usageSnapshot().storageRowsWritten;
+        save();
+        return usageSnapshot().storageRowsWritten - before;
+      };
+      const restarted = () => new MemberStore(storage);
+
+      // Message 5 reached every member (the departed one up to where it left).
+      for (const id of ids) members.setFanoutSeq(id, 5);
+      members.setFanoutSeq("departed", 3);
+      expect(rowsWritten(() => members.saveFanout())).toBe(1);
+      let after = restarted();
+      expect(ids.every((id) => after.get(id)?.fanoutSeq === 5)).toBe(true);
+      expect(after.get("departed")?.fanoutSeq).toBe(3);
+      expect(after.lagging(5)).toEqual([]);
+
+      // One member falls behind: the floor stays, the others' lead is within a call's worth.
+      const [behind, ...ahead] = ids as [string, ...string[]];
+      for (const id of ahead) members.setFanoutSeq(id, 5 + FANOUT_ROW_AHEAD);
+      expect(rowsWritten(() => members.saveFanout())).toBe(0);
+      after = restarted();
+      expect(after.lagging(5 + FANOUT_ROW_AHEAD)).toHaveLength(MEMBERS); // repeats, never a skip
+      expect(ahead.every((id) => after.get(id)!.fanoutSeq >= 5)).toBe(true);
+
+      // Further ahead than that, each writes its own row: a restart repeats at most one call to it.
+      for (const id of ahead) members.setFanoutSeq(id, 6 + FANOUT_ROW_AHEAD);
+      expect(rowsWritten(() => members.saveFanout())).toBe(MEMBERS - 1);
+      after = restarted();
+      expect(after.lagging(6 + FANOUT_ROW_AHEAD)).toEqual([behind]);
+
+      // It catches up: the floor moves, one row.
+      members.setFanoutSeq(behind, 6 + FANOUT_ROW_AHEAD);
+      expect(rowsWritten(() => members.saveFanout())).toBe(1);
+      expect(restarted().lagging(6 + FANOUT_ROW_AHEAD)).toEqual([]);
+    });
+  });
+});
