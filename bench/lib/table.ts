@@ -141,6 +141,7 @@ export function table(outcomes: Outcomes): Row[] {
         p50,
         at("lastMemberP99", "send → last member has it, p99", "ms"),
         at("lastMemberMax", "send → last member has it, max", "ms"),
+        at("cpuMsPerDelivery", "workerd CPU per delivery (rounds)", "ms"),
         at("groupMsgsPerSec", "sustained group msgs/s (one sender)", "/s"),
         at("deliveriesPerSec", "deliveries/s to members", "/s"),
       ];
