@@ -70,6 +70,8 @@ async function oneSize(
 
   // Each receiver reports the stamps it gets; a round waits for the stamp at every receiver.
   const lastLatency = new Samples();
+  /** The last member's wait in each round, in order: the first round wakes every member's object. */
+  const eachRound: (number | null)[] = [];
   const memberLatency = new Samples();
   let deliveries = 0;
   const waiting = new Map<number, { left: number; done: () => void }>();
@@ -113,6 +115,7 @@ async function oneSize(
         await sender.sendTo(conversationId, "", stampedContent(sentAt, 64));
         await arrived;
         lastLatency.add(nowMs() - sentAt);
+        eachRound.push(round(nowMs() - sentAt));
       } catch (error) {
         errors.add(error);
       } finally {
@@ -160,6 +163,7 @@ async function oneSize(
       details: {
         members: userIds.length,
         lastMember: last,
+        lastMemberEachRound: eachRound,
         anyMember: memberLatency.summary(),
         sent,
         rounds: { cpu: roundsCpu, deliveries: roundsDelivered },
