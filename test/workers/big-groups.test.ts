@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { meteredStorage, usageSnapshot } from "../../src/lib/usage-meter";
 import { FANOUT_ROW_AHEAD, MemberStore } from "../../src/objects/conversation/member-store";
 import { newMessageFromSend, storedMessage, toDelivered } from "../../src/objects/message";
+import { migrate } from "../../src/objects/sql-migrations";
 import { ConversationType } from "../../src/protocol/conversation-id";
 
 const METER_ON = { USAGE_METER: "true" };
@@ -80,6 +81,35 @@ describe("big groups", () => {
       members.setFanoutSeq(behind, 6 + FANOUT_ROW_AHEAD);
       expect(rowsWritten(() => members.saveFanout())).toBe(1);
       expect(restarted().lagging(6 + FANOUT_ROW_AHEAD)).toEqual([]);
+    });
+  });
+
+  it("wake a member's object with one read of its schema versions, not two statements per store", async () => {
+    // Every message to a quiet big group wakes most members' objects, and each builds every store.
+    await runInDurableObject(env.USER_OBJECT.getByName("schema-probe"), async (_instance, state) => {
+      await Promise.resolve(); // a turn after the constructor's own migrations
+      let statements = 0;
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
+        statements++;
+        return exec(query, ...bindings);
+      }) as typeof sql.exec;
+      try {
+        for (const name of ["probe_a", "probe_b", "probe_c"]) migrate(state.storage.sql, name, []);
+        expect(statements).toBe(2); // the table, once; the versions, once
+        statements = 0;
+        migrate(state.storage.sql, "probe_d", [`CREATE TABLE probe_d (x INTEGER)`]);
+        expect(statements).toBe(2); // its one step and its version
+        await Promise.resolve();
+        // A later turn reads again: a version rewound meanwhile (as tests do) is seen.
+        exec("DELETE FROM _schema WHERE name = 'probe_d'");
+        exec("DROP TABLE probe_d");
+        migrate(state.storage.sql, "probe_d", [`CREATE TABLE probe_d (x INTEGER)`]);
+        expect(exec("SELECT count(*) AS n FROM probe_d").one().n).toBe(0);
+      } finally {
+        sql.exec = exec;
+      }
     });
   });
 });
