@@ -7,7 +7,11 @@ import { meteredStorage, usageSnapshot } from "../../src/lib/usage-meter";
 import { FANOUT_ROW_AHEAD, MemberStore } from "../../src/objects/conversation/member-store";
 import { newMessageFromSend, storedMessage, toDelivered } from "../../src/objects/message";
 import { migrate } from "../../src/objects/sql-migrations";
+import type { ConversationObject } from "../../src/objects/conversation/conversation-object";
+import type { SendInput } from "../../src/objects/rpc";
 import { ConversationType } from "../../src/protocol/conversation-id";
+import { createGroup } from "./helpers/groups";
+import { newUser } from "./helpers/http";
 
 const METER_ON = { USAGE_METER: "true" };
 const MEMBERS = 2_000;
@@ -111,5 +115,34 @@ describe("big groups", () => {
         sql.exec = exec;
       }
     });
+  });
+
+  it("start only the idle pumps on a send, and finish it when some members already have everything", async () => {
+    const owner = await newUser("o");
+    const group = await createGroup(owner, [await newUser("m")]);
+    const stub = env.CONVERSATION_OBJECT.getByName(`group_${group.groupID}`);
+    const outcome = await runInDurableObject(stub, async (instance: ConversationObject, state) => {
+      // Two members whose objects already have every message to come: their pumps end at once.
+      for (const id of ["ahead1", "ahead2"]) {
+        state.storage.sql.exec(
+          "INSERT INTO members (user_id, role, first_seq, fanout_seq) VALUES (?, 0, 1, 1000000)",
+          id,
+        );
+      }
+      (instance as unknown as { c: { members: { cache: unknown } } }).c.members.cache = null;
+      const input: SendInput = {
+        senderId: owner.userId,
+        receiverId: "",
+        clientMsgId: "idle-1",
+        messageType: 1,
+        content: new TextEncoder().encode("hi"),
+        sendTime: Date.now(),
+        extra: "",
+        attachedInfo: "",
+        originSession: "",
+      };
+      return instance.send([input]);
+    });
+    expect(outcome.results.map((r) => r.ok)).toEqual([true]);
   });
 });

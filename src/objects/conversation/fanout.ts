@@ -39,7 +39,8 @@ export class Fanout {
 
   /** New messages for every active member (but `except`, the sender when handed back). */
   kickActive(id: Identity, except: string | null): void {
-    for (const userId of this.idleMembers()) if (userId !== except) this.start(userId, id);
+    // A copy: a pump that has nothing to do ends at once and goes back into the set.
+    for (const userId of [...this.idleMembers()]) if (userId !== except) this.start(userId, id);
   }
 
   private idleMembers(): Set<string> {
