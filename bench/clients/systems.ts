@@ -89,22 +89,41 @@ class ImChatClient implements ChatClient {
   }
 }
 
-/** Creates a group through the HTTP API, as an app does; returns its id. */
+/** Most users one group create or invite call may name (MAX_USERS_PER_CALL, src/worker/routes/groups.ts). */
+const GROUP_USERS_PER_CALL = 500;
+
+/**
+ * Creates a group through the HTTP API, as an app does; returns its id. A group larger than one
+ * call may name is created with the first members and the rest invited in turns of that size.
+ */
 export async function createImGroup(
   server: RunningServer,
   owner: Account,
   memberIds: string[],
 ): Promise<string> {
-  const response = await fetch(`${server.origin}/api/group/create`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${owner.token}` },
-    body: JSON.stringify({ groupName: "bench", faceURL: "", introduction: "", memberUserIDs: memberIds }),
-    signal: AbortSignal.timeout(60_000),
+  const call = async <T>(path: string, body: object): Promise<T | undefined> => {
+    const response = await fetch(`${server.origin}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${owner.token}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
+    });
+    const envelope = (await response.json()) as { code: number; message: string; data?: T };
+    if (envelope.code !== 0) throw new Error(`${path}: ${envelope.code} ${envelope.message}`);
+    return envelope.data;
+  };
+  const created = await call<{ groupID: string }>("/api/group/create", {
+    groupName: "bench",
+    faceURL: "",
+    introduction: "",
+    memberUserIDs: memberIds.slice(0, GROUP_USERS_PER_CALL),
   });
-  const envelope = (await response.json()) as { code: number; message: string; data?: { groupID: string } };
-  if (envelope.code !== 0 || !envelope.data)
-    throw new Error(`group create: ${envelope.code} ${envelope.message}`);
-  return envelope.data.groupID;
+  if (!created) throw new Error("/api/group/create: no group in the answer");
+  for (let from = GROUP_USERS_PER_CALL; from < memberIds.length; from += GROUP_USERS_PER_CALL) {
+    const userIDs = memberIds.slice(from, from + GROUP_USERS_PER_CALL);
+    await call(`/api/group/${created.groupID}/invite`, { userIDs });
+  }
+  return created.groupID;
 }
 
 export interface ImSystem extends ChatSystem {

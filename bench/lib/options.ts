@@ -36,6 +36,8 @@ export const USAGE = `npm run bench [-- options]
   --connections N      connections scenario: N sockets
   --connect-rate N     connections scenario: open at most N a second (default: as fast as they open)
   --listeners N        chatroom scenario: N listeners (default 5,000; --quick 1,000)
+  --group-members a,b  group-fanout scenario: these group sizes, one group each (default 500,2000;
+                       quick: 100); at most GROUP_MAX_MEMBERS (2,000) each
   --state-dir DIR      put the fresh --persist-to directories under DIR; default /dev/shm (memory)
                        where it exists, so the shared disk's fsync latency stays out of the
                        figures; e.g. --state-dir /tmp measures with the disk
@@ -51,6 +53,7 @@ export interface Options {
   connections: number | null;
   connectRate: number | null;
   listeners: number | null;
+  groupMembers: number[] | null;
   profile: boolean;
   stateDir: string;
   out: string | null;
@@ -68,6 +71,7 @@ export function parseOptions(argv: string[]): Options | null {
       connections: { type: "string" },
       "connect-rate": { type: "string" },
       listeners: { type: "string" },
+      "group-members": { type: "string" },
       profile: { type: "boolean", default: false },
       "state-dir": { type: "string" },
       out: { type: "string" },
@@ -97,11 +101,24 @@ export function parseOptions(argv: string[]): Options | null {
     connections: positive(values.connections, "connections"),
     connectRate: positive(values["connect-rate"], "connect-rate"),
     listeners: positive(values.listeners, "listeners"),
+    groupMembers: groupSizes(values["group-members"]),
     profile: values.profile,
     stateDir: values["state-dir"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()),
     out: values.out ?? null,
   };
 }
+
+/** `--group-members 500,2000`: whole sizes from 2 (a sender and one member) to the server's cap. */
+function groupSizes(text: string | undefined): number[] | null {
+  if (text === undefined) return null;
+  const sizes = text.split(",").map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 2 || n > GROUP_MAX_MEMBERS))
+    throw new Error(`--group-members must be a list of whole numbers from 2 to ${GROUP_MAX_MEMBERS}`);
+  return sizes;
+}
+
+/** The server's default GROUP_MAX_MEMBERS (src/config/settings.ts): a larger group cannot be made. */
+const GROUP_MAX_MEMBERS = 2_000;
 
 /** The load of each scenario; quick mode trims durations and counts (about 7 min in all). */
 export function plan(o: Options) {
@@ -152,7 +169,7 @@ export function plan(o: Options) {
     },
     d1Lag: { pairs: 10, ratePerSec: 100, durationMs: q ? 5_000 : 15_000, drainMs: q ? 8_000 : 20_000 },
     groupFanout: {
-      members: q ? 100 : 500,
+      members: o.groupMembers ?? (q ? [100] : [500, 2_000]),
       rounds: q ? 3 : 10,
       window: 5,
       durationMs: q ? 3_000 : 10_000,

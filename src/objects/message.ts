@@ -213,6 +213,15 @@ export function toDelivered(m: StoredMessage): DeliveredMessage {
     senderId: m.senderId,
     serverTime: m.serverTime,
     originSession: m.originSession,
-    info: pb.MessageInfo.encode(toMessageInfo(m)).finish(),
+    info: ownBytes(pb.MessageInfo.encode(toMessageInfo(m)).finish()),
   };
+}
+
+/**
+ * The bytes in a buffer of their own. protobufjs encodes a small message into a slice of a shared
+ * 8 KiB pool, and an RPC argument carries a Uint8Array's whole buffer: each delivery of a 200-byte
+ * message would copy 8 KiB to every member's object (a group's fan-out sends it once per member).
+ */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }

@@ -17,10 +17,12 @@ describe("the alarm as the recovery point", () => {
     for (let i = 1; i <= 3; i++) await socket.sendText(a.userId, b.userId, `m${i}`);
     for (let runs = 0; await runDurableObjectAlarm(stub); runs++) expect(runs).toBeLessThan(200);
 
-    // B's delivery of seqs 2 and 3 was in flight when the process died: the stored watermark is
-    // behind, and the pump that was running it is gone with the process's memory.
+    // B's delivery of seqs 2 and 3 was in flight when the process died: the stored watermarks are
+    // behind (B's own and the floor every member passed), and the pump that was running it is gone
+    // with the process's memory.
     await runInDurableObject(stub, (_instance, state) => {
       state.storage.sql.exec("UPDATE members SET fanout_seq = 1 WHERE user_id = ?", b.userId);
+      state.storage.sql.exec("UPDATE fanout_floor SET seq = 1");
     });
     await evictDurableObject(stub);
     const pending = await runInDurableObject(stub, async (instance: ConversationObject, state) => {
@@ -33,10 +35,13 @@ describe("the alarm as the recovery point", () => {
 
     for (let runs = 0; await runDurableObjectAlarm(stub); runs++) expect(runs).toBeLessThan(200);
     const fanout = await runInDurableObject(stub, async (_instance, state) => ({
+      // Each member's watermark as a restart reads it: its own row, or the floor when that is higher.
       watermarks: state.storage.sql
-        .exec<{ fanout_seq: number }>("SELECT fanout_seq FROM members ORDER BY user_id")
+        .exec<{ seq: number }>(
+          "SELECT MAX(fanout_seq, (SELECT seq FROM fanout_floor)) AS seq FROM members ORDER BY user_id",
+        )
         .toArray()
-        .map((r) => r.fanout_seq),
+        .map((r) => r.seq),
       alarm: await state.storage.getAlarm(),
     }));
     expect(fanout).toEqual({ watermarks: [3, 3], alarm: null });

@@ -1,12 +1,10 @@
 // Delivered marks (src/objects/user/delivered-marks.ts): a quiet user's mark goes out at the end of
 // the turn, not a second later (a pending timer keeps the object awake, and an awake object's wall
-// time is billed); a busy user's acks still go out at most once a second, gathered. The outgoing
-// call is recorded instead of made; the inbox is a real UserObject's.
+// time is billed); a busy user's acks still go out at most once a second, gathered; a group's acks
+// mark nothing. The outgoing call is recorded instead of made.
 import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DELIVERED_FLUSH_MS, DeliveredMarks } from "../../src/objects/user/delivered-marks";
-import type { Inbox } from "../../src/objects/user/inbox";
-import type { UserObject } from "../../src/objects/user/user-object";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -26,9 +24,9 @@ describe("delivered marks", () => {
       },
     } as unknown as Env;
     const stub = env.USER_OBJECT.getByName("marks-user");
-    await runInDurableObject(stub, async (instance: UserObject) => {
+    await runInDurableObject(stub, async () => {
       vi.useFakeTimers({ now: 1_000_000 });
-      const marks = new DeliveredMarks(recording, (instance as unknown as { inbox: Inbox }).inbox);
+      const marks = new DeliveredMarks(recording);
       // Quiet: two acks in one turn, one call each conversation, with no second's wait.
       marks.mark("marks-user", "single_x_y", 1);
       marks.mark("marks-user", "single_x_y", 2);
@@ -50,6 +48,32 @@ describe("delivered marks", () => {
       marks.mark("marks-user", "single_x_y", 5);
       await vi.advanceTimersByTimeAsync(0);
       expect(calls.at(-1)).toEqual({ conversationId: "single_x_y", seq: 5 });
+    });
+  });
+
+  it("are not made for a group's acks: no call, no timer, for each member of each message", async () => {
+    const calls: string[] = [];
+    const recording = {
+      ...env,
+      CONVERSATION_OBJECT: {
+        getByName: (conversationId: string) => ({
+          markDelivered: async () => {
+            calls.push(conversationId);
+          },
+        }),
+      },
+    } as unknown as Env;
+    await runInDurableObject(env.USER_OBJECT.getByName("marks-group-user"), async () => {
+      vi.useFakeTimers({ now: 1_000_000 });
+      const marks = new DeliveredMarks(recording);
+      marks.mark("marks-group-user", "group_g1", 1);
+      marks.mark("marks-group-user", "group_g1", 2);
+      expect(vi.getTimerCount()).toBe(0);
+      await vi.advanceTimersByTimeAsync(5 * DELIVERED_FLUSH_MS);
+      // A one-to-one's ack beside them still goes out, alone.
+      marks.mark("marks-group-user", "single_x_y", 7);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(calls).toEqual(["single_x_y"]);
     });
   });
 });

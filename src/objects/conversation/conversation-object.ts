@@ -89,7 +89,7 @@ export class ConversationObject extends DurableObject<Env> {
     /** Whatever but the history copy and the webhook events keeps the alarm (their own checks add theirs). */
     const othersNeedAlarm = () => {
       members.saveFanout();
-      return groupOutbox.pending() > 0 || members.lagging(messages.maxSeq()).length > 0;
+      return groupOutbox.pending() > 0 || members.anyLagging(messages.maxSeq());
     };
     const webhookEvents = new WebhookEvents(
       storage,

@@ -15,8 +15,15 @@ export class Fanout {
   private readonly running = new Set<string>();
   /** Stubs by member: getByName hashes the name each time, and a group sends to the same members. */
   private readonly stubs = new Map<string, DurableObjectStub<UserObject>>();
-  /** Members kicked while their pump was running: the pump must look again before it stops. */
-  private readonly dirty = new Set<string>();
+  /**
+   * Active members whose pump is not running: what a send has to start. A running pump reads the
+   * new messages itself once its call returns, so a send costs nothing for it; in a busy group
+   * most pumps run, and a send would otherwise look at every member. Built from the member list,
+   * again whenever it changed, and kept as pumps start and stop.
+   */
+  private idle = new Set<string>();
+  /** The member list `idle` was built from (MemberStore.activeIds(), the same array until it changes). */
+  private idleOf: readonly string[] | null = null;
 
   constructor(
     private readonly messages: MessageStore,
@@ -25,13 +32,31 @@ export class Fanout {
     private readonly onFailure: (userId: string, error: unknown) => void,
   ) {}
 
+  /** Starts these members' pumps where they are not running. */
   kick(userIds: Iterable<string>, id: Identity): void {
-    for (const userId of userIds) {
-      this.dirty.add(userId);
-      if (this.running.has(userId)) continue;
-      this.running.add(userId);
-      void this.pump(userId, id);
+    for (const userId of userIds) this.start(userId, id);
+  }
+
+  /** New messages for every active member (but `except`, the sender when handed back). */
+  kickActive(id: Identity, except: string | null): void {
+    // A copy: a pump that has nothing to do ends at once and goes back into the set.
+    for (const userId of [...this.idleMembers()]) if (userId !== except) this.start(userId, id);
+  }
+
+  private idleMembers(): Set<string> {
+    const active = this.members.activeIds();
+    if (this.idleOf !== active) {
+      this.idle = new Set(active.filter((userId) => !this.running.has(userId)));
+      this.idleOf = active;
     }
+    return this.idle;
+  }
+
+  private start(userId: string, id: Identity): void {
+    if (this.running.has(userId)) return;
+    this.running.add(userId);
+    this.idle.delete(userId);
+    void this.pump(userId, id);
   }
 
   /**
@@ -56,32 +81,36 @@ export class Fanout {
     return stub;
   }
 
+  /**
+   * Delivers what the member lacks, one call at a time, until it has everything: after each call it
+   * looks again, so messages stored meanwhile go in the next call, with no kick needed.
+   */
   private async pump(userId: string, id: Identity): Promise<void> {
     try {
-      while (this.dirty.delete(userId)) {
-        for (;;) {
-          const member = this.members.get(userId);
-          if (!member) break;
-          const cap = Math.min(this.messages.maxSeq(), member.leftSeq ?? Infinity);
-          if (member.fanoutSeq >= cap) break;
-          const messages = this.messages.deliverable(member.fanoutSeq + 1, cap, FANOUT_BATCH, id);
-          const last = messages[messages.length - 1];
-          if (!last) break;
-          await this.stub(userId).deliver({
-            recipientId: userId,
-            conversationId: id.conversationId,
-            conversationType: id.conversationType,
-            visibleFrom: member.firstSeq,
-            messages,
-          });
-          this.members.setFanoutSeq(userId, last.seq);
-        }
+      for (;;) {
+        const member = this.members.get(userId);
+        if (!member) break;
+        const cap = Math.min(this.messages.maxSeq(), member.leftSeq ?? Infinity);
+        if (member.fanoutSeq >= cap) break;
+        const messages = this.messages.deliverable(member.fanoutSeq + 1, cap, FANOUT_BATCH, id);
+        const last = messages[messages.length - 1];
+        if (!last) break;
+        await this.stub(userId).deliver({
+          recipientId: userId,
+          conversationId: id.conversationId,
+          conversationType: id.conversationType,
+          visibleFrom: member.firstSeq,
+          messages,
+        });
+        this.members.setFanoutSeq(userId, last.seq);
       }
     } catch (error) {
-      this.dirty.delete(userId);
       this.onFailure(userId, error);
     } finally {
       this.running.delete(userId);
+      // Still active and the list unchanged: a later send starts it again.
+      if (this.idleOf === this.members.activeIds() && this.members.get(userId)?.leftSeq === null)
+        this.idle.add(userId);
     }
   }
 }

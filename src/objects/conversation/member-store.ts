@@ -23,10 +23,19 @@ const SCHEMA = [
   `CREATE TABLE group_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
   // Group read status counts members by read watermark (read-status.ts).
   `CREATE INDEX members_read ON members (read_seq, user_id)`,
+  // The seq every member's fan-out has passed (each departed one's up to where they left): one row
+  // written for a message, where each member's own fanout_seq would be one row per member.
+  `CREATE TABLE fanout_floor (id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL)`,
 ];
 
 /** How long moved fan-out watermarks wait to be written together. */
 const FANOUT_SAVE_MS = 100;
+
+/**
+ * How far a member's fan-out watermark may run ahead of the stored floor without a row of its own:
+ * a restart repeats at most this many messages to it (one delivery call; FANOUT_BATCH, fanout.ts).
+ */
+export const FANOUT_ROW_AHEAD = 200;
 
 /** Group roles (the SDK's numbering, http-api.md §3.4). */
 export const Role = { member: 0, admin: 1, owner: 2 } as const;
@@ -55,16 +64,20 @@ interface MemberRow extends Record<string, SqlStorageValue> {
   delivered_seq: number;
 }
 
-const toMember = (r: MemberRow): Member => ({
+/** A stored row; its fan-out watermark at least the stored floor (up to where a departed one left). */
+const toMember = (r: MemberRow, floor: number): Member => ({
   userId: r.user_id,
   role: r.role,
   firstSeq: r.first_seq,
   leftSeq: r.left_seq,
   mutedUntil: r.muted_until,
-  fanoutSeq: r.fanout_seq,
+  fanoutSeq: Math.max(r.fanout_seq, Math.min(floor, r.left_seq ?? Infinity)),
   readSeq: r.read_seq,
   deliveredSeq: r.delivered_seq,
 });
+
+/** Whether a member's object lacks messages up to `maxSeq` (a departed one's, up to where they left). */
+const lags = (m: Member, maxSeq: number) => m.fanoutSeq < Math.min(maxSeq, m.leftSeq ?? maxSeq);
 
 export interface GroupState {
   status: GroupStatus;
@@ -87,12 +100,18 @@ export class MemberStore {
   }
 
   private rows(): Map<string, Member> {
-    this.cache ??= new Map(
-      this.sql
-        .exec<MemberRow>("SELECT * FROM members")
-        .toArray()
-        .map((row) => [row.user_id, toMember(row)]),
-    );
+    if (!this.cache) {
+      this.savedFloor =
+        this.sql.exec<{ seq: number }>("SELECT seq FROM fanout_floor WHERE id = 0").toArray()[0]?.seq ?? 0;
+      const floor = this.savedFloor;
+      this.cache = new Map(
+        this.sql
+          .exec<MemberRow>("SELECT * FROM members")
+          .toArray()
+          .map((row) => [row.user_id, toMember(row, floor)]),
+      );
+      this.activeCache = null;
+    }
     return this.cache;
   }
 
@@ -102,16 +121,24 @@ export class MemberStore {
 
   /** Members who still receive new messages. */
   active(): Member[] {
-    return [...this.rows().values()].filter((m) => m.leftSeq === null);
+    return this.activeIds().flatMap((id) => this.rows().get(id) ?? []);
   }
 
-  activeIds(): string[] {
-    return this.active().map((m) => m.userId);
+  /**
+   * The ids of the members who still receive new messages, kept between membership changes: every
+   * send, receipt and read page asks, and a 2,000-member group would be filtered each time.
+   */
+  activeIds(): readonly string[] {
+    this.activeCache ??= [...this.rows().values()].filter((m) => m.leftSeq === null).map((m) => m.userId);
+    return this.activeCache;
   }
 
   activeCount(): number {
-    return this.active().length;
+    return this.activeIds().length;
   }
+
+  /** Set by activeIds(), dropped by the two changes of who is active: join() and leave(). */
+  private activeCache: string[] | null = null;
 
   isEmpty(): boolean {
     return this.rows().size === 0;
@@ -135,6 +162,7 @@ export class MemberStore {
       firstSeq - 1,
     );
     const before = this.get(userId);
+    this.activeCache = null;
     this.rows().set(userId, {
       userId,
       role,
@@ -157,6 +185,7 @@ export class MemberStore {
   leave(userId: string, lastSeq: number): void {
     this.sql.exec("UPDATE members SET left_seq = ?, role = 0 WHERE user_id = ?", lastSeq, userId);
     this.update(userId, () => ({ leftSeq: lastSeq, role: 0 }));
+    this.activeCache = null;
   }
 
   setRole(userId: string, role: number): void {
@@ -210,25 +239,57 @@ export class MemberStore {
 
   private readonly unsavedFanout = new Set<string>();
   private fanoutTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The floor as stored (fanout_floor), read with the rows. */
+  private savedFloor = 0;
 
-  /** Writes the fan-out watermarks that moved since the last write. */
+  /**
+   * Writes the fan-out watermarks that moved since the last write: the floor every member has
+   * passed as one row (a group's message moves every member's, usually together), and a member's
+   * own row only when it ran more than FANOUT_ROW_AHEAD past that floor (one member far behind).
+   * A crash loses at most that lead: repeated deliveries, which the inboxes ignore.
+   */
   saveFanout(): void {
     if (this.fanoutTimer) clearTimeout(this.fanoutTimer);
     this.fanoutTimer = null;
+    if (this.unsavedFanout.size === 0) return;
+    const floor = this.fanoutFloor();
+    if (floor > this.savedFloor) {
+      this.sql.exec(
+        "INSERT INTO fanout_floor (id, seq) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
+        floor,
+      );
+      this.savedFloor = floor;
+    }
     for (const userId of this.unsavedFanout) {
       const seq = this.get(userId)?.fanoutSeq;
-      if (seq !== undefined) {
+      if (seq !== undefined && seq - this.savedFloor > FANOUT_ROW_AHEAD) {
         this.sql.exec("UPDATE members SET fanout_seq = MAX(fanout_seq, ?) WHERE user_id = ?", seq, userId);
       }
     }
     this.unsavedFanout.clear();
   }
 
+  /**
+   * The lowest fan-out watermark of the members still owed messages (active ones, and departed
+   * ones short of where they left): every member has everything up to it. One pass, per save.
+   */
+  private fanoutFloor(): number {
+    let floor = Infinity;
+    for (const m of this.rows().values()) {
+      if (m.leftSeq === null || m.fanoutSeq < m.leftSeq) floor = Math.min(floor, m.fanoutSeq);
+    }
+    return floor === Infinity ? this.savedFloor : floor;
+  }
+
   /** Members (departed ones included, up to where they left) whose UserObject lacks messages. */
   lagging(maxSeq: number): string[] {
-    return [...this.rows().values()]
-      .filter((m) => m.fanoutSeq < Math.min(maxSeq, m.leftSeq ?? maxSeq))
-      .map((m) => m.userId);
+    return [...this.rows().values()].filter((m) => lags(m, maxSeq)).map((m) => m.userId);
+  }
+
+  /** Whether any member lacks messages: stops at the first (while a fan-out runs, the first looked at). */
+  anyLagging(maxSeq: number): boolean {
+    for (const m of this.rows().values()) if (lags(m, maxSeq)) return true;
+    return false;
   }
 
   /** Per seq, who (active or not, `exclude` left out) has read up to it: one indexed pass. */

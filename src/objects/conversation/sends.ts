@@ -51,8 +51,7 @@ export async function storeSends(
   // The sender's object gets its own new messages with this answer, one call fewer, when it can
   // take them in order; otherwise its fan-out pump brings them like anyone else's.
   const handedBack = c.fanout.handBack(sender, oldest.seq, newest.seq);
-  const recipients = c.members.activeIds();
-  c.fanout.kick(handedBack ? recipients.filter((m) => m !== sender) : recipients, id);
+  c.fanout.kickActive(id, handedBack ? sender : null);
   await c.history.afterSend(id);
   return {
     results: answers,

@@ -1,11 +1,12 @@
-// MSG_ACK comes once per pushed message, but a conversation only needs the highest seq a user's
-// devices have. Acks are coalesced per conversation and written (inbox and conversation object)
-// at most every DELIVERED_FLUSH_MS, so a busy group costs one call per conversation, not per push.
+// MSG_ACK comes once per pushed message, but a one-to-one conversation only needs the highest seq
+// a user's devices have: its object shows the sender "delivered" from it. Acks are coalesced per
+// conversation and sent to the conversation's object at most every DELIVERED_FLUSH_MS, so a busy
+// user costs one call per conversation, not per push. A group's status comes from its readers, so
+// a group's acks mark nothing here: no timer, no call, no write for each member of each message.
 // A quiet user's marks are written at the end of the turn instead of a second later: a pending
 // timer keeps the object awake, and Cloudflare bills an awake object's wall time (a second of it
 // costs about ten times the call it would save; issue 20, docs/PERFORMANCE.md).
 import { ConversationType, parseConversationId } from "../../protocol/conversation-id";
-import type { Inbox } from "./inbox";
 import { logEvent } from "../../observability/log";
 
 /**
@@ -20,12 +21,13 @@ export class DeliveredMarks {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private lastFlushAt = -Infinity;
 
-  constructor(
-    private readonly env: Env,
-    private readonly inbox: Inbox,
-  ) {}
+  constructor(private readonly env: Env) {}
 
   mark(userId: string, conversationId: string, seq: number): void {
+    // A group message's status comes from its readers, not from delivered marks: the group's
+    // object is not told, which saves it one call per member for every message it fans out, and
+    // the member's object a timer and a turn for every ack.
+    if (parseConversationId(conversationId)?.type !== ConversationType.single) return;
     this.pending.set(conversationId, Math.max(seq, this.pending.get(conversationId) ?? 0));
     if (this.timer) return;
     // Quiet: at once (acks of the same turn still go together); busy: a second after the last write.
@@ -39,10 +41,6 @@ export class DeliveredMarks {
     const marks = [...this.pending];
     this.pending.clear();
     for (const [conversationId, seq] of marks) {
-      this.inbox.markDelivered(conversationId, seq);
-      // A group message's status comes from its readers, not from delivered marks: the group's
-      // object is not told, which saves it one call per member for every message it fans out.
-      if (parseConversationId(conversationId)?.type === ConversationType.group) continue;
       void this.env.CONVERSATION_OBJECT.getByName(conversationId)
         .markDelivered(userId, seq)
         .catch((error: unknown) =>

@@ -7,6 +7,8 @@ import type { DeliveredMessage } from "../message";
 import type { Delivery, RevokePush } from "../rpc";
 import { migrate } from "../sql-migrations";
 
+// delivered_seq is unused: it was written on every ack and never read (a conversation's object
+// keeps the delivered watermark one-to-one statuses come from), so nothing writes it any more.
 const SCHEMA = [
   `CREATE TABLE inbox (
      conversation_id TEXT PRIMARY KEY,
@@ -217,16 +219,6 @@ export class Inbox {
       at,
     );
     return true;
-  }
-
-  /** Moves the delivered watermark forward (never back). */
-  markDelivered(conversationId: string, seq: number): void {
-    this.sql.exec(
-      "UPDATE inbox SET delivered_seq = MAX(delivered_seq, ?) WHERE conversation_id = ? AND max_seq >= ?",
-      seq,
-      conversationId,
-      seq,
-    );
   }
 
   /** Sets pinned / muted / hidden; false when the conversation is not in the inbox. */

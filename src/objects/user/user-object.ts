@@ -125,7 +125,7 @@ export class UserObject extends DurableObject<Env> {
         typingLimiter: new TokenBucket(TYPING_RATE_PER_SECOND, TYPING_BURST),
         broadcast: (frame, exceptSession) => this.broadcast(frame, exceptSession),
         presence: this.presenceTracker,
-        deliveredMarks: new DeliveredMarks(this.env, this.inbox),
+        deliveredMarks: new DeliveredMarks(this.env),
         deliveryOrder: this.deliveryOrder,
         currentStatus: () => this.status(),
         socketReport: this.socketReport,
