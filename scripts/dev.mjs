@@ -45,10 +45,17 @@ function ensureDevVars() {
 
 /** The value of a wrangler option given as `--name V` or `--name=V`. */
 function option(name) {
-  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
-  if (i < 0) return undefined;
-  return args[i].includes("=") ? args[i].slice(name.length + 1) : args[i + 1];
+  // wrangler's short forms too (`-c`, `-e`): the migrations must reach the databases wrangler dev uses.
+  const names = [name, ...(SHORT_FORMS[name] ? [SHORT_FORMS[name]] : [])];
+  for (const form of names) {
+    const i = args.findIndex((a) => a === form || a.startsWith(`${form}=`));
+    if (i >= 0) return args[i].startsWith(`${form}=`) ? args[i].slice(form.length + 1) : args[i + 1];
+  }
+  return undefined;
 }
+
+/** wrangler dev's one-letter aliases of the options read here. */
+const SHORT_FORMS = { "--config": "-c", "--env": "-e" };
 
 /** Every `NAME:VALUE` given with `--var` (several may follow one `--var`, as wrangler reads them). */
 function varOptions() {

@@ -62,13 +62,19 @@ function remember(conversationId: string, shard: string): void {
  * Records `chosen` as the conversation's shard unless one is recorded already, and answers the one
  * recorded: INSERT OR IGNORE, then read back, in one batch, so two attempts (a crash between the
  * record and the object's own copy of it, settings changed meanwhile) can never give two answers.
+ * A conversation DB already holds rows of (copied before shards existed, even when the object lost
+ * track of it: reset, or a copy answered too late) is recorded on DB whatever was chosen, so its
+ * history is never split and no row is ever in two databases.
  */
 export async function recordShard(env: Env, conversationId: string, chosen: string): Promise<string> {
   const d1 = database(env).$client;
   const [, read] = await d1.batch<{ shard: string }>([
     d1
-      .prepare("INSERT OR IGNORE INTO conversation_shards (conversation_id, shard) VALUES (?, ?)")
-      .bind(conversationId, chosen),
+      .prepare(
+        `INSERT OR IGNORE INTO conversation_shards (conversation_id, shard)
+         SELECT ?1, CASE WHEN EXISTS (SELECT 1 FROM messages WHERE conversation_id = ?1) THEN ?2 ELSE ?3 END`,
+      )
+      .bind(conversationId, MAIN_DATABASE, chosen),
     d1.prepare("SELECT shard FROM conversation_shards WHERE conversation_id = ?").bind(conversationId),
   ]);
   const shard = read?.results[0]?.shard;

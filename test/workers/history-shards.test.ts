@@ -294,6 +294,38 @@ describe("a shard added later", () => {
     expect(await seqsOn("HISTORY_1", legacy.conversationId)).toEqual([]);
     socket.close();
   });
+
+  it("keeps it on DB even when its object lost track of what it copied there", async () => {
+    const legacy = await pairOnShard("HISTORY_1", ["DB", "HISTORY_1"]);
+    const stub = env.CONVERSATION_OBJECT.getByName(legacy.conversationId);
+    await withObjectSettings(legacy.conversationId, { HISTORY_SHARDS: "DB", HISTORY_SHARDS_OPEN: "" });
+    const socket = await TestSocket.connect(legacy.a);
+    for (const words of ["one", "two"]) await socket.sendText(legacy.a.userId, legacy.b.userId, words);
+    await flushed(legacy.conversationId);
+    await env.DB.prepare("DELETE FROM conversation_shards WHERE conversation_id = ?")
+      .bind(legacy.conversationId)
+      .run();
+    // The copy reached DB but its answer did not (a reset, a writer answering too late): the object
+    // holds no shard and believes nothing was copied.
+    await runInDurableObject(stub, (instance: ConversationObject, state) => {
+      state.storage.sql.exec("DELETE FROM meta WHERE key = 'historyShard'");
+      state.storage.sql.exec("UPDATE meta SET value = '0' WHERE key = 'flushedSeq'");
+      instance["c"].historyShard["cached"] = null;
+      instance["c"].outbox["cachedFlushedSeq"] = null;
+    });
+    await withObjectSettings(legacy.conversationId, {
+      HISTORY_SHARDS: "DB,HISTORY_1",
+      HISTORY_SHARDS_OPEN: "",
+    });
+
+    await socket.sendText(legacy.a.userId, legacy.b.userId, "three");
+    await flushed(legacy.conversationId);
+    // D1 decides from what DB holds: no row in two databases, no search result twice.
+    expect(await historyShardName(legacy.conversationId)).toBe("DB");
+    expect(await seqsOn("DB", legacy.conversationId)).toEqual([1, 2, 3]);
+    expect(await seqsOn("HISTORY_1", legacy.conversationId)).toEqual([]);
+    socket.close();
+  });
 });
 
 describe("the health check", () => {

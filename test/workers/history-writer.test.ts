@@ -104,10 +104,10 @@ describe("the history writer", () => {
     await shard.prepare("ALTER TABLE messages RENAME TO messages_offline").run();
     try {
       const outcomes = await Promise.all([
-        writer.write([row(x1, 1)], "HISTORY_1"),
-        writer.write([row(x2, 1)], "HISTORY_1"),
-        writer.write([row(y1, 1), row(y1, 2)], "DB"),
-        writer.write([row(y2, 1)], "DB"),
+        writer.writeToShard("HISTORY_1", [row(x1, 1)]),
+        writer.writeToShard("HISTORY_1", [row(x2, 1)]),
+        writer.writeToShard("DB", [row(y1, 1), row(y1, 2)]),
+        writer.writeToShard("DB", [row(y2, 1)]),
       ]);
       expect(outcomes.map((o) => o.ok || o.refusedByD1)).toEqual([false, false, true, true]);
       expect(outcomes.slice(2)).toEqual([{ ok: true }, { ok: true }]);
@@ -117,14 +117,14 @@ describe("the history writer", () => {
     expect(await seqsInD1(y1)).toEqual([1, 2]);
     expect(await seqsOn(shard, y1)).toEqual([]);
     // Back: the retried rows go to their shard, not to DB.
-    expect(await writer.write([row(x1, 1)], "HISTORY_1")).toEqual({ ok: true });
+    expect(await writer.writeToShard("HISTORY_1", [row(x1, 1)])).toEqual({ ok: true });
     expect(await seqsOn(shard, x1)).toEqual([1]);
     expect(await seqsInD1(x1)).toEqual([]);
-    // A shard the Worker has no D1 binding for: retried later, never written elsewhere.
-    expect(await writer.write([row("single_shard_z", 1)], "HISTORY_9")).toEqual({
+    // A shard not in HISTORY_SHARDS (a caller with other settings): retried later, never written elsewhere.
+    expect(await writer.writeToShard("HISTORY_9", [row("single_shard_z", 1)])).toEqual({
       ok: false,
       refusedByD1: false,
-      error: expect.stringMatching(/HISTORY_9 is not a D1 binding/),
+      error: expect.stringMatching(/HISTORY_9 is not in HISTORY_SHARDS/),
     });
   });
 
@@ -143,12 +143,12 @@ describe("the history writer", () => {
       instance["heldBytes"] = MAX_HELD_BYTES;
     });
     try {
-      expect(await writer.write([row("single_full_lane_x", 1)], "HISTORY_1")).toEqual({
+      expect(await writer.writeToShard("HISTORY_1", [row("single_full_lane_x", 1)])).toEqual({
         ok: false,
         refusedByD1: false,
         error: "history writer is full",
       });
-      expect(await writer.write([row("single_full_lane_y", 1)], "DB")).toEqual({ ok: true });
+      expect(await writer.writeToShard("DB", [row("single_full_lane_y", 1)])).toEqual({ ok: true });
       expect(await seqsInD1("single_full_lane_y")).toEqual([1]);
     } finally {
       await runInDurableObject(writer, (instance: HistoryWriter) => {

@@ -60,7 +60,7 @@ export class HistoryFlush {
     /** Which shard the rows go to: chosen and recorded before the first copy (history-shard.ts). */
     private readonly shard: (id: Identity) => Promise<string>,
     /** The writer that gathers this conversation's rows with others' (src/objects/history/). */
-    private readonly writer: (id: Identity) => Pick<DurableObjectStub<HistoryWriter>, "write">,
+    private readonly writer: (id: Identity) => Pick<DurableObjectStub<HistoryWriter>, "writeToShard">,
     /**
      * Whether anything but the history still needs the alarm (group writes, fan-out behind); it
      * saves the fan-out watermarks first, so a crash after the alarm is gone repeats no delivery.
@@ -139,7 +139,7 @@ export class HistoryFlush {
   private async handOver(batch: StoredMessage[], id: Identity, shard: string): Promise<void> {
     try {
       const outcome = await withTimeout<WriteOutcome>(
-        this.writer(id).write(batch, shard),
+        this.writer(id).writeToShard(shard, batch),
         WRITER_TIMEOUT_MS,
         () => ({
           ok: false,

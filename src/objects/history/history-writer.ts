@@ -10,7 +10,7 @@
 // and a second batch in flight would only hold more rows in memory), so a failing or slow shard
 // never fails or delays the callers of another.
 import { DurableObject } from "cloudflare:workers";
-import { MAIN_DATABASE } from "../../config/settings";
+import { MAIN_DATABASE, readSettings } from "../../config/settings";
 import { shardDatabase } from "../../db/history-shards";
 import { meterInvocations } from "../../lib/usage-meter";
 import { FLUSH_BATCH_ROWS, writeHistory } from "../conversation/history-outbox";
@@ -70,11 +70,25 @@ export class HistoryWriter extends DurableObject<Env> {
   }
 
   /**
-   * Answers once `rows` are in `shard`'s D1 (written with other conversations' rows), or why they
-   * are not. A caller from before shards names none: its history is in DB.
+   * From a conversation of the code before shards (during a deploy, old and new versions run side by
+   * side for a while): it names no shard, and its history is in DB.
    */
-  write(rows: readonly StoredMessage[], shard: string = MAIN_DATABASE): Promise<WriteOutcome> {
+  write(rows: readonly StoredMessage[]): Promise<WriteOutcome> {
+    return this.writeToShard(MAIN_DATABASE, rows);
+  }
+
+  /**
+   * Answers once `rows` are in `shard`'s D1 (written with other conversations' rows), or why they
+   * are not. A method of its own, the shard required, rather than a second argument to `write`: a
+   * writer still on the code before shards has no such method, so the call fails and the rows stay
+   * in the conversation's outbox, where an old writer would have put them in DB and answered ok.
+   */
+  writeToShard(shard: string, rows: readonly StoredMessage[]): Promise<WriteOutcome> {
     if (rows.length === 0) return Promise.resolve({ ok: true });
+    if (!readSettings(this.env).historyShards.all.includes(shard)) {
+      // A conversation with settings from another version: never write where readers do not look.
+      return Promise.resolve({ ok: false, refusedByD1: false, error: `${shard} is not in HISTORY_SHARDS` });
+    }
     const bytes = historyBytes(rows);
     const lane = this.lanes.get(shard) ?? {
       waiting: [],
@@ -192,4 +206,4 @@ function recordWritten(rows: readonly StoredMessage[]): void {
   countMetric(Metric.historyLag, rows.length, "", now - oldest);
 }
 
-meterInvocations(HistoryWriter, "history", { write: true });
+meterInvocations(HistoryWriter, "history", { write: true, writeToShard: true });
