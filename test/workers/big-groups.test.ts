@@ -81,10 +81,23 @@ describe("big groups", () => {
       after = restarted();
       expect(after.lagging(6 + FANOUT_ROW_AHEAD)).toEqual([behind]);
 
+      // While it stays behind, the others write their rows once per FANOUT_ROW_AHEAD messages, not
+      // at every save (that would be one row per member per message again).
+      for (let seq = 7 + FANOUT_ROW_AHEAD; seq <= 6 + 2 * FANOUT_ROW_AHEAD; seq++) {
+        for (const id of ahead) members.setFanoutSeq(id, seq);
+        expect(rowsWritten(() => members.saveFanout())).toBe(0);
+      }
+      after = restarted();
+      expect(ahead.every((id) => after.get(id)!.fanoutSeq === 6 + FANOUT_ROW_AHEAD)).toBe(true); // one call's worth
+      for (const id of ahead) members.setFanoutSeq(id, 7 + 2 * FANOUT_ROW_AHEAD);
+      expect(rowsWritten(() => members.saveFanout())).toBe(MEMBERS - 1);
+      after = restarted();
+      expect(after.lagging(7 + 2 * FANOUT_ROW_AHEAD)).toEqual([behind]);
+
       // It catches up: the floor moves, one row.
-      members.setFanoutSeq(behind, 6 + FANOUT_ROW_AHEAD);
+      members.setFanoutSeq(behind, 7 + 2 * FANOUT_ROW_AHEAD);
       expect(rowsWritten(() => members.saveFanout())).toBe(1);
-      expect(restarted().lagging(6 + FANOUT_ROW_AHEAD)).toEqual([]);
+      expect(restarted().lagging(7 + 2 * FANOUT_ROW_AHEAD)).toEqual([]);
     });
   });
 

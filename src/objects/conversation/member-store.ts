@@ -104,12 +104,9 @@ export class MemberStore {
       this.savedFloor =
         this.sql.exec<{ seq: number }>("SELECT seq FROM fanout_floor WHERE id = 0").toArray()[0]?.seq ?? 0;
       const floor = this.savedFloor;
-      this.cache = new Map(
-        this.sql
-          .exec<MemberRow>("SELECT * FROM members")
-          .toArray()
-          .map((row) => [row.user_id, toMember(row, floor)]),
-      );
+      const rows = this.sql.exec<MemberRow>("SELECT * FROM members").toArray();
+      this.cache = new Map(rows.map((row) => [row.user_id, toMember(row, floor)]));
+      this.savedRows = new Map(rows.map((row) => [row.user_id, row.fanout_seq]));
       this.activeCache = null;
     }
     return this.cache;
@@ -163,6 +160,7 @@ export class MemberStore {
     );
     const before = this.get(userId);
     this.activeCache = null;
+    this.savedRows.set(userId, firstSeq - 1);
     this.rows().set(userId, {
       userId,
       role,
@@ -241,12 +239,16 @@ export class MemberStore {
   private fanoutTimer: ReturnType<typeof setTimeout> | null = null;
   /** The floor as stored (fanout_floor), read with the rows. */
   private savedFloor = 0;
+  /** Each member's own fanout_seq as stored, read with the rows: what a restart resumes it from. */
+  private savedRows = new Map<string, number>();
 
   /**
    * Writes the fan-out watermarks that moved since the last write: the floor every member has
    * passed as one row (a group's message moves every member's, usually together), and a member's
-   * own row only when it ran more than FANOUT_ROW_AHEAD past that floor (one member far behind).
-   * A crash loses at most that lead: repeated deliveries, which the inboxes ignore.
+   * own row only when it ran more than FANOUT_ROW_AHEAD past both that floor and its own stored row
+   * (one member far behind holds the floor: the others then write a row once per FANOUT_ROW_AHEAD
+   * messages, not at every save). A crash loses at most that lead: repeated deliveries, which the
+   * inboxes ignore.
    */
   saveFanout(): void {
     if (this.fanoutTimer) clearTimeout(this.fanoutTimer);
@@ -262,8 +264,11 @@ export class MemberStore {
     }
     for (const userId of this.unsavedFanout) {
       const seq = this.get(userId)?.fanoutSeq;
-      if (seq !== undefined && seq - this.savedFloor > FANOUT_ROW_AHEAD) {
+      if (seq === undefined) continue;
+      const resumesFrom = Math.max(this.savedFloor, this.savedRows.get(userId) ?? 0);
+      if (seq - resumesFrom > FANOUT_ROW_AHEAD) {
         this.sql.exec("UPDATE members SET fanout_seq = MAX(fanout_seq, ?) WHERE user_id = ?", seq, userId);
+        this.savedRows.set(userId, seq);
       }
     }
     this.unsavedFanout.clear();
