@@ -5,11 +5,12 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { userTag } from "../../src/objects/chatroom/listener-state";
 import { relayObjectName } from "../../src/objects/chatroom/names";
+import { RELAY_HEADERS } from "../../src/objects/chatroom/upgrade";
 import { Cmd, pb } from "../../src/protocol/codec";
 import { MAX_ROOM_SOCKETS_PER_USER } from "../../src/protocol/limits";
 import { adminOk } from "./helpers/admin";
 import { newRoom, RoomSocket, text, upgradeRoom } from "./helpers/chatroom";
-import { api, newUser, type TestUser } from "./helpers/http";
+import { api, newUser, ORIGIN, sessionOf, type TestUser } from "./helpers/http";
 
 async function loginAgain(user: TestUser): Promise<TestUser> {
   const login = await api<{ token: string; refreshToken: string }>("/api/auth/login", {
@@ -137,5 +138,30 @@ describe("chatroom sockets of ended sessions", () => {
     expect(joined.socket.isOpen).toBe(true);
     expect(await listed(user)).toBe(1);
     joined.socket.close();
+  });
+
+  it("refuses a join whose session ended between its session check and its relay", async () => {
+    const owner = await newUser("owner");
+    const user = await newUser("racing");
+    const room = await newRoom(owner);
+    const userObject = env.USER_OBJECT.getByName(user.userId);
+    // The route reserved the slot and read the session (standing); then the user logged out
+    // everywhere before the upgrade reached the relay.
+    const reservation = await userObject.reserveRoomSocket(sessionOf(user.token));
+    if (!reservation.ok) throw new Error(reservation.message);
+    await userObject.endSessions(null, null, "ended");
+
+    const headers = new Headers({ Upgrade: "websocket" });
+    headers.set(RELAY_HEADERS.userId, user.userId);
+    headers.set(RELAY_HEADERS.sessionId, sessionOf(user.token));
+    headers.set(RELAY_HEADERS.roomId, room.id);
+    headers.set(RELAY_HEADERS.relay, "0");
+    headers.set(RELAY_HEADERS.socketId, reservation.socketId);
+    const relay = env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0));
+    const response = await relay.fetch(new Request(`${ORIGIN}/ws/chatroom/${room.id}`, { headers }));
+    expect(response.webSocket).toBeNull();
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ code: 401, message: "Session ended" });
+    expect(await openSocketsOf(user, room.id)).toBe(0);
   });
 });
