@@ -141,12 +141,15 @@ export class ChatroomRelay extends DurableObject<Env> {
   private async accept(request: Request, upgrade: RelayUpgrade, joining: Joining): Promise<Response> {
     const services = this.services();
     const identity = this.identity!;
-    // Listed with the user's object before the socket exists: an end of the session from here on
-    // reaches this relay (and `joining`); one before it dropped the reservation, and this refuses.
+    // Placed in the user's list before the socket exists: an end of the session after this reaches
+    // this relay (and `joining`); one before it dropped the reservation, and this refuses. Asked
+    // beside the snapshot: only the acceptance below has to wait for it.
     const user = this.env.USER_OBJECT.getByName(upgrade.userId);
-    if (!(await user.placeRoomSocket(upgrade.socketId, relayObjectName(identity.roomId, identity.relay))))
-      return refusal(401, "Session ended");
-    const snapshot = await services.room.snapshot();
+    const [placed, snapshot] = await Promise.all([
+      user.placeRoomSocket(upgrade.socketId, relayObjectName(identity.roomId, identity.relay)),
+      services.room.snapshot(),
+    ]);
+    if (!placed) return refusal(401, "Session ended");
     if (!snapshot.ok) return refusal(snapshot.status, snapshot.message);
     // The room may have closed, or the session ended, while the snapshot was on its way.
     if (this.identity?.closed) return refusal(404, "chatroom closed");

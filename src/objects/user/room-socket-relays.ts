@@ -38,7 +38,7 @@ export async function endRoomSockets(
     try {
       await env.CHATROOM_RELAY.getByName(relay).endSessions(userId, sessionIds, why);
     } catch (error) {
-      logEvent("error", "room_sockets_close_failed", { userId, reason: relay }, error);
+      logEvent("error", "room_sockets_close_failed", { userId, reason: `relay ${relay}` }, error);
     }
   });
   await Promise.all(calls);
@@ -59,7 +59,7 @@ export async function forgetClosedRoomSockets(
       const held = new Set(await env.CHATROOM_RELAY.getByName(relay).heldSockets(userId, listed));
       registry.drop(listed.filter((socketId) => !held.has(socketId)));
     } catch (error) {
-      logEvent("warn", "room_sockets_check_failed", { userId, reason: relay }, error);
+      logEvent("warn", "room_sockets_check_failed", { userId, reason: `relay ${relay}` }, error);
     }
   });
   await Promise.all(calls);
