@@ -94,6 +94,27 @@ describe("chatroom sockets of ended sessions", () => {
     expect(await listed(phone)).toBe(0);
   });
 
+  it("closes the other sessions' room sockets on a password change, not the caller's", async () => {
+    const owner = await newUser("owner");
+    const user = await newUser("changer");
+    const stolen = await loginAgain(user);
+    const room = await newRoom(owner);
+    const mine = await RoomSocket.join(user, room.id);
+    const theirs = await RoomSocket.join(stolen, room.id);
+
+    const changed = await api("/api/auth/password", {
+      body: { oldPassword: user.password, newPassword: "a-new-password" },
+      token: user.token,
+    });
+    expect(changed.body.code).toBe(0);
+
+    expect(await endedBy(theirs.socket)).toEqual({ reason: "Session ended", code: 1008 });
+    expect(mine.socket.isOpen).toBe(true);
+    expect(await openSocketsOf(user, room.id)).toBe(1);
+    expect(await listed(user)).toBe(1);
+    mine.socket.close();
+  });
+
   it(`refuses a user's room socket past ${MAX_ROOM_SOCKETS_PER_USER}, before the upgrade, and frees a slot on close`, async () => {
     const owner = await newUser("owner");
     const user = await newUser("many");
