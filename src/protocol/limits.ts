@@ -23,6 +23,14 @@ export const MAX_CONSECUTIVE_BAD_FRAMES = 20;
 /** Live sockets one user may hold at once, authenticated or not; the next upgrade gets 429. */
 export const MAX_SOCKETS_PER_USER = 16;
 
+/**
+ * Chatroom sockets (/ws/chatroom/:id) one user may hold at once, across rooms; the next join is
+ * refused with 429 before the upgrade. The user's object lists where each one is so it can close
+ * them when the user's sessions end (src/objects/user/room-sockets.ts): the bound keeps that list,
+ * and the calls an ended session makes, small.
+ */
+export const MAX_ROOM_SOCKETS_PER_USER = 16;
+
 /** A socket that has not authenticated by then is closed with 1008 (decision 4). */
 export const AUTH_TIMEOUT_MS = 10_000;
 

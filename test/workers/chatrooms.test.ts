@@ -12,6 +12,7 @@ import { joinToken, newRoom, RoomSocket, text, upgradeRoom } from "./helpers/cha
 import { api, newUser, refusal } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 import { CHATROOM_CREATIONS_PER_DAY } from "../../src/worker/routes/chatrooms";
+import { AccountStatus } from "../../schema/tables";
 
 /** Changes a room object's chatroom settings (before its first send, for the send limiter). */
 async function roomSettings(roomId: string, changes: Partial<ChatroomSettings>): Promise<void> {
@@ -361,11 +362,15 @@ describe("speaking in a room", () => {
     speaker.socket.close();
   });
 
-  it("refuses a banned user's send and closes its socket", async () => {
+  it("refuses the send of a user banned while its relay was not told, and closes its socket", async () => {
     const [a, b] = [await newUser("a"), await newUser("b")];
     const room = await newRoom(a);
     const { socket } = await RoomSocket.join(b, room.id);
-    await adminOk(`/users/${b.userId}/ban`, { body: { reason: "spam" } });
+    // Banned in D1 only, as when the ban's call to the relay failed (an admin ban closes the socket
+    // itself: chatroom-sessions.test.ts): the check before a send is what refuses it.
+    await env.DB.prepare("UPDATE users SET status = ? WHERE id = ?")
+      .bind(AccountStatus.banned, b.userId)
+      .run();
     const refused = await socket.speak("let me");
     expect(refused.errorCode).toBe(Err.ERR_AUTH_FAILED);
     expect(refused.errorMsg).toBe("Account banned");

@@ -3,7 +3,8 @@
 // The room hands it each batch of new messages (deliver); it encodes ONE push frame and sends it to
 // every socket, and closes a socket that falls more than CHATROOM_MAX_UNACKED messages behind its
 // acks (4008): a slow listener is dropped, never waited for. Sends, acks and history requests come
-// in on its sockets (relay-dispatch.ts); sends and history go to the room.
+// in on its sockets (relay-dispatch.ts); sends and history go to the room. Each socket is listed with
+// its user's object, which calls endSessions here when the user's sessions end (a ban, a logout).
 import { DurableObject } from "cloudflare:workers";
 import { readSettings } from "../../config/settings";
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
@@ -12,15 +13,16 @@ import { logEvent } from "../../observability/log";
 import { migrate } from "../sql-migrations";
 import { FrameQueue } from "../user/frame-queue";
 import { closeSocket, sendFrame } from "../user/socket-state";
+import type { SessionEnd } from "../user/kick-out";
 import { SUBPROTOCOL } from "../user/upgrade";
-import { liveListener, saveListener } from "./listener-state";
+import { liveListener, saveListener, userTag } from "./listener-state";
 import { ListenerReport } from "./listener-report";
-import { roomObjectName } from "./names";
+import { relayObjectName, roomObjectName } from "./names";
 import { newestWithinBytes } from "./page-bytes";
 import { handleAckAtOnce, handleRelayFrames, incoming, type Incoming } from "./relay-dispatch";
 import type { RelayServices } from "./relay-frame";
 import type { RoomMessage } from "./types";
-import { relayUpgradeOf } from "./upgrade";
+import { relayUpgradeOf, type RelayUpgrade } from "./upgrade";
 
 /** Close code for a listener too far behind its acks. */
 export const TOO_SLOW_CLOSE = 4008;
@@ -40,8 +42,20 @@ const STEPS = [
   "CREATE TABLE relay_meta (room_id TEXT NOT NULL, relay INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)",
 ];
 
-function refusal(status: 400 | 404 | 503, message: string): Response {
+function refusal(status: 400 | 401 | 404 | 503, message: string): Response {
   return Response.json({ code: status, message, data: null }, { status });
+}
+
+/** A listener between its upgrade's arrival and its acceptance: an end of its session refuses it. */
+interface Joining {
+  userId: string;
+  sessionId: string;
+  ended: SessionEnd | null;
+}
+
+/** What a listener of an ended session is told in CHATROOM_CLOSED, and the close reason. */
+function endedReason(why: SessionEnd): string {
+  return why === "banned" ? "Account banned" : "Session ended";
 }
 
 export class ChatroomRelay extends DurableObject<Env> {
@@ -49,6 +63,8 @@ export class ChatroomRelay extends DurableObject<Env> {
   private cachedServices: RelayServices | null = null;
   private ring: RoomMessage[] = [];
   private live: Set<WebSocket> | null = null;
+  /** Joins on their way in (a few at a time): endSessions marks the ones of the sessions it ends. */
+  private readonly joining = new Set<Joining>();
   private readonly report: ListenerReport;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -110,29 +126,54 @@ export class ChatroomRelay extends DurableObject<Env> {
       this.report.changed();
       return refusal(503, "chatroom relay full: try again");
     }
-    const snapshot = await services.room.snapshot();
+    const joining: Joining = { userId: upgrade.userId, sessionId: upgrade.sessionId, ended: null };
+    this.joining.add(joining);
+    try {
+      const response = await this.accept(request, upgrade, joining);
+      // The room counted this listener when it admitted it: the relay's own count corrects that.
+      if (response.status !== 101 && !this.identity.closed) this.report.changed();
+      return response;
+    } finally {
+      this.joining.delete(joining);
+    }
+  }
+
+  private async accept(request: Request, upgrade: RelayUpgrade, joining: Joining): Promise<Response> {
+    const services = this.services();
+    const identity = this.identity!;
+    // Placed in the user's list before the socket exists: an end of the session after this reaches
+    // this relay (and `joining`); one before it dropped the reservation, and this refuses. Asked
+    // beside the snapshot: only the acceptance below has to wait for it.
+    const user = this.env.USER_OBJECT.getByName(upgrade.userId);
+    const [placed, snapshot] = await Promise.all([
+      user.placeRoomSocket(upgrade.socketId, relayObjectName(identity.roomId, identity.relay)),
+      services.room.snapshot(),
+    ]);
+    if (!placed) return refusal(401, "Session ended");
     if (!snapshot.ok) return refusal(snapshot.status, snapshot.message);
-    // The room may have closed while the snapshot was on its way.
-    if (this.identity.closed) return refusal(404, "chatroom closed");
+    // The room may have closed, or the session ended, while the snapshot was on its way.
+    if (this.identity?.closed) return refusal(404, "chatroom closed");
+    if (joining.ended) return refusal(401, endedReason(joining.ended));
     // What reached this relay while the snapshot was on its way is newer than it: the listener gets that too.
     const later = this.ring.filter((m) => m.seq > snapshot.maxSeq);
     const recent = newestWithinBytes([...snapshot.recent, ...later]);
     const maxSeq = Math.max(snapshot.maxSeq, later[later.length - 1]?.seq ?? 0);
 
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
+    this.ctx.acceptWebSocket(server, [userTag(upgrade.userId)]);
     this.sockets().add(server);
     saveListener(server, {
       userId: upgrade.userId,
       sessionId: upgrade.sessionId,
       ackedSeq: maxSeq,
       checkedAt: 0,
+      socketId: upgrade.socketId,
     });
     liveListener(server).sentSeq = maxSeq;
     sendFrame(
       server,
       encodeFrame(Cmd.CMD_CHATROOM_JOINED, 0, pb.ChatroomJoined, {
-        roomId: this.identity.roomId,
+        roomId: identity.roomId,
         name: snapshot.name,
         maxSeq,
         recent,
@@ -176,6 +217,44 @@ export class ChatroomRelay extends DurableObject<Env> {
     return held;
   }
 
+  /**
+   * User's object -> relay: these login sessions of the user ended (all of them when null): their
+   * sockets here get CHATROOM_CLOSED and close with 1008, and their joins on the way are refused.
+   * Found by the socket's tag, so a relay woken for this reads no other attachment. Nothing of the
+   * user here is a no-op.
+   */
+  endSessions(userId: string, sessionIds: readonly string[] | null, why: SessionEnd): number {
+    const ended = (sessionId: string) => sessionIds === null || sessionIds.includes(sessionId);
+    for (const join of this.joining) if (join.userId === userId && ended(join.sessionId)) join.ended = why;
+    const reason = endedReason(why);
+    const frame = encodeFrame(Cmd.CMD_CHATROOM_CLOSED, 0, pb.ChatroomClosed, {
+      roomId: this.identity?.roomId ?? "",
+      reason,
+    });
+    let closed = 0;
+    for (const ws of this.ctx.getWebSockets(userTag(userId))) {
+      const listener = liveListener(ws).state;
+      if (listener.userId !== userId || !ended(listener.sessionId) || ws.readyState !== WebSocket.OPEN)
+        continue;
+      this.sockets().delete(ws);
+      sendFrame(ws, frame);
+      closeSocket(ws, CloseCode.policyViolation, reason);
+      closed++;
+    }
+    if (closed > 0) this.report.changed();
+    return closed;
+  }
+
+  /** User's object -> relay: which of these sockets of the user are still open here. */
+  heldSockets(userId: string, socketIds: readonly string[]): string[] {
+    const held: string[] = [];
+    for (const ws of this.ctx.getWebSockets(userTag(userId))) {
+      const { socketId } = liveListener(ws).state;
+      if (ws.readyState === WebSocket.OPEN && socketIds.includes(socketId)) held.push(socketId);
+    }
+    return held;
+  }
+
   /** Room -> relay: the room closed; every listener is told and closed, later upgrades refused. */
   roomClosed(roomId: string, reason: string): void {
     if (!this.identity) {
@@ -212,10 +291,18 @@ export class ChatroomRelay extends DurableObject<Env> {
     await handled;
   }
 
-  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.sockets().delete(ws);
     closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
     if (this.identity && !this.identity.closed) this.report.changed();
+    // Frees the user's slot. Lost, it is found out when the user next reaches the bound.
+    const { userId, socketId } = liveListener(ws).state;
+    if (!socketId) return;
+    try {
+      await this.env.USER_OBJECT.getByName(userId).roomSocketClosed(socketId);
+    } catch (error) {
+      logEvent("warn", "room_socket_release_failed", { userId }, error);
+    }
   }
 
   override webSocketError(ws: WebSocket, error: unknown): void {

@@ -13,10 +13,19 @@ export interface Listener {
   ackedSeq: number;
   /** When its session was last found standing in D1 (speaker-check.ts). */
   checkedAt: number;
+  /** Its entry in the user's list of room sockets (src/objects/user/room-sockets.ts); "" if none. */
+  socketId: string;
 }
 
 /** The attachment's layout version; bump it on a change. */
-const ATTACHMENT_VERSION = 1;
+const ATTACHMENT_VERSION = 2;
+/** Version 1 had no socketId: such a socket was never listed with its user. */
+const UNLISTED_VERSION = 1;
+
+/** The tag a listener's socket is accepted with: a relay finds a user's sockets by it, awake or not. */
+export function userTag(userId: string): string {
+  return `u:${userId}`;
+}
 
 interface LiveListener {
   state: Listener;
@@ -51,7 +60,9 @@ export function liveListener(ws: WebSocket): LiveListener {
   const state: Listener =
     stored && stored.v === ATTACHMENT_VERSION
       ? stored
-      : { userId: "", sessionId: "", ackedSeq: Number.MAX_SAFE_INTEGER, checkedAt: 0 };
+      : stored && stored.v === UNLISTED_VERSION
+        ? { ...stored, socketId: "" }
+        : { userId: "", sessionId: "", ackedSeq: Number.MAX_SAFE_INTEGER, checkedAt: 0, socketId: "" };
   return remember(ws, state);
 }
 

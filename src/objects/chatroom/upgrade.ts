@@ -6,6 +6,8 @@ export const RELAY_HEADERS = {
   sessionId: "X-IM-Session",
   roomId: "X-IM-Room",
   relay: "X-IM-Relay",
+  /** The slot the user's object reserved for this socket (src/objects/user/room-sockets.ts). */
+  socketId: "X-IM-Room-Socket",
   subprotocol: "X-IM-Subprotocol",
 } as const;
 
@@ -14,6 +16,7 @@ export interface RelayUpgrade {
   sessionId: string;
   roomId: string;
   relay: number;
+  socketId: string;
   subprotocol: string;
 }
 
@@ -22,13 +25,21 @@ export function relayUpgradeOf(request: Request): RelayUpgrade | null {
   const userId = h.get(RELAY_HEADERS.userId);
   const roomId = h.get(RELAY_HEADERS.roomId);
   const relay = Number(h.get(RELAY_HEADERS.relay));
-  if (h.get("Upgrade")?.toLowerCase() !== "websocket" || !userId || !roomId || !Number.isInteger(relay))
+  const socketId = h.get(RELAY_HEADERS.socketId);
+  if (
+    h.get("Upgrade")?.toLowerCase() !== "websocket" ||
+    !userId ||
+    !roomId ||
+    !socketId ||
+    !Number.isInteger(relay)
+  )
     return null;
   return {
     userId,
     sessionId: h.get(RELAY_HEADERS.sessionId) ?? "",
     roomId,
     relay,
+    socketId,
     subprotocol: h.get(RELAY_HEADERS.subprotocol) ?? "",
   };
 }

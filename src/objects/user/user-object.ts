@@ -10,6 +10,7 @@ import {
   MAX_FRAME_BYTES,
   MAX_QUEUED_BYTES,
   MAX_QUEUED_FRAMES,
+  MAX_ROOM_SOCKETS_PER_USER,
   MAX_SOCKETS_PER_USER,
 } from "../../protocol/limits";
 import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
@@ -26,6 +27,8 @@ import { PresenceTracker } from "./presence";
 import { PresenceStore } from "./presence-store";
 import { markConversationRead } from "./read-state";
 import { RecentPushes } from "./recent-pushes";
+import { endRoomSockets, forgetClosedRoomSockets } from "./room-socket-relays";
+import { RoomSockets } from "./room-sockets";
 import { closeSocket, liveSocket, saveSocketState, sendFrame, socketState } from "./socket-state";
 import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
 import { TokenBucket } from "./token-bucket";
@@ -43,6 +46,15 @@ const TYPING_BURST = 5;
 /** Longest a revoke waits for its message's delivery before it is applied anyway. */
 const REVOKE_WAIT_MS = 10_000;
 
+/**
+ * A join refused at the room-socket bound asks the relays which sockets they still hold at most this
+ * often: a client retrying at the bound costs no relay calls in between.
+ */
+const ROOM_SOCKETS_RECHECK_MS = 10_000;
+
+/** RPC answer to a chatroom join: the slot's id for the relay, or why not. */
+export type RoomSocketReservation = { ok: true; socketId: string } | { ok: false; message: string };
+
 export class UserObject extends DurableObject<Env> {
   private readonly inbox: Inbox;
   private readonly recentPushes = new RecentPushes();
@@ -53,6 +65,9 @@ export class UserObject extends DurableObject<Env> {
   private readonly deliveryOrder: DeliveryOrder;
   private readonly pushPrefs: PushPreferences;
   private readonly pushScheduler: PushScheduler;
+  /** Where the user's chatroom sockets are, to close them when their sessions end. */
+  private readonly roomSockets: RoomSockets;
+  private roomSocketsCheckedAt = 0;
   /** The alarm being set for a pending notification; a delivery call answers only once it is. */
   private pushArming: Promise<void> = Promise.resolve();
   private cachedServices: UserServices | null = null;
@@ -70,6 +85,7 @@ export class UserObject extends DurableObject<Env> {
     this.presenceStore = new PresenceStore(this.storage.sql);
     this.presenceTracker = new PresenceTracker(this.presenceStore, env);
     this.pushPrefs = new PushPreferences(this.storage.sql);
+    this.roomSockets = new RoomSockets(this.storage.sql);
     this.pushScheduler = new PushScheduler({
       storage: this.storage,
       env,
@@ -304,6 +320,50 @@ export class UserObject extends DurableObject<Env> {
     // longer authenticated).
     const stillOnline = this.ctx.getWebSockets().some((ws) => socketState(ws).authed);
     if (closedAuthed && !stillOnline) await this.armAlarm(this.presenceTracker.lastDeviceGone(Date.now()));
+    // Chatroom sockets live on relays: each listed relay closes the ended sessions' sockets.
+    await endRoomSockets(
+      this.env,
+      this.roomSockets,
+      this.userId(),
+      ended,
+      loginSessionIds === null && keep === null,
+      why,
+    );
+  }
+
+  // ---- chatroom sockets (src/worker/routes/chatroom-socket.ts, ChatroomRelay; room-sockets.ts) ----
+
+  /**
+   * Socket route -> here, before it checks the session in D1: a slot for one more chatroom socket of
+   * `loginSessionId`, or a refusal at MAX_ROOM_SOCKETS_PER_USER.
+   */
+  async reserveRoomSocket(loginSessionId: string): Promise<RoomSocketReservation> {
+    let now = Date.now();
+    if (
+      this.roomSockets.held(now) >= MAX_ROOM_SOCKETS_PER_USER &&
+      now - this.roomSocketsCheckedAt >= ROOM_SOCKETS_RECHECK_MS
+    ) {
+      this.roomSocketsCheckedAt = now;
+      await forgetClosedRoomSockets(this.env, this.roomSockets, this.userId());
+      now = Date.now();
+    }
+    // Counted and reserved in one turn: joins arriving together never pass the bound.
+    if (this.roomSockets.held(now) >= MAX_ROOM_SOCKETS_PER_USER)
+      return {
+        ok: false,
+        message: `too many chatroom connections: at most ${MAX_ROOM_SOCKETS_PER_USER} per user`,
+      };
+    return { ok: true, socketId: this.roomSockets.reserve(loginSessionId, now) };
+  }
+
+  /** Relay -> here, just before it accepts the socket: false when its session ended meanwhile. */
+  async placeRoomSocket(socketId: string, relay: string): Promise<boolean> {
+    return this.roomSockets.place(socketId, relay);
+  }
+
+  /** Relay or socket route -> here: the socket closed, or its join was refused. */
+  async roomSocketClosed(socketId: string): Promise<void> {
+    this.roomSockets.drop([socketId]);
   }
 
   /**
@@ -433,6 +493,9 @@ export class UserObject extends DurableObject<Env> {
 
 meterInvocations(UserObject, "user", {
   endSessions: true,
+  reserveRoomSocket: true,
+  placeRoomSocket: true,
+  roomSocketClosed: true,
   deliver: true,
   pushReceipt: true,
   pushRevoke: true,
