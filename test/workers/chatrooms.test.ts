@@ -262,14 +262,31 @@ describe("speaking in a room", () => {
     const { socket } = await RoomSocket.join(a, room.id);
     expect((await socket.speak("1")).errorCode).toBe(Err.ERR_SUCCESS);
     expect((await socket.speak("2")).errorCode).toBe(Err.ERR_SUCCESS);
-    const fast = await socket.speak("3");
+    const fast = await socket.speak("3", "too-fast");
     expect(fast.errorCode).toBe(Err.ERR_SEND_TOO_FAST);
     expect(fast.seq).toBe(0);
-    const big = await socket.speak("x".repeat(readSettings(env).chatroom.messageMaxBytes + 1));
+    // A client matches answers by client_msg_id alone: every refusal repeats it.
+    expect(fast.clientMsgId).toBe("too-fast");
+    const big = await socket.speak("x".repeat(readSettings(env).chatroom.messageMaxBytes + 1), "too-big");
     expect(big.errorCode).toBe(Err.ERR_MESSAGE_TOO_LARGE);
+    expect(big.clientMsgId).toBe("too-big");
     expect((await socket.history(0, 10)).messages).toHaveLength(2);
     const empty = await socket.speak("x", "");
     expect(empty.errorCode).toBe(Err.ERR_INVALID_PARAM);
+    socket.close();
+  });
+
+  it("answers a send past the socket's request budget with CHATROOM_SEND_RSP naming its client_msg_id", async () => {
+    const a = await newUser("a");
+    const room = await newRoom(a);
+    const { socket } = await RoomSocket.join(a, room.id);
+    // Before the socket's first request, which sizes its budget.
+    await runInDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)), (instance) => {
+      Object.assign(instance["services"](), { socketRequestsPerSecond: 0.001, socketRequestBurst: 1 });
+    });
+    expect((await socket.speak("1", "in-budget")).errorCode).toBe(Err.ERR_SUCCESS);
+    const over = await socket.speak("2", "over-budget");
+    expect(over).toMatchObject({ errorCode: Err.ERR_SEND_TOO_FAST, clientMsgId: "over-budget", seq: 0 });
     socket.close();
   });
 

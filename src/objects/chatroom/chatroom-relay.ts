@@ -137,6 +137,7 @@ export class ChatroomRelay extends DurableObject<Env> {
         maxSeq,
         recent,
         listeners: snapshot.listeners,
+        messageMaxBytes: services.settings.messageMaxBytes,
       }),
     );
     this.report.changed();
