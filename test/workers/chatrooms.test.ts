@@ -4,6 +4,7 @@ import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { readSettings, type ChatroomSettings } from "../../src/config/settings";
+import { RELAY_SLACK } from "../../src/objects/chatroom/chatroom-relay";
 import { relayObjectName, roomObjectName } from "../../src/objects/chatroom/names";
 import { Cmd, Err, encodeFrame, pb } from "../../src/protocol/codec";
 import { MAX_FRAME_BYTES } from "../../src/protocol/limits";
@@ -29,6 +30,11 @@ async function relaySettings(
   await runInDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(roomId, relay)), (instance) => {
     instance["services"]().settings = { ...readSettings(env).chatroom, ...changes };
   });
+}
+
+/** What the room counts (its relays' last reports and its admissions since). */
+async function roomListeners(roomId: string): Promise<number> {
+  return env.CHATROOM_OBJECT.getByName(roomObjectName(roomId)).listeners();
 }
 
 async function socketsOnRelay(roomId: string, relay: number): Promise<number> {
@@ -189,6 +195,61 @@ describe("joining a room", () => {
     const { socket } = await RoomSocket.join(owner, room.id);
     expect((await upgradeRoom(guest, room.id)).status).toBe(503);
     socket.close();
+  });
+
+  it("never lets a burst of joins overfill a relay: joins waiting for the room count as held", async () => {
+    const room = await newRoom(await newUser("owner"));
+    // This relay holds at most 3 sockets; the room (at its default) sends every join to it.
+    await relaySettings(room.id, 0, { listenersPerRelay: 3 - RELAY_SLACK });
+    const users = await Promise.all(Array.from({ length: 6 }, (_, i) => newUser(`burst${i}`)));
+    const upgrades = await Promise.all(users.map((u) => upgradeRoom(u, room.id)));
+    const accepted = upgrades.filter((u) => u.ws !== null);
+    expect(accepted).toHaveLength(3);
+    expect(upgrades.filter((u) => u.status === 503)).toHaveLength(3);
+    expect(await socketsOnRelay(room.id, 0)).toBe(3);
+    // The relay's report settles the room's count on what it holds, not on what it admitted.
+    await expect.poll(() => roomListeners(room.id)).toBe(3);
+    for (const u of accepted) {
+      u.ws?.accept();
+      u.ws?.close();
+    }
+  });
+
+  it("takes back the room's count of a listener its relay did not accept", async () => {
+    const [owner, guest] = [await newUser("owner"), await newUser("guest")];
+    const room = await newRoom(owner);
+    const { socket } = await RoomSocket.join(owner, room.id);
+    await expect.poll(() => roomListeners(room.id)).toBe(1);
+    // The relay's call for the join's snapshot fails after the room admitted the listener.
+    await runInDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)), (instance) => {
+      const services = instance["services"]();
+      const real = services.room;
+      services.room = {
+        snapshot: () => Promise.reject(new Error("room unreachable")),
+        report: (relay: number, listeners: number) => real.report(relay, listeners),
+      } as unknown as typeof real;
+    });
+    expect((await upgradeRoom(guest, room.id)).ws).toBeNull();
+    // Nobody joined or left since: only the refusing relay's own report takes the count back.
+    await expect.poll(() => roomListeners(room.id)).toBe(1);
+    socket.close();
+  });
+
+  it("asks its relays for their real counts before it answers full (sockets a deploy dropped)", async () => {
+    const [owner, guest] = [await newUser("owner"), await newUser("guest")];
+    const room = await newRoom(owner);
+    await roomSettings(room.id, { maxListeners: 2 });
+    const { socket } = await RoomSocket.join(owner, room.id);
+    // As after a deploy: the room still counts listeners whose sockets vanished without a close.
+    await runInDurableObject(env.CHATROOM_OBJECT.getByName(roomObjectName(room.id)), (instance) => {
+      instance["loads"].reported(0, 2);
+    });
+    const { socket: second } = await RoomSocket.join(guest, room.id);
+    expect(await roomListeners(room.id)).toBe(2);
+    // Now really full: refused, and the count stays what the relay holds.
+    expect((await upgradeRoom(await newUser("third"), room.id)).status).toBe(503);
+    socket.close();
+    second.close();
   });
 
   it("gives a new listener the recent messages and the newest seq", async () => {

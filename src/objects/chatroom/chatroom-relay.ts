@@ -20,7 +20,7 @@ import { newestWithinBytes } from "./page-bytes";
 import { handleAckAtOnce, handleRelayFrames, incoming, type Incoming } from "./relay-dispatch";
 import type { RelayServices } from "./relay-frame";
 import type { RoomMessage } from "./types";
-import { relayUpgradeOf } from "./upgrade";
+import { relayUpgradeOf, type RelayUpgrade } from "./upgrade";
 
 /** Close code for a listener too far behind its acks. */
 export const TOO_SLOW_CLOSE = 4008;
@@ -49,6 +49,11 @@ export class ChatroomRelay extends DurableObject<Env> {
   private cachedServices: RelayServices | null = null;
   private ring: RoomMessage[] = [];
   private live: Set<WebSocket> | null = null;
+  /**
+   * Upgrades past the size check and waiting for the room's snapshot: they count as held (in the
+   * cap and in every count reported), or a burst of joins would all pass the check before any landed.
+   */
+  private joining = 0;
   private readonly report: ListenerReport;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -61,7 +66,7 @@ export class ChatroomRelay extends DurableObject<Env> {
     this.report = new ListenerReport(
       () => this.services().room,
       () => this.identity?.relay ?? 0,
-      () => this.sockets().size,
+      () => this.held(),
     );
   }
 
@@ -91,10 +96,30 @@ export class ChatroomRelay extends DurableObject<Env> {
     return this.live;
   }
 
+  /** Listeners held: the open sockets and the upgrades on their way in. */
+  private held(): number {
+    return this.sockets().size + this.joining;
+  }
+
+  /** Room -> relay: the listeners it really holds (the room asks before it answers "full"). */
+  listenerCount(): number {
+    return this.held();
+  }
+
   /** Accepts a listener the worker authenticated and the room admitted (src/worker/routes/chatroom-socket.ts). */
   override async fetch(request: Request): Promise<Response> {
     const upgrade = relayUpgradeOf(request);
     if (!upgrade) return refusal(400, "expected an admitted chatroom upgrade");
+    try {
+      return await this.accept(upgrade);
+    } finally {
+      // The room counted this listener when it admitted it; whatever happened here (accepted,
+      // refused, failed), the relay's own count corrects that.
+      if (this.identity && !this.identity.closed) this.report.changed();
+    }
+  }
+
+  private async accept(upgrade: RelayUpgrade): Promise<Response> {
     if (!this.identity) {
       this.ctx.storage.sql.exec(
         "INSERT INTO relay_meta (room_id, relay) VALUES (?, ?)",
@@ -105,15 +130,21 @@ export class ChatroomRelay extends DurableObject<Env> {
     }
     if (this.identity.closed) return refusal(404, "chatroom closed");
     const services = this.services();
-    if (this.sockets().size >= services.settings.listenersPerRelay + RELAY_SLACK) {
-      // The room counted this listener when it admitted it: the relay's own count corrects that.
-      this.report.changed();
+    if (this.held() >= services.settings.listenersPerRelay + RELAY_SLACK)
       return refusal(503, "chatroom relay full: try again");
+    this.joining++;
+    try {
+      return await this.acceptAfterSnapshot(upgrade, services);
+    } finally {
+      this.joining--;
     }
+  }
+
+  private async acceptAfterSnapshot(upgrade: RelayUpgrade, services: RelayServices): Promise<Response> {
     const snapshot = await services.room.snapshot();
     if (!snapshot.ok) return refusal(snapshot.status, snapshot.message);
     // The room may have closed while the snapshot was on its way.
-    if (this.identity.closed) return refusal(404, "chatroom closed");
+    if (!this.identity || this.identity.closed) return refusal(404, "chatroom closed");
     // What reached this relay while the snapshot was on its way is newer than it: the listener gets that too.
     const later = this.ring.filter((m) => m.seq > snapshot.maxSeq);
     const recent = newestWithinBytes([...snapshot.recent, ...later]);
@@ -140,7 +171,6 @@ export class ChatroomRelay extends DurableObject<Env> {
         messageMaxBytes: services.settings.messageMaxBytes,
       }),
     );
-    this.report.changed();
     const headers = new Headers();
     if (upgrade.subprotocol) headers.set("Sec-WebSocket-Protocol", SUBPROTOCOL);
     return new Response(null, { status: 101, webSocket: client, headers });
@@ -149,7 +179,7 @@ export class ChatroomRelay extends DurableObject<Env> {
   /** Room -> relay: new messages, in seq order. One frame for every socket. Answers the listeners held. */
   deliver(messages: RoomMessage[]): number {
     const last = messages[messages.length - 1];
-    if (!last || !this.identity || this.identity.closed) return this.sockets().size;
+    if (!last || !this.identity || this.identity.closed) return this.held();
     this.ring.push(...messages);
     if (this.ring.length > RING) this.ring.splice(0, this.ring.length - RING);
     const frame = encodeFrame(Cmd.CMD_CHATROOM_PUSH, 0, pb.ChatroomPush, {
@@ -174,7 +204,7 @@ export class ChatroomRelay extends DurableObject<Env> {
       memory.sentSeq = last.seq;
       held++;
     }
-    return held;
+    return held + this.joining;
   }
 
   /** Room -> relay: the room closed; every listener is told and closed, later upgrades refused. */
