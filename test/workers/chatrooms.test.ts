@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { readSettings, type ChatroomSettings } from "../../src/config/settings";
 import { RELAY_SLACK } from "../../src/objects/chatroom/chatroom-relay";
 import { relayObjectName, roomObjectName } from "../../src/objects/chatroom/names";
+import { DEDUP_WINDOW_MS } from "../../src/objects/chatroom/room-messages";
 import { Cmd, Err, encodeFrame, pb } from "../../src/protocol/codec";
 import { MAX_FRAME_BYTES } from "../../src/protocol/limits";
 import { adminOk } from "./helpers/admin";
@@ -313,6 +314,41 @@ describe("speaking in a room", () => {
     });
     expect((await socket.speak("next", "cmid-2")).seq).toBe(first.seq + 1);
     expect((await socket.history(0, 10)).messages.map((m) => m.clientMsgId)).toEqual(["cmid-1", "cmid-2"]);
+    socket.close();
+  });
+
+  it("recognises a resend after the room dropped it from its kept window, and forgets sends after DEDUP_WINDOW_MS", async () => {
+    const a = await newUser("a");
+    const room = await newRoom(a);
+    await roomSettings(room.id, { historyKeep: 2, sendBurst: 100 });
+    const { socket } = await RoomSocket.join(a, room.id);
+    const first = await socket.speak("first", "resent-later");
+    for (let i = 0; i < 4; i++) await socket.speak(`busy ${i}`);
+    const again = await socket.speak("first", "resent-later");
+    expect(again).toMatchObject({
+      errorCode: Err.ERR_SUCCESS,
+      seq: first.seq,
+      serverMsgId: first.serverMsgId,
+    });
+    expect((await socket.speak("next")).seq).toBe(6);
+    // Past the window, a send's row goes with the next send (the table stays bounded).
+    const sends = () =>
+      runInDurableObject(env.CHATROOM_OBJECT.getByName(roomObjectName(room.id)), (_i, state) =>
+        state.storage.sql
+          .exec<{ client_msg_id: string }>("SELECT client_msg_id FROM room_sends")
+          .toArray()
+          .map((r) => r.client_msg_id),
+      );
+    expect(await sends()).toContain("resent-later");
+    await runInDurableObject(env.CHATROOM_OBJECT.getByName(roomObjectName(room.id)), (_i, state) => {
+      state.storage.sql.exec(
+        "UPDATE room_sends SET server_time = server_time - ? WHERE client_msg_id = ?",
+        DEDUP_WINDOW_MS + 1,
+        "resent-later",
+      );
+    });
+    await socket.speak("prunes");
+    expect(await sends()).not.toContain("resent-later");
     socket.close();
   });
 
