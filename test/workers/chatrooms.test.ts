@@ -352,6 +352,19 @@ describe("speaking in a room", () => {
     socket.close();
   });
 
+  it("shows no message past CHATROOM_HISTORY_KEEP, in history pages or at a join", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    await roomSettings(room.id, { historyKeep: 2 });
+    const { socket } = await RoomSocket.join(a, room.id);
+    for (let i = 1; i <= 5; i++) await socket.speak(`m${i}`);
+    expect((await socket.history(0, 10)).messages.map((m) => m.seq)).toEqual([4, 5]);
+    const late = await RoomSocket.join(b, room.id);
+    expect(late.joined.recent.map((m) => m.seq)).toEqual([4, 5]);
+    socket.close();
+    late.socket.close();
+  });
+
   it("refuses a sender past its rate, and content past the size limit, storing nothing", async () => {
     const a = await newUser("a");
     const room = await newRoom(a);

@@ -141,7 +141,9 @@ export class RoomMessages {
     });
     this.max = message.seq;
     this.newest.push(message);
-    if (this.newest.length > MEMORY) this.newest.splice(0, this.newest.length - MEMORY);
+    // Never more than the room keeps: a history page or a join must not show what it dropped.
+    const held = Math.min(MEMORY, keep);
+    if (this.newest.length > held) this.newest.splice(0, this.newest.length - held);
     return message;
   }
 
