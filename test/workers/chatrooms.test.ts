@@ -488,6 +488,30 @@ describe("speaking in a room", () => {
     speaker.socket.close();
   });
 
+  it("keeps an ack that lands while a first send's session check is on its way", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    const speaker = await RoomSocket.join(a, room.id);
+    const listener = await RoomSocket.join(b, room.id);
+    for (let i = 1; i <= 3; i++) await speaker.socket.speak(`m${i}`);
+    await listener.socket.pushedThrough(3);
+    // B's first send checks its session in D1; the ack, handled at once, lands meanwhile.
+    const sent = listener.socket.speak("mine");
+    listener.socket.ack(3);
+    expect((await sent).seq).toBe(4);
+    const acked = await runInDurableObject(
+      env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)),
+      (_i, state) =>
+        state
+          .getWebSockets()
+          .map((ws) => ws.deserializeAttachment() as { userId: string; ackedSeq: number })
+          .find((l) => l.userId === b.userId)?.ackedSeq,
+    );
+    expect(acked).toBe(3);
+    speaker.socket.close();
+    listener.socket.close();
+  });
+
   it("refuses a banned user's send and closes its socket", async () => {
     const [a, b] = [await newUser("a"), await newUser("b")];
     const room = await newRoom(a);
