@@ -628,6 +628,22 @@ describe("room socket frames", () => {
     socket.close();
   });
 
+  it("stops counting and pushing to a socket the relay closed, at once", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    const speaker = await RoomSocket.join(a, room.id);
+    const hostile = await RoomSocket.join(b, room.id);
+    for (let i = 0; i < 20; i++) hostile.socket.ws.send("not a frame");
+    expect((await hostile.socket.closed).code).toBe(1008);
+    const live = await runInDurableObject(
+      env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)),
+      (instance) => instance["sockets"]().size,
+    );
+    expect(live).toBe(1);
+    await expect.poll(() => roomListeners(room.id)).toBe(1);
+    speaker.socket.close();
+  });
+
   it("never sends chatroom frames on the user's /ws socket", async () => {
     const a = await newUser("a");
     const room = await newRoom(a);

@@ -226,8 +226,10 @@ export class ChatroomRelay extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     const bytes = typeof data === "string" ? data.length : data.byteLength;
-    if (bytes > MAX_FRAME_BYTES)
-      return closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
+    if (bytes > MAX_FRAME_BYTES) {
+      closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
+      return this.drop(ws);
+    }
     const frame = incoming(data);
     if (handleAckAtOnce(this.services(), ws, frame)) return;
     const memory = liveListener(ws);
@@ -239,17 +241,30 @@ export class ChatroomRelay extends DurableObject<Env> {
       memory.frames = { owner: this, queue };
     }
     const handled = memory.frames.queue.push(frame, bytes);
-    if (!handled) return closeSocket(ws, CloseCode.policyViolation, "too many frames waiting");
+    if (!handled) {
+      closeSocket(ws, CloseCode.policyViolation, "too many frames waiting");
+      return this.drop(ws);
+    }
     await handled;
+    // A handler closed it (1008: bad frames, a session that ended).
+    if (ws.readyState !== WebSocket.OPEN) this.drop(ws);
+  }
+
+  /**
+   * A socket closed by either side or failed leaves the live set at once: not counted, not pushed
+   * to. A close the relay starts may never be answered, so it does not wait for webSocketClose.
+   */
+  private drop(ws: WebSocket): void {
+    if (this.sockets().delete(ws) && this.identity && !this.identity.closed) this.report.changed();
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
-    this.sockets().delete(ws);
     closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
-    if (this.identity && !this.identity.closed) this.report.changed();
+    this.drop(ws);
   }
 
   override webSocketError(ws: WebSocket, error: unknown): void {
     logEvent("warn", "chatroom_socket_errored", { userId: liveListener(ws).state.userId }, error);
+    this.drop(ws);
   }
 }
