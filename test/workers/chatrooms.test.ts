@@ -33,6 +33,15 @@ async function relaySettings(
   });
 }
 
+/** Makes a relay count every pushed message toward 4008 at once (no time to ack). */
+async function noAckGrace(roomId: string, relay: number): Promise<void> {
+  await runInDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(roomId, relay)), (instance) => {
+    instance["ackGraceMs"] = 0;
+  });
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
 /** What the room counts (its relays' last reports and its admissions since). */
 async function roomListeners(roomId: string): Promise<number> {
   return env.CHATROOM_OBJECT.getByName(roomObjectName(roomId)).listeners();
@@ -474,6 +483,7 @@ describe("speaking in a room", () => {
     const [a, slow] = [await newUser("a"), await newUser("slow")];
     const room = await newRoom(a);
     await relaySettings(room.id, 0, { maxUnacked: 3 });
+    await noAckGrace(room.id, 0);
     const speaker = await RoomSocket.join(a, room.id);
     const listener = await RoomSocket.join(slow, room.id);
     for (let i = 1; i <= 5; i++) {
@@ -510,6 +520,32 @@ describe("speaking in a room", () => {
     expect(acked).toBe(3);
     speaker.socket.close();
     listener.socket.close();
+  });
+
+  it("never counts a backlog pushed in back-to-back batches as slowness, only what a listener had time to ack", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    await relaySettings(room.id, 0, { maxUnacked: 3 });
+    const listener = await RoomSocket.join(b, room.id);
+    const relay = env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0));
+    const message = (seq: number) => ({
+      serverMsgId: `m${seq}`,
+      clientMsgId: `c${seq}`,
+      senderId: a.userId,
+      seq,
+      messageType: 1,
+      content: new TextEncoder().encode(`m${seq}`),
+      serverTime: Date.now(),
+    });
+    // As a retried delivery does: the backlog in batches, faster than any listener could ack.
+    for (let batch = 0; batch < 3; batch++)
+      expect(await relay.deliver([1, 2, 3].map((i) => message(batch * 3 + i)))).toBe(1);
+    expect((await listener.socket.pushedThrough(9)).map((m) => m.seq)).toEqual(range(1, 9));
+    expect(listener.socket.isOpen).toBe(true);
+    // Once it had its time to ack them, the same lag is slowness.
+    await noAckGrace(room.id, 0);
+    expect(await relay.deliver([message(10)])).toBe(0);
+    expect((await listener.socket.closed).code).toBe(4008);
   });
 
   it("refuses a banned user's send and closes its socket", async () => {

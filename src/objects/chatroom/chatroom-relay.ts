@@ -35,6 +35,12 @@ const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
 export const RELAY_SLACK = 100;
 /** Newest delivered messages held, so a listener accepted while a delivery arrived misses none. */
 const RING = 256;
+/**
+ * How long a listener has to ack what was pushed before it counts toward 4008: a listener acks at
+ * least every 2 s, plus its round trip. A backlog pushed in back-to-back batches (a retried
+ * delivery) thus never counts as slowness: only messages it had time to ack do.
+ */
+export const ACK_GRACE_MS = 5_000;
 
 const STEPS = [
   "CREATE TABLE relay_meta (room_id TEXT NOT NULL, relay INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)",
@@ -48,6 +54,9 @@ export class ChatroomRelay extends DurableObject<Env> {
   private identity: { roomId: string; relay: number; closed: boolean } | null;
   private cachedServices: RelayServices | null = null;
   private ring: RoomMessage[] = [];
+  /** The last seq of each delivery and when it went out, newest last; pruned to ACK_GRACE_MS. */
+  private readonly pushes: { seq: number; at: number }[] = [];
+  private ackGraceMs = ACK_GRACE_MS;
   private live: Set<WebSocket> | null = null;
   /**
    * Upgrades past the size check and waiting for the room's snapshot: they count as held (in the
@@ -187,6 +196,7 @@ export class ChatroomRelay extends DurableObject<Env> {
       messages,
     });
     const { maxUnacked } = this.services().settings;
+    const due = this.dueSeq(last.seq);
     let held = 0;
     const sockets = this.sockets();
     for (const ws of sockets) {
@@ -195,7 +205,7 @@ export class ChatroomRelay extends DurableObject<Env> {
         held++;
         continue;
       }
-      if (last.seq - memory.state.ackedSeq > maxUnacked) {
+      if (due - memory.state.ackedSeq > maxUnacked) {
         sockets.delete(ws);
         closeSocket(ws, TOO_SLOW_CLOSE, `too slow: more than ${maxUnacked} messages unacknowledged`);
         continue;
@@ -205,6 +215,20 @@ export class ChatroomRelay extends DurableObject<Env> {
       held++;
     }
     return held + this.joining;
+  }
+
+  /**
+   * Records a delivery of `seq` now; answers the highest seq pushed at least ackGraceMs ago (0 when
+   * none): what a listener had time to ack, the only messages the 4008 check counts.
+   */
+  private dueSeq(seq: number): number {
+    const now = Date.now();
+    this.pushes.push({ seq, at: now });
+    const dueAt = now - this.ackGraceMs;
+    // Keep the newest entry old enough, drop those before it.
+    while (this.pushes.length > 1 && (this.pushes[1] as { at: number }).at <= dueAt) this.pushes.shift();
+    const oldest = this.pushes[0] as { seq: number; at: number };
+    return oldest.at <= dueAt ? oldest.seq : 0;
   }
 
   /** Room -> relay: the room closed; every listener is told and closed, later upgrades refused. */
