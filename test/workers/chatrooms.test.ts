@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { readSettings, type ChatroomSettings } from "../../src/config/settings";
 import { RELAY_SLACK } from "../../src/objects/chatroom/chatroom-relay";
 import { relayObjectName, roomObjectName } from "../../src/objects/chatroom/names";
+import { HISTORY_REQUEST_BURST } from "../../src/objects/chatroom/relay-dispatch";
 import { DEDUP_WINDOW_MS } from "../../src/objects/chatroom/room-messages";
 import { Cmd, Err, encodeFrame, pb } from "../../src/protocol/codec";
 import { MAX_FRAME_BYTES } from "../../src/protocol/limits";
@@ -422,6 +423,21 @@ describe("speaking in a room", () => {
     expect(rest.messages.map((m) => text(m.content))).toEqual(["m5"]);
     expect(rest.hasMore).toBe(false);
     expect((await socket.history(0, 201)).errorCode).toBe(Err.ERR_INVALID_PARAM);
+    socket.close();
+  });
+
+  it("gives HISTORY_REQ a small budget of its own, within the socket's", async () => {
+    const a = await newUser("a");
+    const room = await newRoom(a);
+    const { socket } = await RoomSocket.join(a, room.id);
+    await socket.speak("m1");
+    const pages = await Promise.all(
+      Array.from({ length: HISTORY_REQUEST_BURST + 1 }, () => socket.history(0, 200)),
+    );
+    expect(pages.slice(0, HISTORY_REQUEST_BURST).every((p) => p.errorCode === Err.ERR_SUCCESS)).toBe(true);
+    expect(pages.at(-1)?.errorCode).toBe(Err.ERR_SEND_TOO_FAST);
+    // Other requests keep the socket's own budget.
+    expect((await socket.speak("m2")).errorCode).toBe(Err.ERR_SUCCESS);
     socket.close();
   });
 

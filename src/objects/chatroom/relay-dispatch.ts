@@ -25,12 +25,27 @@ function badFrame(ws: WebSocket, message: string): void {
     closeSocket(ws, CloseCode.policyViolation, "too many invalid frames");
 }
 
-function admitted(ws: WebSocket, frame: Frame, services: RelayServices): boolean {
+/**
+ * HISTORY_REQ's own budget, within the socket's: each answer may carry ~900 KiB read from the
+ * room's storage, so a listener gets a few pages at once to fill a gap, then 2 a second.
+ */
+export const HISTORY_REQUESTS_PER_SECOND = 2;
+export const HISTORY_REQUEST_BURST = 5;
+
+/** Null when the frame is within its budgets, else why not. */
+function overBudget(ws: WebSocket, frame: Frame, services: RelayServices): string | null {
   const memory = liveListener(ws);
   memory.requests ??= new TokenBucket(services.socketRequestsPerSecond, services.socketRequestBurst);
   memory.heartbeats ??= new TokenBucket(HEARTBEATS_PER_SECOND, HEARTBEAT_BURST);
-  if (frame.command === Cmd.CMD_HEARTBEAT_REQ) return memory.heartbeats.take() || memory.requests.take();
-  return memory.requests.take();
+  const tooMany = `too many requests: at most ${services.socketRequestsPerSecond} a second`;
+  if (frame.command === Cmd.CMD_HEARTBEAT_REQ)
+    return memory.heartbeats.take() || memory.requests.take() ? null : tooMany;
+  if (frame.command === Cmd.CMD_CHATROOM_HISTORY_REQ) {
+    memory.history ??= new TokenBucket(HISTORY_REQUESTS_PER_SECOND, HISTORY_REQUEST_BURST);
+    if (!memory.history.take())
+      return `too many history requests: at most ${HISTORY_REQUESTS_PER_SECOND} a second`;
+  }
+  return memory.requests.take() ? null : tooMany;
 }
 
 /** The client_msg_id a send names, when its body decodes: a client matches answers by it. */
@@ -97,10 +112,10 @@ async function handleOne(services: RelayServices, ws: WebSocket, frame: Incoming
   const memory = liveListener(ws);
   memory.badFrames = 0;
   const command = RELAY_COMMANDS.get(frame.command);
-  if (!admitted(ws, frame, services)) {
+  const refusal = overBudget(ws, frame, services);
+  if (refusal) {
     if (frame.command === Cmd.CMD_CHATROOM_ACK) return;
-    const message = `too many requests: at most ${services.socketRequestsPerSecond} a second`;
-    return refuse(ws, frame, command?.response ?? null, Err.ERR_SEND_TOO_FAST, message);
+    return refuse(ws, frame, command?.response ?? null, Err.ERR_SEND_TOO_FAST, refusal);
   }
   const fc: RelayFrame = { ...services, ws, frame, listener: memory.state };
   if (!command) {
