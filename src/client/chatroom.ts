@@ -11,6 +11,7 @@ import { TypedEmitter } from "./emitter.ts";
 import { expectSuccess, IMConnectionError, IMError, IMHttpError, IMProtocolError } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
 import { PendingRequests } from "./pending.ts";
+import { joinTokenExpiresAt } from "./join-token.ts";
 import { FrameSocket, type FrameHooks, type WebSocketFactory } from "./socket.ts";
 import { MessageType } from "./types.ts";
 
@@ -322,6 +323,9 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
     }
     if (this.stale(attempt)) return;
     if (room === "gone") return this.end(this.everJoined ? "closed" : "refused", "the room does not exist");
+    // A token room refuses an expired join token for good: retrying would never end.
+    if (room?.access === "token" && this.joinTokenExpired())
+      return this.end("refused", "the room refused the join (the join token expired)");
     if (room && !this.everJoined && ++this.firstJoinFailures >= FIRST_JOIN_ATTEMPTS) {
       const why =
         room.access === "token" ? "a missing or expired join token, or a full room" : "the room is full";
@@ -329,6 +333,11 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
     }
     this.emit("error", asIMError(error));
     this.scheduleReconnect();
+  }
+
+  private joinTokenExpired(): boolean {
+    const expiresAt = this.deps.joinToken ? joinTokenExpiresAt(this.deps.joinToken) : null;
+    return expiresAt !== null && expiresAt <= Date.now();
   }
 
   /**

@@ -136,6 +136,21 @@ describe("IMClient chatrooms", () => {
     await expect(b.room.send("after leaving")).rejects.toThrow(/left/);
   });
 
+  it("ends a token room as refused when a rejoin finds its join token expired, instead of retrying forever", async () => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const info = await alice.client.createChatroom({ name: "Brief", access: "token" });
+    const { token, expiresAt } = await alice.client.chatroomJoinToken(info.id, { ttlSeconds: 2 });
+    const b = await listen(bob, info.id, token);
+    const ended: ChatroomEvents["closed"][] = [];
+    b.room.on("closed", (e) => ended.push(e));
+    // Waits the token out (its exp has second precision), then loses the socket.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 1_100));
+    bob.sockets.find((ws) => ws.url.includes("/ws/chatroom/"))?.close();
+    await untilRoom(b.room, "closed", () => ended.length > 0, "the end of the refused rejoin");
+    expect(ended[0]).toMatchObject({ reason: "refused", message: expect.stringMatching(/expired/) });
+  });
+
   it("fills a lost push with HISTORY_REQ, resumes after its socket dies, and resends a send whose ack was lost", async () => {
     let dropPushes = false;
     let droppedAck: { seq: number; serverMsgId: string } | null = null;
