@@ -1,6 +1,6 @@
 // Chatrooms (docs/CHATROOMS.md): the HTTP routes, and listeners on real room sockets through the
 // worker's fetch, against the real ChatroomObject and ChatroomRelay objects.
-import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { readSettings, type ChatroomSettings } from "../../src/config/settings";
@@ -604,6 +604,53 @@ describe("speaking in a room", () => {
 });
 
 describe("a room across hibernation", () => {
+  it("pushes what was stored just before the room restarted and never reached a relay", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    const speaker = await RoomSocket.join(a, room.id);
+    const listener = await RoomSocket.join(b, room.id);
+    await speaker.socket.speak("m1");
+    expect((await listener.socket.pushedThrough(1)).map((m) => m.seq)).toEqual([1]);
+    const roomStub = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
+    // This instance's deliveries never arrive (as when it dies right after storing).
+    await runInDurableObject(roomStub, (instance) => {
+      instance["pumps"]["deps"].relay = () => ({ deliver: () => new Promise<number>(() => {}) }) as never;
+    });
+    expect((await speaker.socket.speak("m2")).seq).toBe(2);
+    await evictDurableObject(roomStub);
+    await roomStub.listeners(); // the restarted room
+    expect((await listener.socket.pushedThrough(2)).map((m) => m.seq)).toContain(2);
+    speaker.socket.close();
+    listener.socket.close();
+  });
+
+  it("still retries a failed delivery to a relay that takes a listener meanwhile", async () => {
+    const [a, b, c] = [await newUser("a"), await newUser("b"), await newUser("c")];
+    const room = await newRoom(a);
+    const speaker = await RoomSocket.join(a, room.id);
+    const listener = await RoomSocket.join(b, room.id);
+    await speaker.socket.speak("m1");
+    expect((await listener.socket.pushedThrough(1)).map((m) => m.seq)).toEqual([1]);
+    const roomStub = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
+    let realRelay: unknown;
+    await runInDurableObject(roomStub, (instance) => {
+      realRelay = instance["pumps"]["deps"].relay;
+      instance["pumps"]["deps"].relay = () =>
+        ({ deliver: () => Promise.reject(new Error("relay unreachable")) }) as never;
+    });
+    expect((await speaker.socket.speak("m2")).seq).toBe(2);
+    await runInDurableObject(roomStub, (instance) => {
+      expect(instance["pumps"].lagging()).toEqual([0]);
+      instance["pumps"]["deps"].relay = realRelay as never;
+      // Its count drifted to 0, so the next join starts the relay afresh.
+      instance["loads"].reported(0, 0);
+    });
+    const late = await RoomSocket.join(c, room.id);
+    await runDurableObjectAlarm(roomStub);
+    expect((await listener.socket.pushedThrough(2)).map((m) => m.seq)).toContain(2);
+    for (const socket of [speaker.socket, listener.socket, late.socket]) socket.close();
+  });
+
   it("keeps listeners, seqs, dedup and acks when the room and its relays are evicted, and arms no alarm", async () => {
     const [a, b] = [await newUser("a"), await newUser("b")];
     const room = await newRoom(a);

@@ -48,23 +48,28 @@ export class ChatroomObject extends DurableObject<Env> {
     this.meta = new RoomMeta(ctx.storage.sql);
     this.messages = new RoomMessages(ctx.storage);
     this.loads = new RelayLoads(ctx.storage.sql);
-    this.pumps = new RelayPumps({
-      messages: this.messages,
-      relay: (n) => this.relay(n),
-      onCount: (relay, listeners) => this.loads.reported(relay, listeners),
-      onFailure: (relay, error) => {
-        logEvent(
-          "warn",
-          "chatroom_relay_failed",
-          { conversationId: this.roomName(), reason: `relay ${relay}` },
-          error,
-        );
-        this.scheduleRetry();
+    this.pumps = new RelayPumps(
+      {
+        messages: this.messages,
+        relay: (n) => this.relay(n),
+        onCount: (relay, listeners) => this.loads.reported(relay, listeners),
+        onFailure: (relay, error) => {
+          logEvent(
+            "warn",
+            "chatroom_relay_failed",
+            { conversationId: this.roomName(), reason: `relay ${relay}` },
+            error,
+          );
+          this.scheduleRetry();
+        },
       },
-    });
+      this.meta.isClosed() ? [] : this.loads.busy(),
+    );
     // Closed while some relay was not told: a restart tells them all again (telling twice is harmless).
     if (this.meta.isClosed()) for (const relay of this.loads.busy()) this.closesPending.add(relay);
     if (this.closesPending.size > 0) this.scheduleRetry();
+    // What was stored just before a restart may not have reached the relays (relay-pumps.ts).
+    else this.pumps.kick(this.loads.busy());
   }
 
   private settings(): ChatroomSettings {
