@@ -279,7 +279,10 @@ export class ChatroomRelay extends DurableObject<Env> {
    * to. A close the relay starts may never be answered, so it does not wait for webSocketClose.
    */
   private drop(ws: WebSocket): void {
-    if (this.sockets().delete(ws) && this.identity && !this.identity.closed) this.report.changed();
+    this.sockets().delete(ws);
+    // Even when it was not in the set (rebuilt after a wake without the closing socket): the room
+    // still counts it.
+    if (this.identity && !this.identity.closed) this.report.changed();
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
