@@ -11,6 +11,7 @@ import { TypedEmitter } from "./emitter.ts";
 import { expectSuccess, IMConnectionError, IMError, IMHttpError, IMProtocolError } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
 import { PendingRequests } from "./pending.ts";
+import { joinTokenExpiresAt } from "./join-token.ts";
 import { FrameSocket, type FrameHooks, type WebSocketFactory } from "./socket.ts";
 import { MessageType } from "./types.ts";
 
@@ -136,6 +137,8 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
   readonly roomId: string;
   private roomName = "";
   private roomListeners = 0;
+  /** The room's content limit, told by CHATROOM_JOINED (0: not known yet, the room judges). */
+  private messageMaxBytes = 0;
   private socket: FrameSocket | null = null;
   /** The current socket received CHATROOM_JOINED: sends, acks and requests may go out. */
   private isJoined = false;
@@ -233,6 +236,14 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
     const input = typeof message === "string" ? { content: message } : message;
     const content = typeof input.content === "string" ? encoder.encode(input.content) : input.content;
     if (content.byteLength === 0) return Promise.reject(new IMError("invalid", 0, "content is empty"));
+    if (this.messageMaxBytes > 0 && content.byteLength > this.messageMaxBytes)
+      return Promise.reject(
+        new IMProtocolError(
+          Err.ERR_MESSAGE_TOO_LARGE,
+          `content exceeds ${this.messageMaxBytes} bytes`,
+          Cmd.CMD_CHATROOM_SEND_REQ,
+        ),
+      );
     const send: RoomSend = {
       clientMsgId: input.clientMsgId ?? crypto.randomUUID(),
       conversationId: `chatroom_${this.roomId}`,
@@ -276,9 +287,12 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
       current.attach({ frame: (f) => this.route(f), closed: (code, why) => this.lost(current, code, why) });
       const joined = await this.pending.wait("joined", this.deps.authTimeoutMs, "CHATROOM_JOINED");
       if (this.stale(attempt) || this.socket !== current) return;
+      const decoded = pb.ChatroomJoined.decode(joined.body);
+      // Known before the caller may send: the first join resolves before onJoined runs.
+      this.messageMaxBytes = decoded.messageMaxBytes;
       if (!this.everJoined) await this.letCallerSubscribe();
       if (this.stale(attempt) || this.socket !== current) return;
-      this.onJoined(current, pb.ChatroomJoined.decode(joined.body));
+      this.onJoined(current, decoded);
       const held = this.held ?? [];
       this.held = null;
       for (const frame of held) this.route(frame);
@@ -309,6 +323,9 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
     }
     if (this.stale(attempt)) return;
     if (room === "gone") return this.end(this.everJoined ? "closed" : "refused", "the room does not exist");
+    // A token room refuses an expired join token for good: retrying would never end.
+    if (room?.access === "token" && this.joinTokenExpired())
+      return this.end("refused", "the room refused the join (the join token expired)");
     if (room && !this.everJoined && ++this.firstJoinFailures >= FIRST_JOIN_ATTEMPTS) {
       const why =
         room.access === "token" ? "a missing or expired join token, or a full room" : "the room is full";
@@ -316,6 +333,11 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
     }
     this.emit("error", asIMError(error));
     this.scheduleReconnect();
+  }
+
+  private joinTokenExpired(): boolean {
+    const expiresAt = this.deps.joinToken ? joinTokenExpiresAt(this.deps.joinToken) : null;
+    return expiresAt !== null && expiresAt <= Date.now();
   }
 
   /**

@@ -21,6 +21,12 @@ export interface SendAnswer {
   serverTime: number;
 }
 
+/**
+ * Sends on the wire at once after a (re)connect; the rest go out as answers come back. A burst of
+ * every unacked send would run into the server's per-socket and per-sender budgets.
+ */
+export const RESUME_WINDOW = 20;
+
 /** Refusals the server asks the client to retry: the message was not stored. */
 const RETRYABLE = new Set<number>([Err.ERR_UNKNOWN, Err.ERR_SEND_TOO_FAST]);
 
@@ -49,6 +55,8 @@ export interface OutboxOptions<T extends OutboxItem> {
 
 export class Outbox<T extends OutboxItem> {
   private readonly inFlight = new Map<string, InFlight<T>>();
+  /** Sends waiting for a place in the window after a resume, oldest first. */
+  private readonly queued: InFlight<T>[] = [];
   private readonly options: OutboxOptions<T>;
 
   constructor(options: OutboxOptions<T>) {
@@ -79,7 +87,9 @@ export class Outbox<T extends OutboxItem> {
       reject,
     };
     this.inFlight.set(info.clientMsgId, entry);
-    this.transmit(entry);
+    // Behind a resume's backlog, a new send waits its turn too.
+    if (this.queued.length > 0) this.queued.push(entry);
+    else this.transmit(entry);
     return promise;
   }
 
@@ -107,16 +117,21 @@ export class Outbox<T extends OutboxItem> {
     this.options.acked(entry.info, result);
   }
 
-  /** After a (re)connect: everything not acked goes out again. */
+  /** After a (re)connect: everything not acked goes out again, RESUME_WINDOW at a time. */
   resume(): void {
-    for (const entry of [...this.inFlight.values()]) {
+    this.queued.length = 0;
+    const entries = [...this.inFlight.values()];
+    entries.forEach((entry, i) => {
       clearTimeout(entry.timer);
-      this.transmit(entry);
-    }
+      entry.timer = undefined;
+      if (i < RESUME_WINDOW) this.transmit(entry);
+      else this.queued.push(entry);
+    });
   }
 
   /** The socket is gone: stop the ack clocks until `resume()`. */
   pause(): void {
+    this.queued.length = 0;
     for (const entry of this.inFlight.values()) {
       clearTimeout(entry.timer);
       entry.timer = undefined;
@@ -143,8 +158,15 @@ export class Outbox<T extends OutboxItem> {
 
   private settle(entry: InFlight<T>, outcome: SendResult | Error): void {
     clearTimeout(entry.timer);
-    this.inFlight.delete(entry.info.clientMsgId);
+    const wasInFlight = this.inFlight.delete(entry.info.clientMsgId);
     if (outcome instanceof Error) entry.reject(outcome);
     else entry.resolve(outcome);
+    if (wasInFlight) this.sendNextQueued();
+  }
+
+  /** An answer freed a place in the window: the oldest queued send takes it. */
+  private sendNextQueued(): void {
+    for (let next = this.queued.shift(); next; next = this.queued.shift())
+      if (this.inFlight.has(next.info.clientMsgId)) return this.transmit(next);
   }
 }

@@ -271,7 +271,8 @@ const environment = z
     }),
     CHATROOM_SEND_PER_SECOND: positiveInt(5),
     CHATROOM_SEND_BURST: positiveInt(10),
-    CHATROOM_MAX_UNACKED: positiveInt(1_000),
+    // Below 500 a listener acking every 100 messages could be closed while keeping up.
+    CHATROOM_MAX_UNACKED: positiveInt(1_000).refine((n) => n >= 500, { error: "must be at least 500" }),
     // DB must stay listed: every conversation without a recorded shard has its history there.
     HISTORY_SHARDS: bindingNames
       .refine((names) => names.includes(MAIN_DATABASE), {

@@ -10,6 +10,7 @@ import {
   type ChatroomMessage,
 } from "../../src/client/chatroom-shapes.ts";
 import { ChatroomTimeline, type HistoryPage } from "../../src/client/chatroom-timeline.ts";
+import { Outbox, RESUME_WINDOW } from "../../src/client/outbox.ts";
 
 const message = (seq: number): ChatroomMessage => ({
   roomId: "r1",
@@ -191,5 +192,40 @@ describe("chatroom addresses and shapes", () => {
     expect(readChatroom({ chatroom: room, listeners: 3 }).listeners).toBe(3);
     expect(() => readChatroom({ chatroom: { ...room, access: "secret" } })).toThrow(/access/);
     expect(() => readChatroom({ chatroom: { ...room, id: 5 } })).toThrow(/id/);
+  });
+});
+
+describe("Outbox", () => {
+  it("sends what waited for a reconnect RESUME_WINDOW at a time, the rest as answers come back", async () => {
+    let online = false;
+    const wire: string[] = [];
+    const outbox = new Outbox<{ clientMsgId: string; conversationId: string }>({
+      command: 1001,
+      ackTimeoutMs: 60_000,
+      maxAttempts: 3,
+      transmit: (send) => {
+        if (!online) return false;
+        wire.push(send.clientMsgId);
+        return true;
+      },
+      acked: () => {},
+    });
+    const answer = (clientMsgId: string) =>
+      outbox.handle({ clientMsgId, serverMsgId: `s-${clientMsgId}`, seq: 1, serverTime: 1 });
+    const ids = Array.from({ length: RESUME_WINDOW + 5 }, (_, i) => `c${i}`);
+    const results = ids.map((clientMsgId) => outbox.send({ clientMsgId, conversationId: "chatroom_r" }));
+    expect(wire).toEqual([]);
+    online = true;
+    outbox.resume();
+    expect(wire).toEqual(ids.slice(0, RESUME_WINDOW));
+    // A new send waits behind the backlog.
+    const late = outbox.send({ clientMsgId: "late", conversationId: "chatroom_r" });
+    expect(wire).toHaveLength(RESUME_WINDOW);
+    answer("c0");
+    expect(wire.at(-1)).toBe(`c${RESUME_WINDOW}`);
+    for (const id of [...ids.slice(1), "late"]) answer(id);
+    expect(wire).toEqual([...ids, "late"]);
+    await Promise.all([...results, late]);
+    expect(outbox.size).toBe(0);
   });
 });

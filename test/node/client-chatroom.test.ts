@@ -3,7 +3,14 @@
 // with its join token, a listener fills a lost push with HISTORY_REQ and resumes after its socket
 // dies, acks go out, and a closed room ends for every listener.
 import { afterAll, describe, expect, it } from "vitest";
-import { IMHttpError, type Chatroom, type ChatroomMessage, type ChatroomEvents } from "edge-im/client";
+import {
+  ErrorCode as Err,
+  IMHttpError,
+  IMProtocolError,
+  type Chatroom,
+  type ChatroomMessage,
+  type ChatroomEvents,
+} from "edge-im/client";
 import { account, Cmd, pb, range, sharedServer, type Recorded } from "./helpers/sdk-harness";
 
 const shared = sharedServer();
@@ -129,6 +136,21 @@ describe("IMClient chatrooms", () => {
     await expect(b.room.send("after leaving")).rejects.toThrow(/left/);
   });
 
+  it("ends a token room as refused when a rejoin finds its join token expired, instead of retrying forever", async () => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const info = await alice.client.createChatroom({ name: "Brief", access: "token" });
+    const { token, expiresAt } = await alice.client.chatroomJoinToken(info.id, { ttlSeconds: 2 });
+    const b = await listen(bob, info.id, token);
+    const ended: ChatroomEvents["closed"][] = [];
+    b.room.on("closed", (e) => ended.push(e));
+    // Waits the token out (its exp has second precision), then loses the socket.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 1_100));
+    bob.sockets.find((ws) => ws.url.includes("/ws/chatroom/"))?.close();
+    await untilRoom(b.room, "closed", () => ended.length > 0, "the end of the refused rejoin");
+    expect(ended[0]).toMatchObject({ reason: "refused", message: expect.stringMatching(/expired/) });
+  });
+
   it("fills a lost push with HISTORY_REQ, resumes after its socket dies, and resends a send whose ack was lost", async () => {
     let dropPushes = false;
     let droppedAck: { seq: number; serverMsgId: string } | null = null;
@@ -186,6 +208,33 @@ describe("IMClient chatrooms", () => {
     await a.room.send("back 7");
     await untilRoom(b.room, "message", () => b.timeline.length >= 7, "Bob's 7 messages");
     expect(seqs(b.timeline)).toEqual(range(1, 7));
+  });
+
+  it("fails a send the room refuses with the room's code after one transmission, and refuses an oversize send itself", async () => {
+    // As with a server that does not tell its content limit: the room alone judges the size.
+    const hideLimit = (frame: { command: number; body: Uint8Array }) => {
+      if (frame.command !== Cmd.CMD_CHATROOM_JOINED) return;
+      const joined = pb.ChatroomJoined.decode(frame.body);
+      frame.body = pb.ChatroomJoined.encode({ ...joined, messageMaxBytes: 0 }).finish();
+    };
+    // One try, and an ack timeout far past the room's answer: only the answer's client_msg_id settles it.
+    const alice = await user("alice", { ackTimeoutMs: 10_000, maxResends: 0, hooks: { inbound: hideLimit } });
+    const info = await alice.client.createChatroom({ name: "Limits" });
+    const a = await listen(alice, info.id);
+    const oversize = "x".repeat(64 * 1024);
+    const refused = await a.room.send(oversize).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(IMProtocolError);
+    expect(refused).toMatchObject({ code: Err.ERR_MESSAGE_TOO_LARGE, command: Cmd.CMD_CHATROOM_SEND_REQ });
+    expect(sentCommands(alice, Cmd.CMD_CHATROOM_SEND_REQ)).toHaveLength(1);
+    const badId = await a.room.send({ content: "hi", clientMsgId: "i".repeat(65) }).catch((e: unknown) => e);
+    expect(badId).toMatchObject({ code: Err.ERR_INVALID_PARAM });
+
+    // A client that was told the limit at its join refuses the send without a round trip.
+    const bob = await user("bob");
+    const b = await listen(bob, info.id);
+    await expect(b.room.send(oversize)).rejects.toMatchObject({ code: Err.ERR_MESSAGE_TOO_LARGE });
+    expect(sentCommands(bob, Cmd.CMD_CHATROOM_SEND_REQ)).toHaveLength(0);
+    expect((await b.room.send("fits")).seq).toBe(1);
   });
 
   it("heartbeats on the room socket, and comes back when a heartbeat goes unanswered", async () => {

@@ -1,10 +1,13 @@
 // Chatrooms (docs/CHATROOMS.md): the HTTP routes, and listeners on real room sockets through the
 // worker's fetch, against the real ChatroomObject and ChatroomRelay objects.
-import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { readSettings, type ChatroomSettings } from "../../src/config/settings";
+import { RELAY_SLACK } from "../../src/objects/chatroom/chatroom-relay";
 import { relayObjectName, roomObjectName } from "../../src/objects/chatroom/names";
+import { HISTORY_REQUEST_BURST } from "../../src/objects/chatroom/relay-dispatch";
+import { DEDUP_WINDOW_MS } from "../../src/objects/chatroom/room-messages";
 import { Cmd, Err, encodeFrame, pb } from "../../src/protocol/codec";
 import { MAX_FRAME_BYTES } from "../../src/protocol/limits";
 import { adminOk } from "./helpers/admin";
@@ -30,6 +33,20 @@ async function relaySettings(
   await runInDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(roomId, relay)), (instance) => {
     instance["services"]().settings = { ...readSettings(env).chatroom, ...changes };
   });
+}
+
+/** Makes a relay count every pushed message toward 4008 at once (no time to ack). */
+async function noAckGrace(roomId: string, relay: number): Promise<void> {
+  await runInDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(roomId, relay)), (instance) => {
+    instance["ackGraceMs"] = 0;
+  });
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** What the room counts (its relays' last reports and its admissions since). */
+async function roomListeners(roomId: string): Promise<number> {
+  return env.CHATROOM_OBJECT.getByName(roomObjectName(roomId)).listeners();
 }
 
 async function socketsOnRelay(roomId: string, relay: number): Promise<number> {
@@ -192,6 +209,61 @@ describe("joining a room", () => {
     socket.close();
   });
 
+  it("never lets a burst of joins overfill a relay: joins waiting for the room count as held", async () => {
+    const room = await newRoom(await newUser("owner"));
+    // This relay holds at most 3 sockets; the room (at its default) sends every join to it.
+    await relaySettings(room.id, 0, { listenersPerRelay: 3 - RELAY_SLACK });
+    const users = await Promise.all(Array.from({ length: 6 }, (_, i) => newUser(`burst${i}`)));
+    const upgrades = await Promise.all(users.map((u) => upgradeRoom(u, room.id)));
+    const accepted = upgrades.filter((u) => u.ws !== null);
+    expect(accepted).toHaveLength(3);
+    expect(upgrades.filter((u) => u.status === 503)).toHaveLength(3);
+    expect(await socketsOnRelay(room.id, 0)).toBe(3);
+    // The relay's report settles the room's count on what it holds, not on what it admitted.
+    await expect.poll(() => roomListeners(room.id)).toBe(3);
+    for (const u of accepted) {
+      u.ws?.accept();
+      u.ws?.close();
+    }
+  });
+
+  it("takes back the room's count of a listener its relay did not accept", async () => {
+    const [owner, guest] = [await newUser("owner"), await newUser("guest")];
+    const room = await newRoom(owner);
+    const { socket } = await RoomSocket.join(owner, room.id);
+    await expect.poll(() => roomListeners(room.id)).toBe(1);
+    // The relay's call for the join's snapshot fails after the room admitted the listener.
+    await runInDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)), (instance) => {
+      const services = instance["services"]();
+      const real = services.room;
+      services.room = {
+        snapshot: () => Promise.reject(new Error("room unreachable")),
+        report: (relay: number, listeners: number) => real.report(relay, listeners),
+      } as unknown as typeof real;
+    });
+    expect((await upgradeRoom(guest, room.id)).ws).toBeNull();
+    // Nobody joined or left since: only the refusing relay's own report takes the count back.
+    await expect.poll(() => roomListeners(room.id)).toBe(1);
+    socket.close();
+  });
+
+  it("asks its relays for their real counts before it answers full (sockets a deploy dropped)", async () => {
+    const [owner, guest] = [await newUser("owner"), await newUser("guest")];
+    const room = await newRoom(owner);
+    await roomSettings(room.id, { maxListeners: 2 });
+    const { socket } = await RoomSocket.join(owner, room.id);
+    // As after a deploy: the room still counts listeners whose sockets vanished without a close.
+    await runInDurableObject(env.CHATROOM_OBJECT.getByName(roomObjectName(room.id)), (instance) => {
+      instance["loads"].reported(0, 2);
+    });
+    const { socket: second } = await RoomSocket.join(guest, room.id);
+    expect(await roomListeners(room.id)).toBe(2);
+    // Now really full: refused, and the count stays what the relay holds.
+    expect((await upgradeRoom(await newUser("third"), room.id)).status).toBe(503);
+    socket.close();
+    second.close();
+  });
+
   it("gives a new listener the recent messages and the newest seq", async () => {
     const [owner, late] = [await newUser("owner"), await newUser("late")];
     const room = await newRoom(owner);
@@ -256,6 +328,54 @@ describe("speaking in a room", () => {
     socket.close();
   });
 
+  it("recognises a resend after the room dropped it from its kept window, and forgets sends after DEDUP_WINDOW_MS", async () => {
+    const a = await newUser("a");
+    const room = await newRoom(a);
+    await roomSettings(room.id, { historyKeep: 2, sendBurst: 100 });
+    const { socket } = await RoomSocket.join(a, room.id);
+    const first = await socket.speak("first", "resent-later");
+    for (let i = 0; i < 4; i++) await socket.speak(`busy ${i}`);
+    const again = await socket.speak("first", "resent-later");
+    expect(again).toMatchObject({
+      errorCode: Err.ERR_SUCCESS,
+      seq: first.seq,
+      serverMsgId: first.serverMsgId,
+    });
+    expect((await socket.speak("next")).seq).toBe(6);
+    // Past the window, a send's row goes with the next send (the table stays bounded).
+    const sends = () =>
+      runInDurableObject(env.CHATROOM_OBJECT.getByName(roomObjectName(room.id)), (_i, state) =>
+        state.storage.sql
+          .exec<{ client_msg_id: string }>("SELECT client_msg_id FROM room_sends")
+          .toArray()
+          .map((r) => r.client_msg_id),
+      );
+    expect(await sends()).toContain("resent-later");
+    await runInDurableObject(env.CHATROOM_OBJECT.getByName(roomObjectName(room.id)), (_i, state) => {
+      state.storage.sql.exec(
+        "UPDATE room_sends SET server_time = server_time - ? WHERE client_msg_id = ?",
+        DEDUP_WINDOW_MS + 1,
+        "resent-later",
+      );
+    });
+    await socket.speak("prunes");
+    expect(await sends()).not.toContain("resent-later");
+    socket.close();
+  });
+
+  it("shows no message past CHATROOM_HISTORY_KEEP, in history pages or at a join", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    await roomSettings(room.id, { historyKeep: 2 });
+    const { socket } = await RoomSocket.join(a, room.id);
+    for (let i = 1; i <= 5; i++) await socket.speak(`m${i}`);
+    expect((await socket.history(0, 10)).messages.map((m) => m.seq)).toEqual([4, 5]);
+    const late = await RoomSocket.join(b, room.id);
+    expect(late.joined.recent.map((m) => m.seq)).toEqual([4, 5]);
+    socket.close();
+    late.socket.close();
+  });
+
   it("refuses a sender past its rate, and content past the size limit, storing nothing", async () => {
     const a = await newUser("a");
     const room = await newRoom(a);
@@ -263,14 +383,31 @@ describe("speaking in a room", () => {
     const { socket } = await RoomSocket.join(a, room.id);
     expect((await socket.speak("1")).errorCode).toBe(Err.ERR_SUCCESS);
     expect((await socket.speak("2")).errorCode).toBe(Err.ERR_SUCCESS);
-    const fast = await socket.speak("3");
+    const fast = await socket.speak("3", "too-fast");
     expect(fast.errorCode).toBe(Err.ERR_SEND_TOO_FAST);
     expect(fast.seq).toBe(0);
-    const big = await socket.speak("x".repeat(readSettings(env).chatroom.messageMaxBytes + 1));
+    // A client matches answers by client_msg_id alone: every refusal repeats it.
+    expect(fast.clientMsgId).toBe("too-fast");
+    const big = await socket.speak("x".repeat(readSettings(env).chatroom.messageMaxBytes + 1), "too-big");
     expect(big.errorCode).toBe(Err.ERR_MESSAGE_TOO_LARGE);
+    expect(big.clientMsgId).toBe("too-big");
     expect((await socket.history(0, 10)).messages).toHaveLength(2);
     const empty = await socket.speak("x", "");
     expect(empty.errorCode).toBe(Err.ERR_INVALID_PARAM);
+    socket.close();
+  });
+
+  it("answers a send past the socket's request budget with CHATROOM_SEND_RSP naming its client_msg_id", async () => {
+    const a = await newUser("a");
+    const room = await newRoom(a);
+    const { socket } = await RoomSocket.join(a, room.id);
+    // Before the socket's first request, which sizes its budget.
+    await runInDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)), (instance) => {
+      Object.assign(instance["services"](), { socketRequestsPerSecond: 0.001, socketRequestBurst: 1 });
+    });
+    expect((await socket.speak("1", "in-budget")).errorCode).toBe(Err.ERR_SUCCESS);
+    const over = await socket.speak("2", "over-budget");
+    expect(over).toMatchObject({ errorCode: Err.ERR_SEND_TOO_FAST, clientMsgId: "over-budget", seq: 0 });
     socket.close();
   });
 
@@ -287,6 +424,21 @@ describe("speaking in a room", () => {
     expect(rest.messages.map((m) => text(m.content))).toEqual(["m5"]);
     expect(rest.hasMore).toBe(false);
     expect((await socket.history(0, 201)).errorCode).toBe(Err.ERR_INVALID_PARAM);
+    socket.close();
+  });
+
+  it("gives HISTORY_REQ a small budget of its own, within the socket's", async () => {
+    const a = await newUser("a");
+    const room = await newRoom(a);
+    const { socket } = await RoomSocket.join(a, room.id);
+    await socket.speak("m1");
+    const pages = await Promise.all(
+      Array.from({ length: HISTORY_REQUEST_BURST + 1 }, () => socket.history(0, 200)),
+    );
+    expect(pages.slice(0, HISTORY_REQUEST_BURST).every((p) => p.errorCode === Err.ERR_SUCCESS)).toBe(true);
+    expect(pages.at(-1)?.errorCode).toBe(Err.ERR_SEND_TOO_FAST);
+    // Other requests keep the socket's own budget.
+    expect((await socket.speak("m2")).errorCode).toBe(Err.ERR_SUCCESS);
     socket.close();
   });
 
@@ -348,6 +500,7 @@ describe("speaking in a room", () => {
     const [a, slow] = [await newUser("a"), await newUser("slow")];
     const room = await newRoom(a);
     await relaySettings(room.id, 0, { maxUnacked: 3 });
+    await noAckGrace(room.id, 0);
     const speaker = await RoomSocket.join(a, room.id);
     const listener = await RoomSocket.join(slow, room.id);
     for (let i = 1; i <= 5; i++) {
@@ -360,6 +513,56 @@ describe("speaking in a room", () => {
     expect((await speaker.socket.speak("m6")).seq).toBe(6);
     expect((await speaker.socket.pushedThrough(6)).map((m) => m.seq)).toEqual([6]);
     speaker.socket.close();
+  });
+
+  it("keeps an ack that lands while a first send's session check is on its way", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    const speaker = await RoomSocket.join(a, room.id);
+    const listener = await RoomSocket.join(b, room.id);
+    for (let i = 1; i <= 3; i++) await speaker.socket.speak(`m${i}`);
+    await listener.socket.pushedThrough(3);
+    // B's first send checks its session in D1; the ack, handled at once, lands meanwhile.
+    const sent = listener.socket.speak("mine");
+    listener.socket.ack(3);
+    expect((await sent).seq).toBe(4);
+    const acked = await runInDurableObject(
+      env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)),
+      (_i, state) =>
+        state
+          .getWebSockets()
+          .map((ws) => ws.deserializeAttachment() as { userId: string; ackedSeq: number })
+          .find((l) => l.userId === b.userId)?.ackedSeq,
+    );
+    expect(acked).toBe(3);
+    speaker.socket.close();
+    listener.socket.close();
+  });
+
+  it("never counts a backlog pushed in back-to-back batches as slowness, only what a listener had time to ack", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    await relaySettings(room.id, 0, { maxUnacked: 3 });
+    const listener = await RoomSocket.join(b, room.id);
+    const relay = env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0));
+    const message = (seq: number) => ({
+      serverMsgId: `m${seq}`,
+      clientMsgId: `c${seq}`,
+      senderId: a.userId,
+      seq,
+      messageType: 1,
+      content: new TextEncoder().encode(`m${seq}`),
+      serverTime: Date.now(),
+    });
+    // As a retried delivery does: the backlog in batches, faster than any listener could ack.
+    for (let batch = 0; batch < 3; batch++)
+      expect(await relay.deliver([1, 2, 3].map((i) => message(batch * 3 + i)))).toBe(1);
+    expect((await listener.socket.pushedThrough(9)).map((m) => m.seq)).toEqual(range(1, 9));
+    expect(listener.socket.isOpen).toBe(true);
+    // Once it had its time to ack them, the same lag is slowness.
+    await noAckGrace(room.id, 0);
+    expect(await relay.deliver([message(10)])).toBe(0);
+    expect((await listener.socket.closed).code).toBe(4008);
   });
 
   it("refuses the send of a user banned while its relay was not told, and closes its socket", async () => {
@@ -406,6 +609,53 @@ describe("speaking in a room", () => {
 });
 
 describe("a room across hibernation", () => {
+  it("pushes what was stored just before the room restarted and never reached a relay", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    const speaker = await RoomSocket.join(a, room.id);
+    const listener = await RoomSocket.join(b, room.id);
+    await speaker.socket.speak("m1");
+    expect((await listener.socket.pushedThrough(1)).map((m) => m.seq)).toEqual([1]);
+    const roomStub = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
+    // This instance's deliveries never arrive (as when it dies right after storing).
+    await runInDurableObject(roomStub, (instance) => {
+      instance["pumps"]["deps"].relay = () => ({ deliver: () => new Promise<number>(() => {}) }) as never;
+    });
+    expect((await speaker.socket.speak("m2")).seq).toBe(2);
+    await evictDurableObject(roomStub);
+    await roomStub.listeners(); // the restarted room
+    expect((await listener.socket.pushedThrough(2)).map((m) => m.seq)).toContain(2);
+    speaker.socket.close();
+    listener.socket.close();
+  });
+
+  it("still retries a failed delivery to a relay that takes a listener meanwhile", async () => {
+    const [a, b, c] = [await newUser("a"), await newUser("b"), await newUser("c")];
+    const room = await newRoom(a);
+    const speaker = await RoomSocket.join(a, room.id);
+    const listener = await RoomSocket.join(b, room.id);
+    await speaker.socket.speak("m1");
+    expect((await listener.socket.pushedThrough(1)).map((m) => m.seq)).toEqual([1]);
+    const roomStub = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
+    let realRelay: unknown;
+    await runInDurableObject(roomStub, (instance) => {
+      realRelay = instance["pumps"]["deps"].relay;
+      instance["pumps"]["deps"].relay = () =>
+        ({ deliver: () => Promise.reject(new Error("relay unreachable")) }) as never;
+    });
+    expect((await speaker.socket.speak("m2")).seq).toBe(2);
+    await runInDurableObject(roomStub, (instance) => {
+      expect(instance["pumps"].lagging()).toEqual([0]);
+      instance["pumps"]["deps"].relay = realRelay as never;
+      // Its count drifted to 0, so the next join starts the relay afresh.
+      instance["loads"].reported(0, 0);
+    });
+    const late = await RoomSocket.join(c, room.id);
+    await runDurableObjectAlarm(roomStub);
+    expect((await listener.socket.pushedThrough(2)).map((m) => m.seq)).toContain(2);
+    for (const socket of [speaker.socket, listener.socket, late.socket]) socket.close();
+  });
+
   it("keeps listeners, seqs, dedup and acks when the room and its relays are evicted, and arms no alarm", async () => {
     const [a, b] = [await newUser("a"), await newUser("b")];
     const room = await newRoom(a);
@@ -480,6 +730,22 @@ describe("room socket frames", () => {
     );
     expect(beat.serverTime).toBeGreaterThan(0);
     socket.close();
+  });
+
+  it("stops counting and pushing to a socket the relay closed, at once", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    const speaker = await RoomSocket.join(a, room.id);
+    const hostile = await RoomSocket.join(b, room.id);
+    for (let i = 0; i < 20; i++) hostile.socket.ws.send("not a frame");
+    expect((await hostile.socket.closed).code).toBe(1008);
+    const live = await runInDurableObject(
+      env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)),
+      (instance) => instance["sockets"]().size,
+    );
+    expect(live).toBe(1);
+    await expect.poll(() => roomListeners(room.id)).toBe(1);
+    speaker.socket.close();
   });
 
   it("never sends chatroom frames on the user's /ws socket", async () => {

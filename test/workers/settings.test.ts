@@ -130,7 +130,7 @@ describe("settings from the environment", () => {
       CHATROOM_MESSAGE_MAX_BYTES: "25",
       CHATROOM_SEND_PER_SECOND: "26",
       CHATROOM_SEND_BURST: "27",
-      CHATROOM_MAX_UNACKED: "28",
+      CHATROOM_MAX_UNACKED: "800",
     });
     expect(check).toEqual({
       ok: true,
@@ -171,7 +171,7 @@ describe("settings from the environment", () => {
           messageMaxBytes: 25,
           sendPerSecond: 26,
           sendBurst: 27,
-          maxUnacked: 28,
+          maxUnacked: 800,
         },
       },
     });
@@ -198,6 +198,9 @@ describe("settings from the environment", () => {
     const base = { JWT_SECRET: SECRET };
     expect(problemsOf({ ...base, CHATROOM_LISTENERS_PER_RELAY: "40000" })).toEqual([
       'CHATROOM_LISTENERS_PER_RELAY must be at most 30000 (an object holds at most 32,768 sockets) (got "40000")',
+    ]);
+    expect(problemsOf({ ...base, CHATROOM_MAX_UNACKED: "499" })).toEqual([
+      'CHATROOM_MAX_UNACKED must be at least 500 (got "499")',
     ]);
     expect(problemsOf({ ...base, SEND_RATE_PER_SECOND: "abc" })).toEqual([
       'SEND_RATE_PER_SECOND must be a positive integer (got "abc")',

@@ -24,6 +24,11 @@ export const MAX_HISTORY_PAGE = 200;
 /** A failed relay call is retried from the alarm after this, doubling up to RETRY_MAX_MS. */
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
+/**
+ * Before answering "full" the room asks its relays what they really hold, at most this often: a
+ * lost report, or sockets a deploy dropped without a close event, must not keep a room full forever.
+ */
+export const RECOUNT_EVERY_MS = 10_000;
 
 export class ChatroomObject extends DurableObject<Env> {
   private readonly meta: RoomMeta;
@@ -36,29 +41,35 @@ export class ChatroomObject extends DurableObject<Env> {
   /** Relays not yet told the room closed (a failed call), retried from the alarm. */
   private readonly closesPending = new Set<number>();
   private retryDelayMs = RETRY_BASE_MS;
+  private lastRecount = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.meta = new RoomMeta(ctx.storage.sql);
     this.messages = new RoomMessages(ctx.storage);
     this.loads = new RelayLoads(ctx.storage.sql);
-    this.pumps = new RelayPumps({
-      messages: this.messages,
-      relay: (n) => this.relay(n),
-      onCount: (relay, listeners) => this.loads.reported(relay, listeners),
-      onFailure: (relay, error) => {
-        logEvent(
-          "warn",
-          "chatroom_relay_failed",
-          { conversationId: this.roomName(), reason: `relay ${relay}` },
-          error,
-        );
-        this.scheduleRetry();
+    this.pumps = new RelayPumps(
+      {
+        messages: this.messages,
+        relay: (n) => this.relay(n),
+        onCount: (relay, listeners) => this.loads.reported(relay, listeners),
+        onFailure: (relay, error) => {
+          logEvent(
+            "warn",
+            "chatroom_relay_failed",
+            { conversationId: this.roomName(), reason: `relay ${relay}` },
+            error,
+          );
+          this.scheduleRetry();
+        },
       },
-    });
+      this.meta.isClosed() ? [] : this.loads.busy(),
+    );
     // Closed while some relay was not told: a restart tells them all again (telling twice is harmless).
     if (this.meta.isClosed()) for (const relay of this.loads.busy()) this.closesPending.add(relay);
     if (this.closesPending.size > 0) this.scheduleRetry();
+    // What was stored just before a restart may not have reached the relays (relay-pumps.ts).
+    else this.pumps.kick(this.loads.busy());
   }
 
   private settings(): ChatroomSettings {
@@ -84,15 +95,30 @@ export class ChatroomObject extends DurableObject<Env> {
   }
 
   /** Worker -> room, before an upgrade: the relay for a new listener, or why not. */
-  admit(meta: ChatroomMeta): Admission {
+  async admit(meta: ChatroomMeta): Promise<Admission> {
     if (this.meta.isClosed()) return { ok: false, status: 404, message: "chatroom closed" };
     this.meta.learn(meta);
     const { listenersPerRelay, maxListeners } = this.settings();
-    const relay = this.loads.choose(listenersPerRelay, maxListeners);
+    let relay = this.loads.choose(listenersPerRelay, maxListeners);
+    if (relay === null && (await this.recount())) relay = this.loads.choose(listenersPerRelay, maxListeners);
+    if (this.meta.isClosed()) return { ok: false, status: 404, message: "chatroom closed" };
     if (relay === null) return { ok: false, status: 503, message: "chatroom full" };
     if (this.loads.listenersOf(relay) === 0) this.pumps.start(relay);
     this.loads.admitted(relay);
     return { ok: true, relay };
+  }
+
+  /** Asks every relay for its real count (at most once every RECOUNT_EVERY_MS); true when it asked. */
+  private async recount(): Promise<boolean> {
+    const now = Date.now();
+    if (now - this.lastRecount < RECOUNT_EVERY_MS) return false;
+    this.lastRecount = now;
+    const relays = this.loads.all();
+    const counts = await Promise.allSettled(relays.map((n) => this.relay(n).listenerCount()));
+    counts.forEach((count, i) => {
+      if (count.status === "fulfilled") this.loads.reported(relays[i] as number, count.value);
+    });
+    return true;
   }
 
   /** Relay -> room, as it accepts a listener: what CHATROOM_JOINED tells it. */

@@ -37,6 +37,12 @@ const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
 export const RELAY_SLACK = 100;
 /** Newest delivered messages held, so a listener accepted while a delivery arrived misses none. */
 const RING = 256;
+/**
+ * How long a listener has to ack what was pushed before it counts toward 4008: a listener acks at
+ * least every 2 s, plus its round trip. A backlog pushed in back-to-back batches (a retried
+ * delivery) thus never counts as slowness: only messages it had time to ack do.
+ */
+export const ACK_GRACE_MS = 5_000;
 
 const STEPS = [
   "CREATE TABLE relay_meta (room_id TEXT NOT NULL, relay INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0)",
@@ -62,8 +68,15 @@ export class ChatroomRelay extends DurableObject<Env> {
   private identity: { roomId: string; relay: number; closed: boolean } | null;
   private cachedServices: RelayServices | null = null;
   private ring: RoomMessage[] = [];
+  /** The last seq of each delivery and when it went out, newest last; pruned to ACK_GRACE_MS. */
+  private readonly pushes: { seq: number; at: number }[] = [];
+  private ackGraceMs = ACK_GRACE_MS;
   private live: Set<WebSocket> | null = null;
-  /** Joins on their way in (a few at a time): endSessions marks the ones of the sessions it ends. */
+  /**
+   * Joins on their way in: past the size check and waiting for the room's snapshot and the user's
+   * slot. They count as held (in the cap and in every count reported), or a burst of joins would all
+   * pass the check before any landed; endSessions marks the ones of the sessions it ends.
+   */
   private readonly joining = new Set<Joining>();
   private readonly report: ListenerReport;
 
@@ -77,7 +90,7 @@ export class ChatroomRelay extends DurableObject<Env> {
     this.report = new ListenerReport(
       () => this.services().room,
       () => this.identity?.relay ?? 0,
-      () => this.sockets().size,
+      () => this.held(),
     );
   }
 
@@ -107,10 +120,30 @@ export class ChatroomRelay extends DurableObject<Env> {
     return this.live;
   }
 
+  /** Listeners held: the open sockets and the upgrades on their way in. */
+  private held(): number {
+    return this.sockets().size + this.joining.size;
+  }
+
+  /** Room -> relay: the listeners it really holds (the room asks before it answers "full"). */
+  listenerCount(): number {
+    return this.held();
+  }
+
   /** Accepts a listener the worker authenticated and the room admitted (src/worker/routes/chatroom-socket.ts). */
   override async fetch(request: Request): Promise<Response> {
     const upgrade = relayUpgradeOf(request);
     if (!upgrade) return refusal(400, "expected an admitted chatroom upgrade");
+    try {
+      return await this.accept(upgrade);
+    } finally {
+      // The room counted this listener when it admitted it; whatever happened here (accepted,
+      // refused, failed), the relay's own count corrects that.
+      if (this.identity && !this.identity.closed) this.report.changed();
+    }
+  }
+
+  private async accept(upgrade: RelayUpgrade): Promise<Response> {
     if (!this.identity) {
       this.ctx.storage.sql.exec(
         "INSERT INTO relay_meta (room_id, relay) VALUES (?, ?)",
@@ -121,25 +154,22 @@ export class ChatroomRelay extends DurableObject<Env> {
     }
     if (this.identity.closed) return refusal(404, "chatroom closed");
     const services = this.services();
-    if (this.sockets().size >= services.settings.listenersPerRelay + RELAY_SLACK) {
-      // The room counted this listener when it admitted it: the relay's own count corrects that.
-      this.report.changed();
+    if (this.held() >= services.settings.listenersPerRelay + RELAY_SLACK)
       return refusal(503, "chatroom relay full: try again");
-    }
     const joining: Joining = { userId: upgrade.userId, sessionId: upgrade.sessionId, ended: null };
     this.joining.add(joining);
     try {
-      const response = await this.accept(request, upgrade, joining);
-      // The room counted this listener when it admitted it: the relay's own count corrects that.
-      if (response.status !== 101 && !this.identity.closed) this.report.changed();
-      return response;
+      return await this.acceptAfterSnapshot(upgrade, services, joining);
     } finally {
       this.joining.delete(joining);
     }
   }
 
-  private async accept(request: Request, upgrade: RelayUpgrade, joining: Joining): Promise<Response> {
-    const services = this.services();
+  private async acceptAfterSnapshot(
+    upgrade: RelayUpgrade,
+    services: RelayServices,
+    joining: Joining,
+  ): Promise<Response> {
     const identity = this.identity!;
     // Placed in the user's list before the socket exists: an end of the session after this reaches
     // this relay (and `joining`); one before it dropped the reservation, and this refuses. Asked
@@ -152,7 +182,7 @@ export class ChatroomRelay extends DurableObject<Env> {
     if (!placed) return refusal(401, "Session ended");
     if (!snapshot.ok) return refusal(snapshot.status, snapshot.message);
     // The room may have closed, or the session ended, while the snapshot was on its way.
-    if (this.identity?.closed) return refusal(404, "chatroom closed");
+    if (!this.identity || this.identity.closed) return refusal(404, "chatroom closed");
     if (joining.ended) return refusal(401, endedReason(joining.ended));
     // What reached this relay while the snapshot was on its way is newer than it: the listener gets that too.
     const later = this.ring.filter((m) => m.seq > snapshot.maxSeq);
@@ -178,9 +208,9 @@ export class ChatroomRelay extends DurableObject<Env> {
         maxSeq,
         recent,
         listeners: snapshot.listeners,
+        messageMaxBytes: services.settings.messageMaxBytes,
       }),
     );
-    this.report.changed();
     const headers = new Headers();
     if (upgrade.subprotocol) headers.set("Sec-WebSocket-Protocol", SUBPROTOCOL);
     return new Response(null, { status: 101, webSocket: client, headers });
@@ -189,7 +219,7 @@ export class ChatroomRelay extends DurableObject<Env> {
   /** Room -> relay: new messages, in seq order. One frame for every socket. Answers the listeners held. */
   deliver(messages: RoomMessage[]): number {
     const last = messages[messages.length - 1];
-    if (!last || !this.identity || this.identity.closed) return this.sockets().size;
+    if (!last || !this.identity || this.identity.closed) return this.held();
     this.ring.push(...messages);
     if (this.ring.length > RING) this.ring.splice(0, this.ring.length - RING);
     const frame = encodeFrame(Cmd.CMD_CHATROOM_PUSH, 0, pb.ChatroomPush, {
@@ -197,6 +227,7 @@ export class ChatroomRelay extends DurableObject<Env> {
       messages,
     });
     const { maxUnacked } = this.services().settings;
+    const due = this.dueSeq(last.seq);
     let held = 0;
     const sockets = this.sockets();
     for (const ws of sockets) {
@@ -205,7 +236,7 @@ export class ChatroomRelay extends DurableObject<Env> {
         held++;
         continue;
       }
-      if (last.seq - memory.state.ackedSeq > maxUnacked) {
+      if (due - memory.state.ackedSeq > maxUnacked) {
         sockets.delete(ws);
         closeSocket(ws, TOO_SLOW_CLOSE, `too slow: more than ${maxUnacked} messages unacknowledged`);
         continue;
@@ -214,7 +245,21 @@ export class ChatroomRelay extends DurableObject<Env> {
       memory.sentSeq = last.seq;
       held++;
     }
-    return held;
+    return held + this.joining.size;
+  }
+
+  /**
+   * Records a delivery of `seq` now; answers the highest seq pushed at least ackGraceMs ago (0 when
+   * none): what a listener had time to ack, the only messages the 4008 check counts.
+   */
+  private dueSeq(seq: number): number {
+    const now = Date.now();
+    this.pushes.push({ seq, at: now });
+    const dueAt = now - this.ackGraceMs;
+    // Keep the newest entry old enough, drop those before it.
+    while (this.pushes.length > 1 && (this.pushes[1] as { at: number }).at <= dueAt) this.pushes.shift();
+    const oldest = this.pushes[0] as { seq: number; at: number };
+    return oldest.at <= dueAt ? oldest.seq : 0;
   }
 
   /**
@@ -274,8 +319,10 @@ export class ChatroomRelay extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     const bytes = typeof data === "string" ? data.length : data.byteLength;
-    if (bytes > MAX_FRAME_BYTES)
-      return closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
+    if (bytes > MAX_FRAME_BYTES) {
+      closeSocket(ws, CloseCode.tooBig, `frame exceeds ${MAX_FRAME_BYTES} bytes`);
+      return this.drop(ws);
+    }
     const frame = incoming(data);
     if (handleAckAtOnce(this.services(), ws, frame)) return;
     const memory = liveListener(ws);
@@ -287,14 +334,29 @@ export class ChatroomRelay extends DurableObject<Env> {
       memory.frames = { owner: this, queue };
     }
     const handled = memory.frames.queue.push(frame, bytes);
-    if (!handled) return closeSocket(ws, CloseCode.policyViolation, "too many frames waiting");
+    if (!handled) {
+      closeSocket(ws, CloseCode.policyViolation, "too many frames waiting");
+      return this.drop(ws);
+    }
     await handled;
+    // A handler closed it (1008: bad frames, a session that ended).
+    if (ws.readyState !== WebSocket.OPEN) this.drop(ws);
+  }
+
+  /**
+   * A socket closed by either side or failed leaves the live set at once: not counted, not pushed
+   * to. A close the relay starts may never be answered, so it does not wait for webSocketClose.
+   */
+  private drop(ws: WebSocket): void {
+    this.sockets().delete(ws);
+    // Even when it was not in the set (rebuilt after a wake without the closing socket): the room
+    // still counts it.
+    if (this.identity && !this.identity.closed) this.report.changed();
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    this.sockets().delete(ws);
     closeSocket(ws, code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
-    if (this.identity && !this.identity.closed) this.report.changed();
+    this.drop(ws);
     // Frees the user's slot. Lost, it is found out when the user next reaches the bound.
     const { userId, socketId } = liveListener(ws).state;
     if (!socketId) return;
@@ -307,5 +369,6 @@ export class ChatroomRelay extends DurableObject<Env> {
 
   override webSocketError(ws: WebSocket, error: unknown): void {
     logEvent("warn", "chatroom_socket_errored", { userId: liveListener(ws).state.userId }, error);
+    this.drop(ws);
   }
 }

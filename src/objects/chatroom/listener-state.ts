@@ -33,6 +33,8 @@ interface LiveListener {
   sentSeq: number;
   requests: TokenBucket | null;
   heartbeats: TokenBucket | null;
+  /** HISTORY_REQ's own budget (relay-dispatch.ts). */
+  history: TokenBucket | null;
   badFrames: number;
   frames: { owner: object; queue: FrameQueue<Incoming> } | null;
 }
@@ -45,6 +47,7 @@ function remember(ws: WebSocket, state: Listener): LiveListener {
     sentSeq: state.ackedSeq,
     requests: null,
     heartbeats: null,
+    history: null,
     badFrames: 0,
     frames: null,
   };

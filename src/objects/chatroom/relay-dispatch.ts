@@ -25,21 +25,52 @@ function badFrame(ws: WebSocket, message: string): void {
     closeSocket(ws, CloseCode.policyViolation, "too many invalid frames");
 }
 
-function admitted(ws: WebSocket, frame: Frame, services: RelayServices): boolean {
+/**
+ * HISTORY_REQ's own budget, within the socket's: each answer may carry ~900 KiB read from the
+ * room's storage, so a listener gets a few pages at once to fill a gap, then 2 a second.
+ */
+export const HISTORY_REQUESTS_PER_SECOND = 2;
+export const HISTORY_REQUEST_BURST = 5;
+
+/** Null when the frame is within its budgets, else why not. */
+function overBudget(ws: WebSocket, frame: Frame, services: RelayServices): string | null {
   const memory = liveListener(ws);
   memory.requests ??= new TokenBucket(services.socketRequestsPerSecond, services.socketRequestBurst);
   memory.heartbeats ??= new TokenBucket(HEARTBEATS_PER_SECOND, HEARTBEAT_BURST);
-  if (frame.command === Cmd.CMD_HEARTBEAT_REQ) return memory.heartbeats.take() || memory.requests.take();
-  return memory.requests.take();
+  const tooMany = `too many requests: at most ${services.socketRequestsPerSecond} a second`;
+  if (frame.command === Cmd.CMD_HEARTBEAT_REQ)
+    return memory.heartbeats.take() || memory.requests.take() ? null : tooMany;
+  if (frame.command === Cmd.CMD_CHATROOM_HISTORY_REQ) {
+    memory.history ??= new TokenBucket(HISTORY_REQUESTS_PER_SECOND, HISTORY_REQUEST_BURST);
+    if (!memory.history.take())
+      return `too many history requests: at most ${HISTORY_REQUESTS_PER_SECOND} a second`;
+  }
+  return memory.requests.take() ? null : tooMany;
 }
 
-/** Answers a refusal with the request's response type when it has one. */
-function refuse(fc: RelayFrame, response: Cmd | null, code: Err, message: string): void {
-  const { ws, frame } = fc;
+/** The client_msg_id a send names, when its body decodes: a client matches answers by it. */
+function clientMsgIdOf(frame: Frame): string {
+  try {
+    return pb.ChatroomSendRequest.decode(frame.body).clientMsgId;
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Answers a refusal with the request's response type when it has one. A send's refusal repeats its
+ * client_msg_id: a client's outbox matches answers by that id alone, and without it a refused send
+ * would only time out instead of failing with its code.
+ */
+function refuse(ws: WebSocket, frame: Frame, response: Cmd | null, code: Err, message: string): void {
   if (response === Cmd.CMD_CHATROOM_SEND_RSP)
     return sendFrame(
       ws,
-      encodeFrame(response, frame.sequence, pb.ChatroomSendResponse, { errorCode: code, errorMsg: message }),
+      encodeFrame(response, frame.sequence, pb.ChatroomSendResponse, {
+        errorCode: code,
+        errorMsg: message,
+        clientMsgId: clientMsgIdOf(frame),
+      }),
     );
   if (response === Cmd.CMD_CHATROOM_HISTORY_RSP)
     return sendFrame(
@@ -80,13 +111,13 @@ async function handleOne(services: RelayServices, ws: WebSocket, frame: Incoming
   if (frame === "undecodable") return badFrame(ws, "undecodable frame: expected a WebSocketMessage");
   const memory = liveListener(ws);
   memory.badFrames = 0;
-  if (!admitted(ws, frame, services)) {
+  const command = RELAY_COMMANDS.get(frame.command);
+  const refusal = overBudget(ws, frame, services);
+  if (refusal) {
     if (frame.command === Cmd.CMD_CHATROOM_ACK) return;
-    const message = `too many requests: at most ${services.socketRequestsPerSecond} a second`;
-    return sendFrame(ws, errorNotice(Err.ERR_SEND_TOO_FAST, message, frame));
+    return refuse(ws, frame, command?.response ?? null, Err.ERR_SEND_TOO_FAST, refusal);
   }
   const fc: RelayFrame = { ...services, ws, frame, listener: memory.state };
-  const command = RELAY_COMMANDS.get(frame.command);
   if (!command) {
     const known = frame.command in Cmd;
     const message = known
@@ -97,14 +128,15 @@ async function handleOne(services: RelayServices, ws: WebSocket, frame: Incoming
   try {
     await command.handler(fc);
   } catch (error) {
-    if (error instanceof ChatroomRequestError) return refuse(fc, command.response, error.code, error.message);
+    if (error instanceof ChatroomRequestError)
+      return refuse(ws, frame, command.response, error.code, error.message);
     logEvent(
       "error",
       "chatroom_command_failed",
       { userId: fc.listener.userId, command: frame.command },
       error,
     );
-    refuse(fc, command.response, Err.ERR_UNKNOWN, "internal error");
+    refuse(ws, frame, command.response, Err.ERR_UNKNOWN, "internal error");
   }
 }
 

@@ -1,8 +1,9 @@
 // The room's pushes to its relays: one pump per relay, one deliver() in flight at a time; what is
-// stored meanwhile travels in the next call (at most BATCH messages, and one frame's bytes, each). Where each relay is, is
-// kept in memory only (no write per message): a room that restarts starts every relay at its newest
-// seq, and a listener who missed something sees the gap in seqs and asks (CHATROOM_HISTORY_REQ). A
-// failed call leaves its relay behind; the room's alarm runs its pump again.
+// stored meanwhile travels in the next call (at most BATCH messages, and one frame's bytes, each).
+// Where each relay is, is kept in memory only (no write per message): a room that restarts pushes
+// its busy relays the newest BATCH again (what was stored just before may not have reached them),
+// and a listener who missed something older sees the gap in seqs and asks (CHATROOM_HISTORY_REQ).
+// A failed call leaves its relay behind; the room's alarm runs its pump again.
 import type { ChatroomRelay } from "./chatroom-relay";
 import { oldestWithinBytes } from "./page-bytes";
 import type { RoomMessages } from "./room-messages";
@@ -27,16 +28,26 @@ export class RelayPumps {
   /** Where a relay this instance has not delivered to yet stands: the newest seq when it started. */
   private readonly baseline: number;
 
-  constructor(private readonly deps: RelayPumpsDeps) {
+  /**
+   * `busy`: the relays that held listeners when this instance started. They restart BATCH behind
+   * the newest seq (then kick()ed): what was stored just before a restart may not have reached them,
+   * and a relay pushes a socket only what it has not had, so the repeat costs little.
+   */
+  constructor(
+    private readonly deps: RelayPumpsDeps,
+    busy: readonly number[] = [],
+  ) {
     this.baseline = deps.messages.maxSeq();
+    for (const relay of busy) this.delivered.set(relay, Math.max(0, this.baseline - BATCH));
   }
 
   /**
    * A relay that gets its first listener (again) starts at the newest seq: its listeners joined
-   * after that, and their join brought them the recent messages.
+   * after that, and their join brought them the recent messages. Not a relay with a delivery in
+   * flight or failed: listeners it may still hold have not had those messages.
    */
   start(relay: number): void {
-    if (this.running.has(relay)) return;
+    if (this.running.has(relay) || this.failed.has(relay)) return;
     this.delivered.set(relay, this.deps.messages.maxSeq());
     this.failed.delete(relay);
   }

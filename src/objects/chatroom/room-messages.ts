@@ -1,5 +1,5 @@
-// A room's messages in its SQLite: gapless seqs from 1, a resend of a kept (sender, client_msg_id)
-// answered with the stored message, and only the newest `keep` kept (a room's history is recent by
+// A room's messages in its SQLite: gapless seqs from 1, a resend of a (sender, client_msg_id) sent
+// in the last DEDUP_WINDOW_MS answered with the stored seq, and only the newest `keep` kept (a room's history is recent by
 // design: no per-member inbox, no D1 copy). The newest ones are also held in memory, so pushing a
 // send to every relay and answering joins read no row.
 import { migrate } from "../sql-migrations";
@@ -17,7 +17,26 @@ const STEPS = [
      server_time INTEGER NOT NULL
    )`,
   "CREATE UNIQUE INDEX room_messages_dedup ON room_messages (sender_id, client_msg_id)",
+  // Resends are recognised by time, not by what the room still keeps: a busy room drops its kept
+  // window in seconds, well before a listener that reconnects sends again.
+  `CREATE TABLE room_sends (
+     sender_id TEXT NOT NULL,
+     client_msg_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     server_msg_id TEXT NOT NULL,
+     server_time INTEGER NOT NULL,
+     PRIMARY KEY (sender_id, client_msg_id)
+   ) WITHOUT ROWID`,
+  "CREATE INDEX room_sends_time ON room_sends (server_time)",
+  "INSERT INTO room_sends SELECT sender_id, client_msg_id, seq, server_msg_id, server_time FROM room_messages",
+  "DROP INDEX room_messages_dedup",
 ];
+
+/**
+ * How long a send's (sender, client_msg_id) is remembered, so its resend answers the stored seq.
+ * Pruned in each send's transaction; rows are bounded by the per-sender rate over this window.
+ */
+export const DEDUP_WINDOW_MS = 10 * 60_000;
 
 /** Newest messages held in memory: a relay's batch and a join's recent messages come from here. */
 const MEMORY = 256;
@@ -44,6 +63,13 @@ function fromRow(row: Row): RoomMessage {
   };
 }
 
+/** What a resend is answered with. */
+export interface StoredSend {
+  seq: number;
+  serverMsgId: string;
+  serverTime: number;
+}
+
 export class RoomMessages {
   private readonly sql: SqlStorage;
   private newest: RoomMessage[] = [];
@@ -64,19 +90,22 @@ export class RoomMessages {
     return this.max;
   }
 
-  /** The kept message a resend names, if any. */
-  find(senderId: string, clientMsgId: string): RoomMessage | null {
+  /** The stored send a resend names (within DEDUP_WINDOW_MS), if any. */
+  find(senderId: string, clientMsgId: string): StoredSend | null {
     const row = this.sql
-      .exec<Row>(
-        "SELECT * FROM room_messages WHERE sender_id = ? AND client_msg_id = ?",
+      .exec<{ seq: number; server_msg_id: string; server_time: number }>(
+        "SELECT seq, server_msg_id, server_time FROM room_sends WHERE sender_id = ? AND client_msg_id = ?",
         senderId,
         clientMsgId,
       )
       .toArray()[0];
-    return row ? fromRow(row) : null;
+    return row ? { seq: row.seq, serverMsgId: row.server_msg_id, serverTime: row.server_time } : null;
   }
 
-  /** Stores one message with the next seq and drops what falls out of the newest `keep`, in one transaction. */
+  /**
+   * Stores one message with the next seq, remembers its (sender, client_msg_id), and drops what
+   * falls out of the newest `keep` and of the dedup window, in one transaction.
+   */
   append(senderId: string, send: RoomSend, keep: number): RoomMessage {
     const now = Date.now();
     const message: RoomMessage = {
@@ -100,10 +129,21 @@ export class RoomMessages {
         message.serverTime,
       );
       if (message.seq > keep) this.sql.exec("DELETE FROM room_messages WHERE seq <= ?", message.seq - keep);
+      this.sql.exec(
+        "INSERT INTO room_sends (sender_id, client_msg_id, seq, server_msg_id, server_time) VALUES (?, ?, ?, ?, ?)",
+        senderId,
+        message.clientMsgId,
+        message.seq,
+        message.serverMsgId,
+        message.serverTime,
+      );
+      this.sql.exec("DELETE FROM room_sends WHERE server_time < ?", now - DEDUP_WINDOW_MS);
     });
     this.max = message.seq;
     this.newest.push(message);
-    if (this.newest.length > MEMORY) this.newest.splice(0, this.newest.length - MEMORY);
+    // Never more than the room keeps: a history page or a join must not show what it dropped.
+    const held = Math.min(MEMORY, keep);
+    if (this.newest.length > held) this.newest.splice(0, this.newest.length - held);
     return message;
   }
 
@@ -128,6 +168,7 @@ export class RoomMessages {
   /** Drops every message (the room closed: nobody may read them again). The seq stays where it was. */
   clear(): void {
     this.sql.exec("DELETE FROM room_messages");
+    this.sql.exec("DELETE FROM room_sends");
     this.newest = [];
   }
 

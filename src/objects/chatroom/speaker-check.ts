@@ -6,7 +6,7 @@
 import { sessionRefusal, sessionVerdict } from "../../auth/sessions";
 import { database } from "../../db/client";
 import { Err } from "../../protocol/codec";
-import { saveListener } from "./listener-state";
+import { liveListener, saveListener } from "./listener-state";
 import { ChatroomRequestError, type RelayFrame } from "./relay-frame";
 
 export const SPEAKER_RECHECK_MS = 30_000;
@@ -17,6 +17,7 @@ export async function checkSpeaker(fc: RelayFrame): Promise<void> {
   if (fc.listener.checkedAt > 0 && now - fc.listener.checkedAt < SPEAKER_RECHECK_MS) return;
   const verdict = await sessionVerdict(database(fc.env), fc.listener.userId, fc.listener.sessionId);
   if (verdict !== "stands") throw new ChatroomRequestError(Err.ERR_AUTH_FAILED, sessionRefusal(verdict));
-  fc.listener = { ...fc.listener, checkedAt: now };
+  // Read again after the await: an ack handled meanwhile moved ackedSeq, which must not go back.
+  fc.listener = { ...liveListener(fc.ws).state, checkedAt: now };
   saveListener(fc.ws, fc.listener);
 }

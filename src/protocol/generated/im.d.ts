@@ -908,6 +908,7 @@ export namespace im {
             maxSeq: number;
             recent: im.protocol.ChatroomMessage.$Properties[];
             listeners: number;
+            messageMaxBytes: number;
             static encode(message: im.protocol.ChatroomJoined.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomJoined & im.protocol.ChatroomJoined.$Shape;
         }
@@ -919,6 +920,7 @@ export namespace im {
                 maxSeq?: (number|null);
                 recent?: (im.protocol.ChatroomMessage.$Properties[]|null);
                 listeners?: (number|null);
+                messageMaxBytes?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.ChatroomJoined.$Properties;

@@ -4041,6 +4041,7 @@ export const im = $root.im = (() => {
             ChatroomJoined.prototype.maxSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             ChatroomJoined.prototype.recent = $util.emptyArray;
             ChatroomJoined.prototype.listeners = 0;
+            ChatroomJoined.prototype.messageMaxBytes = 0;
 
             ChatroomJoined.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -4060,6 +4061,8 @@ export const im = $root.im = (() => {
                         $root.im.protocol.ChatroomMessage.encode(message.recent[i], writer.uint32(34).fork(), _depth + 1).ldelim();
                 if (message.listeners != null && $Object.hasOwnProperty.call(message, "listeners") && message.listeners !== 0)
                     writer.uint32(40).uint32(message.listeners);
+                if (message.messageMaxBytes != null && $Object.hasOwnProperty.call(message, "messageMaxBytes") && message.messageMaxBytes !== 0)
+                    writer.uint32(48).uint32(message.messageMaxBytes);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4135,6 +4138,15 @@ export const im = $root.im = (() => {
                                 message.listeners = value;
                             else
                                 delete message.listeners;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.messageMaxBytes = value;
+                            else
+                                delete message.messageMaxBytes;
                             continue;
                         }
                     }
