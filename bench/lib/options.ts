@@ -36,6 +36,8 @@ export const USAGE = `npm run bench [-- options]
   --connections N      connections scenario: N sockets
   --connect-rate N     connections scenario: open at most N a second (default: as fast as they open)
   --listeners N        chatroom scenario: N listeners (default 5,000; --quick 1,000)
+  --room-rate N        chatroom scenario: the sender's steady msgs/s (default 5, a room's per-sender
+                       limit; above it the limit is lifted for the run)
   --group-members a,b  group-fanout scenario: these group sizes, one group each (default 500,2000;
                        quick: 100); at most GROUP_MAX_MEMBERS (2,000) each
   --state-dir DIR      put the fresh --persist-to directories under DIR; default /dev/shm (memory)
@@ -53,6 +55,7 @@ export interface Options {
   connections: number | null;
   connectRate: number | null;
   listeners: number | null;
+  roomRate: number | null;
   groupMembers: number[] | null;
   profile: boolean;
   stateDir: string;
@@ -71,6 +74,7 @@ export function parseOptions(argv: string[]): Options | null {
       connections: { type: "string" },
       "connect-rate": { type: "string" },
       listeners: { type: "string" },
+      "room-rate": { type: "string" },
       "group-members": { type: "string" },
       profile: { type: "boolean", default: false },
       "state-dir": { type: "string" },
@@ -101,6 +105,7 @@ export function parseOptions(argv: string[]): Options | null {
     connections: positive(values.connections, "connections"),
     connectRate: positive(values["connect-rate"], "connect-rate"),
     listeners: positive(values.listeners, "listeners"),
+    roomRate: positive(values["room-rate"], "room-rate"),
     groupMembers: groupSizes(values["group-members"]),
     profile: values.profile,
     stateDir: values["state-dir"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()),
@@ -180,7 +185,8 @@ export function plan(o: Options) {
     chatroom: {
       listeners: o.listeners ?? (q ? 1_000 : 5_000),
       joinConcurrency: 32,
-      ratePerSec: 20,
+      // One person in a room is held to CHATROOM_SEND_PER_SECOND (5): a steady sender at that rate.
+      ratePerSec: o.roomRate ?? 5,
       durationMs: q ? 10_000 : 30_000,
       maxInFlight: 100,
       contentBytes: 64,

@@ -31,7 +31,12 @@ export interface ChatroomOptions {
 
 const decoder = new TextDecoder();
 
-export async function chatroom(system: ImSystem, o: ChatroomOptions): Promise<ScenarioResult> {
+export async function chatroom(
+  system: ImSystem,
+  o: ChatroomOptions,
+  /** A CPU profile of the worker over the sending window (`--profile`). */
+  profile?: () => Promise<() => Promise<void>>,
+): Promise<ScenarioResult> {
   const errors = new ErrorTally();
   const [creatorId, ...listenerIds] = await system.connectOnlyUsers(o.listeners + 1, "r");
   const creator = system.account(creatorId as string);
@@ -97,6 +102,7 @@ export async function chatroom(system: ImSystem, o: ChatroomOptions): Promise<Sc
   let sent = 0;
   let inFlight = 0;
   let lastSeq = 0;
+  const stopProfile = profile ? await profile() : null;
   const meter = cpuMeter(system.server);
   const started = nowMs();
   const sends: Promise<void>[] = [];
@@ -126,6 +132,7 @@ export async function chatroom(system: ImSystem, o: ChatroomOptions): Promise<Sc
     );
   }
   await Promise.all(sends);
+  await stopProfile?.();
   const sendSeconds = (nowMs() - started) / 1000;
   const deliveredInWindow = deliveries;
 
