@@ -7,20 +7,25 @@ import { DurableObject } from "cloudflare:workers";
 import { readSettings, type ChatroomSettings } from "../../config/settings";
 import { Err } from "../../protocol/codec";
 import { logEvent } from "../../observability/log";
-import type { ChatroomRelay } from "./chatroom-relay";
 import { relayObjectName, roomIdOfName } from "./names";
 import { newestWithinBytes, oldestWithinBytes } from "./page-bytes";
 import { RelayLoads } from "./relay-loads";
 import { RelayPumps } from "./relay-pumps";
-import { RoomMessages } from "./room-messages";
+import { MAX_HISTORY_PAGE, RoomMessages } from "./room-messages";
 import { RoomMeta } from "./room-meta";
 import { SenderLimits } from "./sender-limits";
-import type { Admission, ChatroomMeta, HistoryPage, JoinSnapshot, RoomSend, RoomSendResult } from "./types";
+import type {
+  Admission,
+  ChatroomMeta,
+  HistoryPage,
+  JoinSnapshot,
+  RelayStub,
+  RoomSend,
+  RoomSendResult,
+} from "./types";
 
 /** Recent messages a new listener gets with CHATROOM_JOINED. */
 export const JOIN_RECENT = 50;
-/** Largest CHATROOM_HISTORY_REQ page. */
-export const MAX_HISTORY_PAGE = 200;
 /** A failed relay call is retried from the alarm after this, doubling up to RETRY_MAX_MS. */
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 30_000;
@@ -35,7 +40,7 @@ export class ChatroomObject extends DurableObject<Env> {
   private readonly messages: RoomMessages;
   private readonly loads: RelayLoads;
   private readonly pumps: RelayPumps;
-  private readonly stubs = new Map<number, DurableObjectStub<ChatroomRelay>>();
+  private readonly stubs = new Map<number, RelayStub>();
   private limits: SenderLimits | null = null;
   private cachedSettings: ChatroomSettings | null = null;
   /** Relays not yet told the room closed (a failed call), retried from the alarm. */
@@ -85,7 +90,7 @@ export class ChatroomObject extends DurableObject<Env> {
     return this.meta.get()?.id ?? roomIdOfName(this.ctx.id.name) ?? "";
   }
 
-  private relay(n: number): DurableObjectStub<ChatroomRelay> {
+  private relay(n: number): RelayStub {
     let stub = this.stubs.get(n);
     if (!stub) {
       stub = this.env.CHATROOM_RELAY.getByName(relayObjectName(this.roomId(), n));

@@ -19,9 +19,9 @@ import { liveListener, saveListener, userTag } from "./listener-state";
 import { ListenerReport } from "./listener-report";
 import { relayObjectName, roomObjectName } from "./names";
 import { newestWithinBytes } from "./page-bytes";
-import { handleAckAtOnce, handleRelayFrames, incoming, type Incoming } from "./relay-dispatch";
+import { handleAckAtOnce, handleRelayFrames, incoming } from "./relay-dispatch";
 import type { RelayServices } from "./relay-frame";
-import type { RoomMessage } from "./types";
+import type { Incoming, RoomMessage } from "./types";
 import { relayUpgradeOf, type RelayUpgrade } from "./upgrade";
 
 /** Close code for a listener too far behind its acks. */

@@ -2,14 +2,14 @@
 // one call in flight at a time, so a burst of joins costs a few calls and a lost one is corrected
 // by the next (and by the count the relay answers to each delivery).
 import { logEvent } from "../../observability/log";
-import type { ChatroomObject } from "./chatroom-object";
+import type { RoomStub } from "./types";
 
 export class ListenerReport {
   private dirty = false;
   private running = false;
 
   constructor(
-    private readonly room: () => DurableObjectStub<ChatroomObject>,
+    private readonly room: () => RoomStub,
     private readonly relay: () => number,
     private readonly count: () => number,
   ) {}

@@ -2,7 +2,7 @@
 // and where its acks stand; budgets, the frame queue and the last seq pushed to it live in memory
 // and start afresh after a wake (an idle socket has nothing in flight).
 import type { FrameQueue } from "../user/frame-queue";
-import type { Incoming } from "./relay-dispatch";
+import type { Incoming } from "./types";
 import type { TokenBucket } from "../user/token-bucket";
 
 export interface Listener {

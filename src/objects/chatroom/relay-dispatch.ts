@@ -16,6 +16,7 @@ import { TokenBucket } from "../user/token-bucket";
 import { liveListener } from "./listener-state";
 import { RELAY_COMMANDS } from "./relay-commands";
 import { ChatroomRequestError, type RelayFrame, type RelayServices } from "./relay-frame";
+import type { Incoming } from "./types";
 
 function badFrame(ws: WebSocket, message: string): void {
   const memory = liveListener(ws);
@@ -82,9 +83,6 @@ function refuse(ws: WebSocket, frame: Frame, response: Cmd | null, code: Err, me
     );
   sendFrame(ws, errorNotice(code, message, frame));
 }
-
-/** A frame as it arrived: decoded once, on arrival (acks are handled then, the rest queued). */
-export type Incoming = Frame | "text" | "undecodable";
 
 export function incoming(data: string | ArrayBuffer): Incoming {
   if (typeof data === "string") return "text";

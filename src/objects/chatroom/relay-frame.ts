@@ -1,7 +1,7 @@
 // What a relay's frame handler gets: the frame, its socket and listener, and the relay's services.
 import type { ChatroomSettings } from "../../config/settings";
 import { Err, type Frame } from "../../protocol/codec";
-import type { ChatroomObject } from "./chatroom-object";
+import type { RoomStub } from "./types";
 import type { Listener } from "./listener-state";
 
 export interface RelayServices {
@@ -10,7 +10,7 @@ export interface RelayServices {
   socketRequestsPerSecond: number;
   socketRequestBurst: number;
   roomId: string;
-  room: DurableObjectStub<ChatroomObject>;
+  room: RoomStub;
 }
 
 export interface RelayFrame extends RelayServices {

@@ -4,17 +4,16 @@
 // its busy relays the newest BATCH again (what was stored just before may not have reached them),
 // and a listener who missed something older sees the gap in seqs and asks (CHATROOM_HISTORY_REQ).
 // A failed call leaves its relay behind; the room's alarm runs its pump again.
-import type { ChatroomRelay } from "./chatroom-relay";
 import { oldestWithinBytes } from "./page-bytes";
 import type { RoomMessages } from "./room-messages";
-import type { RoomMessage } from "./types";
+import type { RelayStub, RoomMessage } from "./types";
 
 /** Most messages one deliver() carries. */
 export const BATCH = 200;
 
 export interface RelayPumpsDeps {
   messages: RoomMessages;
-  relay: (index: number) => DurableObjectStub<ChatroomRelay>;
+  relay: (index: number) => RelayStub;
   /** What a relay answers to a delivery: the listeners it holds now. */
   onCount: (relay: number, listeners: number) => void;
   onFailure: (relay: number, error: unknown) => void;

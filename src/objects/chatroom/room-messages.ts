@@ -6,6 +6,9 @@ import { migrate } from "../sql-migrations";
 import { newMessageId } from "../message-ids";
 import type { RoomMessage, RoomSend } from "./types";
 
+/** Largest CHATROOM_HISTORY_REQ page. */
+export const MAX_HISTORY_PAGE = 200;
+
 const STEPS = [
   `CREATE TABLE room_messages (
      seq INTEGER PRIMARY KEY,

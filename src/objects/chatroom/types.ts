@@ -1,5 +1,5 @@
 // What the worker, a room (ChatroomObject) and its relays (ChatroomRelay) say to each other over RPC.
-import type { Err } from "../../protocol/codec";
+import type { Err, Frame } from "../../protocol/codec";
 
 export const ChatroomAccess = { open: "open", token: "token" } as const;
 export type ChatroomAccess = (typeof ChatroomAccess)[keyof typeof ChatroomAccess];
@@ -54,3 +54,14 @@ export interface HistoryPage {
   messages: RoomMessage[];
   hasMore: boolean;
 }
+
+/**
+ * The room's stub and a relay's, typed through their bindings (src/env.d.ts) rather than by
+ * importing each other's class: the room, its relays and the relays' handlers stay free of a circle
+ * of imports.
+ */
+export type RoomStub = ReturnType<Env["CHATROOM_OBJECT"]["getByName"]>;
+export type RelayStub = ReturnType<Env["CHATROOM_RELAY"]["getByName"]>;
+
+/** A frame as it arrived: decoded once, on arrival (acks are handled then, the rest queued). */
+export type Incoming = Frame | "text" | "undecodable";

@@ -1,7 +1,7 @@
 // CHATROOM_HISTORY_REQ: the kept messages after a seq, from the room (a listener filling a gap).
 import { Cmd, Err, encodeFrame, pb } from "../../../protocol/codec";
 import { sendFrame } from "../../user/socket-state";
-import { MAX_HISTORY_PAGE } from "../chatroom-object";
+import { MAX_HISTORY_PAGE } from "../room-messages";
 import { ChatroomRequestError, decodeBody, type RelayFrame } from "../relay-frame";
 
 export async function chatroomHistory(fc: RelayFrame): Promise<void> {
