@@ -26,7 +26,7 @@ export type ChatroomEndReason =
   | "closed"
   /** The room refused the join: no such room, a token room without a valid join token, or full. */
   | "refused"
-  /** The session ended (logout, or a refresh the server refused). */
+  /** The session ended (a logout, a ban, a password change elsewhere, or a refresh the server refused). */
   | "session";
 
 export interface ChatroomEvents {
@@ -394,9 +394,12 @@ export class Chatroom extends TypedEmitter<ChatroomEvents> {
         case Cmd.CMD_HEARTBEAT_RSP:
           this.pending.settle(`seq:${frame.sequence}`, frame); // a late answer finds nobody: dropped
           return;
-        case Cmd.CMD_CHATROOM_CLOSED:
+        case Cmd.CMD_CHATROOM_CLOSED: {
           // The room closes the socket next; ending now keeps that close from looking like a loss.
-          return this.end("closed", pb.ChatroomClosed.decode(frame.body).reason || "the room was closed");
+          const closed = pb.ChatroomClosed.decode(frame.body);
+          if (closed.sessionEnded) return this.end("session", closed.reason || "the session has ended");
+          return this.end("closed", closed.reason || "the room was closed");
+        }
         case Cmd.CMD_UNKNOWN: {
           const notice = pb.ErrorNotice.decode(frame.body);
           const error = new IMProtocolError(notice.errorCode, notice.errorMsg, notice.refCommand);

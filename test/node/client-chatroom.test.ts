@@ -264,6 +264,23 @@ describe("IMClient chatrooms", () => {
     expect(a.timeline.map((m) => m.text)).toEqual(["still here"]);
   });
 
+  it("ends a listener's room as session when its session ends elsewhere (logout of every session)", async () => {
+    const alice = await user("alice");
+    const bob = await user("bob");
+    const info = await alice.client.createChatroom({ name: "Session room" });
+    const b = await listen(bob, info.id);
+    const ended: ChatroomEvents["closed"][] = [];
+    b.room.on("closed", (e) => ended.push(e));
+    // Bob's other device, on the same login, logs every session out.
+    const other = await account(shared.server, "bob-other", {}, bob.client.session ?? undefined);
+    await other.client.logout({ all: true });
+    await untilRoom(b.room, "closed", () => ended.length > 0, "Bob's room ended");
+    expect(ended[0]).toEqual({ reason: "session", message: "Session ended" });
+    // The room itself goes on for the others.
+    const a = await listen(alice, info.id);
+    expect((await a.room.send("still here")).seq).toBeGreaterThan(0);
+  });
+
   it("ends a closed room for every listener and refuses later joins", async () => {
     const alice = await user("alice");
     const bob = await user("bob");

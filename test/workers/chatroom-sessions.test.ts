@@ -25,6 +25,8 @@ async function loginAgain(user: TestUser): Promise<TestUser> {
 async function endedBy(socket: RoomSocket) {
   const closed = pb.ChatroomClosed.decode((await socket.nextCommand(Cmd.CMD_CHATROOM_CLOSED)).body);
   const { code } = await socket.closed;
+  // A session's end, not the room's: the client ends as "session" and does not rejoin with it.
+  expect(closed.sessionEnded).toBe(true);
   return { reason: closed.reason, code };
 }
 

@@ -275,6 +275,7 @@ export class ChatroomRelay extends DurableObject<Env> {
     const frame = encodeFrame(Cmd.CMD_CHATROOM_CLOSED, 0, pb.ChatroomClosed, {
       roomId: this.identity?.roomId ?? "",
       reason,
+      sessionEnded: true,
     });
     let closed = 0;
     for (const ws of this.ctx.getWebSockets(userTag(userId))) {

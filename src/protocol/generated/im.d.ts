@@ -1072,6 +1072,7 @@ export namespace im {
             $unknowns?: Uint8Array[];
             roomId: string;
             reason: string;
+            sessionEnded: boolean;
             static encode(message: im.protocol.ChatroomClosed.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChatroomClosed & im.protocol.ChatroomClosed.$Shape;
         }
@@ -1080,6 +1081,7 @@ export namespace im {
             interface $Properties {
                 roomId?: (string|null);
                 reason?: (string|null);
+                sessionEnded?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.ChatroomClosed.$Properties;

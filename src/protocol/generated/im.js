@@ -4818,6 +4818,7 @@ export const im = $root.im = (() => {
 
             ChatroomClosed.prototype.roomId = "";
             ChatroomClosed.prototype.reason = "";
+            ChatroomClosed.prototype.sessionEnded = false;
 
             ChatroomClosed.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -4830,6 +4831,8 @@ export const im = $root.im = (() => {
                     writer.uint32(10).string(message.roomId);
                 if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
                     writer.uint32(18).string(message.reason);
+                if (message.sessionEnded != null && $Object.hasOwnProperty.call(message, "sessionEnded") && message.sessionEnded !== false)
+                    writer.uint32(24).bool(message.sessionEnded);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -4879,6 +4882,15 @@ export const im = $root.im = (() => {
                                 message.reason = value;
                             else
                                 delete message.reason;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.sessionEnded = value;
+                            else
+                                delete message.sessionEnded;
                             continue;
                         }
                     }
