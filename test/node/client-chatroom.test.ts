@@ -11,7 +11,7 @@ import {
   type ChatroomMessage,
   type ChatroomEvents,
 } from "edge-im/client";
-import { account, Cmd, pb, range, sharedServer, type Recorded } from "./helpers/sdk-harness";
+import { account, Cmd, pb, range, sharedServer, untilEvent, type Recorded } from "./helpers/sdk-harness";
 
 const shared = sharedServer();
 const rooms: Chatroom[] = [];
@@ -38,29 +38,6 @@ async function listen(
   return { room, timeline };
 }
 
-/** Resolves once `condition()` holds, checked now and after every `event` of the room. */
-function untilRoom<K extends keyof ChatroomEvents>(
-  room: Chatroom,
-  event: K,
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  if (condition()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-    }, timeoutMs);
-    const off = room.on(event, () => {
-      if (!condition()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-  });
-}
-
 const seqs = (timeline: ChatroomMessage[]) => timeline.map((m) => m.seq);
 const sentCommands = (r: Recorded, command: number) => r.sent.filter((f) => f.command === command);
 
@@ -81,8 +58,8 @@ describe("IMClient chatrooms", () => {
     expect([...aliceAcks, ...bobAcks].map((m) => m.seq).sort((x, y) => x - y)).toEqual(range(1, 10));
     expect(aliceAcks[0]).toMatchObject({ roomId: info.id, senderId: alice.userId, text: "a 1" });
 
-    await untilRoom(a.room, "message", () => a.timeline.length >= 10, "Alice's 10 messages");
-    await untilRoom(b.room, "message", () => b.timeline.length >= 10, "Bob's 10 messages");
+    await untilEvent(a.room, "message", () => a.timeline.length >= 10, "Alice's 10 messages");
+    await untilEvent(b.room, "message", () => b.timeline.length >= 10, "Bob's 10 messages");
     expect(seqs(a.timeline)).toEqual(range(1, 10));
     expect(seqs(b.timeline)).toEqual(range(1, 10));
     expect(b.timeline.map((m) => m.serverMsgId)).toEqual(a.timeline.map((m) => m.serverMsgId));
@@ -103,10 +80,10 @@ describe("IMClient chatrooms", () => {
     // A listener who joins later gets the recent messages first, then what follows.
     const carol = await user("carol");
     const c = await listen(carol, info.id);
-    await untilRoom(c.room, "message", () => c.timeline.length >= 10, "Carol's recent messages");
+    await untilEvent(c.room, "message", () => c.timeline.length >= 10, "Carol's recent messages");
     expect(seqs(c.timeline)).toEqual(range(1, 10));
     await a.room.send("welcome carol");
-    await untilRoom(c.room, "message", () => c.timeline.length >= 11, "Carol's 11th message");
+    await untilEvent(c.room, "message", () => c.timeline.length >= 11, "Carol's 11th message");
     expect(c.timeline.at(-1)).toMatchObject({ seq: 11, text: "welcome carol" });
   });
 
@@ -128,7 +105,7 @@ describe("IMClient chatrooms", () => {
     b.room.on("closed", (e) => closed.push(e));
     expect(bob.client.chatrooms()).toEqual([b.room]);
     await b.room.send("in with a token");
-    await untilRoom(b.room, "message", () => b.timeline.length >= 1, "Bob's own message");
+    await untilEvent(b.room, "message", () => b.timeline.length >= 1, "Bob's own message");
     expect((await bob.client.chatroomInfo(info.id)).listeners).toBeGreaterThanOrEqual(0);
     b.room.leave();
     expect(closed).toEqual([{ reason: "left", message: "left the room" }]);
@@ -147,7 +124,7 @@ describe("IMClient chatrooms", () => {
     // Waits the token out (its exp has second precision), then loses the socket.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now()) + 1_100));
     bob.sockets.find((ws) => ws.url.includes("/ws/chatroom/"))?.close();
-    await untilRoom(b.room, "closed", () => ended.length > 0, "the end of the refused rejoin");
+    await untilEvent(b.room, "closed", () => ended.length > 0, "the end of the refused rejoin");
     expect(ended[0]).toMatchObject({ reason: "refused", message: expect.stringMatching(/expired/) });
   });
 
@@ -182,13 +159,13 @@ describe("IMClient chatrooms", () => {
     expect(new Set(resends).size).toBe(1);
 
     // Bob loses pushes 2 and 3; push 4 shows the hole, and the room fills it.
-    await untilRoom(b.room, "message", () => b.timeline.length >= 1, "Bob's first message");
+    await untilEvent(b.room, "message", () => b.timeline.length >= 1, "Bob's first message");
     dropPushes = true;
     await a.room.send("lost 2");
     await a.room.send("lost 3");
     dropPushes = false;
     await a.room.send("shows the hole");
-    await untilRoom(b.room, "message", () => b.timeline.length >= 4, "Bob's 4 messages");
+    await untilEvent(b.room, "message", () => b.timeline.length >= 4, "Bob's 4 messages");
     expect(seqs(b.timeline)).toEqual([1, 2, 3, 4]);
     expect(b.timeline.map((m) => m.text)).toEqual(["ack lost", "lost 2", "lost 3", "shows the hole"]);
     const asked = sentCommands(bob, Cmd.CMD_CHATROOM_HISTORY_REQ).map((f) =>
@@ -197,16 +174,16 @@ describe("IMClient chatrooms", () => {
     expect(asked).toEqual([1]);
 
     // Bob's socket dies; messages sent meanwhile come once he is back, after what he had.
-    const reconnected = untilRoom(b.room, "joined", () => b.room.connected, "Bob's rejoin");
+    const reconnected = untilEvent(b.room, "joined", () => b.room.connected, "Bob's rejoin");
     const socket = bob.sockets.find((ws) => ws.url.includes("/ws/chatroom/"));
     socket?.close();
     await a.room.send("while away 5");
     await a.room.send("while away 6");
     await reconnected;
-    await untilRoom(b.room, "message", () => b.timeline.length >= 6, "Bob's 6 messages");
+    await untilEvent(b.room, "message", () => b.timeline.length >= 6, "Bob's 6 messages");
     expect(seqs(b.timeline)).toEqual(range(1, 6));
     await a.room.send("back 7");
-    await untilRoom(b.room, "message", () => b.timeline.length >= 7, "Bob's 7 messages");
+    await untilEvent(b.room, "message", () => b.timeline.length >= 7, "Bob's 7 messages");
     expect(seqs(b.timeline)).toEqual(range(1, 7));
   });
 
@@ -255,12 +232,17 @@ describe("IMClient chatrooms", () => {
     expect(lost).toEqual([]); // answered: the socket stays
 
     dropBeats = true;
-    await untilRoom(a.room, "disconnected", () => lost.length > 0, "the close after an unanswered heartbeat");
+    await untilEvent(
+      a.room,
+      "disconnected",
+      () => lost.length > 0,
+      "the close after an unanswered heartbeat",
+    );
     expect(lost[0]).toMatchObject({ reason: "heartbeat timeout", willReconnect: true });
     dropBeats = false;
-    await untilRoom(a.room, "joined", () => joins.some((j) => j.rejoined), "the rejoin");
+    await untilEvent(a.room, "joined", () => joins.some((j) => j.rejoined), "the rejoin");
     await a.room.send("still here");
-    await untilRoom(a.room, "message", () => a.timeline.length >= 1, "the message after the rejoin");
+    await untilEvent(a.room, "message", () => a.timeline.length >= 1, "the message after the rejoin");
     expect(a.timeline.map((m) => m.text)).toEqual(["still here"]);
   });
 
@@ -274,7 +256,7 @@ describe("IMClient chatrooms", () => {
     // Bob's other device, on the same login, logs every session out.
     const other = await account(shared.server, "bob-other", {}, bob.client.session ?? undefined);
     await other.client.logout({ all: true });
-    await untilRoom(b.room, "closed", () => ended.length > 0, "Bob's room ended");
+    await untilEvent(b.room, "closed", () => ended.length > 0, "Bob's room ended");
     expect(ended[0]).toEqual({ reason: "session", message: "Session ended" });
     // The room itself goes on for the others.
     const a = await listen(alice, info.id);
@@ -291,9 +273,9 @@ describe("IMClient chatrooms", () => {
     b.room.on("closed", (e) => ended.push(e));
     await expect(bob.client.closeChatroom(info.id)).rejects.toBeInstanceOf(IMHttpError); // not his
     await alice.client.closeChatroom(info.id);
-    await untilRoom(b.room, "closed", () => ended.length > 0, "Bob's room closed");
+    await untilEvent(b.room, "closed", () => ended.length > 0, "Bob's room closed");
     expect(ended[0]?.reason).toBe("closed");
-    await untilRoom(a.room, "closed", () => a.room.endedBecause !== null, "Alice's room closed");
+    await untilEvent(a.room, "closed", () => a.room.endedBecause !== null, "Alice's room closed");
     expect(a.room.endedBecause?.reason).toBe("closed");
     await expect(bob.client.joinChatroom(info.id)).rejects.toThrow(/does not exist/);
     await expect(bob.client.chatroomInfo(info.id)).rejects.toMatchObject({ code: 404 });

@@ -8,6 +8,7 @@ import {
   type IMEvents,
   type Message,
   type Session,
+  type TypedEmitter,
 } from "edge-im/client";
 import { im } from "../../../src/protocol/generated/im.js";
 import { startDevServer, type DevServer } from "./dev-server";
@@ -92,11 +93,11 @@ export async function account(
 }
 
 /**
- * Resolves once `condition()` holds, checking now and after every `event` of the client; fails
- * with `what` after `timeoutMs`. Waiting is driven by events, never by a sleep.
+ * Resolves once `condition()` holds, checking now and after every `event` of `source` (the client,
+ * a chatroom); fails with `what` after `timeoutMs`. Waiting is driven by events, never by a sleep.
  */
-export function until<K extends keyof IMEvents>(
-  r: Recorded,
+export function untilEvent<E extends object, K extends keyof E>(
+  source: TypedEmitter<E>,
   event: K,
   condition: () => boolean,
   what: string,
@@ -108,13 +109,24 @@ export function until<K extends keyof IMEvents>(
       off();
       reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
     }, timeoutMs);
-    const off = r.client.on(event, () => {
+    const off = source.on(event, () => {
       if (!condition()) return;
       clearTimeout(timer);
       off();
       resolve();
     });
   });
+}
+
+/** `untilEvent` on a recorded client. */
+export function until<K extends keyof IMEvents>(
+  r: Recorded,
+  event: K,
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  return untilEvent<IMEvents, K>(r.client, event, condition, what, timeoutMs);
 }
 
 /** Waits until the client's timeline has at least `n` messages of `conversationId`. */
