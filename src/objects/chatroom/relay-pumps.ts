@@ -48,7 +48,6 @@ export class RelayPumps {
   start(relay: number): void {
     if (this.running.has(relay) || this.failed.has(relay)) return;
     this.delivered.set(relay, this.deps.messages.maxSeq());
-    this.failed.delete(relay);
   }
 
   /** Relays whose last delivery failed, for the alarm. */
