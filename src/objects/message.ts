@@ -28,6 +28,24 @@ export interface StoredMessage {
   /** For the reader's own messages in a group: who read it (small groups) and how many. */
   readBy?: string[];
   readCount?: number;
+  /**
+   * Rich messages (docs/RICH-MESSAGES.md): MessageInfo's fields 100+ encoded on their own. A
+   * rich_messages socket gets the MessageInfo bytes followed by these (protobuf fields concatenate);
+   * any other socket gets the MessageInfo alone. Absent or empty: a plain message.
+   */
+  ext?: Uint8Array;
+  /** Set by a sender: the rich fields the conversation checks and completes into `ext`. */
+  rich?: RichSend;
+}
+
+/** What a sender's rich fields ask for (docs/RICH-MESSAGES.md, "Sending"). */
+export interface RichSend {
+  /** server_msg_id of the message quoted, in the same conversation. */
+  replyTo?: string;
+  mentionUserIds?: string[];
+  mentionAll?: boolean;
+  /** A forward: whose message the content was copied from (the sender's object read it). */
+  forwardedFrom?: { senderId: string; serverTime: number };
 }
 
 /** What every stored message carries of its conversation. */
@@ -204,6 +222,11 @@ export interface DeliveredMessage {
   /** The socket session that sent it: that device gets the SEND_MSG_RSP, not a push. */
   originSession: string;
   info: Uint8Array;
+  /** Rich fields (StoredMessage.ext), appended to `info` for rich_messages sockets only. */
+  ext?: Uint8Array;
+  /** Who the message mentions (the inbox flags "you were mentioned"); absent: nobody. */
+  mentionUserIds?: string[];
+  mentionAll?: boolean;
 }
 
 export function toDelivered(m: StoredMessage): DeliveredMessage {

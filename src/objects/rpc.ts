@@ -20,7 +20,16 @@ export const refusal = (code: Err, message: string): Refusal => ({ ok: false, co
 export type SendInput = SentMessage & { refused?: { code: Err; message: string } };
 
 export type SendResult =
-  { ok: true; serverMsgId: string; seq: number; serverTime: number; duplicate: boolean } | Refusal;
+  | {
+      ok: true;
+      serverMsgId: string;
+      seq: number;
+      serverTime: number;
+      duplicate: boolean;
+      /** The stored message's rich fields, encoded (message.ts `ext`); absent for a plain message. */
+      ext?: Uint8Array;
+    }
+  | Refusal;
 
 /**
  * The answer to a call with a device's sends: each message's result, in order, and whether the
@@ -50,7 +59,15 @@ export interface ReadQuery {
   maxBytes: number;
 }
 
-export type ReadResult = { ok: true; maxSeq: number; messages: StoredMessage[] } | Refusal;
+export type ReadResult =
+  | {
+      ok: true;
+      maxSeq: number;
+      messages: StoredMessage[];
+      /** The conversation's newest change number (rich messages: edits, reactions, pins, revokes). */
+      modSeq?: number;
+    }
+  | Refusal;
 
 /** ConversationObject -> UserObject: messages for the user's inbox and live devices, in seq order. */
 export interface Delivery {
@@ -127,4 +144,116 @@ export interface Presence {
   online: boolean;
   platforms: string[];
   lastSeen: number;
+}
+
+// ---- Rich messages (docs/RICH-MESSAGES.md) ------------------------------------------------------
+
+/** One emoji's reactions on a message: the exact count, the first RICH_REACTION_USERS_LISTED users. */
+export interface ReactionSummary {
+  emoji: string;
+  count: number;
+  userIds: string[];
+}
+
+export interface Pin {
+  serverMsgId: string;
+  seq: number;
+  pinnedBy: string;
+  pinnedTime: number;
+}
+
+/** UserObject -> ConversationObject: add or take back the user's reaction on a message. */
+export interface ReactInput {
+  userId: string;
+  serverMsgId: string;
+  emoji: string;
+  remove: boolean;
+  originSession: string;
+}
+
+export type ReactResult = { ok: true; reactions: ReactionSummary[] } | Refusal;
+
+/** UserObject -> ConversationObject: replace the content of the user's own message. */
+export interface EditInput {
+  userId: string;
+  serverMsgId: string;
+  content: Uint8Array;
+  originSession: string;
+}
+
+export type EditResult = { ok: true; editedTime: number; editCount: number } | Refusal;
+
+export interface PinInput {
+  userId: string;
+  serverMsgId: string;
+  unpin: boolean;
+  originSession: string;
+}
+
+export type PinResult = { ok: true; pins: Pin[] } | Refusal;
+
+/** The replies quoting one message, after `afterSeq`, oldest first. */
+export interface ThreadQuery {
+  userId: string;
+  rootServerMsgId: string;
+  afterSeq: number;
+  limit: number;
+  /** Encoded size the replies may take past the first (as ReadQuery.maxBytes). */
+  maxBytes: number;
+}
+
+export type ThreadResult =
+  { ok: true; root: StoredMessage; replies: StoredMessage[]; hasMore: boolean } | Refusal;
+
+/** What changed after `afterModSeq` among the messages the user may see. */
+export interface ChangesQuery {
+  userId: string;
+  afterModSeq: number;
+  limit: number;
+  maxBytes: number;
+}
+
+export type ChangesResult =
+  | {
+      ok: true;
+      /** Current state of each changed message, by change number. */
+      messages: StoredMessage[];
+      pinsChanged: boolean;
+      /** The whole pinned list when pinsChanged, else empty. */
+      pins: Pin[];
+      /** Where the next request continues from. */
+      modSeq: number;
+      hasMore: boolean;
+    }
+  | Refusal;
+
+export interface MessageQuery {
+  userId: string;
+  serverMsgId: string;
+}
+
+export type EditHistoryResult =
+  { ok: true; versions: { content: Uint8Array; replacedTime: number }[] } | Refusal;
+
+/** A message the user may read, for a forward's copy (the sender's object reads it first). */
+export type ForwardSourceResult = { ok: true; message: StoredMessage } | Refusal;
+
+/**
+ * ConversationObject -> UserObject: a message changed (edit, reaction, reply count, quoted message
+ * revoked). `info` is its MessageInfo without rich fields (what the SDK may see), `ext` the rich
+ * fields; rich_messages sockets get CMD_MESSAGE_UPDATED_PUSH with both.
+ */
+export interface MessageUpdate {
+  conversationId: string;
+  seq: number;
+  info: Uint8Array;
+  ext: Uint8Array;
+  modSeq: number;
+}
+
+/** ConversationObject -> UserObject: the conversation's pinned list changed. */
+export interface PinsUpdate {
+  conversationId: string;
+  pins: Pin[];
+  modSeq: number;
 }

@@ -72,7 +72,21 @@ export namespace im {
             CMD_CHATROOM_ACK = 1004,
             CMD_CHATROOM_HISTORY_REQ = 1005,
             CMD_CHATROOM_HISTORY_RSP = 1006,
-            CMD_CHATROOM_CLOSED = 1007
+            CMD_CHATROOM_CLOSED = 1007,
+            CMD_MESSAGE_UPDATED_PUSH = 1100,
+            CMD_PINS_PUSH = 1101,
+            CMD_REACT_REQ = 1110,
+            CMD_REACT_RSP = 1111,
+            CMD_EDIT_MSG_REQ = 1112,
+            CMD_EDIT_MSG_RSP = 1113,
+            CMD_PIN_REQ = 1114,
+            CMD_PIN_RSP = 1115,
+            CMD_THREAD_REQ = 1116,
+            CMD_THREAD_RSP = 1117,
+            CMD_CHANGES_REQ = 1118,
+            CMD_CHANGES_RSP = 1119,
+            CMD_EDIT_HISTORY_REQ = 1120,
+            CMD_EDIT_HISTORY_RSP = 1121
         }
 
         enum ErrorCode {
@@ -189,6 +203,7 @@ export namespace im {
             userId: string;
             token: string;
             platform: string;
+            features: string[];
             static encode(message: im.protocol.AuthRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.AuthRequest & im.protocol.AuthRequest.$Shape;
         }
@@ -198,6 +213,7 @@ export namespace im {
                 userId?: (string|null);
                 token?: (string|null);
                 platform?: (string|null);
+                features?: (string[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.AuthRequest.$Properties;
@@ -212,6 +228,7 @@ export namespace im {
             errorCode: im.protocol.ErrorCode;
             errorMsg: string;
             maxSeq: number;
+            features: string[];
             static encode(message: im.protocol.AuthResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.AuthResponse & im.protocol.AuthResponse.$Shape;
         }
@@ -221,6 +238,7 @@ export namespace im {
                 errorCode?: (im.protocol.ErrorCode|null);
                 errorMsg?: (string|null);
                 maxSeq?: (number|null);
+                features?: (string[]|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.AuthResponse.$Properties;
@@ -277,6 +295,16 @@ export namespace im {
             attachedInfo: string;
             conversationType: number;
             readCount: number;
+            replyTo?: (im.protocol.ReplyRef.$Properties|null);
+            mentionUserIds: string[];
+            mentionAll: boolean;
+            forwardedFrom?: (im.protocol.ForwardedFrom.$Properties|null);
+            forwardOf?: (im.protocol.ForwardSource.$Properties|null);
+            editedTime: number;
+            editCount: number;
+            reactions: im.protocol.Reaction.$Properties[];
+            replyCount: number;
+            modSeq: number;
             static encode(message: im.protocol.MessageInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.MessageInfo & im.protocol.MessageInfo.$Shape;
         }
@@ -307,9 +335,495 @@ export namespace im {
                 attachedInfo?: (string|null);
                 conversationType?: (number|null);
                 readCount?: (number|null);
+                replyTo?: (im.protocol.ReplyRef.$Properties|null);
+                mentionUserIds?: (string[]|null);
+                mentionAll?: (boolean|null);
+                forwardedFrom?: (im.protocol.ForwardedFrom.$Properties|null);
+                forwardOf?: (im.protocol.ForwardSource.$Properties|null);
+                editedTime?: (number|null);
+                editCount?: (number|null);
+                reactions?: (im.protocol.Reaction.$Properties[]|null);
+                replyCount?: (number|null);
+                modSeq?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.MessageInfo.$Properties;
+        }
+
+        interface IReplyRef extends im.protocol.ReplyRef.$Properties {
+        }
+
+        class ReplyRef {
+            constructor(properties?: im.protocol.ReplyRef.$Properties);
+            $unknowns?: Uint8Array[];
+            serverMsgId: string;
+            seq: number;
+            senderId: string;
+            messageType: number;
+            snippet: string;
+            revoked: boolean;
+            static encode(message: im.protocol.ReplyRef.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ReplyRef & im.protocol.ReplyRef.$Shape;
+        }
+
+        namespace ReplyRef {
+            interface $Properties {
+                serverMsgId?: (string|null);
+                seq?: (number|null);
+                senderId?: (string|null);
+                messageType?: (number|null);
+                snippet?: (string|null);
+                revoked?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ReplyRef.$Properties;
+        }
+
+        interface IForwardedFrom extends im.protocol.ForwardedFrom.$Properties {
+        }
+
+        class ForwardedFrom {
+            constructor(properties?: im.protocol.ForwardedFrom.$Properties);
+            $unknowns?: Uint8Array[];
+            senderId: string;
+            serverTime: number;
+            static encode(message: im.protocol.ForwardedFrom.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ForwardedFrom & im.protocol.ForwardedFrom.$Shape;
+        }
+
+        namespace ForwardedFrom {
+            interface $Properties {
+                senderId?: (string|null);
+                serverTime?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ForwardedFrom.$Properties;
+        }
+
+        interface IForwardSource extends im.protocol.ForwardSource.$Properties {
+        }
+
+        class ForwardSource {
+            constructor(properties?: im.protocol.ForwardSource.$Properties);
+            $unknowns?: Uint8Array[];
+            conversationId: string;
+            serverMsgId: string;
+            static encode(message: im.protocol.ForwardSource.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ForwardSource & im.protocol.ForwardSource.$Shape;
+        }
+
+        namespace ForwardSource {
+            interface $Properties {
+                conversationId?: (string|null);
+                serverMsgId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ForwardSource.$Properties;
+        }
+
+        interface IReaction extends im.protocol.Reaction.$Properties {
+        }
+
+        class Reaction {
+            constructor(properties?: im.protocol.Reaction.$Properties);
+            $unknowns?: Uint8Array[];
+            emoji: string;
+            count: number;
+            userIds: string[];
+            static encode(message: im.protocol.Reaction.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.Reaction & im.protocol.Reaction.$Shape;
+        }
+
+        namespace Reaction {
+            interface $Properties {
+                emoji?: (string|null);
+                count?: (number|null);
+                userIds?: (string[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.Reaction.$Properties;
+        }
+
+        interface IMessageUpdatedPush extends im.protocol.MessageUpdatedPush.$Properties {
+        }
+
+        class MessageUpdatedPush {
+            constructor(properties?: im.protocol.MessageUpdatedPush.$Properties);
+            $unknowns?: Uint8Array[];
+            message?: (im.protocol.MessageInfo.$Properties|null);
+            static encode(message: im.protocol.MessageUpdatedPush.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.MessageUpdatedPush & im.protocol.MessageUpdatedPush.$Shape;
+        }
+
+        namespace MessageUpdatedPush {
+            interface $Properties {
+                message?: (im.protocol.MessageInfo.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.MessageUpdatedPush.$Properties;
+        }
+
+        interface IPinnedMessage extends im.protocol.PinnedMessage.$Properties {
+        }
+
+        class PinnedMessage {
+            constructor(properties?: im.protocol.PinnedMessage.$Properties);
+            $unknowns?: Uint8Array[];
+            serverMsgId: string;
+            seq: number;
+            pinnedBy: string;
+            pinnedTime: number;
+            static encode(message: im.protocol.PinnedMessage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.PinnedMessage & im.protocol.PinnedMessage.$Shape;
+        }
+
+        namespace PinnedMessage {
+            interface $Properties {
+                serverMsgId?: (string|null);
+                seq?: (number|null);
+                pinnedBy?: (string|null);
+                pinnedTime?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.PinnedMessage.$Properties;
+        }
+
+        interface IPinsPush extends im.protocol.PinsPush.$Properties {
+        }
+
+        class PinsPush {
+            constructor(properties?: im.protocol.PinsPush.$Properties);
+            $unknowns?: Uint8Array[];
+            conversationId: string;
+            pins: im.protocol.PinnedMessage.$Properties[];
+            modSeq: number;
+            static encode(message: im.protocol.PinsPush.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.PinsPush & im.protocol.PinsPush.$Shape;
+        }
+
+        namespace PinsPush {
+            interface $Properties {
+                conversationId?: (string|null);
+                pins?: (im.protocol.PinnedMessage.$Properties[]|null);
+                modSeq?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.PinsPush.$Properties;
+        }
+
+        interface IReactRequest extends im.protocol.ReactRequest.$Properties {
+        }
+
+        class ReactRequest {
+            constructor(properties?: im.protocol.ReactRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            conversationId: string;
+            serverMsgId: string;
+            emoji: string;
+            remove: boolean;
+            static encode(message: im.protocol.ReactRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ReactRequest & im.protocol.ReactRequest.$Shape;
+        }
+
+        namespace ReactRequest {
+            interface $Properties {
+                conversationId?: (string|null);
+                serverMsgId?: (string|null);
+                emoji?: (string|null);
+                remove?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ReactRequest.$Properties;
+        }
+
+        interface IReactResponse extends im.protocol.ReactResponse.$Properties {
+        }
+
+        class ReactResponse {
+            constructor(properties?: im.protocol.ReactResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            errorCode: im.protocol.ErrorCode;
+            errorMsg: string;
+            reactions: im.protocol.Reaction.$Properties[];
+            static encode(message: im.protocol.ReactResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ReactResponse & im.protocol.ReactResponse.$Shape;
+        }
+
+        namespace ReactResponse {
+            interface $Properties {
+                errorCode?: (im.protocol.ErrorCode|null);
+                errorMsg?: (string|null);
+                reactions?: (im.protocol.Reaction.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ReactResponse.$Properties;
+        }
+
+        interface IEditMessageRequest extends im.protocol.EditMessageRequest.$Properties {
+        }
+
+        class EditMessageRequest {
+            constructor(properties?: im.protocol.EditMessageRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            conversationId: string;
+            serverMsgId: string;
+            content: Uint8Array;
+            static encode(message: im.protocol.EditMessageRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.EditMessageRequest & im.protocol.EditMessageRequest.$Shape;
+        }
+
+        namespace EditMessageRequest {
+            interface $Properties {
+                conversationId?: (string|null);
+                serverMsgId?: (string|null);
+                content?: (Uint8Array|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.EditMessageRequest.$Properties;
+        }
+
+        interface IEditMessageResponse extends im.protocol.EditMessageResponse.$Properties {
+        }
+
+        class EditMessageResponse {
+            constructor(properties?: im.protocol.EditMessageResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            errorCode: im.protocol.ErrorCode;
+            errorMsg: string;
+            editedTime: number;
+            editCount: number;
+            static encode(message: im.protocol.EditMessageResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.EditMessageResponse & im.protocol.EditMessageResponse.$Shape;
+        }
+
+        namespace EditMessageResponse {
+            interface $Properties {
+                errorCode?: (im.protocol.ErrorCode|null);
+                errorMsg?: (string|null);
+                editedTime?: (number|null);
+                editCount?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.EditMessageResponse.$Properties;
+        }
+
+        interface IPinRequest extends im.protocol.PinRequest.$Properties {
+        }
+
+        class PinRequest {
+            constructor(properties?: im.protocol.PinRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            conversationId: string;
+            serverMsgId: string;
+            unpin: boolean;
+            static encode(message: im.protocol.PinRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.PinRequest & im.protocol.PinRequest.$Shape;
+        }
+
+        namespace PinRequest {
+            interface $Properties {
+                conversationId?: (string|null);
+                serverMsgId?: (string|null);
+                unpin?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.PinRequest.$Properties;
+        }
+
+        interface IPinResponse extends im.protocol.PinResponse.$Properties {
+        }
+
+        class PinResponse {
+            constructor(properties?: im.protocol.PinResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            errorCode: im.protocol.ErrorCode;
+            errorMsg: string;
+            pins: im.protocol.PinnedMessage.$Properties[];
+            static encode(message: im.protocol.PinResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.PinResponse & im.protocol.PinResponse.$Shape;
+        }
+
+        namespace PinResponse {
+            interface $Properties {
+                errorCode?: (im.protocol.ErrorCode|null);
+                errorMsg?: (string|null);
+                pins?: (im.protocol.PinnedMessage.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.PinResponse.$Properties;
+        }
+
+        interface IThreadRequest extends im.protocol.ThreadRequest.$Properties {
+        }
+
+        class ThreadRequest {
+            constructor(properties?: im.protocol.ThreadRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            conversationId: string;
+            rootServerMsgId: string;
+            afterSeq: number;
+            limit: number;
+            static encode(message: im.protocol.ThreadRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ThreadRequest & im.protocol.ThreadRequest.$Shape;
+        }
+
+        namespace ThreadRequest {
+            interface $Properties {
+                conversationId?: (string|null);
+                rootServerMsgId?: (string|null);
+                afterSeq?: (number|null);
+                limit?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ThreadRequest.$Properties;
+        }
+
+        interface IThreadResponse extends im.protocol.ThreadResponse.$Properties {
+        }
+
+        class ThreadResponse {
+            constructor(properties?: im.protocol.ThreadResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            errorCode: im.protocol.ErrorCode;
+            errorMsg: string;
+            root?: (im.protocol.MessageInfo.$Properties|null);
+            replies: im.protocol.MessageInfo.$Properties[];
+            hasMore: boolean;
+            static encode(message: im.protocol.ThreadResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ThreadResponse & im.protocol.ThreadResponse.$Shape;
+        }
+
+        namespace ThreadResponse {
+            interface $Properties {
+                errorCode?: (im.protocol.ErrorCode|null);
+                errorMsg?: (string|null);
+                root?: (im.protocol.MessageInfo.$Properties|null);
+                replies?: (im.protocol.MessageInfo.$Properties[]|null);
+                hasMore?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ThreadResponse.$Properties;
+        }
+
+        interface IChangesRequest extends im.protocol.ChangesRequest.$Properties {
+        }
+
+        class ChangesRequest {
+            constructor(properties?: im.protocol.ChangesRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            conversationId: string;
+            afterModSeq: number;
+            limit: number;
+            static encode(message: im.protocol.ChangesRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChangesRequest & im.protocol.ChangesRequest.$Shape;
+        }
+
+        namespace ChangesRequest {
+            interface $Properties {
+                conversationId?: (string|null);
+                afterModSeq?: (number|null);
+                limit?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChangesRequest.$Properties;
+        }
+
+        interface IChangesResponse extends im.protocol.ChangesResponse.$Properties {
+        }
+
+        class ChangesResponse {
+            constructor(properties?: im.protocol.ChangesResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            errorCode: im.protocol.ErrorCode;
+            errorMsg: string;
+            conversationId: string;
+            messages: im.protocol.MessageInfo.$Properties[];
+            pinsChanged: boolean;
+            pins: im.protocol.PinnedMessage.$Properties[];
+            modSeq: number;
+            hasMore: boolean;
+            static encode(message: im.protocol.ChangesResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChangesResponse & im.protocol.ChangesResponse.$Shape;
+        }
+
+        namespace ChangesResponse {
+            interface $Properties {
+                errorCode?: (im.protocol.ErrorCode|null);
+                errorMsg?: (string|null);
+                conversationId?: (string|null);
+                messages?: (im.protocol.MessageInfo.$Properties[]|null);
+                pinsChanged?: (boolean|null);
+                pins?: (im.protocol.PinnedMessage.$Properties[]|null);
+                modSeq?: (number|null);
+                hasMore?: (boolean|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.ChangesResponse.$Properties;
+        }
+
+        interface IEditHistoryRequest extends im.protocol.EditHistoryRequest.$Properties {
+        }
+
+        class EditHistoryRequest {
+            constructor(properties?: im.protocol.EditHistoryRequest.$Properties);
+            $unknowns?: Uint8Array[];
+            conversationId: string;
+            serverMsgId: string;
+            static encode(message: im.protocol.EditHistoryRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.EditHistoryRequest & im.protocol.EditHistoryRequest.$Shape;
+        }
+
+        namespace EditHistoryRequest {
+            interface $Properties {
+                conversationId?: (string|null);
+                serverMsgId?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.EditHistoryRequest.$Properties;
+        }
+
+        interface IMessageVersion extends im.protocol.MessageVersion.$Properties {
+        }
+
+        class MessageVersion {
+            constructor(properties?: im.protocol.MessageVersion.$Properties);
+            $unknowns?: Uint8Array[];
+            content: Uint8Array;
+            replacedTime: number;
+            static encode(message: im.protocol.MessageVersion.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.MessageVersion & im.protocol.MessageVersion.$Shape;
+        }
+
+        namespace MessageVersion {
+            interface $Properties {
+                content?: (Uint8Array|null);
+                replacedTime?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.MessageVersion.$Properties;
+        }
+
+        interface IEditHistoryResponse extends im.protocol.EditHistoryResponse.$Properties {
+        }
+
+        class EditHistoryResponse {
+            constructor(properties?: im.protocol.EditHistoryResponse.$Properties);
+            $unknowns?: Uint8Array[];
+            errorCode: im.protocol.ErrorCode;
+            errorMsg: string;
+            versions: im.protocol.MessageVersion.$Properties[];
+            static encode(message: im.protocol.EditHistoryResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.EditHistoryResponse & im.protocol.EditHistoryResponse.$Shape;
+        }
+
+        namespace EditHistoryResponse {
+            interface $Properties {
+                errorCode?: (im.protocol.ErrorCode|null);
+                errorMsg?: (string|null);
+                versions?: (im.protocol.MessageVersion.$Properties[]|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = im.protocol.EditHistoryResponse.$Properties;
         }
 
         interface ISendMessageRequest extends im.protocol.SendMessageRequest.$Properties {
@@ -541,6 +1055,7 @@ export namespace im {
             maxSeq: number;
             syncedSeq: number;
             hasMore: boolean;
+            modSeq: number;
             static encode(message: im.protocol.ConversationMessages.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ConversationMessages & im.protocol.ConversationMessages.$Shape;
         }
@@ -552,6 +1067,7 @@ export namespace im {
                 maxSeq?: (number|null);
                 syncedSeq?: (number|null);
                 hasMore?: (boolean|null);
+                modSeq?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.ConversationMessages.$Properties;

@@ -179,6 +179,20 @@ export const im = $root.im = (() => {
             values[valuesById[1005] = "CMD_CHATROOM_HISTORY_REQ"] = 1005;
             values[valuesById[1006] = "CMD_CHATROOM_HISTORY_RSP"] = 1006;
             values[valuesById[1007] = "CMD_CHATROOM_CLOSED"] = 1007;
+            values[valuesById[1100] = "CMD_MESSAGE_UPDATED_PUSH"] = 1100;
+            values[valuesById[1101] = "CMD_PINS_PUSH"] = 1101;
+            values[valuesById[1110] = "CMD_REACT_REQ"] = 1110;
+            values[valuesById[1111] = "CMD_REACT_RSP"] = 1111;
+            values[valuesById[1112] = "CMD_EDIT_MSG_REQ"] = 1112;
+            values[valuesById[1113] = "CMD_EDIT_MSG_RSP"] = 1113;
+            values[valuesById[1114] = "CMD_PIN_REQ"] = 1114;
+            values[valuesById[1115] = "CMD_PIN_RSP"] = 1115;
+            values[valuesById[1116] = "CMD_THREAD_REQ"] = 1116;
+            values[valuesById[1117] = "CMD_THREAD_RSP"] = 1117;
+            values[valuesById[1118] = "CMD_CHANGES_REQ"] = 1118;
+            values[valuesById[1119] = "CMD_CHANGES_RSP"] = 1119;
+            values[valuesById[1120] = "CMD_EDIT_HISTORY_REQ"] = 1120;
+            values[valuesById[1121] = "CMD_EDIT_HISTORY_RSP"] = 1121;
             return values;
         })();
 
@@ -653,6 +667,7 @@ export const im = $root.im = (() => {
         protocol.AuthRequest = (function() {
 
             const AuthRequest = function (properties) {
+                this.features = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -662,6 +677,7 @@ export const im = $root.im = (() => {
             AuthRequest.prototype.userId = "";
             AuthRequest.prototype.token = "";
             AuthRequest.prototype.platform = "";
+            AuthRequest.prototype.features = $util.emptyArray;
 
             AuthRequest.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -676,6 +692,9 @@ export const im = $root.im = (() => {
                     writer.uint32(18).string(message.token);
                 if (message.platform != null && $Object.hasOwnProperty.call(message, "platform") && message.platform !== "")
                     writer.uint32(26).string(message.platform);
+                if (message.features != null && message.features.length)
+                    for (let i = 0; i < message.features.length; ++i)
+                        writer.uint32(802).string(message.features[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -736,6 +755,14 @@ export const im = $root.im = (() => {
                                 delete message.platform;
                             continue;
                         }
+                    case 100: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.features && message.features.length))
+                                message.features = [];
+                            message.features.push(reader.stringVerify());
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -759,6 +786,7 @@ export const im = $root.im = (() => {
         protocol.AuthResponse = (function() {
 
             const AuthResponse = function (properties) {
+                this.features = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -768,6 +796,7 @@ export const im = $root.im = (() => {
             AuthResponse.prototype.errorCode = 0;
             AuthResponse.prototype.errorMsg = "";
             AuthResponse.prototype.maxSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            AuthResponse.prototype.features = $util.emptyArray;
 
             AuthResponse.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -782,6 +811,9 @@ export const im = $root.im = (() => {
                     writer.uint32(18).string(message.errorMsg);
                 if (message.maxSeq != null && $Object.hasOwnProperty.call(message, "maxSeq") && (typeof message.maxSeq === "object" ? message.maxSeq.low || message.maxSeq.high : message.maxSeq !== 0))
                     writer.uint32(24).int64(message.maxSeq);
+                if (message.features != null && message.features.length)
+                    for (let i = 0; i < message.features.length; ++i)
+                        writer.uint32(802).string(message.features[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -840,6 +872,14 @@ export const im = $root.im = (() => {
                                 message.maxSeq = value;
                             else
                                 delete message.maxSeq;
+                            continue;
+                        }
+                    case 100: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.features && message.features.length))
+                                message.features = [];
+                            message.features.push(reader.stringVerify());
                             continue;
                         }
                     }
@@ -960,6 +1000,8 @@ export const im = $root.im = (() => {
 
             const MessageInfo = function (properties) {
                 this.readBy = [];
+                this.mentionUserIds = [];
+                this.reactions = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -990,6 +1032,16 @@ export const im = $root.im = (() => {
             MessageInfo.prototype.attachedInfo = "";
             MessageInfo.prototype.conversationType = 0;
             MessageInfo.prototype.readCount = 0;
+            MessageInfo.prototype.replyTo = null;
+            MessageInfo.prototype.mentionUserIds = $util.emptyArray;
+            MessageInfo.prototype.mentionAll = false;
+            MessageInfo.prototype.forwardedFrom = null;
+            MessageInfo.prototype.forwardOf = null;
+            MessageInfo.prototype.editedTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            MessageInfo.prototype.editCount = 0;
+            MessageInfo.prototype.reactions = $util.emptyArray;
+            MessageInfo.prototype.replyCount = 0;
+            MessageInfo.prototype.modSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
             MessageInfo.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -1047,6 +1099,28 @@ export const im = $root.im = (() => {
                     writer.uint32(184).int32(message.conversationType);
                 if (message.readCount != null && $Object.hasOwnProperty.call(message, "readCount") && message.readCount !== 0)
                     writer.uint32(192).int32(message.readCount);
+                if (message.replyTo != null && $Object.hasOwnProperty.call(message, "replyTo"))
+                    $root.im.protocol.ReplyRef.encode(message.replyTo, writer.uint32(802).fork(), _depth + 1).ldelim();
+                if (message.mentionUserIds != null && message.mentionUserIds.length)
+                    for (let i = 0; i < message.mentionUserIds.length; ++i)
+                        writer.uint32(810).string(message.mentionUserIds[i]);
+                if (message.mentionAll != null && $Object.hasOwnProperty.call(message, "mentionAll") && message.mentionAll !== false)
+                    writer.uint32(816).bool(message.mentionAll);
+                if (message.forwardedFrom != null && $Object.hasOwnProperty.call(message, "forwardedFrom"))
+                    $root.im.protocol.ForwardedFrom.encode(message.forwardedFrom, writer.uint32(826).fork(), _depth + 1).ldelim();
+                if (message.forwardOf != null && $Object.hasOwnProperty.call(message, "forwardOf"))
+                    $root.im.protocol.ForwardSource.encode(message.forwardOf, writer.uint32(834).fork(), _depth + 1).ldelim();
+                if (message.editedTime != null && $Object.hasOwnProperty.call(message, "editedTime") && (typeof message.editedTime === "object" ? message.editedTime.low || message.editedTime.high : message.editedTime !== 0))
+                    writer.uint32(840).int64(message.editedTime);
+                if (message.editCount != null && $Object.hasOwnProperty.call(message, "editCount") && message.editCount !== 0)
+                    writer.uint32(848).int32(message.editCount);
+                if (message.reactions != null && message.reactions.length)
+                    for (let i = 0; i < message.reactions.length; ++i)
+                        $root.im.protocol.Reaction.encode(message.reactions[i], writer.uint32(858).fork(), _depth + 1).ldelim();
+                if (message.replyCount != null && $Object.hasOwnProperty.call(message, "replyCount") && message.replyCount !== 0)
+                    writer.uint32(864).int32(message.replyCount);
+                if (message.modSeq != null && $Object.hasOwnProperty.call(message, "modSeq") && (typeof message.modSeq === "object" ? message.modSeq.low || message.modSeq.high : message.modSeq !== 0))
+                    writer.uint32(872).int64(message.modSeq);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1295,6 +1369,85 @@ export const im = $root.im = (() => {
                                 delete message.readCount;
                             continue;
                         }
+                    case 100: {
+                            if (wireType !== 2)
+                                break;
+                            message.replyTo = $root.im.protocol.ReplyRef.decode(reader, reader.size(), $undefined, _depth + 1, message.replyTo);
+                            continue;
+                        }
+                    case 101: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.mentionUserIds && message.mentionUserIds.length))
+                                message.mentionUserIds = [];
+                            message.mentionUserIds.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 102: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.mentionAll = value;
+                            else
+                                delete message.mentionAll;
+                            continue;
+                        }
+                    case 103: {
+                            if (wireType !== 2)
+                                break;
+                            message.forwardedFrom = $root.im.protocol.ForwardedFrom.decode(reader, reader.size(), $undefined, _depth + 1, message.forwardedFrom);
+                            continue;
+                        }
+                    case 104: {
+                            if (wireType !== 2)
+                                break;
+                            message.forwardOf = $root.im.protocol.ForwardSource.decode(reader, reader.size(), $undefined, _depth + 1, message.forwardOf);
+                            continue;
+                        }
+                    case 105: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.editedTime = value;
+                            else
+                                delete message.editedTime;
+                            continue;
+                        }
+                    case 106: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.editCount = value;
+                            else
+                                delete message.editCount;
+                            continue;
+                        }
+                    case 107: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.reactions && message.reactions.length))
+                                message.reactions = [];
+                            message.reactions.push($root.im.protocol.Reaction.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 108: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.replyCount = value;
+                            else
+                                delete message.replyCount;
+                            continue;
+                        }
+                    case 109: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.modSeq = value;
+                            else
+                                delete message.modSeq;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1313,6 +1466,2224 @@ export const im = $root.im = (() => {
             };
 
             return MessageInfo;
+        })();
+
+        protocol.ReplyRef = (function() {
+
+            const ReplyRef = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ReplyRef.prototype.serverMsgId = "";
+            ReplyRef.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            ReplyRef.prototype.senderId = "";
+            ReplyRef.prototype.messageType = 0;
+            ReplyRef.prototype.snippet = "";
+            ReplyRef.prototype.revoked = false;
+
+            ReplyRef.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && message.serverMsgId !== "")
+                    writer.uint32(10).string(message.serverMsgId);
+                if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
+                    writer.uint32(16).int64(message.seq);
+                if (message.senderId != null && $Object.hasOwnProperty.call(message, "senderId") && message.senderId !== "")
+                    writer.uint32(26).string(message.senderId);
+                if (message.messageType != null && $Object.hasOwnProperty.call(message, "messageType") && message.messageType !== 0)
+                    writer.uint32(32).int32(message.messageType);
+                if (message.snippet != null && $Object.hasOwnProperty.call(message, "snippet") && message.snippet !== "")
+                    writer.uint32(42).string(message.snippet);
+                if (message.revoked != null && $Object.hasOwnProperty.call(message, "revoked") && message.revoked !== false)
+                    writer.uint32(48).bool(message.revoked);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ReplyRef.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.ReplyRef();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.seq = value;
+                            else
+                                delete message.seq;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.senderId = value;
+                            else
+                                delete message.senderId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.messageType = value;
+                            else
+                                delete message.messageType;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.snippet = value;
+                            else
+                                delete message.snippet;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.revoked = value;
+                            else
+                                delete message.revoked;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ReplyRef;
+        })();
+
+        protocol.ForwardedFrom = (function() {
+
+            const ForwardedFrom = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ForwardedFrom.prototype.senderId = "";
+            ForwardedFrom.prototype.serverTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            ForwardedFrom.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.senderId != null && $Object.hasOwnProperty.call(message, "senderId") && message.senderId !== "")
+                    writer.uint32(10).string(message.senderId);
+                if (message.serverTime != null && $Object.hasOwnProperty.call(message, "serverTime") && (typeof message.serverTime === "object" ? message.serverTime.low || message.serverTime.high : message.serverTime !== 0))
+                    writer.uint32(16).int64(message.serverTime);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ForwardedFrom.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.ForwardedFrom();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.senderId = value;
+                            else
+                                delete message.senderId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.serverTime = value;
+                            else
+                                delete message.serverTime;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ForwardedFrom;
+        })();
+
+        protocol.ForwardSource = (function() {
+
+            const ForwardSource = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ForwardSource.prototype.conversationId = "";
+            ForwardSource.prototype.serverMsgId = "";
+
+            ForwardSource.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.conversationId != null && $Object.hasOwnProperty.call(message, "conversationId") && message.conversationId !== "")
+                    writer.uint32(10).string(message.conversationId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && message.serverMsgId !== "")
+                    writer.uint32(18).string(message.serverMsgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ForwardSource.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.ForwardSource();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.conversationId = value;
+                            else
+                                delete message.conversationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ForwardSource;
+        })();
+
+        protocol.Reaction = (function() {
+
+            const Reaction = function (properties) {
+                this.userIds = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            Reaction.prototype.emoji = "";
+            Reaction.prototype.count = 0;
+            Reaction.prototype.userIds = $util.emptyArray;
+
+            Reaction.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.emoji != null && $Object.hasOwnProperty.call(message, "emoji") && message.emoji !== "")
+                    writer.uint32(10).string(message.emoji);
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && message.count !== 0)
+                    writer.uint32(16).int32(message.count);
+                if (message.userIds != null && message.userIds.length)
+                    for (let i = 0; i < message.userIds.length; ++i)
+                        writer.uint32(26).string(message.userIds[i]);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            Reaction.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.Reaction();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.emoji = value;
+                            else
+                                delete message.emoji;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.count = value;
+                            else
+                                delete message.count;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.userIds && message.userIds.length))
+                                message.userIds = [];
+                            message.userIds.push(reader.stringVerify());
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return Reaction;
+        })();
+
+        protocol.MessageUpdatedPush = (function() {
+
+            const MessageUpdatedPush = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            MessageUpdatedPush.prototype.message = null;
+
+            MessageUpdatedPush.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
+                    $root.im.protocol.MessageInfo.encode(message.message, writer.uint32(10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            MessageUpdatedPush.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.MessageUpdatedPush();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.message = $root.im.protocol.MessageInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.message);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MessageUpdatedPush;
+        })();
+
+        protocol.PinnedMessage = (function() {
+
+            const PinnedMessage = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            PinnedMessage.prototype.serverMsgId = "";
+            PinnedMessage.prototype.seq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            PinnedMessage.prototype.pinnedBy = "";
+            PinnedMessage.prototype.pinnedTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            PinnedMessage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && message.serverMsgId !== "")
+                    writer.uint32(10).string(message.serverMsgId);
+                if (message.seq != null && $Object.hasOwnProperty.call(message, "seq") && (typeof message.seq === "object" ? message.seq.low || message.seq.high : message.seq !== 0))
+                    writer.uint32(16).int64(message.seq);
+                if (message.pinnedBy != null && $Object.hasOwnProperty.call(message, "pinnedBy") && message.pinnedBy !== "")
+                    writer.uint32(26).string(message.pinnedBy);
+                if (message.pinnedTime != null && $Object.hasOwnProperty.call(message, "pinnedTime") && (typeof message.pinnedTime === "object" ? message.pinnedTime.low || message.pinnedTime.high : message.pinnedTime !== 0))
+                    writer.uint32(32).int64(message.pinnedTime);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            PinnedMessage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.PinnedMessage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.seq = value;
+                            else
+                                delete message.seq;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.pinnedBy = value;
+                            else
+                                delete message.pinnedBy;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.pinnedTime = value;
+                            else
+                                delete message.pinnedTime;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PinnedMessage;
+        })();
+
+        protocol.PinsPush = (function() {
+
+            const PinsPush = function (properties) {
+                this.pins = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            PinsPush.prototype.conversationId = "";
+            PinsPush.prototype.pins = $util.emptyArray;
+            PinsPush.prototype.modSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            PinsPush.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.conversationId != null && $Object.hasOwnProperty.call(message, "conversationId") && message.conversationId !== "")
+                    writer.uint32(10).string(message.conversationId);
+                if (message.pins != null && message.pins.length)
+                    for (let i = 0; i < message.pins.length; ++i)
+                        $root.im.protocol.PinnedMessage.encode(message.pins[i], writer.uint32(18).fork(), _depth + 1).ldelim();
+                if (message.modSeq != null && $Object.hasOwnProperty.call(message, "modSeq") && (typeof message.modSeq === "object" ? message.modSeq.low || message.modSeq.high : message.modSeq !== 0))
+                    writer.uint32(24).int64(message.modSeq);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            PinsPush.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.PinsPush();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.conversationId = value;
+                            else
+                                delete message.conversationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.pins && message.pins.length))
+                                message.pins = [];
+                            message.pins.push($root.im.protocol.PinnedMessage.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.modSeq = value;
+                            else
+                                delete message.modSeq;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PinsPush;
+        })();
+
+        protocol.ReactRequest = (function() {
+
+            const ReactRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ReactRequest.prototype.conversationId = "";
+            ReactRequest.prototype.serverMsgId = "";
+            ReactRequest.prototype.emoji = "";
+            ReactRequest.prototype.remove = false;
+
+            ReactRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.conversationId != null && $Object.hasOwnProperty.call(message, "conversationId") && message.conversationId !== "")
+                    writer.uint32(10).string(message.conversationId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && message.serverMsgId !== "")
+                    writer.uint32(18).string(message.serverMsgId);
+                if (message.emoji != null && $Object.hasOwnProperty.call(message, "emoji") && message.emoji !== "")
+                    writer.uint32(26).string(message.emoji);
+                if (message.remove != null && $Object.hasOwnProperty.call(message, "remove") && message.remove !== false)
+                    writer.uint32(32).bool(message.remove);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ReactRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.ReactRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.conversationId = value;
+                            else
+                                delete message.conversationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.emoji = value;
+                            else
+                                delete message.emoji;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.remove = value;
+                            else
+                                delete message.remove;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ReactRequest;
+        })();
+
+        protocol.ReactResponse = (function() {
+
+            const ReactResponse = function (properties) {
+                this.reactions = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ReactResponse.prototype.errorCode = 0;
+            ReactResponse.prototype.errorMsg = "";
+            ReactResponse.prototype.reactions = $util.emptyArray;
+
+            ReactResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode") && message.errorCode !== 0)
+                    writer.uint32(8).int32(message.errorCode);
+                if (message.errorMsg != null && $Object.hasOwnProperty.call(message, "errorMsg") && message.errorMsg !== "")
+                    writer.uint32(18).string(message.errorMsg);
+                if (message.reactions != null && message.reactions.length)
+                    for (let i = 0; i < message.reactions.length; ++i)
+                        $root.im.protocol.Reaction.encode(message.reactions[i], writer.uint32(26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ReactResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.ReactResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.errorCode = value;
+                            else
+                                delete message.errorCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.errorMsg = value;
+                            else
+                                delete message.errorMsg;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.reactions && message.reactions.length))
+                                message.reactions = [];
+                            message.reactions.push($root.im.protocol.Reaction.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ReactResponse;
+        })();
+
+        protocol.EditMessageRequest = (function() {
+
+            const EditMessageRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            EditMessageRequest.prototype.conversationId = "";
+            EditMessageRequest.prototype.serverMsgId = "";
+            EditMessageRequest.prototype.content = $util.newBuffer([]);
+
+            EditMessageRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.conversationId != null && $Object.hasOwnProperty.call(message, "conversationId") && message.conversationId !== "")
+                    writer.uint32(10).string(message.conversationId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && message.serverMsgId !== "")
+                    writer.uint32(18).string(message.serverMsgId);
+                if (message.content != null && $Object.hasOwnProperty.call(message, "content") && message.content.length)
+                    writer.uint32(26).bytes(message.content);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            EditMessageRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.EditMessageRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.conversationId = value;
+                            else
+                                delete message.conversationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.content = value;
+                            else
+                                delete message.content;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return EditMessageRequest;
+        })();
+
+        protocol.EditMessageResponse = (function() {
+
+            const EditMessageResponse = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            EditMessageResponse.prototype.errorCode = 0;
+            EditMessageResponse.prototype.errorMsg = "";
+            EditMessageResponse.prototype.editedTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            EditMessageResponse.prototype.editCount = 0;
+
+            EditMessageResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode") && message.errorCode !== 0)
+                    writer.uint32(8).int32(message.errorCode);
+                if (message.errorMsg != null && $Object.hasOwnProperty.call(message, "errorMsg") && message.errorMsg !== "")
+                    writer.uint32(18).string(message.errorMsg);
+                if (message.editedTime != null && $Object.hasOwnProperty.call(message, "editedTime") && (typeof message.editedTime === "object" ? message.editedTime.low || message.editedTime.high : message.editedTime !== 0))
+                    writer.uint32(24).int64(message.editedTime);
+                if (message.editCount != null && $Object.hasOwnProperty.call(message, "editCount") && message.editCount !== 0)
+                    writer.uint32(32).int32(message.editCount);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            EditMessageResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.EditMessageResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.errorCode = value;
+                            else
+                                delete message.errorCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.errorMsg = value;
+                            else
+                                delete message.errorMsg;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.editedTime = value;
+                            else
+                                delete message.editedTime;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.editCount = value;
+                            else
+                                delete message.editCount;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return EditMessageResponse;
+        })();
+
+        protocol.PinRequest = (function() {
+
+            const PinRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            PinRequest.prototype.conversationId = "";
+            PinRequest.prototype.serverMsgId = "";
+            PinRequest.prototype.unpin = false;
+
+            PinRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.conversationId != null && $Object.hasOwnProperty.call(message, "conversationId") && message.conversationId !== "")
+                    writer.uint32(10).string(message.conversationId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && message.serverMsgId !== "")
+                    writer.uint32(18).string(message.serverMsgId);
+                if (message.unpin != null && $Object.hasOwnProperty.call(message, "unpin") && message.unpin !== false)
+                    writer.uint32(24).bool(message.unpin);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            PinRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.PinRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.conversationId = value;
+                            else
+                                delete message.conversationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.unpin = value;
+                            else
+                                delete message.unpin;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PinRequest;
+        })();
+
+        protocol.PinResponse = (function() {
+
+            const PinResponse = function (properties) {
+                this.pins = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            PinResponse.prototype.errorCode = 0;
+            PinResponse.prototype.errorMsg = "";
+            PinResponse.prototype.pins = $util.emptyArray;
+
+            PinResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode") && message.errorCode !== 0)
+                    writer.uint32(8).int32(message.errorCode);
+                if (message.errorMsg != null && $Object.hasOwnProperty.call(message, "errorMsg") && message.errorMsg !== "")
+                    writer.uint32(18).string(message.errorMsg);
+                if (message.pins != null && message.pins.length)
+                    for (let i = 0; i < message.pins.length; ++i)
+                        $root.im.protocol.PinnedMessage.encode(message.pins[i], writer.uint32(26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            PinResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.PinResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.errorCode = value;
+                            else
+                                delete message.errorCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.errorMsg = value;
+                            else
+                                delete message.errorMsg;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.pins && message.pins.length))
+                                message.pins = [];
+                            message.pins.push($root.im.protocol.PinnedMessage.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return PinResponse;
+        })();
+
+        protocol.ThreadRequest = (function() {
+
+            const ThreadRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ThreadRequest.prototype.conversationId = "";
+            ThreadRequest.prototype.rootServerMsgId = "";
+            ThreadRequest.prototype.afterSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            ThreadRequest.prototype.limit = 0;
+
+            ThreadRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.conversationId != null && $Object.hasOwnProperty.call(message, "conversationId") && message.conversationId !== "")
+                    writer.uint32(10).string(message.conversationId);
+                if (message.rootServerMsgId != null && $Object.hasOwnProperty.call(message, "rootServerMsgId") && message.rootServerMsgId !== "")
+                    writer.uint32(18).string(message.rootServerMsgId);
+                if (message.afterSeq != null && $Object.hasOwnProperty.call(message, "afterSeq") && (typeof message.afterSeq === "object" ? message.afterSeq.low || message.afterSeq.high : message.afterSeq !== 0))
+                    writer.uint32(24).int64(message.afterSeq);
+                if (message.limit != null && $Object.hasOwnProperty.call(message, "limit") && message.limit !== 0)
+                    writer.uint32(32).int32(message.limit);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ThreadRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.ThreadRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.conversationId = value;
+                            else
+                                delete message.conversationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.rootServerMsgId = value;
+                            else
+                                delete message.rootServerMsgId;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.afterSeq = value;
+                            else
+                                delete message.afterSeq;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.limit = value;
+                            else
+                                delete message.limit;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ThreadRequest;
+        })();
+
+        protocol.ThreadResponse = (function() {
+
+            const ThreadResponse = function (properties) {
+                this.replies = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ThreadResponse.prototype.errorCode = 0;
+            ThreadResponse.prototype.errorMsg = "";
+            ThreadResponse.prototype.root = null;
+            ThreadResponse.prototype.replies = $util.emptyArray;
+            ThreadResponse.prototype.hasMore = false;
+
+            ThreadResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode") && message.errorCode !== 0)
+                    writer.uint32(8).int32(message.errorCode);
+                if (message.errorMsg != null && $Object.hasOwnProperty.call(message, "errorMsg") && message.errorMsg !== "")
+                    writer.uint32(18).string(message.errorMsg);
+                if (message.root != null && $Object.hasOwnProperty.call(message, "root"))
+                    $root.im.protocol.MessageInfo.encode(message.root, writer.uint32(26).fork(), _depth + 1).ldelim();
+                if (message.replies != null && message.replies.length)
+                    for (let i = 0; i < message.replies.length; ++i)
+                        $root.im.protocol.MessageInfo.encode(message.replies[i], writer.uint32(34).fork(), _depth + 1).ldelim();
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore") && message.hasMore !== false)
+                    writer.uint32(40).bool(message.hasMore);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ThreadResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.ThreadResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.errorCode = value;
+                            else
+                                delete message.errorCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.errorMsg = value;
+                            else
+                                delete message.errorMsg;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.root = $root.im.protocol.MessageInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.root);
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.replies && message.replies.length))
+                                message.replies = [];
+                            message.replies.push($root.im.protocol.MessageInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasMore = value;
+                            else
+                                delete message.hasMore;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ThreadResponse;
+        })();
+
+        protocol.ChangesRequest = (function() {
+
+            const ChangesRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ChangesRequest.prototype.conversationId = "";
+            ChangesRequest.prototype.afterModSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            ChangesRequest.prototype.limit = 0;
+
+            ChangesRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.conversationId != null && $Object.hasOwnProperty.call(message, "conversationId") && message.conversationId !== "")
+                    writer.uint32(10).string(message.conversationId);
+                if (message.afterModSeq != null && $Object.hasOwnProperty.call(message, "afterModSeq") && (typeof message.afterModSeq === "object" ? message.afterModSeq.low || message.afterModSeq.high : message.afterModSeq !== 0))
+                    writer.uint32(16).int64(message.afterModSeq);
+                if (message.limit != null && $Object.hasOwnProperty.call(message, "limit") && message.limit !== 0)
+                    writer.uint32(24).int32(message.limit);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ChangesRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.ChangesRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.conversationId = value;
+                            else
+                                delete message.conversationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.afterModSeq = value;
+                            else
+                                delete message.afterModSeq;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.limit = value;
+                            else
+                                delete message.limit;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ChangesRequest;
+        })();
+
+        protocol.ChangesResponse = (function() {
+
+            const ChangesResponse = function (properties) {
+                this.messages = [];
+                this.pins = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            ChangesResponse.prototype.errorCode = 0;
+            ChangesResponse.prototype.errorMsg = "";
+            ChangesResponse.prototype.conversationId = "";
+            ChangesResponse.prototype.messages = $util.emptyArray;
+            ChangesResponse.prototype.pinsChanged = false;
+            ChangesResponse.prototype.pins = $util.emptyArray;
+            ChangesResponse.prototype.modSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            ChangesResponse.prototype.hasMore = false;
+
+            ChangesResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode") && message.errorCode !== 0)
+                    writer.uint32(8).int32(message.errorCode);
+                if (message.errorMsg != null && $Object.hasOwnProperty.call(message, "errorMsg") && message.errorMsg !== "")
+                    writer.uint32(18).string(message.errorMsg);
+                if (message.conversationId != null && $Object.hasOwnProperty.call(message, "conversationId") && message.conversationId !== "")
+                    writer.uint32(26).string(message.conversationId);
+                if (message.messages != null && message.messages.length)
+                    for (let i = 0; i < message.messages.length; ++i)
+                        $root.im.protocol.MessageInfo.encode(message.messages[i], writer.uint32(34).fork(), _depth + 1).ldelim();
+                if (message.pinsChanged != null && $Object.hasOwnProperty.call(message, "pinsChanged") && message.pinsChanged !== false)
+                    writer.uint32(40).bool(message.pinsChanged);
+                if (message.pins != null && message.pins.length)
+                    for (let i = 0; i < message.pins.length; ++i)
+                        $root.im.protocol.PinnedMessage.encode(message.pins[i], writer.uint32(50).fork(), _depth + 1).ldelim();
+                if (message.modSeq != null && $Object.hasOwnProperty.call(message, "modSeq") && (typeof message.modSeq === "object" ? message.modSeq.low || message.modSeq.high : message.modSeq !== 0))
+                    writer.uint32(56).int64(message.modSeq);
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore") && message.hasMore !== false)
+                    writer.uint32(64).bool(message.hasMore);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            ChangesResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.ChangesResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.errorCode = value;
+                            else
+                                delete message.errorCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.errorMsg = value;
+                            else
+                                delete message.errorMsg;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.conversationId = value;
+                            else
+                                delete message.conversationId;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.messages && message.messages.length))
+                                message.messages = [];
+                            message.messages.push($root.im.protocol.MessageInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.pinsChanged = value;
+                            else
+                                delete message.pinsChanged;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.pins && message.pins.length))
+                                message.pins = [];
+                            message.pins.push($root.im.protocol.PinnedMessage.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.modSeq = value;
+                            else
+                                delete message.modSeq;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasMore = value;
+                            else
+                                delete message.hasMore;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return ChangesResponse;
+        })();
+
+        protocol.EditHistoryRequest = (function() {
+
+            const EditHistoryRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            EditHistoryRequest.prototype.conversationId = "";
+            EditHistoryRequest.prototype.serverMsgId = "";
+
+            EditHistoryRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.conversationId != null && $Object.hasOwnProperty.call(message, "conversationId") && message.conversationId !== "")
+                    writer.uint32(10).string(message.conversationId);
+                if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && message.serverMsgId !== "")
+                    writer.uint32(18).string(message.serverMsgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            EditHistoryRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.EditHistoryRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.conversationId = value;
+                            else
+                                delete message.conversationId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.serverMsgId = value;
+                            else
+                                delete message.serverMsgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return EditHistoryRequest;
+        })();
+
+        protocol.MessageVersion = (function() {
+
+            const MessageVersion = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            MessageVersion.prototype.content = $util.newBuffer([]);
+            MessageVersion.prototype.replacedTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+            MessageVersion.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.content != null && $Object.hasOwnProperty.call(message, "content") && message.content.length)
+                    writer.uint32(10).bytes(message.content);
+                if (message.replacedTime != null && $Object.hasOwnProperty.call(message, "replacedTime") && (typeof message.replacedTime === "object" ? message.replacedTime.low || message.replacedTime.high : message.replacedTime !== 0))
+                    writer.uint32(16).int64(message.replacedTime);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            MessageVersion.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.MessageVersion();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.content = value;
+                            else
+                                delete message.content;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.replacedTime = value;
+                            else
+                                delete message.replacedTime;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return MessageVersion;
+        })();
+
+        protocol.EditHistoryResponse = (function() {
+
+            const EditHistoryResponse = function (properties) {
+                this.versions = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            EditHistoryResponse.prototype.errorCode = 0;
+            EditHistoryResponse.prototype.errorMsg = "";
+            EditHistoryResponse.prototype.versions = $util.emptyArray;
+
+            EditHistoryResponse.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.errorCode != null && $Object.hasOwnProperty.call(message, "errorCode") && message.errorCode !== 0)
+                    writer.uint32(8).int32(message.errorCode);
+                if (message.errorMsg != null && $Object.hasOwnProperty.call(message, "errorMsg") && message.errorMsg !== "")
+                    writer.uint32(18).string(message.errorMsg);
+                if (message.versions != null && message.versions.length)
+                    for (let i = 0; i < message.versions.length; ++i)
+                        $root.im.protocol.MessageVersion.encode(message.versions[i], writer.uint32(26).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            EditHistoryResponse.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.im.protocol.EditHistoryResponse();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.errorCode = value;
+                            else
+                                delete message.errorCode;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.errorMsg = value;
+                            else
+                                delete message.errorMsg;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.versions && message.versions.length))
+                                message.versions = [];
+                            message.versions.push($root.im.protocol.MessageVersion.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return EditHistoryResponse;
         })();
 
         protocol.SendMessageRequest = (function() {
@@ -2314,6 +4685,7 @@ export const im = $root.im = (() => {
             ConversationMessages.prototype.maxSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
             ConversationMessages.prototype.syncedSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
             ConversationMessages.prototype.hasMore = false;
+            ConversationMessages.prototype.modSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
             ConversationMessages.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -2333,6 +4705,8 @@ export const im = $root.im = (() => {
                     writer.uint32(32).int64(message.syncedSeq);
                 if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore") && message.hasMore !== false)
                     writer.uint32(40).bool(message.hasMore);
+                if (message.modSeq != null && $Object.hasOwnProperty.call(message, "modSeq") && (typeof message.modSeq === "object" ? message.modSeq.low || message.modSeq.high : message.modSeq !== 0))
+                    writer.uint32(800).int64(message.modSeq);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2408,6 +4782,15 @@ export const im = $root.im = (() => {
                                 message.hasMore = value;
                             else
                                 delete message.hasMore;
+                            continue;
+                        }
+                    case 100: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.modSeq = value;
+                            else
+                                delete message.modSeq;
                             continue;
                         }
                     }
