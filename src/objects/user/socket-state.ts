@@ -26,6 +26,8 @@ export interface SocketState {
   badFrames: number;
   /** When this socket last reported the user's sockets to the gauge (socket-report.ts); absent: never. */
   gaugeAt?: number;
+  /** Protocol extensions the socket declared in AUTH (docs/RICH-MESSAGES.md); absent: none. */
+  features?: string[];
 }
 
 /** The attachment's layout version; bump it (and add a step to `upgradeAttachment`) on a change. */

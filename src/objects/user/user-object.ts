@@ -13,7 +13,17 @@ import {
   MAX_ROOM_SOCKETS_PER_USER,
   MAX_SOCKETS_PER_USER,
 } from "../../protocol/limits";
-import type { Delivery, MarkReadResult, Presence, ReceiptPush, RevokePush, TypingPush } from "../rpc";
+import type {
+  Delivery,
+  MarkReadResult,
+  MessageUpdate,
+  PinsUpdate,
+  Presence,
+  ReceiptPush,
+  RevokePush,
+  TypingPush,
+} from "../rpc";
+import { messageUpdatedFrame, pinsFrame, sendToRich } from "./rich-updates";
 import { handleFrames } from "./dispatch";
 import { FrameQueue } from "./frame-queue";
 import { closeEndedSessions, type SessionEnd } from "./kick-out";
@@ -397,6 +407,18 @@ export class UserObject extends DurableObject<Env> {
     this.broadcast(encodeFrame(Cmd.CMD_REVOKE_MSG_PUSH, 0, pb.RevokeMessagePush, push), originSession);
   }
 
+  /** RPC: a message in one of this user's conversations changed (docs/RICH-MESSAGES.md). */
+  async pushMessageUpdate(update: MessageUpdate, originSession: string): Promise<void> {
+    // Like a revoke: the devices see the message before its change.
+    await this.deliveryOrder.whenHeld(update.conversationId, update.seq, REVOKE_WAIT_MS);
+    sendToRich(this.ctx, messageUpdatedFrame(update), originSession);
+  }
+
+  /** RPC: a conversation's pinned list changed. */
+  async pushPins(update: PinsUpdate, originSession: string): Promise<void> {
+    sendToRich(this.ctx, pinsFrame(update), originSession);
+  }
+
   /** RPC: a conversation peer is typing. Never stored. */
   async pushTyping(push: TypingPush): Promise<void> {
     this.broadcast(encodeFrame(Cmd.CMD_TYPING_STATUS_PUSH, 0, pb.TypingStatusPush, push));
@@ -499,6 +521,8 @@ meterInvocations(UserObject, "user", {
   deliver: true,
   pushReceipt: true,
   pushRevoke: true,
+  pushMessageUpdate: true,
+  pushPins: true,
   pushTyping: true,
   presence: true,
   pushStatus: true,
