@@ -84,7 +84,9 @@ function ownCopy(
     const result = results[i];
     if (!result?.ok || result.duplicate) return [];
     const message = newMessageFromSend(input, result.serverMsgId, result.serverTime);
-    return [toDelivered(storedMessage(message, result.seq, id))];
+    const delivered = toDelivered(storedMessage(message, result.seq, id));
+    // The rich fields the conversation completed (a reply's quote), for the user's rich devices.
+    return [result.ext && result.ext.byteLength > 0 ? { ...delivered, ext: result.ext } : delivered];
   });
   return {
     recipientId: userId,
