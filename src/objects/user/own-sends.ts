@@ -83,10 +83,8 @@ function ownCopy(
   const messages = sends.flatMap((input, i) => {
     const result = results[i];
     if (!result?.ok || result.duplicate) return [];
-    const message = newMessageFromSend(input, result.serverMsgId, result.serverTime);
-    const delivered = toDelivered(storedMessage(message, result.seq, id));
-    // The rich fields the conversation completed (a reply's quote), for the user's rich devices.
-    return [result.ext && result.ext.byteLength > 0 ? { ...delivered, ext: result.ext } : delivered];
+    const message = newMessageFromSend(input, result.serverMsgId, result.serverTime, result.ext);
+    return [toDelivered(storedMessage(message, result.seq, id))];
   });
   return {
     recipientId: userId,
