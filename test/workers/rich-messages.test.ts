@@ -3,7 +3,10 @@
 // the real objects; the devices' side (frames, sync) is tested over sockets elsewhere.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { ConversationContext } from "../../src/objects/conversation/context";
+import { identityOf, newMessageFromSend, storedMessage, toDelivered } from "../../src/objects/message";
 import { decodeRich } from "../../src/objects/rich-fields";
+import { parseConversationId } from "../../src/protocol/conversation-id";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { shardDatabase } from "../../src/db/history-shards";
 import { writeHistory } from "../../src/objects/conversation/history-outbox";
@@ -88,6 +91,39 @@ describe("a reply", () => {
       ok: false,
       code: Err.ERR_INVALID_PARAM,
     });
+  });
+});
+
+describe("the sender's own copy of a rich message", () => {
+  it("rebuilt from the send and its answer (user/own-sends.ts) is the stored message to the byte, ext included", async () => {
+    const g = await groupConversation();
+    const quoted = await sendOk(g.stub, textSend(g.owner.userId, "", "quote me"));
+    const input = textSend(g.member.userId, "", "@admin look", {
+      replyTo: quoted.serverMsgId,
+      mentionUserIds: [g.admin.userId],
+    });
+    const result = await sendOk(g.stub, input);
+    const id = identityOf(parseConversationId(g.conversationId)!);
+    const own = toDelivered(
+      storedMessage(
+        newMessageFromSend(input, result.serverMsgId, result.serverTime, result.ext),
+        result.seq,
+        id,
+      ),
+    );
+    // As the fan-out delivers it to every other member.
+    const delivered = await runInDurableObject(g.stub, (instance) =>
+      (instance as unknown as { c: ConversationContext }).c.messages.deliverable(
+        result.seq,
+        result.seq,
+        1,
+        id,
+      ),
+    );
+    expect(delivered).toHaveLength(1);
+    expect(own).toEqual(delivered[0]);
+    expect(own.mentionUserIds).toEqual([g.admin.userId]);
+    expect(decodeRich(own.ext).replyTo?.serverMsgId).toBe(quoted.serverMsgId);
   });
 });
 
