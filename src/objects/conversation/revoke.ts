@@ -102,12 +102,12 @@ async function applyRevoke(
   now: number,
   originSession: string,
 ): Promise<void> {
-  const { quotes, pinsModSeq } = inChangeTransaction(c, () => {
+  const { modSeq, quotes, pinsModSeq } = inChangeTransaction(c, () => {
     c.messages.revoke(message.seq, revokedBy, now);
     c.outbox.requeue(message.seq);
     c.rich.forgetEdits(message.seq);
     const revoked = { ...message, content: new Uint8Array(), isRevoked: true, revokedBy, revokedTime: now };
-    changeMessage(c, revoked, () => {});
+    const { modSeq } = changeMessage(c, revoked, () => {});
     const quotes: Changed[] = [];
     for (const seq of c.messages.replySeqs(message.seq)) {
       const reply = c.messages.range(seq, seq, 1, id)[0];
@@ -119,7 +119,7 @@ async function applyRevoke(
       );
     }
     const pinsModSeq = c.rich.isPinned(message.seq) ? c.rich.setPinned(message.seq, null) : 0;
-    return { quotes, pinsModSeq };
+    return { modSeq, quotes, pinsModSeq };
   });
   await c.history.afterSend(id);
   const push = {
@@ -134,7 +134,8 @@ async function applyRevoke(
     void c
       .users()
       .getByName(userId)
-      .pushRevoke(push, message.seq, originSession)
+      // The change number too: a rich device that was away learns of the revoke from BATCH_SYNC.
+      .pushRevoke(push, message.seq, originSession, modSeq)
       .catch((error: unknown) =>
         logEvent("error", "revoke_push_failed", { userId, conversationId: id.conversationId }, error),
       );

@@ -398,11 +398,13 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /** RPC: a message in one of this user's conversations was revoked. */
-  async pushRevoke(push: RevokePush, seq: number, originSession: string): Promise<void> {
+  async pushRevoke(push: RevokePush, seq: number, originSession: string, modSeq = 0): Promise<void> {
     // The revoke overtook its message when that delivery is parked (behind this user's own sends):
     // it waits, so devices and the inbox see the message first and then its revoke.
     await this.deliveryOrder.whenHeld(push.conversationId ?? "", seq, REVOKE_WAIT_MS);
     this.inbox.applyRevoke(push);
+    // A revoke is a change too (docs/RICH-MESSAGES.md): BATCH_SYNC's mod_seq must show it.
+    if (modSeq > 0) this.inbox.applyChange(push.conversationId, modSeq);
     this.pushScheduler.revoked(push.conversationId, seq);
     this.broadcast(encodeFrame(Cmd.CMD_REVOKE_MSG_PUSH, 0, pb.RevokeMessagePush, push), originSession);
   }
