@@ -622,7 +622,9 @@ export class IMClient extends TypedEmitter<IMEvents> {
     syncRangeOver(this.connection, 1)(result.conversationId, result.seq, result.seq).then(
       (page) => {
         const stored = page.messages.find((m) => m.serverMsgId === result.serverMsgId);
-        receiver.accept([stored ? { ...stored, status: local.status } : local], false);
+        // The ack's view of it: this send's client_msg_id and status, whatever the sync answer says.
+        const own = stored ? { ...stored, clientMsgId: local.clientMsgId, status: local.status } : local;
+        receiver.accept([own], false);
       },
       () => receiver.accept([local], false),
     );

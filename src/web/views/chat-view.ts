@@ -18,7 +18,7 @@ import { errorText, type AppContext } from "../context.ts";
 import { unread, type ConversationRow } from "../conversations.ts";
 import { h } from "../dom.ts";
 import { renderChatHeader } from "./chat-header.ts";
-import { renderTimeline, type PendingSend } from "./message-list.ts";
+import { editForm, renderTimeline, type PendingSend } from "./message-list.ts";
 import { Composer, type ComposedExtras } from "./composer.ts";
 import { displayName } from "./conversation-list.ts";
 import { openEditHistory } from "./edit-history.ts";
@@ -68,7 +68,7 @@ export class ChatView {
   private members: MentionCandidate[] = [];
   private role: number = GroupRole.member;
   private menuSeq: number | null = null;
-  private editingSeq: number | null = null;
+  private editing: { seq: number; form: HTMLElement } | null = null;
   private thread: ThreadPane | null = null;
   private readonly actions: MessageActions;
   /** Highest seq of someone else's message this view has sent a read receipt for. */
@@ -231,7 +231,7 @@ export class ChatView {
     if (current) this.messages.set(m.seq, current);
     if (this.pinnedLoaded.has(m.serverMsgId)) this.pinnedLoaded.set(m.serverMsgId, m);
     this.thread?.onMessages([current ?? m]);
-    if (this.editingSeq === m.seq && m.isRevoked) this.editingSeq = null;
+    if (this.editing?.seq === m.seq && m.isRevoked) this.editing = null;
     this.render();
     this.renderPins();
   }
@@ -510,11 +510,11 @@ export class ChatView {
       },
       forward: (m) => openForwardDialog(this.ctx, m),
       startEdit: (m) => {
-        this.editingSeq = m.seq;
+        this.editing = { seq: m.seq, form: editForm(m, this.actions) };
         this.render();
       },
       saveEdit: (m, text) => {
-        this.editingSeq = null;
+        this.editing = null;
         this.render();
         this.ctx.client.edit(this.id, m.serverMsgId, text).then(
           (edited) => {
@@ -534,7 +534,7 @@ export class ChatView {
         );
       },
       cancelEdit: () => {
-        this.editingSeq = null;
+        this.editing = null;
         this.render();
       },
       pin: (m, unpin) => this.setPinned(m.serverMsgId, unpin),
@@ -557,6 +557,9 @@ export class ChatView {
 
   /** Re-renders the timeline, keeping the reader's place (or following the bottom). */
   private render(toBottom = false): void {
+    // The edit box is the same element across renders: it keeps what was typed, and its focus.
+    const editFocused = this.editing?.form.contains(document.activeElement) ?? false;
+    const editBox = editFocused ? document.activeElement : null;
     const s = this.scroller;
     const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 48;
     const fromBottom = s.scrollHeight - s.scrollTop;
@@ -573,11 +576,12 @@ export class ChatView {
         else this.send(send.text, send.extras ?? NO_EXTRAS, send.clientMsgId);
       },
       menuSeq: this.menuSeq,
-      editingSeq: this.editingSeq,
+      editing: this.editing,
       pinned: new Set(this.pins.map((p) => p.serverMsgId)),
       canPin: this.canPin(),
       actions: this.actions,
     });
     s.scrollTop = toBottom || atBottom ? s.scrollHeight : s.scrollHeight - fromBottom;
+    if (editBox instanceof HTMLElement) editBox.focus();
   }
 }

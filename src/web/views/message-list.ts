@@ -45,7 +45,8 @@ export interface TimelineState {
   retry(send: PendingSend): void;
   /** Rich messages: the open menu, the message being edited, what is pinned, and the actions. */
   menuSeq: number | null;
-  editingSeq: number | null;
+  /** The message being edited and its form (made once, kept across renders with what was typed). */
+  editing: { seq: number; form: HTMLElement } | null;
   pinned: ReadonlySet<string>;
   canPin: boolean;
   actions: MessageActions;
@@ -83,7 +84,7 @@ export function mentionsMe(ctx: AppContext, m: Message): boolean {
 }
 
 /** The bubble as a form: the text in a box, Save and Cancel (Enter saves, Escape cancels). */
-function editForm(m: Message, actions: MessageActions): HTMLElement {
+export function editForm(m: Message, actions: MessageActions): HTMLElement {
   const box = h("textarea", { class: "edit-box", "aria-label": "Edit message", rows: 2, maxlength: 4000 });
   box.value = m.text;
   const form = h(
@@ -209,12 +210,10 @@ export function renderTimeline(list: HTMLElement, ctx: AppContext, state: Timeli
     const mine = m.senderId === ctx.me.userID;
     const firstOfRun: boolean = previous?.sender !== m.senderId;
     const status: Tick = m.status === 3 || m.seq <= state.peerRead || m.readCount > 0 ? "read" : "sent";
-    const editing = state.editingSeq === m.seq && !m.isRevoked;
+    const editing = state.editing?.seq === m.seq && !m.isRevoked ? state.editing.form : null;
     const body = m.isRevoked
       ? h("span", { class: "text" }, mine ? "You revoked this message" : "This message was revoked")
-      : editing
-        ? editForm(m, state.actions)
-        : bubbleBody(m);
+      : (editing ?? bubbleBody(m));
     const actions = state.actions;
     const pinned = state.pinned.has(m.serverMsgId);
     const classes = [
