@@ -64,6 +64,8 @@ export interface Settings {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   messageMaxBytes: number;
+  /** A sender may edit a text message this long after its server_time (docs/RICH-MESSAGES.md). */
+  messageEditWindowSeconds: number;
   /** Per-user send rate: a token bucket refilled at this rate, holding at most `sendBurst`. */
   sendRatePerSecond: number;
   sendBurst: number;
@@ -242,6 +244,7 @@ const environment = z
     ACCESS_TOKEN_TTL_SECONDS: positiveInt(2_592_000),
     REFRESH_TOKEN_TTL_SECONDS: positiveInt(2_592_000),
     MESSAGE_MAX_BYTES: positiveInt(DEFAULT_MESSAGE_MAX_BYTES),
+    MESSAGE_EDIT_WINDOW_SECONDS: positiveInt(172_800),
     SEND_RATE_PER_SECOND: positiveInt(20),
     SEND_BURST: positiveInt(50),
     SOCKET_REQUESTS_PER_SECOND: positiveInt(50),
@@ -328,6 +331,7 @@ const environment = z
     accessTokenTtlSeconds: vars.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: vars.REFRESH_TOKEN_TTL_SECONDS,
     messageMaxBytes: vars.MESSAGE_MAX_BYTES,
+    messageEditWindowSeconds: vars.MESSAGE_EDIT_WINDOW_SECONDS,
     sendRatePerSecond: vars.SEND_RATE_PER_SECOND,
     sendBurst: vars.SEND_BURST,
     socketRequestsPerSecond: vars.SOCKET_REQUESTS_PER_SECOND,

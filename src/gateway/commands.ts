@@ -23,6 +23,24 @@ export function sdkKnows(command: number): boolean {
   return SDK_COMMANDS.has(command);
 }
 
+/**
+ * An AUTH_REQ or REAUTH_REQ with no protocol extensions declared (any other frame as it is). A TCP
+ * client is the SDK's: it is never served extensions (docs/RICH-MESSAGES.md), whose answers the
+ * gateway would drop and whose message fields the SDK cannot take. An undecodable body is passed on
+ * for the worker to refuse.
+ */
+export function withoutFeatures(frame: TcpFrame): TcpFrame {
+  if (frame.command !== Cmd.CMD_AUTH_REQ && frame.command !== Cmd.CMD_REAUTH_REQ) return frame;
+  let auth: ReturnType<typeof pb.AuthRequest.decode>;
+  try {
+    auth = pb.AuthRequest.decode(frame.body);
+  } catch {
+    return frame;
+  }
+  if (auth.features.length === 0) return frame;
+  return { ...frame, body: pb.AuthRequest.encode({ ...auth, features: [] }).finish() };
+}
+
 const NOT_AUTHED = "authenticate first (CMD_AUTH_REQ)";
 
 /** An AUTH_RSP (or REAUTH_RSP) frame with a code. */

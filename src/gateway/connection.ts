@@ -3,7 +3,7 @@
 import type { Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import type WebSocket from "ws";
-import { answerBeforeAuth, authResponse, Cmd, pb, sdkKnows } from "./commands.ts";
+import { answerBeforeAuth, authResponse, Cmd, pb, sdkKnows, withoutFeatures } from "./commands.ts";
 import { CorruptStreamError, encodeTcpFrame, FrameDecoder, type TcpFrame } from "./frame-codec.ts";
 import {
   AUTH_TIMEOUT_MS,
@@ -188,10 +188,11 @@ export class GatewayConnection {
     for (const frame of held) this.forward(frame);
   }
 
-  /** Client → worker: the bare body wrapped in the envelope the worker reads. */
-  private forward(frame: TcpFrame): void {
+  /** Client → worker: the bare body wrapped in the envelope the worker reads (no extensions declared). */
+  private forward(tcpFrame: TcpFrame): void {
     const ws = this.ws;
     if (!ws || ws.readyState !== ws.OPEN) return;
+    const frame = withoutFeatures(tcpFrame);
     const envelope = pb.WebSocketMessage.encode({
       command: frame.command,
       sequence: frame.sequence,

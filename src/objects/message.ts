@@ -2,6 +2,7 @@
 // wire form (MessageInfo).
 import { pb, type MessageInfo } from "../protocol/codec";
 import { ConversationType, type ParsedConversation } from "../protocol/conversation-id";
+import { decodeRich } from "./rich-fields";
 
 export interface StoredMessage {
   seq: number;
@@ -71,7 +72,13 @@ export type SentMessage = Omit<NewMessage, "serverMsgId" | "serverTime">;
  * make, and the sender's object rebuilds its own copy with them from the answer to the send
  * (user/own-sends.ts), so the two are the same by construction.
  */
-export function newMessageFromSend(input: SentMessage, serverMsgId: string, serverTime: number): NewMessage {
+export function newMessageFromSend(
+  input: SentMessage,
+  serverMsgId: string,
+  serverTime: number,
+  /** The rich fields the conversation completed from `input.rich` (SendResult.ext); never the sender's. */
+  ext?: Uint8Array,
+): NewMessage {
   return {
     serverMsgId,
     clientMsgId: input.clientMsgId,
@@ -84,6 +91,7 @@ export function newMessageFromSend(input: SentMessage, serverMsgId: string, serv
     extra: input.extra,
     attachedInfo: input.attachedInfo,
     originSession: input.originSession,
+    ext,
   };
 }
 
@@ -109,6 +117,7 @@ export function storedMessage(message: NewMessage, seq: number, id: Identity): S
     isRevoked: false,
     revokedBy: "",
     revokedTime: 0,
+    ext: message.ext,
   };
 }
 
@@ -175,7 +184,9 @@ export function encodedSizeBound(m: StoredMessage): number {
     numberField(m.revokedTime, 2) +
     stringField(m.attachedInfo, 2) +
     numberField(m.conversationType, 2) +
-    numberField(m.readCount ?? 0, 2);
+    numberField(m.readCount ?? 0, 2) +
+    // Rich fields, appended as they are for rich_messages sockets (a bound for the others too).
+    (m.ext?.byteLength ?? 0);
   return size + EMBEDDING_BYTES_MAX_TAG + varintBytes(size);
 }
 
@@ -230,7 +241,7 @@ export interface DeliveredMessage {
 }
 
 export function toDelivered(m: StoredMessage): DeliveredMessage {
-  return {
+  const delivered: DeliveredMessage = {
     seq: m.seq,
     serverMsgId: m.serverMsgId,
     senderId: m.senderId,
@@ -238,6 +249,13 @@ export function toDelivered(m: StoredMessage): DeliveredMessage {
     originSession: m.originSession,
     info: ownBytes(pb.MessageInfo.encode(toMessageInfo(m)).finish()),
   };
+  // A plain message stops here: only a rich one pays for decoding its fields.
+  if (!m.ext || m.ext.byteLength === 0) return delivered;
+  delivered.ext = m.ext;
+  const { mentionUserIds, mentionAll } = decodeRich(m.ext);
+  if (mentionUserIds) delivered.mentionUserIds = mentionUserIds;
+  if (mentionAll) delivered.mentionAll = true;
+  return delivered;
 }
 
 /**

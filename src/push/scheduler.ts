@@ -104,6 +104,19 @@ function previewOf(messageType: number, content: Uint8Array | null | undefined):
   return MEDIA_LABELS[messageType] ?? "[Message]";
 }
 
+/** The message mentions the user: by name, or @all. */
+function mentions(m: DeliveredMessage, userId: string): boolean {
+  return m.mentionAll === true || (m.mentionUserIds?.includes(userId) ?? false);
+}
+
+/**
+ * A muted conversation's notification still goes when it is of a mention the user has not read:
+ * a mention is the one thing a mute lets through (note() pends only mentions while muted).
+ */
+function mentionUnread(entry: { mentionSeq: number; readSeq: number }, seq: number): boolean {
+  return entry.mentionSeq >= seq && entry.mentionSeq > entry.readSeq;
+}
+
 /** Queues' bounds on one sendBatch call: 100 messages, 256 KB in all (a margin kept for overhead). */
 export const QUEUE_BATCH_MESSAGES = 100;
 export const QUEUE_BATCH_BYTES = 240_000;
@@ -150,19 +163,21 @@ export class PushScheduler {
     fresh: DeliveredMessage[],
   ): number {
     if (!this.parts.prefs.hasDevices()) return 0;
+    // A muted conversation notifies only of a message that mentions the user (docs/RICH-MESSAGES.md).
+    const muted = this.parts.inbox.entry(conversationId)?.muted ?? false;
     let last: DeliveredMessage | undefined;
     let lastInfo: ReturnType<typeof pb.MessageInfo.decode> | undefined;
     for (let i = fresh.length - 1; i >= 0 && !last; i--) {
       const m = fresh[i] as DeliveredMessage;
       if (m.senderId === recipientId) continue;
+      if (muted && !mentions(m, recipientId)) continue;
       const info = pb.MessageInfo.decode(m.info);
       if (SILENT_TYPES.has(info.messageType ?? 0) || info.isRevoked) continue;
       last = m;
       lastInfo = info;
     }
-    if (!last || !lastInfo) return 0;
-    if (this.parts.inbox.entry(conversationId)?.muted) {
-      countMetric(Metric.pushSkipped, 1, "muted");
+    if (!last || !lastInfo) {
+      if (muted) countMetric(Metric.pushSkipped, 1, "muted");
       return 0;
     }
     const dueAt = Date.now() + this.parts.settings().debounceMs;
@@ -230,7 +245,7 @@ export class PushScheduler {
     const job = row ? parsePushJob(JSON.parse(row.job)) : null;
     if (online) return { wanted: false, reason: "online" };
     const entry = this.parts.inbox.entry(conversationId);
-    if (!entry || entry.muted) return { wanted: false, reason: "muted" };
+    if (!entry || (entry.muted && !mentionUnread(entry, seq))) return { wanted: false, reason: "muted" };
     if (entry.readSeq >= seq) return { wanted: false, reason: "read" };
     if (inQuietHours(this.parts.prefs.quietHours(), now)) return { wanted: false, reason: "quiet_hours" };
     return {
@@ -335,7 +350,7 @@ export class PushScheduler {
     const jobs: PushJob[] = [];
     for (const row of due) {
       const entry = this.parts.inbox.entry(row.conversation_id);
-      if (!entry || entry.muted) {
+      if (!entry || (entry.muted && !mentionUnread(entry, row.seq))) {
         drop(row, "muted");
         continue;
       }

@@ -15,12 +15,15 @@ import type { IdentityStore } from "./identity";
 import type { MemberStore } from "./member-store";
 import type { MessageStore } from "./message-store";
 import type { OutboxStore } from "./outbox-store";
+import type { RichStore } from "./rich-store";
 import type { WebhookEvents } from "./webhook-events";
 
 export interface ConversationContext {
   readonly storage: DurableObjectStorage;
   readonly messages: MessageStore;
   readonly outbox: OutboxStore;
+  /** Rich messages' reactions, edits, pins and change numbers (docs/RICH-MESSAGES.md). */
+  readonly rich: RichStore;
   readonly identities: IdentityStore;
   readonly members: MemberStore;
   readonly blocks: BlockStore;

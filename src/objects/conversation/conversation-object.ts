@@ -24,9 +24,29 @@ import {
   type RevokeResult,
   type SendInput,
   type SendOutcome,
+  type ChangesQuery,
+  type ChangesResult,
+  type EditHistoryResult,
+  type EditInput,
+  type EditResult,
+  type ForwardSourceResult,
+  type MessageQuery,
+  type PinInput,
+  type PinResult,
+  type ReactInput,
+  type ReactResult,
+  type ThreadQuery,
+  type ThreadResult,
 } from "../rpc";
 import { AlarmClock } from "./alarm-clock";
 import { BlockStore } from "./blocks";
+import { changes } from "./changes";
+import { edit, editHistory } from "./edits";
+import { forwardSource } from "./forward-source";
+import { pin } from "./pins";
+import { react } from "./reactions";
+import { RichStore } from "./rich-store";
+import { thread } from "./threads";
 import type { ConversationContext } from "./context";
 import { admit, sendRefusal, type Use } from "./conversation-access";
 import { Fanout } from "./fanout";
@@ -105,6 +125,7 @@ export class ConversationObject extends DurableObject<Env> {
       storage,
       messages,
       outbox,
+      rich: new RichStore(storage),
       identities,
       members,
       blocks: new BlockStore(storage), // after the members: its migration moves their blocks
@@ -187,6 +208,48 @@ export class ConversationObject extends DurableObject<Env> {
     const named = this.resolve("read");
     if ("ok" in named) return { ok: false, status: 404, message: "conversation not found" };
     return adminRevoke(this.c, named, target);
+  }
+
+  /** Adds or takes back a member's reaction on a message (reactions.ts). */
+  async react(input: ReactInput): Promise<ReactResult> {
+    const named = this.resolve("read");
+    return "ok" in named ? named : react(this.c, named, input);
+  }
+
+  /** The sender replaces the content of their text message (edits.ts). */
+  async edit(input: EditInput): Promise<EditResult> {
+    const named = this.resolve("read");
+    return "ok" in named ? named : edit(this.c, named, input);
+  }
+
+  /** Pins or unpins a message (pins.ts). */
+  async pin(input: PinInput): Promise<PinResult> {
+    const named = this.resolve("read");
+    return "ok" in named ? named : pin(this.c, named, input);
+  }
+
+  /** A message and a page of the replies quoting it (threads.ts). */
+  async thread(query: ThreadQuery): Promise<ThreadResult> {
+    const named = this.resolve("read");
+    return "ok" in named ? named : thread(this.c, named, query);
+  }
+
+  /** What changed after a change number, for a device that was away (changes.ts). */
+  async changes(query: ChangesQuery): Promise<ChangesResult> {
+    const named = this.resolve("read");
+    return "ok" in named ? named : changes(this.c, named, query);
+  }
+
+  /** A message's earlier contents (edits.ts). */
+  async editHistory(query: MessageQuery): Promise<EditHistoryResult> {
+    const named = this.resolve("read");
+    return "ok" in named ? named : editHistory(this.c, named, query);
+  }
+
+  /** A message for a member to forward elsewhere (forward-source.ts). */
+  async forwardSource(query: MessageQuery): Promise<ForwardSourceResult> {
+    const named = this.resolve("read");
+    return "ok" in named ? named : forwardSource(this.c, named, query);
   }
 
   /** Relays a group member's typing status to the other members. Never stored. */
@@ -285,6 +348,13 @@ meterInvocations(ConversationObject, "conversation", {
   revoke: true,
   adminRevoke: true,
   typing: true,
+  react: true,
+  edit: true,
+  pin: true,
+  thread: true,
+  changes: true,
+  editHistory: true,
+  forwardSource: true,
   groupCommand: true,
   groupAccessList: true,
   postNotice: true,

@@ -1,8 +1,9 @@
 // Copies the outbox to D1's history table. Rows go in multi-row INSERT … ON CONFLICT statements,
 // chunked under D1's bound-parameter limit and sent as one batch (one round trip, one implicit
-// transaction). A repeat after a crash inserts nothing twice. On a conflict only a revoked copy
-// rewrites the row (the fields a revoke changes), so a revoked message loses its content in D1 too,
-// and a late copy from before the revoke (a batch that was still on its way) can never bring it back.
+// transaction). A repeat after a crash inserts nothing twice. On a conflict only a revoked copy, or an
+// edited one (rich messages), rewrites the row (the fields a revoke or an edit changes), so a revoked
+// message loses its content in D1 too, and a late copy from before the revoke (a batch that was still
+// on its way) can never bring it back.
 import { getTableColumns, sql } from "drizzle-orm";
 import { conversations, messages } from "../../../schema/tables";
 import type { Database } from "../../db/client";
@@ -66,7 +67,8 @@ function statement(db: Database, rows: (typeof messages.$inferInsert)[]): D1Prep
       .onConflictDoUpdate({
         target: [messages.conversationId, messages.seq],
         set: revokeFields,
-        setWhere: sql`excluded.is_revoked = 1`,
+        // An edit's new content goes in too; a revoked row never takes content back.
+        setWhere: sql`excluded.is_revoked = 1 OR (${messages.isRevoked} = 0 AND ${messages.content} IS NOT excluded.content)`,
       })
       .toSQL().sql;
     statementText.set(rows.length, text);

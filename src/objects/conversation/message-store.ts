@@ -9,6 +9,7 @@ import {
   type NewMessage,
   type StoredMessage,
 } from "../message";
+import { decodeRich } from "../rich-fields";
 import { migrateMessages, toStored, type MessageRow } from "./message-tables";
 import { takeWithinBytes, withinBytes } from "./page-bytes";
 
@@ -64,9 +65,15 @@ export class MessageStore {
   appendMany(
     messages: readonly NewMessage[],
     id: Identity,
+    /** Runs in the same transaction after the inserts (a reply's quoted message counts it there). */
+    then?: (stored: { message: StoredMessage; duplicate: boolean }[]) => void,
   ): { message: StoredMessage; duplicate: boolean }[] {
     try {
-      return this.transaction(() => messages.map((message) => this.insert(message, id)));
+      return this.transaction(() => {
+        const stored = messages.map((message) => this.insert(message, id));
+        then?.(stored);
+        return stored;
+      });
     } catch (error) {
       // Rolled back: forget what the cached max seq and recent messages took from the batch.
       this.cachedMaxSeq = null;
@@ -79,8 +86,8 @@ export class MessageStore {
     const seq = this.maxSeq() + 1;
     const inserted = this.sql.exec(
       `INSERT INTO messages (seq, server_msg_id, client_msg_id, sender_id, receiver_id, message_type, content,
-         send_time, server_time, extra, attached_info, origin_session)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         send_time, server_time, extra, attached_info, origin_session, ext, reply_seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
       seq,
       message.serverMsgId,
@@ -94,6 +101,9 @@ export class MessageStore {
       message.extra,
       message.attachedInfo,
       message.originSession,
+      message.ext ?? null,
+      // Only a rich message is decoded: a plain one binds two NULLs in the same statement.
+      message.ext ? (decodeRich(message.ext).replyTo?.seq ?? null) : null,
     ).rowsWritten;
     if (inserted === 0) {
       const earlier = this.findByClientMsgId(message.senderId, message.clientMsgId, id);
@@ -201,6 +211,59 @@ export class MessageStore {
       by,
       at,
       seq,
+    );
+  }
+
+  /**
+   * Records a change to a message (docs/RICH-MESSAGES.md): its new rich fields and change number,
+   * and for an edit its new content, in the caller's transaction. The remembered copy is replaced
+   * and its encoding dropped, so the fan-out never delivers the message as it was.
+   */
+  setChanged(seq: number, ext: Uint8Array | undefined, modSeq: number, content?: Uint8Array): void {
+    if (content === undefined)
+      this.sql.exec("UPDATE messages SET ext = ?, mod_seq = ? WHERE seq = ?", ext ?? null, modSeq, seq);
+    else
+      this.sql.exec(
+        "UPDATE messages SET ext = ?, mod_seq = ?, content = ? WHERE seq = ?",
+        ext ?? null,
+        modSeq,
+        content,
+        seq,
+      );
+    const first = this.recent[0];
+    const at = first ? seq - first.seq : -1;
+    const remembered = this.recent[at];
+    if (!remembered) return;
+    this.recent[at] = content === undefined ? { ...remembered, ext } : { ...remembered, ext, content };
+    this.encoded.delete(seq);
+  }
+
+  /** Rows of the replies quoting `rootSeq` with seq in (after, upTo], oldest first (a cursor). */
+  replies(rootSeq: number, after: number, upTo: number): Iterable<MessageRow> {
+    return this.sql.exec<MessageRow>(
+      "SELECT * FROM messages WHERE reply_seq = ? AND seq > ? AND seq <= ? ORDER BY seq",
+      rootSeq,
+      after,
+      upTo,
+    );
+  }
+
+  /** The seqs of the messages quoting `rootSeq`, oldest first. */
+  replySeqs(rootSeq: number): number[] {
+    return this.sql
+      .exec<{ seq: number }>("SELECT seq FROM messages WHERE reply_seq = ? ORDER BY seq", rootSeq)
+      .toArray()
+      .map((r) => r.seq);
+  }
+
+  /** Rows with seq in [from, to] changed after `afterModSeq`, by change number (a cursor). */
+  changedAfter(afterModSeq: number, from: number, to: number): Iterable<MessageRow> {
+    // "mod_seq > 0" lets SQLite use the partial index messages_changes.
+    return this.sql.exec<MessageRow>(
+      "SELECT * FROM messages WHERE mod_seq > 0 AND mod_seq > ? AND seq >= ? AND seq <= ? ORDER BY mod_seq",
+      afterModSeq,
+      from,
+      to,
     );
   }
 

@@ -39,6 +39,36 @@ const MESSAGES_SCHEMA = [
   // Messages D1 refused while the rows around them went in: kept here (they are still served from
   // this object), never retried blindly, listed for an operator (history-outbox.ts).
   `CREATE TABLE set_aside (seq INTEGER PRIMARY KEY, error TEXT NOT NULL, at INTEGER NOT NULL)`,
+  // Rich messages (docs/RICH-MESSAGES.md). `ext`: the message's MessageInfo fields 100+ encoded on
+  // their own (NULL: a plain message, which costs nothing more); `mod_seq`: the conversation's change
+  // number at the row's last change (0: never changed); `reply_seq`: the seq it quotes, for threads.
+  `ALTER TABLE messages ADD COLUMN ext BLOB`,
+  `ALTER TABLE messages ADD COLUMN mod_seq INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE messages ADD COLUMN reply_seq INTEGER`,
+  // CHANGES_REQ walks the changed rows by change number; a never-changed row is not in the index.
+  `CREATE INDEX messages_changes ON messages (mod_seq) WHERE mod_seq > 0`,
+  // THREAD_REQ pages a root's replies by seq; the revoke of a root finds the replies quoting it.
+  `CREATE INDEX messages_thread ON messages (reply_seq, seq) WHERE reply_seq IS NOT NULL`,
+  // Who reacted with what; the rowid keeps the order of reacting (Reaction.user_ids).
+  `CREATE TABLE reactions (
+     seq INTEGER NOT NULL,
+     emoji TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     UNIQUE (seq, emoji, user_id)
+   )`,
+  `CREATE INDEX reactions_user ON reactions (seq, user_id)`,
+  // Earlier contents of edited messages, version 1 the original.
+  `CREATE TABLE edits (
+     seq INTEGER NOT NULL,
+     version INTEGER NOT NULL,
+     content BLOB NOT NULL,
+     replaced_time INTEGER NOT NULL,
+     PRIMARY KEY (seq, version)
+   )`,
+  // The newest change number and the one the pinned list last changed at are `meta`'s modSeq and
+  // pinsModSeq, written at the first change (absent: 0), so an object that never had one has neither.
+  `CREATE TABLE pins (seq INTEGER PRIMARY KEY, pinned_by TEXT NOT NULL, pinned_time INTEGER NOT NULL)`,
 ];
 
 /** Creates or brings up to date the tables above (a no-op once they are current). */
@@ -62,6 +92,9 @@ export interface MessageRow extends Record<string, SqlStorageValue> {
   is_revoked: number;
   revoked_by: string;
   revoked_time: number;
+  ext: ArrayBuffer | null;
+  mod_seq: number;
+  reply_seq: number | null;
 }
 
 /** `id`: the conversation's identity (identity.ts), which rows do not repeat. */
@@ -88,5 +121,6 @@ export function toStored(
     isRevoked: row.is_revoked === 1,
     revokedBy: row.revoked_by,
     revokedTime: row.revoked_time,
+    ext: row.ext === null ? undefined : new Uint8Array(row.ext),
   };
 }

@@ -4,6 +4,7 @@
 // D1 refused on their own while the rows around them went in are set aside for an operator, never
 // retried blindly.
 import type { Identity, StoredMessage } from "../message";
+import { decodeRich } from "../rich-fields";
 import type { MessageStore } from "./message-store";
 import { migrateMessages, toStored, type MessageRow } from "./message-tables";
 
@@ -86,7 +87,7 @@ export class OutboxStore {
       .map((r) => r.seq);
   }
 
-  /** Queues a revoked message for D1 again (in the revoke's transaction). */
+  /** Queues a revoked or edited message for D1 again (in the transaction that changed it). */
   requeue(seq: number): void {
     this.sql.exec("INSERT OR IGNORE INTO requeue (seq) VALUES (?)", seq);
     this.cachedRequeued = null; // read again before it is trusted
@@ -114,8 +115,9 @@ export class OutboxStore {
 
   /**
    * Records that D1 has a flushed batch: the watermark moves past its new messages, and its
-   * revoked ones leave requeue. A message revoked while its flush was in flight stays queued: D1
-   * got the copy from before the revoke, and the next flush overwrites it.
+   * revoked and edited ones leave requeue. A message revoked or changed while its flush was in
+   * flight stays queued (its change number is no longer the copy's): D1 got the copy from before,
+   * and the next flush overwrites it.
    */
   done(flushed: readonly StoredMessage[]): void {
     const before = this.flushedSeq();
@@ -123,12 +125,19 @@ export class OutboxStore {
     const moveWatermark = () => {
       if (upTo > before) this.sql.exec("UPDATE meta SET value = ? WHERE key = 'flushedSeq'", String(upTo));
     };
-    const revoked = flushed.filter((m) => m.isRevoked);
-    if (revoked.length === 0)
+    // Only a revoked or rich message can be in requeue: a plain new one costs no statement here.
+    const maybeQueued = flushed.filter((m) => m.isRevoked || m.ext !== undefined);
+    if (maybeQueued.length === 0)
       moveWatermark(); // one statement: no transaction needed
     else
       this.storage.transactionSync(() => {
-        for (const m of revoked) this.sql.exec("DELETE FROM requeue WHERE seq = ?", m.seq);
+        for (const m of maybeQueued)
+          this.sql.exec(
+            "DELETE FROM requeue WHERE seq = ? AND (SELECT mod_seq FROM messages WHERE seq = ?) = ?",
+            m.seq,
+            m.seq,
+            decodeRich(m.ext).modSeq ?? 0,
+          );
         moveWatermark();
       });
     this.cachedFlushedSeq = upTo;

@@ -11,7 +11,7 @@ import type { Named } from "./identity";
 import { newestWithinBytes, withinBytes } from "./page-bytes";
 
 export function readPage(
-  c: Pick<ConversationContext, "members" | "messages" | "settings">,
+  c: Pick<ConversationContext, "members" | "messages" | "rich" | "settings">,
   { conversation, id }: Named,
   query: ReadQuery,
 ): ReadResult {
@@ -27,5 +27,5 @@ export function readPage(
   annotate(c.members, c.settings().groupReceiptMaxMembers, conversation, query.userId, visible);
   // Annotation adds read_by: the page is cut again to its bound with it.
   const messages = query.newest ? newestWithinBytes(visible, maxBytes) : withinBytes(visible, maxBytes);
-  return { ok: true, maxSeq, messages };
+  return { ok: true, maxSeq, messages, modSeq: c.rich.modSeq() };
 }

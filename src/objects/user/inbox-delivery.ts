@@ -12,6 +12,7 @@ import type { InboxAccess } from "./delivery-order";
 import { DeviceCursors } from "./device-cursors";
 import type { Inbox } from "./inbox";
 import type { RecentPushes } from "./recent-pushes";
+import { declaresRich, withExt } from "./rich-updates";
 import { sendFrame, socketState } from "./socket-state";
 
 /** Encoded size one gap-fill read may carry (well under the 32 MiB an RPC may). */
@@ -77,19 +78,25 @@ async function readMissing(
  */
 function push(parts: InboxDeliveryParts, messages: DeliveredMessage[], conversationId: string): boolean {
   let online = false;
-  const byOrigin = new Map<string, { frames: Uint8Array[]; pushed: DeliveredMessage[] }>();
+  // Rich fields make a second variant only when a message has some: a plain delivery encodes as
+  // many frames as it did before rich messages.
+  const anyExt = messages.some((m) => m.ext !== undefined && m.ext.byteLength > 0);
+  const byVariant = new Map<string, { frames: Uint8Array[]; pushed: DeliveredMessage[] }>();
   for (const ws of parts.ctx.getWebSockets()) {
     const state = socketState(ws);
     if (!state.authed) continue;
     online = true;
-    // Frames differ only in whether this device's own sends are left out; encode each once.
+    // Frames differ only in whether this device's own sends are left out and whether it declared
+    // rich_messages; encode each variant once.
     const own = messages.some((m) => m.originSession === state.sessionId);
-    const key = own ? state.sessionId : "";
-    let entry = byOrigin.get(key);
+    const rich = anyExt && declaresRich(state);
+    const key = `${rich ? "rich" : ""}:${own ? state.sessionId : ""}`;
+    let entry = byVariant.get(key);
     if (!entry) {
       const pushed = own ? messages.filter((m) => m.originSession !== state.sessionId) : messages;
-      entry = { frames: pushFrames(pushed.map((m) => m.info)), pushed };
-      byOrigin.set(key, entry);
+      const infos = rich ? pushed.map((m) => withExt(m.info, m.ext)) : pushed.map((m) => m.info);
+      entry = { frames: pushFrames(infos), pushed };
+      byVariant.set(key, entry);
     }
     if (entry.frames.length === 0) continue;
     for (const frame of entry.frames) sendFrame(ws, frame);

@@ -33,6 +33,12 @@ const SCHEMA = [
   // of a delivery's SQLite time) to serve the conversation list, a rare read that sorts one user's
   // conversations as quickly without it.
   `DROP INDEX inbox_by_time`,
+  // Rich messages (docs/RICH-MESSAGES.md): the newest message that mentioned the user (GET
+  // /api/conversations shows "mentioned" while it is unread; a mention breaks through a mute for
+  // push), and the conversation's newest change number this inbox heard of (BATCH_SYNC tells a
+  // rich client without waking a conversation that has nothing new).
+  `ALTER TABLE inbox ADD COLUMN mention_seq INTEGER NOT NULL DEFAULT 0`,
+  `ALTER TABLE inbox ADD COLUMN mod_seq INTEGER NOT NULL DEFAULT 0`,
 ];
 
 export interface InboxEntry {
@@ -48,6 +54,10 @@ export interface InboxEntry {
   pinned: boolean;
   muted: boolean;
   hidden: boolean;
+  /** The newest message that mentioned the user (0: none); unread while above readSeq. */
+  mentionSeq: number;
+  /** The conversation's newest change number the inbox heard of (rich messages). */
+  modSeq: number;
 }
 
 interface InboxRow extends Record<string, SqlStorageValue> {
@@ -62,6 +72,8 @@ interface InboxRow extends Record<string, SqlStorageValue> {
   pinned: number;
   muted: number;
   hidden: number;
+  mention_seq: number;
+  mod_seq: number;
 }
 
 function toEntry(row: InboxRow): InboxEntry {
@@ -77,11 +89,13 @@ function toEntry(row: InboxRow): InboxEntry {
     pinned: row.pinned === 1,
     muted: row.muted === 1,
     hidden: row.hidden === 1,
+    mentionSeq: row.mention_seq,
+    modSeq: row.mod_seq,
   };
 }
 
 const COLUMNS =
-  "conversation_id, conversation_type, peer_id, max_seq, read_seq, read_time, last_message, last_time, pinned, muted, hidden";
+  "conversation_id, conversation_type, peer_id, max_seq, read_seq, read_time, last_message, last_time, pinned, muted, hidden, mention_seq, mod_seq";
 
 /** The cached number under `key`, read from its row (0 without one) the first time it is asked. */
 function cachedNumber(cache: Map<string, number>, key: string, rows: () => { value: number }[]): number {
@@ -177,13 +191,18 @@ export class Inbox {
     // Nothing before the recipient's first visible seq (a group they just joined) is unread, and
     // sending a message means having read the conversation up to it.
     let readSeq = delivery.visibleFrom - 1;
-    for (const m of fresh) if (m.senderId === delivery.recipientId) readSeq = m.seq;
+    let mentionSeq = 0;
+    for (const m of fresh) {
+      if (m.senderId === delivery.recipientId) readSeq = m.seq;
+      else if (m.mentionAll || m.mentionUserIds?.includes(delivery.recipientId)) mentionSeq = m.seq;
+    }
     this.sql.exec(
-      `INSERT INTO inbox (conversation_id, conversation_type, peer_id, max_seq, read_seq, last_message, last_time)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO inbox (conversation_id, conversation_type, peer_id, max_seq, read_seq, last_message, last_time, mention_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (conversation_id) DO UPDATE SET
            max_seq = excluded.max_seq, read_seq = MAX(read_seq, excluded.read_seq),
-           last_message = excluded.last_message, last_time = excluded.last_time, hidden = 0`,
+           last_message = excluded.last_message, last_time = excluded.last_time, hidden = 0,
+           mention_seq = MAX(mention_seq, excluded.mention_seq)`,
       delivery.conversationId,
       delivery.conversationType,
       peerId,
@@ -191,6 +210,7 @@ export class Inbox {
       readSeq,
       last.info,
       last.serverTime,
+      mentionSeq,
     );
     // Only once written: a failed write leaves the cached watermark as it was.
     this.maxSeqCache.set(delivery.conversationId, last.seq);
@@ -229,6 +249,27 @@ export class Inbox {
       conversationId,
     );
     return cursor.rowsWritten > 0;
+  }
+
+  /**
+   * A rich change reached the user (a message changed, the pinned list changed): its number is kept
+   * for BATCH_SYNC, and a change to the conversation's last message (an edit) replaces it, so the
+   * conversation list shows the new text. `info` is the message's SDK fields only: the inbox's last
+   * message is what the HTTP API and the SDK's fields show.
+   */
+  applyChange(conversationId: string, modSeq: number, changed?: { seq: number; info: Uint8Array }): void {
+    this.sql.exec(
+      "UPDATE inbox SET mod_seq = MAX(mod_seq, ?) WHERE conversation_id = ?",
+      modSeq,
+      conversationId,
+    );
+    if (!changed || changed.seq !== this.maxSeq(conversationId)) return;
+    this.sql.exec(
+      "UPDATE inbox SET last_message = ? WHERE conversation_id = ? AND max_seq = ?",
+      changed.info,
+      conversationId,
+      changed.seq,
+    );
   }
 
   /** Shows a revoke in the conversation's last message when it is the one revoked. */

@@ -83,7 +83,7 @@ function ownCopy(
   const messages = sends.flatMap((input, i) => {
     const result = results[i];
     if (!result?.ok || result.duplicate) return [];
-    const message = newMessageFromSend(input, result.serverMsgId, result.serverTime);
+    const message = newMessageFromSend(input, result.serverMsgId, result.serverTime, result.ext);
     return [toDelivered(storedMessage(message, result.seq, id))];
   });
   return {

@@ -1,12 +1,25 @@
 // Rich-message changes (docs/RICH-MESSAGES.md) as frames for the sockets that declared the
 // rich_messages feature in AUTH; every other socket (the iOS SDK's) never gets them.
-import { Cmd, encodeFrame, encodeRawFrame, pb } from "../../protocol/codec";
+import { Cmd, encodeFrame, encodeRawFrame, pb, type MessageInfo } from "../../protocol/codec";
 import { pushMessageBody } from "../../protocol/push-frames";
+import { toMessageInfo, type StoredMessage } from "../message";
 import type { MessageUpdate, PinsUpdate } from "../rpc";
 import { sendFrame, socketState, type SocketState } from "./socket-state";
 
 /** The feature a client names in AuthRequest.features to get rich messages. */
 export const RICH_MESSAGES = "rich_messages";
+
+/** The protocol extensions this server serves; any other name a client declares is ignored. */
+const KNOWN_FEATURES: ReadonlySet<string> = new Set([RICH_MESSAGES]);
+
+/**
+ * The known features among those a client declared, each once, in the order known: the attachment
+ * holds nothing a client chose (a long list of made-up names would otherwise be stored per socket).
+ */
+export function servedFeatures(declared: readonly string[] | null | undefined): string[] {
+  if (!declared || declared.length === 0) return [];
+  return [...KNOWN_FEATURES].filter((feature) => declared.includes(feature));
+}
 
 export function declaresRich(state: SocketState): boolean {
   return state.features?.includes(RICH_MESSAGES) ?? false;
@@ -24,6 +37,45 @@ export function withExt(info: Uint8Array, ext: Uint8Array | undefined): Uint8Arr
   out.set(info, 0);
   out.set(ext, info.byteLength);
   return out;
+}
+
+/** MessageInfo's rich fields (numbered 100 and up), by their names in the generated code. */
+const RICH_FIELDS = [
+  "replyTo",
+  "mentionUserIds",
+  "mentionAll",
+  "forwardedFrom",
+  "editedTime",
+  "editCount",
+  "reactions",
+  "replyCount",
+  "modSeq",
+] as const satisfies readonly (keyof MessageInfo)[];
+
+/**
+ * The rich fields an `ext` holds, as MessageInfo properties to merge into one built for an answer
+ * (sync pages are encoded from objects, not bytes). Only the fields set: the decoder leaves every
+ * repeated field of the SDK's (read_by) as an own empty array, which must not overwrite the real one.
+ */
+export function richFields(ext: Uint8Array): Partial<MessageInfo> {
+  const decoded = pb.MessageInfo.decode(ext);
+  const fields: Partial<MessageInfo> = {};
+  for (const name of RICH_FIELDS) {
+    const value: unknown = decoded[name];
+    if (!Object.prototype.hasOwnProperty.call(decoded, name) || value == null) continue;
+    if (Array.isArray(value) && value.length === 0) continue;
+    (fields as Record<string, unknown>)[name] = value;
+  }
+  return fields;
+}
+
+/**
+ * A stored message as a sync answer's MessageInfo: with its rich fields for a rich_messages socket,
+ * exactly the SDK's fields for any other (and for a plain message, which has none).
+ */
+export function messageInfoFor(m: StoredMessage, rich: boolean): MessageInfo {
+  const info = toMessageInfo(m);
+  return rich && m.ext && m.ext.byteLength > 0 ? { ...info, ...richFields(m.ext) } : info;
 }
 
 export function pinsFrame(update: PinsUpdate): Uint8Array {

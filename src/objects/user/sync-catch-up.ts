@@ -3,9 +3,9 @@
 // after the answer as CMD_BATCH_MSG frames, page by page, paced by the client's MSG_ACKs so that a
 // slow device is never sent more than a window ahead (PROTOCOL.md, decision 8).
 import { Cmd, encodeFrame, pb } from "../../protocol/codec";
-import { toMessageInfo } from "../message";
 import { creditPushes, unackedPushes } from "./ack-credit";
 import { deviceOf, type FrameContext } from "./frame-context";
+import { declaresRich, messageInfoFor } from "./rich-updates";
 import { liveSocket, sendFrame, type LiveSocket } from "./socket-state";
 import { fitPrefix, readConversation } from "./sync-pages";
 import { logEvent } from "../../observability/log";
@@ -51,6 +51,7 @@ export function startCatchUp(fc: CatchUpContext, leftOut: readonly LeftOut[]): v
 }
 
 async function pushLeftOut(fc: CatchUpContext, leftOut: readonly LeftOut[], run: Run): Promise<void> {
+  const rich = declaresRich(fc.state);
   for (const { conversationId, fromSeq, toSeq } of leftOut) {
     let next = fromSeq;
     while (next <= toSeq) {
@@ -67,10 +68,10 @@ async function pushLeftOut(fc: CatchUpContext, leftOut: readonly LeftOut[], run:
         maxBytes: CATCH_UP_PAGE_BYTES,
       });
       if (!read.ok) break; // no longer readable by this user (left, removed): nothing more to give
-      const { kept } = fitPrefix(read.messages, CATCH_UP_PAGE_BYTES);
+      const { kept } = fitPrefix(read.messages, CATCH_UP_PAGE_BYTES, rich);
       const last = kept[kept.length - 1];
       if (!last || run.cancelled || fc.ws.readyState !== WebSocket.OPEN) break;
-      const messages = kept.map((m) => ({ message: toMessageInfo(m) }));
+      const messages = kept.map((m) => ({ message: messageInfoFor(m, rich) }));
       sendFrame(fc.ws, encodeFrame(Cmd.CMD_BATCH_MSG, 0, pb.BatchMessages, { messages }));
       creditPushes(fc.ws, kept.length);
       fc.deviceCursors.pushed(fc.ws, deviceOf(fc), conversationId, kept);

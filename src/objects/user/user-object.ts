@@ -411,11 +411,15 @@ export class UserObject extends DurableObject<Env> {
   async pushMessageUpdate(update: MessageUpdate, originSession: string): Promise<void> {
     // Like a revoke: the devices see the message before its change.
     await this.deliveryOrder.whenHeld(update.conversationId, update.seq, REVOKE_WAIT_MS);
+    // An edit of the last message shows in the conversation list; every change is a number a rich
+    // device that was away learns from BATCH_SYNC.
+    this.inbox.applyChange(update.conversationId, update.modSeq, update);
     sendToRich(this.ctx, messageUpdatedFrame(update), originSession);
   }
 
   /** RPC: a conversation's pinned list changed. */
   async pushPins(update: PinsUpdate, originSession: string): Promise<void> {
+    this.inbox.applyChange(update.conversationId, update.modSeq);
     sendToRich(this.ctx, pinsFrame(update), originSession);
   }
 

@@ -26,7 +26,7 @@ const PageQuery = z.object({
 const PinBody = z.object({ pinned: z.boolean() });
 const MuteBody = z.object({ muted: z.boolean() });
 
-/** The SDK's IMConversation (http-api.md §3.5), plus maxSeq and readSeq. */
+/** The SDK's IMConversation (http-api.md §3.5), plus maxSeq, readSeq and mentioned. */
 export interface ConversationJson {
   conversationID: string;
   conversationType: number;
@@ -47,6 +47,8 @@ export interface ConversationJson {
   updateTime: number;
   maxSeq: number;
   readSeq: number;
+  /** An unread message mentions the reader (docs/RICH-MESSAGES.md): the "@ you" mark. */
+  mentioned: boolean;
 }
 
 /** The last message as the SDK's JSON-in-a-string `latestMsg`; direction 1 sent, 2 received. */
@@ -124,6 +126,7 @@ async function toJson(c: Context<AppEnv>, entries: InboxEntry[]): Promise<Conver
       updateTime: entry.lastTime,
       maxSeq: entry.maxSeq,
       readSeq: entry.readSeq,
+      mentioned: entry.mentionSeq > entry.readSeq,
     };
   });
 }

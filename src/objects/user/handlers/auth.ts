@@ -8,6 +8,7 @@ import { Cmd, Err, pb } from "../../../protocol/codec";
 import { CloseCode } from "../../../protocol/limits";
 import { decodeBody, frameLogFields, reply, type FrameContext } from "../frame-context";
 import { kickOutFrame, KickReason } from "../kick-out";
+import { servedFeatures } from "../rich-updates";
 import { closeSocket, saveSocketState, sendFrame, socketState } from "../socket-state";
 import { logEvent } from "../../../observability/log";
 import { countMetric, Metric } from "../../../observability/metrics";
@@ -60,11 +61,27 @@ async function authenticate(fc: AuthContext, response: Cmd): Promise<void> {
   }
   const platform = (req.platform || fc.state.platform).slice(0, 32);
   const firstAuth = !fc.state.authed;
-  if (firstAuth || platform !== fc.state.platform) {
+  // The declaration belongs to the socket and a REAUTH replaces it (docs/RICH-MESSAGES.md); kept
+  // absent rather than empty when none, so a plain socket's attachment is what it was before.
+  const served = servedFeatures(req.features);
+  const features = served.length > 0 ? served : undefined;
+  const featuresChanged = (features ?? []).join() !== (fc.state.features ?? []).join();
+  if (firstAuth || platform !== fc.state.platform || featuresChanged) {
     // gaugeAt: the socket's first report is the one authentication makes (socket-report.ts).
-    saveSocketState(fc.ws, { ...fc.state, authed: true, platform, gaugeAt: fc.state.gaugeAt ?? Date.now() });
+    saveSocketState(fc.ws, {
+      ...fc.state,
+      authed: true,
+      platform,
+      gaugeAt: fc.state.gaugeAt ?? Date.now(),
+      features,
+    });
+    fc.state = socketState(fc.ws);
   }
-  reply(fc, response, pb.AuthResponse, { errorCode: Err.ERR_SUCCESS, maxSeq: fc.inbox.inboxSeq() });
+  reply(fc, response, pb.AuthResponse, {
+    errorCode: Err.ERR_SUCCESS,
+    maxSeq: fc.inbox.inboxSeq(),
+    features: served,
+  });
   if (!firstAuth) return;
   // The request is answered: nothing after this line may answer it again, and the device's next
   // frame (its BATCH_SYNC) must not wait for the user's friends to be told.

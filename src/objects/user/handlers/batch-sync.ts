@@ -4,10 +4,11 @@
 import { Cmd, Err, pb, type ConversationMessages } from "../../../protocol/codec";
 import { parseConversationId } from "../../../protocol/conversation-id";
 import { SYNC_RESPONSE_BUDGET_BYTES } from "../../../protocol/limits";
-import { toMessageInfo, type StoredMessage } from "../../message";
+import type { StoredMessage } from "../../message";
 import type { ReadResult } from "../../rpc";
 import { mapLimited } from "../../../lib/map-limited";
 import { decodeBody, deviceOf, reply, RequestError, type FrameContext } from "../frame-context";
+import { declaresRich, messageInfoFor } from "../rich-updates";
 import { startCatchUp, type LeftOut } from "../sync-catch-up";
 import { clampCount, fitPrefix, readConversation } from "../sync-pages";
 import { logEvent } from "../../../observability/log";
@@ -45,6 +46,8 @@ interface SyncPlan {
   /** The client's last_seq, or null for a conversation the client did not list. */
   lastSeq: number | null;
   inboxMaxSeq: number;
+  /** The newest change number the inbox heard of (inbox.ts, noteChange). */
+  inboxModSeq: number;
 }
 
 type BatchSyncServices = "env" | "inbox" | "deviceCursors" | "deliveredMarks";
@@ -84,7 +87,12 @@ export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<vo
       const held = Math.min(fc.deviceCursors.held(device, entry.conversationId), entry.maxSeq);
       if (held > 0) lastSeq = Math.max(listedSeq ?? 0, held);
     }
-    return { conversationId: entry.conversationId, lastSeq, inboxMaxSeq: entry.maxSeq };
+    return {
+      conversationId: entry.conversationId,
+      lastSeq,
+      inboxMaxSeq: entry.maxSeq,
+      inboxModSeq: entry.modSeq,
+    };
   });
   // A listed conversation with nothing in the inbox yet holds nothing for this user to sync.
 
@@ -122,6 +130,9 @@ export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<vo
     },
   );
 
+  // A rich_messages socket also learns each conversation's newest change number (mod_seq), from the
+  // read or, for a conversation with nothing new (not read), from the changes its inbox heard of.
+  const rich = declaresRich(fc.state);
   const conversationMessages: ConversationMessages[] = [];
   const leftOut: LeftOut[] = [];
   let total = 0;
@@ -139,7 +150,7 @@ export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<vo
     // The answer starts after the client's last_seq, or, for a conversation it did not list, at
     // the first of the newest messages read; both are cut to the byte budget in seq order.
     const startAfter = plan.lastSeq ?? (fetched[0] ? fetched[0].seq - 1 : maxSeq);
-    const { kept, used } = fitPrefix(fetched, budget);
+    const { kept, used } = fitPrefix(fetched, budget, rich);
     budget -= used;
     total += kept.length;
     // A cursor ahead of the conversation (a client's store from before a reset) comes back
@@ -150,14 +161,19 @@ export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<vo
     const hasMore = syncedSeq < maxSeq;
     if (hasMore && !follows && reads[i] !== "failed")
       leftOut.push({ conversationId: plan.conversationId, fromSeq: syncedSeq + 1, toSeq: maxSeq });
-    conversationMessages.push({
+    const entry: ConversationMessages = {
       conversationId: plan.conversationId,
-      messages: kept.map(toMessageInfo),
+      messages: kept.map((m) => messageInfoFor(m, rich)),
       // A client that ignores has_more stores max_seq as its cursor: never past what it was given.
       maxSeq: follows ? maxSeq : syncedSeq,
       syncedSeq,
       hasMore,
-    });
+    };
+    if (rich) {
+      const modSeq = Math.max(plan.inboxModSeq, read?.modSeq ?? 0);
+      if (modSeq > 0) entry.modSeq = modSeq;
+    }
+    conversationMessages.push(entry);
   });
 
   reply(fc, Cmd.CMD_BATCH_SYNC_RSP, pb.BatchSyncResponse, {

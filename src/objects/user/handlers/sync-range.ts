@@ -2,9 +2,9 @@
 // when it goes on.
 import { Cmd, Err, pb, type MessageInfo } from "../../../protocol/codec";
 import { SYNC_RESPONSE_BUDGET_BYTES } from "../../../protocol/limits";
-import { toMessageInfo } from "../../message";
 import { decodeBody, reply, RequestError, requestedConversation, type FrameContext } from "../frame-context";
 import { memberRefusal } from "../membership";
+import { declaresRich, messageInfoFor } from "../rich-updates";
 import { clampCount, fitPrefix, readConversation } from "../sync-pages";
 import { countMetric, Metric } from "../../../observability/metrics";
 
@@ -30,7 +30,8 @@ export async function syncRange(fc: FrameContext<"env" | "inbox" | "deliveredMar
   });
   if (!read.ok) throw new RequestError(read.code, read.message);
   const page = read.messages.slice(0, limit);
-  const { kept } = fitPrefix(page, SYNC_RESPONSE_BUDGET_BYTES);
+  const rich = declaresRich(fc.state);
+  const { kept } = fitPrefix(page, SYNC_RESPONSE_BUDGET_BYTES, rich);
   const last = kept[kept.length - 1];
   const requestedEnd = endSeq > 0 ? Math.min(endSeq, read.maxSeq) : read.maxSeq;
   // Cut here, or already by the conversation's byte bound: seqs are gapless, so the range goes on
@@ -38,7 +39,7 @@ export async function syncRange(fc: FrameContext<"env" | "inbox" | "deliveredMar
   const cut = kept.length < read.messages.length || (last !== undefined && last.seq < requestedEnd);
   // A sync answer is a delivery: marked up to what the device was given, not what was read.
   if (last) fc.deliveredMarks.mark(fc.state.userId, conversation.id, last.seq);
-  const messages: MessageInfo[] = kept.map(toMessageInfo);
+  const messages: MessageInfo[] = kept.map((m) => messageInfoFor(m, rich));
   countMetric(Metric.syncMessages, 1, "sync_range", kept.length);
   reply(fc, Cmd.CMD_SYNC_RANGE_RSP, pb.SyncRangeResponse, {
     errorCode: Err.ERR_SUCCESS,

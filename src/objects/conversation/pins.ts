@@ -1,0 +1,42 @@
+// PIN: a group's owner and admins, or either member of a one-to-one, pin a message they can see (at
+// most PINS_MAX, newest first) or unpin one. A pin is not a message: the pinned list takes the
+// conversation's next change number and goes whole to every member. Pinning a pinned message or
+// unpinning one that is not changes nothing and answers the list.
+import { Err } from "../../protocol/codec";
+import { ConversationType } from "../../protocol/conversation-id";
+import { refusal, type PinInput, type PinResult } from "../rpc";
+import type { ConversationContext } from "./context";
+import type { Named } from "./identity";
+import { Role } from "./member-store";
+import { memberAndMessage } from "./rich-access";
+import { pushPinned } from "./rich-changes";
+
+/** Messages one conversation may have pinned. */
+export const PINS_MAX = 10;
+
+export async function pin(
+  c: Pick<ConversationContext, "members" | "messages" | "now" | "rich" | "users">,
+  { conversation, id }: Named,
+  input: PinInput,
+): Promise<PinResult> {
+  const found = memberAndMessage(c, conversation, id, input.userId, input.serverMsgId, true);
+  if ("ok" in found) return found;
+  const { member, message } = found;
+  const mayPin =
+    conversation.type === ConversationType.single ||
+    (conversation.type === ConversationType.group && member.role >= Role.admin);
+  if (!mayPin)
+    return refusal(Err.ERR_PERMISSION_DENIED, "only the group's owner and admins can pin messages");
+  const pinned = c.rich.isPinned(message.seq);
+  if (pinned === !input.unpin) return { ok: true, pins: c.rich.pins() };
+  if (!input.unpin) {
+    if (message.isRevoked) return refusal(Err.ERR_INVALID_PARAM, "the message was revoked");
+    if (c.rich.pinCount() >= PINS_MAX)
+      return refusal(Err.ERR_INVALID_PARAM, `at most ${PINS_MAX} messages can be pinned`);
+  }
+  const modSeq = c.rich.inTransaction(() =>
+    c.rich.setPinned(message.seq, input.unpin ? null : { by: input.userId, at: c.now() }),
+  );
+  pushPinned(c, id, modSeq, input.originSession);
+  return { ok: true, pins: c.rich.pins() };
+}
