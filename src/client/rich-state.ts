@@ -7,6 +7,9 @@ import type { ChangesRequest } from "./rich-requests.ts";
 import type { IMStore } from "./store.ts";
 import type { Message, PinnedMessage, PinsEvent } from "./types.ts";
 
+/** Conversations caught up at once after a sync. */
+export const CATCH_UP_CONCURRENCY = 4;
+
 export interface RichStateDeps {
   store: IMStore;
   changes: ChangesRequest;
@@ -80,29 +83,44 @@ export class RichState {
    */
   async catchUp(server: ReadonlyMap<string, number>): Promise<{ conversations: number; messages: number }> {
     const applied = await this.load();
-    let messages = 0;
     const behind = applied.behind(server);
-    for (const { conversationId, afterModSeq } of behind) {
-      let from = afterModSeq;
-      for (;;) {
-        const page = await this.deps.changes(conversationId, from);
-        for (const m of page.messages) {
-          const stored = await this.update(conversationId, m.serverMsgId, changeOf(m));
-          if (stored) this.deps.updated(stored);
-          messages++;
-        }
-        if (page.pins) await this.savePins(conversationId, page.pins);
-        if (applied.advanceTo(conversationId, page.modSeq))
-          await this.saveModSeq(conversationId, page.modSeq);
-        if (!page.hasMore) break;
-        if (page.modSeq <= from) {
-          this.deps.error(new IMError("protocol", 0, `changes of ${conversationId} made no progress`));
-          break;
-        }
-        from = page.modSeq;
+    let messages = 0;
+    let next = 0;
+    // A few conversations at a time: a new device may have many behind, each a round trip or more.
+    const worker = async () => {
+      while (next < behind.length) {
+        const { conversationId, afterModSeq } = behind[next++]!;
+        messages += await this.catchUpOne(applied, conversationId, afterModSeq);
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(CATCH_UP_CONCURRENCY, behind.length) }, worker));
     return { conversations: behind.length, messages };
+  }
+
+  /** One conversation's CHANGES pages from `afterModSeq` until !has_more; resolves with the messages applied. */
+  private async catchUpOne(
+    applied: AppliedChanges,
+    conversationId: string,
+    afterModSeq: number,
+  ): Promise<number> {
+    let messages = 0;
+    let from = afterModSeq;
+    for (;;) {
+      const page = await this.deps.changes(conversationId, from);
+      for (const m of page.messages) {
+        const stored = await this.update(conversationId, m.serverMsgId, changeOf(m));
+        if (stored) this.deps.updated(stored);
+        messages++;
+      }
+      if (page.pins) await this.savePins(conversationId, page.pins);
+      if (applied.advanceTo(conversationId, page.modSeq)) await this.saveModSeq(conversationId, page.modSeq);
+      if (!page.hasMore) return messages;
+      if (page.modSeq <= from) {
+        this.deps.error(new IMError("protocol", 0, `changes of ${conversationId} made no progress`));
+        return messages;
+      }
+      from = page.modSeq;
+    }
   }
 
   private async update(

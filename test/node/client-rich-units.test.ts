@@ -279,6 +279,21 @@ describe.each(stores)("catching up through CHANGES (%s)", (_name, makeStore) => 
     expect(again.asked).toEqual([]);
   });
 
+  it("catches up every conversation behind, a few at a time, each from its own applied number", async () => {
+    const store = makeStore();
+    const ids = Array.from({ length: 7 }, (_, i) => `single_a_c${i}`);
+    for (const [i, id] of ids.entries()) await store.saveModSeq(id, i);
+    const pages = new Map(
+      ids.map((id, i) => [id, [{ messages: [], pins: [pin(i + 1)], modSeq: 10 + i, hasMore: false }]]),
+    );
+    const { state, asked } = richState(store, pages);
+    const summary = await state.catchUp(new Map(ids.map((id, i) => [id, 10 + i])));
+    expect(summary).toEqual({ conversations: 7, messages: 0 });
+    expect([...asked].sort()).toEqual(ids.map((id, i) => [id, i]).sort());
+    expect(await store.loadModSeqs()).toEqual(new Map(ids.map((id, i) => [id, 10 + i])));
+    for (const [i, id] of ids.entries()) expect(await store.loadPins(id)).toEqual([pin(i + 1)]);
+  });
+
   it("applies pushes: the next change number moves up, a gap does not, an older push changes nothing", async () => {
     const store = makeStore();
     await store.saveMessages("single_a_b", [sdkMessage(1, { status: 3 })], 1);
