@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";
 import { readReceipt } from "./helpers/protocol";
+import { connectRich, edit, ok, pin, react } from "./helpers/rich-wire";
 import { TestSocket } from "./helpers/socket";
 
 interface ConversationJson {
@@ -141,10 +142,58 @@ class UnreadModel {
   }
 }
 
+/**
+ * Rich changes (react, edit, pin: docs/RICH-MESSAGES.md) are not messages: the model ignores them,
+ * and the unread counts and inbox seqs must come out as it says all the same.
+ */
 type Step =
   | { kind: "send"; from: number; to: number }
   | { kind: "read"; user: number; device: number; peer: number }
-  | { kind: "reconnect"; user: number; device: number };
+  | { kind: "reconnect"; user: number; device: number }
+  | { kind: "react" | "edit" | "pin"; user: number; peer: number; choice: number };
+
+/** What the rich steps act on: each conversation's newest message, and each user's own newest. */
+class LastMessages {
+  private readonly newest = new Map<string, string>();
+  private readonly ownNewest = new Map<string, { id: string; edits: number }>();
+  private readonly pinned = new Map<string, Set<string>>();
+  private readonly reactions = new Map<string, Set<string>>();
+
+  sent(from: string, id: string, serverMsgId: string): void {
+    this.newest.set(id, serverMsgId);
+    this.ownNewest.set(`${from}|${id}`, { id: serverMsgId, edits: 0 });
+  }
+
+  newestIn(id: string): string | undefined {
+    return this.newest.get(id);
+  }
+
+  /** The user's newest message here while it may still be edited (20 edits at most). */
+  editable(user: string, id: string): { id: string; edits: number } | undefined {
+    const own = this.ownNewest.get(`${user}|${id}`);
+    return own && own.edits < 20 ? own : undefined;
+  }
+
+  /** Pins a message not pinned, unpins one pinned: whether to unpin, or null past 10 pins. */
+  togglePin(id: string, serverMsgId: string): boolean | null {
+    const pins = this.pinned.get(id) ?? new Set<string>();
+    this.pinned.set(id, pins);
+    if (pins.delete(serverMsgId)) return true;
+    if (pins.size >= 10) return null;
+    pins.add(serverMsgId);
+    return false;
+  }
+
+  /** Adds the emoji, or takes it back when the user already reacted with it: whether to remove. */
+  toggleReaction(user: string, serverMsgId: string, emoji: string): boolean {
+    const key = `${user}|${serverMsgId}`;
+    const mine = this.reactions.get(key) ?? new Set<string>();
+    this.reactions.set(key, mine);
+    if (mine.delete(emoji)) return true;
+    mine.add(emoji);
+    return false;
+  }
+}
 
 const user = fc.integer({ min: 0, max: 2 });
 const device = fc.integer({ min: 0, max: 1 });
@@ -154,18 +203,32 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     .record({ kind: fc.constant("read" as const), user, device, peer: user })
     .filter((s) => s.user !== s.peer),
   fc.record({ kind: fc.constant("reconnect" as const), user, device }),
+  fc
+    .record({
+      kind: fc.constantFrom("react" as const, "edit" as const, "pin" as const),
+      user,
+      peer: user,
+      choice: fc.integer({ min: 0, max: 3 }),
+    })
+    .filter((s) => s.user !== s.peer),
 );
 
+const EMOJIS = ["👍", "❤️", "😂", "🎉"];
+
 describe("unread counts", () => {
-  it("stay exact after random sends, reads and reconnects across 3 users on 2 devices each", async () => {
+  it("stay exact after random sends, reads, reconnects, reactions, edits and pins across 3 users on 2 devices each", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 5, maxLength: 40 }), async (steps) => {
         const users = [await newUser("p"), await newUser("q"), await newUser("r")];
+        // The first device is the SDK's, the second declares rich_messages and makes the rich changes.
         const platforms = ["iOS", "Android"];
+        const connectDevice = (u: TestUser, d: number) =>
+          d === 0 ? TestSocket.connect(u, platforms[0]) : connectRich(u, platforms[1]);
         const devices = await Promise.all(
-          users.map((u) => Promise.all(platforms.map((p) => TestSocket.connect(u, p)))),
+          users.map((u) => Promise.all([0, 1].map((d) => connectDevice(u, d)))),
         );
         const model = new UnreadModel();
+        const last = new LastMessages();
         try {
           for (const s of steps) {
             if (s.kind === "send") {
@@ -174,17 +237,46 @@ describe("unread counts", () => {
               const ack = await devices[s.from]![0]!.sendText(from.userId, to.userId, "x");
               expect(ack.errorCode ?? 0).toBe(0);
               model.send(from.userId, to.userId);
+              last.sent(from.userId, singleConversationId(from.userId, to.userId), ack.serverMsgId!);
             } else if (s.kind === "read") {
               const reader = users[s.user]!;
               const id = singleConversationId(reader.userId, users[s.peer]!.userId);
               const response = await readReceipt(devices[s.user]![s.device]!, id);
               expect(response.errorCode ?? 0).toBe(0);
               model.read(reader.userId, id);
-            } else {
+            } else if (s.kind === "reconnect") {
               const socket = devices[s.user]![s.device]!;
               socket.close();
               await socket.closed;
-              devices[s.user]![s.device] = await TestSocket.connect(users[s.user]!, platforms[s.device]);
+              devices[s.user]![s.device] = await connectDevice(users[s.user]!, s.device);
+            } else {
+              const actor = users[s.user]!;
+              const rich = devices[s.user]![1]!;
+              const id = singleConversationId(actor.userId, users[s.peer]!.userId);
+              const target = last.newestIn(id);
+              // The actor's object must hold the message first (its inbox is how it knows the
+              // conversation is the actor's, membership.ts), as a device that shows it does.
+              if (target)
+                await expect
+                  .poll(
+                    async () =>
+                      (await list(actor, "?limit=100")).conversations.find((x) => x.conversationID === id)
+                        ?.maxSeq,
+                  )
+                  .toBe(model.maxSeq.get(id));
+              if (s.kind === "react" && target) {
+                const emoji = EMOJIS[s.choice]!;
+                const remove = last.toggleReaction(actor.userId, target, emoji);
+                expect(ok(await react(rich, id, target, emoji, remove))).toBe(0);
+              } else if (s.kind === "edit") {
+                const own = last.editable(actor.userId, id);
+                if (own) {
+                  expect(ok(await edit(rich, id, own.id, `edited ${++own.edits}`))).toBe(0);
+                }
+              } else if (s.kind === "pin" && target) {
+                const unpin = last.togglePin(id, target);
+                if (unpin !== null) expect(ok(await pin(rich, id, target, unpin))).toBe(0);
+              }
             }
           }
           // Deliveries are asynchronous: wait until every inbox has every message, then compare.

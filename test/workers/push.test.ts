@@ -23,6 +23,7 @@ import { consumeQueue as handleQueue } from "../../src/worker/queues";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";
 import { loggedEvents } from "./helpers/logs";
 import { revoke } from "./helpers/protocol";
+import { connectRich, sendRich } from "./helpers/rich-wire";
 import { TestSocket } from "./helpers/socket";
 
 interface DeviceJson {
@@ -529,6 +530,36 @@ describe("the push scheduler in the user's object", () => {
         state.storage.sql.exec<{ enqueues: number }>("SELECT enqueues FROM push_outbox").toArray(),
       ),
     ).toEqual([{ enqueues: 1 }]);
+  });
+
+  it("lets a mention through a muted conversation, and nothing else of it", async () => {
+    const [alice, bob] = [await newUser("pushmna"), await newUser("pushmnb")];
+    expect((await register(bob, { provider: "webhook", token: "bob-mention", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const id = singleConversationId(alice.userId, bob.userId);
+    const phone = await connectRich(alice);
+    await phone.sendText(alice.userId, bob.userId, "before the mute");
+    await dueNow(bob.userId);
+    expect(
+      (await api(`/api/conversations/${id}/mute`, { token: bob.token, body: { muted: true } })).body.code,
+    ).toBe(0);
+    await phone.sendText(alice.userId, bob.userId, "muted: no notification");
+    expect(await pending(bob.userId)).toEqual([]);
+    const mention = await sendRich(phone, id, alice.userId, "@bob look", { mentionUserIds: [bob.userId] });
+    expect(mention.errorCode ?? 0).toBe(0);
+    // A later plain message leaves the mention's notification as it is.
+    await phone.sendText(alice.userId, bob.userId, "muted again");
+    expect(await pending(bob.userId)).toEqual([{ seq: mention.seq, preview: "@bob look" }]);
+    await dueNow(bob.userId);
+    const jobs = await outboxJobs(bob.userId);
+    expect(
+      jobs
+        .filter((j) => j.conversationId === id)
+        .map((j) => j.seq)
+        .sort((x, y) => x - y),
+    ).toEqual([1, mention.seq]);
+    phone.close();
   });
 
   it("badges the unread total the app shows: no hidden, read, muted conversation in it", async () => {

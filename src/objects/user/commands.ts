@@ -5,15 +5,21 @@ import { Cmd, Err } from "../../protocol/codec";
 import { notice, type FrameContext } from "./frame-context";
 import { auth, reauth } from "./handlers/auth";
 import { batchSync } from "./handlers/batch-sync";
+import { changes } from "./handlers/changes";
 import { connect } from "./handlers/connect";
 import { disconnect } from "./handlers/disconnect";
+import { editHistory } from "./handlers/edit-history";
+import { editMsg } from "./handlers/edit-msg";
 import { heartbeat } from "./handlers/heartbeat";
 import { msgAck } from "./handlers/msg-ack";
 import { onlineStatus } from "./handlers/online-status";
+import { pin } from "./handlers/pin";
+import { react } from "./handlers/react";
 import { readReceipt } from "./handlers/read-receipt";
 import { revoke } from "./handlers/revoke";
 import { prepareSend, sendMessages, type PreparedSend } from "./handlers/send";
 import { syncRange } from "./handlers/sync-range";
+import { thread } from "./handlers/thread";
 import { typing } from "./handlers/typing";
 
 export type Handler = (fc: FrameContext) => void | Promise<void>;
@@ -61,6 +67,13 @@ export const CLIENT_COMMANDS: ReadonlyMap<number, CommandSpec> = new Map<Cmd, Co
     { handler: onlineStatus, response: Cmd.CMD_ONLINE_STATUS_RSP, needsAuth: true },
   ],
   [Cmd.CMD_TYPING_STATUS_REQ, { handler: typing, response: null, needsAuth: true }],
+  // Rich messages (docs/RICH-MESSAGES.md): answered only on a socket that declared rich_messages.
+  [Cmd.CMD_REACT_REQ, { handler: react, response: Cmd.CMD_REACT_RSP, needsAuth: true }],
+  [Cmd.CMD_EDIT_MSG_REQ, { handler: editMsg, response: Cmd.CMD_EDIT_MSG_RSP, needsAuth: true }],
+  [Cmd.CMD_PIN_REQ, { handler: pin, response: Cmd.CMD_PIN_RSP, needsAuth: true }],
+  [Cmd.CMD_THREAD_REQ, { handler: thread, response: Cmd.CMD_THREAD_RSP, needsAuth: true }],
+  [Cmd.CMD_CHANGES_REQ, { handler: changes, response: Cmd.CMD_CHANGES_RSP, needsAuth: true }],
+  [Cmd.CMD_EDIT_HISTORY_REQ, { handler: editHistory, response: Cmd.CMD_EDIT_HISTORY_RSP, needsAuth: true }],
 ]);
 
 /**

@@ -3,6 +3,7 @@
 import { Cmd, encodeFrame, encodeRawFrame, pb, type MessageInfo } from "../../protocol/codec";
 import { pushMessageBody } from "../../protocol/push-frames";
 import { toMessageInfo, type StoredMessage } from "../message";
+import { decodeRich } from "../rich-fields";
 import type { MessageUpdate, PinsUpdate } from "../rpc";
 import { sendFrame, socketState, type SocketState } from "./socket-state";
 
@@ -39,43 +40,14 @@ export function withExt(info: Uint8Array, ext: Uint8Array | undefined): Uint8Arr
   return out;
 }
 
-/** MessageInfo's rich fields (numbered 100 and up), by their names in the generated code. */
-const RICH_FIELDS = [
-  "replyTo",
-  "mentionUserIds",
-  "mentionAll",
-  "forwardedFrom",
-  "editedTime",
-  "editCount",
-  "reactions",
-  "replyCount",
-  "modSeq",
-] as const satisfies readonly (keyof MessageInfo)[];
-
-/**
- * The rich fields an `ext` holds, as MessageInfo properties to merge into one built for an answer
- * (sync pages are encoded from objects, not bytes). Only the fields set: the decoder leaves every
- * repeated field of the SDK's (read_by) as an own empty array, which must not overwrite the real one.
- */
-export function richFields(ext: Uint8Array): Partial<MessageInfo> {
-  const decoded = pb.MessageInfo.decode(ext);
-  const fields: Partial<MessageInfo> = {};
-  for (const name of RICH_FIELDS) {
-    const value: unknown = decoded[name];
-    if (!Object.prototype.hasOwnProperty.call(decoded, name) || value == null) continue;
-    if (Array.isArray(value) && value.length === 0) continue;
-    (fields as Record<string, unknown>)[name] = value;
-  }
-  return fields;
-}
-
 /**
  * A stored message as a sync answer's MessageInfo: with its rich fields for a rich_messages socket,
  * exactly the SDK's fields for any other (and for a plain message, which has none).
  */
 export function messageInfoFor(m: StoredMessage, rich: boolean): MessageInfo {
   const info = toMessageInfo(m);
-  return rich && m.ext && m.ext.byteLength > 0 ? { ...info, ...richFields(m.ext) } : info;
+  // decodeRich sets only the fields present, so none of the SDK's is overwritten.
+  return rich && m.ext && m.ext.byteLength > 0 ? { ...info, ...decodeRich(m.ext) } : info;
 }
 
 export function pinsFrame(update: PinsUpdate): Uint8Array {

@@ -68,7 +68,7 @@ async function pushLeftOut(fc: CatchUpContext, leftOut: readonly LeftOut[], run:
         maxBytes: CATCH_UP_PAGE_BYTES,
       });
       if (!read.ok) break; // no longer readable by this user (left, removed): nothing more to give
-      const { kept } = fitPrefix(read.messages, CATCH_UP_PAGE_BYTES, rich);
+      const { kept } = fitPrefix(read.messages, CATCH_UP_PAGE_BYTES);
       const last = kept[kept.length - 1];
       if (!last || run.cancelled || fc.ws.readyState !== WebSocket.OPEN) break;
       const messages = kept.map((m) => ({ message: messageInfoFor(m, rich) }));

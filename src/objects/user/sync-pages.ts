@@ -15,19 +15,15 @@ export function readConversation(env: Env, conversationId: string, query: ReadQu
   return env.CONVERSATION_OBJECT.getByName(conversationId).read(query);
 }
 
-/**
- * Keeps the longest prefix of `messages` whose encoded size fits `budget`; `rich`: each message's
- * rich fields (`ext`) go with it, for a rich_messages socket (rich-updates.ts, messageInfoFor).
- */
+/** Keeps the longest prefix of `messages` whose encoded size fits `budget`. */
 export function fitPrefix(
   messages: StoredMessage[],
   budget: number,
-  rich = false,
 ): { kept: StoredMessage[]; used: number } {
   let used = 0;
   let n = 0;
   for (const m of messages) {
-    const size = encodedSizeBound(m) + (rich ? (m.ext?.byteLength ?? 0) : 0);
+    const size = encodedSizeBound(m);
     if (used + size > budget) break;
     used += size;
     n++;

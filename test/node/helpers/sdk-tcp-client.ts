@@ -59,6 +59,8 @@ type Decoder<T> = { decode(bytes: Uint8Array): T };
 export class SdkTcpClient {
   /** Set when the stream was judged corrupt (the SDK would disconnect and reconnect). */
   corruption: string | null = null;
+  /** Every packet received, answers and pushes, in arrival order (as the SDK decoded them). */
+  readonly received: Packet[] = [];
   /** Resolves when the TCP connection has closed. */
   readonly closed: Promise<void>;
   isClosed = false;
@@ -268,6 +270,7 @@ export class SdkTcpClient {
 
   /** handlePacket: a pending request by sequence first, otherwise a push. */
   private dispatch(packet: Packet): void {
+    this.received.push(packet);
     const pending = this.pending.get(packet.sequence);
     if (pending) {
       this.pending.delete(packet.sequence);

@@ -150,7 +150,7 @@ export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<vo
     // The answer starts after the client's last_seq, or, for a conversation it did not list, at
     // the first of the newest messages read; both are cut to the byte budget in seq order.
     const startAfter = plan.lastSeq ?? (fetched[0] ? fetched[0].seq - 1 : maxSeq);
-    const { kept, used } = fitPrefix(fetched, budget, rich);
+    const { kept, used } = fitPrefix(fetched, budget);
     budget -= used;
     total += kept.length;
     // A cursor ahead of the conversation (a client's store from before a reset) comes back

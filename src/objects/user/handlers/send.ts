@@ -16,6 +16,8 @@ import {
 } from "../frame-context";
 import { sendRefusal } from "../membership";
 import { storeOwnSends } from "../own-sends";
+import { richAsk, withForwardedContent, type ForwardOf } from "../rich-send";
+import { declaresRich } from "../rich-updates";
 import { askBeforeSend } from "../../../webhooks/before-send";
 import type { Settings } from "../../../config/settings";
 import { logEvent } from "../../../observability/log";
@@ -30,14 +32,20 @@ const utf8Length = (text: string) => new TextEncoder().encode(text).length;
 export interface CheckedSend {
   conversationId: string;
   input: SendInput;
+  /** A forward (rich messages): the message whose content the send takes, read before it goes. */
+  forwardOf?: ForwardOf;
 }
 
-/** Checks a client's message and turns it into the conversation object's input. */
+/**
+ * Checks a client's message and turns it into the conversation object's input. `rich`: the socket
+ * declared rich_messages, so the message may set fields 100+ (rich-send.ts).
+ */
 export function validateOutgoing(
   m: MessageInfo,
   userId: string,
   sessionId: string,
   maxContentBytes: number,
+  rich = false,
 ): CheckedSend {
   const refuse = (code: Err, message: string): never => {
     throw new RequestError(code, message);
@@ -70,19 +78,21 @@ export function validateOutgoing(
       refuse(Err.ERR_INVALID_PARAM, "conversation_id does not match sender and receiver");
     }
   }
-  const messageType = m.messageType ?? 0;
-  if (!CLIENT_MESSAGE_TYPES.has(messageType))
+  const { rich: richSend, forwardOf } = richAsk(m, rich);
+  // A forward's type, content, extra and attached info are the source's (read before it is sent).
+  const messageType = forwardOf ? 0 : (m.messageType ?? 0);
+  if (!forwardOf && !CLIENT_MESSAGE_TYPES.has(messageType))
     refuse(Err.ERR_INVALID_PARAM, `message_type ${messageType} is not allowed`);
-  const content = m.content ?? new Uint8Array();
-  if (content.byteLength === 0) refuse(Err.ERR_INVALID_PARAM, "content is empty");
+  const content = forwardOf ? new Uint8Array() : (m.content ?? new Uint8Array());
+  if (!forwardOf && content.byteLength === 0) refuse(Err.ERR_INVALID_PARAM, "content is empty");
   if (content.byteLength > maxContentBytes) {
     refuse(
       Err.ERR_MESSAGE_TOO_LARGE,
       `content is ${content.byteLength} bytes; the limit is ${maxContentBytes}`,
     );
   }
-  const extra = m.extra ?? "";
-  const attachedInfo = m.attachedInfo ?? "";
+  const extra = forwardOf ? "" : (m.extra ?? "");
+  const attachedInfo = forwardOf ? "" : (m.attachedInfo ?? "");
   if (utf8Length(extra) > MAX_MESSAGE_EXTRA_BYTES || utf8Length(attachedInfo) > MAX_MESSAGE_EXTRA_BYTES) {
     refuse(
       Err.ERR_MESSAGE_TOO_LARGE,
@@ -101,7 +111,10 @@ export function validateOutgoing(
     attachedInfo,
     originSession: sessionId,
   };
-  return { conversationId: conversation.id, input };
+  if (richSend) input.rich = richSend;
+  return forwardOf
+    ? { conversationId: conversation.id, input, forwardOf }
+    : { conversationId: conversation.id, input };
 }
 
 /** Most messages one call to a conversation object carries (a device's queued sends). */
@@ -129,13 +142,14 @@ export function prepareSend(fc: SendContext): PreparedSend {
   }
   const req = decodeBody(fc, pb.SendMessageRequest);
   if (!req.message) throw new RequestError(Err.ERR_INVALID_PARAM, "message is required");
-  const { conversationId, input } = validateOutgoing(
+  const checked = validateOutgoing(
     req.message,
     fc.state.userId,
     fc.state.sessionId,
     fc.settings.messageMaxBytes,
+    declaresRich(fc.state),
   );
-  return { fc, conversationId, input };
+  return { fc, ...checked };
 }
 
 /**
@@ -154,7 +168,8 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
     return;
   }
   const { userId, sessionId } = first.fc.state;
-  const going = await screened(first.fc.settings, userId, conversationId, sends);
+  const filled = sends.some((s) => s.forwardOf) ? await withForwards(sends) : sends;
+  const going = await screened(first.fc.settings, userId, conversationId, filled);
   const inputs = going.map((s) => s.input);
   const results = await storeOwnSends(first.fc, { userId, sessionId }, conversation, inputs);
   going.forEach(({ fc, input }, i) => {
@@ -173,6 +188,17 @@ export async function sendMessages(sends: readonly PreparedSend[]): Promise<void
     });
     fc.deviceCursors.sent(deviceOf(fc), conversationId, result.seq);
   });
+}
+
+/** The sends with each forward's content read from its source (rich-send.ts), in parallel. */
+function withForwards(sends: readonly PreparedSend[]): Promise<PreparedSend[]> {
+  return Promise.all(
+    sends.map(async (send) => {
+      if (!send.forwardOf) return send;
+      const input = await withForwardedContent(send.fc, send.input, send.forwardOf, CLIENT_MESSAGE_TYPES);
+      return { ...send, input };
+    }),
+  );
 }
 
 /**

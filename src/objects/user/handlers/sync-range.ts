@@ -31,7 +31,7 @@ export async function syncRange(fc: FrameContext<"env" | "inbox" | "deliveredMar
   if (!read.ok) throw new RequestError(read.code, read.message);
   const page = read.messages.slice(0, limit);
   const rich = declaresRich(fc.state);
-  const { kept } = fitPrefix(page, SYNC_RESPONSE_BUDGET_BYTES, rich);
+  const { kept } = fitPrefix(page, SYNC_RESPONSE_BUDGET_BYTES);
   const last = kept[kept.length - 1];
   const requestedEnd = endSeq > 0 ? Math.min(endSeq, read.maxSeq) : read.maxSeq;
   // Cut here, or already by the conversation's byte bound: seqs are gapless, so the range goes on
