@@ -17,6 +17,7 @@ import type { ConversationContext } from "./context";
 import { memberFor } from "./conversation-access";
 import type { Named } from "./identity";
 import { Role } from "./member-store";
+import { changeMessage, pushChanges, pushPinned, type Changed } from "./rich-changes";
 import { logEvent } from "../../observability/log";
 
 /** A sender may revoke a message this long after its server_time (PROTOCOL.md, "Revoke"). */
@@ -24,8 +25,15 @@ export const REVOKE_WINDOW_MS = 2 * 60 * 1000;
 
 type RevokeContext = Pick<
   ConversationContext,
-  "history" | "members" | "messages" | "now" | "outbox" | "storage" | "users"
+  "history" | "members" | "messages" | "now" | "outbox" | "rich" | "storage" | "users"
 >;
+
+/**
+ * Replies quoting a revoked message whose change is pushed live, the newest; the others are changed
+ * all the same and reach devices through CHANGES_REQ (a device marks quotes of a message it saw
+ * revoked without being told). A long thread would otherwise cost an RPC per reply and member.
+ */
+export const REVOKED_QUOTE_PUSHES_MAX = 50;
 
 /** A member's REVOKE_MSG_REQ: the sender within the window, or a group's owner or admins. */
 export async function revoke(
@@ -82,7 +90,9 @@ export async function adminRevoke(
 
 /**
  * Empties the message and queues it for D1 in one transaction, then tells every member who had
- * it (all their devices but `originSession`, the one that asked).
+ * it (all their devices but `originSession`, the one that asked). Rich messages: the revoke is a
+ * change of the message (its earlier contents are dropped too), every reply quoting it loses its
+ * snippet and shows it revoked (a change each), and a pinned message is unpinned.
  */
 async function applyRevoke(
   c: RevokeContext,
@@ -92,9 +102,24 @@ async function applyRevoke(
   now: number,
   originSession: string,
 ): Promise<void> {
-  c.storage.transactionSync(() => {
+  const { quotes, pinsModSeq } = c.rich.inTransaction(() => {
     c.messages.revoke(message.seq, revokedBy, now);
     c.outbox.requeue(message.seq);
+    c.rich.forgetEdits(message.seq);
+    const revoked = { ...message, content: new Uint8Array(), isRevoked: true, revokedBy, revokedTime: now };
+    changeMessage(c, revoked, () => {});
+    const quotes: Changed[] = [];
+    for (const seq of c.messages.replySeqs(message.seq)) {
+      const reply = c.messages.range(seq, seq, 1, id)[0];
+      if (!reply) continue;
+      quotes.push(
+        changeMessage(c, reply, (fields) => {
+          if (fields.replyTo) fields.replyTo = { ...fields.replyTo, snippet: "", revoked: true };
+        }),
+      );
+    }
+    const pinsModSeq = c.rich.isPinned(message.seq) ? c.rich.setPinned(message.seq, null) : 0;
+    return { quotes, pinsModSeq };
   });
   await c.history.afterSend(id);
   const push = {
@@ -114,4 +139,7 @@ async function applyRevoke(
         logEvent("error", "revoke_push_failed", { userId, conversationId: id.conversationId }, error),
       );
   }
+  // The quotes' devices know of the revoke from its own push: the quotes' changes go to all devices.
+  pushChanges(c, id, quotes.slice(-REVOKED_QUOTE_PUSHES_MAX), "");
+  if (pinsModSeq > 0) pushPinned(c, id, pinsModSeq, "");
 }
