@@ -97,11 +97,13 @@ async function send(user: User, text: string): Promise<void> {
   );
 }
 
-/** Opens a message's menu and picks one of its items. */
-async function menu(user: User, item: ReturnType<typeof bubble>, name: string): Promise<void> {
+/** Opens a message's menu and picks one of its items (with a screenshot of the open menu when named). */
+async function menu(user: User, item: ReturnType<typeof bubble>, name: string, shot?: string): Promise<void> {
   await item.hover();
   await item.getByRole("button", { name: "Message actions" }).click();
-  await (await visible(user.page.getByRole("menuitem", { name }), `the menu's "${name}"`)).click();
+  const choice = await visible(user.page.getByRole("menuitem", { name }), `the menu's "${name}"`);
+  if (shot) await screenshot(user.page, shot);
+  await choice.click();
 }
 
 async function step<T>(users: User[], what: string, run: () => Promise<T>): Promise<T> {
@@ -212,7 +214,7 @@ describe("rich messages on the web page", () => {
     });
 
     await step(both, "reactions", async () => {
-      await menu(bob, bubble(bob, "At five, at the station", false), "React with 👍");
+      await menu(bob, bubble(bob, "At five, at the station", false), "React with 👍", "rich-bob-menu");
       const chip = await visible(
         bubble(alice, "At five, at the station", true).locator(".reaction-chip", { hasText: "👍" }),
         "the reaction at Alice",
