@@ -97,6 +97,11 @@ export function renderMessageMenu(ctx: AppContext, m: Message, state: MenuState)
     state.canPin && item(state.pinned ? "Unpin" : "Pin", () => a.pin(m, state.pinned)),
     m.replyCount > 0 && item("Open thread", () => a.thread(m)),
   );
-  queueMicrotask(() => menu.querySelector<HTMLElement>(".menu-item")?.focus());
+  queueMicrotask(() => {
+    // Near the bottom of the timeline the menu opens upwards, so that it is not cut off.
+    const area = menu.closest(".timeline-scroll")?.getBoundingClientRect();
+    if (area && menu.getBoundingClientRect().bottom > area.bottom) menu.classList.add("up");
+    menu.querySelector<HTMLElement>(".menu-item")?.focus();
+  });
   return h("div", { class: "msg-menu-anchor" }, toggle, menu);
 }
