@@ -9,7 +9,7 @@ import { singleConversationId } from "../../src/protocol/conversation-id";
 import { notForSdk } from "../support/sdk-fields";
 import { createGroup, sendToGroup } from "./helpers/groups";
 import { api, newUser, type TestUser } from "./helpers/http";
-import { readReceipt, syncRange } from "./helpers/protocol";
+import { readReceipt, revoke, syncRange } from "./helpers/protocol";
 import {
   changes,
   connectRich,
@@ -285,6 +285,40 @@ describe("replies, mentions and forwards", () => {
     expect(copy.forwardedFrom).toMatchObject({ senderId: owner.userId });
     expect(Number(copy.forwardedFrom?.serverTime)).toBe(Number(root.serverTime));
     for (const s of [ownerWeb, memberWeb, readerPhone]) s.close();
+  });
+});
+
+describe("a revoke's rich effects", () => {
+  it("marks every reply's quote revoked and unpins the message on rich devices; the SDK's get the revoke alone", async () => {
+    const [a, b] = [await newUser("va"), await newUser("vb")];
+    const id = singleConversationId(a.userId, b.userId);
+    const aWeb = await connectRich(a);
+    const bWeb = await connectRich(b);
+    const bPhone = await TestSocket.connect(b, "iOS");
+    const quoted = await aWeb.sendText(a.userId, b.userId, "soon gone");
+    const reply = await sendRich(bWeb, id, b.userId, "quoting it", {
+      replyTo: { serverMsgId: quoted.serverMsgId },
+    });
+    expect(ok(reply)).toBe(0);
+    expect(ok(await pin(bWeb, id, quoted.serverMsgId!))).toBe(0);
+    await bPhone.pushedMessages(2);
+    bWeb.drainAll();
+
+    expect(ok(await revoke(aWeb, id, quoted.serverMsgId!))).toBe(0);
+    const update = await nextUpdate(
+      bWeb,
+      (m) => m.serverMsgId === reply.serverMsgId && m.replyTo?.revoked === true,
+    );
+    expect(update.replyTo).toMatchObject({ serverMsgId: quoted.serverMsgId, snippet: "", revoked: true });
+    expect(text(update.content)).toBe("quoting it");
+    expect((await nextPins(bWeb)).pins).toEqual([]);
+
+    const revoked = pb.RevokeMessagePush.decode((await bPhone.nextCommand(Cmd.CMD_REVOKE_MSG_PUSH)).body);
+    expect(revoked.serverMsgId).toBe(quoted.serverMsgId);
+    const after = await aWeb.sendText(a.userId, b.userId, "after the revoke");
+    const frames = await framesUntilPush(bPhone, after.serverMsgId!);
+    expect(frames.map((f) => notForSdk(f.command, f.body)).filter(Boolean)).toEqual([]);
+    for (const s of [aWeb, bWeb, bPhone]) s.close();
   });
 });
 

@@ -90,7 +90,8 @@ function push(parts: InboxDeliveryParts, messages: DeliveredMessage[], conversat
     // rich_messages; encode each variant once.
     const own = messages.some((m) => m.originSession === state.sessionId);
     const rich = anyExt && declaresRich(state);
-    const key = `${rich ? "rich" : ""}:${own ? state.sessionId : ""}`;
+    const origin = own ? state.sessionId : "";
+    const key = rich ? `rich:${origin}` : origin;
     let entry = byVariant.get(key);
     if (!entry) {
       const pushed = own ? messages.filter((m) => m.originSession !== state.sessionId) : messages;
