@@ -117,6 +117,9 @@ export const messages = sqliteTable(
     isRevoked: integer("is_revoked", { mode: "boolean" }).notNull().default(false),
     revokedBy: text("revoked_by").notNull().default(""),
     revokedTime: integer("revoked_time").notNull().default(0),
+    // Rich messages: how many times the content was edited. A copy replaces the row's content only
+    // when it is a later edit, so a copy still on its way from before an edit never brings it back.
+    editCount: integer("edit_count").notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.seq] }),

@@ -1,12 +1,17 @@
 // Rich messages at the ConversationObject (docs/RICH-MESSAGES.md): what a send's rich fields store,
 // reactions and edits, each with its refusals, and the change numbers they take. Called directly on
 // the real objects; the devices' side (frames, sync) is tested over sockets elsewhere.
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { ConversationContext } from "../../src/objects/conversation/context";
+import { identityOf, newMessageFromSend, storedMessage, toDelivered } from "../../src/objects/message";
 import { decodeRich } from "../../src/objects/rich-fields";
+import { parseConversationId } from "../../src/protocol/conversation-id";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
-import { historyD1 } from "./helpers/history";
-import { newUser } from "./helpers/http";
+import { shardDatabase } from "../../src/db/history-shards";
+import { writeHistory } from "../../src/objects/conversation/history-outbox";
+import { historyD1, historyShardName } from "./helpers/history";
+import { api, newUser } from "./helpers/http";
 import {
   groupConversation,
   messageAt,
@@ -86,6 +91,39 @@ describe("a reply", () => {
       ok: false,
       code: Err.ERR_INVALID_PARAM,
     });
+  });
+});
+
+describe("the sender's own copy of a rich message", () => {
+  it("rebuilt from the send and its answer (user/own-sends.ts) is the stored message to the byte, ext included", async () => {
+    const g = await groupConversation();
+    const quoted = await sendOk(g.stub, textSend(g.owner.userId, "", "quote me"));
+    const input = textSend(g.member.userId, "", "@admin look", {
+      replyTo: quoted.serverMsgId,
+      mentionUserIds: [g.admin.userId],
+    });
+    const result = await sendOk(g.stub, input);
+    const id = identityOf(parseConversationId(g.conversationId)!);
+    const own = toDelivered(
+      storedMessage(
+        newMessageFromSend(input, result.serverMsgId, result.serverTime, result.ext),
+        result.seq,
+        id,
+      ),
+    );
+    // As the fan-out delivers it to every other member.
+    const delivered = await runInDurableObject(g.stub, (instance) =>
+      (instance as unknown as { c: ConversationContext }).c.messages.deliverable(
+        result.seq,
+        result.seq,
+        1,
+        id,
+      ),
+    );
+    expect(delivered).toHaveLength(1);
+    expect(own).toEqual(delivered[0]);
+    expect(own.mentionUserIds).toEqual([g.admin.userId]);
+    expect(decodeRich(own.ext).replyTo?.serverMsgId).toBe(quoted.serverMsgId);
   });
 });
 
@@ -287,24 +325,25 @@ describe("a reaction", () => {
 describe("an edit", () => {
   it("replaces the content, keeps the earlier ones, and gets the new text to D1", async () => {
     const { a, b, conversationId, stub } = await pairConversation();
-    const sent = await sendOk(stub, textSend(a.userId, b.userId, "helo"));
+    const tag = `t${Date.now().toString(36)}`; // this test's own word: search finds only its message
+    const sent = await sendOk(stub, textSend(a.userId, b.userId, `helo ${tag}`));
     const edit = (content: string) =>
       stub.edit({
         userId: a.userId,
         serverMsgId: sent.serverMsgId,
-        content: utf8(content),
+        content: utf8(`${content} ${tag}`),
         originSession: "",
       });
     expect(await edit("hello")).toMatchObject({ ok: true, editCount: 1 });
     const second = await edit("hello there");
     expect(second).toMatchObject({ ok: true, editCount: 2 });
     const { message, rich, maxSeq } = await messageAt(stub, b.userId, sent.seq);
-    expect(text(message.content)).toBe("hello there");
+    expect(text(message.content)).toBe(`hello there ${tag}`);
     expect(rich).toMatchObject({ editCount: 2, editedTime: second.ok && second.editedTime, modSeq: 2 });
     expect(maxSeq).toBe(1);
     const history = await stub.editHistory({ userId: b.userId, serverMsgId: sent.serverMsgId });
     if (!history.ok) throw new Error(history.message);
-    expect(history.versions.map((v) => text(v.content))).toEqual(["helo", "hello"]);
+    expect(history.versions.map((v) => text(v.content))).toEqual([`helo ${tag}`, `hello ${tag}`]);
     while (await runDurableObjectAlarm(stub));
     const row = await (
       await historyD1(conversationId)
@@ -312,7 +351,37 @@ describe("an edit", () => {
       .prepare("SELECT CAST(content AS TEXT) AS content FROM messages WHERE server_msg_id = ?")
       .bind(sent.serverMsgId)
       .first<{ content: string }>();
-    expect(row?.content).toBe("hello there");
+    expect(row?.content).toBe(`hello there ${tag}`);
+    // Search finds the new text, not the old.
+    const found = async (q: string) => {
+      const response = await api<{ messages: { seq: number }[] }>(
+        `/api/messages/search?${new URLSearchParams({ q: `${q} ${tag}`, conversationID: conversationId }).toString()}`,
+        { token: b.token },
+      );
+      expect(response.body.code, response.body.message).toBe(0);
+      return response.body.data!.messages.map((m) => m.seq);
+    };
+    expect(await found("there")).toEqual([sent.seq]);
+    expect(await found("helo")).toEqual([]);
+    // A copy from before the edits (a batch still on its way, say) arriving late changes nothing.
+    const stale = await stub.read({
+      userId: b.userId,
+      fromSeq: 1,
+      toSeq: 1,
+      limit: 1,
+      newest: false,
+      maxBytes: 1 << 20,
+    });
+    if (!stale.ok) throw new Error(stale.message);
+    const before = { ...stale.messages[0]!, content: utf8(`helo ${tag}`), ext: undefined, status: undefined };
+    await writeHistory(shardDatabase(env, await historyShardName(conversationId)), [before]);
+    const kept = await (
+      await historyD1(conversationId)
+    )
+      .prepare("SELECT CAST(content AS TEXT) AS content, edit_count FROM messages WHERE server_msg_id = ?")
+      .bind(sent.serverMsgId)
+      .first<{ content: string; edit_count: number }>();
+    expect(kept).toEqual({ content: `hello there ${tag}`, edit_count: 2 });
     const queued = await runInDurableObject(
       stub,
       (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM requeue").one().n,

@@ -1,14 +1,15 @@
 // Copies the outbox to D1's history table. Rows go in multi-row INSERT … ON CONFLICT statements,
 // chunked under D1's bound-parameter limit and sent as one batch (one round trip, one implicit
-// transaction). A repeat after a crash inserts nothing twice. On a conflict only a revoked copy, or an
-// edited one (rich messages), rewrites the row (the fields a revoke or an edit changes), so a revoked
-// message loses its content in D1 too, and a late copy from before the revoke (a batch that was still
-// on its way) can never bring it back.
+// transaction). A repeat after a crash inserts nothing twice. On a conflict only a revoked copy, or a
+// later edit's (rich messages, its edit_count higher), rewrites the row (the fields a revoke or an
+// edit changes), so a revoked message loses its content in D1 too, and a late copy from before the
+// revoke or the edit (a batch that was still on its way) can never bring the old content back.
 import { getTableColumns, sql } from "drizzle-orm";
 import { conversations, messages } from "../../../schema/tables";
 import type { Database } from "../../db/client";
 import { MAX_BOUND_PARAMS } from "../../db/limits";
 import type { StoredMessage } from "../message";
+import { decodeRich } from "../rich-fields";
 
 export const ROWS_PER_STATEMENT = Math.floor(
   MAX_BOUND_PARAMS / Object.keys(getTableColumns(messages)).length,
@@ -36,6 +37,8 @@ function toRow(m: StoredMessage): typeof messages.$inferInsert {
     isRevoked: m.isRevoked,
     revokedBy: m.revokedBy,
     revokedTime: m.revokedTime,
+    // Only a rich message has any (a plain one is not decoded).
+    editCount: m.ext ? (decodeRich(m.ext).editCount ?? 0) : 0,
   };
 }
 
@@ -44,6 +47,7 @@ const revokeFields = {
   isRevoked: sql`excluded.is_revoked`,
   revokedBy: sql`excluded.revoked_by`,
   revokedTime: sql`excluded.revoked_time`,
+  editCount: sql`excluded.edit_count`,
 };
 
 /** The columns in the order drizzle lists them in an INSERT of full rows. */
@@ -67,8 +71,9 @@ function statement(db: Database, rows: (typeof messages.$inferInsert)[]): D1Prep
       .onConflictDoUpdate({
         target: [messages.conversationId, messages.seq],
         set: revokeFields,
-        // An edit's new content goes in too; a revoked row never takes content back.
-        setWhere: sql`excluded.is_revoked = 1 OR (${messages.isRevoked} = 0 AND ${messages.content} IS NOT excluded.content)`,
+        // A later edit's content goes in too; a revoked row never takes content back, nor an
+        // edited one an earlier version's.
+        setWhere: sql`excluded.is_revoked = 1 OR (${messages.isRevoked} = 0 AND excluded.edit_count > ${messages.editCount})`,
       })
       .toSQL().sql;
     statementText.set(rows.length, text);
