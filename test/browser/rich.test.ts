@@ -2,7 +2,8 @@
 // `wrangler dev`: Alice and Bob in two browser contexts reply (from the message menu, with the
 // quoted chip and the thread pane), mention with `@` completion (the "mentioned" mark in the chat
 // list), react, edit in place (the "edited" mark and its history), pin (the pinned bar) and
-// forward (the dialog), each seen on the other side. Screenshots go to test-results/browser/rich-*.
+// forward (the dialog), each seen on the other side, and still there after a reload (IndexedDB).
+// Screenshots go to test-results/browser/rich-*.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { IMClient } from "edge-im/client";
@@ -303,6 +304,24 @@ describe("rich messages on the web page", () => {
         "marked forwarded from Alice",
       );
       await screenshot(alice.page, "rich-alice-forwarded");
+    });
+
+    await step(both, "a reload", async () => {
+      // Bob's page comes back from IndexedDB (version 2: the pinned list and the changes applied).
+      await bob.page.reload();
+      await visible(bob.page.locator(".connection.online"), "Bob online again");
+      await visible(
+        bob.page
+          .getByRole("region", { name: "Pinned messages" })
+          .locator(".pinned-text", { hasText: "What time do we meet?" }),
+        "the pinned bar after the reload",
+      );
+      const edited = bubble(bob, "@Bob please bring the map and water", false);
+      await visible(edited.getByRole("button", { name: /Edited/ }), "the edit after the reload");
+      await visible(
+        bubble(bob, "At five, at the station", false).locator(".reaction-chip", { hasText: "2" }),
+        "the reactions after the reload",
+      );
     });
 
     expect([...alice.problems, ...bob.problems].filter((p) => p.startsWith("page error"))).toEqual([]);
