@@ -1,7 +1,7 @@
 // Rich messages at the ConversationObject (docs/RICH-MESSAGES.md): what a send's rich fields store,
 // reactions and edits, each with its refusals, and the change numbers they take. Called directly on
 // the real objects; the devices' side (frames, sync) is tested over sockets elsewhere.
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ConversationContext } from "../../src/objects/conversation/context";
 import { identityOf, newMessageFromSend, storedMessage, toDelivered } from "../../src/objects/message";
@@ -470,5 +470,45 @@ describe("change numbers", () => {
     expect(read.modSeq).toBe(4);
     expect(read.maxSeq).toBe(2);
     expect(decodeRich(read.messages[0]!.ext)).toMatchObject({ modSeq: 4, editCount: 1, replyCount: 1 });
+  });
+});
+
+describe("an object whose messages were stored before rich messages", () => {
+  it("gains the columns and tables on its next start: old messages read as plain and take changes", async () => {
+    const { a, b, stub } = await pairConversation();
+    const old = await sendOk(stub, textSend(a.userId, b.userId, "from the old days"));
+    // Put the object back as the code before rich messages left it: no rich columns, tables or steps.
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      for (const statement of [
+        "DROP INDEX messages_changes",
+        "DROP INDEX messages_thread",
+        "ALTER TABLE messages DROP COLUMN ext",
+        "ALTER TABLE messages DROP COLUMN mod_seq",
+        "ALTER TABLE messages DROP COLUMN reply_seq",
+        "DROP TABLE reactions",
+        "DROP TABLE edits",
+        "DROP TABLE pins",
+      ])
+        sql.exec(statement);
+      sql.exec("UPDATE _schema SET version = 9 WHERE name = 'messages'");
+    });
+    await evictDurableObject(stub);
+    const before = await messageAt(stub, b.userId, old.seq);
+    expect(before.message.ext).toBeUndefined();
+    expect(before.modSeq).toBe(0);
+    expect(
+      await stub.react({
+        userId: b.userId,
+        serverMsgId: old.serverMsgId,
+        emoji: "👴",
+        remove: false,
+        originSession: "",
+      }),
+    ).toMatchObject({ ok: true });
+    expect((await messageAt(stub, a.userId, old.seq)).rich).toMatchObject({
+      modSeq: 1,
+      reactions: [{ emoji: "👴" }],
+    });
   });
 });

@@ -9,8 +9,9 @@ import type { Named } from "./identity";
 import { toStored } from "./message-tables";
 import { memberOf } from "./rich-access";
 
-/** Most messages one answer carries (ChangesRequest.limit is 1..200). */
+/** Most messages one answer carries (ChangesRequest.limit is 1..200), and how many when none is asked. */
 export const CHANGES_PAGE_MAX = 200;
+export const CHANGES_PAGE_DEFAULT = 100;
 
 export function changes(
   c: Pick<ConversationContext, "members" | "messages" | "rich">,
@@ -20,7 +21,8 @@ export function changes(
   const member = memberOf(c, conversation, query.userId, false);
   if ("ok" in member) return member;
   const after = Math.max(0, Math.floor(query.afterModSeq) || 0);
-  const limit = Math.min(CHANGES_PAGE_MAX, Math.max(1, Math.floor(query.limit) || 1));
+  const limit =
+    query.limit > 0 ? Math.min(CHANGES_PAGE_MAX, Math.floor(query.limit) || 1) : CHANGES_PAGE_DEFAULT;
   const maxBytes = Math.max(1, query.maxBytes);
   const newest = c.rich.modSeq();
   const messages = [];

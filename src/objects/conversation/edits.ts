@@ -8,7 +8,7 @@ import { refusal, type EditInput, type EditHistoryResult, type EditResult, type 
 import type { ConversationContext } from "./context";
 import type { Named } from "./identity";
 import { memberAndMessage } from "./rich-access";
-import { changeMessage, pushChanges } from "./rich-changes";
+import { inChangeTransaction, changeMessage, pushChanges } from "./rich-changes";
 
 /** Edits one message may have (its earlier contents are all kept). */
 export const EDITS_PER_MESSAGE = 20;
@@ -19,7 +19,7 @@ const TEXT = 1;
 export async function edit(
   c: Pick<
     ConversationContext,
-    "history" | "members" | "messages" | "now" | "outbox" | "rich" | "settings" | "users"
+    "history" | "members" | "messages" | "now" | "outbox" | "rich" | "settings" | "storage" | "users"
   >,
   { conversation, id }: Named,
   input: EditInput,
@@ -46,7 +46,7 @@ export async function edit(
   const editCount = decodeRich(message.ext).editCount ?? 0;
   if (editCount >= EDITS_PER_MESSAGE)
     return refusal(Err.ERR_INVALID_PARAM, `a message can be edited at most ${EDITS_PER_MESSAGE} times`);
-  const change = c.rich.inTransaction(() => {
+  const change = inChangeTransaction(c, () => {
     c.rich.keepEdit(message.seq, editCount + 1, message.content, now);
     c.outbox.requeue(message.seq);
     return changeMessage(

@@ -135,7 +135,8 @@ export class MessageStore {
     }
   }
 
-  private forgetRecent(): void {
+  /** Drops the remembered messages (after a change rolled back, or a revoke emptied one). */
+  forgetRecent(): void {
     this.recent = [];
     this.encoded.clear();
   }

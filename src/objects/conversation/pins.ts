@@ -9,13 +9,13 @@ import type { ConversationContext } from "./context";
 import type { Named } from "./identity";
 import { Role } from "./member-store";
 import { memberAndMessage } from "./rich-access";
-import { pushPinned } from "./rich-changes";
+import { inChangeTransaction, pushPinned } from "./rich-changes";
 
 /** Messages one conversation may have pinned. */
 export const PINS_MAX = 10;
 
 export async function pin(
-  c: Pick<ConversationContext, "members" | "messages" | "now" | "rich" | "users">,
+  c: Pick<ConversationContext, "members" | "messages" | "now" | "rich" | "storage" | "users">,
   { conversation, id }: Named,
   input: PinInput,
 ): Promise<PinResult> {
@@ -34,7 +34,7 @@ export async function pin(
     if (c.rich.pinCount() >= PINS_MAX)
       return refusal(Err.ERR_INVALID_PARAM, `at most ${PINS_MAX} messages can be pinned`);
   }
-  const modSeq = c.rich.inTransaction(() =>
+  const modSeq = inChangeTransaction(c, () =>
     c.rich.setPinned(message.seq, input.unpin ? null : { by: input.userId, at: c.now() }),
   );
   pushPinned(c, id, modSeq, input.originSession);

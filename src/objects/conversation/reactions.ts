@@ -7,7 +7,7 @@ import { refusal, type ReactInput, type ReactResult } from "../rpc";
 import type { ConversationContext } from "./context";
 import type { Named } from "./identity";
 import { memberAndMessage } from "./rich-access";
-import { changeMessage, pushChanges } from "./rich-changes";
+import { inChangeTransaction, changeMessage, pushChanges } from "./rich-changes";
 
 /** Distinct emojis one message may carry. */
 export const EMOJIS_PER_MESSAGE = 20;
@@ -24,7 +24,7 @@ export function validEmoji(emoji: unknown): emoji is string {
 }
 
 export async function react(
-  c: Pick<ConversationContext, "members" | "messages" | "rich" | "users" | "now">,
+  c: Pick<ConversationContext, "members" | "messages" | "now" | "rich" | "storage" | "users">,
   { conversation, id }: Named,
   input: ReactInput,
 ): Promise<ReactResult> {
@@ -48,15 +48,16 @@ export async function react(
     if (newEmoji && counts.emojis >= EMOJIS_PER_MESSAGE)
       return refusal(Err.ERR_INVALID_PARAM, `at most ${EMOJIS_PER_MESSAGE} different emojis on one message`);
   }
-  const change = c.rich.inTransaction(() => {
+  const change = inChangeTransaction(c, () => {
     if (input.remove) c.rich.removeReaction(seq, input.emoji, input.userId);
     else c.rich.addReaction(seq, input.emoji, input.userId, c.now());
     const reactions = c.rich.reactions(seq);
-    return changeMessage(c, message, (fields) => {
+    const changed = changeMessage(c, message, (fields) => {
       if (reactions.length > 0) fields.reactions = reactions;
       else delete fields.reactions;
     });
+    return { changed, reactions };
   });
-  pushChanges(c, id, [change], input.originSession);
-  return { ok: true, reactions: c.rich.reactions(seq) };
+  pushChanges(c, id, [change.changed], input.originSession);
+  return { ok: true, reactions: change.reactions };
 }

@@ -17,7 +17,7 @@ import type { ConversationContext } from "./context";
 import { memberFor } from "./conversation-access";
 import type { Named } from "./identity";
 import { Role } from "./member-store";
-import { changeMessage, pushChanges, pushPinned, type Changed } from "./rich-changes";
+import { inChangeTransaction, changeMessage, pushChanges, pushPinned, type Changed } from "./rich-changes";
 import { logEvent } from "../../observability/log";
 
 /** A sender may revoke a message this long after its server_time (PROTOCOL.md, "Revoke"). */
@@ -102,7 +102,7 @@ async function applyRevoke(
   now: number,
   originSession: string,
 ): Promise<void> {
-  const { quotes, pinsModSeq } = c.rich.inTransaction(() => {
+  const { quotes, pinsModSeq } = inChangeTransaction(c, () => {
     c.messages.revoke(message.seq, revokedBy, now);
     c.outbox.requeue(message.seq);
     c.rich.forgetEdits(message.seq);

@@ -35,6 +35,22 @@ export function changeMessage(
   return { message: { ...message, ext, content: content ?? message.content }, modSeq };
 }
 
+/**
+ * Runs a change's statements in one synchronous transaction. If it throws, it rolled back: the
+ * message store's remembered copies may hold what it had changed, so they are dropped.
+ */
+export function inChangeTransaction<T>(
+  c: Pick<ConversationContext, "messages" | "storage">,
+  body: () => T,
+): T {
+  try {
+    return c.storage.transactionSync(body);
+  } catch (error) {
+    c.messages.forgetRecent();
+    throw error;
+  }
+}
+
 /** What a member's object is sent for a change: the SDK's fields and the rich ones apart. */
 export function messageUpdate(id: Identity, { message, modSeq }: Changed): MessageUpdate {
   // Its current state as delivered (status "sent"), never a reader's read state.

@@ -12,7 +12,7 @@ export class RichStore {
   private readonly sql: SqlStorage;
   private cachedModSeq: number | null = null;
 
-  constructor(private readonly storage: DurableObjectStorage) {
+  constructor(storage: DurableObjectStorage) {
     this.sql = storage.sql;
     migrateMessages(this.sql);
   }
@@ -38,11 +38,6 @@ export class RichStore {
     this.setMeta("modSeq", next);
     this.cachedModSeq = null;
     return next;
-  }
-
-  /** Runs `body` in one synchronous transaction (a throw rolls it back). */
-  inTransaction<T>(body: () => T): T {
-    return this.storage.transactionSync(body);
   }
 
   // ---- reactions ----

@@ -8,8 +8,9 @@ import type { Named } from "./identity";
 import { takeWithinBytes } from "./page-bytes";
 import { memberAndMessage } from "./rich-access";
 
-/** Most replies one page carries (ThreadRequest.limit is 1..100). */
+/** Most replies one page carries (ThreadRequest.limit is 1..100), and how many when none is asked. */
 export const THREAD_PAGE_MAX = 100;
+export const THREAD_PAGE_DEFAULT = 50;
 
 export function thread(
   c: Pick<ConversationContext, "members" | "messages">,
@@ -23,7 +24,8 @@ export function thread(
       : found;
   }
   const { member, message: root } = found;
-  const limit = Math.min(THREAD_PAGE_MAX, Math.max(1, Math.floor(query.limit) || 1));
+  const limit =
+    query.limit > 0 ? Math.min(THREAD_PAGE_MAX, Math.floor(query.limit) || 1) : THREAD_PAGE_DEFAULT;
   const after = Math.max(root.seq, member.firstSeq - 1, Math.floor(query.afterSeq) || 0);
   const upTo = visibleMax(c.messages.maxSeq(), member);
   // One past the page tells whether more follow; the cursor reads no further.
