@@ -16,10 +16,20 @@ import { IMConnectionError, IMError } from "./errors.ts";
 import { fileContent, imageContent, type UploadedFile } from "./files.ts";
 import { fetchHistory } from "./history.ts";
 import { ApiClient, type LoginInput, type RegisterInput } from "./http-api.ts";
-import { ackedMessage, conversationWith, toMessage, toOutgoingInfo, type Outgoing } from "./message.ts";
+import {
+  ackedMessage,
+  conversationWith,
+  isFilledByServer,
+  toMessage,
+  toOutgoingInfo,
+  type Outgoing,
+} from "./message.ts";
 import { resolveOptions, type IMClientOptions, type ResolvedOptions } from "./options.ts";
 import { Outbox } from "./outbox.ts";
 import { Receiver } from "./receiver.ts";
+import { RichRequests } from "./rich-requests.ts";
+import { RICH_MESSAGES, toPins } from "./rich-shapes.ts";
+import { RichState } from "./rich-state.ts";
 import { dispatchSignal, Signals } from "./signals.ts";
 import { readSearchPage, searchQuery, type SearchOptions, type SearchPage } from "./message-search.ts";
 import {
@@ -37,12 +47,24 @@ import {
   type ConnectionState,
   type IMEvents,
   type Message,
+  type MessageVersion,
   type OutgoingMessage,
+  type PinnedMessage,
   type PresenceEvent,
+  type Reaction,
+  type ThreadPage,
   type SendResult,
   type Session,
   type User,
 } from "./types.ts";
+
+/** What the client keeps per signed-in user. */
+interface UserState {
+  id: string;
+  store: IMStore;
+  receiver: Receiver;
+  rich: RichState;
+}
 
 /** Where a message goes: a user (`to`) or a conversation id (e.g. `group_<groupID>`). */
 export type MessageTarget = Pick<OutgoingMessage, "to" | "conversationId">;
@@ -69,8 +91,11 @@ export class IMClient extends TypedEmitter<IMEvents> {
   private readonly connection: Connection;
   private readonly outbox: Outbox<Outgoing>;
   private readonly signals: Signals;
+  private readonly rich: RichRequests;
   /** Bound to one user: made at the first connect, remade when another user logs in. */
-  private user: { id: string; store: IMStore; receiver: Receiver } | null = null;
+  private user: UserState | null = null;
+  /** The server serves rich messages on the current socket (its AUTH_RSP listed the feature). */
+  private richServed = false;
   private currentState: ConnectionState = "idle";
   /** Rooms joined and not ended; logout leaves them. */
   private readonly rooms = new Set<Chatroom>();
@@ -86,10 +111,10 @@ export class IMClient extends TypedEmitter<IMEvents> {
       onSession: (session) => this.emit("session", session),
     });
     this.connection = new Connection(
-      { ...o, url: o.wsUrl, backoff: o.reconnect },
+      { ...o, url: o.wsUrl, backoff: o.reconnect, features: [RICH_MESSAGES] },
       {
         credentials: (expired) => this.credentials(expired),
-        ready: (maxSeq) => this.onReady(maxSeq),
+        ready: (maxSeq, features) => this.onReady(maxSeq, features),
         frame: (frame) => this.onFrame(frame),
         state: (state) => (this.currentState = state),
         connected: (info) => this.emit("connected", info),
@@ -111,9 +136,10 @@ export class IMClient extends TypedEmitter<IMEvents> {
       maxAttempts: o.maxResends + 1,
       transmit: (info) =>
         this.connection.transmit(Cmd.CMD_SEND_MSG_REQ, pb.SendMessageRequest, { message: info }),
-      acked: (sent, result) => this.user?.receiver.accept([ackedMessage(sent, result)], false),
+      acked: (sent, result) => this.onAcked(sent, result),
     });
     this.signals = new Signals(this.connection);
+    this.rich = new RichRequests(this.connection);
     this.friends = new FriendsApi(this.api);
     this.groups = new GroupsApi(this.api);
     this.conversations = new ConversationsApi(this.api);
@@ -419,6 +445,90 @@ export class IMClient extends TypedEmitter<IMEvents> {
       );
   }
 
+  // ---- rich messages (docs/RICH-MESSAGES.md) -------------------------------------------------
+
+  /**
+   * Forwards a message of a conversation this user belongs to into `target`: the server copies its
+   * type, content, extra and attached info and marks the copy `forwardedFrom` its sender and time.
+   *
+   * @example
+   * await client.forward({ conversationId: groupId }, { conversationId: m.conversationId, serverMsgId: m.serverMsgId });
+   */
+  forward(
+    target: MessageTarget,
+    source: { conversationId: string; serverMsgId: string },
+    options: Pick<OutgoingMessage, "clientMsgId"> = {},
+  ): Promise<SendResult> {
+    return this.send({ ...target, ...options, content: "", forwardOf: source });
+  }
+
+  /**
+   * Adds this user's reaction (`remove`: takes it back); resolves with the message's reactions.
+   * Refused (IMProtocolError): not a member (ERR_PERMISSION_DENIED); an unknown or revoked message,
+   * a bad emoji, too many (ERR_INVALID_PARAM).
+   */
+  async react(
+    conversationId: string,
+    serverMsgId: string,
+    emoji: string,
+    options: { remove?: boolean } = {},
+  ): Promise<Reaction[]> {
+    const reactions = await this.rich.react(conversationId, serverMsgId, emoji, options.remove ?? false);
+    await this.richState()?.ownChange(conversationId, serverMsgId, { reactions });
+    return reactions;
+  }
+
+  /**
+   * Replaces the text of one's own text message (within the server's edit window, 48 h by default);
+   * everyone who has it sees the new text marked edited. Refused: another's message or past the
+   * window (ERR_PERMISSION_DENIED); revoked, not text, empty, too long, too many edits (ERR_INVALID_PARAM).
+   */
+  async edit(
+    conversationId: string,
+    serverMsgId: string,
+    text: string,
+  ): Promise<{ editedTime: number; editCount: number }> {
+    const edited = await this.rich.edit(conversationId, serverMsgId, text);
+    const content = new TextEncoder().encode(text);
+    await this.richState()?.ownChange(conversationId, serverMsgId, { content, text, ...edited });
+    return edited;
+  }
+
+  /** Pins a message (group owners and admins; both sides of a one-to-one); resolves with the pinned list. */
+  async pin(conversationId: string, serverMsgId: string): Promise<PinnedMessage[]> {
+    const pins = await this.rich.pin(conversationId, serverMsgId, false);
+    await this.richState()?.ownPins(conversationId, pins);
+    return pins;
+  }
+
+  async unpin(conversationId: string, serverMsgId: string): Promise<PinnedMessage[]> {
+    const pins = await this.rich.pin(conversationId, serverMsgId, true);
+    await this.richState()?.ownPins(conversationId, pins);
+    return pins;
+  }
+
+  /** A conversation's pinned list as the store last heard it (pushes, sync, one's own pins), newest first. */
+  pins(conversationId: string): Promise<PinnedMessage[]> {
+    return this.bindUser().store.loadPins(conversationId);
+  }
+
+  /**
+   * The replies quoting a message (its thread), oldest first, from the server: `limit` (1–100,
+   * default 50) after `afterSeq`; `hasMore` says to ask again from the last reply's seq.
+   */
+  thread(
+    conversationId: string,
+    rootServerMsgId: string,
+    options: { afterSeq?: number; limit?: number } = {},
+  ): Promise<ThreadPage> {
+    return this.rich.thread(conversationId, rootServerMsgId, options);
+  }
+
+  /** An edited message's earlier contents, oldest first (the message holds the current one). */
+  editHistory(conversationId: string, serverMsgId: string): Promise<MessageVersion[]> {
+    return this.rich.editHistory(conversationId, serverMsgId);
+  }
+
   /** Typing indicator; "typing" is sent at most once per 5 s per conversation. False when not sent. */
   setTyping(conversationId: string, typing: boolean): boolean {
     return this.signals.setTyping(conversationId, typing);
@@ -444,8 +554,13 @@ export class IMClient extends TypedEmitter<IMEvents> {
     return id;
   }
 
+  /** The rich state of the bound user (none before the first bind: nothing stored to change yet). */
+  private richState(): RichState | null {
+    return this.user?.rich ?? null;
+  }
+
   /** The per-user state for the session's user, made when it changes. */
-  private bindUser(): { id: string; store: IMStore; receiver: Receiver } {
+  private bindUser(): UserState {
     const id = this.requireUserId();
     if (this.user?.id === id) return this.user;
     if (this.user) this.outbox.failAll("another user logged in");
@@ -464,7 +579,14 @@ export class IMClient extends TypedEmitter<IMEvents> {
       synced: (summary) => this.emit("synced", summary),
       error: (error) => this.emit("error", error),
     });
-    this.user = { id, store, receiver };
+    const rich = new RichState({
+      store,
+      changes: (conversationId, afterModSeq) => this.rich.changes(conversationId, afterModSeq),
+      updated: (message) => this.emit("updated", message),
+      pins: (event) => this.emit("pins", event),
+      error: (error) => this.emit("error", error),
+    });
+    this.user = { id, store, receiver, rich };
     return this.user;
   }
 
@@ -473,10 +595,39 @@ export class IMClient extends TypedEmitter<IMEvents> {
     return { userId: this.requireUserId(), token };
   }
 
-  private async onReady(_maxSeq: number): Promise<void> {
-    const { receiver } = this.bindUser();
+  private async onReady(_maxSeq: number, features: readonly string[]): Promise<void> {
+    const { receiver, rich } = this.bindUser();
+    this.richServed = features.includes(RICH_MESSAGES);
     this.outbox.resume();
-    await receiver.batchSync();
+    const modSeqs = await receiver.batchSync();
+    if (!this.richServed) return;
+    try {
+      await rich.catchUp(modSeqs);
+    } catch (error) {
+      if (error instanceof IMError && (error.kind === "connection" || error.kind === "timeout")) throw error;
+      this.emit("error", error instanceof IMError ? error : new IMError("protocol", 0, String(error)));
+    }
+  }
+
+  /**
+   * One of this client's sends was stored. A reply's quote and a forward's content are filled in by
+   * the server, so such a message is read back (SYNC_RANGE of its seq) before it enters the
+   * timeline; if that fails, it enters as sent. A push after it fills any wait by itself.
+   */
+  private onAcked(sent: Outgoing, result: SendResult): void {
+    const receiver = this.user?.receiver;
+    if (!receiver) return;
+    const local = ackedMessage(sent, result);
+    if (!isFilledByServer(sent) || !this.richServed) return receiver.accept([local], false);
+    syncRangeOver(this.connection, 1)(result.conversationId, result.seq, result.seq).then(
+      (page) => {
+        const stored = page.messages.find((m) => m.serverMsgId === result.serverMsgId);
+        // The ack's view of it: this send's client_msg_id and status, whatever the sync answer says.
+        const own = stored ? { ...stored, clientMsgId: local.clientMsgId, status: local.status } : local;
+        receiver.accept([own], false);
+      },
+      () => receiver.accept([local], false),
+    );
   }
 
   /** A frame no request waited for. A body that does not decode is reported, never thrown at the socket. */
@@ -506,6 +657,16 @@ export class IMClient extends TypedEmitter<IMEvents> {
       }
       case Cmd.CMD_SEND_MSG_RSP:
         return this.outbox.handle(pb.SendMessageResponse.decode(frame.body));
+      case Cmd.CMD_MESSAGE_UPDATED_PUSH: {
+        const message = pb.MessageUpdatedPush.decode(frame.body).message;
+        if (message) void this.user?.rich.messageUpdated(toMessage(message));
+        return;
+      }
+      case Cmd.CMD_PINS_PUSH: {
+        const push = pb.PinsPush.decode(frame.body);
+        void this.user?.rich.pinsPushed(push.conversationId, toPins(push.pins), Number(push.modSeq));
+        return;
+      }
       default:
         dispatchSignal(frame, {
           receipt: (e) => this.emit("receipt", e),

@@ -13,6 +13,8 @@ export interface ConnectionOptions {
   /** `query` appends `?token=` (what the iOS SDK does); `subprotocol` offers `im.v1, token.<JWT>`. */
   tokenTransport: "query" | "subprotocol";
   platform: string;
+  /** Protocol extensions declared in AUTH (e.g. "rich_messages"); the server lists those it serves. */
+  features: readonly string[];
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   authTimeoutMs: number;
@@ -26,8 +28,11 @@ export interface ConnectionOptions {
 export interface ConnectionDelegate {
   /** The user and a token for the next attempt; `expired` means the last one was refused as expired. */
   credentials(expired: boolean): Promise<{ userId: string; token: string }>;
-  /** Runs after AUTH succeeded and before the connection counts as ready (sync, outbox flush). */
-  ready(maxSeq: number): Promise<void>;
+  /**
+   * Runs after AUTH succeeded and before the connection counts as ready (sync, outbox flush);
+   * `features` are the declared ones the server serves on this socket.
+   */
+  ready(maxSeq: number, features: readonly string[]): Promise<void>;
   /** A frame no request was waiting for: pushes, SEND_MSG_RSP, SYNC_FINISHED. */
   frame(frame: Frame): void;
   state(state: ConnectionState): void;
@@ -136,7 +141,7 @@ export class Connection {
       const auth = await this.request(
         Cmd.CMD_AUTH_REQ,
         pb.AuthRequest,
-        { userId, token, platform: this.options.platform },
+        { userId, token, platform: this.options.platform, features: [...this.options.features] },
         { command: Cmd.CMD_AUTH_RSP, decode: (b) => pb.AuthResponse.decode(b) },
         { timeoutMs: this.options.authTimeoutMs },
       );
@@ -152,7 +157,7 @@ export class Connection {
       this.startHeartbeat(current);
       this.delegate.state("syncing");
       const maxSeq = Number(auth.maxSeq ?? 0);
-      await this.delegate.ready(maxSeq);
+      await this.delegate.ready(maxSeq, auth.features ?? []);
       if (this.socket !== current || this.stale(attempt)) return;
       this.backoff.reset();
       this.isReady = true;

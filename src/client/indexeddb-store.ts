@@ -1,11 +1,32 @@
 // IMStore on IndexedDB for browsers (import `edge-im/client/indexeddb`; the main entry never loads it).
+import { applyChange, type MessageChange } from "./rich-updates.ts";
 import type { IMStore } from "./store.ts";
-import type { Message } from "./types.ts";
+import type { Message, PinnedMessage } from "./types.ts";
 
 const MESSAGES = "messages";
 const CURSORS = "cursors";
+/** Rich messages' per-conversation state: the newest change applied and the pinned list (version 2). */
+const CONVERSATION_STATE = "conversationState";
 const BY_SERVER_ID = "serverMsgId";
-const VERSION = 1;
+/** 1: messages and cursors; 2: conversationState. Each step runs once, from the version a database has. */
+const VERSION = 2;
+
+interface StateRow {
+  conversationId: string;
+  modSeq: number;
+  pins: PinnedMessage[];
+}
+
+function isStateRow(value: unknown): value is StateRow {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    "conversationId" in value &&
+    "modSeq" in value &&
+    "pins" in value &&
+    Array.isArray(value.pins)
+  );
+}
 
 interface CursorRow {
   conversationId: string;
@@ -35,6 +56,23 @@ function committed(tx: IDBTransaction): Promise<void> {
   });
 }
 
+/** A message as stored, with the rich fields a version-1 database did not keep filled in as absent. */
+function withRichDefaults(message: Message): Message {
+  const stored: Partial<Message> = message;
+  return {
+    ...message,
+    replyTo: stored.replyTo ?? null,
+    mentions: stored.mentions ?? [],
+    mentionAll: stored.mentionAll ?? false,
+    forwardedFrom: stored.forwardedFrom ?? null,
+    editedTime: stored.editedTime ?? 0,
+    editCount: stored.editCount ?? 0,
+    reactions: stored.reactions ?? [],
+    replyCount: stored.replyCount ?? 0,
+    modSeq: stored.modSeq ?? 0,
+  };
+}
+
 /**
  * @example
  * import { IndexedDBStore } from "edge-im/client/indexeddb";
@@ -47,11 +85,15 @@ export class IndexedDBStore implements IMStore {
   constructor(options: { name: string; factory?: IDBFactory }) {
     const factory = options.factory ?? globalThis.indexedDB;
     const open = factory.open(options.name, VERSION);
-    open.onupgradeneeded = () => {
+    open.onupgradeneeded = (event) => {
       const db = open.result;
-      const messages = db.createObjectStore(MESSAGES, { keyPath: ["conversationId", "seq"] });
-      messages.createIndex(BY_SERVER_ID, "serverMsgId");
-      db.createObjectStore(CURSORS, { keyPath: "conversationId" });
+      if (event.oldVersion < 1) {
+        const messages = db.createObjectStore(MESSAGES, { keyPath: ["conversationId", "seq"] });
+        messages.createIndex(BY_SERVER_ID, "serverMsgId");
+        db.createObjectStore(CURSORS, { keyPath: "conversationId" });
+      }
+      // Messages stored by version 1 lack the rich fields: readers treat them as absent (see `withRichDefaults`).
+      if (event.oldVersion < 2) db.createObjectStore(CONVERSATION_STATE, { keyPath: "conversationId" });
     };
     this.db = result(open);
   }
@@ -90,7 +132,7 @@ export class IndexedDBStore implements IMStore {
         const position = cursor.result;
         const value: unknown = position?.value;
         if (!position || out.length >= limit) return resolve();
-        if (isMessage(value)) out.push(value);
+        if (isMessage(value)) out.push(withRichDefaults(value));
         position.continue();
       };
     });
@@ -113,11 +155,62 @@ export class IndexedDBStore implements IMStore {
     await done;
   }
 
-  async clear(): Promise<void> {
-    const tx = (await this.db).transaction([MESSAGES, CURSORS], "readwrite");
+  async updateMessage(
+    conversationId: string,
+    serverMsgId: string,
+    change: MessageChange,
+  ): Promise<Message | null> {
+    const tx = (await this.db).transaction(MESSAGES, "readwrite");
     const done = committed(tx);
-    tx.objectStore(MESSAGES).clear();
-    tx.objectStore(CURSORS).clear();
+    const store = tx.objectStore(MESSAGES);
+    const found: unknown = await result(store.index(BY_SERVER_ID).get(serverMsgId));
+    let updated: Message | null = null;
+    if (isMessage(found) && found.conversationId === conversationId) {
+      const current = withRichDefaults(found);
+      const changed = applyChange(current, change);
+      if (changed) store.put(changed);
+      updated = changed ?? current;
+    }
+    await done;
+    return updated;
+  }
+
+  async loadModSeqs(): Promise<Map<string, number>> {
+    const tx = (await this.db).transaction(CONVERSATION_STATE, "readonly");
+    const rows: unknown[] = await result(tx.objectStore(CONVERSATION_STATE).getAll());
+    return new Map(rows.filter(isStateRow).map((row) => [row.conversationId, row.modSeq]));
+  }
+
+  async saveModSeq(conversationId: string, modSeq: number): Promise<void> {
+    await this.changeState(conversationId, (row) => ({ ...row, modSeq: Math.max(row.modSeq, modSeq) }));
+  }
+
+  async loadPins(conversationId: string): Promise<PinnedMessage[]> {
+    const tx = (await this.db).transaction(CONVERSATION_STATE, "readonly");
+    const row: unknown = await result(tx.objectStore(CONVERSATION_STATE).get(conversationId));
+    return isStateRow(row) ? row.pins : [];
+  }
+
+  async savePins(conversationId: string, pins: readonly PinnedMessage[]): Promise<void> {
+    await this.changeState(conversationId, (row) => ({ ...row, pins: [...pins] }));
+  }
+
+  /** Reads, changes and writes a conversation's state row in one transaction. */
+  private async changeState(conversationId: string, change: (row: StateRow) => StateRow): Promise<void> {
+    const tx = (await this.db).transaction(CONVERSATION_STATE, "readwrite");
+    const done = committed(tx);
+    const store = tx.objectStore(CONVERSATION_STATE);
+    const current: unknown = await result(store.get(conversationId));
+    const row = isStateRow(current) ? current : { conversationId, modSeq: 0, pins: [] };
+    store.put(change(row));
+    await done;
+  }
+
+  async clear(): Promise<void> {
+    const stores = [MESSAGES, CURSORS, CONVERSATION_STATE];
+    const tx = (await this.db).transaction(stores, "readwrite");
+    const done = committed(tx);
+    for (const name of stores) tx.objectStore(name).clear();
     await done;
   }
 

@@ -2,10 +2,17 @@
 import type { MessageInfo } from "../protocol/codec.ts";
 import { ConversationType, parseConversationId, singleConversationId } from "../protocol/conversation-id.ts";
 import { IMError } from "./errors.ts";
+import { toReactions, toReplyRef } from "./rich-shapes.ts";
 import { MessageStatus, MessageType, type Message, type OutgoingMessage } from "./types.ts";
 
 const utf8 = new TextDecoder();
 const encoder = new TextEncoder();
+
+/**
+ * The content a forward carries on the wire: the server replaces it with the forwarded message's
+ * (docs/RICH-MESSAGES.md, "Sending"), but refuses an empty one before it looks.
+ */
+const FORWARD_PLACEHOLDER = encoder.encode("[forwarded]");
 
 /** A SEND_MSG_REQ's message, with the fields the outbox keys on filled in. */
 export type Outgoing = MessageInfo & { clientMsgId: string; conversationId: string };
@@ -39,7 +46,26 @@ export function toMessage(info: MessageInfo): Message {
     revokedTime: Number(info.revokedTime ?? 0),
     status: info.status ?? MessageStatus.sending,
     readCount: info.readCount ?? 0,
+    replyTo: info.replyTo ? toReplyRef(info.replyTo) : null,
+    mentions: [...(info.mentionUserIds ?? [])],
+    mentionAll: info.mentionAll ?? false,
+    forwardedFrom: info.forwardedFrom
+      ? {
+          senderId: info.forwardedFrom.senderId ?? "",
+          serverTime: Number(info.forwardedFrom.serverTime ?? 0),
+        }
+      : null,
+    editedTime: Number(info.editedTime ?? 0),
+    editCount: info.editCount ?? 0,
+    reactions: toReactions(info.reactions),
+    replyCount: info.replyCount ?? 0,
+    modSeq: Number(info.modSeq ?? 0),
   };
+}
+
+/** A send the server fills in (a reply's quote, a forward's content): its stored form is fetched after the ack. */
+export function isFilledByServer(info: MessageInfo): boolean {
+  return Boolean(info.replyTo?.serverMsgId || info.forwardOf?.serverMsgId);
 }
 
 /**
@@ -56,7 +82,8 @@ export function toOutgoingInfo(me: string, input: OutgoingMessage): Outgoing {
     if (a !== me && b !== me) throw new IMError("invalid", 0, `${me} is not in ${conversationId}`);
     receiverId = a === me ? b : a;
   }
-  const content = typeof input.content === "string" ? encoder.encode(input.content) : input.content;
+  const given = typeof input.content === "string" ? encoder.encode(input.content) : input.content;
+  const content = input.forwardOf && given.byteLength === 0 ? FORWARD_PLACEHOLDER : given;
   if (content.byteLength === 0) throw new IMError("invalid", 0, "content is empty");
   return {
     clientMsgId: input.clientMsgId ?? crypto.randomUUID(),
@@ -68,7 +95,25 @@ export function toOutgoingInfo(me: string, input: OutgoingMessage): Outgoing {
     sendTime: Date.now(),
     extra: input.extra ?? "",
     attachedInfo: input.attachedInfo ?? "",
+    ...richFields(input),
   };
+}
+
+/** The rich_messages fields of a send (none for a plain message: its bytes are the SDK's). */
+function richFields(
+  input: OutgoingMessage,
+): Pick<MessageInfo, "replyTo" | "mentionUserIds" | "mentionAll" | "forwardOf"> {
+  const fields: Pick<MessageInfo, "replyTo" | "mentionUserIds" | "mentionAll" | "forwardOf"> = {};
+  if (input.replyTo) fields.replyTo = { serverMsgId: input.replyTo };
+  if (input.mentions && input.mentions.length > 0) fields.mentionUserIds = [...new Set(input.mentions)];
+  if (input.mentionAll) fields.mentionAll = true;
+  if (input.forwardOf) {
+    const { conversationId, serverMsgId } = input.forwardOf;
+    if (!conversationId || !serverMsgId)
+      throw new IMError("invalid", 0, "forwardOf needs a conversationId and a serverMsgId");
+    fields.forwardOf = { conversationId, serverMsgId };
+  }
+  return fields;
 }
 
 /** The full message of one of this client's sends, once its ack gave it an id, a seq and a time. */

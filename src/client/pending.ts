@@ -19,6 +19,12 @@ export const BY_SEQUENCE = new Set<number>([
   Cmd.CMD_REVOKE_MSG_RSP,
   Cmd.CMD_ONLINE_STATUS_RSP,
   Cmd.CMD_READ_RECEIPT_RSP,
+  Cmd.CMD_REACT_RSP,
+  Cmd.CMD_EDIT_MSG_RSP,
+  Cmd.CMD_PIN_RSP,
+  Cmd.CMD_THREAD_RSP,
+  Cmd.CMD_CHANGES_RSP,
+  Cmd.CMD_EDIT_HISTORY_RSP,
 ]);
 
 interface Waiter {

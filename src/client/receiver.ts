@@ -64,10 +64,13 @@ export class Receiver {
   /**
    * BATCH_SYNC from the cursors until no conversation has more. A lost connection rethrows (the
    * reconnect syncs again, pushes stay held); any other failure is reported and delivery goes on.
+   * Resolves with each conversation's change number as the answers gave it (rich_messages sockets;
+   * absent otherwise), for the caller to ask what changed.
    */
-  async batchSync(): Promise<void> {
+  async batchSync(): Promise<Map<string, number>> {
     this.held ??= [];
     await this.load();
+    const modSeqs = new Map<string, number>();
     try {
       let rounds = 0;
       let messages = 0;
@@ -76,6 +79,11 @@ export class Receiver {
         const listed = this.cursors();
         const states = [...listed].map(([conversationId, lastSeq]) => ({ conversationId, lastSeq }));
         const pages = await this.deps.batchSync(states);
+        for (const page of pages) {
+          const id = page.conversationId ?? "";
+          const modSeq = Number(page.modSeq ?? 0);
+          if (id && modSeq > (modSeqs.get(id) ?? 0)) modSeqs.set(id, modSeq);
+        }
         const results = await Promise.all(pages.map((page) => this.applyPage(page, listed)));
         messages += results.reduce((sum, r) => sum + r.delivered, 0);
         if (!results.some((r) => r.more)) break;
@@ -90,6 +98,7 @@ export class Receiver {
     const held = this.held ?? [];
     this.held = null;
     this.route(held);
+    return modSeqs;
   }
 
   private async applyPage(

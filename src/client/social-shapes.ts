@@ -58,6 +58,8 @@ export interface Conversation {
   updateTime: number;
   maxSeq: number;
   readSeq: number;
+  /** Someone mentioned this user (or @all) in a message this user has not read yet (rich messages). */
+  mentioned: boolean;
 }
 
 function object(data: unknown, what: string): JsonObject {
@@ -165,6 +167,7 @@ export function readConversation(data: unknown): Conversation {
     updateTime: number(o, "updateTime"),
     maxSeq: number(o, "maxSeq"),
     readSeq: number(o, "readSeq"),
+    mentioned: boolean(o, "mentioned"),
   };
 }
 

@@ -1,5 +1,6 @@
 // The pluggable cursor and message store (IMStore) and its in-memory default (MemoryStore).
-import type { Message } from "./types.ts";
+import { applyChange, type MessageChange } from "./rich-updates.ts";
+import type { Message, PinnedMessage } from "./types.ts";
 
 /**
  * A cursor and message store. The client calls `saveMessages` with each contiguous batch before it
@@ -24,6 +25,19 @@ export interface IMStore {
     revokedBy: string,
     revokedTime: number,
   ): Promise<void>;
+  /**
+   * Applies a change (an edit, reactions, a revoke… see rich-updates.ts) to a stored message,
+   * keeping its read state; resolves with the message as now stored (unchanged when it already
+   * holds a newer change), or null when it is not stored.
+   */
+  updateMessage(conversationId: string, serverMsgId: string, change: MessageChange): Promise<Message | null>;
+  /** Every conversation's newest change number applied (rich messages' CHANGES_REQ starts there). */
+  loadModSeqs(): Promise<Map<string, number>>;
+  /** Moves a conversation's applied change number up to `modSeq` (never down). */
+  saveModSeq(conversationId: string, modSeq: number): Promise<void>;
+  /** A conversation's pinned list as last known (newest pin first); empty when none is known. */
+  loadPins(conversationId: string): Promise<PinnedMessage[]>;
+  savePins(conversationId: string, pins: readonly PinnedMessage[]): Promise<void>;
   /** Forgets everything (logout). */
   clear(): Promise<void>;
 }
@@ -32,6 +46,8 @@ export interface IMStore {
 export class MemoryStore implements IMStore {
   private readonly cursors = new Map<string, number>();
   private readonly messages = new Map<string, Message[]>();
+  private readonly modSeqs = new Map<string, number>();
+  private readonly pins = new Map<string, PinnedMessage[]>();
   private readonly limit: number;
 
   /** Keeps at most `limitPerConversation` messages per conversation (the newest); cursors are kept whole. */
@@ -84,8 +100,40 @@ export class MemoryStore implements IMStore {
     list[i] = { ...found, isRevoked: true, revokedBy, revokedTime, content: new Uint8Array(), text: "" };
   }
 
+  async updateMessage(
+    conversationId: string,
+    serverMsgId: string,
+    change: MessageChange,
+  ): Promise<Message | null> {
+    const list = this.messages.get(conversationId);
+    const i = list?.findIndex((m) => m.serverMsgId === serverMsgId) ?? -1;
+    const found = list?.[i];
+    if (!list || !found) return null;
+    const updated = applyChange(found, change);
+    if (updated) list[i] = updated;
+    return updated ?? found;
+  }
+
+  async loadModSeqs(): Promise<Map<string, number>> {
+    return new Map(this.modSeqs);
+  }
+
+  async saveModSeq(conversationId: string, modSeq: number): Promise<void> {
+    this.modSeqs.set(conversationId, Math.max(modSeq, this.modSeqs.get(conversationId) ?? 0));
+  }
+
+  async loadPins(conversationId: string): Promise<PinnedMessage[]> {
+    return [...(this.pins.get(conversationId) ?? [])];
+  }
+
+  async savePins(conversationId: string, pins: readonly PinnedMessage[]): Promise<void> {
+    this.pins.set(conversationId, [...pins]);
+  }
+
   async clear(): Promise<void> {
     this.cursors.clear();
     this.messages.clear();
+    this.modSeqs.clear();
+    this.pins.clear();
   }
 }

@@ -56,6 +56,79 @@ export interface Message {
   status: number;
   /** In a group, how many members read this user's own message (when the server counted it). */
   readCount: number;
+  // Rich messages (docs/RICH-MESSAGES.md): the message's current state, kept up to date in the store
+  // by `updated` events and by the changes fetched after each sync.
+  /** The message this one replies to, as the server filled it in; null when not a reply. */
+  replyTo: ReplyRef | null;
+  /** Users mentioned (members of the conversation). */
+  mentions: string[];
+  /** @all (groups: sent by an owner or admin). */
+  mentionAll: boolean;
+  /** Set on a forwarded copy: whose message it was and when it was sent. */
+  forwardedFrom: ForwardedFrom | null;
+  /** When the content was last replaced by an edit (0: never edited), and how many times. */
+  editedTime: number;
+  editCount: number;
+  /** Each emoji with its exact count and the first 100 who reacted, in order of reacting. */
+  reactions: Reaction[];
+  /** How many replies quote this message (its thread's length). */
+  replyCount: number;
+  /** The conversation's change number at this message's last change; 0 when never changed. */
+  modSeq: number;
+}
+
+/** The quoted message of a reply. */
+export interface ReplyRef {
+  serverMsgId: string;
+  seq: number;
+  senderId: string;
+  messageType: number;
+  /** The quoted text's first 100 characters (text messages); "" otherwise or once revoked. */
+  snippet: string;
+  /** The quoted message was revoked since. */
+  revoked: boolean;
+}
+
+export interface ForwardedFrom {
+  senderId: string;
+  serverTime: number;
+}
+
+export interface Reaction {
+  emoji: string;
+  /** Exact. */
+  count: number;
+  /** Who reacted, in order of reacting: at most the first 100. */
+  userIds: string[];
+}
+
+/** A pinned message of a conversation (pinned lists are newest pin first, at most 10). */
+export interface PinnedMessage {
+  serverMsgId: string;
+  seq: number;
+  pinnedBy: string;
+  pinnedTime: number;
+}
+
+/** An earlier content of an edited message; `replacedTime` is when the edit replaced it. */
+export interface MessageVersion {
+  content: Uint8Array;
+  text: string;
+  replacedTime: number;
+}
+
+/** A page of a thread: the root and the replies quoting it that this user can see, oldest first. */
+export interface ThreadPage {
+  root: Message | null;
+  replies: Message[];
+  /** More replies follow: ask again with `afterSeq` = the last reply's seq. */
+  hasMore: boolean;
+}
+
+/** A conversation's pinned list after a change (a PINS_PUSH, a CHANGES answer, one's own pin). */
+export interface PinsEvent {
+  conversationId: string;
+  pins: PinnedMessage[];
 }
 
 /** What `send` resolves with once the server has stored the message. */
@@ -78,6 +151,17 @@ export interface OutgoingMessage {
   attachedInfo?: string;
   /** Set it only to resend something whose outcome is unknown; a fresh UUID otherwise. */
   clientMsgId?: string;
+  /** A reply: the quoted message's serverMsgId, in the same conversation (the server fills the quote). */
+  replyTo?: string;
+  /** Members to mention (at most 50, not the sender). */
+  mentions?: readonly string[];
+  /** @all: groups only, owners and admins only. */
+  mentionAll?: boolean;
+  /**
+   * A forward: the server copies this message's type, content, extra and attached info (the ones
+   * given here are replaced) and marks the copy `forwardedFrom`. See `IMClient.forward`.
+   */
+  forwardOf?: { conversationId: string; serverMsgId: string };
 }
 
 export type ConnectionState = "idle" | "connecting" | "authenticating" | "syncing" | "ready" | "stopped";
@@ -135,6 +219,14 @@ export interface IMEvents {
   session: Session | null;
   receipt: ReceiptEvent;
   revoke: RevokeEvent;
+  /**
+   * A message changed (edit, reaction, reply count, quoted message revoked, revoke): its current
+   * state, with this user's read state kept. From a MESSAGE_UPDATED_PUSH, the changes fetched after
+   * a sync, or this client's own react / edit once the server agreed. The store has it already.
+   */
+  updated: Message;
+  /** A conversation's pinned list changed (the whole list, newest pin first). */
+  pins: PinsEvent;
   typing: TypingEvent;
   presence: PresenceEvent;
   /** Anything that went wrong without a caller to reject: a failed sync, a listener that threw. */

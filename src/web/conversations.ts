@@ -26,6 +26,8 @@ export interface ConversationRow {
   muted: boolean;
   /** Highest seq the others have read (anyone, in a group): up to it, one's own messages are ✓✓. */
   peerRead: number;
+  /** Someone mentioned this user (or everyone) in a message not read yet. */
+  mentioned: boolean;
 }
 
 export function unread(row: ConversationRow): number {
@@ -46,6 +48,7 @@ function emptyRow(id: string): ConversationRow {
     pinned: false,
     muted: false,
     peerRead: 0,
+    mentioned: false,
   };
 }
 
@@ -80,6 +83,7 @@ export class ConversationList {
       row.readSeq = Math.max(row.readSeq, c.readSeq);
       row.pinned = c.isPinned;
       row.muted = c.isMuted;
+      row.mentioned = c.mentioned && row.readSeq < row.maxSeq;
       const m = c.latestMessage;
       if (m && m.seq >= (row.last?.seq ?? 0)) {
         row.last = { ...m, time: m.sendTime };
@@ -94,6 +98,7 @@ export class ConversationList {
     for (const m of messages) {
       row.maxSeq = Math.max(row.maxSeq, m.seq);
       if (m.senderId === this.me) row.readSeq = Math.max(row.readSeq, m.seq);
+      else if (m.seq > row.readSeq && (m.mentionAll || m.mentions.includes(this.me))) row.mentioned = true;
       if (m.seq >= (row.last?.seq ?? 0)) {
         row.last = {
           serverMsgId: m.serverMsgId,
@@ -112,7 +117,15 @@ export class ConversationList {
 
   markRead(id: string, upTo?: number): void {
     const row = this.rows.get(id);
-    if (row) row.readSeq = Math.max(row.readSeq, upTo ?? row.maxSeq);
+    if (!row) return;
+    row.readSeq = Math.max(row.readSeq, upTo ?? row.maxSeq);
+    if (row.readSeq >= row.maxSeq) row.mentioned = false;
+  }
+
+  /** A message's text changed (an edit): the row shows the new text when it is the last one. */
+  edited(id: string, serverMsgId: string, text: string): void {
+    const row = this.rows.get(id);
+    if (row?.last && row.last.serverMsgId === serverMsgId) row.last = { ...row.last, text };
   }
 
   /** Someone else read up to `seq`. */

@@ -1,11 +1,14 @@
-// One open conversation: header (name, typing, presence), the timeline with history paging
-// backwards, the composer with typing signals and attachments (picked, pasted or dropped), read
-// receipts and revoke.
+// One open conversation: header (name, typing, presence), the pinned bar, the timeline with history
+// paging backwards, the composer with typing signals, attachments (picked, pasted or dropped),
+// replies and `@` mentions, read receipts and revoke, and rich messages' actions: reactions, edits
+// in place, pins, forwards, a thread beside the timeline and an edit's history.
 import {
   fileContent,
+  GroupRole,
   imageContent,
   MessageType,
   type Message,
+  type PinnedMessage,
   type PresenceEvent,
   type RevokeEvent,
   type TypingEvent,
@@ -15,8 +18,18 @@ import { errorText, type AppContext } from "../context.ts";
 import { unread, type ConversationRow } from "../conversations.ts";
 import { h } from "../dom.ts";
 import { renderChatHeader } from "./chat-header.ts";
-import { renderTimeline, type PendingSend } from "./message-list.ts";
-import { Composer } from "./composer.ts";
+import { editForm, renderTimeline, type PendingSend } from "./message-list.ts";
+import { Composer, type ComposedExtras } from "./composer.ts";
+import { displayName } from "./conversation-list.ts";
+import { openEditHistory } from "./edit-history.ts";
+import { openForwardDialog } from "./forward-dialog.ts";
+import type { MessageActions } from "./message-menu.ts";
+import { renderPinnedBar } from "./pinned-bar.ts";
+import { ThreadPane } from "./thread-pane.ts";
+import { MENTION_ALL, type MentionCandidate } from "../mentions.ts";
+
+/** A send that is neither a reply nor mentions anyone. */
+const NO_EXTRAS: ComposedExtras = { mentions: [], mentionAll: false, replyTo: null };
 
 /** Messages per page, from the store and from the server. */
 const PAGE = 30;
@@ -41,6 +54,23 @@ export class ChatView {
   private readonly scroller = h("div", { class: "timeline-scroll" });
   private readonly timeline = h("ol", { class: "timeline", "aria-label": "Messages", "aria-live": "polite" });
   private readonly composer: Composer;
+  private readonly pinnedBar = h("div", {
+    class: "pinned-bar",
+    role: "region",
+    "aria-label": "Pinned messages",
+    hidden: true,
+  });
+  private pins: PinnedMessage[] = [];
+  private pinIndex = 0;
+  /** Pinned messages fetched because the timeline had not loaded them (by serverMsgId). */
+  private readonly pinnedLoaded = new Map<string, Message>();
+  /** The conversation's other members (for `@`) and this user's role in a group. */
+  private members: MentionCandidate[] = [];
+  private role: number = GroupRole.member;
+  private menuSeq: number | null = null;
+  private editing: { seq: number; form: HTMLElement } | null = null;
+  private thread: ThreadPane | null = null;
+  private readonly actions: MessageActions;
   /** Highest seq of someone else's message this view has sent a read receipt for. */
   private receiptSent = 0;
   private edge: "loading" | "start" | "more" = "loading";
@@ -53,12 +83,12 @@ export class ChatView {
     this.ctx = ctx;
     this.id = conversationId;
     this.row = ctx.conversations.ensure(conversationId);
-    this.composer = new Composer(
-      ctx,
-      conversationId,
-      (text) => this.send(text),
-      (files) => files.forEach((file) => this.sendAttachment(file)),
-    );
+    this.composer = new Composer(ctx, conversationId, {
+      send: (text, extras) => this.send(text, extras),
+      attach: (files) => files.forEach((file) => this.sendAttachment(file)),
+      candidates: () => this.mentionCandidates(),
+    });
+    this.actions = this.messageActions();
     this.scroller.append(this.timeline);
     this.scroller.addEventListener("scroll", () => {
       if (this.scroller.scrollTop < LOAD_MORE_PX) void this.loadOlder();
@@ -85,6 +115,7 @@ export class ChatView {
         },
       },
       this.header,
+      this.pinnedBar,
       this.scroller,
       this.composer.element,
     );
@@ -107,6 +138,8 @@ export class ChatView {
     this.edge = stored.length > 0 ? "more" : "loading";
     this.render(true);
     if (this.group) this.ctx.directory.groupName(this.row.groupId);
+    void this.loadMembers();
+    this.onPins(await this.ctx.client.pins(this.id).catch(() => []));
     if (this.ctx.client.state === "ready") await this.sync();
     this.composer.focus();
   }
@@ -129,6 +162,7 @@ export class ChatView {
 
   close(): void {
     this.closed = true;
+    document.removeEventListener("click", this.outsideClick);
     clearInterval(this.revokeTimer);
     clearTimeout(this.readTimer);
     for (const timer of this.typing.values()) clearTimeout(timer);
@@ -140,6 +174,7 @@ export class ChatView {
     for (const m of messages) if (m.clientMsgId) this.pending.delete(m.clientMsgId);
     for (const m of messages) this.stopTyping(m.senderId);
     this.add(messages);
+    this.thread?.onMessages(messages);
     this.render(messages.some((m) => m.senderId === this.ctx.me.userID));
     if (messages.some((m) => m.senderId !== this.ctx.me.userID)) this.scheduleRead();
   }
@@ -185,6 +220,29 @@ export class ChatView {
     if (!found) return;
     this.messages.set(found.seq, { ...found, isRevoked: true, text: "", revokedBy: e.revokedBy });
     this.render();
+  }
+
+  /** A message changed (edit, reactions, replies, revoke): its current state, this view's read state kept. */
+  onUpdated(m: Message): void {
+    const shown = this.messages.get(m.seq);
+    const current = shown
+      ? { ...m, status: Math.max(shown.status, m.status), readCount: shown.readCount }
+      : null;
+    if (current) this.messages.set(m.seq, current);
+    if (this.pinnedLoaded.has(m.serverMsgId)) this.pinnedLoaded.set(m.serverMsgId, m);
+    this.thread?.onMessages([current ?? m]);
+    if (this.editing?.seq === m.seq && m.isRevoked) this.editing = null;
+    this.render();
+    this.renderPins();
+  }
+
+  /** The pinned list changed (or was read from the store). */
+  onPins(pins: readonly PinnedMessage[]): void {
+    this.pins = [...pins];
+    this.pinIndex = 0;
+    this.renderPins();
+    this.render();
+    for (const pin of pins) void this.fetchPinned(pin);
   }
 
   onTyping(e: TypingEvent): void {
@@ -252,12 +310,19 @@ export class ChatView {
     this.render();
   }
 
-  private send(text: string, clientMsgId: string = crypto.randomUUID()): void {
-    const entry: PendingSend = { clientMsgId, text, time: Date.now(), failed: false };
+  private send(text: string, extras: ComposedExtras, clientMsgId: string = crypto.randomUUID()): void {
+    const entry: PendingSend = { clientMsgId, text, time: Date.now(), failed: false, extras };
     this.pending.set(clientMsgId, entry);
     this.render(true);
     this.ctx.client
-      .send({ conversationId: this.id, content: text, clientMsgId })
+      .send({
+        conversationId: this.id,
+        content: text,
+        clientMsgId,
+        replyTo: extras.replyTo?.serverMsgId,
+        mentions: extras.mentions,
+        mentionAll: extras.mentionAll,
+      })
       .catch((error: unknown) => this.failed(clientMsgId, error));
   }
 
@@ -330,6 +395,155 @@ export class ChatView {
     );
   }
 
+  // ---- rich messages -----------------------------------------------------------------------
+
+  /** Groups: the owner and admins pin; one-to-one: both sides. */
+  private canPin(): boolean {
+    return !this.group || this.role >= GroupRole.admin;
+  }
+
+  /** Who `@` offers: the other members, and @all for a group's owner and admins. */
+  private mentionCandidates(): MentionCandidate[] {
+    const everyone: MentionCandidate[] =
+      this.group && this.role >= GroupRole.admin ? [{ userId: "", name: MENTION_ALL }] : [];
+    const others = this.group
+      ? this.members
+      : [{ userId: this.row.peerId, name: displayName(this.ctx, this.row.peerId) }];
+    return [...everyone, ...others];
+  }
+
+  /** A group's members (names for `@`, this user's role for pins and @all). */
+  private async loadMembers(): Promise<void> {
+    if (!this.group) return;
+    try {
+      const members = await this.ctx.client.groups.members(this.row.groupId, { limit: 500 });
+      this.role = members.find((m) => m.userID === this.ctx.me.userID)?.role ?? GroupRole.member;
+      this.members = members
+        .filter((m) => m.userID !== this.ctx.me.userID)
+        .map((m) => ({ userId: m.userID, name: m.groupNickname || m.nickname || m.userID }));
+    } catch {
+      // offline: `@` offers nobody until the chat opens again
+    }
+    if (this.closed) return;
+    this.renderPins();
+    this.render();
+  }
+
+  /** A pin whose message is not in the timeline: fetched once, for the bar's text. */
+  private async fetchPinned(pin: PinnedMessage): Promise<void> {
+    if (this.pinnedLoaded.has(pin.serverMsgId) || this.messages.has(pin.seq)) return;
+    try {
+      const [m] = await this.ctx.client.history(this.id, { beforeSeq: pin.seq + 1, limit: 1 });
+      if (m?.serverMsgId === pin.serverMsgId) this.pinnedLoaded.set(pin.serverMsgId, m);
+    } catch {
+      return; // offline: the bar says "Message #seq"
+    }
+    this.renderPins();
+  }
+
+  private renderPins(): void {
+    renderPinnedBar(this.pinnedBar, this.ctx, {
+      pins: this.pins,
+      index: this.pinIndex,
+      message: (pin) => this.messages.get(pin.seq) ?? this.pinnedLoaded.get(pin.serverMsgId),
+      canUnpin: this.canPin(),
+      show: (pin, next) => {
+        this.pinIndex = next;
+        this.renderPins();
+        void this.reveal(pin.seq);
+      },
+      unpin: (pin) => this.setPinned(pin.serverMsgId, true),
+    });
+  }
+
+  private setPinned(serverMsgId: string, unpin: boolean): void {
+    const call = unpin
+      ? this.ctx.client.unpin(this.id, serverMsgId)
+      : this.ctx.client.pin(this.id, serverMsgId);
+    call.then(
+      (pins) => this.onPins(pins),
+      (error: unknown) => this.ctx.toast(`Could not ${unpin ? "unpin" : "pin"}: ${errorText(error)}`),
+    );
+  }
+
+  /** Closes the open message menu on a click anywhere else. */
+  private readonly outsideClick = (e: MouseEvent): void => {
+    if (this.menuSeq === null) return;
+    if (e.target instanceof Element && e.target.closest(".msg-menu-anchor")) return;
+    this.menuSeq = null;
+    document.removeEventListener("click", this.outsideClick);
+    this.render();
+  };
+
+  private openThread(root: Message): void {
+    this.thread?.element.remove();
+    const pane = new ThreadPane(this.ctx, root, {
+      close: () => {
+        pane.element.remove();
+        if (this.thread === pane) this.thread = null;
+      },
+      reply: (m) => this.composer.setReply(m),
+    });
+    this.thread = pane;
+    this.element.append(pane.element);
+    void pane.load();
+  }
+
+  private messageActions(): MessageActions {
+    return {
+      toggleMenu: (m) => {
+        this.menuSeq = m?.seq ?? null;
+        if (m) setTimeout(() => document.addEventListener("click", this.outsideClick), 0);
+        else document.removeEventListener("click", this.outsideClick);
+        this.render();
+      },
+      reply: (m) => this.composer.setReply(m),
+      react: (m, emoji, remove) => {
+        this.ctx.client.react(this.id, m.serverMsgId, emoji, { remove }).then(
+          (reactions) => {
+            const shown = this.messages.get(m.seq);
+            if (shown) this.messages.set(m.seq, { ...shown, reactions });
+            this.render();
+          },
+          (error: unknown) => this.ctx.toast(`Could not react: ${errorText(error)}`),
+        );
+      },
+      forward: (m) => openForwardDialog(this.ctx, m),
+      startEdit: (m) => {
+        this.editing = { seq: m.seq, form: editForm(m, this.actions) };
+        this.render();
+      },
+      saveEdit: (m, text) => {
+        this.editing = null;
+        this.render();
+        this.ctx.client.edit(this.id, m.serverMsgId, text).then(
+          (edited) => {
+            const shown = this.messages.get(m.seq);
+            if (shown)
+              this.messages.set(m.seq, {
+                ...shown,
+                text,
+                content: new TextEncoder().encode(text),
+                ...edited,
+              });
+            this.ctx.conversations.edited(this.id, m.serverMsgId, text);
+            this.ctx.listChanged();
+            this.render();
+          },
+          (error: unknown) => this.ctx.toast(`Could not edit: ${errorText(error)}`),
+        );
+      },
+      cancelEdit: () => {
+        this.editing = null;
+        this.render();
+      },
+      pin: (m, unpin) => this.setPinned(m.serverMsgId, unpin),
+      thread: (m) => this.openThread(m),
+      history: (m) => openEditHistory(this.ctx, m),
+      show: (seq) => void this.reveal(seq),
+    };
+  }
+
   private renderHeader(): void {
     renderChatHeader(this.header, this.ctx, this.row, {
       typing: [...this.typing.keys()],
@@ -343,6 +557,9 @@ export class ChatView {
 
   /** Re-renders the timeline, keeping the reader's place (or following the bottom). */
   private render(toBottom = false): void {
+    // The edit box is the same element across renders: it keeps what was typed, and its focus.
+    const editFocused = this.editing?.form.contains(document.activeElement) ?? false;
+    const editBox = editFocused ? document.activeElement : null;
     const s = this.scroller;
     const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 48;
     const fromBottom = s.scrollHeight - s.scrollTop;
@@ -356,9 +573,15 @@ export class ChatView {
       retry: (send) => {
         this.pending.delete(send.clientMsgId);
         if (send.file) this.sendAttachment(send.file, send.clientMsgId);
-        else this.send(send.text, send.clientMsgId);
+        else this.send(send.text, send.extras ?? NO_EXTRAS, send.clientMsgId);
       },
+      menuSeq: this.menuSeq,
+      editing: this.editing,
+      pinned: new Set(this.pins.map((p) => p.serverMsgId)),
+      canPin: this.canPin(),
+      actions: this.actions,
     });
     s.scrollTop = toBottom || atBottom ? s.scrollHeight : s.scrollHeight - fromBottom;
+    if (editBox instanceof HTMLElement) editBox.focus();
   }
 }

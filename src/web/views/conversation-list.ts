@@ -84,6 +84,13 @@ export function renderConversationList(
                 h("span", { class: "row-icon", title: "Muted", "aria-label": "Muted" }, icon("muted", 14)),
               row.pinned &&
                 h("span", { class: "row-icon", title: "Pinned", "aria-label": "Pinned" }, icon("pin", 14)),
+              row.mentioned &&
+                count > 0 &&
+                h(
+                  "span",
+                  { class: "mention-mark", title: "You were mentioned", "aria-label": "You were mentioned" },
+                  "@",
+                ),
               count > 0 &&
                 h(
                   "span",

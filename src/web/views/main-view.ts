@@ -117,6 +117,13 @@ export class MainView implements AppContext {
         if (this.chat?.id === e.conversationId) this.chat.onRevoke(e);
         this.queueRender();
       }),
+      c.on("updated", (m) => {
+        if (m.isRevoked) this.conversations.revoked(m.conversationId, m.serverMsgId);
+        else this.conversations.edited(m.conversationId, m.serverMsgId, m.text);
+        if (this.chat?.id === m.conversationId) this.chat.onUpdated(m);
+        this.queueRender();
+      }),
+      c.on("pins", (e) => this.chat?.id === e.conversationId && this.chat.onPins(e.pins)),
       c.on("typing", (e) => this.chat?.id === e.conversationId && this.chat.onTyping(e)),
       c.on("presence", (e) => this.chat?.onPresence(e)),
       // Failures nobody awaits (a sync, a gap fill, the store): for whoever opens the console.

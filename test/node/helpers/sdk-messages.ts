@@ -25,6 +25,15 @@ export function sdkMessage(seq: number, fields: Partial<Message> = {}): Message 
     revokedTime: 0,
     status: 1,
     readCount: 0,
+    replyTo: null,
+    mentions: [],
+    mentionAll: false,
+    forwardedFrom: null,
+    editedTime: 0,
+    editCount: 0,
+    reactions: [],
+    replyCount: 0,
+    modSeq: 0,
     ...fields,
   };
 }
