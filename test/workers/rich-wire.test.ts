@@ -215,6 +215,31 @@ describe("rich changes on every device", () => {
     expect(synced?.messages?.map((m) => text(m.content))).toEqual(["one", "two, edited"]);
     for (const s of [aWeb, bWeb, bPhone]) s.close();
   });
+  it("a device away during a plain revoke learns of it from BATCH_SYNC's mod_seq and CHANGES_REQ", async () => {
+    const [a, b] = [await newUser("ra"), await newUser("rb")];
+    const id = singleConversationId(a.userId, b.userId);
+    const aWeb = await connectRich(a);
+    let bWeb = await connectRich(b);
+    const m1 = await aWeb.sendText(a.userId, b.userId, "soon gone");
+    await bWeb.pushedMessages(1);
+    bWeb.close();
+    await bWeb.closed;
+
+    // No quote, no pin: the revoke's own change is the only one.
+    expect((await revoke(aWeb, id, m1.serverMsgId!)).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
+
+    bWeb = await connectRich(b);
+    const entry = (await batchSync(bWeb, [{ conversationId: id, lastSeq: 1 }])).conversationMessages.find(
+      (c) => c.conversationId === id,
+    );
+    expect(entry?.messages ?? []).toEqual([]);
+    const newest = Number(entry?.modSeq ?? 0);
+    expect(newest).toBeGreaterThan(0);
+    const changed = await changes(bWeb, id, 0);
+    expect(changed.messages?.map((m) => [Number(m.seq), m.isRevoked])).toEqual([[1, true]]);
+    expect(Number(changed.modSeq)).toBe(newest);
+    for (const s of [aWeb, bWeb]) s.close();
+  });
 });
 
 describe("replies, mentions and forwards", () => {
