@@ -8,12 +8,6 @@ import { MessageStatus, MessageType, type Message, type OutgoingMessage } from "
 const utf8 = new TextDecoder();
 const encoder = new TextEncoder();
 
-/**
- * The content a forward carries on the wire: the server replaces it with the forwarded message's
- * (docs/RICH-MESSAGES.md, "Sending"), but refuses an empty one before it looks.
- */
-const FORWARD_PLACEHOLDER = encoder.encode("[forwarded]");
-
 /** A SEND_MSG_REQ's message, with the fields the outbox keys on filled in. */
 export type Outgoing = MessageInfo & { clientMsgId: string; conversationId: string };
 
@@ -83,8 +77,9 @@ export function toOutgoingInfo(me: string, input: OutgoingMessage): Outgoing {
     receiverId = a === me ? b : a;
   }
   const given = typeof input.content === "string" ? encoder.encode(input.content) : input.content;
-  const content = input.forwardOf && given.byteLength === 0 ? FORWARD_PLACEHOLDER : given;
-  if (content.byteLength === 0) throw new IMError("invalid", 0, "content is empty");
+  // A forward's content is the forwarded message's: the server copies it (docs/RICH-MESSAGES.md).
+  const content = input.forwardOf ? new Uint8Array() : given;
+  if (content.byteLength === 0 && !input.forwardOf) throw new IMError("invalid", 0, "content is empty");
   return {
     clientMsgId: input.clientMsgId ?? crypto.randomUUID(),
     conversationId,

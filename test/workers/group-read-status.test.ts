@@ -9,7 +9,7 @@ import type { SendInput } from "../../src/objects/rpc";
 import { createGroup, sendToGroup } from "./helpers/groups";
 import { newUser } from "./helpers/http";
 import { syncRange } from "./helpers/protocol";
-import { TestSocket } from "./helpers/socket";
+import { connectRich } from "./helpers/rich-wire";
 
 const stubOf = (groupId: string) => env.CONVERSATION_OBJECT.getByName(`group_${groupId}`);
 
@@ -24,7 +24,8 @@ describe("group read status", () => {
     ];
     const group = await createGroup(owner, others);
     const conversationId = `group_${group.groupID}`;
-    const socket = await TestSocket.connect(owner);
+    // read_count is an extension: only a socket that declared rich_messages gets it.
+    const socket = await connectRich(owner);
     const acks: Awaited<ReturnType<typeof sendToGroup>>[] = [];
     for (let i = 0; i < 5; i++) acks.push(await sendToGroup(socket, group.groupID, `m${i}`));
     // a read up to the 1st, b to the 3rd, c to the 5th, d nothing; the owner (the sender) to the 5th.

@@ -5,6 +5,7 @@ import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { createGroup, sendToGroup, type GroupJson } from "./helpers/groups";
 import { api, newUser, refusal, type TestUser } from "./helpers/http";
 import { readReceipt, revoke, syncRange } from "./helpers/protocol";
+import { connectRich } from "./helpers/rich-wire";
 import { TestSocket, text } from "./helpers/socket";
 
 interface MemberJson {
@@ -317,7 +318,12 @@ describe("group messaging", () => {
     const receipt = pb.ReadReceiptPush.decode((await bSocket.nextCommand(Cmd.CMD_READ_RECEIPT_PUSH)).body);
     expect(receipt).toMatchObject({ conversationId, userId: c.userId, serverMsgIds: [ack.serverMsgId] });
     const view = (await syncRange(bSocket, conversationId, Number(ack.seq), Number(ack.seq))).messages![0]!;
-    expect(view).toMatchObject({ readBy: [c.userId], readCount: 1, status: 3 });
+    // read_count is an extension (field 24, past the SDK's MessageInfo): the SDK's socket has none.
+    expect(view).toMatchObject({ readBy: [c.userId], readCount: 0, status: 3 });
+    const bRich = await connectRich(b);
+    const richView = (await syncRange(bRich, conversationId, Number(ack.seq), Number(ack.seq))).messages![0]!;
+    expect(richView).toMatchObject({ readBy: [c.userId], readCount: 1, status: 3 });
+    bRich.close();
 
     expect((await revoke(cSocket, conversationId, ack.serverMsgId!)).errorCode).toBe(
       Err.ERR_PERMISSION_DENIED,

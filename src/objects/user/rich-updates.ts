@@ -41,13 +41,16 @@ export function withExt(info: Uint8Array, ext: Uint8Array | undefined): Uint8Arr
 }
 
 /**
- * A stored message as a sync answer's MessageInfo: with its rich fields for a rich_messages socket,
- * exactly the SDK's fields for any other (and for a plain message, which has none).
+ * A stored message as a sync answer's MessageInfo: with its rich fields and read count for a
+ * rich_messages socket, exactly the SDK's fields for any other.
  */
 export function messageInfoFor(m: StoredMessage, rich: boolean): MessageInfo {
   const info = toMessageInfo(m);
+  // read_count (field 24) is ours too: the SDK's MessageInfo ends at field 23, so only a socket
+  // that declared the extensions gets it (0 is not written).
+  if (!rich) return { ...info, readCount: 0 };
   // decodeRich sets only the fields present, so none of the SDK's is overwritten.
-  return rich && m.ext && m.ext.byteLength > 0 ? { ...info, ...decodeRich(m.ext) } : info;
+  return m.ext && m.ext.byteLength > 0 ? { ...info, ...decodeRich(m.ext) } : info;
 }
 
 export function pinsFrame(update: PinsUpdate): Uint8Array {
