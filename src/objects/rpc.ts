@@ -171,7 +171,8 @@ export interface ReactInput {
   originSession: string;
 }
 
-export type ReactResult = { ok: true; reactions: ReactionSummary[] } | Refusal;
+/** `modSeq`: the message's change number after the request (its last one, for a request that changed nothing). */
+export type ReactResult = { ok: true; reactions: ReactionSummary[]; modSeq: number } | Refusal;
 
 /** UserObject -> ConversationObject: replace the content of the user's own message. */
 export interface EditInput {
@@ -181,7 +182,7 @@ export interface EditInput {
   originSession: string;
 }
 
-export type EditResult = { ok: true; editedTime: number; editCount: number } | Refusal;
+export type EditResult = { ok: true; editedTime: number; editCount: number; modSeq: number } | Refusal;
 
 export interface PinInput {
   userId: string;
@@ -190,7 +191,8 @@ export interface PinInput {
   originSession: string;
 }
 
-export type PinResult = { ok: true; pins: Pin[] } | Refusal;
+/** `modSeq`: the pinned list's change number after the request. */
+export type PinResult = { ok: true; pins: Pin[]; modSeq: number } | Refusal;
 
 /** The replies quoting one message, after `afterSeq`, oldest first. */
 export interface ThreadQuery {
@@ -211,6 +213,8 @@ export interface ChangesQuery {
   afterModSeq: number;
   limit: number;
   maxBytes: number;
+  /** Only the pinned list and the newest change number (a device new to the conversation). */
+  pinsOnly?: boolean;
 }
 
 export type ChangesResult =

@@ -224,11 +224,12 @@ describe("a reaction", () => {
     expect(await react(g.member.userId, "👍")).toEqual({
       ok: true,
       reactions: [{ emoji: "👍", count: 1, userIds: [g.member.userId] }],
+      modSeq: 1,
     });
     await react(g.admin.userId, "🎉");
     await react(g.admin.userId, "👍");
-    // Again: nothing changes (no change number either).
-    expect(await react(g.admin.userId, "👍")).toMatchObject({ ok: true });
+    // Again: nothing changes (no change number either: the answer's is the message's as it stands).
+    expect(await react(g.admin.userId, "👍")).toMatchObject({ ok: true, modSeq: 3 });
     const after = await messageAt(g.stub, g.owner.userId, sent.seq);
     expect(after.rich.reactions).toEqual([
       { emoji: "👍", count: 2, userIds: [g.member.userId, g.admin.userId] },
@@ -244,6 +245,7 @@ describe("a reaction", () => {
         { emoji: "🎉", count: 1, userIds: [g.admin.userId] },
         { emoji: "👍", count: 1, userIds: [g.admin.userId] },
       ],
+      modSeq: 4,
     });
     // Taking back one that is not there changes nothing.
     await react(g.member.userId, "👍", true);

@@ -86,14 +86,20 @@ describe("rich changes on every device", () => {
       expect(update).toMatchObject({ serverMsgId: m1.serverMsgId, seq: 1 });
       expect(update.reactions).toEqual([{ emoji: "👍", count: 1, userIds: [b.userId] }]);
       expect(Number(update.modSeq)).toBeGreaterThan(0);
+      // The maker's answer carries the same change number, so it can order it against pushes.
+      expect(Number(reacted.modSeq)).toBe(Number(update.modSeq));
     }
+    // A repeat changes nothing and answers the message's number as it stands.
+    expect(Number((await react(bWeb, id, m1.serverMsgId!, "👍")).modSeq)).toBe(Number(reacted.modSeq));
 
     const edited = await edit(aWeb, id, m1.serverMsgId!, "hello, edited");
     expect(ok(edited)).toBe(Err.ERR_SUCCESS);
     expect(edited.editCount).toBe(1);
     expect(Number(edited.editedTime)).toBeGreaterThan(0);
+    expect(Number(edited.modSeq)).toBeGreaterThan(Number(reacted.modSeq));
     for (const s of [bWeb, bMac]) {
       const update = await nextUpdate(s, (m) => (m.editCount ?? 0) === 1);
+      expect(Number(update.modSeq)).toBe(Number(edited.modSeq));
       expect(text(update.content)).toBe("hello, edited");
       expect(update.reactions?.map((r) => r.emoji)).toEqual(["👍"]);
     }
@@ -105,8 +111,10 @@ describe("rich changes on every device", () => {
     const pinned = await pin(bWeb, id, m1.serverMsgId!);
     expect(ok(pinned)).toBe(Err.ERR_SUCCESS);
     expect(pinned.pins).toMatchObject([{ serverMsgId: m1.serverMsgId, seq: 1, pinnedBy: b.userId }]);
+    expect(Number(pinned.modSeq)).toBeGreaterThan(Number(edited.modSeq));
     for (const s of [aWeb, bMac]) {
       const pins = await nextPins(s);
+      expect(Number(pins.modSeq)).toBe(Number(pinned.modSeq));
       expect(pins.conversationId).toBe(id);
       expect(pins.pins).toMatchObject([{ serverMsgId: m1.serverMsgId, pinnedBy: b.userId }]);
     }
@@ -199,6 +207,19 @@ describe("rich changes on every device", () => {
     expect(changed.pins).toMatchObject([{ serverMsgId: m1.serverMsgId }]);
     expect(Number(changed.modSeq)).toBe(newest);
     expect(changed.hasMore).toBe(false);
+
+    // A device new to the conversation asks for the pinned list alone.
+    const pinsOnly = await bWeb.request(
+      Cmd.CMD_CHANGES_REQ,
+      pb.ChangesRequest,
+      { conversationId: id, afterModSeq: 0, pinsOnly: true },
+      Cmd.CMD_CHANGES_RSP,
+      pb.ChangesResponse,
+    );
+    expect(pinsOnly.messages ?? []).toEqual([]);
+    expect(pinsOnly).toMatchObject({ pinsChanged: true, hasMore: false });
+    expect(pinsOnly.pins).toMatchObject([{ serverMsgId: m1.serverMsgId }]);
+    expect(Number(pinsOnly.modSeq)).toBe(newest);
 
     const none = await changes(bWeb, id, newest);
     expect(none.messages ?? []).toEqual([]);

@@ -25,6 +25,16 @@ export function changes(
     query.limit > 0 ? Math.min(CHANGES_PAGE_MAX, Math.floor(query.limit) || 1) : CHANGES_PAGE_DEFAULT;
   const maxBytes = Math.max(1, query.maxBytes);
   const newest = c.rich.modSeq();
+  if (query.pinsOnly) {
+    return {
+      ok: true,
+      messages: [],
+      pinsChanged: true,
+      pins: c.rich.pins(),
+      modSeq: Math.max(newest, after),
+      hasMore: false,
+    };
+  }
   const messages = [];
   let hasMore = false;
   let used = 0;

@@ -61,7 +61,7 @@ export async function edit(
   });
   await c.history.afterSend(id);
   pushChanges(c, id, [change], input.originSession);
-  return { ok: true, editedTime: now, editCount: editCount + 1 };
+  return { ok: true, editedTime: now, editCount: editCount + 1, modSeq: change.modSeq };
 }
 
 /** A member's EDIT_HISTORY: the earlier contents of a message they can see, oldest first. */

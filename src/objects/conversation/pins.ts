@@ -28,7 +28,7 @@ export async function pin(
   if (!mayPin)
     return refusal(Err.ERR_PERMISSION_DENIED, "only the group's owner and admins can pin messages");
   const pinned = c.rich.isPinned(message.seq);
-  if (pinned === !input.unpin) return { ok: true, pins: c.rich.pins() };
+  if (pinned === !input.unpin) return { ok: true, pins: c.rich.pins(), modSeq: c.rich.pinsModSeq() };
   if (!input.unpin) {
     if (message.isRevoked) return refusal(Err.ERR_INVALID_PARAM, "the message was revoked");
     if (c.rich.pinCount() >= PINS_MAX)
@@ -38,5 +38,5 @@ export async function pin(
     c.rich.setPinned(message.seq, input.unpin ? null : { by: input.userId, at: c.now() }),
   );
   pushPinned(c, id, modSeq, input.originSession);
-  return { ok: true, pins: c.rich.pins() };
+  return { ok: true, pins: c.rich.pins(), modSeq };
 }

@@ -6,6 +6,7 @@ import { Err } from "../../protocol/codec";
 import { refusal, type ReactInput, type ReactResult } from "../rpc";
 import type { ConversationContext } from "./context";
 import type { Named } from "./identity";
+import { decodeRich } from "../rich-fields";
 import { memberAndMessage } from "./rich-access";
 import { inChangeTransaction, changeMessage, pushChanges } from "./rich-changes";
 
@@ -36,7 +37,8 @@ export async function react(
     return refusal(Err.ERR_INVALID_PARAM, `an emoji is 1 to ${EMOJI_MAX_BYTES} bytes without spaces`);
   const { seq } = message;
   const there = c.rich.hasReaction(seq, input.emoji, input.userId);
-  if (there === !input.remove) return { ok: true, reactions: c.rich.reactions(seq) };
+  if (there === !input.remove)
+    return { ok: true, reactions: c.rich.reactions(seq), modSeq: decodeRich(message.ext).modSeq ?? 0 };
   if (!input.remove) {
     const counts = c.rich.reactionCounts(seq, input.userId);
     if (counts.own >= OWN_REACTIONS_PER_MESSAGE)
@@ -59,5 +61,5 @@ export async function react(
     return { changed, reactions };
   });
   pushChanges(c, id, [change.changed], input.originSession);
-  return { ok: true, reactions: change.reactions };
+  return { ok: true, reactions: change.reactions, modSeq: change.changed.modSeq };
 }

@@ -545,6 +545,7 @@ export namespace im {
             errorCode: im.protocol.ErrorCode;
             errorMsg: string;
             reactions: im.protocol.Reaction.$Properties[];
+            modSeq: number;
             static encode(message: im.protocol.ReactResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ReactResponse & im.protocol.ReactResponse.$Shape;
         }
@@ -554,6 +555,7 @@ export namespace im {
                 errorCode?: (im.protocol.ErrorCode|null);
                 errorMsg?: (string|null);
                 reactions?: (im.protocol.Reaction.$Properties[]|null);
+                modSeq?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.ReactResponse.$Properties;
@@ -592,6 +594,7 @@ export namespace im {
             errorMsg: string;
             editedTime: number;
             editCount: number;
+            modSeq: number;
             static encode(message: im.protocol.EditMessageResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.EditMessageResponse & im.protocol.EditMessageResponse.$Shape;
         }
@@ -602,6 +605,7 @@ export namespace im {
                 errorMsg?: (string|null);
                 editedTime?: (number|null);
                 editCount?: (number|null);
+                modSeq?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.EditMessageResponse.$Properties;
@@ -639,6 +643,7 @@ export namespace im {
             errorCode: im.protocol.ErrorCode;
             errorMsg: string;
             pins: im.protocol.PinnedMessage.$Properties[];
+            modSeq: number;
             static encode(message: im.protocol.PinResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.PinResponse & im.protocol.PinResponse.$Shape;
         }
@@ -648,6 +653,7 @@ export namespace im {
                 errorCode?: (im.protocol.ErrorCode|null);
                 errorMsg?: (string|null);
                 pins?: (im.protocol.PinnedMessage.$Properties[]|null);
+                modSeq?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.PinResponse.$Properties;
@@ -714,6 +720,7 @@ export namespace im {
             conversationId: string;
             afterModSeq: number;
             limit: number;
+            pinsOnly: boolean;
             static encode(message: im.protocol.ChangesRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.ChangesRequest & im.protocol.ChangesRequest.$Shape;
         }
@@ -723,6 +730,7 @@ export namespace im {
                 conversationId?: (string|null);
                 afterModSeq?: (number|null);
                 limit?: (number|null);
+                pinsOnly?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.ChangesRequest.$Properties;

@@ -2340,6 +2340,7 @@ export const im = $root.im = (() => {
             ReactResponse.prototype.errorCode = 0;
             ReactResponse.prototype.errorMsg = "";
             ReactResponse.prototype.reactions = $util.emptyArray;
+            ReactResponse.prototype.modSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
             ReactResponse.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -2355,6 +2356,8 @@ export const im = $root.im = (() => {
                 if (message.reactions != null && message.reactions.length)
                     for (let i = 0; i < message.reactions.length; ++i)
                         $root.im.protocol.Reaction.encode(message.reactions[i], writer.uint32(26).fork(), _depth + 1).ldelim();
+                if (message.modSeq != null && $Object.hasOwnProperty.call(message, "modSeq") && (typeof message.modSeq === "object" ? message.modSeq.low || message.modSeq.high : message.modSeq !== 0))
+                    writer.uint32(32).int64(message.modSeq);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2412,6 +2415,15 @@ export const im = $root.im = (() => {
                             if (!(message.reactions && message.reactions.length))
                                 message.reactions = [];
                             message.reactions.push($root.im.protocol.Reaction.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.modSeq = value;
+                            else
+                                delete message.modSeq;
                             continue;
                         }
                     }
@@ -2553,6 +2565,7 @@ export const im = $root.im = (() => {
             EditMessageResponse.prototype.errorMsg = "";
             EditMessageResponse.prototype.editedTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
             EditMessageResponse.prototype.editCount = 0;
+            EditMessageResponse.prototype.modSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
             EditMessageResponse.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -2569,6 +2582,8 @@ export const im = $root.im = (() => {
                     writer.uint32(24).int64(message.editedTime);
                 if (message.editCount != null && $Object.hasOwnProperty.call(message, "editCount") && message.editCount !== 0)
                     writer.uint32(32).int32(message.editCount);
+                if (message.modSeq != null && $Object.hasOwnProperty.call(message, "modSeq") && (typeof message.modSeq === "object" ? message.modSeq.low || message.modSeq.high : message.modSeq !== 0))
+                    writer.uint32(40).int64(message.modSeq);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2636,6 +2651,15 @@ export const im = $root.im = (() => {
                                 message.editCount = value;
                             else
                                 delete message.editCount;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.modSeq = value;
+                            else
+                                delete message.modSeq;
                             continue;
                         }
                     }
@@ -2777,6 +2801,7 @@ export const im = $root.im = (() => {
             PinResponse.prototype.errorCode = 0;
             PinResponse.prototype.errorMsg = "";
             PinResponse.prototype.pins = $util.emptyArray;
+            PinResponse.prototype.modSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
             PinResponse.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -2792,6 +2817,8 @@ export const im = $root.im = (() => {
                 if (message.pins != null && message.pins.length)
                     for (let i = 0; i < message.pins.length; ++i)
                         $root.im.protocol.PinnedMessage.encode(message.pins[i], writer.uint32(26).fork(), _depth + 1).ldelim();
+                if (message.modSeq != null && $Object.hasOwnProperty.call(message, "modSeq") && (typeof message.modSeq === "object" ? message.modSeq.low || message.modSeq.high : message.modSeq !== 0))
+                    writer.uint32(32).int64(message.modSeq);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2849,6 +2876,15 @@ export const im = $root.im = (() => {
                             if (!(message.pins && message.pins.length))
                                 message.pins = [];
                             message.pins.push($root.im.protocol.PinnedMessage.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.int64()) === "object" ? value.low || value.high : value !== 0)
+                                message.modSeq = value;
+                            else
+                                delete message.modSeq;
                             continue;
                         }
                     }
@@ -3129,6 +3165,7 @@ export const im = $root.im = (() => {
             ChangesRequest.prototype.conversationId = "";
             ChangesRequest.prototype.afterModSeq = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
             ChangesRequest.prototype.limit = 0;
+            ChangesRequest.prototype.pinsOnly = false;
 
             ChangesRequest.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -3143,6 +3180,8 @@ export const im = $root.im = (() => {
                     writer.uint32(16).int64(message.afterModSeq);
                 if (message.limit != null && $Object.hasOwnProperty.call(message, "limit") && message.limit !== 0)
                     writer.uint32(24).int32(message.limit);
+                if (message.pinsOnly != null && $Object.hasOwnProperty.call(message, "pinsOnly") && message.pinsOnly !== false)
+                    writer.uint32(32).bool(message.pinsOnly);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3201,6 +3240,15 @@ export const im = $root.im = (() => {
                                 message.limit = value;
                             else
                                 delete message.limit;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.pinsOnly = value;
+                            else
+                                delete message.pinsOnly;
                             continue;
                         }
                     }

@@ -19,6 +19,7 @@ export async function changes(fc: FrameContext<"env" | "inbox">): Promise<void> 
       afterModSeq: Math.max(0, Number(req.afterModSeq ?? 0)),
       limit: requestedLimit(req.limit, DEFAULT_CHANGES_PAGE, MAX_CHANGES_PAGE),
       maxBytes: SYNC_RESPONSE_BUDGET_BYTES,
+      pinsOnly: req.pinsOnly === true,
     });
     if (!result.ok) throw new RequestError(result.code, result.message);
     return {

@@ -25,6 +25,6 @@ export async function editMsg(fc: FrameContext<"env" | "inbox" | "settings">): P
       originSession: fc.state.sessionId,
     });
     if (!result.ok) throw new RequestError(result.code, result.message);
-    return { editedTime: result.editedTime, editCount: result.editCount };
+    return { editedTime: result.editedTime, editCount: result.editCount, modSeq: result.modSeq };
   });
 }

@@ -17,6 +17,6 @@ export async function pin(fc: FrameContext<"env" | "inbox">): Promise<void> {
       originSession: fc.state.sessionId,
     });
     if (!result.ok) throw new RequestError(result.code, result.message);
-    return { pins: result.pins };
+    return { pins: result.pins, modSeq: result.modSeq };
   });
 }

@@ -31,6 +31,6 @@ export async function react(fc: FrameContext<"env" | "inbox">): Promise<void> {
       originSession: fc.state.sessionId,
     });
     if (!result.ok) throw new RequestError(result.code, result.message);
-    return { reactions: result.reactions };
+    return { reactions: result.reactions, modSeq: result.modSeq };
   });
 }
