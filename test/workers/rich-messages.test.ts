@@ -142,6 +142,20 @@ describe("mentions", () => {
     expect(rich.mentionAll).toBeUndefined();
   });
 
+  it("of a message revoked before it reached a recipient flag nobody", async () => {
+    const g = await groupConversation();
+    const sent = await sendOk(
+      g.stub,
+      textSend(g.owner.userId, "", "@all @admin", { mentionUserIds: [g.admin.userId], mentionAll: true }),
+    );
+    await g.stub.revoke({ userId: g.owner.userId, serverMsgId: sent.serverMsgId, originSession: "" });
+    const { message } = await messageAt(g.stub, g.owner.userId, sent.seq);
+    expect(message.isRevoked).toBe(true);
+    // As the fan-out hands it to the recipients' objects now.
+    const delivered = toDelivered(message);
+    expect([delivered.mentionUserIds, delivered.mentionAll]).toEqual([undefined, undefined]);
+  });
+
   it("of a non-member, or more than 50, are refused; mention_all only by a group's owner or admins", async () => {
     const g = await groupConversation();
     const outsider = await newUser("outsider");

@@ -315,6 +315,32 @@ describe("replies, mentions and forwards", () => {
   });
 });
 
+describe("a revoked mention", () => {
+  it("no longer flags the reader once no earlier unread mention is left", async () => {
+    const [a, b] = [await newUser("rma"), await newUser("rmb")];
+    const id = singleConversationId(a.userId, b.userId);
+    const aWeb = await connectRich(a);
+    const mention = (words: string) => sendRich(aWeb, id, a.userId, words, { mentionUserIds: [b.userId] });
+    const first = await mention("@b one");
+    const second = await mention("@b two");
+    expect([ok(first), ok(second)]).toEqual([0, 0]);
+    await expect.poll(async () => (await listed(b, id))?.maxSeq).toBe(Number(second.seq));
+    expect((await listed(b, id))?.mentioned).toBe(true);
+    const mentionSeq = () =>
+      runInDurableObject(
+        env.USER_OBJECT.getByName(b.userId),
+        (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT mention_seq AS n FROM inbox").one().n,
+      );
+    // The newest revoked: the earlier one, still unread, flags the conversation.
+    expect(ok(await revoke(aWeb, id, second.serverMsgId!))).toBe(0);
+    await expect.poll(mentionSeq).toBe(Number(first.seq));
+    expect((await listed(b, id))?.mentioned).toBe(true);
+    expect(ok(await revoke(aWeb, id, first.serverMsgId!))).toBe(0);
+    await expect.poll(async () => (await listed(b, id))?.mentioned).toBe(false);
+    aWeb.close();
+  });
+});
+
 describe("edit history", () => {
   it("of 20 large edits comes in frames within the limit, the newest first, and pages back to the original", async () => {
     const [a, b] = [await newUser("eha"), await newUser("ehb")];
