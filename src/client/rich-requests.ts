@@ -112,7 +112,10 @@ export class RichRequests {
     };
   }
 
-  /** Every earlier content, oldest first: the server answers the newest that fit a frame, so older pages are asked for until none is left. */
+  /**
+   * Every earlier content, oldest first. The server answers the newest versions that fit a frame:
+   * older pages are asked for until none is left (at most 20 versions, so a few requests).
+   */
   async editHistory(conversationId: string, serverMsgId: string): Promise<MessageVersion[]> {
     const pages: im.protocol.IMessageVersion[][] = [];
     let beforeVersion = 0;

@@ -1,7 +1,7 @@
-// REACT: a member who could send here adds or takes back an emoji on a message they can see. A reaction is not a message:
-// it takes no seq and changes no unread count, only the message's rich fields (a change, pushed to
-// the members who had the message). Adding one already there, or taking back one that is not,
-// changes nothing and answers the reactions as they are.
+// REACT: a member who could send here adds or takes back an emoji on a message they can see. A
+// reaction is not a message: it takes no seq and changes no unread count, only the message's rich
+// fields (a change, pushed to the members who had the message). Adding one already there, or taking
+// back one that is not, changes nothing and answers the reactions as they are.
 import { Err } from "../../protocol/codec";
 import { refusal, type ReactInput, type ReactResult } from "../rpc";
 import type { ConversationContext } from "./context";
