@@ -1,6 +1,7 @@
 // Rich messages' requests (docs/RICH-MESSAGES.md): react, edit, pin, thread, changes and edit
 // history, each a round trip over the connection whose refusal is an IMProtocolError with its code.
 import { Cmd, pb } from "../protocol/codec.ts";
+import type { im } from "../protocol/generated/im.js";
 import type { Connection } from "./connection.ts";
 import { expectSuccess, IMError } from "./errors.ts";
 import { toMessage } from "./message.ts";
@@ -111,13 +112,27 @@ export class RichRequests {
     };
   }
 
+  /**
+   * Every earlier content, oldest first. The server answers the newest versions that fit a frame:
+   * older pages are asked for until none is left (at most 20 versions, so a few requests).
+   */
   async editHistory(conversationId: string, serverMsgId: string): Promise<MessageVersion[]> {
-    const response = await this.connection.request(
-      Cmd.CMD_EDIT_HISTORY_REQ,
-      pb.EditHistoryRequest,
-      { conversationId, serverMsgId },
-      { command: Cmd.CMD_EDIT_HISTORY_RSP, decode: (b) => pb.EditHistoryResponse.decode(b) },
-    );
-    return toVersions(expectSuccess(response, Cmd.CMD_EDIT_HISTORY_REQ).versions);
+    const pages: im.protocol.IMessageVersion[][] = [];
+    let beforeVersion = 0;
+    for (;;) {
+      const response = await this.connection.request(
+        Cmd.CMD_EDIT_HISTORY_REQ,
+        pb.EditHistoryRequest,
+        { conversationId, serverMsgId, beforeVersion },
+        { command: Cmd.CMD_EDIT_HISTORY_RSP, decode: (b) => pb.EditHistoryResponse.decode(b) },
+      );
+      const page = expectSuccess(response, Cmd.CMD_EDIT_HISTORY_REQ);
+      pages.unshift(page.versions);
+      const oldest = page.versions[0]?.version ?? 0;
+      // A server that does not page (no version numbers) answered everything at once.
+      if (!page.hasMore || oldest <= 1) break;
+      beforeVersion = oldest;
+    }
+    return toVersions(pages.flat());
   }
 }

@@ -252,6 +252,8 @@ export function toDelivered(m: StoredMessage): DeliveredMessage {
   // A plain message stops here: only a rich one pays for decoding its fields.
   if (!m.ext || m.ext.byteLength === 0) return delivered;
   delivered.ext = m.ext;
+  // A message revoked before it reached the recipient mentions nobody any more.
+  if (m.isRevoked) return delivered;
   const { mentionUserIds, mentionAll } = decodeRich(m.ext);
   if (mentionUserIds) delivered.mentionUserIds = mentionUserIds;
   if (mentionAll) delivered.mentionAll = true;

@@ -200,7 +200,7 @@ export interface ThreadQuery {
   rootServerMsgId: string;
   afterSeq: number;
   limit: number;
-  /** Encoded size the replies may take past the first (as ReadQuery.maxBytes). */
+  /** Encoded size the root and the replies may take past the first reply (as ReadQuery.maxBytes). */
   maxBytes: number;
 }
 
@@ -236,8 +236,29 @@ export interface MessageQuery {
   serverMsgId: string;
 }
 
+/** A page of a message's earlier contents: the newest before `beforeVersion` (0: all) within `maxBytes`. */
+export interface EditHistoryQuery extends MessageQuery {
+  beforeVersion: number;
+  /** Encoded size the versions may take past the first (as ReadQuery.maxBytes). */
+  maxBytes: number;
+}
+
+export interface EditVersion {
+  /** 1: the original content, 2: the first edit's, and so on. */
+  version: number;
+  content: Uint8Array;
+  replacedTime: number;
+}
+
 export type EditHistoryResult =
-  { ok: true; versions: { content: Uint8Array; replacedTime: number }[] } | Refusal;
+  | {
+      ok: true;
+      /** Oldest first: the newest versions before the asked one that fit. */
+      versions: EditVersion[];
+      /** Older versions are left. */
+      hasMore: boolean;
+    }
+  | Refusal;
 
 /** A message the user may read, for a forward's copy (the sender's object reads it first). */
 export type ForwardSourceResult = { ok: true; message: StoredMessage } | Refusal;

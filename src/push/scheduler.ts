@@ -164,20 +164,23 @@ export class PushScheduler {
   ): number {
     if (!this.parts.prefs.hasDevices()) return 0;
     // A muted conversation notifies only of a message that mentions the user (docs/RICH-MESSAGES.md).
-    const muted = this.parts.inbox.entry(conversationId)?.muted ?? false;
+    // Whether it is muted is read from the inbox only when a message of someone else that does not
+    // mention the user is in the way: a delivery of one's own sends, or of a mention, reads nothing.
+    let muted: boolean | undefined;
+    const isMuted = () => (muted ??= this.parts.inbox.isMuted(conversationId));
     let last: DeliveredMessage | undefined;
     let lastInfo: ReturnType<typeof pb.MessageInfo.decode> | undefined;
     for (let i = fresh.length - 1; i >= 0 && !last; i--) {
       const m = fresh[i] as DeliveredMessage;
       if (m.senderId === recipientId) continue;
-      if (muted && !mentions(m, recipientId)) continue;
+      if (!mentions(m, recipientId) && isMuted()) continue;
       const info = pb.MessageInfo.decode(m.info);
       if (SILENT_TYPES.has(info.messageType ?? 0) || info.isRevoked) continue;
       last = m;
       lastInfo = info;
     }
     if (!last || !lastInfo) {
-      if (muted) countMetric(Metric.pushSkipped, 1, "muted");
+      if (muted === true) countMetric(Metric.pushSkipped, 1, "muted");
       return 0;
     }
     const dueAt = Date.now() + this.parts.settings().debounceMs;

@@ -13,6 +13,7 @@ import {
 } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { checkSettings } from "../../src/config/settings";
+import { pb } from "../../src/protocol/codec";
 import { CLAIM_TIMEOUT_MS, MAX_DEVICES_PER_USER } from "../../src/push/limits";
 import { inQuietHours, minuteOfDay } from "../../src/push/quiet-hours";
 import { retryDelaySeconds } from "../../src/push/consumer";
@@ -560,6 +561,67 @@ describe("the push scheduler in the user's object", () => {
         .sort((x, y) => x - y),
     ).toEqual([1, mention.seq]);
     phone.close();
+  });
+
+  it("lets no revoked mention through a muted conversation", async () => {
+    const [alice, bob] = [await newUser("pushrma"), await newUser("pushrmb")];
+    expect((await register(bob, { provider: "webhook", token: "bob-revoked", appID: "app" })).body.code).toBe(
+      0,
+    );
+    const id = singleConversationId(alice.userId, bob.userId);
+    const phone = await connectRich(alice);
+    await phone.sendText(alice.userId, bob.userId, "before the mute");
+    await dueNow(bob.userId);
+    expect(
+      (await api(`/api/conversations/${id}/mute`, { token: bob.token, body: { muted: true } })).body.code,
+    ).toBe(0);
+    const mention = await sendRich(phone, id, alice.userId, "@bob look", { mentionUserIds: [bob.userId] });
+    expect(mention.errorCode ?? 0).toBe(0);
+    await expect.poll(() => pending(bob.userId)).toEqual([{ seq: mention.seq, preview: "@bob look" }]);
+    expect((await revoke(phone, id, mention.serverMsgId!)).errorCode ?? 0).toBe(0);
+    await expect.poll(() => pending(bob.userId)).toEqual([{ seq: mention.seq, preview: REVOKED_PREVIEW }]);
+    await dueNow(bob.userId);
+    expect((await outboxJobs(bob.userId)).filter((j) => j.seq === mention.seq)).toEqual([]);
+    expect(await pending(bob.userId)).toEqual([]);
+    phone.close();
+  });
+
+  it("reads whether a conversation is muted only for a message that needs it", async () => {
+    const [alice, bob] = [await newUser("pushlza"), await newUser("pushlzb")];
+    expect((await register(bob, { provider: "webhook", token: "bob-lazy", appID: "app" })).body.code).toBe(0);
+    const conversationId = singleConversationId(alice.userId, bob.userId);
+    const stub = env.USER_OBJECT.getByName(bob.userId);
+    const message = (seq: number, senderId: string, mention: boolean) => ({
+      seq,
+      serverMsgId: `lazy-${seq}`,
+      senderId,
+      serverTime: Date.now(),
+      originSession: "",
+      info: pb.MessageInfo.encode({ serverMsgId: `lazy-${seq}`, seq, senderId, messageType: 1 }).finish(),
+      ...(mention ? { mentionUserIds: [bob.userId] } : {}),
+    });
+    // Counts the object's reads of the mute from its inbox (a spy on its own SQLite), per delivery.
+    const lookupsFor = (m: ReturnType<typeof message>) =>
+      runInDurableObject(stub, async (instance, state) => {
+        const exec = vi.spyOn(state.storage.sql, "exec");
+        try {
+          await instance.deliver({
+            recipientId: bob.userId,
+            conversationId,
+            conversationType: 1,
+            visibleFrom: 1,
+            messages: [m],
+          });
+          return exec.mock.calls.filter(([query]) =>
+            /^\s*SELECT\b.*\bmuted\b.*\bFROM inbox WHERE conversation_id/is.test(query),
+          ).length;
+        } finally {
+          exec.mockRestore();
+        }
+      });
+    expect(await lookupsFor(message(1, bob.userId, false))).toBe(0); // bob's own, from another device
+    expect(await lookupsFor(message(2, alice.userId, true))).toBe(0); // a mention goes through a mute anyway
+    expect(await lookupsFor(message(3, alice.userId, false))).toBe(1);
   });
 
   it("badges the unread total the app shows: no hidden, read, muted conversation in it", async () => {

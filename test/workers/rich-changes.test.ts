@@ -2,6 +2,7 @@
 // revoke does to replies and pins, CHANGES paging, a forward's source, and the change numbers all of
 // them take. Called directly on the real objects (rich-messages.test.ts has sends, reactions, edits).
 import { describe, expect, it } from "vitest";
+import { encodedSizeBound } from "../../src/objects/message";
 import { decodeRich } from "../../src/objects/rich-fields";
 import { Cmd, Err, pb } from "../../src/protocol/codec";
 import { sendToGroup } from "./helpers/groups";
@@ -113,6 +114,48 @@ describe("pins", () => {
   });
 });
 
+describe("pins and who joined when", () => {
+  it("show a member only the pinned messages they could see, and let an admin unpin one from before they joined", async () => {
+    const g = await groupConversation();
+    const early = await sendOk(g.stub, textSend(g.member.userId, "", "from before"));
+    expect(await pinOf(g.stub, g.admin.userId, early.serverMsgId)).toMatchObject({ ok: true });
+    const { late } = await join(g);
+    const later = await sendOk(g.stub, textSend(g.member.userId, "", "from after"));
+    // A plain member who joined late: nothing of the earlier pin, not even its id.
+    const fromZero = await g.stub.changes({ userId: late.userId, afterModSeq: 0, limit: 10, maxBytes: ALL });
+    expect(fromZero).toMatchObject({ ok: true, pinsChanged: true, pins: [] });
+    expect(await pinOf(g.stub, late.userId, early.serverMsgId, true)).toMatchObject({
+      ok: false,
+      code: Err.ERR_PERMISSION_DENIED,
+    });
+    expect(
+      await g.stub.groupCommand({ op: "setAdmin", actor: g.owner.userId, userId: late.userId, admin: true }),
+    ).toMatchObject({ ok: true });
+    const pinned = await pinOf(g.stub, late.userId, later.serverMsgId);
+    expect(pinned.ok && pinned.pins.map((p) => p.serverMsgId)).toEqual([later.serverMsgId]);
+    const everyone = await g.stub.changes({
+      userId: g.other.userId,
+      afterModSeq: 0,
+      limit: 10,
+      maxBytes: ALL,
+    });
+    expect(everyone.ok && everyone.pins.map((p) => p.serverMsgId)).toEqual([
+      later.serverMsgId,
+      early.serverMsgId,
+    ]);
+    // Taking down a pin from before they joined: theirs to do as an admin, and the list is shorter for all.
+    const unpinned = await pinOf(g.stub, late.userId, early.serverMsgId, true);
+    expect(unpinned.ok && unpinned.pins.map((p) => p.serverMsgId)).toEqual([later.serverMsgId]);
+    const after = await g.stub.changes({ userId: g.other.userId, afterModSeq: 0, limit: 10, maxBytes: ALL });
+    expect(after.ok && after.pins.map((p) => p.serverMsgId)).toEqual([later.serverMsgId]);
+    // Pinning one from before they joined is still refused: they cannot see it.
+    expect(await pinOf(g.stub, late.userId, early.serverMsgId)).toMatchObject({
+      ok: false,
+      code: Err.ERR_INVALID_PARAM,
+    });
+  });
+});
+
 describe("a revoke", () => {
   it("turns the replies' quote revoked and unpins the message, a change each, pushed to the members", async () => {
     const g = await groupConversation();
@@ -165,7 +208,12 @@ describe("a revoke", () => {
     expect(changes).toMatchObject({ pinsChanged: true, pins: [], modSeq: 6, hasMore: false });
     // The revoked message keeps none of its earlier contents.
     expect(
-      await g.stub.editHistory({ userId: g.other.userId, serverMsgId: quoted.serverMsgId }),
+      await g.stub.editHistory({
+        userId: g.other.userId,
+        serverMsgId: quoted.serverMsgId,
+        beforeVersion: 0,
+        maxBytes: ALL,
+      }),
     ).toMatchObject({
       ok: false,
       code: Err.ERR_INVALID_PARAM,
@@ -232,6 +280,32 @@ describe("a thread", () => {
     ).toMatchObject({ ok: false, code: Err.ERR_INVALID_PARAM });
     const { late } = await join(g);
     expect(await page(late.userId, 0)).toMatchObject({ ok: false, code: Err.ERR_INVALID_PARAM });
+  });
+});
+
+describe("a thread's answer", () => {
+  it("counts the root in its byte budget", async () => {
+    const g = await groupConversation();
+    const root = await sendOk(g.stub, textSend(g.owner.userId, "", "r".repeat(60_000)));
+    for (let i = 0; i < 4; i++)
+      await sendOk(
+        g.stub,
+        textSend(g.member.userId, "", `${i}`.repeat(30_000), { replyTo: root.serverMsgId }),
+      );
+    const maxBytes = 100_000;
+    const answer = await g.stub.thread({
+      userId: g.other.userId,
+      rootServerMsgId: root.serverMsgId,
+      afterSeq: 0,
+      limit: 10,
+      maxBytes,
+    });
+    if (!answer.ok) throw new Error(answer.message);
+    // Root and replies within the budget (the first reply goes whatever its size).
+    const used = [answer.root, ...answer.replies].reduce((n, m) => n + encodedSizeBound(m), 0);
+    expect(answer.replies.length).toBe(1);
+    expect(used).toBeLessThanOrEqual(maxBytes);
+    expect(answer.hasMore).toBe(true);
   });
 });
 

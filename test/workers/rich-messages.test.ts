@@ -142,6 +142,20 @@ describe("mentions", () => {
     expect(rich.mentionAll).toBeUndefined();
   });
 
+  it("of a message revoked before it reached a recipient flag nobody", async () => {
+    const g = await groupConversation();
+    const sent = await sendOk(
+      g.stub,
+      textSend(g.owner.userId, "", "@all @admin", { mentionUserIds: [g.admin.userId], mentionAll: true }),
+    );
+    await g.stub.revoke({ userId: g.owner.userId, serverMsgId: sent.serverMsgId, originSession: "" });
+    const { message } = await messageAt(g.stub, g.owner.userId, sent.seq);
+    expect(message.isRevoked).toBe(true);
+    // As the fan-out hands it to the recipients' objects now.
+    const delivered = toDelivered(message);
+    expect([delivered.mentionUserIds, delivered.mentionAll]).toEqual([undefined, undefined]);
+  });
+
   it("of a non-member, or more than 50, are refused; mention_all only by a group's owner or admins", async () => {
     const g = await groupConversation();
     const outsider = await newUser("outsider");
@@ -343,7 +357,12 @@ describe("an edit", () => {
     expect(text(message.content)).toBe(`hello there ${tag}`);
     expect(rich).toMatchObject({ editCount: 2, editedTime: second.ok && second.editedTime, modSeq: 2 });
     expect(maxSeq).toBe(1);
-    const history = await stub.editHistory({ userId: b.userId, serverMsgId: sent.serverMsgId });
+    const history = await stub.editHistory({
+      userId: b.userId,
+      serverMsgId: sent.serverMsgId,
+      beforeVersion: 0,
+      maxBytes: 1 << 20,
+    });
     if (!history.ok) throw new Error(history.message);
     expect(history.versions.map((v) => text(v.content))).toEqual([`helo ${tag}`, `hello ${tag}`]);
     while (await runDurableObjectAlarm(stub));
@@ -432,6 +451,190 @@ describe("an edit", () => {
       code: Err.ERR_INVALID_PARAM,
     });
     expect(text((await messageAt(stub, b.userId, late.seq)).message.content)).toBe("late");
+  });
+});
+
+describe("an edit, a reaction and a pin where one may not send", () => {
+  it("are refused on a block either way in a one-to-one, with the send's code, and change nothing", async () => {
+    const { a, b, stub } = await pairConversation();
+    const fromA = await sendOk(stub, textSend(a.userId, b.userId, "from a"));
+    const fromB = await sendOk(stub, textSend(b.userId, a.userId, "from b"));
+    const tryAll = async (userId: string, own: string, theirs: string) => [
+      await stub.edit({ userId, serverMsgId: own, content: utf8("rewritten"), originSession: "" }),
+      await stub.react({ userId, serverMsgId: theirs, emoji: "👍", remove: false, originSession: "" }),
+      await stub.pin({ userId, serverMsgId: theirs, unpin: false, originSession: "" }),
+    ];
+    // b blocks a: a may not send to b, nor change what b sees; b, the blocker, may not reach a either.
+    await stub.setBlocking(b.userId, true);
+    for (const result of [
+      ...(await tryAll(a.userId, fromA.serverMsgId, fromB.serverMsgId)),
+      ...(await tryAll(b.userId, fromB.serverMsgId, fromA.serverMsgId)),
+    ])
+      expect(result).toMatchObject({ ok: false, code: Err.ERR_PERMISSION_DENIED });
+    expect(await sendOne(stub, textSend(a.userId, b.userId, "hi"))).toMatchObject({
+      ok: false,
+      code: Err.ERR_PERMISSION_DENIED,
+    });
+    const kept = await messageAt(stub, b.userId, fromA.seq);
+    expect(text(kept.message.content)).toBe("from a");
+    expect(kept.modSeq).toBe(0);
+    // Unblocked: all of it goes again.
+    await stub.setBlocking(b.userId, false);
+    for (const result of await tryAll(a.userId, fromA.serverMsgId, fromB.serverMsgId))
+      expect(result).toMatchObject({ ok: true });
+  });
+
+  it("are refused to a muted member, under a group mute for all but its owner and admins, and in a dismissed group", async () => {
+    const g = await groupConversation();
+    const mine = await sendOk(g.stub, textSend(g.member.userId, "", "mine"));
+    const admins = await sendOk(g.stub, textSend(g.admin.userId, "", "the admin's"));
+    const editOf = (userId: string, serverMsgId: string) =>
+      g.stub.edit({ userId, serverMsgId, content: utf8("new words"), originSession: "" });
+    const reactOf = (userId: string, serverMsgId: string) =>
+      g.stub.react({ userId, serverMsgId, emoji: "👍", remove: false, originSession: "" });
+    expect(
+      await g.stub.groupCommand({
+        op: "mute",
+        actor: g.owner.userId,
+        userId: g.member.userId,
+        seconds: 3600,
+      }),
+    ).toMatchObject({ ok: true });
+    expect(await editOf(g.member.userId, mine.serverMsgId)).toMatchObject({
+      ok: false,
+      code: Err.ERR_PERMISSION_DENIED,
+    });
+    expect(await reactOf(g.member.userId, admins.serverMsgId)).toMatchObject({
+      ok: false,
+      code: Err.ERR_PERMISSION_DENIED,
+    });
+    // Another member is not muted.
+    expect(await reactOf(g.other.userId, admins.serverMsgId)).toMatchObject({ ok: true });
+    expect(
+      await g.stub.groupCommand({ op: "mute", actor: g.owner.userId, userId: g.member.userId, seconds: 0 }),
+    ).toMatchObject({ ok: true });
+    expect(await g.stub.groupCommand({ op: "muteAll", actor: g.owner.userId, muted: true })).toMatchObject({
+      ok: true,
+    });
+    expect(await editOf(g.member.userId, mine.serverMsgId)).toMatchObject({
+      ok: false,
+      code: Err.ERR_PERMISSION_DENIED,
+    });
+    expect(await reactOf(g.other.userId, mine.serverMsgId)).toMatchObject({
+      ok: false,
+      code: Err.ERR_PERMISSION_DENIED,
+    });
+    // The owner and admins still speak under a mute-all.
+    expect(await editOf(g.admin.userId, admins.serverMsgId)).toMatchObject({ ok: true, editCount: 1 });
+    expect(await reactOf(g.owner.userId, mine.serverMsgId)).toMatchObject({ ok: true });
+    expect(await g.stub.groupCommand({ op: "dismiss", actor: g.owner.userId })).toMatchObject({ ok: true });
+    expect(await editOf(g.admin.userId, admins.serverMsgId)).toMatchObject({
+      ok: false,
+      code: Err.ERR_PERMISSION_DENIED,
+    });
+    expect(await reactOf(g.owner.userId, admins.serverMsgId)).toMatchObject({
+      ok: false,
+      code: Err.ERR_PERMISSION_DENIED,
+    });
+    expect(
+      await g.stub.pin({
+        userId: g.owner.userId,
+        serverMsgId: mine.serverMsgId,
+        unpin: false,
+        originSession: "",
+      }),
+    ).toMatchObject({ ok: false, code: Err.ERR_PERMISSION_DENIED });
+    expect(text((await messageAt(g.stub, g.owner.userId, mine.seq)).message.content)).toBe("mine");
+  });
+});
+
+describe("an edit's other effects", () => {
+  it("is refused for a forwarded message: the words shown under another's name stay theirs", async () => {
+    const { a, b, stub } = await pairConversation();
+    const forward = await sendOk(
+      stub,
+      textSend(a.userId, b.userId, "what c said", { forwardedFrom: { senderId: "c", serverTime: 1 } }),
+    );
+    expect(
+      await stub.edit({
+        userId: a.userId,
+        serverMsgId: forward.serverMsgId,
+        content: utf8("what c never said"),
+        originSession: "",
+      }),
+    ).toEqual({ ok: false, code: Err.ERR_INVALID_PARAM, message: "a forwarded message cannot be edited" });
+    const kept = await messageAt(stub, b.userId, forward.seq);
+    expect(text(kept.message.content)).toBe("what c said");
+    expect(kept.rich.forwardedFrom).toEqual({ senderId: "c", serverTime: 1 });
+  });
+
+  it("gives every reply quoting the message its new snippet, a change each", async () => {
+    const { a, b, stub } = await pairConversation();
+    const quoted = await sendOk(stub, textSend(a.userId, b.userId, "see you at 5"));
+    const replies = [
+      await sendOk(stub, textSend(b.userId, a.userId, "ok", { replyTo: quoted.serverMsgId })),
+      await sendOk(stub, textSend(a.userId, b.userId, "and bring it", { replyTo: quoted.serverMsgId })),
+    ];
+    await sendOk(stub, textSend(b.userId, a.userId, "unrelated"));
+    // The reply counts took 1 and 2.
+    expect(
+      await stub.edit({
+        userId: a.userId,
+        serverMsgId: quoted.serverMsgId,
+        content: utf8("see you at 6"),
+        originSession: "",
+      }),
+    ).toMatchObject({ ok: true });
+    const after = await Promise.all(replies.map((r) => messageAt(stub, b.userId, r.seq)));
+    expect(after.map((r) => [r.rich.replyTo?.snippet, r.rich.replyTo?.revoked, r.rich.modSeq])).toEqual([
+      ["see you at 6", false, 4],
+      ["see you at 6", false, 5],
+    ]);
+    const changes = await stub.changes({ userId: b.userId, afterModSeq: 3, limit: 10, maxBytes: 1 << 20 });
+    expect(changes.ok && changes.messages.map((m) => m.seq)).toEqual(replies.map((r) => r.seq));
+  });
+});
+
+describe("edit history", () => {
+  it("answers the newest versions within the byte budget, oldest first, and pages back to the original", async () => {
+    const { a, b, stub } = await pairConversation();
+    const sent = await sendOk(stub, textSend(a.userId, b.userId, "v0"));
+    // 20 edits of 60 KiB each: the whole history is far past one frame.
+    for (let i = 1; i <= 20; i++)
+      expect(
+        await stub.edit({
+          userId: a.userId,
+          serverMsgId: sent.serverMsgId,
+          content: utf8(String(i % 10).repeat(60 * 1024)),
+          originSession: "",
+        }),
+      ).toMatchObject({ ok: true, editCount: i });
+    const page = (beforeVersion: number, maxBytes: number) =>
+      stub.editHistory({ userId: b.userId, serverMsgId: sent.serverMsgId, beforeVersion, maxBytes });
+    const budget = 200 * 1024;
+    const seen: number[] = [];
+    let before = 0;
+    for (;;) {
+      const answer = await page(before, budget);
+      if (!answer.ok) throw new Error(answer.message);
+      const bytes = answer.versions.reduce((n, v) => n + v.content.byteLength, 0);
+      expect(bytes).toBeLessThanOrEqual(budget);
+      const numbers = answer.versions.map((v) => v.version);
+      // Oldest first within the page, each page older than the one before.
+      expect(numbers).toEqual([...numbers].sort((x, y) => x - y));
+      seen.unshift(...numbers);
+      if (!answer.hasMore) break;
+      before = numbers[0]!;
+    }
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    // The first page holds the newest: version 20 replaced the 19th edit's content.
+    const first = await page(0, budget);
+    expect(first.ok && first.versions.map((v) => v.version)).toEqual([18, 19, 20]);
+    expect(first.ok && text(first.versions[2]!.content)).toBe("9".repeat(60 * 1024));
+    // The original is version 1; a budget smaller than one version still answers one.
+    const last = await page(2, 1);
+    expect(last).toMatchObject({ ok: true, hasMore: false });
+    expect(last.ok && last.versions.map((v) => [v.version, text(v.content)])).toEqual([[1, "v0"]]);
   });
 });
 

@@ -3,7 +3,9 @@
 // member (rich sockets get MESSAGE_UPDATED_PUSH / PINS_PUSH, the changing device its answer, the
 // SDK's sockets nothing), through sync (BATCH_SYNC's mod_seq, then CHANGES_REQ), replies, mentions
 // and forwards, and each refusal over the wire.
+import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { MAX_FRAME_BYTES } from "../../src/protocol/limits";
 import { Cmd, decodeFrame, Err, pb, type Frame, type MessageInfo } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
 import { notForSdk } from "../support/sdk-fields";
@@ -331,6 +333,62 @@ describe("replies, mentions and forwards", () => {
     expect(copy.forwardedFrom).toMatchObject({ senderId: owner.userId });
     expect(Number(copy.forwardedFrom?.serverTime)).toBe(Number(root.serverTime));
     for (const s of [ownerWeb, memberWeb, readerPhone]) s.close();
+  });
+});
+
+describe("a revoked mention", () => {
+  it("no longer flags the reader once no earlier unread mention is left", async () => {
+    const [a, b] = [await newUser("rma"), await newUser("rmb")];
+    const id = singleConversationId(a.userId, b.userId);
+    const aWeb = await connectRich(a);
+    const mention = (words: string) => sendRich(aWeb, id, a.userId, words, { mentionUserIds: [b.userId] });
+    const first = await mention("@b one");
+    const second = await mention("@b two");
+    expect([ok(first), ok(second)]).toEqual([0, 0]);
+    await expect.poll(async () => (await listed(b, id))?.maxSeq).toBe(Number(second.seq));
+    expect((await listed(b, id))?.mentioned).toBe(true);
+    const mentionSeq = () =>
+      runInDurableObject(
+        env.USER_OBJECT.getByName(b.userId),
+        (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT mention_seq AS n FROM inbox").one().n,
+      );
+    // The newest revoked: the earlier one, still unread, flags the conversation.
+    expect(ok(await revoke(aWeb, id, second.serverMsgId!))).toBe(0);
+    await expect.poll(mentionSeq).toBe(Number(first.seq));
+    expect((await listed(b, id))?.mentioned).toBe(true);
+    expect(ok(await revoke(aWeb, id, first.serverMsgId!))).toBe(0);
+    await expect.poll(async () => (await listed(b, id))?.mentioned).toBe(false);
+    aWeb.close();
+  });
+});
+
+describe("edit history", () => {
+  it("of 20 large edits comes in frames within the limit, the newest first, and pages back to the original", async () => {
+    const [a, b] = [await newUser("eha"), await newUser("ehb")];
+    const id = singleConversationId(a.userId, b.userId);
+    const aWeb = await connectRich(a);
+    const bWeb = await connectRich(b);
+    const sent = await aWeb.sendText(a.userId, b.userId, "original");
+    const big = (i: number) => String.fromCharCode(97 + i).repeat(60 * 1024);
+    for (let i = 1; i <= 20; i++) expect(ok(await edit(aWeb, id, sent.serverMsgId!, big(i)))).toBe(0);
+    const pages = [];
+    let before = 0;
+    for (;;) {
+      const page = await editHistory(bWeb, id, sent.serverMsgId!, before);
+      expect(ok(page)).toBe(0);
+      pages.push(page);
+      if (!page.hasMore) break;
+      before = page.versions[0]!.version!;
+    }
+    expect(bWeb.largestFrame).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    expect(pages.length).toBeGreaterThan(1);
+    const versions = pages.reverse().flatMap((p) => p.versions);
+    expect(versions.map((v) => v.version)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(versions.map((v) => text(v.content))).toEqual([
+      "original",
+      ...Array.from({ length: 19 }, (_, i) => big(i + 1)),
+    ]);
+    for (const s of [aWeb, bWeb]) s.close();
   });
 });
 

@@ -7,7 +7,7 @@ import type { ConversationContext } from "./context";
 import { visibleMax } from "./conversation-access";
 import type { Named } from "./identity";
 import { toStored } from "./message-tables";
-import { memberOf } from "./rich-access";
+import { memberOf, visiblePins } from "./rich-access";
 
 /** Most messages one answer carries (ChangesRequest.limit is 1..200), and how many when none is asked. */
 export const CHANGES_PAGE_MAX = 200;
@@ -57,5 +57,12 @@ export function changes(
   const modSeq = hasMore ? lastModSeq : Math.max(newest, after);
   const pinsModSeq = c.rich.pinsModSeq();
   const pinsChanged = pinsModSeq > after && pinsModSeq <= modSeq;
-  return { ok: true, messages, pinsChanged, pins: pinsChanged ? c.rich.pins() : [], modSeq, hasMore };
+  return {
+    ok: true,
+    messages,
+    pinsChanged,
+    pins: pinsChanged ? visiblePins(c.rich.pins(), member) : [],
+    modSeq,
+    hasMore,
+  };
 }

@@ -26,6 +26,7 @@ import {
   type SendOutcome,
   type ChangesQuery,
   type ChangesResult,
+  type EditHistoryQuery,
   type EditHistoryResult,
   type EditInput,
   type EditResult,
@@ -241,7 +242,7 @@ export class ConversationObject extends DurableObject<Env> {
   }
 
   /** A message's earlier contents (edits.ts). */
-  async editHistory(query: MessageQuery): Promise<EditHistoryResult> {
+  async editHistory(query: EditHistoryQuery): Promise<EditHistoryResult> {
     const named = this.resolve("read");
     return "ok" in named ? named : editHistory(this.c, named, query);
   }

@@ -1,13 +1,13 @@
-// REACT: a member adds or takes back an emoji on a message they can see. A reaction is not a message:
-// it takes no seq and changes no unread count, only the message's rich fields (a change, pushed to
-// the members who had the message). Adding one already there, or taking back one that is not,
-// changes nothing and answers the reactions as they are.
+// REACT: a member who could send here adds or takes back an emoji on a message they can see. A
+// reaction is not a message: it takes no seq and changes no unread count, only the message's rich
+// fields (a change, pushed to the members who had the message). Adding one already there, or taking
+// back one that is not, changes nothing and answers the reactions as they are.
 import { Err } from "../../protocol/codec";
 import { refusal, type ReactInput, type ReactResult } from "../rpc";
 import type { ConversationContext } from "./context";
 import type { Named } from "./identity";
 import { decodeRich } from "../rich-fields";
-import { memberAndMessage } from "./rich-access";
+import { changeRefusal, memberAndMessage } from "./rich-access";
 import { inChangeTransaction, changeMessage, pushChanges } from "./rich-changes";
 
 /** Distinct emojis one message may carry. */
@@ -25,12 +25,19 @@ export function validEmoji(emoji: unknown): emoji is string {
 }
 
 export async function react(
-  c: Pick<ConversationContext, "members" | "messages" | "now" | "rich" | "storage" | "users">,
+  c: Pick<
+    ConversationContext,
+    "blocks" | "db" | "members" | "messages" | "now" | "rich" | "storage" | "users"
+  >,
   { conversation, id }: Named,
   input: ReactInput,
 ): Promise<ReactResult> {
   const found = memberAndMessage(c, conversation, id, input.userId, input.serverMsgId, true);
   if ("ok" in found) return found;
+  // A reaction is pushed live to every member: refused where a send would be (a mute included: it
+  // silences the member), and where the member blocks the peer.
+  const refused = await changeRefusal(c, conversation, input.userId);
+  if (refused) return refused;
   const { message } = found;
   if (message.isRevoked) return refusal(Err.ERR_INVALID_PARAM, "the message was revoked");
   if (!validEmoji(input.emoji))

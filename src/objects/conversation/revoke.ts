@@ -17,7 +17,8 @@ import type { ConversationContext } from "./context";
 import { memberFor } from "./conversation-access";
 import type { Named } from "./identity";
 import { Role } from "./member-store";
-import { inChangeTransaction, changeMessage, pushChanges, pushPinned, type Changed } from "./rich-changes";
+import { quotesPushedLive, rewriteQuotes } from "./quotes";
+import { inChangeTransaction, changeMessage, pushChanges, pushPinned } from "./rich-changes";
 import { logEvent } from "../../observability/log";
 
 /** A sender may revoke a message this long after its server_time (PROTOCOL.md, "Revoke"). */
@@ -27,13 +28,6 @@ type RevokeContext = Pick<
   ConversationContext,
   "history" | "members" | "messages" | "now" | "outbox" | "rich" | "storage" | "users"
 >;
-
-/**
- * Replies quoting a revoked message whose change is pushed live, the newest; the others are changed
- * all the same and reach devices through CHANGES_REQ (a device marks quotes of a message it saw
- * revoked without being told). A long thread would otherwise cost an RPC per reply and member.
- */
-export const REVOKED_QUOTE_PUSHES_MAX = 50;
 
 /** A member's REVOKE_MSG_REQ: the sender within the window, or a group's owner or admins. */
 export async function revoke(
@@ -108,16 +102,7 @@ async function applyRevoke(
     c.rich.forgetEdits(message.seq);
     const revoked = { ...message, content: new Uint8Array(), isRevoked: true, revokedBy, revokedTime: now };
     const { modSeq } = changeMessage(c, revoked, () => {});
-    const quotes: Changed[] = [];
-    for (const seq of c.messages.replySeqs(message.seq)) {
-      const reply = c.messages.range(seq, seq, 1, id)[0];
-      if (!reply) continue;
-      quotes.push(
-        changeMessage(c, reply, (fields) => {
-          if (fields.replyTo) fields.replyTo = { ...fields.replyTo, snippet: "", revoked: true };
-        }),
-      );
-    }
+    const quotes = rewriteQuotes(c, id, message.seq, (quote) => ({ ...quote, snippet: "", revoked: true }));
     const pinsModSeq = c.rich.isPinned(message.seq) ? c.rich.setPinned(message.seq, null) : 0;
     return { modSeq, quotes, pinsModSeq };
   });
@@ -140,7 +125,8 @@ async function applyRevoke(
         logEvent("error", "revoke_push_failed", { userId, conversationId: id.conversationId }, error),
       );
   }
-  // The quotes' devices know of the revoke from its own push: the quotes' changes go to all devices.
-  pushChanges(c, id, quotes.slice(-REVOKED_QUOTE_PUSHES_MAX), "");
+  // The quotes' devices know of the revoke from its own push: the quotes' changes go to all devices
+  // (the newest of them; a device marks quotes of a message it saw revoked without being told).
+  pushChanges(c, id, quotesPushedLive(quotes), "");
   if (pinsModSeq > 0) pushPinned(c, id, pinsModSeq, "");
 }

@@ -2,7 +2,7 @@
 // `meta`, who reacted with what, the earlier contents of edited messages, and the pinned list. The
 // tables are the messages migration's (message-tables.ts); the message rows themselves, with their
 // `ext` and `mod_seq`, stay in message-store.ts.
-import type { Pin, ReactionSummary } from "../rpc";
+import type { EditVersion, Pin, ReactionSummary } from "../rpc";
 import { migrateMessages } from "./message-tables";
 
 /** Users one Reaction lists (its count stays exact). */
@@ -118,15 +118,18 @@ export class RichStore {
     );
   }
 
-  /** The message's earlier contents, oldest first. */
-  editHistory(seq: number): { content: Uint8Array; replacedTime: number }[] {
-    return this.sql
-      .exec<{ content: ArrayBuffer; replaced_time: number }>(
-        "SELECT content, replaced_time FROM edits WHERE seq = ? ORDER BY version",
-        seq,
-      )
-      .toArray()
-      .map((r) => ({ content: new Uint8Array(r.content), replacedTime: r.replaced_time }));
+  /**
+   * The message's earlier contents before `beforeVersion` (0: all), newest first, read one at a time
+   * so a caller cutting them to a budget reads no further than it keeps.
+   */
+  *editsNewestFirst(seq: number, beforeVersion: number): Generator<EditVersion> {
+    const rows = this.sql.exec<{ version: number; content: ArrayBuffer; replaced_time: number }>(
+      "SELECT version, content, replaced_time FROM edits WHERE seq = ? AND version < ? ORDER BY version DESC",
+      seq,
+      beforeVersion > 0 ? beforeVersion : Number.MAX_SAFE_INTEGER,
+    );
+    for (const r of rows)
+      yield { version: r.version, content: new Uint8Array(r.content), replacedTime: r.replaced_time };
   }
 
   /** A revoked message keeps none of its earlier contents either. */

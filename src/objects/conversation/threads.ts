@@ -3,6 +3,7 @@
 import { Err } from "../../protocol/codec";
 import { refusal, type ThreadQuery, type ThreadResult } from "../rpc";
 import type { ConversationContext } from "./context";
+import { encodedSizeBound } from "../message";
 import { visibleMax } from "./conversation-access";
 import type { Named } from "./identity";
 import { takeWithinBytes } from "./page-bytes";
@@ -36,6 +37,9 @@ export function thread(
     if (next.done) break;
     page.push(next.value);
   }
-  const replies = takeWithinBytes(page.slice(0, limit), id, Math.max(1, query.maxBytes));
+  // The root travels in the same answer: the replies get what it leaves of the budget (at least one
+  // reply always goes, so a reader never gets stuck).
+  const budget = Math.max(1, query.maxBytes - encodedSizeBound(root));
+  const replies = takeWithinBytes(page.slice(0, limit), id, budget);
   return { ok: true, root, replies, hasMore: page.length > replies.length };
 }

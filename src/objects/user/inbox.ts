@@ -39,7 +39,23 @@ const SCHEMA = [
   // rich client without waking a conversation that has nothing new).
   `ALTER TABLE inbox ADD COLUMN mention_seq INTEGER NOT NULL DEFAULT 0`,
   `ALTER TABLE inbox ADD COLUMN mod_seq INTEGER NOT NULL DEFAULT 0`,
+  // The unread messages that mentioned the user, the newest MENTIONS_KEPT per conversation: when the
+  // newest is revoked, mention_seq falls back to the one before it (or 0), so a revoked mention
+  // neither keeps "mentioned" nor breaks through a mute. Rows from before it: each row's mention.
+  `CREATE TABLE inbox_mentions (
+     conversation_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     PRIMARY KEY (conversation_id, seq)
+   ) WITHOUT ROWID`,
+  `INSERT INTO inbox_mentions (conversation_id, seq)
+     SELECT conversation_id, mention_seq FROM inbox WHERE mention_seq > read_seq`,
 ];
+
+/**
+ * Unread mentions kept per conversation. Only the newest matter: "mentioned" needs one unread, and an
+ * older one is missed only if all the newer kept ones are revoked.
+ */
+export const MENTIONS_KEPT = 20;
 
 export interface InboxEntry {
   conversationId: string;
@@ -146,6 +162,15 @@ export class Inbox {
     return row ? toEntry(row) : null;
   }
 
+  /** Whether the user muted the conversation: one column, not the row's last message. */
+  isMuted(conversationId: string): boolean {
+    return (
+      this.sql
+        .exec<{ muted: number }>("SELECT muted FROM inbox WHERE conversation_id = ?", conversationId)
+        .toArray()[0]?.muted === 1
+    );
+  }
+
   /** Every conversation, hidden ones included (sync must still cover them). */
   entries(): InboxEntry[] {
     return this.sql
@@ -191,11 +216,12 @@ export class Inbox {
     // Nothing before the recipient's first visible seq (a group they just joined) is unread, and
     // sending a message means having read the conversation up to it.
     let readSeq = delivery.visibleFrom - 1;
-    let mentionSeq = 0;
+    const mentions: number[] = [];
     for (const m of fresh) {
       if (m.senderId === delivery.recipientId) readSeq = m.seq;
-      else if (m.mentionAll || m.mentionUserIds?.includes(delivery.recipientId)) mentionSeq = m.seq;
+      else if (m.mentionAll || m.mentionUserIds?.includes(delivery.recipientId)) mentions.push(m.seq);
     }
+    const mentionSeq = mentions[mentions.length - 1] ?? 0;
     this.sql.exec(
       `INSERT INTO inbox (conversation_id, conversation_type, peer_id, max_seq, read_seq, last_message, last_time, mention_seq)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -212,9 +238,49 @@ export class Inbox {
       last.serverTime,
       mentionSeq,
     );
+    if (mentions.length > 0) this.keepMentions(delivery.conversationId, mentions);
     // Only once written: a failed write leaves the cached watermark as it was.
     this.maxSeqCache.set(delivery.conversationId, last.seq);
     return fresh;
+  }
+
+  /** Records unread mentions (a rare delivery: most carry none), keeping the newest MENTIONS_KEPT. */
+  private keepMentions(conversationId: string, seqs: readonly number[]): void {
+    for (const seq of seqs)
+      this.sql.exec(
+        "INSERT OR IGNORE INTO inbox_mentions (conversation_id, seq) VALUES (?, ?)",
+        conversationId,
+        seq,
+      );
+    // Read ones say nothing any more; beyond the newest MENTIONS_KEPT, nothing is needed.
+    this.sql.exec(
+      `DELETE FROM inbox_mentions WHERE conversation_id = ?1 AND (
+         seq <= (SELECT read_seq FROM inbox WHERE conversation_id = ?1)
+         OR seq NOT IN (SELECT seq FROM inbox_mentions WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT ?2))`,
+      conversationId,
+      MENTIONS_KEPT,
+    );
+  }
+
+  /**
+   * A message was revoked: if it mentioned the user, it no longer does, and the conversation's
+   * mention falls back to the newest one left (0: none), so the list shows no mention of it and a
+   * mute lets no notification of it through. One look-up for any other message.
+   */
+  forgetMention(conversationId: string, seq: number): void {
+    const cursor = this.sql.exec(
+      "DELETE FROM inbox_mentions WHERE conversation_id = ? AND seq = ?",
+      conversationId,
+      seq,
+    );
+    if (cursor.rowsWritten === 0) return;
+    this.sql.exec(
+      `UPDATE inbox SET mention_seq = COALESCE(
+         (SELECT MAX(seq) FROM inbox_mentions WHERE conversation_id = ?1), 0)
+       WHERE conversation_id = ?1 AND mention_seq = ?2`,
+      conversationId,
+      seq,
+    );
   }
 
   /**

@@ -403,6 +403,7 @@ export class UserObject extends DurableObject<Env> {
     // it waits, so devices and the inbox see the message first and then its revoke.
     await this.deliveryOrder.whenHeld(push.conversationId ?? "", seq, REVOKE_WAIT_MS);
     this.inbox.applyRevoke(push);
+    this.inbox.forgetMention(push.conversationId, seq);
     // A revoke is a change too (docs/RICH-MESSAGES.md): BATCH_SYNC's mod_seq must show it.
     if (modSeq > 0) this.inbox.applyChange(push.conversationId, modSeq);
     this.pushScheduler.revoked(push.conversationId, seq);

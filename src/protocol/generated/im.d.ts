@@ -777,6 +777,7 @@ export namespace im {
             $unknowns?: Uint8Array[];
             conversationId: string;
             serverMsgId: string;
+            beforeVersion: number;
             static encode(message: im.protocol.EditHistoryRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.EditHistoryRequest & im.protocol.EditHistoryRequest.$Shape;
         }
@@ -785,6 +786,7 @@ export namespace im {
             interface $Properties {
                 conversationId?: (string|null);
                 serverMsgId?: (string|null);
+                beforeVersion?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.EditHistoryRequest.$Properties;
@@ -798,6 +800,7 @@ export namespace im {
             $unknowns?: Uint8Array[];
             content: Uint8Array;
             replacedTime: number;
+            version: number;
             static encode(message: im.protocol.MessageVersion.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.MessageVersion & im.protocol.MessageVersion.$Shape;
         }
@@ -806,6 +809,7 @@ export namespace im {
             interface $Properties {
                 content?: (Uint8Array|null);
                 replacedTime?: (number|null);
+                version?: (number|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.MessageVersion.$Properties;
@@ -820,6 +824,7 @@ export namespace im {
             errorCode: im.protocol.ErrorCode;
             errorMsg: string;
             versions: im.protocol.MessageVersion.$Properties[];
+            hasMore: boolean;
             static encode(message: im.protocol.EditHistoryResponse.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
             static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): im.protocol.EditHistoryResponse & im.protocol.EditHistoryResponse.$Shape;
         }
@@ -829,6 +834,7 @@ export namespace im {
                 errorCode?: (im.protocol.ErrorCode|null);
                 errorMsg?: (string|null);
                 versions?: (im.protocol.MessageVersion.$Properties[]|null);
+                hasMore?: (boolean|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = im.protocol.EditHistoryResponse.$Properties;

@@ -3450,6 +3450,7 @@ export const im = $root.im = (() => {
 
             EditHistoryRequest.prototype.conversationId = "";
             EditHistoryRequest.prototype.serverMsgId = "";
+            EditHistoryRequest.prototype.beforeVersion = 0;
 
             EditHistoryRequest.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -3462,6 +3463,8 @@ export const im = $root.im = (() => {
                     writer.uint32(10).string(message.conversationId);
                 if (message.serverMsgId != null && $Object.hasOwnProperty.call(message, "serverMsgId") && message.serverMsgId !== "")
                     writer.uint32(18).string(message.serverMsgId);
+                if (message.beforeVersion != null && $Object.hasOwnProperty.call(message, "beforeVersion") && message.beforeVersion !== 0)
+                    writer.uint32(24).int32(message.beforeVersion);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3513,6 +3516,15 @@ export const im = $root.im = (() => {
                                 delete message.serverMsgId;
                             continue;
                         }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.beforeVersion = value;
+                            else
+                                delete message.beforeVersion;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3544,6 +3556,7 @@ export const im = $root.im = (() => {
 
             MessageVersion.prototype.content = $util.newBuffer([]);
             MessageVersion.prototype.replacedTime = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+            MessageVersion.prototype.version = 0;
 
             MessageVersion.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -3556,6 +3569,8 @@ export const im = $root.im = (() => {
                     writer.uint32(10).bytes(message.content);
                 if (message.replacedTime != null && $Object.hasOwnProperty.call(message, "replacedTime") && (typeof message.replacedTime === "object" ? message.replacedTime.low || message.replacedTime.high : message.replacedTime !== 0))
                     writer.uint32(16).int64(message.replacedTime);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== 0)
+                    writer.uint32(24).int32(message.version);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3607,6 +3622,15 @@ export const im = $root.im = (() => {
                                 delete message.replacedTime;
                             continue;
                         }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.int32())
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3640,6 +3664,7 @@ export const im = $root.im = (() => {
             EditHistoryResponse.prototype.errorCode = 0;
             EditHistoryResponse.prototype.errorMsg = "";
             EditHistoryResponse.prototype.versions = $util.emptyArray;
+            EditHistoryResponse.prototype.hasMore = false;
 
             EditHistoryResponse.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -3655,6 +3680,8 @@ export const im = $root.im = (() => {
                 if (message.versions != null && message.versions.length)
                     for (let i = 0; i < message.versions.length; ++i)
                         $root.im.protocol.MessageVersion.encode(message.versions[i], writer.uint32(26).fork(), _depth + 1).ldelim();
+                if (message.hasMore != null && $Object.hasOwnProperty.call(message, "hasMore") && message.hasMore !== false)
+                    writer.uint32(32).bool(message.hasMore);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3712,6 +3739,15 @@ export const im = $root.im = (() => {
                             if (!(message.versions && message.versions.length))
                                 message.versions = [];
                             message.versions.push($root.im.protocol.MessageVersion.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.hasMore = value;
+                            else
+                                delete message.hasMore;
                             continue;
                         }
                     }

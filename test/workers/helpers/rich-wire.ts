@@ -78,11 +78,11 @@ export function changes(s: TestSocket, conversationId: string, afterModSeq: numb
   );
 }
 
-export function editHistory(s: TestSocket, conversationId: string, serverMsgId: string) {
+export function editHistory(s: TestSocket, conversationId: string, serverMsgId: string, beforeVersion = 0) {
   return s.request(
     Cmd.CMD_EDIT_HISTORY_REQ,
     pb.EditHistoryRequest,
-    { conversationId, serverMsgId },
+    { conversationId, serverMsgId, beforeVersion },
     Cmd.CMD_EDIT_HISTORY_RSP,
     pb.EditHistoryResponse,
   );

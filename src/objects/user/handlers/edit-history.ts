@@ -1,5 +1,7 @@
-// EDIT_HISTORY_REQ (rich messages): a message's earlier contents, oldest first.
+// EDIT_HISTORY_REQ (rich messages): a message's earlier contents, oldest first, the newest before
+// before_version that fit one frame (has_more: older ones are left).
 import { Cmd, pb } from "../../../protocol/codec";
+import { SYNC_RESPONSE_BUDGET_BYTES } from "../../../protocol/limits";
 import { decodeBody, RequestError, requestedConversation, type FrameContext } from "../frame-context";
 import { requestedMessageId, requireMember, richRequest } from "../rich-request";
 
@@ -12,8 +14,10 @@ export async function editHistory(fc: FrameContext<"env" | "inbox">): Promise<vo
     const result = await fc.env.CONVERSATION_OBJECT.getByName(conversation.id).editHistory({
       userId: fc.state.userId,
       serverMsgId,
+      beforeVersion: Math.max(0, req.beforeVersion ?? 0),
+      maxBytes: SYNC_RESPONSE_BUDGET_BYTES,
     });
     if (!result.ok) throw new RequestError(result.code, result.message);
-    return { versions: result.versions };
+    return { versions: result.versions, hasMore: result.hasMore };
   });
 }
