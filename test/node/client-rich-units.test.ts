@@ -5,7 +5,15 @@
 // and on IndexedDBStore (with its version step from a version-1 database).
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { beforeAll, describe, expect, it } from "vitest";
-import { IMError, IMProtocolError, MemoryStore, type IMStore, type Message, type PinnedMessage, type PinsEvent } from "edge-im/client";
+import {
+  IMError,
+  IMProtocolError,
+  MemoryStore,
+  type IMStore,
+  type Message,
+  type PinnedMessage,
+  type PinsEvent,
+} from "edge-im/client";
 import { IndexedDBStore } from "edge-im/client/indexeddb";
 import { toMessage, toOutgoingInfo } from "../../src/client/message.ts";
 import type { ChangesPage } from "../../src/client/rich-requests.ts";
@@ -469,7 +477,11 @@ describe.each(stores)("answers and pushes in racing order (%s)", (_name, makeSto
 
   it("keeps a stored copy's newer change when history writes an older copy back", async () => {
     const store = makeStore();
-    await store.saveMessages("single_a_b", [1, 2].map((seq) => sdkMessage(seq)), 2);
+    await store.saveMessages(
+      "single_a_b",
+      [1, 2].map((seq) => sdkMessage(seq)),
+      2,
+    );
     await store.updateMessage("single_a_b", "id-1", { text: "edited", content: text("edited"), modSeq: 5 });
     // A history page read before the edit, with a newer read status.
     await store.saveMessages("single_a_b", [sdkMessage(1, { status: 3, modSeq: 2 }), sdkMessage(2)], 2);

@@ -37,11 +37,40 @@ export function reactedWith(ctx: AppContext, message: Message, emoji: string): b
   return message.reactions.some((r) => r.emoji === emoji && r.userIds.includes(ctx.me.userID));
 }
 
+/** Moves the focus among a menu's items: ArrowUp/ArrowDown (wrapping), Home and End. */
+function moveFocus(menu: HTMLElement, key: string): boolean {
+  const items = [...menu.querySelectorAll<HTMLElement>(".menu-item")];
+  if (items.length === 0) return false;
+  const at = items.findIndex((i) => i === document.activeElement);
+  const next =
+    key === "ArrowDown"
+      ? (at + 1) % items.length
+      : key === "ArrowUp"
+        ? (at - 1 + items.length) % items.length
+        : key === "Home"
+          ? 0
+          : key === "End"
+            ? items.length - 1
+            : -1;
+  if (next < 0) return false;
+  items[next]!.focus();
+  return true;
+}
+
 export function renderMessageMenu(ctx: AppContext, m: Message, state: MenuState): HTMLElement {
   const a = state.actions;
-  /** A menu item: runs its action and closes the menu. */
-  const item = (label: string, run: () => void, props: Record<string, string> = {}) =>
-    h(
+  /**
+   * Closes the menu and gives the focus back to the message's toggle (the timeline re-renders on
+   * close, so the toggle is found again by the message's seq), so keyboard users keep their place.
+   */
+  const close = (from: Element) => {
+    const timeline = from.closest("[data-seq]")?.parentElement ?? null;
+    a.toggleMenu(null);
+    timeline?.querySelector<HTMLElement>(`[data-seq="${m.seq}"] .msg-more`)?.focus();
+  };
+  /** A menu item: closes the menu and runs its action (which may move the focus on). */
+  const item = (label: string, run: () => void, props: Record<string, string> = {}) => {
+    const button: HTMLElement = h(
       "button",
       {
         class: "menu-item",
@@ -49,12 +78,14 @@ export function renderMessageMenu(ctx: AppContext, m: Message, state: MenuState)
         role: "menuitem",
         ...props,
         onclick: () => {
-          a.toggleMenu(null);
+          close(button);
           run();
         },
       },
       label,
     );
+    return button;
+  };
   const toggle = h(
     "button",
     {
@@ -76,7 +107,10 @@ export function renderMessageMenu(ctx: AppContext, m: Message, state: MenuState)
       role: "menu",
       "aria-label": "Message actions",
       onkeydown: (e: KeyboardEvent) => {
-        if (e.key === "Escape") a.toggleMenu(null);
+        if (e.key === "Escape") {
+          e.preventDefault();
+          close(menu);
+        } else if (moveFocus(menu, e.key)) e.preventDefault();
       },
     },
     h(
