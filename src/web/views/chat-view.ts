@@ -3,8 +3,11 @@
 // replies and `@` mentions, read receipts and revoke, and rich messages' actions: reactions, edits
 // in place, pins, forwards, a thread beside the timeline and an edit's history.
 import {
+  ErrorCode,
   fileContent,
   GroupRole,
+  IMProtocolError,
+  type GroupMember,
   imageContent,
   MessageType,
   type Message,
@@ -41,6 +44,17 @@ const LOAD_MORE_PX = 80;
 const REVEAL_PAGES = 20;
 /** How long a revealed message stays marked. */
 const REVEAL_MARK_MS = 4_000;
+
+/** Members read for `@` (the first, by role); this user's own role is looked up past them when needed. */
+const MEMBERS_SHOWN = 500;
+
+/** A send the server refused for what it is (not for a lost connection or a limit): retrying cannot help. */
+function isRefusal(error: unknown): boolean {
+  return (
+    error instanceof IMProtocolError &&
+    (error.code === ErrorCode.ERR_INVALID_PARAM || error.code === ErrorCode.ERR_PERMISSION_DENIED)
+  );
+}
 
 export class ChatView {
   readonly element: HTMLElement;
@@ -346,6 +360,14 @@ export class ChatView {
   private failed(clientMsgId: string, error: unknown): void {
     const still = this.pending.get(clientMsgId);
     if (!still) return;
+    if (isRefusal(error)) {
+      // The server said no (a revoked quote, @all without the role…): a retry with the same
+      // client_msg_id would be refused again, so the send leaves the timeline; the toast says why.
+      this.pending.delete(clientMsgId);
+      this.ctx.toast(`Not sent: ${errorText(error)}`);
+      this.render();
+      return;
+    }
     still.failed = true;
     this.ctx.toast(`Not sent: ${errorText(error)}`);
     this.render();
@@ -416,8 +438,8 @@ export class ChatView {
   private async loadMembers(): Promise<void> {
     if (!this.group) return;
     try {
-      const members = await this.ctx.client.groups.members(this.row.groupId, { limit: 500 });
-      this.role = members.find((m) => m.userID === this.ctx.me.userID)?.role ?? GroupRole.member;
+      const members = await this.ctx.client.groups.members(this.row.groupId, { limit: MEMBERS_SHOWN });
+      this.role = members.find((m) => m.userID === this.ctx.me.userID)?.role ?? (await this.ownRole(members));
       this.members = members
         .filter((m) => m.userID !== this.ctx.me.userID)
         .map((m) => ({ userId: m.userID, name: m.groupNickname || m.nickname || m.userID }));
@@ -427,6 +449,23 @@ export class ChatView {
     if (this.closed) return;
     this.renderPins();
     this.render();
+  }
+
+  /**
+   * This user's role when they are not among the members listed first. The server lists members by
+   * role (owner, admins, then members): the pages after the first are read only while they still
+   * hold admins, so a plain member's lookup ends at once and an admin past the first page is found.
+   */
+  private async ownRole(first: readonly GroupMember[]): Promise<number> {
+    let page = first;
+    let offset = first.length;
+    for (;;) {
+      if (page.length < MEMBERS_SHOWN || page.some((m) => m.role < GroupRole.admin)) return GroupRole.member;
+      page = await this.ctx.client.groups.members(this.row.groupId, { offset, limit: MEMBERS_SHOWN });
+      const me = page.find((m) => m.userID === this.ctx.me.userID);
+      if (me) return me.role;
+      offset += page.length;
+    }
   }
 
   /** A pin whose message is not in the timeline: fetched once, for the bar's text. */
@@ -501,6 +540,7 @@ export class ChatView {
       react: (m, emoji, remove) => {
         this.ctx.client.react(this.id, m.serverMsgId, emoji, { remove }).then(
           (reactions) => {
+            this.ctx.ownReactions.record(m.serverMsgId, emoji, remove);
             const shown = this.messages.get(m.seq);
             if (shown) this.messages.set(m.seq, { ...shown, reactions });
             this.render();

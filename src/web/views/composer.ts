@@ -106,9 +106,11 @@ export class Composer {
         attach(files);
       },
       onkeydown: (e: KeyboardEvent) => {
+        // An IME's Enter or arrow keys choose among its own candidates: never a mention, never a send.
+        if (e.isComposing || e.keyCode === 229) return;
         if (this.mentionKey(e)) return;
         if (e.key === "Escape" && this.replyTo) return this.setReply(null);
-        if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        if (e.key === "Enter" && !e.shiftKey) {
           e.preventDefault();
           this.form.requestSubmit();
         }

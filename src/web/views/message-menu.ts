@@ -34,7 +34,7 @@ export interface MenuState {
 
 /** True when this user has reacted to `message` with `emoji`. */
 export function reactedWith(ctx: AppContext, message: Message, emoji: string): boolean {
-  return message.reactions.some((r) => r.emoji === emoji && r.userIds.includes(ctx.me.userID));
+  return ctx.ownReactions.has(message, emoji, ctx.me.userID);
 }
 
 /** Moves the focus among a menu's items: ArrowUp/ArrowDown (wrapping), Home and End. */
