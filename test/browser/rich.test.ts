@@ -238,6 +238,42 @@ describe("rich messages on the web page", () => {
       await screenshot(alice.page, "rich-alice-reactions");
     });
 
+    await step(both, "the message menu and a reaction by keyboard only", async () => {
+      const page = alice.page;
+      const mine = bubble(alice, "At five, at the station", true);
+      const toggle = mine.getByRole("button", { name: "Message actions" });
+      const focused = (label: string) =>
+        expect
+          .poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label") ?? ""), {
+            timeout: WAIT_MS,
+          })
+          .toBe(label);
+      await page.mouse.move(0, 0); // nothing hovered: only the keyboard shows the controls
+      await mine.locator(".reaction-chip", { hasText: "👍" }).focus();
+      await page.keyboard.press("Tab");
+      await expect(toggle.evaluate((e) => e === document.activeElement)).resolves.toBe(true);
+      await page.keyboard.press("Enter");
+      await visible(page.getByRole("menu", { name: "Message actions" }), "the menu opened by keyboard");
+      await focused("Remove reaction 👍");
+      await page.keyboard.press("ArrowUp"); // wraps to the last item
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press("ArrowDown");
+      await focused("React with ❤️");
+      await page.keyboard.press("Escape");
+      await gone(page.getByRole("menu", { name: "Message actions" }), "the menu after Escape");
+      await focused("Message actions");
+      await page.keyboard.press("Enter");
+      await focused("Remove reaction 👍");
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press("Enter");
+      await visible(
+        bubble(bob, "At five, at the station", false).locator(".reaction-chip", { hasText: "❤️" }),
+        "Alice's keyboard reaction at Bob",
+      );
+      await focused("Message actions");
+      await screenshot(page, "rich-alice-keyboard");
+    });
+
     await step(both, "an edit in place and its history", async () => {
       await menu(alice, bubble(alice, "@Bob please bring the map", true), "Edit");
       const box = alice.page.getByRole("textbox", { name: "Edit message" });

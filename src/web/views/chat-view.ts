@@ -81,6 +81,8 @@ export class ChatView {
   /** The conversation's other members (for `@`) and this user's role in a group. */
   private members: MentionCandidate[] = [];
   private role: number = GroupRole.member;
+  /** The frame a batched re-render waits for (0: none queued). */
+  private frame = 0;
   private menuSeq: number | null = null;
   private editing: { seq: number; form: HTMLElement } | null = null;
   private thread: ThreadPane | null = null;
@@ -246,8 +248,21 @@ export class ChatView {
     if (this.pinnedLoaded.has(m.serverMsgId)) this.pinnedLoaded.set(m.serverMsgId, m);
     this.thread?.onMessages([current ?? m]);
     if (this.editing?.seq === m.seq && m.isRevoked) this.editing = null;
-    this.render();
-    this.renderPins();
+    this.renderSoon();
+  }
+
+  /**
+   * Re-renders once per frame however many changes arrive (a catch-up applies a page of them one
+   * by one), rather than once per change.
+   */
+  private renderSoon(): void {
+    if (this.frame !== 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      if (this.closed) return;
+      this.render();
+      this.renderPins();
+    });
   }
 
   /** The pinned list changed (or was read from the store). */
@@ -292,7 +307,19 @@ export class ChatView {
 
   private add(messages: readonly Message[]): void {
     for (const m of messages) {
-      this.messages.set(m.seq, m);
+      const shown = this.messages.get(m.seq);
+      // A copy read before a change this view already shows (a history page after a push) keeps the
+      // newer rich state; its read state is the newer of the two.
+      this.messages.set(
+        m.seq,
+        shown && shown.modSeq > m.modSeq
+          ? {
+              ...shown,
+              status: Math.max(shown.status, m.status),
+              readCount: Math.max(shown.readCount, m.readCount),
+            }
+          : m,
+      );
       if (m.senderId === this.ctx.me.userID && (m.status === 3 || m.readCount > 0))
         this.ctx.conversations.peerReadUpTo(this.id, m.seq);
     }
@@ -600,6 +627,7 @@ export class ChatView {
     // The edit box is the same element across renders: it keeps what was typed, and its focus.
     const editFocused = this.editing?.form.contains(document.activeElement) ?? false;
     const editBox = editFocused ? document.activeElement : null;
+    const focused = editFocused ? null : this.focusedControl();
     const s = this.scroller;
     const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 48;
     const fromBottom = s.scrollHeight - s.scrollTop;
@@ -623,5 +651,26 @@ export class ChatView {
     });
     s.scrollTop = toBottom || atBottom ? s.scrollHeight : s.scrollHeight - fromBottom;
     if (editBox instanceof HTMLElement) editBox.focus();
+    else if (focused) this.refocus(focused);
+  }
+
+  /** The timeline's focused control (a keyboard user's place), to find again after a re-render. */
+  private focusedControl(): { seq: string; label: string } | null {
+    const active = document.activeElement;
+    if (!(active instanceof HTMLElement) || !this.timeline.contains(active)) return null;
+    const seq = active.closest("[data-seq]")?.getAttribute("data-seq");
+    if (!seq) return null;
+    return { seq, label: active.getAttribute("aria-label") ?? active.textContent ?? "" };
+  }
+
+  /** Focuses the same control of the same message in the new timeline, else that message's menu toggle. */
+  private refocus(place: { seq: string; label: string }): void {
+    const item = [...this.timeline.querySelectorAll<HTMLElement>("[data-seq]")].find(
+      (e) => e.getAttribute("data-seq") === place.seq,
+    );
+    if (!item || item.contains(document.activeElement)) return;
+    const controls = [...item.querySelectorAll<HTMLElement>("button, a[href]")];
+    const same = controls.find((c) => (c.getAttribute("aria-label") ?? c.textContent ?? "") === place.label);
+    (same ?? item.querySelector<HTMLElement>(".msg-more"))?.focus({ preventScroll: true });
   }
 }

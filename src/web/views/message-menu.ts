@@ -135,7 +135,8 @@ export function renderMessageMenu(ctx: AppContext, m: Message, state: MenuState)
     // Near the bottom of the timeline the menu opens upwards, so that it is not cut off.
     const area = menu.closest(".timeline-scroll")?.getBoundingClientRect();
     if (area && menu.getBoundingClientRect().bottom > area.bottom) menu.classList.add("up");
-    menu.querySelector<HTMLElement>(".menu-item")?.focus();
+    // Opened: the first item takes the focus; re-rendered while open: the focus stays where it was.
+    if (!menu.contains(document.activeElement)) menu.querySelector<HTMLElement>(".menu-item")?.focus();
   });
   return h("div", { class: "msg-menu-anchor" }, toggle, menu);
 }
