@@ -196,6 +196,9 @@ describe("rich messages on the web page", () => {
         "Alice's @ list",
       );
       await visible(options.getByRole("option", { name: "@Bob" }), "Bob offered to Alice");
+      // The highlighted option is the composer's active descendant (read out while typing).
+      const active = await composer(alice).getAttribute("aria-activedescendant");
+      await expect(alice.page.locator(`#${active ?? "none"}`).textContent()).resolves.toContain("@Bob");
       await screenshot(alice.page, "rich-alice-mention-list");
       await options.getByRole("option", { name: "@Bob" }).click();
       await expect(composer(alice).inputValue()).resolves.toBe("@Bob ");
