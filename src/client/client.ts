@@ -94,8 +94,11 @@ export class IMClient extends TypedEmitter<IMEvents> {
   private readonly rich: RichRequests;
   /** Bound to one user: made at the first connect, remade when another user logs in. */
   private user: UserState | null = null;
-  /** The server serves rich messages on the current socket (its AUTH_RSP listed the feature). */
-  private richServed = false;
+  /**
+   * The server serves rich messages on the current socket (its AUTH_RSP listed the feature); null
+   * before the first AUTH answer (a rich call then fails as any request without a socket does).
+   */
+  private richServed: boolean | null = null;
   private currentState: ConnectionState = "idle";
   /** Rooms joined and not ended; logout leaves them. */
   private readonly rooms = new Set<Chatroom>();
@@ -184,7 +187,12 @@ export class IMClient extends TypedEmitter<IMEvents> {
     try {
       await this.api.logout(options);
     } finally {
-      if (options.clearStore) await this.user?.store.clear();
+      if (options.clearStore) {
+        const user = this.user;
+        // The per-user state goes with the store: its receiver and rich state remember what was cleared.
+        this.user = null;
+        await user?.store.clear();
+      }
     }
   }
 
@@ -359,6 +367,8 @@ export class IMClient extends TypedEmitter<IMEvents> {
    */
   send(message: OutgoingMessage): Promise<SendResult> {
     try {
+      if (message.replyTo || message.mentions?.length || message.mentionAll || message.forwardOf)
+        this.requireRich();
       return this.outbox.send(toOutgoingInfo(this.requireUserId(), message));
     } catch (error) {
       return Promise.reject(error);
@@ -473,8 +483,14 @@ export class IMClient extends TypedEmitter<IMEvents> {
     emoji: string,
     options: { remove?: boolean } = {},
   ): Promise<Reaction[]> {
-    const reactions = await this.rich.react(conversationId, serverMsgId, emoji, options.remove ?? false);
-    await this.richState()?.ownChange(conversationId, serverMsgId, { reactions });
+    this.requireRich();
+    const { reactions, modSeq } = await this.rich.react(
+      conversationId,
+      serverMsgId,
+      emoji,
+      options.remove ?? false,
+    );
+    await this.richState()?.ownChange(conversationId, serverMsgId, { reactions, modSeq });
     return reactions;
   }
 
@@ -488,22 +504,26 @@ export class IMClient extends TypedEmitter<IMEvents> {
     serverMsgId: string,
     text: string,
   ): Promise<{ editedTime: number; editCount: number }> {
-    const edited = await this.rich.edit(conversationId, serverMsgId, text);
+    this.requireRich();
+    const { editedTime, editCount, modSeq } = await this.rich.edit(conversationId, serverMsgId, text);
     const content = new TextEncoder().encode(text);
-    await this.richState()?.ownChange(conversationId, serverMsgId, { content, text, ...edited });
-    return edited;
+    const change = { content, text, editedTime, editCount, modSeq };
+    await this.richState()?.ownChange(conversationId, serverMsgId, change);
+    return { editedTime, editCount };
   }
 
   /** Pins a message (group owners and admins; both sides of a one-to-one); resolves with the pinned list. */
   async pin(conversationId: string, serverMsgId: string): Promise<PinnedMessage[]> {
-    const pins = await this.rich.pin(conversationId, serverMsgId, false);
-    await this.richState()?.ownPins(conversationId, pins);
+    this.requireRich();
+    const { pins, modSeq } = await this.rich.pin(conversationId, serverMsgId, false);
+    await this.richState()?.ownPins(conversationId, pins, modSeq);
     return pins;
   }
 
   async unpin(conversationId: string, serverMsgId: string): Promise<PinnedMessage[]> {
-    const pins = await this.rich.pin(conversationId, serverMsgId, true);
-    await this.richState()?.ownPins(conversationId, pins);
+    this.requireRich();
+    const { pins, modSeq } = await this.rich.pin(conversationId, serverMsgId, true);
+    await this.richState()?.ownPins(conversationId, pins, modSeq);
     return pins;
   }
 
@@ -521,11 +541,21 @@ export class IMClient extends TypedEmitter<IMEvents> {
     rootServerMsgId: string,
     options: { afterSeq?: number; limit?: number } = {},
   ): Promise<ThreadPage> {
+    try {
+      this.requireRich();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.rich.thread(conversationId, rootServerMsgId, options);
   }
 
   /** An edited message's earlier contents, oldest first (the message holds the current one). */
   editHistory(conversationId: string, serverMsgId: string): Promise<MessageVersion[]> {
+    try {
+      this.requireRich();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.rich.editHistory(conversationId, serverMsgId);
   }
 
@@ -554,6 +584,16 @@ export class IMClient extends TypedEmitter<IMEvents> {
     return id;
   }
 
+  /** Refuses a rich call locally when the server said it does not serve rich messages. */
+  private requireRich(): void {
+    if (this.richServed === false)
+      throw new IMError(
+        "invalid",
+        0,
+        "this server does not serve rich messages (its AUTH_RSP did not list rich_messages)",
+      );
+  }
+
   /** The rich state of the bound user (none before the first bind: nothing stored to change yet). */
   private richState(): RichState | null {
     return this.user?.rich ?? null;
@@ -575,13 +615,16 @@ export class IMClient extends TypedEmitter<IMEvents> {
       delivered: (batch) => {
         for (const m of batch.messages) this.emit("message", m);
         this.emit("messages", batch);
+        void rich.delivered(batch.conversationId, batch.messages);
       },
       synced: (summary) => this.emit("synced", summary),
       error: (error) => this.emit("error", error),
     });
     const rich = new RichState({
       store,
-      changes: (conversationId, afterModSeq) => this.rich.changes(conversationId, afterModSeq),
+      changes: (conversationId, afterModSeq, options) =>
+        this.rich.changes(conversationId, afterModSeq, options),
+      cursor: (conversationId) => receiver.cursor(conversationId),
       updated: (message) => this.emit("updated", message),
       pins: (event) => this.emit("pins", event),
       error: (error) => this.emit("error", error),
@@ -599,10 +642,13 @@ export class IMClient extends TypedEmitter<IMEvents> {
     const { receiver, rich } = this.bindUser();
     this.richServed = features.includes(RICH_MESSAGES);
     this.outbox.resume();
+    // The conversations the store knew before this sync: any other is new to it (see catchUp).
+    await receiver.load();
+    const known = new Set(receiver.cursors().keys());
     const modSeqs = await receiver.batchSync();
     if (!this.richServed) return;
     try {
-      await rich.catchUp(modSeqs);
+      await rich.catchUp(modSeqs, known);
     } catch (error) {
       if (error instanceof IMError && (error.kind === "connection" || error.kind === "timeout")) throw error;
       this.emit("error", error instanceof IMError ? error : new IMError("protocol", 0, String(error)));

@@ -1,5 +1,6 @@
 // IMStore on IndexedDB for browsers (import `edge-im/client/indexeddb`; the main entry never loads it).
-import { applyChange, type MessageChange } from "./rich-updates.ts";
+import { IMError } from "./errors.ts";
+import { applyChange, newerCopy, type MessageChange } from "./rich-updates.ts";
 import type { IMStore } from "./store.ts";
 import type { Message, PinnedMessage } from "./types.ts";
 
@@ -95,7 +96,27 @@ export class IndexedDBStore implements IMStore {
       // Messages stored by version 1 lack the rich fields: readers treat them as absent (see `withRichDefaults`).
       if (event.oldVersion < 2) db.createObjectStore(CONVERSATION_STATE, { keyPath: "conversationId" });
     };
-    this.db = result(open);
+    this.db = new Promise<IDBDatabase>((resolve, reject) => {
+      open.onsuccess = () => {
+        const db = open.result;
+        // A newer version opened elsewhere (another tab after an update) waits for this connection:
+        // close it so that tab's version step runs, rather than leaving both hung.
+        db.onversionchange = () => db.close();
+        resolve(db);
+      };
+      open.onerror = () => reject(open.error ?? new Error("IndexedDB open failed"));
+      // An older tab keeps the database open at the old version and does not let go.
+      open.onblocked = () =>
+        reject(
+          new IMError(
+            "invalid",
+            0,
+            `IndexedDB "${options.name}" is open in another tab at an older version: close the other tabs of this app and reload`,
+          ),
+        );
+    });
+    // A failure is the caller's to see on the first call, not an unhandled rejection now.
+    this.db.catch(() => undefined);
   }
 
   async loadCursors(): Promise<Map<string, number>> {
@@ -108,11 +129,15 @@ export class IndexedDBStore implements IMStore {
     const tx = (await this.db).transaction([MESSAGES, CURSORS], "readwrite");
     const done = committed(tx);
     const store = tx.objectStore(MESSAGES);
-    for (const message of messages) store.put(message);
     const cursors = tx.objectStore(CURSORS);
     const current: unknown = await result(cursors.get(conversationId));
-    const seq = Math.max(cursor, isCursorRow(current) ? current.seq : 0);
-    cursors.put({ conversationId, seq } satisfies CursorRow);
+    const stored = isCursorRow(current) ? current.seq : 0;
+    // At or below the stored cursor a copy may be stored already (history pages): keep its newer change.
+    const again = messages.filter((m) => m.seq <= stored);
+    const copies: unknown[] = await Promise.all(again.map((m) => result(store.get([conversationId, m.seq]))));
+    const storedBySeq = new Map(copies.filter(isMessage).map((m) => [m.seq, withRichDefaults(m)]));
+    for (const message of messages) store.put(newerCopy(storedBySeq.get(message.seq), message));
+    cursors.put({ conversationId, seq: Math.max(cursor, stored) } satisfies CursorRow);
     await done;
   }
 

@@ -44,6 +44,11 @@ export class Receiver {
     return new Map([...this.streams].map(([id, stream]) => [id, stream.cursor]));
   }
 
+  /** One conversation's cursor (0 when unknown). */
+  cursor(conversationId: string): number {
+    return this.streams.get(conversationId)?.cursor ?? 0;
+  }
+
   /** Reads the stored cursors once, before the first sync. */
   load(): Promise<void> {
     this.loaded ??= this.deps.store.loadCursors().then((cursors) => {

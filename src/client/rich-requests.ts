@@ -24,7 +24,12 @@ export interface ChangesPage {
   hasMore: boolean;
 }
 
-export type ChangesRequest = (conversationId: string, afterModSeq: number) => Promise<ChangesPage>;
+/** `pinsOnly`: a device new to the conversation asks only the pinned list and the newest change number. */
+export type ChangesRequest = (
+  conversationId: string,
+  afterModSeq: number,
+  options?: { pinsOnly?: boolean },
+) => Promise<ChangesPage>;
 
 export class RichRequests {
   private readonly connection: Connection;
@@ -33,27 +38,31 @@ export class RichRequests {
     this.connection = connection;
   }
 
-  /** Adds (or with `remove` takes back) this user's reaction; resolves with the message's reactions. */
+  /**
+   * Adds (or with `remove` takes back) this user's reaction; resolves with the message's reactions
+   * and the change number the request left (the message's).
+   */
   async react(
     conversationId: string,
     serverMsgId: string,
     emoji: string,
     remove: boolean,
-  ): Promise<Reaction[]> {
+  ): Promise<{ reactions: Reaction[]; modSeq: number }> {
     const response = await this.connection.request(
       Cmd.CMD_REACT_REQ,
       pb.ReactRequest,
       { conversationId, serverMsgId, emoji, remove },
       { command: Cmd.CMD_REACT_RSP, decode: (b) => pb.ReactResponse.decode(b) },
     );
-    return toReactions(expectSuccess(response, Cmd.CMD_REACT_REQ).reactions);
+    const answer = expectSuccess(response, Cmd.CMD_REACT_REQ);
+    return { reactions: toReactions(answer.reactions), modSeq: Number(answer.modSeq ?? 0) };
   }
 
   async edit(
     conversationId: string,
     serverMsgId: string,
     text: string,
-  ): Promise<{ editedTime: number; editCount: number }> {
+  ): Promise<{ editedTime: number; editCount: number; modSeq: number }> {
     if (text.trim().length === 0) throw new IMError("invalid", 0, "content is empty");
     const response = await this.connection.request(
       Cmd.CMD_EDIT_MSG_REQ,
@@ -62,18 +71,27 @@ export class RichRequests {
       { command: Cmd.CMD_EDIT_MSG_RSP, decode: (b) => pb.EditMessageResponse.decode(b) },
     );
     const answer = expectSuccess(response, Cmd.CMD_EDIT_MSG_REQ);
-    return { editedTime: Number(answer.editedTime), editCount: answer.editCount };
+    return {
+      editedTime: Number(answer.editedTime),
+      editCount: answer.editCount,
+      modSeq: Number(answer.modSeq ?? 0),
+    };
   }
 
-  /** Pins (or with `unpin` unpins) a message; resolves with the conversation's pinned list. */
-  async pin(conversationId: string, serverMsgId: string, unpin: boolean): Promise<PinnedMessage[]> {
+  /** Pins (or with `unpin` unpins) a message; resolves with the conversation's pinned list and its change number. */
+  async pin(
+    conversationId: string,
+    serverMsgId: string,
+    unpin: boolean,
+  ): Promise<{ pins: PinnedMessage[]; modSeq: number }> {
     const response = await this.connection.request(
       Cmd.CMD_PIN_REQ,
       pb.PinRequest,
       { conversationId, serverMsgId, unpin },
       { command: Cmd.CMD_PIN_RSP, decode: (b) => pb.PinResponse.decode(b) },
     );
-    return toPins(expectSuccess(response, Cmd.CMD_PIN_REQ).pins);
+    const answer = expectSuccess(response, Cmd.CMD_PIN_REQ);
+    return { pins: toPins(answer.pins), modSeq: Number(answer.modSeq ?? 0) };
   }
 
   async thread(
@@ -96,11 +114,15 @@ export class RichRequests {
     };
   }
 
-  async changes(conversationId: string, afterModSeq: number): Promise<ChangesPage> {
+  async changes(
+    conversationId: string,
+    afterModSeq: number,
+    options: { pinsOnly?: boolean } = {},
+  ): Promise<ChangesPage> {
     const response = await this.connection.request(
       Cmd.CMD_CHANGES_REQ,
       pb.ChangesRequest,
-      { conversationId, afterModSeq, limit: MAX_CHANGES_PAGE },
+      { conversationId, afterModSeq, limit: MAX_CHANGES_PAGE, pinsOnly: options.pinsOnly ?? false },
       { command: Cmd.CMD_CHANGES_RSP, decode: (b) => pb.ChangesResponse.decode(b) },
     );
     const page = expectSuccess(response, Cmd.CMD_CHANGES_REQ);

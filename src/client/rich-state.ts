@@ -10,9 +10,14 @@ import type { Message, PinnedMessage, PinsEvent } from "./types.ts";
 /** Conversations caught up at once after a sync. */
 export const CATCH_UP_CONCURRENCY = 4;
 
+/** Pushed changes held for messages not delivered yet (all conversations); past it, the next sync's CHANGES brings them. */
+export const MAX_HELD_UPDATES = 1_000;
+
 export interface RichStateDeps {
   store: IMStore;
   changes: ChangesRequest;
+  /** The conversation's cursor: the highest seq delivered with nothing missing below (0: none yet). */
+  cursor(conversationId: string): number;
   updated(message: Message): void;
   pins(event: PinsEvent): void;
   error(error: IMError): void;
@@ -21,6 +26,15 @@ export interface RichStateDeps {
 export class RichState {
   private applied: AppliedChanges | null = null;
   private loading: Promise<AppliedChanges> | null = null;
+  /**
+   * The change number each known pinned list stands at (a push's, an answer's, a CHANGES page's).
+   * A list older than the known one is refused: a CHANGES page read before a pin can arrive after
+   * its push. Unknown: the applied change number is a floor (every change up to it was applied).
+   */
+  private readonly pinsVersions = new Map<string, number>();
+  /** Pushed changes of messages above the cursor (not delivered yet), by conversation and id. */
+  private readonly held = new Map<string, Map<string, Message>>();
+  private heldCount = 0;
   private readonly deps: RichStateDeps;
 
   constructor(deps: RichStateDeps) {
@@ -41,47 +55,93 @@ export class RichState {
   }
 
   /**
-   * A message's current state, pushed. Stored: replaced (read state kept) and emitted. Not stored
-   * (older than the store keeps, or not synced yet): emitted as it came, for a view showing it; the
-   * change number then stays where it is, so the next sync asks CHANGES for it again.
+   * A message's current state, pushed. Stored: replaced (read state kept) and emitted. Above the
+   * cursor (a sync or a gap fetch is bringing it): held and applied once delivered, since the copy
+   * delivered may have been read before the change. At or below the cursor but not stored (older
+   * than the store keeps): nothing to change, history reads it current. Emitted either way, for a
+   * view showing it. The change counts as applied unless it could not be held (then the next
+   * sync's CHANGES brings it).
    */
   async messageUpdated(message: Message): Promise<void> {
     const applied = await this.load();
-    const stored = await this.update(message.conversationId, message.serverMsgId, changeOf(message));
-    if (stored && applied.advanceByOne(message.conversationId, message.modSeq))
-      await this.saveModSeq(message.conversationId, message.modSeq);
+    const { conversationId, serverMsgId } = message;
+    const stored = await this.update(conversationId, serverMsgId, changeOf(message));
+    const counted = stored !== null || message.seq <= this.deps.cursor(conversationId) || this.hold(message);
+    if (counted && applied.advanceByOne(conversationId, message.modSeq))
+      await this.saveModSeq(conversationId, message.modSeq);
     this.deps.updated(stored ?? message);
+  }
+
+  /** Messages just delivered (stored): applies the changes held for them. */
+  async delivered(conversationId: string, messages: readonly Message[]): Promise<void> {
+    const held = this.held.get(conversationId);
+    if (!held) return;
+    for (const m of messages) {
+      const update = held.get(m.serverMsgId);
+      if (!update) continue;
+      held.delete(m.serverMsgId);
+      this.heldCount--;
+      const stored = await this.update(conversationId, m.serverMsgId, changeOf(update));
+      if (stored) this.deps.updated(stored);
+    }
+    if (held.size === 0) this.held.delete(conversationId);
+  }
+
+  private hold(message: Message): boolean {
+    const byId = this.held.get(message.conversationId) ?? new Map<string, Message>();
+    const earlier = byId.get(message.serverMsgId);
+    if (earlier) {
+      if (message.modSeq > earlier.modSeq) byId.set(message.serverMsgId, message);
+      return true;
+    }
+    if (this.heldCount >= MAX_HELD_UPDATES) return false;
+    byId.set(message.serverMsgId, message);
+    this.held.set(message.conversationId, byId);
+    this.heldCount++;
+    return true;
   }
 
   /** A conversation's whole pinned list, pushed with its change number. */
   async pinsPushed(conversationId: string, pins: readonly PinnedMessage[], modSeq: number): Promise<void> {
     const applied = await this.load();
-    await this.savePins(conversationId, pins);
+    await this.savePins(applied, conversationId, pins, modSeq);
     if (applied.advanceByOne(conversationId, modSeq)) await this.saveModSeq(conversationId, modSeq);
   }
 
-  /** This client's own change, once answered (the answer has no change number: the next sync confirms it). */
+  /**
+   * This client's own change, once answered with the change number it left: ordered against the
+   * pushes like any other change (an older answer never overwrites a newer push), and counted.
+   */
   async ownChange(
     conversationId: string,
     serverMsgId: string,
-    change: MessageChange,
+    change: MessageChange & { modSeq: number },
   ): Promise<Message | null> {
+    const applied = await this.load();
     const stored = await this.update(conversationId, serverMsgId, change);
     if (stored) this.deps.updated(stored);
+    if (applied.advanceByOne(conversationId, change.modSeq))
+      await this.saveModSeq(conversationId, change.modSeq);
     return stored;
   }
 
-  /** This client's own pin or unpin, once answered with the whole list. */
-  async ownPins(conversationId: string, pins: readonly PinnedMessage[]): Promise<void> {
-    await this.savePins(conversationId, pins);
+  /** This client's own pin or unpin, once answered with the whole list and its change number. */
+  async ownPins(conversationId: string, pins: readonly PinnedMessage[], modSeq: number): Promise<void> {
+    await this.pinsPushed(conversationId, pins, modSeq);
   }
 
   /**
    * After a sync: for each conversation whose change number (`server`, from BATCH_SYNC) is above
    * the applied one, CHANGES_REQ from the applied one, page after page while has_more, applying
-   * the messages and the pinned list. A lost connection rethrows (the reconnect's sync asks again).
+   * the messages and the pinned list. A conversation new to the store (not in `known`, nothing
+   * applied) asks only the pinned list and the newest number: the messages it just synced carry
+   * their current state. One conversation's refusal (e.g. left the group) is reported and the
+   * others go on; a lost connection rethrows (the reconnect's sync asks again).
    */
-  async catchUp(server: ReadonlyMap<string, number>): Promise<{ conversations: number; messages: number }> {
+  async catchUp(
+    server: ReadonlyMap<string, number>,
+    known: ReadonlySet<string> = new Set(server.keys()),
+  ): Promise<{ conversations: number; messages: number }> {
     const applied = await this.load();
     const behind = applied.behind(server);
     let messages = 0;
@@ -90,7 +150,18 @@ export class RichState {
     const worker = async () => {
       while (next < behind.length) {
         const { conversationId, afterModSeq } = behind[next++]!;
-        messages += await this.catchUpOne(applied, conversationId, afterModSeq);
+        const pinsOnly = afterModSeq === 0 && !known.has(conversationId);
+        try {
+          messages += await this.catchUpOne(applied, conversationId, afterModSeq, pinsOnly);
+        } catch (error) {
+          if (error instanceof IMError && (error.kind === "connection" || error.kind === "timeout"))
+            throw error;
+          this.deps.error(
+            error instanceof IMError
+              ? error
+              : new IMError("protocol", 0, `changes of ${conversationId}: ${String(error)}`),
+          );
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(CATCH_UP_CONCURRENCY, behind.length) }, worker));
@@ -102,17 +173,19 @@ export class RichState {
     applied: AppliedChanges,
     conversationId: string,
     afterModSeq: number,
+    pinsOnly: boolean,
   ): Promise<number> {
     let messages = 0;
     let from = afterModSeq;
     for (;;) {
-      const page = await this.deps.changes(conversationId, from);
+      const page = await this.deps.changes(conversationId, from, { pinsOnly });
       for (const m of page.messages) {
         const stored = await this.update(conversationId, m.serverMsgId, changeOf(m));
         if (stored) this.deps.updated(stored);
         messages++;
       }
-      if (page.pins) await this.savePins(conversationId, page.pins);
+      // The list is the one as of page.modSeq (the server sends it only when no pin change is newer).
+      if (page.pins) await this.savePins(applied, conversationId, page.pins, page.modSeq);
       if (applied.advanceTo(conversationId, page.modSeq)) await this.saveModSeq(conversationId, page.modSeq);
       if (!page.hasMore) return messages;
       if (page.modSeq <= from) {
@@ -136,7 +209,16 @@ export class RichState {
     }
   }
 
-  private async savePins(conversationId: string, pins: readonly PinnedMessage[]): Promise<void> {
+  /** Stores and emits a pinned list standing at `version`, unless a newer one is known. */
+  private async savePins(
+    applied: AppliedChanges,
+    conversationId: string,
+    pins: readonly PinnedMessage[],
+    version: number,
+  ): Promise<void> {
+    const known = this.pinsVersions.get(conversationId) ?? applied.get(conversationId);
+    if (version < known) return;
+    this.pinsVersions.set(conversationId, version);
     try {
       await this.deps.store.savePins(conversationId, pins);
     } catch (error) {

@@ -36,16 +36,26 @@ export function changeOf(update: Message): MessageChange {
 export function applyChange(stored: Message, change: MessageChange): Message | null {
   if (change.modSeq !== undefined && change.modSeq > 0 && change.modSeq < stored.modSeq) return null;
   const merged: Message = { ...stored, ...change };
-  // A change without a number (one's own edit or reaction, answered without one) keeps the stored one.
+  // A change without a number (a caller's own partial change) keeps the stored one.
   if (change.modSeq === undefined || change.modSeq === 0) merged.modSeq = stored.modSeq;
   return merged;
 }
 
 /**
+ * What to store when a copy of a stored message arrives again (a history page): the new copy, with
+ * the stored rich state when the stored copy holds a newer change (the page may have been read
+ * before a change that a push already applied).
+ */
+export function newerCopy(stored: Message | undefined, incoming: Message): Message {
+  if (!stored || stored.modSeq <= incoming.modSeq) return incoming;
+  return { ...incoming, ...changeOf(stored) };
+}
+
+/**
  * The newest change number applied per conversation. Change numbers are gapless per conversation,
- * so a pushed change numbered one above what is applied moves it up; any other (a gap: a change
- * this socket was not sent, one's own change answered without a number) leaves it, and the next
- * sync's CHANGES_REQ fills in from there.
+ * so a pushed change (or one's own, answered with its number) numbered one above what is applied
+ * moves it up; any other (a gap: a change this socket was not sent) leaves it, and the next sync's
+ * CHANGES_REQ fills in from there.
  */
 export class AppliedChanges {
   private readonly applied = new Map<string, number>();

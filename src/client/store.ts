@@ -1,5 +1,5 @@
 // The pluggable cursor and message store (IMStore) and its in-memory default (MemoryStore).
-import { applyChange, type MessageChange } from "./rich-updates.ts";
+import { applyChange, newerCopy, type MessageChange } from "./rich-updates.ts";
 import type { Message, PinnedMessage } from "./types.ts";
 
 /**
@@ -13,7 +13,8 @@ export interface IMStore {
   /**
    * Stores messages (in seq order) and moves the conversation's cursor up to `cursor` (never down).
    * Delivery appends contiguous batches above the old cursor; `history` writes older pages back,
-   * which replace any stored message with the same seq.
+   * which replace any stored message with the same seq, except that a stored copy holding a newer
+   * change (higher `modSeq`) keeps its rich state (`newerCopy`).
    */
   saveMessages(conversationId: string, messages: readonly Message[], cursor: number): Promise<void>;
   /** The newest messages before `beforeSeq` (all when omitted), oldest first. */
@@ -70,10 +71,10 @@ export class MemoryStore implements IMStore {
     this.cursors.set(conversationId, Math.max(cursor, this.cursors.get(conversationId) ?? 0));
   }
 
-  /** Puts `messages` into `list` by seq, replacing those with the same seq. */
+  /** Puts `messages` into `list` by seq, replacing those with the same seq (a newer stored change kept). */
   private merge(list: Message[], messages: readonly Message[]): void {
     const bySeq = new Map(list.map((m) => [m.seq, m]));
-    for (const m of messages) bySeq.set(m.seq, m);
+    for (const m of messages) bySeq.set(m.seq, newerCopy(bySeq.get(m.seq), m));
     const merged = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
     list.splice(0, list.length, ...merged);
   }

@@ -2,12 +2,15 @@
 import type { IMClient, User } from "edge-im/client";
 import type { ConversationList } from "./conversations.ts";
 import type { Directory } from "./directory.ts";
+import type { OwnReactions } from "./own-reactions.ts";
 
 export interface AppContext {
   client: IMClient;
   me: User;
   directory: Directory;
   conversations: ConversationList;
+  /** This user's reactions as their own react calls answered (a message lists only 100 reactors). */
+  ownReactions: OwnReactions;
   /** Shows a conversation (and, on a narrow window, switches to the chat pane). */
   openConversation(conversationId: string): void;
   /** Shows a conversation scrolled to one message, marked (a search hit). */

@@ -44,12 +44,25 @@ export function insertMention(
   return { text: text.slice(0, start) + inserted + text.slice(caret), caret: start + inserted.length };
 }
 
+/** Escapes a name for a regular expression. */
+function literal(name: string): string {
+  return name.replace(/[.*+?^${}()|[\]\\]/gu, "\\$&");
+}
+
+/**
+ * `@name` as a whole mention in the text: followed by the end, a space or punctuation, so that a
+ * picked "Al" is not found inside "@Alice" (nor "Bob" inside "@Bobby").
+ */
+export function hasMention(text: string, name: string): boolean {
+  return new RegExp(`@${literal(name)}(?=$|[\\s\\p{P}\\p{S}])`, "u").test(text);
+}
+
 /** The picked mentions whose `@name` is still in the text when it is sent. */
 export function mentionsIn(
   text: string,
   picked: readonly MentionCandidate[],
 ): { userIds: string[]; all: boolean } {
-  const present = picked.filter((c) => text.includes(`@${c.name}`));
+  const present = picked.filter((c) => hasMention(text, c.name));
   return {
     userIds: [...new Set(present.filter((c) => c.userId !== "").map((c) => c.userId))],
     all: present.some((c) => c.userId === ""),

@@ -196,6 +196,9 @@ describe("rich messages on the web page", () => {
         "Alice's @ list",
       );
       await visible(options.getByRole("option", { name: "@Bob" }), "Bob offered to Alice");
+      // The highlighted option is the composer's active descendant (read out while typing).
+      const active = await composer(alice).getAttribute("aria-activedescendant");
+      await expect(alice.page.locator(`#${active ?? "none"}`).textContent()).resolves.toContain("@Bob");
       await screenshot(alice.page, "rich-alice-mention-list");
       await options.getByRole("option", { name: "@Bob" }).click();
       await expect(composer(alice).inputValue()).resolves.toBe("@Bob ");
@@ -236,6 +239,42 @@ describe("rich messages on the web page", () => {
         bubble(bob, "At five, at the station", false).locator(".reaction-chip").getAttribute("title"),
       ).resolves.toBe("You and Alice");
       await screenshot(alice.page, "rich-alice-reactions");
+    });
+
+    await step(both, "the message menu and a reaction by keyboard only", async () => {
+      const page = alice.page;
+      const mine = bubble(alice, "At five, at the station", true);
+      const toggle = mine.getByRole("button", { name: "Message actions" });
+      const focused = (label: string) =>
+        expect
+          .poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-label") ?? ""), {
+            timeout: WAIT_MS,
+          })
+          .toBe(label);
+      await page.mouse.move(0, 0); // nothing hovered: only the keyboard shows the controls
+      await mine.locator(".reaction-chip", { hasText: "👍" }).focus();
+      await page.keyboard.press("Tab");
+      await expect(toggle.evaluate((e) => e === document.activeElement)).resolves.toBe(true);
+      await page.keyboard.press("Enter");
+      await visible(page.getByRole("menu", { name: "Message actions" }), "the menu opened by keyboard");
+      await focused("Remove reaction 👍");
+      await page.keyboard.press("ArrowUp"); // wraps to the last item
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press("ArrowDown");
+      await focused("React with ❤️");
+      await page.keyboard.press("Escape");
+      await gone(page.getByRole("menu", { name: "Message actions" }), "the menu after Escape");
+      await focused("Message actions");
+      await page.keyboard.press("Enter");
+      await focused("Remove reaction 👍");
+      await page.keyboard.press("ArrowDown");
+      await page.keyboard.press("Enter");
+      await visible(
+        bubble(bob, "At five, at the station", false).locator(".reaction-chip", { hasText: "❤️" }),
+        "Alice's keyboard reaction at Bob",
+      );
+      await focused("Message actions");
+      await screenshot(page, "rich-alice-keyboard");
     });
 
     await step(both, "an edit in place and its history", async () => {

@@ -5,7 +5,15 @@
 // and on IndexedDBStore (with its version step from a version-1 database).
 import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MemoryStore, type IMStore, type Message, type PinnedMessage, type PinsEvent } from "edge-im/client";
+import {
+  IMError,
+  IMProtocolError,
+  MemoryStore,
+  type IMStore,
+  type Message,
+  type PinnedMessage,
+  type PinsEvent,
+} from "edge-im/client";
 import { IndexedDBStore } from "edge-im/client/indexeddb";
 import { toMessage, toOutgoingInfo } from "../../src/client/message.ts";
 import type { ChangesPage } from "../../src/client/rich-requests.ts";
@@ -175,26 +183,41 @@ describe("applying a change", () => {
   });
 });
 
-/** The catch-up against stand-in CHANGES pages, recording what it asked and emitted. */
-function richState(store: IMStore, pages: Map<string, ChangesPage[]>) {
+/** A CHANGES answer: a page, one the test settles later, or a refusal thrown when asked. */
+type PageAnswer = ChangesPage | Promise<ChangesPage> | (() => Promise<ChangesPage>);
+
+/**
+ * The catch-up against stand-in CHANGES pages (a page may be a promise the test settles, to order it
+ * against pushes), recording what it asked and emitted. `cursors`: the receiver's, as delivery moves them.
+ */
+function richState(
+  store: IMStore,
+  pages: Map<string, PageAnswer[]>,
+  options: { cursors?: Map<string, number>; errors?: IMError[] } = {},
+) {
   const asked: [string, number][] = [];
+  const askedPinsOnly: string[] = [];
   const updated: Message[] = [];
   const pins: PinsEvent[] = [];
+  const cursors = options.cursors ?? new Map<string, number>();
   const state = new RichState({
     store,
-    changes: async (conversationId, afterModSeq) => {
+    changes: async (conversationId, afterModSeq, request) => {
       asked.push([conversationId, afterModSeq]);
+      if (request?.pinsOnly) askedPinsOnly.push(conversationId);
       const page = pages.get(conversationId)?.shift();
       if (!page) throw new Error(`no page for ${conversationId} after ${afterModSeq}`);
-      return page;
+      return typeof page === "function" ? page() : page;
     },
+    cursor: (conversationId) => cursors.get(conversationId) ?? 0,
     updated: (m) => updated.push(m),
     pins: (e) => pins.push(e),
     error: (e) => {
-      throw e;
+      if (!options.errors) throw e;
+      options.errors.push(e);
     },
   });
-  return { state, asked, updated, pins };
+  return { state, asked, askedPinsOnly, updated, pins, cursors };
 }
 
 const pin = (seq: number): PinnedMessage => ({
@@ -321,7 +344,181 @@ describe.each(stores)("catching up through CHANGES (%s)", (_name, makeStore) => 
   });
 });
 
+/** A promise the test settles later, to put an answer after a push. */
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe.each(stores)("answers and pushes in racing order (%s)", (_name, makeStore) => {
+  it("orders one's own answers by their change number and counts them as applied", async () => {
+    const store = makeStore();
+    await store.saveMessages("single_a_b", [sdkMessage(1, { status: 3 })], 1);
+    await store.saveModSeq("single_a_b", 2);
+    const { state, updated } = richState(store, new Map());
+    const thumbs = [{ emoji: "👍", count: 1, userIds: ["a"] }];
+    // One's own reaction, change 3, answered: counted, so the next sync has nothing to ask.
+    await state.ownChange("single_a_b", "id-1", { reactions: thumbs, modSeq: 3 });
+    expect(await state.modSeq("single_a_b")).toBe(3);
+    // Another device's edit (change 5) is pushed before the answer of one's own edit (change 4).
+    await state.messageUpdated(
+      sdkMessage(1, { text: "theirs", content: text("theirs"), reactions: thumbs, modSeq: 5 }),
+    );
+    await state.ownChange("single_a_b", "id-1", {
+      text: "mine",
+      content: text("mine"),
+      editCount: 1,
+      modSeq: 4,
+    });
+    const [m] = await store.getMessages("single_a_b");
+    expect(m).toMatchObject({ text: "theirs", modSeq: 5, status: 3 });
+    expect(updated.at(-1)?.text).toBe("theirs");
+    // Change 4 (the answer) was the next one after 3; change 5 then came early, and stays for the sync.
+    expect(await state.modSeq("single_a_b")).toBe(4);
+
+    // Pins: one's own pin answered (change 6) after another device's unpin was pushed (change 7).
+    await state.pinsPushed("single_a_b", [], 7);
+    await state.ownPins("single_a_b", [pin(1)], 6);
+    expect(await store.loadPins("single_a_b")).toEqual([]);
+  });
+
+  it("applies a change pushed while its message is being synced once the message is delivered", async () => {
+    const store = makeStore();
+    const { state, updated, cursors } = richState(store, new Map());
+    // A batch sync read seq 1 before it was edited; the edit's push overtakes the sync's delivery.
+    await state.messageUpdated(sdkMessage(1, { text: "edited", content: text("edited"), modSeq: 1 }));
+    expect(updated.map((m) => m.text)).toEqual(["edited"]);
+    const synced = [sdkMessage(1, { status: 3 })];
+    await store.saveMessages("single_a_b", synced, 1);
+    cursors.set("single_a_b", 1);
+    await state.delivered("single_a_b", synced);
+    const [m] = await store.getMessages("single_a_b");
+    expect(m).toMatchObject({ text: "edited", modSeq: 1, status: 3 });
+    expect(updated.at(-1)).toMatchObject({ text: "edited", status: 3 });
+    expect(await state.modSeq("single_a_b")).toBe(1);
+    // Held once: a second delivery of the same message changes nothing more.
+    await state.delivered("single_a_b", synced);
+    expect(updated).toHaveLength(2);
+  });
+
+  it("never puts an older CHANGES page's pinned list over a newer pushed one", async () => {
+    const store = makeStore();
+    await store.saveModSeq("single_a_b", 2);
+    const page = deferred<ChangesPage>();
+    const { state } = richState(store, new Map([["single_a_b", [page.promise]]]));
+    const caughtUp = state.catchUp(new Map([["single_a_b", 6]]));
+    // The page (as of change 6) is on its way when change 7, an unpin of everything, is pushed.
+    await Promise.resolve();
+    await state.pinsPushed("single_a_b", [], 7);
+    page.resolve({ messages: [], pins: [pin(3)], modSeq: 6, hasMore: false });
+    await caughtUp;
+    expect(await store.loadPins("single_a_b")).toEqual([]);
+    // And a push older than what CHANGES applied is refused too.
+    await state.pinsPushed("single_a_b", [pin(4)], 5);
+    expect(await store.loadPins("single_a_b")).toEqual([]);
+  });
+
+  it("asks a conversation new to the store only for its pins and newest change number", async () => {
+    const store = makeStore();
+    await store.saveMessages("single_a_c", [sdkMessage(1, { conversationId: "single_a_c" })], 1);
+    const pages = new Map<string, ChangesPage[]>([
+      ["single_a_b", [{ messages: [], pins: [pin(2)], modSeq: 900, hasMore: false }]],
+      ["single_a_c", [{ messages: [], pins: null, modSeq: 4, hasMore: false }]],
+    ]);
+    const { state, asked, askedPinsOnly } = richState(store, pages);
+    // single_a_c was in the store before the sync (its cursor): its changes may touch stored messages.
+    await state.catchUp(
+      new Map([
+        ["single_a_b", 900],
+        ["single_a_c", 4],
+      ]),
+      new Set(["single_a_c"]),
+    );
+    expect(askedPinsOnly).toEqual(["single_a_b"]);
+    expect([...asked].sort()).toEqual([
+      ["single_a_b", 0],
+      ["single_a_c", 0],
+    ]);
+    expect(await store.loadModSeqs()).toEqual(
+      new Map([
+        ["single_a_b", 900],
+        ["single_a_c", 4],
+      ]),
+    );
+    expect(await store.loadPins("single_a_b")).toEqual([pin(2)]);
+  });
+
+  it("goes on with the other conversations when one's CHANGES is refused, and reports it", async () => {
+    const store = makeStore();
+    await store.saveModSeq("group_left", 1);
+    await store.saveModSeq("single_a_b", 1);
+    const refused = new IMProtocolError(7, "not a member", 1118);
+    const errors: IMError[] = [];
+    const pages = new Map<string, PageAnswer[]>([
+      ["group_left", [() => Promise.reject(refused)]],
+      ["single_a_b", [{ messages: [], pins: [pin(1)], modSeq: 3, hasMore: false }]],
+    ]);
+    const { state } = richState(store, pages, { errors });
+    await state.catchUp(
+      new Map([
+        ["group_left", 5],
+        ["single_a_b", 3],
+      ]),
+    );
+    expect(errors).toEqual([refused]);
+    expect(await store.loadModSeqs()).toEqual(
+      new Map([
+        ["group_left", 1],
+        ["single_a_b", 3],
+      ]),
+    );
+  });
+
+  it("keeps a stored copy's newer change when history writes an older copy back", async () => {
+    const store = makeStore();
+    await store.saveMessages(
+      "single_a_b",
+      [1, 2].map((seq) => sdkMessage(seq)),
+      2,
+    );
+    await store.updateMessage("single_a_b", "id-1", { text: "edited", content: text("edited"), modSeq: 5 });
+    // A history page read before the edit, with a newer read status.
+    await store.saveMessages("single_a_b", [sdkMessage(1, { status: 3, modSeq: 2 }), sdkMessage(2)], 2);
+    const [first] = await store.getMessages("single_a_b");
+    expect(first).toMatchObject({ text: "edited", modSeq: 5, status: 3 });
+  });
+});
+
+/** Opens `name` at `version` with the raw factory (as another tab's code would). */
+function openRaw(factory: IDBFactory, name: string, version: number): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const open = factory.open(name, version);
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error ?? new Error("open failed"));
+  });
+}
+
 describe("IndexedDBStore version step", () => {
+  it("refuses with a typed error while an old tab holds the database at an older version", async () => {
+    const factory = new IDBFactory();
+    const oldTab = await openRaw(factory, "tabs", 1); // an old tab's code: never closes on versionchange
+    const store = new IndexedDBStore({ name: "tabs", factory });
+    const refused = await store.loadCursors().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(IMError);
+    expect(String(refused)).toMatch(/close the other tabs/);
+    oldTab.close();
+  });
+
+  it("lets a newer version opened elsewhere go ahead by closing its own connection", async () => {
+    const factory = new IDBFactory();
+    const store = new IndexedDBStore({ name: "newer", factory });
+    await store.loadCursors();
+    const newerTab = await openRaw(factory, "newer", 3);
+    expect(newerTab.version).toBe(3);
+    newerTab.close();
+  });
+
   it("opens a version-1 database, keeps its messages and cursors, and reads them with empty rich fields", async () => {
     const factory = new IDBFactory();
     // A database as version 1 of the store made it, with a message stored before rich messages.

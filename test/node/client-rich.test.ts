@@ -4,7 +4,7 @@
 // a device that was offline catching up through CHANGES_REQ, with unread counts untouched.
 import { describe, expect, it } from "vitest";
 import { ErrorCode, type Message, type PinsEvent } from "edge-im/client";
-import { account, Cmd, until, untilMessages, type Recorded, sharedServer } from "./helpers/sdk-harness";
+import { account, Cmd, pb, until, untilMessages, type Recorded, sharedServer } from "./helpers/sdk-harness";
 
 const shared = sharedServer();
 const { connected } = shared;
@@ -323,10 +323,13 @@ describe("rich messages through the client", () => {
     expect(bob.sent.slice(sentAgain).filter((f) => f.command === Cmd.CMD_CHANGES_REQ)).toEqual([]);
   });
 
-  it("gives a new device the pinned list through CHANGES from 0, and current rich fields through its sync", async () => {
+  it("gives a new device the pinned list with one pins_only CHANGES, and current rich fields through its sync", async () => {
     const { alice, bob, conversationId } = await team();
     const m = await bob.client.send({ conversationId, content: "remember this" });
     await received(alice, m.serverMsgId, "bob's note");
+    // Several changes before the new device comes: it must not page through them.
+    await alice.client.react(conversationId, m.serverMsgId, "👍");
+    await alice.client.react(conversationId, m.serverMsgId, "👍", { remove: true });
     await alice.client.react(conversationId, m.serverMsgId, "❤️");
     await alice.client.pin(conversationId, m.serverMsgId);
 
@@ -340,6 +343,51 @@ describe("rich messages through the client", () => {
       (x) => x.serverMsgId === m.serverMsgId,
     );
     expect(synced?.reactions).toEqual([{ emoji: "❤️", count: 1, userIds: [alice.userId] }]);
-    expect(second.sent.some((f) => f.command === Cmd.CMD_CHANGES_REQ)).toBe(true);
+    const asked = second.sent
+      .filter((f) => f.command === Cmd.CMD_CHANGES_REQ)
+      .map((f) => pb.ChangesRequest.decode(f.body))
+      .filter((q) => q.conversationId === conversationId);
+    expect(asked.map((q) => [Number(q.afterModSeq), q.pinsOnly])).toEqual([[0, true]]);
+
+    // Caught up by that one answer: a reconnect asks nothing.
+    second.client.disconnect();
+    const sentBefore = second.sent.length;
+    await second.client.connect();
+    expect(second.sent.slice(sentBefore).filter((f) => f.command === Cmd.CMD_CHANGES_REQ)).toEqual([]);
+  });
+
+  it("counts one's own reactions as applied: a reconnect after them asks no CHANGES", async () => {
+    const { alice, bob, conversationId } = await team();
+    const m = await bob.client.send({ conversationId, content: "react to me" });
+    await received(alice, m.serverMsgId, "bob's message");
+    await alice.client.react(conversationId, m.serverMsgId, "👍");
+    await alice.client.edit(
+      conversationId,
+      (await alice.client.send({ conversationId, content: "x" })).serverMsgId,
+      "y",
+    );
+    alice.client.disconnect();
+    const sentBefore = alice.sent.length;
+    await alice.client.connect();
+    expect(alice.sent.slice(sentBefore).filter((f) => f.command === Cmd.CMD_CHANGES_REQ)).toEqual([]);
+  });
+
+  it("forgets the user with the store: after logout({ clearStore: true }) the next login syncs again", async () => {
+    const alice = await connected("alice");
+    // A user whose name and password the test knows, to log in again.
+    const carol = await account(shared.server, "carol-tmp");
+    shared.open.push(carol);
+    const username = `relog${Date.now().toString(36)}`;
+    await carol.client.register({ username, password: "sdk-test-password" });
+    await carol.client.login({ username, password: "sdk-test-password" });
+    const carolId = carol.client.userId!;
+    await carol.client.connect();
+    const m = await alice.client.sendText(carolId, "before logout");
+    await until(carol, "message", () => carol.timeline.some((x) => x.serverMsgId === m.serverMsgId), "hi");
+    await carol.client.logout({ clearStore: true });
+    await carol.client.login({ username, password: "sdk-test-password" });
+    await carol.client.connect();
+    const stored = await carol.client.getMessages(m.conversationId);
+    expect(stored.map((x) => x.serverMsgId)).toContain(m.serverMsgId);
   });
 });

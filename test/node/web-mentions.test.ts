@@ -39,4 +39,17 @@ describe("@ completion", () => {
     expect(mentionsIn("@Bob and @all look", [bob, carol, all])).toEqual({ userIds: ["u-bob"], all: true });
     expect(mentionsIn("never mind", [bob])).toEqual({ userIds: [], all: false });
   });
+
+  it("finds a picked name only as a whole mention, not inside a longer one", () => {
+    const al = { userId: "u-al", name: "Al" };
+    const alice = { userId: "u-alice", name: "Alice" };
+    expect(mentionsIn("@Alice look", [al, alice])).toEqual({ userIds: ["u-alice"], all: false });
+    expect(mentionsIn("@Al, @Alice!", [al, alice])).toEqual({ userIds: ["u-al", "u-alice"], all: false });
+    expect(mentionsIn("ask @Al", [al])).toEqual({ userIds: ["u-al"], all: false });
+    expect(mentionsIn("@Allison", [al])).toEqual({ userIds: [], all: false });
+    // A name with a regular expression's characters is matched as written.
+    const dotted = { userId: "u-dot", name: "j.r" };
+    expect(mentionsIn("@jxr hi", [dotted])).toEqual({ userIds: [], all: false });
+    expect(mentionsIn("@j.r hi", [dotted])).toEqual({ userIds: ["u-dot"], all: false });
+  });
 });

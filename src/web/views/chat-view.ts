@@ -3,8 +3,11 @@
 // replies and `@` mentions, read receipts and revoke, and rich messages' actions: reactions, edits
 // in place, pins, forwards, a thread beside the timeline and an edit's history.
 import {
+  ErrorCode,
   fileContent,
   GroupRole,
+  IMProtocolError,
+  type GroupMember,
   imageContent,
   MessageType,
   type Message,
@@ -42,6 +45,17 @@ const REVEAL_PAGES = 20;
 /** How long a revealed message stays marked. */
 const REVEAL_MARK_MS = 4_000;
 
+/** Members read for `@` (the first, by role); this user's own role is looked up past them when needed. */
+const MEMBERS_SHOWN = 500;
+
+/** A send the server refused for what it is (not for a lost connection or a limit): retrying cannot help. */
+function isRefusal(error: unknown): boolean {
+  return (
+    error instanceof IMProtocolError &&
+    (error.code === ErrorCode.ERR_INVALID_PARAM || error.code === ErrorCode.ERR_PERMISSION_DENIED)
+  );
+}
+
 export class ChatView {
   readonly element: HTMLElement;
   readonly id: string;
@@ -67,6 +81,8 @@ export class ChatView {
   /** The conversation's other members (for `@`) and this user's role in a group. */
   private members: MentionCandidate[] = [];
   private role: number = GroupRole.member;
+  /** The frame a batched re-render waits for (0: none queued). */
+  private frame = 0;
   private menuSeq: number | null = null;
   private editing: { seq: number; form: HTMLElement } | null = null;
   private thread: ThreadPane | null = null;
@@ -232,8 +248,21 @@ export class ChatView {
     if (this.pinnedLoaded.has(m.serverMsgId)) this.pinnedLoaded.set(m.serverMsgId, m);
     this.thread?.onMessages([current ?? m]);
     if (this.editing?.seq === m.seq && m.isRevoked) this.editing = null;
-    this.render();
-    this.renderPins();
+    this.renderSoon();
+  }
+
+  /**
+   * Re-renders once per frame however many changes arrive (a catch-up applies a page of them one
+   * by one), rather than once per change.
+   */
+  private renderSoon(): void {
+    if (this.frame !== 0) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      if (this.closed) return;
+      this.render();
+      this.renderPins();
+    });
   }
 
   /** The pinned list changed (or was read from the store). */
@@ -278,7 +307,19 @@ export class ChatView {
 
   private add(messages: readonly Message[]): void {
     for (const m of messages) {
-      this.messages.set(m.seq, m);
+      const shown = this.messages.get(m.seq);
+      // A copy read before a change this view already shows (a history page after a push) keeps the
+      // newer rich state; its read state is the newer of the two.
+      this.messages.set(
+        m.seq,
+        shown && shown.modSeq > m.modSeq
+          ? {
+              ...shown,
+              status: Math.max(shown.status, m.status),
+              readCount: Math.max(shown.readCount, m.readCount),
+            }
+          : m,
+      );
       if (m.senderId === this.ctx.me.userID && (m.status === 3 || m.readCount > 0))
         this.ctx.conversations.peerReadUpTo(this.id, m.seq);
     }
@@ -346,6 +387,14 @@ export class ChatView {
   private failed(clientMsgId: string, error: unknown): void {
     const still = this.pending.get(clientMsgId);
     if (!still) return;
+    if (isRefusal(error)) {
+      // The server said no (a revoked quote, @all without the role…): a retry with the same
+      // client_msg_id would be refused again, so the send leaves the timeline; the toast says why.
+      this.pending.delete(clientMsgId);
+      this.ctx.toast(`Not sent: ${errorText(error)}`);
+      this.render();
+      return;
+    }
     still.failed = true;
     this.ctx.toast(`Not sent: ${errorText(error)}`);
     this.render();
@@ -416,8 +465,8 @@ export class ChatView {
   private async loadMembers(): Promise<void> {
     if (!this.group) return;
     try {
-      const members = await this.ctx.client.groups.members(this.row.groupId, { limit: 500 });
-      this.role = members.find((m) => m.userID === this.ctx.me.userID)?.role ?? GroupRole.member;
+      const members = await this.ctx.client.groups.members(this.row.groupId, { limit: MEMBERS_SHOWN });
+      this.role = members.find((m) => m.userID === this.ctx.me.userID)?.role ?? (await this.ownRole(members));
       this.members = members
         .filter((m) => m.userID !== this.ctx.me.userID)
         .map((m) => ({ userId: m.userID, name: m.groupNickname || m.nickname || m.userID }));
@@ -427,6 +476,23 @@ export class ChatView {
     if (this.closed) return;
     this.renderPins();
     this.render();
+  }
+
+  /**
+   * This user's role when they are not among the members listed first. The server lists members by
+   * role (owner, admins, then members): the pages after the first are read only while they still
+   * hold admins, so a plain member's lookup ends at once and an admin past the first page is found.
+   */
+  private async ownRole(first: readonly GroupMember[]): Promise<number> {
+    let page = first;
+    let offset = first.length;
+    for (;;) {
+      if (page.length < MEMBERS_SHOWN || page.some((m) => m.role < GroupRole.admin)) return GroupRole.member;
+      page = await this.ctx.client.groups.members(this.row.groupId, { offset, limit: MEMBERS_SHOWN });
+      const me = page.find((m) => m.userID === this.ctx.me.userID);
+      if (me) return me.role;
+      offset += page.length;
+    }
   }
 
   /** A pin whose message is not in the timeline: fetched once, for the bar's text. */
@@ -501,6 +567,7 @@ export class ChatView {
       react: (m, emoji, remove) => {
         this.ctx.client.react(this.id, m.serverMsgId, emoji, { remove }).then(
           (reactions) => {
+            this.ctx.ownReactions.record(m.serverMsgId, emoji, remove);
             const shown = this.messages.get(m.seq);
             if (shown) this.messages.set(m.seq, { ...shown, reactions });
             this.render();
@@ -560,6 +627,7 @@ export class ChatView {
     // The edit box is the same element across renders: it keeps what was typed, and its focus.
     const editFocused = this.editing?.form.contains(document.activeElement) ?? false;
     const editBox = editFocused ? document.activeElement : null;
+    const focused = editFocused ? null : this.focusedControl();
     const s = this.scroller;
     const atBottom = s.scrollHeight - s.scrollTop - s.clientHeight < 48;
     const fromBottom = s.scrollHeight - s.scrollTop;
@@ -583,5 +651,26 @@ export class ChatView {
     });
     s.scrollTop = toBottom || atBottom ? s.scrollHeight : s.scrollHeight - fromBottom;
     if (editBox instanceof HTMLElement) editBox.focus();
+    else if (focused) this.refocus(focused);
+  }
+
+  /** The timeline's focused control (a keyboard user's place), to find again after a re-render. */
+  private focusedControl(): { seq: string; label: string } | null {
+    const active = document.activeElement;
+    if (!(active instanceof HTMLElement) || !this.timeline.contains(active)) return null;
+    const seq = active.closest("[data-seq]")?.getAttribute("data-seq");
+    if (!seq) return null;
+    return { seq, label: active.getAttribute("aria-label") ?? active.textContent ?? "" };
+  }
+
+  /** Focuses the same control of the same message in the new timeline, else that message's menu toggle. */
+  private refocus(place: { seq: string; label: string }): void {
+    const item = [...this.timeline.querySelectorAll<HTMLElement>("[data-seq]")].find(
+      (e) => e.getAttribute("data-seq") === place.seq,
+    );
+    if (!item || item.contains(document.activeElement)) return;
+    const controls = [...item.querySelectorAll<HTMLElement>("button, a[href]")];
+    const same = controls.find((c) => (c.getAttribute("aria-label") ?? c.textContent ?? "") === place.label);
+    (same ?? item.querySelector<HTMLElement>(".msg-more"))?.focus({ preventScroll: true });
   }
 }

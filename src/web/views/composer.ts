@@ -36,6 +36,11 @@ const TYPING_IDLE_MS = 4_000;
 /** The box grows up to this many pixels, then scrolls. */
 const MAX_HEIGHT_PX = 140;
 
+/** The id of the `i`th option of the mention list (for aria-activedescendant). */
+function mentionOptionId(i: number): string {
+  return `mention-option-${i}`;
+}
+
 export class Composer {
   /** The reply chip, the `@` list and the form. */
   readonly element: HTMLElement;
@@ -94,6 +99,7 @@ export class Composer {
       autocomplete: "off",
       "aria-autocomplete": "list",
       "aria-controls": "mention-list",
+      "aria-expanded": "false",
       oninput: () => {
         this.changed();
         this.complete();
@@ -106,9 +112,11 @@ export class Composer {
         attach(files);
       },
       onkeydown: (e: KeyboardEvent) => {
+        // An IME's Enter or arrow keys choose among its own candidates: never a mention, never a send.
+        if (e.isComposing || e.keyCode === 229) return;
         if (this.mentionKey(e)) return;
         if (e.key === "Escape" && this.replyTo) return this.setReply(null);
-        if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        if (e.key === "Enter" && !e.shiftKey) {
           e.preventDefault();
           this.form.requestSubmit();
         }
@@ -185,6 +193,9 @@ export class Composer {
   private renderMentions(): void {
     this.mentionList.hidden = this.shown.length === 0;
     this.input.setAttribute("aria-expanded", String(this.shown.length > 0));
+    // The highlighted option is announced while the focus stays in the text (arrow keys move it).
+    if (this.shown.length > 0) this.input.setAttribute("aria-activedescendant", mentionOptionId(this.active));
+    else this.input.removeAttribute("aria-activedescendant");
     replace(
       this.mentionList,
       ...this.shown.map((c, i) =>
@@ -192,6 +203,7 @@ export class Composer {
           "li",
           {
             class: `mention-option${i === this.active ? " active" : ""}`,
+            id: mentionOptionId(i),
             role: "option",
             "aria-selected": String(i === this.active),
             // mousedown, not click: the textarea keeps its focus and caret.

@@ -1,5 +1,6 @@
 // The signed-in page: sidebar (who I am, connection, Chats, Contacts and Rooms tabs) and the chat pane.
 // It routes the client's events to the list and the open chat, and is the views' AppContext.
+import { OwnReactions } from "../own-reactions.ts";
 import type { IMClient, Message, ReceiptEvent, User } from "edge-im/client";
 import { MessageType, systemConversationId } from "edge-im/client";
 import type { AppContext } from "../context.ts";
@@ -27,6 +28,7 @@ export class MainView implements AppContext {
   readonly me: User;
   readonly directory: Directory;
   readonly conversations: ConversationList;
+  readonly ownReactions = new OwnReactions();
   private readonly root: HTMLElement;
   private readonly contacts: ContactsView;
   private readonly search: SearchPanel;

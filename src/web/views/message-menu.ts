@@ -34,14 +34,43 @@ export interface MenuState {
 
 /** True when this user has reacted to `message` with `emoji`. */
 export function reactedWith(ctx: AppContext, message: Message, emoji: string): boolean {
-  return message.reactions.some((r) => r.emoji === emoji && r.userIds.includes(ctx.me.userID));
+  return ctx.ownReactions.has(message, emoji, ctx.me.userID);
+}
+
+/** Moves the focus among a menu's items: ArrowUp/ArrowDown (wrapping), Home and End. */
+function moveFocus(menu: HTMLElement, key: string): boolean {
+  const items = [...menu.querySelectorAll<HTMLElement>(".menu-item")];
+  if (items.length === 0) return false;
+  const at = items.findIndex((i) => i === document.activeElement);
+  const next =
+    key === "ArrowDown"
+      ? (at + 1) % items.length
+      : key === "ArrowUp"
+        ? (at - 1 + items.length) % items.length
+        : key === "Home"
+          ? 0
+          : key === "End"
+            ? items.length - 1
+            : -1;
+  if (next < 0) return false;
+  items[next]!.focus();
+  return true;
 }
 
 export function renderMessageMenu(ctx: AppContext, m: Message, state: MenuState): HTMLElement {
   const a = state.actions;
-  /** A menu item: runs its action and closes the menu. */
-  const item = (label: string, run: () => void, props: Record<string, string> = {}) =>
-    h(
+  /**
+   * Closes the menu and gives the focus back to the message's toggle (the timeline re-renders on
+   * close, so the toggle is found again by the message's seq), so keyboard users keep their place.
+   */
+  const close = (from: Element) => {
+    const timeline = from.closest("[data-seq]")?.parentElement ?? null;
+    a.toggleMenu(null);
+    timeline?.querySelector<HTMLElement>(`[data-seq="${m.seq}"] .msg-more`)?.focus();
+  };
+  /** A menu item: closes the menu and runs its action (which may move the focus on). */
+  const item = (label: string, run: () => void, props: Record<string, string> = {}) => {
+    const button: HTMLElement = h(
       "button",
       {
         class: "menu-item",
@@ -49,12 +78,14 @@ export function renderMessageMenu(ctx: AppContext, m: Message, state: MenuState)
         role: "menuitem",
         ...props,
         onclick: () => {
-          a.toggleMenu(null);
+          close(button);
           run();
         },
       },
       label,
     );
+    return button;
+  };
   const toggle = h(
     "button",
     {
@@ -76,7 +107,10 @@ export function renderMessageMenu(ctx: AppContext, m: Message, state: MenuState)
       role: "menu",
       "aria-label": "Message actions",
       onkeydown: (e: KeyboardEvent) => {
-        if (e.key === "Escape") a.toggleMenu(null);
+        if (e.key === "Escape") {
+          e.preventDefault();
+          close(menu);
+        } else if (moveFocus(menu, e.key)) e.preventDefault();
       },
     },
     h(
@@ -101,7 +135,8 @@ export function renderMessageMenu(ctx: AppContext, m: Message, state: MenuState)
     // Near the bottom of the timeline the menu opens upwards, so that it is not cut off.
     const area = menu.closest(".timeline-scroll")?.getBoundingClientRect();
     if (area && menu.getBoundingClientRect().bottom > area.bottom) menu.classList.add("up");
-    menu.querySelector<HTMLElement>(".menu-item")?.focus();
+    // Opened: the first item takes the focus; re-rendered while open: the focus stays where it was.
+    if (!menu.contains(document.activeElement)) menu.querySelector<HTMLElement>(".menu-item")?.focus();
   });
   return h("div", { class: "msg-menu-anchor" }, toggle, menu);
 }

@@ -25,7 +25,7 @@ export function renderReactions(ctx: AppContext, m: Message, actions: MessageAct
     "div",
     { class: "reactions", role: "group", "aria-label": "Reactions" },
     ...shown.map((r) => {
-      const mine = r.userIds.includes(ctx.me.userID);
+      const mine = ctx.ownReactions.has(m, r.emoji, ctx.me.userID);
       const who = reactorsText(ctx, r);
       return h(
         "button",

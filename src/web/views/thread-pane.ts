@@ -16,6 +16,11 @@ export class ThreadPane {
   private root: Message;
   private readonly replies = new Map<string, Message>();
   private hasMore = false;
+  /**
+   * The last seq of the pages read from the server: the next page starts after it. Replies that
+   * arrive live can be newer than replies not paged in yet, so they never move it.
+   */
+  private pagedTo = 0;
   private loading = false;
   private readonly list = h("ol", { class: "thread-list", "aria-label": "Replies", "aria-live": "polite" });
   private readonly ctx: AppContext;
@@ -54,14 +59,15 @@ export class ThreadPane {
     if (this.loading) return;
     this.loading = true;
     try {
-      let afterSeq = 0;
-      for (const m of this.replies.values()) afterSeq = Math.max(afterSeq, m.seq);
       const page = await this.ctx.client.thread(this.root.conversationId, this.rootId, {
-        afterSeq,
+        afterSeq: this.pagedTo,
         limit: THREAD_PAGE,
       });
       if (page.root) this.root = page.root;
-      for (const m of page.replies) this.replies.set(m.serverMsgId, m);
+      for (const m of page.replies) {
+        this.replies.set(m.serverMsgId, m);
+        this.pagedTo = Math.max(this.pagedTo, m.seq);
+      }
       this.hasMore = page.hasMore;
     } catch (error) {
       this.ctx.toast(`Could not load the thread: ${errorText(error)}`);
@@ -127,11 +133,13 @@ export class ThreadPane {
       h(
         "li",
         { class: "thread-actions" },
-        h(
-          "button",
-          { class: "small primary", type: "button", onclick: () => this.reply(this.root) },
-          "Reply",
-        ),
+        // A revoked root takes no replies (the server refuses quoting it).
+        !this.root.isRevoked &&
+          h(
+            "button",
+            { class: "small primary", type: "button", onclick: () => this.reply(this.root) },
+            "Reply",
+          ),
       ),
     );
   }
