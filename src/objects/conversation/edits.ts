@@ -19,7 +19,7 @@ const TEXT = 1;
 export async function edit(
   c: Pick<
     ConversationContext,
-    "history" | "members" | "messages" | "now" | "outbox" | "rich" | "settings" | "storage" | "users"
+    "changePump" | "history" | "members" | "messages" | "now" | "outbox" | "rich" | "settings" | "storage"
   >,
   { conversation, id }: Named,
   input: EditInput,

@@ -30,6 +30,8 @@ export class Fanout {
     private readonly members: MemberStore,
     private readonly users: DurableObjectNamespace<UserObject>,
     private readonly onFailure: (userId: string, error: unknown) => void,
+    /** The member's object now holds messages up to its watermark: changes of them may follow. */
+    private readonly onDelivered: (userId: string, id: Identity) => void = () => {},
   ) {}
 
   /** Starts these members' pumps where they are not running. */
@@ -103,6 +105,7 @@ export class Fanout {
           messages,
         });
         this.members.setFanoutSeq(userId, last.seq);
+        this.onDelivered(userId, id);
       }
     } catch (error) {
       this.onFailure(userId, error);

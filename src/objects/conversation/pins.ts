@@ -15,7 +15,7 @@ import { inChangeTransaction, pushPinned } from "./rich-changes";
 export const PINS_MAX = 10;
 
 export async function pin(
-  c: Pick<ConversationContext, "members" | "messages" | "now" | "rich" | "storage" | "users">,
+  c: Pick<ConversationContext, "changePump" | "members" | "messages" | "now" | "rich" | "storage">,
   { conversation, id }: Named,
   input: PinInput,
 ): Promise<PinResult> {

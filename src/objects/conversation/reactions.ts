@@ -24,7 +24,7 @@ export function validEmoji(emoji: unknown): emoji is string {
 }
 
 export async function react(
-  c: Pick<ConversationContext, "members" | "messages" | "now" | "rich" | "storage" | "users">,
+  c: Pick<ConversationContext, "changePump" | "members" | "messages" | "now" | "rich" | "storage">,
   { conversation, id }: Named,
   input: ReactInput,
 ): Promise<ReactResult> {

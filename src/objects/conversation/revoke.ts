@@ -25,7 +25,7 @@ export const REVOKE_WINDOW_MS = 2 * 60 * 1000;
 
 type RevokeContext = Pick<
   ConversationContext,
-  "history" | "members" | "messages" | "now" | "outbox" | "rich" | "storage" | "users"
+  "changePump" | "history" | "members" | "messages" | "now" | "outbox" | "rich" | "storage" | "users"
 >;
 
 /**
