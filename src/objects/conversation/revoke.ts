@@ -28,13 +28,6 @@ type RevokeContext = Pick<
   "changePump" | "history" | "members" | "messages" | "now" | "outbox" | "rich" | "storage" | "users"
 >;
 
-/**
- * Replies quoting a revoked message whose change is pushed live, the newest; the others are changed
- * all the same and reach devices through CHANGES_REQ (a device marks quotes of a message it saw
- * revoked without being told). A long thread would otherwise cost an RPC per reply and member.
- */
-export const REVOKED_QUOTE_PUSHES_MAX = 50;
-
 /** A member's REVOKE_MSG_REQ: the sender within the window, or a group's owner or admins. */
 export async function revoke(
   c: RevokeContext,
@@ -140,7 +133,10 @@ async function applyRevoke(
         logEvent("error", "revoke_push_failed", { userId, conversationId: id.conversationId }, error),
       );
   }
-  // The quotes' devices know of the revoke from its own push: the quotes' changes go to all devices.
-  pushChanges(c, id, quotes.slice(-REVOKED_QUOTE_PUSHES_MAX), "");
+  // The revoke is a change too: the change pumps bring it to rich devices (retried, unlike the push
+  // above), the quotes' changes with it, at most CHANGE_BATCH a call (change-pump.ts). The quotes'
+  // devices know of the revoke from its own push: the quotes' changes go to all devices.
+  c.changePump.changed(id, [modSeq], originSession);
+  pushChanges(c, id, quotes, "");
   if (pinsModSeq > 0) pushPinned(c, id, pinsModSeq, "");
 }
