@@ -65,6 +65,8 @@ export class ChangePump {
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
   /** Calls that failed since every member last had everything. */
   private failures = 0;
+  /** The conversation, as the last change named it: what a delivery's restart pushes for. */
+  private id: Identity | null = null;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -80,6 +82,7 @@ export class ChangePump {
 
   /** Changes were committed (their numbers, and the session that made them): starts the idle pumps. */
   changed(id: Identity, modSeqs: readonly number[], originSession: string): void {
+    this.id = id;
     if (originSession !== "")
       for (const modSeq of modSeqs) {
         this.origins.set(modSeq, originSession);
@@ -90,12 +93,13 @@ export class ChangePump {
   }
 
   /** The fan-out delivered to the member: a change it waited for may go now. */
-  delivered(userId: string, id: Identity): void {
-    if (this.awaitingDelivery.delete(userId)) this.start(userId, id);
+  delivered(userId: string): void {
+    if (this.id && this.awaitingDelivery.delete(userId)) this.start(userId, this.id);
   }
 
   /** From the alarm: restarts lagging pumps and keeps the alarm armed while any member lags. */
   async resume(id: Identity): Promise<void> {
+    this.id = id;
     this.save();
     const lagging = this.lagging();
     if (lagging.length === 0) {

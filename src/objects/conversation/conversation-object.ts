@@ -147,7 +147,7 @@ export class ConversationObject extends DurableObject<Env> {
         members,
         env.USER_OBJECT,
         (userId, error) => this.fanoutRetry.failed(userId, error),
-        (userId, id) => changePump.delivered(userId, id),
+        (userId) => changePump.delivered(userId),
       ),
       changePump,
       alarms,
