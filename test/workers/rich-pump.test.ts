@@ -3,7 +3,7 @@
 // last message never goes back to an older state; a user's changes are rate limited.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ChangeBatch } from "../../src/objects/rpc";
+import type { ChangeBatch, Delivery } from "../../src/objects/rpc";
 import { TokenBucket } from "../../src/objects/user/token-bucket";
 import { UserObject } from "../../src/objects/user/user-object";
 import { CHANGE_BURST, CHANGES_PER_SECOND } from "../../src/objects/user/rich-request";
@@ -150,6 +150,34 @@ describe("the change pump", () => {
     expect(Number(update.modSeq)).toBe(1);
     expect(await inboxModSeq(b.userId, id)).toBe(1);
     expect(calls).toBe(2);
+    aWeb.close();
+    bWeb.close();
+  });
+
+  it("holds a change of a message the member's object does not hold yet until its delivery", async () => {
+    const [a, b] = [await newUser("da"), await newUser("db")];
+    const id = singleConversationId(a.userId, b.userId);
+    const aWeb = await connectRich(a);
+    const bWeb = await connectRich(b);
+    // b's deliveries are slow: the message is stored and reacted to before b's object has it.
+    let released = false;
+    const realDeliver = UserObject.prototype.deliver;
+    UserObject.prototype.deliver = async function (this: UserObject, delivery: Delivery) {
+      if (this["ctx"].id.name === b.userId)
+        while (!released) await new Promise((resolve) => setTimeout(resolve, 5));
+      return realDeliver.call(this, delivery);
+    };
+    try {
+      const m = await aWeb.sendText(a.userId, b.userId, "hello");
+      expect(ok(await react(aWeb, id, m.serverMsgId!, "👀"))).toBe(Err.ERR_SUCCESS);
+      released = true;
+      const before = await bWeb.drainUntil((f) => f.command === Cmd.CMD_MESSAGE_UPDATED_PUSH);
+      // The device saw the message before its change.
+      expect(before.map((f) => f.command)).toContain(Cmd.CMD_PUSH_MSG);
+      expect(await inboxModSeq(b.userId, id)).toBe(1);
+    } finally {
+      UserObject.prototype.deliver = realDeliver;
+    }
     aWeb.close();
     bWeb.close();
   });
