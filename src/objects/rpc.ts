@@ -282,3 +282,18 @@ export interface PinsUpdate {
   pins: Pin[];
   modSeq: number;
 }
+
+/**
+ * ConversationObject -> UserObject: a member's next changes (change-pump.ts), oldest first: the
+ * messages changed, each as it is now, and the pinned list if it changed among them.
+ */
+export interface ChangeBatch {
+  conversationId: string;
+  updates: MessageUpdate[];
+  /** Per update, the device session that made it ("" for none known): it had its answer. */
+  origins: string[];
+  pins: PinsUpdate | null;
+  pinsOrigin: string;
+  /** The change number the member has everything up to after this batch. */
+  modSeq: number;
+}

@@ -6,6 +6,7 @@ import type { Database } from "../../db/client";
 import type { UserObject } from "../user/user-object";
 import type { AlarmClock } from "./alarm-clock";
 import type { BlockStore } from "./blocks";
+import type { ChangePump } from "./change-pump";
 import type { Fanout } from "./fanout";
 import type { GroupAccess } from "./group-access";
 import type { GroupOutbox } from "./group-outbox";
@@ -30,6 +31,8 @@ export interface ConversationContext {
   readonly access: GroupAccess;
   readonly groupOutbox: GroupOutbox;
   readonly fanout: Fanout;
+  /** Rich changes to the members' objects, like the fan-out (change-pump.ts). */
+  readonly changePump: ChangePump;
   readonly alarms: AlarmClock;
   readonly history: HistoryFlush;
   /** Which D1 history shard the copy writes to (chosen once, recorded in D1). */

@@ -41,6 +41,7 @@ import {
 } from "../rpc";
 import { AlarmClock } from "./alarm-clock";
 import { BlockStore } from "./blocks";
+import { ChangePump } from "./change-pump";
 import { changes } from "./changes";
 import { edit, editHistory } from "./edits";
 import { forwardSource } from "./forward-source";
@@ -108,9 +109,19 @@ export class ConversationObject extends DurableObject<Env> {
     const settings = () => (this.settingsCache ??= readSettings(this.env));
     const historyShard = new HistoryShardChoice(storage, outbox, () => this.env, settings);
     /** Whatever but the history copy and the webhook events keeps the alarm (their own checks add theirs). */
+    const rich = new RichStore(storage);
+    const changePump = new ChangePump(
+      storage,
+      messages,
+      members,
+      rich,
+      () => this.env.USER_OBJECT,
+      alarms,
+      label,
+    );
     const othersNeedAlarm = () => {
       members.saveFanout();
-      return groupOutbox.pending() > 0 || members.anyLagging(messages.maxSeq());
+      return groupOutbox.pending() > 0 || members.anyLagging(messages.maxSeq()) || changePump.anyLagging();
     };
     const webhookEvents = new WebhookEvents(
       storage,
@@ -126,15 +137,20 @@ export class ConversationObject extends DurableObject<Env> {
       storage,
       messages,
       outbox,
-      rich: new RichStore(storage),
+      rich,
       identities,
       members,
       blocks: new BlockStore(storage), // after the members: its migration moves their blocks
       access: new GroupAccess(storage),
       groupOutbox,
-      fanout: new Fanout(messages, members, env.USER_OBJECT, (userId, error) =>
-        this.fanoutRetry.failed(userId, error),
+      fanout: new Fanout(
+        messages,
+        members,
+        env.USER_OBJECT,
+        (userId, error) => this.fanoutRetry.failed(userId, error),
+        (userId) => changePump.delivered(userId),
       ),
+      changePump,
       alarms,
       history: new HistoryFlush(
         outbox,
@@ -309,6 +325,7 @@ export class ConversationObject extends DurableObject<Env> {
     if (c.groupOutbox.pending() > 0) await this.groups.flushWrites();
     await c.history.run(id);
     await this.fanoutRetry.resume(c.fanout, c.members, c.messages.maxSeq(), id, c.history.notBefore);
+    await c.changePump.resume(id);
     await c.webhookEvents.run(id); // last: a slow Queue holds nothing the members wait for
   }
 

@@ -16,7 +16,7 @@ import {
 } from "../rpc";
 import type { ConversationContext } from "./context";
 import type { Named } from "./identity";
-import { quotesPushedLive, rewriteQuotes } from "./quotes";
+import { rewriteQuotes } from "./quotes";
 import { changeRefusal, memberAndMessage } from "./rich-access";
 import { inChangeTransaction, changeMessage, pushChanges } from "./rich-changes";
 
@@ -33,6 +33,7 @@ export async function edit(
   c: Pick<
     ConversationContext,
     | "blocks"
+    | "changePump"
     | "db"
     | "history"
     | "members"
@@ -42,7 +43,6 @@ export async function edit(
     | "rich"
     | "settings"
     | "storage"
-    | "users"
   >,
   { conversation, id }: Named,
   input: EditInput,
@@ -94,7 +94,7 @@ export async function edit(
   await c.history.afterSend(id);
   pushChanges(c, id, [change], input.originSession);
   // The editing device refreshes the quotes on its screen only when told: all devices get them.
-  pushChanges(c, id, quotesPushedLive(quotes), "");
+  pushChanges(c, id, quotes, "");
   return { ok: true, editedTime: now, editCount: editCount + 1, modSeq: change.modSeq };
 }
 

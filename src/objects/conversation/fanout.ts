@@ -30,6 +30,8 @@ export class Fanout {
     private readonly members: MemberStore,
     private readonly users: DurableObjectNamespace<UserObject>,
     private readonly onFailure: (userId: string, error: unknown) => void,
+    /** The member's object holds (or, handed back, is about to hold) messages up to its watermark: changes of them may follow. */
+    private readonly onDelivered: (userId: string) => void = () => {},
   ) {}
 
   /** Starts these members' pumps where they are not running. */
@@ -69,6 +71,7 @@ export class Fanout {
     const member = this.members.get(userId);
     if (!member || member.leftSeq !== null || member.fanoutSeq !== fromSeq - 1) return false;
     this.members.setFanoutSeq(userId, toSeq);
+    this.onDelivered(userId);
     return true;
   }
 
@@ -103,6 +106,7 @@ export class Fanout {
           messages,
         });
         this.members.setFanoutSeq(userId, last.seq);
+        this.onDelivered(userId);
       }
     } catch (error) {
       this.onFailure(userId, error);

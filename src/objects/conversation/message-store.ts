@@ -268,6 +268,19 @@ export class MessageStore {
     );
   }
 
+  /** The seq and change number of rows with seq in [from, to] changed after `afterModSeq`, by change number. */
+  changedSeqsAfter(afterModSeq: number, from: number, to: number): Iterable<{ seq: number; modSeq: number }> {
+    const rows = this.sql.exec<{ seq: number; mod_seq: number }>(
+      "SELECT seq, mod_seq FROM messages WHERE mod_seq > 0 AND mod_seq > ? AND seq >= ? AND seq <= ? ORDER BY mod_seq",
+      afterModSeq,
+      from,
+      to,
+    );
+    return (function* () {
+      for (const row of rows) yield { seq: row.seq, modSeq: row.mod_seq };
+    })();
+  }
+
   /**
    * Messages from..to, ascending, at most `limit` and, past the first, at most `maxBytes` of
    * encoded size: rows are read one at a time, so a page of large messages is never loaded whole.

@@ -19,7 +19,7 @@ export const PINS_MAX = 10;
 export async function pin(
   c: Pick<
     ConversationContext,
-    "blocks" | "db" | "members" | "messages" | "now" | "rich" | "storage" | "users"
+    "blocks" | "changePump" | "db" | "members" | "messages" | "now" | "rich" | "storage"
   >,
   { conversation, id }: Named,
   input: PinInput,

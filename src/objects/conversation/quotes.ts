@@ -1,19 +1,12 @@
 // The replies quoting a message, rewritten when it changes (docs/RICH-MESSAGES.md): a revoke marks
 // their quote revoked, an edit gives them the new snippet. Each rewritten reply is a change of its
-// own; only the newest QUOTE_PUSHES_MAX of them are pushed live, the rest reach devices through
-// CHANGES_REQ (a client that saw the quoted message change can refresh its quotes itself).
+// own, which the change pumps bring to the members, CHANGE_BATCH a call (change-pump.ts).
 import type { Identity } from "../message";
 import type { RichFields } from "../rich-fields";
 import type { ConversationContext } from "./context";
 import { changeMessage, type Changed } from "./rich-changes";
 
 type Quote = NonNullable<RichFields["replyTo"]>;
-
-/**
- * Replies quoting a changed message whose change is pushed live, the newest; the others are changed
- * all the same. A long thread would otherwise cost an RPC per reply and member.
- */
-export const QUOTE_PUSHES_MAX = 50;
 
 /**
  * In the caller's transaction: gives every reply quoting `quotedSeq` the quote `rewrite` makes of its
@@ -36,9 +29,4 @@ export function rewriteQuotes(
     );
   }
   return changes;
-}
-
-/** The changes of `rewriteQuotes` that are pushed live: the newest QUOTE_PUSHES_MAX. */
-export function quotesPushedLive(changes: readonly Changed[]): Changed[] {
-  return changes.slice(-QUOTE_PUSHES_MAX);
 }

@@ -27,7 +27,7 @@ export function validEmoji(emoji: unknown): emoji is string {
 export async function react(
   c: Pick<
     ConversationContext,
-    "blocks" | "db" | "members" | "messages" | "now" | "rich" | "storage" | "users"
+    "blocks" | "changePump" | "db" | "members" | "messages" | "now" | "rich" | "storage"
   >,
   { conversation, id }: Named,
   input: ReactInput,

@@ -17,7 +17,7 @@ import type { ConversationContext } from "./context";
 import { memberFor } from "./conversation-access";
 import type { Named } from "./identity";
 import { Role } from "./member-store";
-import { quotesPushedLive, rewriteQuotes } from "./quotes";
+import { rewriteQuotes } from "./quotes";
 import { inChangeTransaction, changeMessage, pushChanges, pushPinned } from "./rich-changes";
 import { logEvent } from "../../observability/log";
 
@@ -26,7 +26,7 @@ export const REVOKE_WINDOW_MS = 2 * 60 * 1000;
 
 type RevokeContext = Pick<
   ConversationContext,
-  "history" | "members" | "messages" | "now" | "outbox" | "rich" | "storage" | "users"
+  "changePump" | "history" | "members" | "messages" | "now" | "outbox" | "rich" | "storage" | "users"
 >;
 
 /** A member's REVOKE_MSG_REQ: the sender within the window, or a group's owner or admins. */
@@ -125,8 +125,10 @@ async function applyRevoke(
         logEvent("error", "revoke_push_failed", { userId, conversationId: id.conversationId }, error),
       );
   }
-  // The quotes' devices know of the revoke from its own push: the quotes' changes go to all devices
-  // (the newest of them; a device marks quotes of a message it saw revoked without being told).
-  pushChanges(c, id, quotesPushedLive(quotes), "");
+  // The revoke is a change too: the change pumps bring it to rich devices (retried, unlike the push
+  // above), the quotes' changes with it, at most CHANGE_BATCH a call (change-pump.ts). The quotes'
+  // devices know of the revoke from its own push: the quotes' changes go to all devices.
+  c.changePump.changed(id, [modSeq], originSession);
+  pushChanges(c, id, quotes, "");
   if (pinsModSeq > 0) pushPinned(c, id, pinsModSeq, "");
 }

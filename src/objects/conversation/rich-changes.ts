@@ -1,14 +1,13 @@
 // How a change to a message or to the pinned list is made and told (docs/RICH-MESSAGES.md): in the
 // transaction that makes it, the change takes the conversation's next change number and the message's
-// `ext` is re-encoded; after it, every active member who had the message (seq >= their first seq) is
-// sent the message's current state, fire and forget as a revoke is (the device that made the change
-// gets its answer instead), and a pinned list goes to every active member.
+// `ext` is re-encoded; after it, the members' change pumps (change-pump.ts) bring every active member
+// who had the message (seq >= their first seq) its current state (the device that made the change
+// gets its answer instead), and the pinned list to every active member.
 import { pb } from "../../protocol/codec";
 import { ownBytes, toMessageInfo, type Identity, type StoredMessage } from "../message";
 import { decodeRich, encodeRich, type RichFields } from "../rich-fields";
-import type { MessageUpdate, PinsUpdate } from "../rpc";
+import type { MessageUpdate } from "../rpc";
 import type { ConversationContext } from "./context";
-import { logEvent } from "../../observability/log";
 
 /** A message after a change, with the change number it took. */
 export interface Changed {
@@ -59,55 +58,36 @@ export function messageUpdate(id: Identity, { message, modSeq }: Changed): Messa
     conversationId: id.conversationId,
     seq: message.seq,
     info: ownBytes(pb.MessageInfo.encode(toMessageInfo(plain)).finish()),
-    ext: message.ext ?? new Uint8Array(),
+    // In a buffer of its own too: an RPC copies a byte view's whole buffer.
+    ext: message.ext ? ownBytes(message.ext) : new Uint8Array(),
     modSeq,
   };
 }
 
-/** Tells every active member who had each message of its change, all devices but `originSession`. */
+/**
+ * Tells the members of committed message changes: their pumps (change-pump.ts) bring each member who
+ * had a message its current state; every device but `originSession`, which had its answer.
+ */
 export function pushChanges(
-  c: Pick<ConversationContext, "members" | "users">,
+  c: Pick<ConversationContext, "changePump">,
   id: Identity,
   changes: readonly Changed[],
   originSession: string,
 ): void {
   if (changes.length === 0) return;
-  const updates = changes.map((change) => messageUpdate(id, change));
-  for (const userId of c.members.activeIds()) {
-    const firstSeq = c.members.get(userId)?.firstSeq ?? 1;
-    const stub = c.users().getByName(userId);
-    for (const update of updates) {
-      // A member who joined after the message never had it.
-      if (firstSeq > update.seq) continue;
-      void stub
-        .pushMessageUpdate(update, originSession)
-        .catch((error: unknown) =>
-          logEvent(
-            "error",
-            "message_update_push_failed",
-            { userId, conversationId: id.conversationId },
-            error,
-          ),
-        );
-    }
-  }
+  c.changePump.changed(
+    id,
+    changes.map((change) => change.modSeq),
+    originSession,
+  );
 }
 
-/** Sends the whole pinned list, as it is now, to every active member's devices but `originSession`. */
+/** Tells every active member's devices but `originSession` that the pinned list changed (at `modSeq`). */
 export function pushPinned(
-  c: Pick<ConversationContext, "members" | "rich" | "users">,
+  c: Pick<ConversationContext, "changePump">,
   id: Identity,
   modSeq: number,
   originSession: string,
 ): void {
-  const update: PinsUpdate = { conversationId: id.conversationId, pins: c.rich.pins(), modSeq };
-  for (const userId of c.members.activeIds()) {
-    void c
-      .users()
-      .getByName(userId)
-      .pushPins(update, originSession)
-      .catch((error: unknown) =>
-        logEvent("error", "pins_push_failed", { userId, conversationId: id.conversationId }, error),
-      );
-  }
+  c.changePump.changed(id, [modSeq], originSession);
 }

@@ -15,7 +15,7 @@ import { richExt } from "./rich-send";
 import { conversationKind, countMetric, Metric } from "../../observability/metrics";
 
 export async function storeSends(
-  c: Pick<ConversationContext, "fanout" | "history" | "members" | "messages" | "rich" | "users">,
+  c: Pick<ConversationContext, "changePump" | "fanout" | "history" | "members" | "messages" | "rich">,
   { conversation, id }: Named,
   sender: string,
   inputs: readonly SendInput[],

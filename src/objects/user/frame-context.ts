@@ -27,6 +27,8 @@ export interface UserServices {
   deviceCursors: DeviceCursors;
   sendLimiter: TokenBucket;
   typingLimiter: TokenBucket;
+  /** The user's reactions, edits and pins (rich-request.ts changeRequest). */
+  changeLimiter: TokenBucket;
   presence: PresenceTracker;
   deliveredMarks: DeliveredMarks;
   deliveryOrder: DeliveryOrder;

@@ -49,6 +49,10 @@ const SCHEMA = [
    ) WITHOUT ROWID`,
   `INSERT INTO inbox_mentions (conversation_id, seq)
      SELECT conversation_id, mention_seq FROM inbox WHERE mention_seq > read_seq`,
+  // The change number of the state last_message shows when a change (an edit, a revoke) replaced
+  // it: an older state arriving later never replaces a newer one. A newer message's changes always
+  // take higher numbers, so it needs no reset when a new message becomes the last.
+  `ALTER TABLE inbox ADD COLUMN last_mod_seq INTEGER NOT NULL DEFAULT 0`,
 ];
 
 /**
@@ -318,12 +322,17 @@ export class Inbox {
   }
 
   /**
-   * A rich change reached the user (a message changed, the pinned list changed): its number is kept
-   * for BATCH_SYNC, and a change to the conversation's last message (an edit) replaces it, so the
-   * conversation list shows the new text. `info` is the message's SDK fields only: the inbox's last
-   * message is what the HTTP API and the SDK's fields show.
+   * Rich changes reached the user (messages changed, the pinned list changed), the conversation's
+   * changes up to `modSeq`: the number is kept for BATCH_SYNC (never moving back), and a change to
+   * the conversation's last message (an edit) replaces it, so the conversation list shows the new
+   * text, unless it already shows a newer state. `info` is the message's SDK fields only: the
+   * inbox's last message is what the HTTP API and the SDK's fields show.
    */
-  applyChange(conversationId: string, modSeq: number, changed?: { seq: number; info: Uint8Array }): void {
+  applyChange(
+    conversationId: string,
+    modSeq: number,
+    changed?: { seq: number; info: Uint8Array; modSeq: number },
+  ): void {
     this.sql.exec(
       "UPDATE inbox SET mod_seq = MAX(mod_seq, ?) WHERE conversation_id = ?",
       modSeq,
@@ -331,10 +340,25 @@ export class Inbox {
     );
     if (!changed || changed.seq !== this.maxSeq(conversationId)) return;
     this.sql.exec(
-      "UPDATE inbox SET last_message = ? WHERE conversation_id = ? AND max_seq = ?",
+      "UPDATE inbox SET last_message = ?, last_mod_seq = ? WHERE conversation_id = ? AND max_seq = ? AND last_mod_seq < ?",
       changed.info,
+      changed.modSeq,
       conversationId,
       changed.seq,
+      changed.modSeq,
+    );
+  }
+
+  /**
+   * The last message at `seq` now shows its state at change `modSeq` (a revoke applied by
+   * applyRevoke): a change read before it and arriving after it must not bring the old state back.
+   */
+  lastChangedAt(conversationId: string, seq: number, modSeq: number): void {
+    this.sql.exec(
+      "UPDATE inbox SET last_mod_seq = MAX(last_mod_seq, ?) WHERE conversation_id = ? AND max_seq = ?",
+      modSeq,
+      conversationId,
+      seq,
     );
   }
 

@@ -11,6 +11,7 @@ import {
   RequestError,
   type FrameContext,
   type FrameScope,
+  type UserServices,
 } from "./frame-context";
 import { memberRefusal } from "./membership";
 import { declaresRich } from "./rich-updates";
@@ -52,6 +53,34 @@ export async function richRequest<T extends object>(
     return reply(fc, response, type, refused);
   }
   reply(fc, response, type, { ...body, errorCode: Err.ERR_SUCCESS });
+}
+
+/**
+ * A user's changes (react, edit, pin) a second, and how many may come at once: each is pushed to
+ * every member of the conversation, so one user must not drive unbounded change traffic (the socket
+ * request budget is per socket, and a user has up to 16).
+ */
+export const CHANGES_PER_SECOND = 10;
+export const CHANGE_BURST = 20;
+
+/**
+ * A rich request that changes a message or the pinned list: as richRequest, after a token from the
+ * user's change limiter (refused ERR_SEND_TOO_FAST, as a send past its limiter is).
+ */
+export async function changeRequest<T extends object>(
+  fc: FrameScope & Pick<UserServices, "changeLimiter">,
+  response: Cmd,
+  type: Encoder<Answer<T>>,
+  handle: () => Promise<T>,
+): Promise<void> {
+  await richRequest(fc, response, type, async () => {
+    if (!fc.changeLimiter.take())
+      throw new RequestError(
+        Err.ERR_SEND_TOO_FAST,
+        `too many changes: at most ${CHANGES_PER_SECOND} a second (reactions, edits and pins together)`,
+      );
+    return handle();
+  });
 }
 
 /** A request's server_msg_id, checked. */

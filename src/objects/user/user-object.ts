@@ -14,10 +14,9 @@ import {
   MAX_SOCKETS_PER_USER,
 } from "../../protocol/limits";
 import type {
+  ChangeBatch,
   Delivery,
   MarkReadResult,
-  MessageUpdate,
-  PinsUpdate,
   Presence,
   ReceiptPush,
   RevokePush,
@@ -25,6 +24,7 @@ import type {
 } from "../rpc";
 import { messageUpdatedFrame, pinsFrame, sendToRich } from "./rich-updates";
 import { handleFrames } from "./dispatch";
+import { CHANGE_BURST, CHANGES_PER_SECOND } from "./rich-request";
 import { FrameQueue } from "./frame-queue";
 import { closeEndedSessions, type SessionEnd } from "./kick-out";
 import type { UserServices } from "./frame-context";
@@ -149,6 +149,7 @@ export class UserObject extends DurableObject<Env> {
         deviceCursors: this.deviceCursors,
         sendLimiter: new TokenBucket(settings.sendRatePerSecond, settings.sendBurst),
         typingLimiter: new TokenBucket(TYPING_RATE_PER_SECOND, TYPING_BURST),
+        changeLimiter: new TokenBucket(CHANGES_PER_SECOND, CHANGE_BURST),
         broadcast: (frame, exceptSession) => this.broadcast(frame, exceptSession),
         presence: this.presenceTracker,
         deliveredMarks: new DeliveredMarks(this.env),
@@ -405,25 +406,39 @@ export class UserObject extends DurableObject<Env> {
     this.inbox.applyRevoke(push);
     this.inbox.forgetMention(push.conversationId, seq);
     // A revoke is a change too (docs/RICH-MESSAGES.md): BATCH_SYNC's mod_seq must show it.
-    if (modSeq > 0) this.inbox.applyChange(push.conversationId, modSeq);
+    if (modSeq > 0) {
+      this.inbox.applyChange(push.conversationId, modSeq);
+      this.inbox.lastChangedAt(push.conversationId, seq, modSeq);
+    }
     this.pushScheduler.revoked(push.conversationId, seq);
     this.broadcast(encodeFrame(Cmd.CMD_REVOKE_MSG_PUSH, 0, pb.RevokeMessagePush, push), originSession);
   }
 
-  /** RPC: a message in one of this user's conversations changed (docs/RICH-MESSAGES.md). */
-  async pushMessageUpdate(update: MessageUpdate, originSession: string): Promise<void> {
-    // Like a revoke: the devices see the message before its change.
-    await this.deliveryOrder.whenHeld(update.conversationId, update.seq, REVOKE_WAIT_MS);
-    // An edit of the last message shows in the conversation list; every change is a number a rich
-    // device that was away learns from BATCH_SYNC.
-    this.inbox.applyChange(update.conversationId, update.modSeq, update);
-    sendToRich(this.ctx, messageUpdatedFrame(update), originSession);
-  }
-
-  /** RPC: a conversation's pinned list changed. */
-  async pushPins(update: PinsUpdate, originSession: string): Promise<void> {
-    this.inbox.applyChange(update.conversationId, update.modSeq);
-    sendToRich(this.ctx, pinsFrame(update), originSession);
+  /**
+   * RPC from a conversation's change pump (change-pump.ts): the next changes of one conversation,
+   * oldest first, each message as it is now. Every rich device gets one frame per change, but the
+   * device that made it (it had its answer); a repeat is harmless: devices compare mod_seq.
+   */
+  async pushMessageUpdates(batch: ChangeBatch): Promise<void> {
+    const { conversationId, updates, pins } = batch;
+    // The pump sends a change only once this object holds its message (fan-out watermark).
+    // A change of the last message (an edit) shows in the conversation list; every change is a
+    // number a rich device that was away learns from BATCH_SYNC.
+    const last = this.inbox.maxSeq(conversationId);
+    this.inbox.applyChange(
+      conversationId,
+      batch.modSeq,
+      updates.find((update) => update.seq === last),
+    );
+    let pinsSent = pins === null;
+    updates.forEach((update, i) => {
+      if (pins && !pinsSent && pins.modSeq < update.modSeq) {
+        sendToRich(this.ctx, pinsFrame(pins), batch.pinsOrigin);
+        pinsSent = true;
+      }
+      sendToRich(this.ctx, messageUpdatedFrame(update), batch.origins[i] ?? "");
+    });
+    if (pins && !pinsSent) sendToRich(this.ctx, pinsFrame(pins), batch.pinsOrigin);
   }
 
   /** RPC: a conversation peer is typing. Never stored. */
@@ -528,8 +543,7 @@ meterInvocations(UserObject, "user", {
   deliver: true,
   pushReceipt: true,
   pushRevoke: true,
-  pushMessageUpdate: true,
-  pushPins: true,
+  pushMessageUpdates: true,
   pushTyping: true,
   presence: true,
   pushStatus: true,

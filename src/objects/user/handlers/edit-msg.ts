@@ -2,10 +2,12 @@
 // object checks the window and keeps the earlier content (EDIT_HISTORY_REQ).
 import { Cmd, Err, pb } from "../../../protocol/codec";
 import { decodeBody, RequestError, requestedConversation, type FrameContext } from "../frame-context";
-import { requestedMessageId, requireMember, richRequest } from "../rich-request";
+import { requestedMessageId, requireMember, changeRequest } from "../rich-request";
 
-export async function editMsg(fc: FrameContext<"env" | "inbox" | "settings">): Promise<void> {
-  await richRequest(fc, Cmd.CMD_EDIT_MSG_RSP, pb.EditMessageResponse, async () => {
+export async function editMsg(
+  fc: FrameContext<"env" | "inbox" | "settings" | "changeLimiter">,
+): Promise<void> {
+  await changeRequest(fc, Cmd.CMD_EDIT_MSG_RSP, pb.EditMessageResponse, async () => {
     const req = decodeBody(fc, pb.EditMessageRequest);
     const conversation = requestedConversation(req.conversationId);
     const serverMsgId = requestedMessageId(req.serverMsgId);

@@ -2,10 +2,10 @@
 // tells every member's rich devices the whole list (PINS_PUSH).
 import { Cmd, pb } from "../../../protocol/codec";
 import { decodeBody, RequestError, requestedConversation, type FrameContext } from "../frame-context";
-import { requestedMessageId, requireMember, richRequest } from "../rich-request";
+import { requestedMessageId, requireMember, changeRequest } from "../rich-request";
 
-export async function pin(fc: FrameContext<"env" | "inbox">): Promise<void> {
-  await richRequest(fc, Cmd.CMD_PIN_RSP, pb.PinResponse, async () => {
+export async function pin(fc: FrameContext<"env" | "inbox" | "changeLimiter">): Promise<void> {
+  await changeRequest(fc, Cmd.CMD_PIN_RSP, pb.PinResponse, async () => {
     const req = decodeBody(fc, pb.PinRequest);
     const conversation = requestedConversation(req.conversationId);
     const serverMsgId = requestedMessageId(req.serverMsgId);

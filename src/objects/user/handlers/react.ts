@@ -2,7 +2,7 @@
 // object keeps reactions and tells every member's rich devices (MESSAGE_UPDATED_PUSH).
 import { Cmd, Err, pb } from "../../../protocol/codec";
 import { decodeBody, RequestError, requestedConversation, type FrameContext } from "../frame-context";
-import { requestedMessageId, requireMember, richRequest } from "../rich-request";
+import { requestedMessageId, requireMember, changeRequest } from "../rich-request";
 
 /** An emoji's most UTF-8 bytes (docs/RICH-MESSAGES.md, "Reactions"). */
 export const MAX_EMOJI_BYTES = 32;
@@ -10,8 +10,8 @@ export const MAX_EMOJI_BYTES = 32;
 /** Whitespace or a control character: never part of an emoji. */
 const NOT_EMOJI = /[\s\p{Cc}]/u;
 
-export async function react(fc: FrameContext<"env" | "inbox">): Promise<void> {
-  await richRequest(fc, Cmd.CMD_REACT_RSP, pb.ReactResponse, async () => {
+export async function react(fc: FrameContext<"env" | "inbox" | "changeLimiter">): Promise<void> {
+  await changeRequest(fc, Cmd.CMD_REACT_RSP, pb.ReactResponse, async () => {
     const req = decodeBody(fc, pb.ReactRequest);
     const conversation = requestedConversation(req.conversationId);
     const serverMsgId = requestedMessageId(req.serverMsgId);
