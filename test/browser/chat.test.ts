@@ -4,30 +4,17 @@
 // and come back after a reload.
 // Screenshots of each user (desktop width) and of a narrow window go to test-results/browser/.
 import { crc32, deflateSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
 import { IMClient } from "edge-im/client";
-import { startDevServer, type DevServer } from "../node/helpers/dev-server";
-import { chromiumMissing, gone, launchChromium, screenshot, visible, WAIT_MS } from "./browser";
+import { chromiumMissing, gone, screenshot, visible, WAIT_MS } from "./browser";
+import { browserSuite, collectProblems } from "./suite";
 
 const DESKTOP = { width: 1280, height: 800 };
 const PASSWORD = "browser-test-password";
 const NARROW = { width: 390, height: 844 };
 
-let server: DevServer | undefined;
-let browser: Browser | undefined;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (chromiumMissing()) return; // the tests below fail with the reason
-  [server, browser] = await Promise.all([startDevServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await server?.stop();
-});
+const suite = browserSuite();
 
 const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
 
@@ -41,17 +28,9 @@ interface User {
 }
 
 async function openPage(name: string): Promise<User> {
-  if (!browser || !server) throw new Error(chromiumMissing() ?? "the browser or wrangler dev did not start");
-  const context = await browser.newContext({ viewport: DESKTOP });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
+  const page = await suite.newPage(DESKTOP);
   const user: User = { page, name, username: `${name.toLowerCase()}${suffix}`, problems: [] };
-  page.on("pageerror", (error) => user.problems.push(`page error: ${error.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning")
-      user.problems.push(`console ${m.type()}: ${m.text()}`);
-  });
+  collectProblems(page, user.problems);
   page.on("websocket", (ws) => {
     let frames = 0;
     ws.on("framereceived", () => frames++);
@@ -59,7 +38,7 @@ async function openPage(name: string): Promise<User> {
     user.problems.push(`socket opened ${ws.url().replace(/token=[^&]+/, "token=…")}`);
     user.frames = () => frames;
   });
-  await page.goto(server.origin);
+  await page.goto(suite.origin());
   return user;
 }
 
@@ -150,16 +129,16 @@ describe("web chat page", () => {
   });
 
   it("serves the page at / while /api, /ws and /health stay with the worker", async () => {
-    if (!server) throw new Error(chromiumMissing() ?? "wrangler dev did not start");
-    const page = await fetch(`${server.origin}/`);
+    const origin = suite.origin();
+    const page = await fetch(`${origin}/`);
     expect(page.headers.get("content-type")).toContain("text/html");
     expect(await page.text()).toContain('<script type="module" src="/app.js?v=');
-    const script = await fetch(`${server.origin}/app.js`);
+    const script = await fetch(`${origin}/app.js`);
     expect(script.headers.get("content-type")).toContain("javascript");
-    expect(await (await fetch(`${server.origin}/health`)).json()).toMatchObject({ code: 0 });
-    const api = await fetch(`${server.origin}/api/no-such-route`);
+    expect(await (await fetch(`${origin}/health`)).json()).toMatchObject({ code: 0 });
+    const api = await fetch(`${origin}/api/no-such-route`);
     expect([api.status, await api.json()]).toEqual([404, { code: 404, message: "Not found", data: null }]);
-    const ws = await fetch(`${server.origin}/ws`);
+    const ws = await fetch(`${origin}/ws`);
     expect(ws.headers.get("content-type") ?? "").not.toContain("text/html");
     expect(ws.status).toBeGreaterThanOrEqual(400);
   });
@@ -378,7 +357,7 @@ describe("web chat page", () => {
 
     await step(both, "paging back through history", async () => {
       // Alice's other device (the SDK in Node) writes 40 more; Bob scrolls up through them.
-      const device = new IMClient({ apiUrl: server!.origin, platform: "node" });
+      const device = new IMClient({ apiUrl: suite.origin(), platform: "node" });
       await device.login({ username: alice.username, password: PASSWORD });
       await device.connect();
       const bobId = await bob.page.evaluate(() => {

@@ -2,29 +2,16 @@
 // `wrangler dev`: Alice creates a token room in the Rooms tab and sees its join token; Bob joins it
 // by ID with that token in another browser context; each sees the other's messages, in order, and
 // Alice closes the room. Screenshots go to test-results/browser/ (room-*.png).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startDevServer, type DevServer } from "../node/helpers/dev-server";
-import { chromiumMissing, gone, launchChromium, screenshot, visible, WAIT_MS } from "./browser";
+import { describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { gone, screenshot, visible, WAIT_MS } from "./browser";
+import { browserSuite, collectProblems } from "./suite";
 
 const DESKTOP = { width: 1280, height: 800 };
 const NARROW = { width: 390, height: 844 };
 const PASSWORD = "browser-test-password";
 
-let server: DevServer | undefined;
-let browser: Browser | undefined;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (chromiumMissing()) return; // the test below fails with the reason
-  [server, browser] = await Promise.all([startDevServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await server?.stop();
-});
+const suite = browserSuite();
 
 const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
 
@@ -36,20 +23,15 @@ interface User {
 }
 
 async function signedIn(name: string): Promise<User> {
-  if (!browser || !server) throw new Error(chromiumMissing() ?? "the browser or wrangler dev did not start");
-  const context = await browser.newContext({ viewport: DESKTOP });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
+  const page = await suite.newPage(DESKTOP);
   const user: User = { page, name, problems: [] };
-  page.on("pageerror", (error) => user.problems.push(`page error: ${error.message}`));
-  page.on("console", (m) => m.type() === "error" && user.problems.push(`console error: ${m.text()}`));
+  collectProblems(page, user.problems, { warnings: false });
   page.on("websocket", (ws) => {
     const url = ws.url().replace(/token=[^&]+/g, "token=…");
     user.problems.push(`socket opened ${url}`);
     ws.on("close", () => user.problems.push(`socket closed ${url}`));
   });
-  await page.goto(server.origin);
+  await page.goto(suite.origin());
   await (await visible(page.getByRole("button", { name: "Create an account" }), "the sign-up link")).click();
   await page.locator('input[name="username"]').fill(`${name.toLowerCase()}${suffix}`);
   await page.locator('input[name="nickname"]').fill(name);

@@ -4,30 +4,17 @@
 // list), react, edit in place (the "edited" mark and its history), pin (the pinned bar) and
 // forward (the dialog), each seen on the other side, and still there after a reload (IndexedDB).
 // Screenshots go to test-results/browser/rich-*.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
 import { IMClient } from "edge-im/client";
-import { startDevServer, type DevServer } from "../node/helpers/dev-server";
-import { chromiumMissing, gone, launchChromium, screenshot, visible, WAIT_MS } from "./browser";
+import { gone, screenshot, visible, WAIT_MS } from "./browser";
+import { browserSuite, collectProblems } from "./suite";
 
 const DESKTOP = { width: 1280, height: 800 };
 const PASSWORD = "browser-test-password";
 const GROUP = "Rich team";
 
-let server: DevServer | undefined;
-let browser: Browser | undefined;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  if (chromiumMissing()) return; // the tests below fail with the reason
-  [server, browser] = await Promise.all([startDevServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => undefined);
-  await browser?.close();
-  await server?.stop();
-});
+const suite = browserSuite();
 
 const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
 
@@ -40,18 +27,10 @@ interface User {
 }
 
 async function signUp(name: string): Promise<User> {
-  if (!browser || !server) throw new Error(chromiumMissing() ?? "the browser or wrangler dev did not start");
-  const context = await browser.newContext({ viewport: DESKTOP });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
+  const page = await suite.newPage(DESKTOP);
   const user: User = { page, name, username: `${name.toLowerCase()}${suffix}`, userId: "", problems: [] };
-  page.on("pageerror", (error) => user.problems.push(`page error: ${error.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warning")
-      user.problems.push(`console ${m.type()}: ${m.text()}`);
-  });
-  await page.goto(server.origin);
+  collectProblems(page, user.problems);
+  await page.goto(suite.origin());
   await (await visible(page.getByRole("button", { name: "Create an account" }), "the sign-up link")).click();
   await page.locator('input[name="username"]').fill(user.username);
   await page.locator('input[name="nickname"]').fill(name);
@@ -68,7 +47,7 @@ async function signUp(name: string): Promise<User> {
 
 /** The user's other device: the SDK in Node, for setting up what the test is not about. */
 async function device(user: User): Promise<IMClient> {
-  const client = new IMClient({ apiUrl: server!.origin, platform: "node" });
+  const client = new IMClient({ apiUrl: suite.origin(), platform: "node" });
   await client.login({ username: user.username, password: PASSWORD });
   await client.connect();
   return client;
