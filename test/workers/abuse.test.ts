@@ -40,8 +40,13 @@ describe("ids the user has no part in", () => {
     // The flood first; the answers are checked after the objects.
     const status = await onlineStatus(socket, [...ghosts, stranger.userId]);
     const answers: { errorCode?: Err | null }[] = [];
+    const withStranger = singleConversationId(a.userId, stranger.userId);
     for (const conversationId of conversations) {
-      socket.send(Cmd.CMD_TYPING_STATUS_REQ, pb.TypingStatusRequest, { conversationId, status: 1 });
+      // Typing to a user who exists reaches their object (a hint to a real peer, handlers/typing.ts),
+      // so the one-to-one with the stranger is left out: whether the socket's typing budget is spent
+      // by then made this test depend on its own speed.
+      if (conversationId !== withStranger)
+        socket.send(Cmd.CMD_TYPING_STATUS_REQ, pb.TypingStatusRequest, { conversationId, status: 1 });
       answers.push(await syncRange(socket, conversationId, 1));
       const read = await readReceipt(socket, conversationId);
       // Reading a conversation of one's own that holds nothing reads nothing, as before.
