@@ -10,12 +10,12 @@
 import type { UserObject } from "../user/user-object";
 import { logEvent } from "../../observability/log";
 import { backoff, type AlarmClock } from "./alarm-clock";
-import type { Identity } from "../message";
+import { pb } from "../../protocol/codec";
+import { ownBytes, toMessageInfo, type Identity, type StoredMessage } from "../message";
 import type { MemberStore, Member } from "./member-store";
 import type { MessageStore } from "./message-store";
 import type { RichStore } from "./rich-store";
 import type { ChangeBatch, MessageUpdate, Pin } from "../rpc";
-import { messageUpdate } from "./rich-changes";
 import { migrate } from "../sql-migrations";
 
 /** Most changed messages one call carries. */
@@ -314,4 +314,21 @@ export class ChangePump {
       for (const userId of this.marks.keys()) if (!kept.has(userId)) this.marks.delete(userId);
     }
   }
+}
+
+/** What a member's object is sent for a change: the SDK's fields and the rich ones apart. */
+function messageUpdate(
+  id: Identity,
+  { message, modSeq }: { message: StoredMessage; modSeq: number },
+): MessageUpdate {
+  // Its current state as delivered (status "sent"), never a reader's read state.
+  const plain: StoredMessage = { ...message, status: undefined, readBy: undefined, readCount: undefined };
+  return {
+    conversationId: id.conversationId,
+    seq: message.seq,
+    info: ownBytes(pb.MessageInfo.encode(toMessageInfo(plain)).finish()),
+    // In a buffer of its own too: an RPC copies a byte view's whole buffer.
+    ext: message.ext ? ownBytes(message.ext) : new Uint8Array(),
+    modSeq,
+  };
 }

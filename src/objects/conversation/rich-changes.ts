@@ -3,10 +3,8 @@
 // `ext` is re-encoded; after it, the members' change pumps (change-pump.ts) bring every active member
 // who had the message (seq >= their first seq) its current state (the device that made the change
 // gets its answer instead), and the pinned list to every active member.
-import { pb } from "../../protocol/codec";
-import { ownBytes, toMessageInfo, type Identity, type StoredMessage } from "../message";
+import type { Identity, StoredMessage } from "../message";
 import { decodeRich, encodeRich, type RichFields } from "../rich-fields";
-import type { MessageUpdate } from "../rpc";
 import type { ConversationContext } from "./context";
 
 /** A message after a change, with the change number it took. */
@@ -48,20 +46,6 @@ export function inChangeTransaction<T>(
     c.messages.forgetRecent();
     throw error;
   }
-}
-
-/** What a member's object is sent for a change: the SDK's fields and the rich ones apart. */
-export function messageUpdate(id: Identity, { message, modSeq }: Changed): MessageUpdate {
-  // Its current state as delivered (status "sent"), never a reader's read state.
-  const plain: StoredMessage = { ...message, status: undefined, readBy: undefined, readCount: undefined };
-  return {
-    conversationId: id.conversationId,
-    seq: message.seq,
-    info: ownBytes(pb.MessageInfo.encode(toMessageInfo(plain)).finish()),
-    // In a buffer of its own too: an RPC copies a byte view's whole buffer.
-    ext: message.ext ? ownBytes(message.ext) : new Uint8Array(),
-    modSeq,
-  };
 }
 
 /**
