@@ -350,15 +350,20 @@ export class Inbox {
   }
 
   /**
-   * The last message at `seq` now shows its state at change `modSeq` (a revoke applied by
-   * applyRevoke): a change read before it and arriving after it must not bring the old state back.
+   * A revoke of the message at `seq` took change `modSeq`, in one write: the conversation's change
+   * number moves to it (BATCH_SYNC shows it), and when that message is the last one (applyRevoke
+   * showed it revoked) so does the last message's, so that a change read before the revoke and
+   * arriving after it cannot bring the old state back.
    */
-  lastChangedAt(conversationId: string, seq: number, modSeq: number): void {
+  applyRevokeChange(conversationId: string, seq: number, modSeq: number): void {
     this.sql.exec(
-      "UPDATE inbox SET last_mod_seq = MAX(last_mod_seq, ?) WHERE conversation_id = ? AND max_seq = ?",
+      `UPDATE inbox SET mod_seq = MAX(mod_seq, ?),
+         last_mod_seq = CASE WHEN max_seq = ? THEN MAX(last_mod_seq, ?) ELSE last_mod_seq END
+       WHERE conversation_id = ?`,
+      modSeq,
+      seq,
       modSeq,
       conversationId,
-      seq,
     );
   }
 

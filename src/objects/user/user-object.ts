@@ -406,10 +406,7 @@ export class UserObject extends DurableObject<Env> {
     this.inbox.applyRevoke(push);
     this.inbox.forgetMention(push.conversationId, seq);
     // A revoke is a change too (docs/RICH-MESSAGES.md): BATCH_SYNC's mod_seq must show it.
-    if (modSeq > 0) {
-      this.inbox.applyChange(push.conversationId, modSeq);
-      this.inbox.lastChangedAt(push.conversationId, seq, modSeq);
-    }
+    if (modSeq > 0) this.inbox.applyRevokeChange(push.conversationId, seq, modSeq);
     this.pushScheduler.revoked(push.conversationId, seq);
     this.broadcast(encodeFrame(Cmd.CMD_REVOKE_MSG_PUSH, 0, pb.RevokeMessagePush, push), originSession);
   }
