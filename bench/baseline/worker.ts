@@ -22,6 +22,11 @@ interface Env {
 }
 
 export class RelayObject extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    count("relay.start"); // a wake after hibernation or eviction, as the server counts its own
+  }
+
   override async fetch(): Promise<Response> {
     count("relay.request");
     const { 0: client, 1: server } = new WebSocketPair();

@@ -38,6 +38,8 @@ export const USAGE = `npm run bench [-- options]
   --listeners N        chatroom scenario: N listeners (default 5,000; --quick 1,000)
   --room-rate N        chatroom scenario: the sender's steady msgs/s (default 5, a room's per-sender
                        limit; above it the limit is lifted for the run)
+  --sparse-every A-B   sparse scenario: each conversation sends every A to B seconds (default 2-10);
+                       longer than the runtime keeps an idle object, it measures the wakes too
   --group-members a,b  group-fanout scenario: these group sizes, one group each (default 500,2000;
                        quick: 100); at most GROUP_MAX_MEMBERS (2,000) each
   --state-dir DIR      put the fresh --persist-to directories under DIR; default /dev/shm (memory)
@@ -57,9 +59,20 @@ export interface Options {
   listeners: number | null;
   roomRate: number | null;
   groupMembers: number[] | null;
+  /** The sparse scenario's interval between a conversation's messages, [min, max] ms. */
+  sparseEveryMs: [number, number] | null;
   profile: boolean;
   stateDir: string;
   out: string | null;
+}
+
+/** "2-10" (seconds) as [2000, 10000] ms; null when not given. */
+function secondsRange(text: string | undefined, name: string): [number, number] | null {
+  if (text === undefined) return null;
+  const [min, max] = text.split("-").map(Number);
+  if (min === undefined || max === undefined || !(min > 0) || !(max >= min))
+    throw new Error(`--${name} must be A-B seconds with 0 < A <= B`);
+  return [min * 1_000, max * 1_000];
 }
 
 export function parseOptions(argv: string[]): Options | null {
@@ -76,6 +89,7 @@ export function parseOptions(argv: string[]): Options | null {
       listeners: { type: "string" },
       "room-rate": { type: "string" },
       "group-members": { type: "string" },
+      "sparse-every": { type: "string" },
       profile: { type: "boolean", default: false },
       "state-dir": { type: "string" },
       out: { type: "string" },
@@ -107,6 +121,7 @@ export function parseOptions(argv: string[]): Options | null {
     listeners: positive(values.listeners, "listeners"),
     roomRate: positive(values["room-rate"], "room-rate"),
     groupMembers: groupSizes(values["group-members"]),
+    sparseEveryMs: secondsRange(values["sparse-every"], "sparse-every"),
     profile: values.profile,
     stateDir: values["state-dir"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()),
     out: values.out ?? null,
@@ -197,8 +212,8 @@ export function plan(o: Options) {
       pairs: q ? 250 : 1_000,
       groups: q ? 25 : 100,
       groupSize: 5,
-      minIntervalMs: 2_000,
-      maxIntervalMs: 10_000,
+      minIntervalMs: o.sparseEveryMs?.[0] ?? 2_000,
+      maxIntervalMs: o.sparseEveryMs?.[1] ?? 10_000,
       warmupMs: q ? 10_000 : 20_000,
       durationMs: q ? 30_000 : 90_000,
       contentBytes: 64,

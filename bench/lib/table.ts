@@ -193,6 +193,7 @@ export function table(outcomes: Outcomes): Row[] {
     { key: "framesPerDelivery", figure: "socket frames per delivered message", unit: "" },
     { key: "rpcsPerDelivery", figure: "RPC calls per delivered message", unit: "" },
     { key: "alarmsPerDelivery", figure: "alarms per delivered message", unit: "" },
+    { key: "startsPerDelivery", figure: "object starts (constructor runs) per delivered message", unit: "" },
     { key: "requestsPerDelivery", figure: "HTTP requests per delivered message", unit: "" },
     { key: "d1CallsPerDelivery", figure: "D1 calls (round trips) per delivered message", unit: "" },
     { key: "d1StatementsPerDelivery", figure: "D1 statements per delivered message", unit: "" },

@@ -87,6 +87,7 @@ function perDelivery(usage: UsageCounts | null, delivered: number): Record<strin
     framesPerDelivery: per(byKind("frame")),
     rpcsPerDelivery: per(byKind("rpc")),
     alarmsPerDelivery: per(byKind("alarm")),
+    startsPerDelivery: per(byKind("start")),
     requestsPerDelivery: per(byKind("request")),
     d1CallsPerDelivery: per(usage?.d1Calls),
     d1StatementsPerDelivery: per(usage?.d1Statements),

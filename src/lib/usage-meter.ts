@@ -14,8 +14,11 @@ import { emptyUsage, type Usage } from "./usage";
 
 /** The objects, and "worker" for the stateless entry. */
 export type MeteredObject = "worker" | "user" | "conversation" | "guard" | "history";
-/** How an invocation came in. */
-export type InvocationKind = "request" | "frame" | "rpc" | "alarm" | "close";
+/**
+ * How an invocation came in; "start" is an instance built (its constructor ran: the object's first
+ * use, or a wake after it hibernated or was evicted), which opens its SQLite and reloads its caches.
+ */
+export type InvocationKind = "request" | "frame" | "rpc" | "alarm" | "close" | "start";
 
 export type { Usage };
 

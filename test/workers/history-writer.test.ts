@@ -1,15 +1,16 @@
 // The history writer (src/objects/history/): many conversations' D1 copies in one batch, each caller
 // answered only once its rows are in D1, and a row D1 refuses failing only its own conversation's
-// call. And what it buys: a quiet conversation's message reaches D1 with no alarm run, and leaves
-// no alarm behind.
-import { env, runInDurableObject } from "cloudflare:test";
+// call. And what it buys: a quiet conversation's messages reach D1 with no alarm run, setting the
+// alarm that guards the copy once and letting it lapse, not setting and deleting it per message.
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { usageSnapshot } from "../../src/lib/usage-meter";
 import { historyBytes, MAX_COPY_BYTES, withinCopyBytes } from "../../src/objects/history/history-bytes";
 import { MAX_HELD_BYTES, type HistoryWriter } from "../../src/objects/history/history-writer";
 import type { StoredMessage } from "../../src/objects/message";
+import { COPY_GUARD_MS } from "../../src/objects/conversation/history-flush";
 import { singleConversationId } from "../../src/protocol/conversation-id";
-import { newUser } from "./helpers/http";
+import { api, newUser } from "./helpers/http";
 import { TestSocket } from "./helpers/socket";
 import { historyD1 } from "./helpers/history";
 
@@ -191,12 +192,12 @@ describe("the history writer", () => {
     expect(withinCopyBytes(huge)).toHaveLength(1); // one row larger than a call still goes, alone
   });
 
-  it("takes a quiet conversation's message to D1 with no alarm run, and leaves no alarm armed", async () => {
+  it("takes a quiet conversation's messages to D1 with one alarm set, no alarm run and no watermark write per message; the alarm lapses once", async () => {
     const [a, b] = [await newUser("quiet-a"), await newUser("quiet-b")];
     const socket = await TestSocket.connect(a);
     const conversationId = singleConversationId(a.userId, b.userId);
+    const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
     const before = usageSnapshot();
-    const ack = await socket.sendText(a.userId, b.userId, "one message, then silence");
     // On the conversation's history shard, recorded before its row is written there.
     const inHistory = async () => {
       const { results } = await (
@@ -207,17 +208,25 @@ describe("the history writer", () => {
         .all<{ seq: number }>();
       return results.map((r) => r.seq);
     };
-    const deadline = Date.now() + 5_000;
-    while ((await inHistory()).length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(await inHistory()).toEqual([Number(ack.seq)]);
-    // The copy takes the alarm back once the writer has answered (which may land just after D1 has the row).
-    const alarm = () =>
-      runInDurableObject(env.CONVERSATION_OBJECT.getByName(conversationId), (_i, state) =>
-        state.storage.getAlarm(),
-      );
-    await expect.poll(alarm, { timeout: 5_000, interval: 20 }).toBeNull();
+    const stored = () =>
+      runInDurableObject(stub, async (_i, state) => ({
+        alarm: await state.storage.getAlarm(),
+        watermark: state.storage.sql
+          .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'flushedSeq'")
+          .one().value,
+      }));
+
+    const first = await socket.sendText(a.userId, b.userId, "one message, then silence");
+    await expect.poll(inHistory, { timeout: 5_000, interval: 20 }).toEqual([Number(first.seq)]);
+    const guard = (await stored()).alarm;
+    expect(guard).toBeGreaterThan(Date.now() + COPY_GUARD_MS - 5_000);
+    // A second message, copied too: the alarm is the first send's, not set again, and the copies
+    // moved the D1 watermark in memory only.
+    const second = await socket.sendText(a.userId, b.userId, "and one more");
+    await expect
+      .poll(inHistory, { timeout: 5_000, interval: 20 })
+      .toEqual([first, second].map((m) => Number(m.seq)));
+    expect(await stored()).toEqual({ alarm: guard, watermark: "0" });
     const after = usageSnapshot();
     expect(
       (after.invocations["conversation.alarm"] ?? 0) - (before.invocations["conversation.alarm"] ?? 0),
@@ -226,6 +235,52 @@ describe("the history writer", () => {
       (after.invocations["history.rpc"] ?? 0) - (before.invocations["history.rpc"] ?? 0),
     ).toBeGreaterThan(0);
 
+    // The alarm lapses: its one run saves the watermark and sets no other.
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await stored()).toEqual({ alarm: null, watermark: String(second.seq) });
+    expect(await inHistory()).toEqual([first, second].map((m) => Number(m.seq)));
+    socket.close();
+  });
+
+  it("copies again, once, what a restart before the alarm's run left unsaved", async () => {
+    const [a, b] = [await newUser("lapse-a"), await newUser("lapse-b")];
+    const socket = await TestSocket.connect(a);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
+    const rows = async () => {
+      const { results } = await (
+        await historyD1(conversationId)
+      )
+        .prepare("SELECT seq, content FROM messages WHERE conversation_id = ? ORDER BY seq")
+        .bind(conversationId)
+        .all<{ seq: number }>();
+      return results.map((r) => r.seq);
+    };
+    const sent = [];
+    for (const text of ["one", "two", "three"])
+      sent.push(Number((await socket.sendText(a.userId, b.userId, text)).seq));
+    await expect.poll(rows, { timeout: 5_000, interval: 20 }).toEqual(sent);
+    // The process dies before the alarm's run: the D1 watermark stored is still 0, and so is the
+    // fan-out floor (a quiet message writes neither).
+    await evictDurableObject(stub);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // The deliveries it repeats (B's inbox already had them) run from the alarm until done.
+    for (let runs = 0; await runDurableObjectAlarm(stub); runs++) expect(runs).toBeLessThan(20);
+    expect(await rows()).toEqual(sent); // each row once
+    const after = await runInDurableObject(stub, async (_i, state) => ({
+      alarm: await state.storage.getAlarm(),
+      watermark: state.storage.sql
+        .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'flushedSeq'")
+        .one().value,
+    }));
+    expect(after).toEqual({ alarm: null, watermark: String(sent.at(-1)) });
+    // The repeated deliveries changed nothing in B's inbox.
+    const list = await api<{
+      conversations: { conversationID: string; maxSeq: number; unreadCount: number }[];
+    }>("/api/conversations", { token: b.token });
+    expect(list.body.data?.conversations).toMatchObject([
+      { conversationID: conversationId, maxSeq: 3, unreadCount: 3 },
+    ]);
     socket.close();
   });
 });

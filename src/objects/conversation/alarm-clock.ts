@@ -29,6 +29,18 @@ export class AlarmClock {
     await this.storage.setAlarm(at);
   }
 
+  /**
+   * Sets the alarm to `at` when none is set; one already set stays, sooner or later. What only
+   * needs some run of the alarm after a crash (the history copy's guard) sets it this way, so a
+   * conversation that keeps sending writes it once, not at every message.
+   */
+  async ensure(at: number): Promise<void> {
+    if (this.at === undefined) this.at = await this.storage.getAlarm();
+    if (this.at !== null) return;
+    this.at = at;
+    await this.storage.setAlarm(at);
+  }
+
   /** Takes the alarm back: nothing is pending (the caller has checked every reason to keep it). */
   async disarm(): Promise<void> {
     if (this.at === null) return;

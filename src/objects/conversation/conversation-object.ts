@@ -75,7 +75,7 @@ import { adminRevoke, revoke } from "./revoke";
 import { storeSends } from "./sends";
 import { relayTyping } from "./typing";
 import { WebhookEvents } from "./webhook-events";
-import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
+import { countInvocation, meterInvocations, meteredStorage } from "../../lib/usage-meter";
 import { useMetrics } from "../../observability/metrics";
 import { logEvent } from "../../observability/log";
 
@@ -92,6 +92,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    countInvocation("conversation", "start");
     this.fromName = ctx.id.name === undefined ? null : identityFromName(ctx.id.name);
     const storage = meteredStorage(ctx.storage, env);
     useMetrics(env);
@@ -158,7 +159,6 @@ export class ConversationObject extends DurableObject<Env> {
         (shard) => shardDatabase(this.env, shard),
         (id) => historyShard.shard(id.conversationId),
         (id) => (writer ??= historyWriterFor(env, id.conversationId, this.c.settings().historyWriters)),
-        () => othersNeedAlarm() || webhookEvents.pending(),
         (id) => void webhookEvents.run(id),
       ),
       historyShard,
@@ -323,7 +323,7 @@ export class ConversationObject extends DurableObject<Env> {
     const id = this.alarmIdentity();
     if (!id) return; // never held a message: nothing to flush or fan out
     if (c.groupOutbox.pending() > 0) await this.groups.flushWrites();
-    await c.history.run(id);
+    await c.history.resume(id);
     await this.fanoutRetry.resume(c.fanout, c.members, c.messages.maxSeq(), id, c.history.notBefore);
     await c.changePump.resume(id);
     await c.webhookEvents.run(id); // last: a slow Queue holds nothing the members wait for

@@ -1,13 +1,18 @@
 // The copy of the outbox to D1 (outbox-store.ts). Right after a send the rows go to the conversation's
 // HistoryWriter, which writes many conversations' rows in one D1 batch (src/objects/history/); the
-// outbox keeps them until the writer answers that D1 has them. The send also arms the alarm, in its
-// own transaction, so a crash before that answer resumes the copy; once it is done and nothing else
-// needs the alarm, it is taken back, so a quiet conversation costs no alarm run per message and an
-// idle one nothing at all. A failure is logged and retried with backoff from the alarm, and new sends
-// do not shorten it: a busy conversation must not hammer a failing D1. A batch with a row D1 refused
-// is written to D1 directly in pieces next time, so that row cannot hold back the others; any other
-// failure (the writer full or unreachable, D1 down) is retried through the writer (docs/RELIABILITY.md).
-// Every row goes to the conversation's history shard (history-shard.ts), recorded before the first.
+// outbox keeps them until the writer answers that D1 has them. The alarm is the guard for a crash
+// before that answer: a send sets it (in its own transaction) COPY_GUARD_MS ahead when none is set,
+// and the copy does not take it back. It lapses instead: it runs once, finds the copy done, saves
+// the D1 watermark (which the copies keep in memory) and is not set again until the next send. So
+// a conversation that keeps sending writes its alarm and its watermark once per COPY_GUARD_MS, not
+// twice per message (a set that must reach the alarm scheduler before the send's commit, then a
+// delete), and an idle one costs one alarm run after its last message, then nothing. A crash costs
+// at most COPY_GUARD_MS of D1 lag, and rows D1 already had are copied again, which changes nothing
+// there. A failure is logged and retried with backoff from the alarm, and new sends do not shorten
+// it: a busy conversation must not hammer a failing D1. A batch with a row D1 refused is written to
+// D1 directly in pieces next time, so that row cannot hold back the others; any other failure (the
+// writer full or unreachable, D1 down) is retried through the writer (docs/RELIABILITY.md). Every
+// row goes to the conversation's history shard (history-shard.ts), recorded before the first.
 import type { Database } from "../../db/client";
 import { withinCopyBytes } from "../history/history-bytes";
 import type { HistoryWriter, WriteOutcome } from "../history/history-writer";
@@ -20,11 +25,16 @@ import { withTimeout } from "../../lib/with-timeout";
 import { countMetric, Metric } from "../../observability/metrics";
 
 /**
- * When the alarm resumes a copy a crash interrupted: long after a copy normally ends (the writer's
- * 200 ms window and a D1 round trip), so it never runs while one goes well; soon enough for the D1
- * lag target after a restart.
+ * When the alarm resumes work a restart may have interrupted (a failed copy's first retry, a group
+ * write): long after such work normally ends, soon enough for the D1 lag target after a restart.
  */
 export const RESUME_DELAY_MS = 2_000;
+
+/**
+ * How far ahead a send sets the alarm that guards its copy, when none is set: the D1 lag after a
+ * crash, at most; and how often a conversation that keeps sending writes its alarm and watermark.
+ */
+export const COPY_GUARD_MS = 30_000;
 
 /** Batches one copy writes before it leaves the rest to the alarm (a send storm cannot hold it). */
 const BATCHES_PER_RUN = 20;
@@ -61,18 +71,14 @@ export class HistoryFlush {
     private readonly shard: (id: Identity) => Promise<string>,
     /** The writer that gathers this conversation's rows with others' (src/objects/history/). */
     private readonly writer: (id: Identity) => Pick<DurableObjectStub<HistoryWriter>, "writeToShard">,
-    /**
-     * Whether anything but the history still needs the alarm (group writes, fan-out behind); it
-     * saves the fan-out watermarks first, so a crash after the alarm is gone repeats no delivery.
-     */
-    private readonly alarmStillNeeded: () => boolean,
     /** What follows each copy that got everything into D1 (the after_send webhook events). */
     private readonly copied: (id: Identity) => void = () => {},
   ) {}
 
   /**
-   * After a send stored rows: arms the alarm (in the send's transaction) and starts the copy, which
-   * the send does not wait for. While D1 fails, the copy waits for the backoff's alarm instead.
+   * After a send stored rows: makes sure the alarm is set (in the send's transaction) and starts the
+   * copy, which the send does not wait for. While D1 fails, the copy waits for the backoff's alarm
+   * instead.
    */
   async afterSend(id: Identity): Promise<void> {
     const now = Date.now();
@@ -80,8 +86,17 @@ export class HistoryFlush {
       await this.alarms.arm(Math.max(now + RESUME_DELAY_MS, this.notBefore));
       return;
     }
-    await this.alarms.arm(now + RESUME_DELAY_MS);
+    await this.alarms.ensure(now + COPY_GUARD_MS);
     void this.run(id);
+  }
+
+  /**
+   * The alarm's part: copies what D1 lacks (after a restart, from the watermark last saved), then
+   * saves the watermark the copies moved in memory.
+   */
+  async resume(id: Identity): Promise<void> {
+    await this.run(id);
+    if (this.failures === 0) this.outbox.saveWatermark();
   }
 
   /**
@@ -115,7 +130,6 @@ export class HistoryFlush {
           return;
         }
       }
-      if (!this.alarmStillNeeded()) await this.alarms.disarm();
       this.copied(id);
     } catch (error) {
       this.failures++;
@@ -172,6 +186,7 @@ export class HistoryFlush {
     }
     this.outbox.setAside(outcome.refused);
     this.outbox.done(outcome.settled);
+    this.outbox.saveWatermark(); // past the rows set aside: a restart must not offer them to D1 again
     if (outcome.settled.length < batch.length) throw new Error("part of the batch is still unwritten");
   }
 }

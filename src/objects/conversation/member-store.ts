@@ -3,6 +3,7 @@
 // watermarks, and the group's own settings. The ConversationObject is the single writer of these.
 // (One-to-one blocks, once kept in group_state too, have their own table: blocks.ts.)
 import { GroupStatus } from "../../../schema/tables";
+import { GatheredWrite } from "../../lib/gathered-write";
 import { migrate } from "../sql-migrations";
 import { JOIN_MODES, JoinMode } from "./group-access";
 import { readStatus, type ReadStatus } from "./read-status";
@@ -28,7 +29,11 @@ const SCHEMA = [
   `CREATE TABLE fanout_floor (id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL)`,
 ];
 
-/** How long moved fan-out watermarks wait to be written together. */
+/**
+ * While messages flow, moved fan-out watermarks are looked at (and written when far enough ahead,
+ * writeFanout) at most this often; a quiet conversation's at the end of the turn that moved them
+ * (lib/gathered-write.ts).
+ */
 const FANOUT_SAVE_MS = 100;
 
 /**
@@ -225,43 +230,55 @@ export class MemberStore {
   }
 
   /**
-   * Moves a fan-out watermark in memory and writes it shortly after, with the others that moved
-   * meanwhile: a group's message moves one per member. Losing unwritten moves to a crash only
-   * repeats deliveries, which the inboxes ignore.
+   * Moves a fan-out watermark in memory; it is written with the others that moved meanwhile, once
+   * it ran far enough ahead of what is stored (writeFanout), and in any case by the alarm's run
+   * (saveFanout). Losing unwritten moves to a crash only repeats deliveries, which the inboxes ignore.
    */
   setFanoutSeq(userId: string, seq: number): void {
     this.update(userId, (m) => ({ fanoutSeq: Math.max(m.fanoutSeq, seq) }));
     this.unsavedFanout.add(userId);
-    this.fanoutTimer ??= setTimeout(() => this.saveFanout(), FANOUT_SAVE_MS);
+    this.fanoutWrite.request();
   }
 
   private readonly unsavedFanout = new Set<string>();
-  private fanoutTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly fanoutWrite = new GatheredWrite(FANOUT_SAVE_MS, () => this.writeFanout(false));
   /** The floor as stored (fanout_floor), read with the rows. */
   private savedFloor = 0;
+  /** Whether the floor in memory may be past the stored one (a write left it for later). */
+  private floorUnsaved = false;
   /** Each member's own fanout_seq as stored, read with the rows: what a restart resumes it from. */
   private savedRows = new Map<string, number>();
 
   /**
-   * Writes the fan-out watermarks that moved since the last write: the floor every member has
-   * passed as one row (a group's message moves every member's, usually together), and a member's
-   * own row only when it ran more than FANOUT_ROW_AHEAD past both that floor and its own stored row
-   * (one member far behind holds the floor: the others then write a row once per FANOUT_ROW_AHEAD
-   * messages, not at every save). A crash loses at most that lead: repeated deliveries, which the
-   * inboxes ignore.
+   * Writes every fan-out watermark that moved (the alarm's run, and before the alarm is taken back):
+   * after it a restart repeats no delivery.
    */
   saveFanout(): void {
-    if (this.fanoutTimer) clearTimeout(this.fanoutTimer);
-    this.fanoutTimer = null;
-    if (this.unsavedFanout.size === 0) return;
+    this.fanoutWrite.cancel();
+    this.writeFanout(true);
+  }
+
+  /**
+   * Writes the fan-out watermarks that moved: the floor every member has passed as one row (a
+   * group's message moves every member's, usually together), and a member's own row when it ran
+   * more than FANOUT_ROW_AHEAD past both that floor and its own stored row (one member far behind
+   * holds the floor: the others then write a row once per FANOUT_ROW_AHEAD messages, not at every
+   * save). Unless `all`, the floor too is written only once it ran FANOUT_ROW_AHEAD past the stored
+   * one: a quiet conversation's message then costs no write of its own (the alarm that guards its
+   * copy saves the floor when it lapses, history-flush.ts). A crash loses at most that lead:
+   * repeated deliveries, at most one call's worth per member, which the inboxes ignore.
+   */
+  private writeFanout(all: boolean): void {
+    if (this.unsavedFanout.size === 0 && !this.floorUnsaved) return;
     const floor = this.fanoutFloor();
-    if (floor > this.savedFloor) {
+    if (floor > this.savedFloor && (all || floor - this.savedFloor > FANOUT_ROW_AHEAD)) {
       this.sql.exec(
         "INSERT INTO fanout_floor (id, seq) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
         floor,
       );
       this.savedFloor = floor;
     }
+    this.floorUnsaved = floor > this.savedFloor;
     for (const userId of this.unsavedFanout) {
       const seq = this.get(userId)?.fanoutSeq;
       if (seq === undefined) continue;

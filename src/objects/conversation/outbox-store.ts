@@ -11,6 +11,8 @@ import { migrateMessages, toStored, type MessageRow } from "./message-tables";
 export class OutboxStore {
   private readonly sql: SqlStorage;
   private cachedFlushedSeq: number | null = null;
+  /** The watermark as stored: the copies move it in memory, the alarm's run saves it (history-flush.ts). */
+  private savedFlushedSeq: number | null = null;
   /**
    * Rows in requeue as last read (null: read it again). Almost always 0, and then a copy reads the
    * new messages from the message store's memory and asks SQLite nothing: the statement per copy
@@ -28,11 +30,25 @@ export class OutboxStore {
 
   /** D1 has every message up to this seq (revoked ones in requeue excepted). */
   private flushedSeq(): number {
-    this.cachedFlushedSeq ??= Number(
-      this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'flushedSeq'").toArray()[0]
-        ?.value ?? 0,
-    );
+    if (this.cachedFlushedSeq === null) {
+      this.cachedFlushedSeq = Number(
+        this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'flushedSeq'").toArray()[0]
+          ?.value ?? 0,
+      );
+      this.savedFlushedSeq = this.cachedFlushedSeq;
+    }
     return this.cachedFlushedSeq;
+  }
+
+  /**
+   * Stores the watermark the copies moved. Until then a restart copies from the one stored before,
+   * sending D1 rows it has, which changes nothing there (history-outbox.ts).
+   */
+  saveWatermark(): void {
+    const upTo = this.flushedSeq();
+    if (upTo <= (this.savedFlushedSeq ?? 0)) return;
+    this.sql.exec("UPDATE meta SET value = ? WHERE key = 'flushedSeq'", String(upTo));
+    this.savedFlushedSeq = upTo;
   }
 
   /**
@@ -120,16 +136,10 @@ export class OutboxStore {
    * and the next flush overwrites it.
    */
   done(flushed: readonly StoredMessage[]): void {
-    const before = this.flushedSeq();
-    const upTo = Math.max(before, ...flushed.map((m) => m.seq));
-    const moveWatermark = () => {
-      if (upTo > before) this.sql.exec("UPDATE meta SET value = ? WHERE key = 'flushedSeq'", String(upTo));
-    };
+    const upTo = Math.max(this.flushedSeq(), ...flushed.map((m) => m.seq));
     // Only a revoked or rich message can be in requeue: a plain new one costs no statement here.
     const maybeQueued = flushed.filter((m) => m.isRevoked || m.ext !== undefined);
-    if (maybeQueued.length === 0)
-      moveWatermark(); // one statement: no transaction needed
-    else
+    if (maybeQueued.length > 0)
       this.storage.transactionSync(() => {
         for (const m of maybeQueued)
           this.sql.exec(
@@ -138,7 +148,6 @@ export class OutboxStore {
             m.seq,
             decodeRich(m.ext).modSeq ?? 0,
           );
-        moveWatermark();
       });
     this.cachedFlushedSeq = upTo;
   }

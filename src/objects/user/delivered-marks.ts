@@ -8,6 +8,7 @@
 // costs about ten times the call it would save; issue 20, docs/PERFORMANCE.md).
 import { ConversationType, parseConversationId } from "../../protocol/conversation-id";
 import { logEvent } from "../../observability/log";
+import { GatheredWrite } from "../../lib/gathered-write";
 
 /**
  * How long acks gather before their delivered marks are written. Each write is a call to the
@@ -18,8 +19,9 @@ export const DELIVERED_FLUSH_MS = 1_000;
 
 export class DeliveredMarks {
   private readonly pending = new Map<string, number>();
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private lastFlushAt = -Infinity;
+  private readonly write = new GatheredWrite(DELIVERED_FLUSH_MS, () => this.flush());
+  /** The user whose acks these are (the object's, known once a socket is). */
+  private userId = "";
 
   constructor(private readonly env: Env) {}
 
@@ -28,16 +30,14 @@ export class DeliveredMarks {
     // object is not told, which saves it one call per member for every message it fans out, and
     // the member's object a timer and a turn for every ack.
     if (parseConversationId(conversationId)?.type !== ConversationType.single) return;
+    this.userId = userId;
     this.pending.set(conversationId, Math.max(seq, this.pending.get(conversationId) ?? 0));
-    if (this.timer) return;
-    // Quiet: at once (acks of the same turn still go together); busy: a second after the last write.
-    const wait = Math.max(0, this.lastFlushAt + DELIVERED_FLUSH_MS - Date.now());
-    this.timer = setTimeout(() => this.flush(userId), wait);
+    // Quiet: at the end of the turn (its acks go together); busy: a second after the last write.
+    this.write.request();
   }
 
-  private flush(userId: string): void {
-    this.timer = null;
-    this.lastFlushAt = Date.now();
+  private flush(): void {
+    const userId = this.userId;
     const marks = [...this.pending];
     this.pending.clear();
     for (const [conversationId, seq] of marks) {

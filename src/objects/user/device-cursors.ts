@@ -12,6 +12,7 @@
 // A device is a login session on a platform: each app login starts its own session (src/auth/
 // sessions.ts), and at most one live connection per user and platform is the default policy.
 import { migrate } from "../sql-migrations";
+import { GatheredWrite } from "../../lib/gathered-write";
 import { liveSocket, type PushesAwaitingAck } from "./socket-state";
 
 const SCHEMA = [
@@ -32,7 +33,10 @@ const SCHEMA = [
 export const TRACKED_PUSHES_PER_SOCKET = 2_000;
 /** Cursors kept in memory; past it the least recently used are dropped (their rows stay). */
 export const CACHED_CURSORS = 10_000;
-/** How long cursor moves gather in memory before they are written. */
+/**
+ * While acks flow, cursor moves gather for this long before they are written; a quiet device's
+ * move is written at the end of its ack's turn (lib/gathered-write.ts).
+ */
 export const CURSOR_FLUSH_MS = 1_000;
 /** Cursors of a device not seen for longer than an access token lives are dropped. */
 export const CURSOR_RETENTION_MS = 31 * 86_400_000;
@@ -51,7 +55,7 @@ interface Cursor {
 export class DeviceCursors {
   private readonly cache = new Map<string, Cursor>();
   private readonly dirty = new Set<string>();
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private readonly write = new GatheredWrite(CURSOR_FLUSH_MS, () => this.writeDirty());
   private prunedAt = 0;
 
   constructor(private readonly sql: SqlStorage) {
@@ -117,10 +121,12 @@ export class DeviceCursors {
     }
   }
 
-  /** Writes what moved; called when the socket closes too. */
+  /** Writes what moved now (the socket closes). */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.write.now();
+  }
+
+  private writeDirty(): void {
     const now = Date.now();
     for (const key of this.dirty) {
       const c = this.cache.get(key);
@@ -217,6 +223,6 @@ export class DeviceCursors {
 
   private changed(cursor: Cursor): void {
     this.dirty.add(`${cursor.device}\n${cursor.conversationId}`);
-    this.timer ??= setTimeout(() => this.flush(), CURSOR_FLUSH_MS);
+    this.write.request();
   }
 }

@@ -40,7 +40,7 @@ import { RecentPushes } from "./recent-pushes";
 import { endRoomSockets, forgetClosedRoomSockets } from "./room-socket-relays";
 import { RoomSockets } from "./room-sockets";
 import { closeSocket, liveSocket, saveSocketState, sendFrame, socketState } from "./socket-state";
-import { meterInvocations, meteredStorage } from "../../lib/usage-meter";
+import { countInvocation, meterInvocations, meteredStorage } from "../../lib/usage-meter";
 import { TokenBucket } from "./token-bucket";
 import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgrade";
 import { logEvent } from "../../observability/log";
@@ -86,6 +86,7 @@ export class UserObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    countInvocation("user", "start");
     this.storage = meteredStorage(ctx.storage, env);
     useMetrics(env);
     this.inbox = new Inbox(this.storage);
