@@ -110,6 +110,18 @@ describe("rich messages on the web page", () => {
       await bobDevice.sendText(alice.userId, "Hi Alice");
       aliceDevice.disconnect();
       bobDevice.disconnect();
+      // Bob's first read of the group's members fails (a slow or refused request under load):
+      // `@` must ask again rather than offer nobody (the mention step below).
+      let refused = 0;
+      await bob.page.route("**/api/group/*/members?*", (route) =>
+        refused++ === 0
+          ? route.fulfill({
+              status: 503,
+              contentType: "application/json",
+              body: '{"code":503,"msg":"unavailable"}',
+            })
+          : route.continue(),
+      );
       for (const user of both)
         await (await visible(chatRow(user, GROUP), `${user.name}'s group row`)).click();
       await visible(bob.page.locator(".chat-header h2", { hasText: GROUP }), "Bob in the group");

@@ -132,7 +132,11 @@ export class ConversationObject extends DurableObject<Env> {
       alarms,
       () => env.WEBHOOK_QUEUE,
       settings,
-      () => othersNeedAlarm() || outbox.hasUnflushed(),
+      () => {
+        if (othersNeedAlarm() || outbox.hasUnflushed()) return true;
+        outbox.saveWatermark(); // the alarm is taken back: what its lapse would have saved
+        return false;
+      },
     );
     this.c = {
       storage,

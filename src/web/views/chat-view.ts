@@ -80,6 +80,9 @@ export class ChatView {
   private readonly pinnedLoaded = new Map<string, Message>();
   /** The conversation's other members (for `@`) and this user's role in a group. */
   private members: MentionCandidate[] = [];
+  /** Whether `members` holds the group's list (its load may have failed), and a load is under way. */
+  private membersLoaded = false;
+  private membersLoading = false;
   private role: number = GroupRole.member;
   /** The frame a batched re-render waits for (0: none queued). */
   private frame = 0;
@@ -453,6 +456,9 @@ export class ChatView {
 
   /** Who `@` offers: the other members, and @all for a group's owner and admins. */
   private mentionCandidates(): MentionCandidate[] {
+    // The members' first load failed (offline, a slow or refused request): `@` asks again, and the
+    // list opens when they arrive, rather than offering nobody until the chat is opened again.
+    if (this.group && !this.membersLoaded) void this.loadMembers();
     const everyone: MentionCandidate[] =
       this.group && this.role >= GroupRole.admin ? [{ userId: "", name: MENTION_ALL }] : [];
     const others = this.group
@@ -463,19 +469,24 @@ export class ChatView {
 
   /** A group's members (names for `@`, this user's role for pins and @all). */
   private async loadMembers(): Promise<void> {
-    if (!this.group) return;
+    if (!this.group || this.membersLoading) return;
+    this.membersLoading = true;
     try {
       const members = await this.ctx.client.groups.members(this.row.groupId, { limit: MEMBERS_SHOWN });
       this.role = members.find((m) => m.userID === this.ctx.me.userID)?.role ?? (await this.ownRole(members));
       this.members = members
         .filter((m) => m.userID !== this.ctx.me.userID)
         .map((m) => ({ userId: m.userID, name: m.groupNickname || m.nickname || m.userID }));
+      this.membersLoaded = true;
     } catch {
-      // offline: `@` offers nobody until the chat opens again
+      // offline or refused: the next `@` asks again (mentionCandidates)
+    } finally {
+      this.membersLoading = false;
     }
     if (this.closed) return;
     this.renderPins();
     this.render();
+    this.composer.refreshMentions();
   }
 
   /**

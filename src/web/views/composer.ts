@@ -257,6 +257,11 @@ export class Composer {
     this.renderMentions();
   }
 
+  /** The candidates changed (a group's members arrived): an `@word` being typed is offered them. */
+  refreshMentions(): void {
+    if (document.activeElement === this.input) this.complete();
+  }
+
   focus(): void {
     if (window.matchMedia("(pointer: fine)").matches) this.input.focus();
   }
