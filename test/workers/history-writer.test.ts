@@ -44,6 +44,27 @@ async function seqsInD1(conversationId: string): Promise<number[]> {
   return results.map((r) => r.seq);
 }
 
+/** The seqs of a conversation on its history shard (recorded before its first row is written there). */
+async function historySeqs(conversationId: string): Promise<number[]> {
+  const { results } = await (
+    await historyD1(conversationId)
+  )
+    .prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
+    .bind(conversationId)
+    .all<{ seq: number }>();
+  return results.map((r) => r.seq);
+}
+
+/** The conversation's alarm and its D1 watermark as stored. */
+function copyState(stub: DurableObjectStub) {
+  return runInDurableObject(stub, async (_i, state) => ({
+    alarm: await state.storage.getAlarm(),
+    watermark: state.storage.sql
+      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'flushedSeq'")
+      .one().value,
+  }));
+}
+
 describe("the history writer", () => {
   it("writes several conversations' rows together and answers each caller once they are in D1", async () => {
     const writer = env.HISTORY_WRITER.getByName("writer-test-1");
@@ -198,23 +219,8 @@ describe("the history writer", () => {
     const conversationId = singleConversationId(a.userId, b.userId);
     const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
     const before = usageSnapshot();
-    // On the conversation's history shard, recorded before its row is written there.
-    const inHistory = async () => {
-      const { results } = await (
-        await historyD1(conversationId)
-      )
-        .prepare("SELECT seq FROM messages WHERE conversation_id = ? ORDER BY seq")
-        .bind(conversationId)
-        .all<{ seq: number }>();
-      return results.map((r) => r.seq);
-    };
-    const stored = () =>
-      runInDurableObject(stub, async (_i, state) => ({
-        alarm: await state.storage.getAlarm(),
-        watermark: state.storage.sql
-          .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'flushedSeq'")
-          .one().value,
-      }));
+    const inHistory = () => historySeqs(conversationId);
+    const stored = () => copyState(stub);
 
     const first = await socket.sendText(a.userId, b.userId, "one message, then silence");
     await expect.poll(inHistory, { timeout: 5_000, interval: 20 }).toEqual([Number(first.seq)]);
@@ -247,15 +253,7 @@ describe("the history writer", () => {
     const socket = await TestSocket.connect(a);
     const conversationId = singleConversationId(a.userId, b.userId);
     const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
-    const rows = async () => {
-      const { results } = await (
-        await historyD1(conversationId)
-      )
-        .prepare("SELECT seq, content FROM messages WHERE conversation_id = ? ORDER BY seq")
-        .bind(conversationId)
-        .all<{ seq: number }>();
-      return results.map((r) => r.seq);
-    };
+    const rows = () => historySeqs(conversationId);
     const sent = [];
     for (const text of ["one", "two", "three"])
       sent.push(Number((await socket.sendText(a.userId, b.userId, text)).seq));
@@ -267,12 +265,7 @@ describe("the history writer", () => {
     // The deliveries it repeats (B's inbox already had them) run from the alarm until done.
     for (let runs = 0; await runDurableObjectAlarm(stub); runs++) expect(runs).toBeLessThan(20);
     expect(await rows()).toEqual(sent); // each row once
-    const after = await runInDurableObject(stub, async (_i, state) => ({
-      alarm: await state.storage.getAlarm(),
-      watermark: state.storage.sql
-        .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'flushedSeq'")
-        .one().value,
-    }));
+    const after = await copyState(stub);
     expect(after).toEqual({ alarm: null, watermark: String(sent.at(-1)) });
     // The repeated deliveries changed nothing in B's inbox.
     const list = await api<{
