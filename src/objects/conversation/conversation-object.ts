@@ -212,7 +212,11 @@ export class ConversationObject extends DurableObject<Env> {
     return "ok" in named ? named : markRead(this.c, named, input);
   }
 
-  /** MSG_ACK: the member's devices have the messages up to `seq`. */
+  /**
+   * MSG_ACK: the member's devices have the messages up to `seq`. Called only by user objects of the
+   * version before delivered marks stayed in the user's object (peer-delivered.ts), while a deploy
+   * runs both.
+   */
   async markDelivered(userId: string, seq: number): Promise<void> {
     const named = this.resolve("read");
     if (!("ok" in named)) markDelivered(this.c, named, userId, seq);

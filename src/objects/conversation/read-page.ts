@@ -1,7 +1,8 @@
 // A member's page of messages, a range from a seq or the newest page, each with its status as the
 // reader sees it. A member reads only from the seq they joined at up to where they left. Nothing is
 // marked delivered here: the reader may cut the page to fit a frame, so it marks what it actually
-// gave the device (markDelivered, through its DeliveredMarks).
+// gave the device (user/delivered-marks.ts); a one-to-one page of the reader's own messages asks
+// the peer's object what its devices have (peer-delivered.ts).
 import { Err } from "../../protocol/codec";
 import { refusal, type ReadQuery, type ReadResult } from "../rpc";
 import { annotate } from "./annotate";
@@ -9,12 +10,14 @@ import type { ConversationContext } from "./context";
 import { memberFor, visibleMax } from "./conversation-access";
 import type { Named } from "./identity";
 import { newestWithinBytes, withinBytes } from "./page-bytes";
+import { learnPeerDelivered } from "./peer-delivered";
 
-export function readPage(
-  c: Pick<ConversationContext, "members" | "messages" | "rich" | "settings">,
-  { conversation, id }: Named,
+export async function readPage(
+  c: Pick<ConversationContext, "members" | "messages" | "rich" | "settings" | "users">,
+  named: Named,
   query: ReadQuery,
-): ReadResult {
+): Promise<ReadResult> {
+  const { conversation, id } = named;
   const member = memberFor(c.members, conversation, query.userId);
   if (!member) return refusal(Err.ERR_PERMISSION_DENIED, "not a member of this conversation");
   const maxSeq = visibleMax(c.messages.maxSeq(), member);
@@ -24,6 +27,7 @@ export function readPage(
     ? c.messages.newest(upTo, query.limit, id, maxBytes)
     : c.messages.range(Math.max(member.firstSeq, query.fromSeq), upTo, query.limit, id, maxBytes);
   const visible = page.filter((m) => m.seq >= member.firstSeq);
+  await learnPeerDelivered(c, named, query.userId, visible);
   annotate(c.members, c.settings().groupReceiptMaxMembers, conversation, query.userId, visible);
   // Annotation adds read_by: the page is cut again to its bound with it.
   const messages = query.newest ? newestWithinBytes(visible, maxBytes) : withinBytes(visible, maxBytes);

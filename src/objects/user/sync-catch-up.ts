@@ -75,7 +75,7 @@ async function pushLeftOut(fc: CatchUpContext, leftOut: readonly LeftOut[], run:
       sendFrame(fc.ws, encodeFrame(Cmd.CMD_BATCH_MSG, 0, pb.BatchMessages, { messages }));
       creditPushes(fc.ws, kept.length);
       fc.deviceCursors.pushed(fc.ws, deviceOf(fc), conversationId, kept);
-      fc.deliveredMarks.mark(fc.state.userId, conversationId, last.seq);
+      fc.deliveredMarks.mark(conversationId, last.seq);
       next = last.seq + 1;
     }
   }

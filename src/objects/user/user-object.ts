@@ -69,6 +69,7 @@ export class UserObject extends DurableObject<Env> {
   private readonly inbox: Inbox;
   private readonly recentPushes = new RecentPushes();
   private readonly deviceCursors: DeviceCursors;
+  private readonly deliveredMarks: DeliveredMarks;
   private readonly presenceStore: PresenceStore;
   private readonly presenceTracker: PresenceTracker;
   private readonly socketReport: SocketReport;
@@ -91,6 +92,7 @@ export class UserObject extends DurableObject<Env> {
     useMetrics(env);
     this.inbox = new Inbox(this.storage);
     this.deviceCursors = new DeviceCursors(this.storage.sql);
+    this.deliveredMarks = new DeliveredMarks(this.storage.sql);
     this.socketReport = new SocketReport(ctx, env);
     // After the inbox: the presence schema moves what the inbox's older tables held.
     this.presenceStore = new PresenceStore(this.storage.sql);
@@ -153,7 +155,7 @@ export class UserObject extends DurableObject<Env> {
         changeLimiter: new TokenBucket(CHANGES_PER_SECOND, CHANGE_BURST),
         broadcast: (frame, exceptSession) => this.broadcast(frame, exceptSession),
         presence: this.presenceTracker,
-        deliveredMarks: new DeliveredMarks(this.env),
+        deliveredMarks: this.deliveredMarks,
         deliveryOrder: this.deliveryOrder,
         currentStatus: () => this.status(),
         socketReport: this.socketReport,
@@ -230,6 +232,7 @@ export class UserObject extends DurableObject<Env> {
     logEvent("info", "socket_closed", { userId: closed.userId, sessionId: closed.sessionId, code });
     countMetric(Metric.socketsClosed, 1, String(code));
     this.deviceCursors.flush();
+    this.deliveredMarks.flush();
     if (closed.authed) this.socketReport.report(closed.userId, ws);
     const stillOnline = this.ctx.getWebSockets().some((other) => other !== ws && socketState(other).authed);
     if (socketState(ws).authed && !stillOnline)
@@ -394,6 +397,14 @@ export class UserObject extends DurableObject<Env> {
     await this.pushArming;
   }
 
+  /**
+   * RPC from a one-to-one conversation's object: the highest seq of it this user's devices have
+   * (delivered-marks.ts), asked when a sync shows the peer their messages past what it knows.
+   */
+  async deliveredSeq(conversationId: string): Promise<number> {
+    return typeof conversationId === "string" ? this.deliveredMarks.seqOf(conversationId) : 0;
+  }
+
   /** RPC: someone read this user's messages (READ_RECEIPT_PUSH to every device). */
   async pushReceipt(push: ReceiptPush): Promise<void> {
     this.broadcast(encodeFrame(Cmd.CMD_READ_RECEIPT_PUSH, 0, pb.ReadReceiptPush, push));
@@ -539,6 +550,7 @@ meterInvocations(UserObject, "user", {
   placeRoomSocket: true,
   roomSocketClosed: true,
   deliver: true,
+  deliveredSeq: true,
   pushReceipt: true,
   pushRevoke: true,
   pushMessageUpdates: true,

@@ -157,7 +157,7 @@ export async function batchSync(fc: FrameContext<BatchSyncServices>): Promise<vo
     // corrected to max_seq.
     const syncedSeq =
       kept.length > 0 ? (kept[kept.length - 1] as StoredMessage).seq : Math.min(startAfter, maxSeq);
-    if (kept.length > 0) fc.deliveredMarks.mark(fc.state.userId, plan.conversationId, syncedSeq);
+    if (kept.length > 0) fc.deliveredMarks.mark(plan.conversationId, syncedSeq);
     const hasMore = syncedSeq < maxSeq;
     if (hasMore && !follows && reads[i] !== "failed")
       leftOut.push({ conversationId: plan.conversationId, fromSeq: syncedSeq + 1, toSeq: maxSeq });

@@ -8,5 +8,5 @@ export function msgAck(fc: FrameContext<"deviceCursors" | "recentPushes" | "deli
   fc.deviceCursors.acked(fc.ws, ack.serverMsgId ?? "");
   const pushed = fc.recentPushes.take(ack.serverMsgId ?? "");
   if (!pushed) return; // an ack for an old push: its delivery was already counted by sync
-  fc.deliveredMarks.mark(fc.state.userId, pushed.conversationId, pushed.seq);
+  fc.deliveredMarks.mark(pushed.conversationId, pushed.seq);
 }

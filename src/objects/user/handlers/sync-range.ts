@@ -38,7 +38,7 @@ export async function syncRange(fc: FrameContext<"env" | "inbox" | "deliveredMar
   // whenever the last message given is short of its end.
   const cut = kept.length < read.messages.length || (last !== undefined && last.seq < requestedEnd);
   // A sync answer is a delivery: marked up to what the device was given, not what was read.
-  if (last) fc.deliveredMarks.mark(fc.state.userId, conversation.id, last.seq);
+  if (last) fc.deliveredMarks.mark(conversation.id, last.seq);
   const messages: MessageInfo[] = kept.map((m) => messageInfoFor(m, rich));
   countMetric(Metric.syncMessages, 1, "sync_range", kept.length);
   reply(fc, Cmd.CMD_SYNC_RANGE_RSP, pb.SyncRangeResponse, {
