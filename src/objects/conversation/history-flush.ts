@@ -31,10 +31,22 @@ import { countMetric, Metric } from "../../observability/metrics";
 export const RESUME_DELAY_MS = 2_000;
 
 /**
+ * How long the runtime keeps an object with nothing pending in memory after its last event: it
+ * hibernates it then (Cloudflare's Durable Object lifecycle, "currently 10 seconds"; `wrangler dev`
+ * does the same), and what the object held only in memory is gone.
+ */
+export const HIBERNATION_GRACE_MS = 10_000;
+
+/**
  * How far ahead a send sets the alarm that guards its copy, when none is set: the D1 lag after a
  * crash, at most; and how often a conversation that keeps sending writes its alarm and watermark.
+ * Shorter than HIBERNATION_GRACE_MS, so the alarm of a conversation's last message runs while the
+ * object still holds the watermarks its copies and fan-out moved in memory, and saves them. At
+ * 30 s it ran after the hibernation of every conversation quiet for 10 s, lost them, copied again
+ * what D1 had and delivered again what the members had, waking both members' objects (issue 20,
+ * docs/PERFORMANCE.md).
  */
-export const COPY_GUARD_MS = 30_000;
+export const COPY_GUARD_MS = 8_000;
 
 /** Batches one copy writes before it leaves the rest to the alarm (a send storm cannot hold it). */
 const BATCHES_PER_RUN = 20;
