@@ -147,7 +147,7 @@ async function baselineSweep(
   baselineMax: number | null,
   serverMax: number | null,
 ): Promise<void> {
-  const system = relaySystem(server);
+  const system = relaySystem(server, o.floor);
   const pairs = await connectPairs(system, plan(o).pairs, "s");
   try {
     await measure(outcomes, "latency-sweep", "baseline", () => {
@@ -245,7 +245,7 @@ async function main(): Promise<void> {
   if (o.baseline && only("one-to-one", "fixed-rate", "latency-sweep")) {
     await withServer("baseline", "baseline", o, systems, async (server) => {
       const rate = (max: number | null) => o.rate ?? (max ? Math.round(max / 2) : FALLBACK_RATE);
-      baselineMax = await messaging(o, outcomes, relaySystem(server), rate);
+      baselineMax = await messaging(o, outcomes, relaySystem(server, o.floor), rate);
     });
   }
   if (o.baseline && only("connections")) {
@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     if (!only(pattern)) continue;
     if (o.baseline) {
       await withServer("baseline", `baseline-${pattern}`, o, systems, (server) =>
-        measure(outcomes, pattern, "baseline", () => sparse(relaySystem(server), p[pattern])),
+        measure(outcomes, pattern, "baseline", () => sparse(relaySystem(server, o.floor), p[pattern])),
       );
     }
     await withServer(

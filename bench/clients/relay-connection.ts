@@ -14,10 +14,13 @@ export class RelayConnection {
 
   private readonly ws: WebSocket;
   readonly userId: string;
+  /** Sends go through the relay's ordered floor ("o" frames) instead of straight to the receiver. */
+  private readonly ordered: boolean;
 
-  private constructor(ws: WebSocket, userId: string) {
+  private constructor(ws: WebSocket, userId: string, ordered: boolean) {
     this.ws = ws;
     this.userId = userId;
+    this.ordered = ordered;
     ws.on("message", (data: Buffer) => this.receive(data.toString("utf8")));
     ws.on("close", () => {
       this.closed = true;
@@ -33,6 +36,7 @@ export class RelayConnection {
     origin: string,
     userId: string,
     timeoutMs = REQUEST_TIMEOUT_MS,
+    ordered = false,
   ): Promise<RelayConnection> {
     const ws = new WebSocket(wsUrl(origin, `/ws?user=${encodeURIComponent(userId)}`), {
       perMessageDeflate: false,
@@ -45,7 +49,7 @@ export class RelayConnection {
         reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)),
       );
     });
-    const connection = new RelayConnection(ws, userId);
+    const connection = new RelayConnection(ws, userId, ordered);
     await connection.heartbeat(timeoutMs);
     return connection;
   }
@@ -63,15 +67,24 @@ export class RelayConnection {
   send(to: string, content: string): Promise<void> {
     if (this.closed) return Promise.reject(new Error("socket closed"));
     const id = this.nextId++;
-    this.ws.send(`s ${id} ${to} ${content}`);
+    if (this.ordered) {
+      const pair = [this.userId, to].sort().join("-");
+      this.ws.send(`o ${id} ${pair} ${to} ${content}`);
+    } else {
+      this.ws.send(`s ${id} ${to} ${content}`);
+    }
     return this.pending.wait(id, REQUEST_TIMEOUT_MS, "send");
   }
 
   /** A group send: the relay has no groups, so the sender names the members to push to. */
-  sendToGroup(_groupId: string, members: string[], content: string): Promise<void> {
+  sendToGroup(groupId: string, members: string[], content: string): Promise<void> {
     if (this.closed) return Promise.reject(new Error("socket closed"));
     const id = this.nextId++;
-    this.ws.send(`g ${id} ${members.join(",")} ${content}`);
+    this.ws.send(
+      this.ordered
+        ? `o ${id} ${groupId} ${members.join(",")} ${content}`
+        : `g ${id} ${members.join(",")} ${content}`,
+    );
     return this.pending.wait(id, REQUEST_TIMEOUT_MS, "group send");
   }
 

@@ -179,7 +179,8 @@ export function tcpSystem(im: ImSystem, gateway: { port: number; pid: number }):
   };
 }
 
-export function relaySystem(server: RunningServer): ChatSystem {
+/** The baseline relay; `ordered`: its sends go through its ordered floor (bench/baseline/worker.ts). */
+export function relaySystem(server: RunningServer, ordered = false): ChatSystem {
   let counter = 0;
   const names = (count: number, label: string) =>
     Array.from({ length: count }, () => `${label}${(counter++).toString(36)}`);
@@ -188,7 +189,7 @@ export function relaySystem(server: RunningServer): ChatSystem {
     server,
     users: async (count, label) => names(count, label),
     connectOnlyUsers: async (count, label) => names(count, label),
-    connect: async (userId) => RelayConnection.open(server.origin, userId),
+    connect: async (userId) => RelayConnection.open(server.origin, userId, undefined, ordered),
     createGroup: async () => `r${(counter++).toString(36)}`,
     usage: () => readUsage(server.origin, "/usage"),
   };

@@ -31,6 +31,9 @@ export const USAGE = `npm run bench [-- options]
   --only a,b           run only these scenarios: ${SCENARIOS.join(", ")}
                        (latency-sweep runs one-to-one too: its fixed rates are fractions of that one)
   --no-baseline        skip the baseline relay (no ratios; the fixed rate needs --rate)
+  --floor              the baseline's messages go through its ordered floor (a conversation
+                       object that stores each message, receivers that keep an inbox row, a writer
+                       that batches the copies into D1) instead of straight to the receiver
   --via direct|proxy   connect to workerd directly (default) or through wrangler's dev proxy
   --rate N             fixed-rate scenario: N msgs/s instead of half the baseline's one-to-one rate
   --connections N      connections scenario: N sockets
@@ -52,6 +55,8 @@ export interface Options {
   quick: boolean;
   only: Set<ScenarioName>;
   baseline: boolean;
+  /** The baseline's messages through its ordered floor instead of its direct relay. */
+  floor: boolean;
   via: Via;
   rate: number | null;
   connections: number | null;
@@ -82,6 +87,7 @@ export function parseOptions(argv: string[]): Options | null {
       quick: { type: "boolean", default: false },
       only: { type: "string" },
       "no-baseline": { type: "boolean", default: false },
+      floor: { type: "boolean", default: false },
       via: { type: "string", default: "direct" },
       rate: { type: "string" },
       connections: { type: "string" },
@@ -114,6 +120,7 @@ export function parseOptions(argv: string[]): Options | null {
     quick: values.quick,
     only,
     baseline: !values["no-baseline"],
+    floor: values.floor,
     via: values.via,
     rate: positive(values.rate, "rate"),
     connections: positive(values.connections, "connections"),
