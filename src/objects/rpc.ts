@@ -57,6 +57,11 @@ export interface ReadQuery {
    * so no call carries, and no object loads, more than that.
    */
   maxBytes: number;
+  /**
+   * False when the reader drops each message's status (a gap fill goes out as pushes): the page is
+   * not annotated, and no peer is asked what its devices have (peer-delivered.ts). Absent: true.
+   */
+  statuses?: boolean;
 }
 
 export type ReadResult =

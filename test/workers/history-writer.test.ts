@@ -280,4 +280,24 @@ describe("the history writer", () => {
     ]);
     socket.close();
   });
+  it("brings a retry's later alarm forward to the guard's time when a message is sent", async () => {
+    const [a, b] = [await newUser("guard-a"), await newUser("guard-b")];
+    const socket = await TestSocket.connect(a);
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const stub = env.CONVERSATION_OBJECT.getByName(conversationId);
+    await socket.sendText(a.userId, b.userId, "the conversation exists");
+    // A retry waits a minute (a webhook Queue or a member's object failing), set through the
+    // object's own clock as the retry paths set it.
+    const retryAt = Date.now() + 60_000;
+    await runInDurableObject(stub, async (instance) => {
+      await (
+        instance as unknown as { c: { alarms: { setExactly(at: number): Promise<void> } } }
+      ).c.alarms.setExactly(retryAt);
+    });
+    const sent = await socket.sendText(a.userId, b.userId, "a message under that retry");
+    // The guard still runs before the object may hibernate and drop what the copy moved in memory.
+    const { alarm } = await copyState(stub);
+    expect(alarm).toBeLessThan(Number(sent.serverTime) + HIBERNATION_GRACE_MS);
+    socket.close();
+  });
 });

@@ -21,22 +21,14 @@ export class AlarmClock {
     this.at = null;
   }
 
-  /** Sets the alarm to `at` unless one is already due sooner. */
+  /**
+   * Sets the alarm to `at` unless one is already due sooner. What only needs some run of the alarm
+   * by then (the history copy's guard) sets it this way: a conversation that keeps sending writes it
+   * once, not at every message, and a retry's later alarm is brought forward.
+   */
   async arm(at: number): Promise<void> {
     if (this.at === undefined) this.at = await this.storage.getAlarm();
     if (this.at !== null && this.at <= at) return;
-    this.at = at;
-    await this.storage.setAlarm(at);
-  }
-
-  /**
-   * Sets the alarm to `at` when none is set; one already set stays, sooner or later. What only
-   * needs some run of the alarm after a crash (the history copy's guard) sets it this way, so a
-   * conversation that keeps sending writes it once, not at every message.
-   */
-  async ensure(at: number): Promise<void> {
-    if (this.at === undefined) this.at = await this.storage.getAlarm();
-    if (this.at !== null) return;
     this.at = at;
     await this.storage.setAlarm(at);
   }

@@ -16,6 +16,7 @@ import type { IdentityStore } from "./identity";
 import type { MemberStore } from "./member-store";
 import type { MessageStore } from "./message-store";
 import type { OutboxStore } from "./outbox-store";
+import type { PeerDelivered } from "./peer-delivered";
 import type { RichStore } from "./rich-store";
 import type { WebhookEvents } from "./webhook-events";
 
@@ -28,6 +29,8 @@ export interface ConversationContext {
   readonly identities: IdentityStore;
   readonly members: MemberStore;
   readonly blocks: BlockStore;
+  /** What a one-to-one peer's devices have, asked when a page needs it (peer-delivered.ts). */
+  readonly peerDelivered: PeerDelivered;
   readonly access: GroupAccess;
   readonly groupOutbox: GroupOutbox;
   readonly fanout: Fanout;

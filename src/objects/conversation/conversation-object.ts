@@ -70,6 +70,7 @@ import { MessageStore } from "./message-store";
 import { postSystemNotice, type NoticePayload } from "./notices";
 import { OutboxStore } from "./outbox-store";
 import { readPage } from "./read-page";
+import { PeerDelivered } from "./peer-delivered";
 import { markDelivered, markRead } from "./read-receipts";
 import { adminRevoke, revoke } from "./revoke";
 import { storeSends } from "./sends";
@@ -146,6 +147,7 @@ export class ConversationObject extends DurableObject<Env> {
       identities,
       members,
       blocks: new BlockStore(storage), // after the members: its migration moves their blocks
+      peerDelivered: new PeerDelivered({ members, messages, users: () => this.env.USER_OBJECT }),
       access: new GroupAccess(storage),
       groupOutbox,
       fanout: new Fanout(

@@ -1,7 +1,7 @@
 // The copy of the outbox to D1 (outbox-store.ts). Right after a send the rows go to the conversation's
 // HistoryWriter, which writes many conversations' rows in one D1 batch (src/objects/history/); the
 // outbox keeps them until the writer answers that D1 has them. The alarm is the guard for a crash
-// before that answer: a send sets it (in its own transaction) COPY_GUARD_MS ahead when none is set,
+// before that answer: a send sets it (in its own transaction) COPY_GUARD_MS ahead unless one is due sooner,
 // and the copy does not take it back. It lapses instead: it runs once, finds the copy done, saves
 // the D1 watermark (which the copies keep in memory) and is not set again until the next send. So
 // a conversation that keeps sending writes its alarm and its watermark once per COPY_GUARD_MS, not
@@ -38,7 +38,7 @@ export const RESUME_DELAY_MS = 2_000;
 export const HIBERNATION_GRACE_MS = 10_000;
 
 /**
- * How far ahead a send sets the alarm that guards its copy, when none is set: the D1 lag after a
+ * How far ahead a send sets the alarm that guards its copy, unless one is due sooner: the D1 lag after a
  * crash, at most; and how often a conversation that keeps sending writes its alarm and watermark.
  * Shorter than HIBERNATION_GRACE_MS, so the alarm of a conversation's last message runs while the
  * object still holds the watermarks its copies and fan-out moved in memory, and saves them. At
@@ -98,7 +98,9 @@ export class HistoryFlush {
       await this.alarms.arm(Math.max(now + RESUME_DELAY_MS, this.notBefore));
       return;
     }
-    await this.alarms.ensure(now + COPY_GUARD_MS);
+    // Brought forward over a later alarm (a fan-out or webhook retry's): the guard's run must come
+    // before the object may hibernate, whatever else waits.
+    await this.alarms.arm(now + COPY_GUARD_MS);
     void this.run(id);
   }
 

@@ -1,34 +1,56 @@
 // A one-to-one message the reader sent shows "delivered" once the peer's devices have it. The peer's
 // object keeps that mark (user/delivered-marks.ts) instead of calling here at every ack; a page
-// that shows the reader their own messages past what this object knows asks it once, and keeps
-// the answer in the peer's member row, so later pages need not ask again. Only reads ask, and
-// nothing pushes the status, so what a sync shows is as fresh as it was when every ack was a call.
+// that shows the reader their own messages past what this object knows asks it, and keeps the
+// answer in the peer's member row, so later pages need not ask again. Only reads ask, and nothing
+// pushes the status, so what a sync shows is as fresh as it was when every ack was a call.
 import { ConversationType, peerOf } from "../../protocol/conversation-id";
 import type { StoredMessage } from "../message";
 import type { ConversationContext } from "./context";
 import type { Named } from "./identity";
 import { markDelivered } from "./read-receipts";
+import { withTimeout } from "../../lib/with-timeout";
 import { logEvent } from "../../observability/log";
 
-export async function learnPeerDelivered(
-  c: Pick<ConversationContext, "members" | "messages" | "users">,
-  named: Named,
-  readerId: string,
-  page: readonly StoredMessage[],
-): Promise<void> {
-  const { conversation, id } = named;
-  if (conversation.type !== ConversationType.single) return;
-  const peerId = peerOf(conversation, readerId);
-  const peer = c.members.get(peerId);
-  if (!peer) return; // nothing was ever delivered to the peer
-  let newestOwn = 0;
-  for (const m of page) if (m.senderId === readerId && m.seq > newestOwn) newestOwn = m.seq;
-  if (newestOwn <= Math.max(peer.deliveredSeq, peer.readSeq)) return;
-  try {
-    const seq = await c.users().getByName(peerId).deliveredSeq(id.conversationId);
-    if (seq > peer.deliveredSeq) markDelivered(c, named, peerId, seq);
-  } catch (error) {
-    // The page goes out with what this object knew: "sent" for what it could not confirm.
-    logEvent("warn", "peer_delivered_unknown", { conversationId: id.conversationId, userId: peerId }, error);
+/**
+ * At most one ask a second: a reader paging through their own unconfirmed messages (or asking
+ * again and again) wakes the peer's object no more often than that; a page within it shows what
+ * the last answer said.
+ */
+export const ASK_EVERY_MS = 1_000;
+
+/** How long a page waits for the peer's answer before it goes out with what this object knew. */
+export const ASK_TIMEOUT_MS = 1_000;
+
+export class PeerDelivered {
+  private lastAskAt = -Infinity;
+
+  constructor(private readonly c: Pick<ConversationContext, "members" | "messages" | "users">) {}
+
+  /** Asks the peer's object when `page` shows `readerId` their own messages past what is known. */
+  async learn(named: Named, readerId: string, page: readonly StoredMessage[]): Promise<void> {
+    const { conversation, id } = named;
+    if (conversation.type !== ConversationType.single) return;
+    const peerId = peerOf(conversation, readerId);
+    const peer = this.c.members.get(peerId);
+    if (!peer) return; // nothing was ever delivered to the peer
+    let newestOwn = 0;
+    for (const m of page) if (m.senderId === readerId && m.seq > newestOwn) newestOwn = m.seq;
+    if (newestOwn <= Math.max(peer.deliveredSeq, peer.readSeq)) return;
+    const now = Date.now();
+    if (now - this.lastAskAt < ASK_EVERY_MS) return;
+    this.lastAskAt = now;
+    try {
+      const ask = this.c.users().getByName(peerId).deliveredSeq(id.conversationId);
+      const seq = await withTimeout(ask, ASK_TIMEOUT_MS, () => 0);
+      if (seq > 0) markDelivered(this.c, named, peerId, seq);
+    } catch (error) {
+      // The page goes out with what this object knew: "sent" for what it could not confirm.
+      logEvent(
+        "warn",
+        "peer_delivered_unknown",
+        { conversationId: id.conversationId, userId: peerId },
+        error,
+      );
+    }
   }
 }

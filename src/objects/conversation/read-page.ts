@@ -10,10 +10,9 @@ import type { ConversationContext } from "./context";
 import { memberFor, visibleMax } from "./conversation-access";
 import type { Named } from "./identity";
 import { newestWithinBytes, withinBytes } from "./page-bytes";
-import { learnPeerDelivered } from "./peer-delivered";
 
 export async function readPage(
-  c: Pick<ConversationContext, "members" | "messages" | "rich" | "settings" | "users">,
+  c: Pick<ConversationContext, "members" | "messages" | "rich" | "settings" | "peerDelivered">,
   named: Named,
   query: ReadQuery,
 ): Promise<ReadResult> {
@@ -27,9 +26,15 @@ export async function readPage(
     ? c.messages.newest(upTo, query.limit, id, maxBytes)
     : c.messages.range(Math.max(member.firstSeq, query.fromSeq), upTo, query.limit, id, maxBytes);
   const visible = page.filter((m) => m.seq >= member.firstSeq);
-  await learnPeerDelivered(c, named, query.userId, visible);
-  annotate(c.members, c.settings().groupReceiptMaxMembers, conversation, query.userId, visible);
+  // The change number goes with the page as read: an edit or revoke while the peer is asked (other
+  // calls run meanwhile) is past it, so the device asks for it, instead of keeping the old content
+  // under a number that says it has it.
+  const modSeq = c.rich.modSeq();
+  if (query.statuses !== false) {
+    await c.peerDelivered.learn(named, query.userId, visible);
+    annotate(c.members, c.settings().groupReceiptMaxMembers, conversation, query.userId, visible);
+  }
   // Annotation adds read_by: the page is cut again to its bound with it.
   const messages = query.newest ? newestWithinBytes(visible, maxBytes) : withinBytes(visible, maxBytes);
-  return { ok: true, maxSeq, messages, modSeq: c.rich.modSeq() };
+  return { ok: true, maxSeq, messages, modSeq };
 }

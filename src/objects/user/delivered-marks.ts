@@ -62,9 +62,11 @@ export class DeliveredMarks {
 
   private writePending(): void {
     for (const [conversationId, seq] of this.pending) {
+      // A stale mark (a device acking what another already had) leaves the row unwritten.
       this.sql.exec(
         `INSERT INTO delivered_marks (conversation_id, seq) VALUES (?, ?)
-         ON CONFLICT (conversation_id) DO UPDATE SET seq = max(seq, excluded.seq)`,
+         ON CONFLICT (conversation_id) DO UPDATE SET seq = excluded.seq
+         WHERE excluded.seq > delivered_marks.seq`,
         conversationId,
         seq,
       );

@@ -66,6 +66,7 @@ async function readMissing(
     // A gap fill goes out as pushes, which push() cuts into frames; what does not fit one call
     // stays a gap the devices fill themselves (SYNC_RANGE).
     maxBytes: GAP_FILL_MAX_BYTES,
+    statuses: false,
   });
   if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
   // Pushed like any delivery: without the reader's statuses a sync would carry.
