@@ -102,4 +102,33 @@ describe("delivered marks", () => {
     sender.close();
     receiver.close();
   });
+
+  it("asks about each peer on its own: both members' syncs, a moment apart, show what the other acked", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const [sa, sb] = [await TestSocket.connect(a), await TestSocket.connect(b)];
+    const conversationId = singleConversationId(a.userId, b.userId);
+    const fromA = await sa.sendText(a.userId, b.userId, "from a");
+    const fromB = await sb.sendText(b.userId, a.userId, "from b");
+    const [toB] = await sb.pushedMessages(1);
+    const [toA] = await sa.pushedMessages(1);
+    sb.send(Cmd.CMD_MSG_ACK, pb.MessageAck, { serverMsgId: toB!.serverMsgId, seq: toB!.seq });
+    sa.send(Cmd.CMD_MSG_ACK, pb.MessageAck, { serverMsgId: toA!.serverMsgId, seq: toA!.seq });
+    for (const [user, seq] of [
+      [b.userId, fromA.seq],
+      [a.userId, fromB.seq],
+    ] as const) {
+      await expect
+        .poll(() =>
+          runInDurableObject(env.USER_OBJECT.getByName(user), (_i, state) => storedMarks(state.storage.sql)),
+        )
+        .toEqual([{ conversation_id: conversationId, seq }]);
+    }
+    // A's sync asks B's object; B's, right after, must ask A's, not be held back by A's ask.
+    const statusOf = async (socket: TestSocket, seq: number) =>
+      (await syncRange(socket, conversationId, seq, seq)).messages?.[0]?.status;
+    expect(await statusOf(sa, fromA.seq!)).toBe(MessageStatus.delivered);
+    expect(await statusOf(sb, fromB.seq!)).toBe(MessageStatus.delivered);
+    sa.close();
+    sb.close();
+  });
 });

@@ -13,6 +13,8 @@ export function backoff(failures: number): number {
 export class AlarmClock {
   /** The alarm time last set, null when none is, undefined when unknown (after a restart). */
   private at: number | null | undefined = undefined;
+  /** The stored alarm being read after a restart: calls in the same turn share the one read. */
+  private loading: Promise<number | null> | undefined;
 
   constructor(private readonly storage: DurableObjectStorage) {}
 
@@ -27,10 +29,22 @@ export class AlarmClock {
    * once, not at every message, and a retry's later alarm is brought forward.
    */
   async arm(at: number): Promise<void> {
-    if (this.at === undefined) this.at = await this.storage.getAlarm();
-    if (this.at !== null && this.at <= at) return;
+    await this.load();
+    // From here to the set nothing awaits, so two arms cannot both decide on a stale time.
+    if (this.at !== null && this.at !== undefined && this.at <= at) return;
     this.at = at;
     await this.storage.setAlarm(at);
+  }
+
+  /**
+   * Learns the stored alarm after a restart. Each caller must not take its own read as the time:
+   * a second read that began before the first caller's set would answer the time before it, and
+   * the sooner alarm would be lost under a later one.
+   */
+  private async load(): Promise<void> {
+    if (this.at !== undefined) return;
+    const stored = await (this.loading ??= this.storage.getAlarm());
+    if (this.at === undefined) this.at = stored;
   }
 
   /** Takes the alarm back: nothing is pending (the caller has checked every reason to keep it). */

@@ -12,23 +12,30 @@ import { withTimeout } from "../../lib/with-timeout";
 import { logEvent } from "../../observability/log";
 
 /**
- * At most one ask a second: a reader paging through their own unconfirmed messages (or asking
- * again and again) wakes the peer's object no more often than that; a page within it shows what
- * the last answer said.
+ * At most one ask a second for each peer: a reader paging through their own unconfirmed messages
+ * (or asking again and again) wakes the peer's object no more often than that. A page within it
+ * waits for the ask under way, if any, and shows what it answered.
  */
 export const ASK_EVERY_MS = 1_000;
 
 /** How long a page waits for the peer's answer before it goes out with what this object knew. */
 export const ASK_TIMEOUT_MS = 1_000;
 
+interface Ask {
+  at: number;
+  /** Settles when the peer answered or the page stopped waiting for it. */
+  settled: Promise<void>;
+}
+
 export class PeerDelivered {
-  private lastAskAt = -Infinity;
+  /** The last ask about each peer: a one-to-one conversation has two, so at most two entries. */
+  private readonly asks = new Map<string, Ask>();
 
   constructor(private readonly c: Pick<ConversationContext, "members" | "messages" | "users">) {}
 
   /** Asks the peer's object when `page` shows `readerId` their own messages past what is known. */
   async learn(named: Named, readerId: string, page: readonly StoredMessage[]): Promise<void> {
-    const { conversation, id } = named;
+    const { conversation } = named;
     if (conversation.type !== ConversationType.single) return;
     const peerId = peerOf(conversation, readerId);
     const peer = this.c.members.get(peerId);
@@ -37,20 +44,32 @@ export class PeerDelivered {
     for (const m of page) if (m.senderId === readerId && m.seq > newestOwn) newestOwn = m.seq;
     if (newestOwn <= Math.max(peer.deliveredSeq, peer.readSeq)) return;
     const now = Date.now();
-    if (now - this.lastAskAt < ASK_EVERY_MS) return;
-    this.lastAskAt = now;
-    try {
-      const ask = this.c.users().getByName(peerId).deliveredSeq(id.conversationId);
-      const seq = await withTimeout(ask, ASK_TIMEOUT_MS, () => 0);
-      if (seq > 0) markDelivered(this.c, named, peerId, seq);
-    } catch (error) {
-      // The page goes out with what this object knew: "sent" for what it could not confirm.
-      logEvent(
-        "warn",
-        "peer_delivered_unknown",
-        { conversationId: id.conversationId, userId: peerId },
-        error,
+    const last = this.asks.get(peerId);
+    if (last && now - last.at < ASK_EVERY_MS) return last.settled;
+    const settled = this.ask(named, peerId);
+    this.asks.set(peerId, { at: now, settled });
+    return settled;
+  }
+
+  private async ask(named: Named, peerId: string): Promise<void> {
+    const fields = { conversationId: named.id.conversationId, userId: peerId };
+    // An answer that comes after the page stopped waiting is still kept, for the next page.
+    const answered = this.c
+      .users()
+      .getByName(peerId)
+      .deliveredSeq(named.id.conversationId)
+      .then(
+        (seq) => {
+          if (seq > 0) markDelivered(this.c, named, peerId, seq);
+          return true;
+        },
+        (error: unknown) => {
+          // The page goes out with what this object knew: "sent" for what it could not confirm.
+          logEvent("warn", "peer_delivered_unknown", fields, error);
+          return true;
+        },
       );
-    }
+    if (!(await withTimeout(answered, ASK_TIMEOUT_MS, () => false)))
+      logEvent("warn", "peer_delivered_late", fields);
   }
 }
