@@ -111,9 +111,15 @@ async function messaging(
     if (o.only.has("fixed-rate")) {
       const ratePerSec = rate(max);
       console.log(`  fixed rate: ${ratePerSec} msgs/s`);
+      // Each message travels alone here: the profile shows what a lone message costs (issue 17).
+      const profile = o.profile && system.kind === "server" ? await startCpuProfile(system.server) : null;
       await measure(outcomes, "fixed-rate", system.kind, () =>
         fixedRate(system, pairs, { ...p.fixedRate, ratePerSec }),
       );
+      if (profile) {
+        const file = await profile.stop(join(root, "bench/results/server-fixed-rate.cpuprofile"));
+        console.log(`  cpu profile of the worker: ${relative(root, file.path)}\n${file.top}`);
+      }
     }
     // The server at half its own one-to-one rate: its latency when it is not overloaded.
     if (o.only.has("fixed-rate-own") && system.kind === "server" && max) {

@@ -48,7 +48,7 @@ export const USAGE = `npm run bench [-- options]
   --state-dir DIR      put the fresh --persist-to directories under DIR; default /dev/shm (memory)
                        where it exists, so the shared disk's fsync latency stays out of the
                        figures; e.g. --state-dir /tmp measures with the disk
-  --profile            also take a CPU profile of the server's worker during one-to-one and sparse (inspector)
+  --profile            also take a CPU profile of the server's worker during one-to-one, fixed-rate and sparse (inspector)
   --out FILE           results file (default bench/results/latest.json)`;
 
 export interface Options {
