@@ -147,7 +147,11 @@ export class ConversationObject extends DurableObject<Env> {
       identities,
       members,
       blocks: new BlockStore(storage), // after the members: its migration moves their blocks
-      peerDelivered: new PeerDelivered({ members, messages, users: () => this.env.USER_OBJECT }),
+      peerDelivered: new PeerDelivered({
+        members,
+        users: () => this.env.USER_OBJECT,
+        keep: (named, peerId, seq) => markDelivered(this.c, named, peerId, seq),
+      }),
       access: new GroupAccess(storage),
       groupOutbox,
       fanout: new Fanout(

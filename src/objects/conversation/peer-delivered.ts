@@ -5,9 +5,9 @@
 // pushes the status, so what a sync shows is as fresh as it was when every ack was a call.
 import { ConversationType, peerOf } from "../../protocol/conversation-id";
 import type { StoredMessage } from "../message";
-import type { ConversationContext } from "./context";
+import type { UserObject } from "../user/user-object";
 import type { Named } from "./identity";
-import { markDelivered } from "./read-receipts";
+import type { MemberStore } from "./member-store";
 import { withTimeout } from "../../lib/with-timeout";
 import { logEvent } from "../../observability/log";
 
@@ -31,7 +31,14 @@ export class PeerDelivered {
   /** The last ask about each peer: a one-to-one conversation has two, so at most two entries. */
   private readonly asks = new Map<string, Ask>();
 
-  constructor(private readonly c: Pick<ConversationContext, "members" | "messages" | "users">) {}
+  constructor(
+    private readonly c: {
+      members: Pick<MemberStore, "get">;
+      users(): DurableObjectNamespace<UserObject>;
+      /** Keeps what the peer's object answered in its member row (read-receipts.ts). */
+      keep(named: Named, peerId: string, seq: number): void;
+    },
+  ) {}
 
   /** Asks the peer's object when `page` shows `readerId` their own messages past what is known. */
   async learn(named: Named, readerId: string, page: readonly StoredMessage[]): Promise<void> {
@@ -60,7 +67,7 @@ export class PeerDelivered {
       .deliveredSeq(named.id.conversationId)
       .then(
         (seq) => {
-          if (seq > 0) markDelivered(this.c, named, peerId, seq);
+          if (seq > 0) this.c.keep(named, peerId, seq);
           return true;
         },
         (error: unknown) => {
