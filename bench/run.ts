@@ -98,28 +98,28 @@ async function messaging(
   try {
     let max: number | null = null;
     if (o.only.has("one-to-one") || o.only.has("latency-sweep")) {
-      const profile = o.profile && system.kind === "server" ? await startCpuProfile(system.server) : null;
+      const endProfile =
+        o.profile && system.kind === "server"
+          ? await profileWindow(system.server, "server-one-to-one")
+          : null;
       const result = await measure(outcomes, "one-to-one", system.kind, () =>
         oneToOne(system, pairs, p.oneToOne),
       );
-      if (profile) {
-        const file = await profile.stop(join(root, "bench/results/server-one-to-one.cpuprofile"));
-        console.log(`  cpu profile of the worker: ${relative(root, file.path)}\n${file.top}`);
-      }
+      await endProfile?.();
       max = result?.figures.msgsPerSec ?? null;
     }
     if (o.only.has("fixed-rate")) {
       const ratePerSec = rate(max);
       console.log(`  fixed rate: ${ratePerSec} msgs/s`);
       // Each message travels alone here: the profile shows what a lone message costs (issue 17).
-      const profile = o.profile && system.kind === "server" ? await startCpuProfile(system.server) : null;
+      const endProfile =
+        o.profile && system.kind === "server"
+          ? await profileWindow(system.server, "server-fixed-rate")
+          : null;
       await measure(outcomes, "fixed-rate", system.kind, () =>
         fixedRate(system, pairs, { ...p.fixedRate, ratePerSec }),
       );
-      if (profile) {
-        const file = await profile.stop(join(root, "bench/results/server-fixed-rate.cpuprofile"));
-        console.log(`  cpu profile of the worker: ${relative(root, file.path)}\n${file.top}`);
-      }
+      await endProfile?.();
     }
     // The server at half its own one-to-one rate: its latency when it is not overloaded.
     if (o.only.has("fixed-rate-own") && system.kind === "server" && max) {
