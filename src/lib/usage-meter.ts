@@ -39,7 +39,10 @@ export function resetUsage(): void {
 }
 
 export function countInvocation(object: MeteredObject, kind: InvocationKind): void {
-  const key = `${object}.${kind}`;
+  countInvocationKey(`${object}.${kind}`);
+}
+
+function countInvocationKey(key: string): void {
   usage.invocations[key] = (usage.invocations[key] ?? 0) + 1;
 }
 
@@ -88,8 +91,10 @@ export function meterInvocations<T extends object>(
   const wrap = (name: string, kind: InvocationKind) => {
     const original = prototype[name];
     if (typeof original !== "function") return;
+    // Built once, not per call: every frame and RPC goes through here.
+    const key = `${object}.${kind}`;
     prototype[name] = function counted(this: unknown, ...args: unknown[]) {
-      countInvocation(object, kind);
+      countInvocationKey(key);
       return (original as (...a: unknown[]) => unknown).apply(this, args);
     };
   };

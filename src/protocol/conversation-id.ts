@@ -4,11 +4,16 @@
 export const ConversationType = { single: 1, group: 2, chatroom: 3, system: 4 } as const;
 export type ConversationType = (typeof ConversationType)[keyof typeof ConversationType];
 
+/** Shared and frozen once parsed (parseConversationId keeps them): read-only by type too. */
 export type ParsedConversation =
-  | { type: typeof ConversationType.single; id: string; members: [string, string] }
-  | { type: typeof ConversationType.group; id: string; groupId: string }
-  | { type: typeof ConversationType.chatroom; id: string; roomId: string }
-  | { type: typeof ConversationType.system; id: string; ownerId: string };
+  | {
+      readonly type: typeof ConversationType.single;
+      readonly id: string;
+      readonly members: readonly [string, string];
+    }
+  | { readonly type: typeof ConversationType.group; readonly id: string; readonly groupId: string }
+  | { readonly type: typeof ConversationType.chatroom; readonly id: string; readonly roomId: string }
+  | { readonly type: typeof ConversationType.system; readonly id: string; readonly ownerId: string };
 
 /** Ids are URL-safe and never contain "_" (http-api.md §1.1), at most 64 characters. */
 const ID = /^[A-Za-z0-9-]{1,64}$/;
@@ -39,8 +44,27 @@ export function peerOf(conversation: ParsedConversation, userId: string): string
   return conversation.members.find((m) => m !== userId) ?? "";
 }
 
+/**
+ * Ids parsed, kept frozen: a send's frame, its delivery and its ack each parse the same id, and an
+ * isolate's objects talk of the same few conversations again and again (a visible share of a lone
+ * message's work, docs/PERFORMANCE.md). Insertion order is eviction order.
+ */
+const parsed = new Map<string, ParsedConversation>();
+const PARSED_KEPT = 1_024;
+
 /** Parses a conversation id; null when it is malformed (including an unsorted or self pair). */
 export function parseConversationId(id: string): ParsedConversation | null {
+  const known = parsed.get(id);
+  if (known) return known;
+  const result = parse(id);
+  if (!result) return null;
+  if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value as string);
+  if (result.type === ConversationType.single) Object.freeze(result.members);
+  parsed.set(id, Object.freeze(result));
+  return result;
+}
+
+function parse(id: string): ParsedConversation | null {
   const parts = id.split("_");
   const [kind, first, second] = parts;
   if (kind === "single" && parts.length === 3 && first && second) {

@@ -9,10 +9,11 @@ import { Err } from "../../protocol/codec";
 import { logEvent } from "../../observability/log";
 import { relayObjectName, roomIdOfName } from "./names";
 import { newestWithinBytes, oldestWithinBytes } from "./page-bytes";
-import { RelayLoads } from "./relay-loads";
+import { MAX_RELAYS, RelayLoads } from "./relay-loads";
 import { RelayPumps } from "./relay-pumps";
 import { MAX_HISTORY_PAGE, RoomMessages } from "./room-messages";
 import { RoomMeta } from "./room-meta";
+import { StubCache } from "../stub-cache";
 import { SenderLimits } from "./sender-limits";
 import type {
   Admission,
@@ -40,7 +41,11 @@ export class ChatroomObject extends DurableObject<Env> {
   private readonly messages: RoomMessages;
   private readonly loads: RelayLoads;
   private readonly pumps: RelayPumps;
-  private readonly stubs = new Map<number, RelayStub>();
+  /** Relay stubs by number: the room calls its relays again and again. */
+  private readonly stubs = new StubCache<number, RelayStub>(
+    (n) => this.env.CHATROOM_RELAY.getByName(relayObjectName(this.roomId(), n)),
+    MAX_RELAYS,
+  );
   private limits: SenderLimits | null = null;
   private cachedSettings: ChatroomSettings | null = null;
   /** Relays not yet told the room closed (a failed call), retried from the alarm. */
@@ -59,6 +64,7 @@ export class ChatroomObject extends DurableObject<Env> {
         relay: (n) => this.relay(n),
         onCount: (relay, listeners) => this.loads.reported(relay, listeners),
         onFailure: (relay, error) => {
+          this.stubs.forget(relay);
           logEvent(
             "warn",
             "chatroom_relay_failed",
@@ -91,12 +97,7 @@ export class ChatroomObject extends DurableObject<Env> {
   }
 
   private relay(n: number): RelayStub {
-    let stub = this.stubs.get(n);
-    if (!stub) {
-      stub = this.env.CHATROOM_RELAY.getByName(relayObjectName(this.roomId(), n));
-      this.stubs.set(n, stub);
-    }
-    return stub;
+    return this.stubs.get(n);
   }
 
   /** Worker -> room, before an upgrade: the relay for a new listener, or why not. */
@@ -122,6 +123,7 @@ export class ChatroomObject extends DurableObject<Env> {
     const counts = await Promise.allSettled(relays.map((n) => this.relay(n).listenerCount()));
     counts.forEach((count, i) => {
       if (count.status === "fulfilled") this.loads.reported(relays[i] as number, count.value);
+      else this.stubs.forget(relays[i] as number);
     });
     return true;
   }
@@ -216,7 +218,7 @@ export class ChatroomObject extends DurableObject<Env> {
       if (result.status === "fulfilled") {
         this.closesPending.delete(relay);
         this.loads.reported(relay, 0);
-      }
+      } else this.stubs.forget(relay);
     });
     if (this.closesPending.size > 0) this.scheduleRetry();
   }

@@ -91,6 +91,7 @@ export class ChatroomRelay extends DurableObject<Env> {
       () => this.services().room,
       () => this.identity?.relay ?? 0,
       () => this.held(),
+      () => this.roomFailed(),
     );
   }
 
@@ -106,9 +107,16 @@ export class ChatroomRelay extends DurableObject<Env> {
         socketRequestBurst: settings.socketRequestBurst,
         roomId,
         room: this.env.CHATROOM_OBJECT.getByName(roomObjectName(roomId)),
+        roomFailed: () => this.roomFailed(),
       };
     }
     return this.cachedServices;
+  }
+
+  /** Replaces the room stub a failed call may have broken. */
+  private roomFailed(): void {
+    const services = this.cachedServices;
+    if (services) services.room = this.env.CHATROOM_OBJECT.getByName(roomObjectName(services.roomId));
   }
 
   /**
@@ -178,7 +186,10 @@ export class ChatroomRelay extends DurableObject<Env> {
     const [placed, snapshot] = await Promise.all([
       user.placeRoomSocket(upgrade.socketId, relayObjectName(identity.roomId, identity.relay)),
       services.room.snapshot(),
-    ]);
+    ]).catch((error: unknown) => {
+      services.roomFailed();
+      throw error;
+    });
     if (!placed) return refusal(401, "Session ended");
     if (!snapshot.ok) return refusal(snapshot.status, snapshot.message);
     // The room may have closed, or the session ended, while the snapshot was on its way.

@@ -11,6 +11,11 @@ export interface RelayServices {
   socketRequestBurst: number;
   roomId: string;
   room: RoomStub;
+  /**
+   * A call failed (through `room` or not): the next services get a new room stub, as one that saw
+   * its object reset fails every later call (stub-cache.ts).
+   */
+  roomFailed(): void;
 }
 
 export interface RelayFrame extends RelayServices {

@@ -17,6 +17,7 @@ import type { MessageStore } from "./message-store";
 import type { RichStore } from "./rich-store";
 import type { ChangeBatch, MessageUpdate, Pin } from "../rpc";
 import { migrate } from "../sql-migrations";
+import { MEMBER_STUBS_KEPT, StubCache } from "../stub-cache";
 
 /** Most changed messages one call carries. */
 export const CHANGE_BATCH = 100;
@@ -51,8 +52,11 @@ export class ChangePump {
   private readonly running = new Set<string>();
   /** Members whose next change is of a message their object does not hold yet: its delivery restarts them. */
   private readonly awaitingDelivery = new Set<string>();
-  /** Stubs by member: getByName hashes the name each time, and a group pushes to the same members. */
-  private readonly stubs = new Map<string, DurableObjectStub<UserObject>>();
+  /** Stubs by member: a group pushes to the same members again and again. */
+  private readonly stubs = new StubCache<string, DurableObjectStub<UserObject>>(
+    (userId) => this.users().getByName(userId),
+    MEMBER_STUBS_KEPT,
+  );
   /** The device session that made each recent change: it has its answer, not the push. */
   private readonly origins = new Map<number, string>();
   /** Encoded updates by seq, each at its change number; insertion order is eviction order. */
@@ -150,15 +154,6 @@ export class ChangePump {
     void this.pump(userId, id);
   }
 
-  private stub(userId: string): DurableObjectStub<UserObject> {
-    let stub = this.stubs.get(userId);
-    if (!stub) {
-      stub = this.users().getByName(userId);
-      this.stubs.set(userId, stub);
-    }
-    return stub;
-  }
-
   /**
    * Pushes what the member lacks, one call at a time, until it has everything: after each call it
    * looks again, so changes made meanwhile go in the next call, with no kick needed.
@@ -172,10 +167,12 @@ export class ChangePump {
         if (from >= this.rich.modSeq()) break;
         const batch = this.batch(member, from, id);
         if (batch.modSeq <= from) break; // waits for a delivery (awaitingDelivery)
-        if (batch.updates.length > 0 || batch.pins) await this.stub(userId).pushMessageUpdates(batch);
+        if (batch.updates.length > 0 || batch.pins) await this.stubs.get(userId).pushMessageUpdates(batch);
         this.moved(userId, batch.modSeq);
       }
     } catch (error) {
+      // The retry must not go through a stub the failure may have broken.
+      this.stubs.forget(userId);
       this.failed(userId, error);
     } finally {
       this.running.delete(userId);

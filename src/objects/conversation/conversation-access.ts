@@ -110,7 +110,7 @@ function groupSendRefusal(
 async function startSingle(
   c: Pick<ConversationContext, "db" | "members">,
   conversationId: string,
-  members: [string, string],
+  members: readonly [string, string],
 ): Promise<Refusal | null> {
   const db = c.db();
   const existing = await existingUserIds(db, members);

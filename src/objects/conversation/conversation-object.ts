@@ -104,7 +104,7 @@ export class ConversationObject extends DurableObject<Env> {
     const identities = new IdentityStore(storage);
     const label = () => ctx.id.name ?? identities.stored()?.conversationId ?? "(unnamed)";
     const db = () => database(this.env);
-    /** This conversation's history writer, looked up once (getByName hashes the name each time). */
+    /** This conversation's history writer, looked up once (getByName hashes the name each time), again after a failed call. */
     let writer: ReturnType<typeof historyWriterFor> | undefined;
     this.fanoutRetry = new FanoutRetry(alarms, label);
     const groupOutbox = new GroupOutbox(storage);
@@ -169,6 +169,7 @@ export class ConversationObject extends DurableObject<Env> {
         (shard) => shardDatabase(this.env, shard),
         (id) => historyShard.shard(id.conversationId),
         (id) => (writer ??= historyWriterFor(env, id.conversationId, this.c.settings().historyWriters)),
+        () => (writer = undefined),
         (id) => void webhookEvents.run(id),
       ),
       historyShard,

@@ -7,14 +7,15 @@ import type { UserObject } from "../user/user-object";
 import type { MemberStore } from "./member-store";
 import type { Identity } from "../message";
 import type { MessageStore } from "./message-store";
+import { MEMBER_STUBS_KEPT, StubCache } from "../stub-cache";
 
 /** Most messages one delivery RPC carries. */
 export const FANOUT_BATCH = 200;
 
 export class Fanout {
   private readonly running = new Set<string>();
-  /** Stubs by member: getByName hashes the name each time, and a group sends to the same members. */
-  private readonly stubs = new Map<string, DurableObjectStub<UserObject>>();
+  /** Stubs by member: a group sends to the same members again and again. */
+  private readonly stubs: StubCache<string, DurableObjectStub<UserObject>>;
   /**
    * Active members whose pump is not running: what a send has to start. A running pump reads the
    * new messages itself once its call returns, so a send costs nothing for it; in a busy group
@@ -28,11 +29,13 @@ export class Fanout {
   constructor(
     private readonly messages: MessageStore,
     private readonly members: MemberStore,
-    private readonly users: DurableObjectNamespace<UserObject>,
+    users: DurableObjectNamespace<UserObject>,
     private readonly onFailure: (userId: string, error: unknown) => void,
     /** The member's object holds (or, handed back, is about to hold) messages up to its watermark: changes of them may follow. */
     private readonly onDelivered: (userId: string) => void = () => {},
-  ) {}
+  ) {
+    this.stubs = new StubCache((userId) => users.getByName(userId), MEMBER_STUBS_KEPT);
+  }
 
   /** Starts these members' pumps where they are not running. */
   kick(userIds: Iterable<string>, id: Identity): void {
@@ -75,15 +78,6 @@ export class Fanout {
     return true;
   }
 
-  private stub(userId: string): DurableObjectStub<UserObject> {
-    let stub = this.stubs.get(userId);
-    if (!stub) {
-      stub = this.users.getByName(userId);
-      this.stubs.set(userId, stub);
-    }
-    return stub;
-  }
-
   /**
    * Delivers what the member lacks, one call at a time, until it has everything: after each call it
    * looks again, so messages stored meanwhile go in the next call, with no kick needed.
@@ -98,7 +92,7 @@ export class Fanout {
         const messages = this.messages.deliverable(member.fanoutSeq + 1, cap, FANOUT_BATCH, id);
         const last = messages[messages.length - 1];
         if (!last) break;
-        await this.stub(userId).deliver({
+        await this.stubs.get(userId).deliver({
           recipientId: userId,
           conversationId: id.conversationId,
           conversationType: id.conversationType,
@@ -109,6 +103,8 @@ export class Fanout {
         this.onDelivered(userId);
       }
     } catch (error) {
+      // The retry must not go through a stub the failure may have broken.
+      this.stubs.forget(userId);
       this.onFailure(userId, error);
     } finally {
       this.running.delete(userId);

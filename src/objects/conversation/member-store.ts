@@ -237,7 +237,11 @@ export class MemberStore {
   setFanoutSeq(userId: string, seq: number): void {
     this.update(userId, (m) => ({ fanoutSeq: Math.max(m.fanoutSeq, seq) }));
     this.unsavedFanout.add(userId);
-    this.fanoutWrite.request();
+    // Until this member runs FANOUT_ROW_AHEAD past the stored floor a save writes nothing for it:
+    // neither its own row nor the floor (never above any member's watermark) is due. So most moves
+    // (every message of a one-to-one that is not far behind) set no timer; the alarm's saveFanout
+    // writes the rest.
+    if (seq - this.savedFloor > FANOUT_ROW_AHEAD) this.fanoutWrite.request();
   }
 
   private readonly unsavedFanout = new Set<string>();

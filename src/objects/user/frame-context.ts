@@ -15,8 +15,11 @@ import type { RecentPushes } from "./recent-pushes";
 import type { SocketReport } from "./socket-report";
 import { sendFrame, type SocketState } from "./socket-state";
 import type { TokenBucket } from "./token-bucket";
+import type { StubCache } from "../stub-cache";
 import { logEvent, type LogFields } from "../../observability/log";
 import { countMetric, Metric } from "../../observability/metrics";
+
+export type ConversationStub = ReturnType<Env["CONVERSATION_OBJECT"]["getByName"]>;
 
 export interface UserServices {
   env: Env;
@@ -32,6 +35,8 @@ export interface UserServices {
   presence: PresenceTracker;
   deliveredMarks: DeliveredMarks;
   deliveryOrder: DeliveryOrder;
+  /** Stubs of the conversations the user sends to (own-sends.ts): the same few, again and again. */
+  conversations: StubCache<string, ConversationStub>;
   /** A socket of `userId` authenticated: its deadline no longer needs the alarm; the gauge hears of it. */
   authenticated(userId: string): Promise<void>;
   /** The user's socket count for the admin API's stats (socket-report.ts). */

@@ -29,7 +29,7 @@ export interface Sender {
  * device resends with the same client_msg_id, which dedup makes safe).
  */
 export async function storeOwnSends(
-  services: Pick<UserServices, "env" | "deliveryOrder">,
+  services: Pick<UserServices, "conversations" | "deliveryOrder">,
   sender: Sender,
   conversation: ParsedConversation,
   sends: readonly SendInput[],
@@ -39,8 +39,18 @@ export async function storeOwnSends(
   let handedBack: SendOutcome["handedBack"] = null;
   order.sendStarted(conversation.id);
   try {
-    ({ results, handedBack } = await services.env.CONVERSATION_OBJECT.getByName(conversation.id).send(sends));
+    const send = () => services.conversations.get(conversation.id).send(sends);
+    ({ results, handedBack } = await send().catch((error: unknown) => {
+      // The kept stub breaks when the conversation's object was reset since (stub-cache.ts): once
+      // more through a new one. Safe to repeat: what the first call stored answers as a resend.
+      // Not when the object says it is overloaded: Cloudflare asks callers not to add to that.
+      services.conversations.forget(conversation.id);
+      if (isOverloaded(error)) throw error;
+      logEvent("warn", "send_repeated", { conversationId: conversation.id }, error);
+      return send();
+    }));
   } catch (error) {
+    services.conversations.forget(conversation.id);
     logEvent("error", "send_failed", { conversationId: conversation.id }, error);
     const unknown: SendResult = {
       ok: false,
@@ -69,6 +79,13 @@ export async function storeOwnSends(
       );
   }
   return results;
+}
+
+/** Whether the runtime refused a call because the object is overloaded (error.overloaded). */
+function isOverloaded(error: unknown): boolean {
+  return (
+    typeof error === "object" && error !== null && (error as { overloaded?: unknown }).overloaded === true
+  );
 }
 
 /** The sender's new messages as a delivery to its own inbox, rebuilt from the sends and answers. */

@@ -2,8 +2,13 @@
 // a send, before its answer reaches the sender's object.
 import { env, runInDurableObject } from "cloudflare:test";
 import type { SendOutcome } from "../../../src/objects/rpc";
+import { StubCache } from "../../../src/objects/stub-cache";
+import type { ConversationStub } from "../../../src/objects/user/frame-context";
 
 type Send = (inputs: unknown) => Promise<SendOutcome>;
+
+/** Each user's own conversation stubs while a fault replaces them. */
+const replaced = new Map<string, StubCache<string, ConversationStub>>();
 
 /**
  * Routes the user's sends through `after`, which gets each call's real outcome (the conversation
@@ -15,24 +20,20 @@ export async function afterConversationSends(
 ): Promise<void> {
   await runInDurableObject(env.USER_OBJECT.getByName(userId), (instance) => {
     const services = instance["services"]();
-    const realEnv = services.env;
-    services.env = {
-      ...realEnv,
-      CONVERSATION_OBJECT: {
-        getByName: (name: string) => {
-          const stub = realEnv.CONVERSATION_OBJECT.getByName(name);
-          const send: Send = async (inputs) =>
-            after(await stub.send(inputs as Parameters<typeof stub.send>[0]));
-          return { send };
-        },
-      },
-    } as unknown as Env;
+    if (!replaced.has(userId)) replaced.set(userId, services.conversations);
+    services.conversations = new StubCache((name: string) => {
+      const stub = env.CONVERSATION_OBJECT.getByName(name);
+      const send: Send = async (inputs) => after(await stub.send(inputs as Parameters<typeof stub.send>[0]));
+      return { send } as unknown as ConversationStub;
+    }, 1);
   });
 }
 
 /** Undoes afterConversationSends. */
 export async function restoreConversationSends(userId: string): Promise<void> {
   await runInDurableObject(env.USER_OBJECT.getByName(userId), (instance) => {
-    instance["services"]().env = env;
+    const own = replaced.get(userId);
+    if (own) instance["services"]().conversations = own;
+    replaced.delete(userId);
   });
 }

@@ -122,7 +122,7 @@ export const MAX_SENDS_PER_CALL = 32;
 
 /** What sending touches: the limiter and settings, membership, the conversation, the inbox's order. */
 export type SendContext = FrameContext<
-  "env" | "inbox" | "settings" | "sendLimiter" | "deliveryOrder" | "deviceCursors"
+  "env" | "inbox" | "settings" | "sendLimiter" | "deliveryOrder" | "deviceCursors" | "conversations"
 >;
 
 /** A SEND_MSG_REQ that passed its checks, waiting to go to its conversation with its neighbours. */
