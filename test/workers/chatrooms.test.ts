@@ -332,6 +332,40 @@ describe("speaking in a room", () => {
     socket.close();
   });
 
+  it("reaches a relay again after the relay's object was reset", async () => {
+    const [a, b] = [await newUser("a"), await newUser("b")];
+    const room = await newRoom(a);
+    await roomSettings(room.id, { listenersPerRelay: 1 });
+    const first = await RoomSocket.join(a, room.id);
+    const second = await RoomSocket.join(b, room.id);
+    expect([await socketsOnRelay(room.id, 0), await socketsOnRelay(room.id, 1)]).toEqual([1, 1]);
+    expect((await first.socket.speak("before")).errorCode).toBe(Err.ERR_SUCCESS);
+    await second.socket.pushedThrough(1);
+
+    // B's relay restarts, and B's socket with it: the room still counts B there.
+    await expect(
+      runInDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 1)), (_instance, state) =>
+        state.abort("reset by the test"),
+      ),
+    ).rejects.toThrow("reset by the test");
+    expect((await first.socket.speak("after")).errorCode).toBe(Err.ERR_SUCCESS);
+    // The room's delivery to that relay may go through its stub from before the reset and fail; a
+    // retry (the alarm, run here at once) must reach the relay, whose answer corrects the count.
+    const roomObject = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
+    for (let attempt = 0; attempt < 4 && (await roomListeners(room.id)) !== 1; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await runDurableObjectAlarm(roomObject);
+    }
+    expect(await roomListeners(room.id)).toBe(1);
+    // So B comes back to the same relay, and hears what follows.
+    const again = await RoomSocket.join(b, room.id);
+    expect(await socketsOnRelay(room.id, 1)).toBe(1);
+    expect((await first.socket.speak("third")).errorCode).toBe(Err.ERR_SUCCESS);
+    expect((await again.socket.pushedThrough(3)).map((m) => text(m.content))).toContain("third");
+    first.socket.close();
+    again.socket.close();
+  });
+
   it("answers a resend of a kept client_msg_id with the stored seq and stores nothing new", async () => {
     const a = await newUser("a");
     const room = await newRoom(a);
