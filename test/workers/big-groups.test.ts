@@ -101,6 +101,35 @@ describe("big groups", () => {
     });
   });
 
+  it("arm no save for fan-out moves within FANOUT_ROW_AHEAD of the stored floor, and save a member past it at once", async () => {
+    await runInDurableObject(
+      env.CONVERSATION_OBJECT.getByName("fanout-save-probe"),
+      async (_instance, state) => {
+        const storage = meteredStorage(state.storage, METER_ON);
+        const members = new MemberStore(storage);
+        members.join("a", 0, 1);
+        members.join("b", 0, 1);
+        const save = () => members["fanoutWrite"] as unknown as { timer: unknown; queued: boolean };
+        const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+        // A one-to-one's messages: each move is one message, and a save would write nothing.
+        for (let seq = 1; seq <= 20; seq++) {
+          members.setFanoutSeq("a", seq);
+          members.setFanoutSeq("b", seq);
+          expect([save().timer, save().queued]).toEqual([null, false]);
+        }
+        await turn();
+        expect(new MemberStore(storage).get("a")?.fanoutSeq).toBe(0); // the alarm's save keeps the rest
+
+        // One member runs past: its row is written at the end of the turn, with no alarm.
+        const before = usageSnapshot().storageRowsWritten;
+        members.setFanoutSeq("a", FANOUT_ROW_AHEAD + 1);
+        await turn();
+        expect(usageSnapshot().storageRowsWritten - before).toBe(1);
+        expect(new MemberStore(storage).get("a")?.fanoutSeq).toBe(FANOUT_ROW_AHEAD + 1);
+      },
+    );
+  });
+
   it("wake a member's object with one read of its schema versions, not two statements per store", async () => {
     // Every message to a quiet big group wakes most members' objects, and each builds every store.
     await runInDurableObject(env.USER_OBJECT.getByName("schema-probe"), async (_instance, state) => {

@@ -142,3 +142,19 @@ it("a send whose first answer was lost after it was stored is answered by the re
   phone.close();
   desktop.close();
 });
+
+it("a send whose call fails with the conversation's object overloaded is not repeated at once", async () => {
+  const [a, b] = [await newUser("a"), await newUser("b")];
+  const phone = await TestSocket.connect(a);
+  let calls = 0;
+  await afterConversationSends(a.userId, () => {
+    calls++;
+    throw Object.assign(new Error("Durable Object is overloaded"), { overloaded: true });
+  });
+  const answer = await phone.sendText(a.userId, b.userId, "hello");
+  await restoreConversationSends(a.userId);
+  // Cloudflare asks callers not to add load to an overloaded object: the device resends later.
+  expect(calls).toBe(1);
+  expect(answer.errorCode).toBe(Err.ERR_UNKNOWN);
+  phone.close();
+});
