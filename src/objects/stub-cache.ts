@@ -32,6 +32,16 @@ export class StubCache<K, S> {
     return stub;
   }
 
+  /** Calls through the kept stub; if the call fails, the stub is forgotten and the error goes on. */
+  async call<R>(key: K, use: (stub: S) => PromiseLike<R>): Promise<R> {
+    try {
+      return await use(this.get(key));
+    } catch (error) {
+      this.forget(key);
+      throw error;
+    }
+  }
+
   /** A call through the stub failed: the next call gets a new one. */
   forget(key: K): void {
     this.stubs.delete(key);

@@ -673,7 +673,7 @@ describe("a room across hibernation", () => {
     const roomStub = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
     // This instance's deliveries never arrive (as when it dies right after storing).
     await runInDurableObject(roomStub, (instance) => {
-      instance["pumps"]["deps"].relay = () => ({ deliver: () => new Promise<number>(() => {}) }) as never;
+      instance["pumps"]["deps"].deliver = () => new Promise<number>(() => {});
     });
     expect((await speaker.socket.speak("m2")).seq).toBe(2);
     await evictDurableObject(roomStub);
@@ -691,16 +691,15 @@ describe("a room across hibernation", () => {
     await speaker.socket.speak("m1");
     expect((await listener.socket.pushedThrough(1)).map((m) => m.seq)).toEqual([1]);
     const roomStub = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
-    let realRelay: unknown;
+    let realDeliver: unknown;
     await runInDurableObject(roomStub, (instance) => {
-      realRelay = instance["pumps"]["deps"].relay;
-      instance["pumps"]["deps"].relay = () =>
-        ({ deliver: () => Promise.reject(new Error("relay unreachable")) }) as never;
+      realDeliver = instance["pumps"]["deps"].deliver;
+      instance["pumps"]["deps"].deliver = () => Promise.reject(new Error("relay unreachable"));
     });
     expect((await speaker.socket.speak("m2")).seq).toBe(2);
     await runInDurableObject(roomStub, (instance) => {
       expect(instance["pumps"].lagging()).toEqual([0]);
-      instance["pumps"]["deps"].relay = realRelay as never;
+      instance["pumps"]["deps"].deliver = realDeliver as never;
       // Its count drifted to 0, so the next join starts the relay afresh.
       instance["loads"].reported(0, 0);
     });

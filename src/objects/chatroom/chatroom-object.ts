@@ -61,10 +61,9 @@ export class ChatroomObject extends DurableObject<Env> {
     this.pumps = new RelayPumps(
       {
         messages: this.messages,
-        relay: (n) => this.relay(n),
+        deliver: (n, batch) => this.stubs.call(n, (relay) => relay.deliver(batch)),
         onCount: (relay, listeners) => this.loads.reported(relay, listeners),
         onFailure: (relay, error) => {
-          this.stubs.forget(relay);
           logEvent(
             "warn",
             "chatroom_relay_failed",
@@ -96,10 +95,6 @@ export class ChatroomObject extends DurableObject<Env> {
     return this.meta.get()?.id ?? roomIdOfName(this.ctx.id.name) ?? "";
   }
 
-  private relay(n: number): RelayStub {
-    return this.stubs.get(n);
-  }
-
   /** Worker -> room, before an upgrade: the relay for a new listener, or why not. */
   async admit(meta: ChatroomMeta): Promise<Admission> {
     if (this.meta.isClosed()) return { ok: false, status: 404, message: "chatroom closed" };
@@ -120,10 +115,11 @@ export class ChatroomObject extends DurableObject<Env> {
     if (now - this.lastRecount < RECOUNT_EVERY_MS) return false;
     this.lastRecount = now;
     const relays = this.loads.all();
-    const counts = await Promise.allSettled(relays.map((n) => this.relay(n).listenerCount()));
+    const counts = await Promise.allSettled(
+      relays.map((n) => this.stubs.call(n, (relay) => relay.listenerCount())),
+    );
     counts.forEach((count, i) => {
       if (count.status === "fulfilled") this.loads.reported(relays[i] as number, count.value);
-      else this.stubs.forget(relays[i] as number);
     });
     return true;
   }
@@ -211,14 +207,14 @@ export class ChatroomObject extends DurableObject<Env> {
   private async tellClosed(reason: string): Promise<void> {
     const relays = [...this.closesPending];
     const results = await Promise.allSettled(
-      relays.map((n) => this.relay(n).roomClosed(this.roomId(), reason)),
+      relays.map((n) => this.stubs.call(n, (relay) => relay.roomClosed(this.roomId(), reason))),
     );
     results.forEach((result, i) => {
       const relay = relays[i] as number;
       if (result.status === "fulfilled") {
         this.closesPending.delete(relay);
         this.loads.reported(relay, 0);
-      } else this.stubs.forget(relay);
+      }
     });
     if (this.closesPending.size > 0) this.scheduleRetry();
   }

@@ -6,14 +6,15 @@
 // A failed call leaves its relay behind; the room's alarm runs its pump again.
 import { oldestWithinBytes } from "./page-bytes";
 import type { RoomMessages } from "./room-messages";
-import type { RelayStub, RoomMessage } from "./types";
+import type { RoomMessage } from "./types";
 
 /** Most messages one deliver() carries. */
 export const BATCH = 200;
 
 export interface RelayPumpsDeps {
   messages: RoomMessages;
-  relay: (index: number) => RelayStub;
+  /** Delivers a batch to a relay; answers the listeners it holds. */
+  deliver: (relay: number, batch: RoomMessage[]) => Promise<number>;
   /** What a relay answers to a delivery: the listeners it holds now. */
   onCount: (relay: number, listeners: number) => void;
   onFailure: (relay: number, error: unknown) => void;
@@ -72,7 +73,7 @@ export class RelayPumps {
         const batch: RoomMessage[] = oldestWithinBytes(this.deps.messages.range(from, max, BATCH));
         const last = batch[batch.length - 1];
         if (!last) break;
-        const listeners = await this.deps.relay(relay).deliver(batch);
+        const listeners = await this.deps.deliver(relay, batch);
         this.delivered.set(relay, last.seq);
         this.failed.delete(relay);
         this.deps.onCount(relay, listeners);

@@ -167,12 +167,11 @@ export class ChangePump {
         if (from >= this.rich.modSeq()) break;
         const batch = this.batch(member, from, id);
         if (batch.modSeq <= from) break; // waits for a delivery (awaitingDelivery)
-        if (batch.updates.length > 0 || batch.pins) await this.stubs.get(userId).pushMessageUpdates(batch);
+        if (batch.updates.length > 0 || batch.pins)
+          await this.stubs.call(userId, (stub) => stub.pushMessageUpdates(batch));
         this.moved(userId, batch.modSeq);
       }
     } catch (error) {
-      // The retry must not go through a stub the failure may have broken.
-      this.stubs.forget(userId);
       this.failed(userId, error);
     } finally {
       this.running.delete(userId);

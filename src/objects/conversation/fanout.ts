@@ -92,19 +92,19 @@ export class Fanout {
         const messages = this.messages.deliverable(member.fanoutSeq + 1, cap, FANOUT_BATCH, id);
         const last = messages[messages.length - 1];
         if (!last) break;
-        await this.stubs.get(userId).deliver({
-          recipientId: userId,
-          conversationId: id.conversationId,
-          conversationType: id.conversationType,
-          visibleFrom: member.firstSeq,
-          messages,
-        });
+        await this.stubs.call(userId, (stub) =>
+          stub.deliver({
+            recipientId: userId,
+            conversationId: id.conversationId,
+            conversationType: id.conversationType,
+            visibleFrom: member.firstSeq,
+            messages,
+          }),
+        );
         this.members.setFanoutSeq(userId, last.seq);
         this.onDelivered(userId);
       }
     } catch (error) {
-      // The retry must not go through a stub the failure may have broken.
-      this.stubs.forget(userId);
       this.onFailure(userId, error);
     } finally {
       this.running.delete(userId);

@@ -39,18 +39,16 @@ export async function storeOwnSends(
   let handedBack: SendOutcome["handedBack"] = null;
   order.sendStarted(conversation.id);
   try {
-    const send = () => services.conversations.get(conversation.id).send(sends);
+    const send = () => services.conversations.call(conversation.id, (stub) => stub.send(sends));
     ({ results, handedBack } = await send().catch((error: unknown) => {
       // The kept stub breaks when the conversation's object was reset since (stub-cache.ts): once
       // more through a new one. Safe to repeat: what the first call stored answers as a resend.
       // Not when the object says it is overloaded: Cloudflare asks callers not to add to that.
-      services.conversations.forget(conversation.id);
       if (isOverloaded(error)) throw error;
       logEvent("warn", "send_repeated", { conversationId: conversation.id }, error);
       return send();
     }));
   } catch (error) {
-    services.conversations.forget(conversation.id);
     logEvent("error", "send_failed", { conversationId: conversation.id }, error);
     const unknown: SendResult = {
       ok: false,
