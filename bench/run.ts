@@ -8,6 +8,7 @@ import { startGateway } from "./lib/gateway.ts";
 import { gitInfo, load, machineInfo } from "./lib/machine.ts";
 import { parseOptions, plan, USAGE, type Options, type ScenarioName } from "./lib/options.ts";
 import { filesystemType } from "./lib/proc.ts";
+import { startHeapProbe } from "./lib/heap-probe.ts";
 import { startCpuProfile } from "./lib/profile.ts";
 import { formatCpu, formatTable } from "./lib/report.ts";
 import { sweepPlot } from "./lib/sweep-plot.ts";
@@ -116,9 +117,18 @@ async function messaging(
         o.profile && system.kind === "server"
           ? await profileWindow(system.server, "server-fixed-rate")
           : null;
-      await measure(outcomes, "fixed-rate", system.kind, () =>
-        fixedRate(system, pairs, { ...p.fixedRate, ratePerSec }),
-      );
+      await measure(outcomes, "fixed-rate", system.kind, async () => {
+        const probe = o.heap ? await startHeapProbe(system.server) : null;
+        const result = await fixedRate(system, pairs, { ...p.fixedRate, ratePerSec });
+        if (!probe) return result;
+        const heap = await probe.stop();
+        console.log(
+          `  heap: ${Object.entries(heap)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(" ")}`,
+        );
+        return { ...result, details: { ...result.details, heap } };
+      });
       await endProfile?.();
     }
     // The server at half its own one-to-one rate: its latency when it is not overloaded.

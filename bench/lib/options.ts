@@ -49,6 +49,8 @@ export const USAGE = `npm run bench [-- options]
                        where it exists, so the shared disk's fsync latency stays out of the
                        figures; e.g. --state-dir /tmp measures with the disk
   --profile            also take a CPU profile of the server's worker during one-to-one, fixed-rate and sparse (inspector)
+  --heap               fixed-rate: also read the isolate's heap every 50 ms (inspector): its peak, its
+                       large falls (old-generation collections) and how long the thread held a reading
   --out FILE           results file (default bench/results/latest.json)`;
 
 export interface Options {
@@ -67,6 +69,7 @@ export interface Options {
   /** The sparse scenario's interval between a conversation's messages, [min, max] ms. */
   sparseEveryMs: [number, number] | null;
   profile: boolean;
+  heap: boolean;
   stateDir: string;
   out: string | null;
 }
@@ -97,6 +100,7 @@ export function parseOptions(argv: string[]): Options | null {
       "group-members": { type: "string" },
       "sparse-every": { type: "string" },
       profile: { type: "boolean", default: false },
+      heap: { type: "boolean", default: false },
       "state-dir": { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", default: false },
@@ -130,6 +134,7 @@ export function parseOptions(argv: string[]): Options | null {
     groupMembers: groupSizes(values["group-members"]),
     sparseEveryMs: secondsRange(values["sparse-every"], "sparse-every"),
     profile: values.profile,
+    heap: values.heap,
     stateDir: values["state-dir"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir()),
     out: values.out ?? null,
   };

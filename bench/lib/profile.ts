@@ -2,7 +2,7 @@
 // through the DevTools inspector that `wrangler dev` serves (--inspector-port), and a summary of
 // the functions with the most self time. The .cpuprofile opens in Chrome DevTools.
 import { writeFileSync } from "node:fs";
-import WebSocket from "ws";
+import { connectInspector } from "./inspector.ts";
 import type { RunningServer } from "./server.ts";
 
 interface ProfileNode {
@@ -24,41 +24,15 @@ export interface CpuProfile {
 
 export async function startCpuProfile(server: RunningServer): Promise<CpuProfile | null> {
   try {
-    const targets = (await (await fetch(`${server.inspectorOrigin}/json`)).json()) as {
-      webSocketDebuggerUrl: string;
-    }[];
-    const url = targets[0]?.webSocketDebuggerUrl;
-    if (!url) throw new Error("no inspector target");
-    const ws = new WebSocket(url, { perMessageDeflate: false });
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    let id = 0;
-    const call = (method: string, params: object = {}) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const mine = ++id;
-        const onMessage = (data: Buffer) => {
-          const message = JSON.parse(data.toString("utf8")) as {
-            id?: number;
-            result?: Record<string, unknown>;
-            error?: unknown;
-          };
-          if (message.id !== mine) return;
-          ws.off("message", onMessage);
-          if (message.error) reject(new Error(`${method}: ${JSON.stringify(message.error)}`));
-          else resolve(message.result ?? {});
-        };
-        ws.on("message", onMessage);
-        ws.send(JSON.stringify({ id: mine, method, params }));
-      });
+    const inspector = await connectInspector(server);
+    const call = inspector.call;
     await call("Profiler.enable");
     await call("Profiler.setSamplingInterval", { interval: 500 });
     await call("Profiler.start");
     return {
       async stop(file) {
         const { profile } = (await call("Profiler.stop")) as { profile: Profile };
-        ws.close();
+        inspector.close();
         writeFileSync(file, JSON.stringify(profile));
         return { path: file, top: topSelfTime(profile) };
       },
