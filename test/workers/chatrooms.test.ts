@@ -236,10 +236,11 @@ describe("joining a room", () => {
     await runInDurableObject(env.CHATROOM_RELAY.getByName(relayObjectName(room.id, 0)), (instance) => {
       const services = instance["services"]();
       const real = services.room;
-      services.room = {
-        snapshot: () => Promise.reject(new Error("room unreachable")),
-        report: (relay: number, listeners: number) => real.report(relay, listeners),
-      } as unknown as typeof real;
+      services.room = () =>
+        ({
+          snapshot: () => Promise.reject(new Error("room unreachable")),
+          report: (relay: number, listeners: number) => real().report(relay, listeners),
+        }) as unknown as ReturnType<typeof real>;
     });
     expect((await upgradeRoom(guest, room.id)).ws).toBeNull();
     // Nobody joined or left since: only the refusing relay's own report takes the count back.
@@ -322,8 +323,8 @@ describe("speaking in a room", () => {
         state.abort("reset by the test"),
       ),
     ).rejects.toThrow("reset by the test");
-    // The relay's stub from before the reset fails its next call (answered ERR_UNKNOWN: the client
-    // resends); the relay must then make a new one rather than fail every send from now on.
+    // A call the reset cut short is answered ERR_UNKNOWN (the client resends); the relay's calls
+    // after it must reach the room again rather than fail every send from now on.
     const first = await socket.speak("after", "cmid-after");
     expect([Err.ERR_SUCCESS, Err.ERR_UNKNOWN]).toContain(first.errorCode);
     const resent = await socket.speak("after", "cmid-after");
@@ -349,8 +350,8 @@ describe("speaking in a room", () => {
       ),
     ).rejects.toThrow("reset by the test");
     expect((await first.socket.speak("after")).errorCode).toBe(Err.ERR_SUCCESS);
-    // The room's delivery to that relay may go through its stub from before the reset and fail; a
-    // retry (the alarm, run here at once) must reach the relay, whose answer corrects the count.
+    // The room's delivery to that relay may be cut short by the reset and fail; a retry (the alarm,
+    // run here at once) must reach the relay, whose answer corrects the count.
     const roomObject = env.CHATROOM_OBJECT.getByName(roomObjectName(room.id));
     for (let attempt = 0; attempt < 4 && (await roomListeners(room.id)) !== 1; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 200));

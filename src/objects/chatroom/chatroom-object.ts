@@ -13,17 +13,9 @@ import { MAX_RELAYS, RelayLoads } from "./relay-loads";
 import { RelayPumps } from "./relay-pumps";
 import { MAX_HISTORY_PAGE, RoomMessages } from "./room-messages";
 import { RoomMeta } from "./room-meta";
-import { StubCache } from "../stub-cache";
+import { namedObjects } from "../object-ids";
 import { SenderLimits } from "./sender-limits";
-import type {
-  Admission,
-  ChatroomMeta,
-  HistoryPage,
-  JoinSnapshot,
-  RelayStub,
-  RoomSend,
-  RoomSendResult,
-} from "./types";
+import type { Admission, ChatroomMeta, HistoryPage, JoinSnapshot, RoomSend, RoomSendResult } from "./types";
 
 /** Recent messages a new listener gets with CHATROOM_JOINED. */
 export const JOIN_RECENT = 50;
@@ -41,9 +33,10 @@ export class ChatroomObject extends DurableObject<Env> {
   private readonly messages: RoomMessages;
   private readonly loads: RelayLoads;
   private readonly pumps: RelayPumps;
-  /** Relay stubs by number: the room calls its relays again and again. */
-  private readonly stubs = new StubCache<number, RelayStub>(
-    (n) => this.env.CHATROOM_RELAY.getByName(relayObjectName(this.roomId(), n)),
+  /** Relay objects' ids by number: the room calls its relays again and again. */
+  private readonly stubs = namedObjects(
+    () => this.env.CHATROOM_RELAY,
+    (n: number) => relayObjectName(this.roomId(), n),
     MAX_RELAYS,
   );
   private limits: SenderLimits | null = null;

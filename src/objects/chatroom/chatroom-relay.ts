@@ -88,10 +88,9 @@ export class ChatroomRelay extends DurableObject<Env> {
       .toArray()[0];
     this.identity = row ? { roomId: row.room_id, relay: row.relay, closed: row.closed === 1 } : null;
     this.report = new ListenerReport(
-      () => this.services().room,
+      () => this.services().room(),
       () => this.identity?.relay ?? 0,
       () => this.held(),
-      () => this.roomFailed(),
     );
   }
 
@@ -100,23 +99,18 @@ export class ChatroomRelay extends DurableObject<Env> {
     const roomId = this.identity?.roomId ?? "";
     if (!this.cachedServices || this.cachedServices.roomId !== roomId) {
       const settings = readSettings(this.env);
+      const rooms = this.env.CHATROOM_OBJECT;
+      const roomObjectId = rooms.idFromName(roomObjectName(roomId));
       this.cachedServices = {
         env: this.env,
         settings: this.cachedServices?.settings ?? settings.chatroom,
         socketRequestsPerSecond: settings.socketRequestsPerSecond,
         socketRequestBurst: settings.socketRequestBurst,
         roomId,
-        room: this.env.CHATROOM_OBJECT.getByName(roomObjectName(roomId)),
-        roomFailed: () => this.roomFailed(),
+        room: () => rooms.get(roomObjectId),
       };
     }
     return this.cachedServices;
-  }
-
-  /** Replaces the room stub a failed call may have broken. */
-  private roomFailed(): void {
-    const services = this.cachedServices;
-    if (services) services.room = this.env.CHATROOM_OBJECT.getByName(roomObjectName(services.roomId));
   }
 
   /**
@@ -185,11 +179,8 @@ export class ChatroomRelay extends DurableObject<Env> {
     const user = this.env.USER_OBJECT.getByName(upgrade.userId);
     const [placed, snapshot] = await Promise.all([
       user.placeRoomSocket(upgrade.socketId, relayObjectName(identity.roomId, identity.relay)),
-      services.room.snapshot(),
-    ]).catch((error: unknown) => {
-      services.roomFailed();
-      throw error;
-    });
+      services.room().snapshot(),
+    ]);
     if (!placed) return refusal(401, "Session ended");
     if (!snapshot.ok) return refusal(snapshot.status, snapshot.message);
     // The room may have closed, or the session ended, while the snapshot was on its way.

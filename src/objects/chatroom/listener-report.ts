@@ -12,8 +12,6 @@ export class ListenerReport {
     private readonly room: () => RoomStub,
     private readonly relay: () => number,
     private readonly count: () => number,
-    /** The call failed: the room stub is made again (RelayServices.roomFailed). */
-    private readonly failed: () => void = () => {},
   ) {}
 
   changed(): void {
@@ -29,7 +27,6 @@ export class ListenerReport {
         await this.room().report(this.relay(), this.count());
       }
     } catch (error) {
-      this.failed();
       // The next join, leave or delivery corrects it.
       logEvent("warn", "chatroom_report_failed", { reason: `relay ${this.relay()}` }, error);
     } finally {

@@ -128,7 +128,6 @@ async function handleOne(services: RelayServices, ws: WebSocket, frame: Incoming
   } catch (error) {
     if (error instanceof ChatroomRequestError)
       return refuse(ws, frame, command.response, error.code, error.message);
-    services.roomFailed();
     logEvent(
       "error",
       "chatroom_command_failed",

@@ -10,12 +10,8 @@ export interface RelayServices {
   socketRequestsPerSecond: number;
   socketRequestBurst: number;
   roomId: string;
-  room: RoomStub;
-  /**
-   * A call failed (through `room` or not): the next services get a new room stub, as one that saw
-   * its object reset fails every later call (stub-cache.ts).
-   */
-  roomFailed(): void;
+  /** A new stub of the room (made from its kept id: object-ids.ts says why no stub is kept). */
+  room(): RoomStub;
 }
 
 export interface RelayFrame extends RelayServices {

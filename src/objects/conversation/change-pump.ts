@@ -17,7 +17,7 @@ import type { MessageStore } from "./message-store";
 import type { RichStore } from "./rich-store";
 import type { ChangeBatch, MessageUpdate, Pin } from "../rpc";
 import { migrate } from "../sql-migrations";
-import { MEMBER_STUBS_KEPT, StubCache } from "../stub-cache";
+import { MEMBER_STUBS_KEPT, namedObjects } from "../object-ids";
 
 /** Most changed messages one call carries. */
 export const CHANGE_BATCH = 100;
@@ -52,9 +52,10 @@ export class ChangePump {
   private readonly running = new Set<string>();
   /** Members whose next change is of a message their object does not hold yet: its delivery restarts them. */
   private readonly awaitingDelivery = new Set<string>();
-  /** Stubs by member: a group pushes to the same members again and again. */
-  private readonly stubs = new StubCache<string, DurableObjectStub<UserObject>>(
-    (userId) => this.users().getByName(userId),
+  /** Member objects' ids: a group pushes to the same members again and again. */
+  private readonly stubs = namedObjects(
+    () => this.users(),
+    (userId: string) => userId,
     MEMBER_STUBS_KEPT,
   );
   /** The device session that made each recent change: it has its answer, not the push. */

@@ -62,7 +62,7 @@ import type { GroupFailure } from "./group-plan";
 import { GroupRunner } from "./group-runner";
 import { HistoryFlush } from "./history-flush";
 import { HistoryShardChoice } from "./history-shard";
-import { historyWriterFor } from "../history/writer-for";
+import { historyWriterId } from "../history/writer-for";
 import type { Identity } from "../message";
 import { identityFromName, IdentityStore, type Named } from "./identity";
 import { MemberStore } from "./member-store";
@@ -104,8 +104,8 @@ export class ConversationObject extends DurableObject<Env> {
     const identities = new IdentityStore(storage);
     const label = () => ctx.id.name ?? identities.stored()?.conversationId ?? "(unnamed)";
     const db = () => database(this.env);
-    /** This conversation's history writer, looked up once (getByName hashes the name each time), again after a failed call. */
-    let writer: ReturnType<typeof historyWriterFor> | undefined;
+    /** This conversation's history writer's id, looked up once; a new stub for each call (object-ids.ts). */
+    let writerId: DurableObjectId | undefined;
     this.fanoutRetry = new FanoutRetry(alarms, label);
     const groupOutbox = new GroupOutbox(storage);
     const settings = () => (this.settingsCache ??= readSettings(this.env));
@@ -168,8 +168,10 @@ export class ConversationObject extends DurableObject<Env> {
         alarms,
         (shard) => shardDatabase(this.env, shard),
         (id) => historyShard.shard(id.conversationId),
-        (id) => (writer ??= historyWriterFor(env, id.conversationId, this.c.settings().historyWriters)),
-        () => (writer = undefined),
+        (id) =>
+          env.HISTORY_WRITER.get(
+            (writerId ??= historyWriterId(env, id.conversationId, this.c.settings().historyWriters)),
+          ),
         (id) => void webhookEvents.run(id),
       ),
       historyShard,

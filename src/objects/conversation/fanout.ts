@@ -7,15 +7,15 @@ import type { UserObject } from "../user/user-object";
 import type { MemberStore } from "./member-store";
 import type { Identity } from "../message";
 import type { MessageStore } from "./message-store";
-import { MEMBER_STUBS_KEPT, StubCache } from "../stub-cache";
+import { MEMBER_STUBS_KEPT, namedObjects, type ObjectIds } from "../object-ids";
 
 /** Most messages one delivery RPC carries. */
 export const FANOUT_BATCH = 200;
 
 export class Fanout {
   private readonly running = new Set<string>();
-  /** Stubs by member: a group sends to the same members again and again. */
-  private readonly stubs: StubCache<string, DurableObjectStub<UserObject>>;
+  /** Member objects' ids: a group sends to the same members again and again. */
+  private readonly stubs: ObjectIds<string, DurableObjectStub<UserObject>>;
   /**
    * Active members whose pump is not running: what a send has to start. A running pump reads the
    * new messages itself once its call returns, so a send costs nothing for it; in a busy group
@@ -34,7 +34,11 @@ export class Fanout {
     /** The member's object holds (or, handed back, is about to hold) messages up to its watermark: changes of them may follow. */
     private readonly onDelivered: (userId: string) => void = () => {},
   ) {
-    this.stubs = new StubCache((userId) => users.getByName(userId), MEMBER_STUBS_KEPT);
+    this.stubs = namedObjects(
+      () => users,
+      (userId: string) => userId,
+      MEMBER_STUBS_KEPT,
+    );
   }
 
   /** Starts these members' pumps where they are not running. */

@@ -81,10 +81,8 @@ export class HistoryFlush {
     private readonly db: (shard: string) => Database,
     /** Which shard the rows go to: chosen and recorded before the first copy (history-shard.ts). */
     private readonly shard: (id: Identity) => Promise<string>,
-    /** The writer that gathers this conversation's rows with others' (src/objects/history/). */
+    /** The writer that gathers this conversation's rows with others' (src/objects/history/): a new stub each call. */
     private readonly writer: (id: Identity) => Pick<DurableObjectStub<HistoryWriter>, "writeToShard">,
-    /** A call to the writer threw: the next one goes through a new stub (stub-cache.ts says why). */
-    private readonly writerFailed: () => void,
     /** What follows each copy that got everything into D1 (the after_send webhook events). */
     private readonly copied: (id: Identity) => void = () => {},
   ) {}
@@ -180,7 +178,6 @@ export class HistoryFlush {
       if (!outcome.ok) throw new CopyFailed(`history writer: ${outcome.error}`, outcome.refusedByD1);
     } catch (error) {
       if (error instanceof CopyFailed) throw error;
-      this.writerFailed();
       throw new CopyFailed(`history writer unreachable: ${String(error)}`, false);
     }
   }

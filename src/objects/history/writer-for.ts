@@ -14,3 +14,8 @@ export function historyWriterFor(
 ): DurableObjectStub<HistoryWriter> {
   return env.HISTORY_WRITER.getByName(writerName(conversationId, writers));
 }
+
+/** The writer's id, which a conversation keeps to make a new stub for each call (object-ids.ts says why). */
+export function historyWriterId(env: Env, conversationId: string, writers: number): DurableObjectId {
+  return env.HISTORY_WRITER.idFromName(writerName(conversationId, writers));
+}

@@ -15,7 +15,7 @@ import type { RecentPushes } from "./recent-pushes";
 import type { SocketReport } from "./socket-report";
 import { sendFrame, type SocketState } from "./socket-state";
 import type { TokenBucket } from "./token-bucket";
-import type { StubCache } from "../stub-cache";
+import type { ObjectIds } from "../object-ids";
 import { logEvent, type LogFields } from "../../observability/log";
 import { countMetric, Metric } from "../../observability/metrics";
 
@@ -35,8 +35,8 @@ export interface UserServices {
   presence: PresenceTracker;
   deliveredMarks: DeliveredMarks;
   deliveryOrder: DeliveryOrder;
-  /** Stubs of the conversations the user sends to (own-sends.ts): the same few, again and again. */
-  conversations: StubCache<string, ConversationStub>;
+  /** Ids of the conversations the user sends to (own-sends.ts): the same few, again and again. */
+  conversations: Pick<ObjectIds<string, ConversationStub>, "call">;
   /** A socket of `userId` authenticated: its deadline no longer needs the alarm; the gauge hears of it. */
   authenticated(userId: string): Promise<void>;
   /** The user's socket count for the admin API's stats (socket-report.ts). */

@@ -41,8 +41,8 @@ export async function storeOwnSends(
   try {
     const send = () => services.conversations.call(conversation.id, (stub) => stub.send(sends));
     ({ results, handedBack } = await send().catch((error: unknown) => {
-      // The kept stub breaks when the conversation's object was reset since (stub-cache.ts): once
-      // more through a new one. Safe to repeat: what the first call stored answers as a resend.
+      // The conversation's object was reset while the call ran (a deploy, an eviction): once more,
+      // through a new stub (object-ids.ts). Safe to repeat: what the first call stored answers as a resend.
       // Not when the object says it is overloaded: Cloudflare asks callers not to add to that.
       if (isOverloaded(error)) throw error;
       logEvent("warn", "send_repeated", { conversationId: conversation.id }, error);

@@ -42,7 +42,7 @@ import { RoomSockets } from "./room-sockets";
 import { closeSocket, liveSocket, saveSocketState, sendFrame, socketState } from "./socket-state";
 import { countInvocation, meterInvocations, meteredStorage } from "../../lib/usage-meter";
 import { TokenBucket } from "./token-bucket";
-import { StubCache } from "../stub-cache";
+import { namedObjects } from "../object-ids";
 import { socketStateFromUpgrade, upgradeAccepted, upgradeRefusal } from "./upgrade";
 import { logEvent } from "../../observability/log";
 import { PushPreferences, type PushPreferencesJson } from "../../push/preferences";
@@ -50,7 +50,7 @@ import { formatMinute, type QuietHours } from "../../push/quiet-hours";
 import { PushScheduler, type PushRecheck } from "../../push/scheduler";
 import { conversationKind, countMetric, Metric, useMetrics } from "../../observability/metrics";
 
-/** Conversation stubs a user's object keeps for its sends (stub-cache.ts). */
+/** Conversation ids a user's object keeps for its sends (object-ids.ts). */
 const CONVERSATION_STUBS_KEPT = 256;
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
 const TYPING_RATE_PER_SECOND = 2;
@@ -160,8 +160,9 @@ export class UserObject extends DurableObject<Env> {
         presence: this.presenceTracker,
         deliveredMarks: this.deliveredMarks,
         deliveryOrder: this.deliveryOrder,
-        conversations: new StubCache(
-          (id) => this.env.CONVERSATION_OBJECT.getByName(id),
+        conversations: namedObjects(
+          () => this.env.CONVERSATION_OBJECT,
+          (id: string) => id,
           CONVERSATION_STUBS_KEPT,
         ),
         currentStatus: () => this.status(),

@@ -2,13 +2,13 @@
 // a send, before its answer reaches the sender's object.
 import { env, runInDurableObject } from "cloudflare:test";
 import type { SendOutcome } from "../../../src/objects/rpc";
-import { StubCache } from "../../../src/objects/stub-cache";
-import type { ConversationStub } from "../../../src/objects/user/frame-context";
+import type { ConversationStub, UserServices } from "../../../src/objects/user/frame-context";
 
 type Send = (inputs: unknown) => Promise<SendOutcome>;
+type Conversations = UserServices["conversations"];
 
 /** Each user's own conversation stubs while a fault replaces them. */
-const replaced = new Map<string, StubCache<string, ConversationStub>>();
+const replaced = new Map<string, Conversations>();
 
 /**
  * Routes the user's sends through `after`, which gets each call's real outcome (the conversation
@@ -21,11 +21,15 @@ export async function afterConversationSends(
   await runInDurableObject(env.USER_OBJECT.getByName(userId), (instance) => {
     const services = instance["services"]();
     if (!replaced.has(userId)) replaced.set(userId, services.conversations);
-    services.conversations = new StubCache((name: string) => {
-      const stub = env.CONVERSATION_OBJECT.getByName(name);
-      const send: Send = async (inputs) => after(await stub.send(inputs as Parameters<typeof stub.send>[0]));
-      return { send } as unknown as ConversationStub;
-    }, 1);
+    const conversations: Conversations = {
+      call: async (name, use) => {
+        const stub = env.CONVERSATION_OBJECT.getByName(name);
+        const send: Send = async (inputs) =>
+          after(await stub.send(inputs as Parameters<typeof stub.send>[0]));
+        return await use({ send } as unknown as ConversationStub);
+      },
+    };
+    services.conversations = conversations;
   });
 }
 

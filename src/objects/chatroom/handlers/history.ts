@@ -9,7 +9,7 @@ export async function chatroomHistory(fc: RelayFrame): Promise<void> {
   const limit = req.limit === 0 ? MAX_HISTORY_PAGE : req.limit;
   if (limit > MAX_HISTORY_PAGE)
     throw new ChatroomRequestError(Err.ERR_INVALID_PARAM, `limit must be at most ${MAX_HISTORY_PAGE}`);
-  const page = await fc.room.history(req.afterSeq, limit);
+  const page = await fc.room().history(req.afterSeq, limit);
   sendFrame(
     fc.ws,
     encodeFrame(Cmd.CMD_CHATROOM_HISTORY_RSP, fc.frame.sequence, pb.ChatroomHistoryResponse, {

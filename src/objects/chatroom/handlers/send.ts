@@ -26,7 +26,7 @@ export async function chatroomSend(fc: RelayFrame): Promise<void> {
     answer(fc, { errorCode: error.code, errorMsg: error.message, clientMsgId: req.clientMsgId });
     return closeSocket(fc.ws, CloseCode.policyViolation, error.message);
   }
-  const result = await fc.room.send(fc.listener.userId, {
+  const result = await fc.room().send(fc.listener.userId, {
     clientMsgId: req.clientMsgId,
     messageType: req.messageType,
     content: req.content,
