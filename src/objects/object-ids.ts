@@ -14,7 +14,7 @@
 //   it). A stub per call is always a working one.
 
 /** Member ids a conversation keeps per pump (its member list is what bounds them first). */
-export const MEMBER_STUBS_KEPT = 5_000;
+export const MEMBER_IDS_KEPT = 5_000;
 
 export class ObjectIds<K, S> {
   private readonly ids = new Map<K, DurableObjectId>();
@@ -46,7 +46,10 @@ export class ObjectIds<K, S> {
   }
 }
 
-/** Ids of one namespace's objects by name; `namespace` is read at each call (a test may swap the env). */
+/**
+ * Ids of one namespace's objects by name. `namespace` is read at each call (a test may swap the env
+ * for one with other D1 bindings); a kept id belongs to the namespace it was made in.
+ */
 export function namedObjects<K, T extends Rpc.DurableObjectBranded | undefined>(
   namespace: () => DurableObjectNamespace<T>,
   name: (key: K) => string,

@@ -1,6 +1,7 @@
 // An object another keeps calling can be reset (a deploy, an overload, an abort): after that, every
-// call through a stub made before it fails, and only a new stub reaches the object again
-// (stub-cache.ts). The callers that keep stubs must make a new one after a failure.
+// call through a stub made before it fails, and only a new stub reaches the object again. Callers
+// keep ids, never stubs, and make a new stub for every call (object-ids.ts): a call the reset cut
+// short fails, and the retry must reach the object.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { Cmd, Err, pb, type MessageInfo } from "../../src/protocol/codec";
@@ -31,7 +32,7 @@ it("a member whose object was reset gets the next messages once the fan-out retr
   const again = await TestSocket.connect(b);
   expect((await sender.sendText(a.userId, b.userId, "after")).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
 
-  // The delivery may have gone through the stub from before the reset and failed; its retries (the
+  // The delivery may have been cut short by the reset and failed; its retries (the
   // alarm, run here at once) must reach B.
   const conversation = env.CONVERSATION_OBJECT.getByName(singleConversationId(a.userId, b.userId));
   let pushed: string[] = [];
@@ -75,7 +76,7 @@ it("a send after its conversation's object was reset is stored at the first try"
   expect((await sender.sendText(a.userId, b.userId, "before")).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
 
   await reset(env.CONVERSATION_OBJECT.getByName(singleConversationId(a.userId, b.userId)));
-  // A's object kept the conversation's stub from the first send: it must not answer ERR_UNKNOWN.
+  // A's object called the conversation before the reset (and kept its id): no ERR_UNKNOWN now.
   const answer = await sender.sendText(a.userId, b.userId, "after");
   expect(answer.errorCode ?? 0).toBe(Err.ERR_SUCCESS);
   expect(Number(answer.seq)).toBe(2);
@@ -101,7 +102,7 @@ it("a conversation whose history writer was reset copies to D1 again once the co
 
   await reset(historyWriterFor(env, id, readSettings(env).historyWriters));
   expect((await sender.sendText(a.userId, b.userId, "after")).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
-  // The copy may have gone through the writer's stub from before the reset and failed; its retries
+  // The copy may have been cut short by the reset and failed; its retries
   // (the alarm, run here at once) must get the row in.
   for (let attempt = 0; attempt < 4 && (await inD1()).length < 2; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 200));

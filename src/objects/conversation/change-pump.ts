@@ -17,7 +17,7 @@ import type { MessageStore } from "./message-store";
 import type { RichStore } from "./rich-store";
 import type { ChangeBatch, MessageUpdate, Pin } from "../rpc";
 import { migrate } from "../sql-migrations";
-import { MEMBER_STUBS_KEPT, namedObjects } from "../object-ids";
+import { MEMBER_IDS_KEPT, namedObjects } from "../object-ids";
 
 /** Most changed messages one call carries. */
 export const CHANGE_BATCH = 100;
@@ -56,7 +56,7 @@ export class ChangePump {
   private readonly stubs = namedObjects(
     () => this.users(),
     (userId: string) => userId,
-    MEMBER_STUBS_KEPT,
+    MEMBER_IDS_KEPT,
   );
   /** The device session that made each recent change: it has its answer, not the push. */
   private readonly origins = new Map<number, string>();

@@ -7,7 +7,7 @@ import type { UserObject } from "../user/user-object";
 import type { MemberStore } from "./member-store";
 import type { Identity } from "../message";
 import type { MessageStore } from "./message-store";
-import { MEMBER_STUBS_KEPT, namedObjects, type ObjectIds } from "../object-ids";
+import { MEMBER_IDS_KEPT, namedObjects, type ObjectIds } from "../object-ids";
 
 /** Most messages one delivery RPC carries. */
 export const FANOUT_BATCH = 200;
@@ -37,7 +37,7 @@ export class Fanout {
     this.stubs = namedObjects(
       () => users,
       (userId: string) => userId,
-      MEMBER_STUBS_KEPT,
+      MEMBER_IDS_KEPT,
     );
   }
 

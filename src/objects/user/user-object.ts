@@ -51,7 +51,7 @@ import { PushScheduler, type PushRecheck } from "../../push/scheduler";
 import { conversationKind, countMetric, Metric, useMetrics } from "../../observability/metrics";
 
 /** Conversation ids a user's object keeps for its sends (object-ids.ts). */
-const CONVERSATION_STUBS_KEPT = 256;
+const CONVERSATION_IDS_KEPT = 256;
 /** Typing statuses a user may send a second, and in a burst; the SDK sends one per 5 s. */
 const TYPING_RATE_PER_SECOND = 2;
 const TYPING_BURST = 5;
@@ -163,7 +163,7 @@ export class UserObject extends DurableObject<Env> {
         conversations: namedObjects(
           () => this.env.CONVERSATION_OBJECT,
           (id: string) => id,
-          CONVERSATION_STUBS_KEPT,
+          CONVERSATION_IDS_KEPT,
         ),
         currentStatus: () => this.status(),
         socketReport: this.socketReport,
