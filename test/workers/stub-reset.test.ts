@@ -6,7 +6,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { expect, it } from "vitest";
 import { Cmd, Err, pb, type MessageInfo } from "../../src/protocol/codec";
 import { singleConversationId } from "../../src/protocol/conversation-id";
-import { historyWriterFor } from "../../src/objects/history/writer-for";
+import { historyWriterId } from "../../src/objects/history/writer-for";
 import { readSettings } from "../../src/config/settings";
 import { historyD1 } from "./helpers/history";
 import { afterConversationSends, restoreConversationSends } from "./helpers/faults";
@@ -100,7 +100,7 @@ it("a conversation whose history writer was reset copies to D1 again once the co
   expect((await sender.sendText(a.userId, b.userId, "before")).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
   await expect.poll(inD1).toEqual([1]);
 
-  await reset(historyWriterFor(env, id, readSettings(env).historyWriters));
+  await reset(env.HISTORY_WRITER.get(historyWriterId(env, id, readSettings(env).historyWriters)));
   expect((await sender.sendText(a.userId, b.userId, "after")).errorCode ?? 0).toBe(Err.ERR_SUCCESS);
   // The copy may have been cut short by the reset and failed; its retries
   // (the alarm, run here at once) must get the row in.

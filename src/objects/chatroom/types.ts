@@ -61,7 +61,6 @@ export interface HistoryPage {
  * of imports.
  */
 export type RoomStub = ReturnType<Env["CHATROOM_OBJECT"]["getByName"]>;
-export type RelayStub = ReturnType<Env["CHATROOM_RELAY"]["getByName"]>;
 
 /** A frame as it arrived: decoded once, on arrival (acks are handled then, the rest queued). */
 export type Incoming = Frame | "text" | "undecodable";
